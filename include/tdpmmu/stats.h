@@ -1,0 +1,47 @@
+/*
+ * tdpmmu/stats.h - the MMU's counters.
+ *
+ * Counters are sharded per thread and summed when read, so reading them
+ * while the MMU runs gives a value that was true at some recent moment,
+ * not a consistent snapshot.  tdpmmu_audit() compares the accounting ones
+ * with a full walk while nothing runs.
+ */
+#ifndef TDPMMU_STATS_H
+#define TDPMMU_STATS_H
+
+#define TDPMMU_COUNTERS(X)                                                                         \
+	/* accounting: live tables whose entries are at level N, live leaves */                    \
+	X(TABLES_L1, "tables_l1")                                                                  \
+	X(TABLES_L2, "tables_l2")                                                                  \
+	X(TABLES_L3, "tables_l3")                                                                  \
+	X(TABLES_L4, "tables_l4")                                                                  \
+	X(TABLES_L5, "tables_l5")                                                                  \
+	X(LEAVES_4K, "leaves_4k")                                                                  \
+	X(LEAVES_2M, "leaves_2m")                                                                  \
+	X(LEAVES_1G, "leaves_1g")                                                                  \
+	/* fault path */                                                                           \
+	X(FAULTS_FIXED, "faults_fixed")                                                            \
+	X(FAULTS_SPURIOUS, "faults_spurious")                                                      \
+	X(FAULT_RETRIES, "fault_retries")                                                          \
+	X(CAS_FAILED, "cas_failed")                                                                \
+	X(FROZEN_SEEN, "frozen_seen")                                                              \
+	X(FROZEN_SPINS, "frozen_spins")                                                            \
+	X(TABLES_LINKED, "tables_linked")                                                          \
+	X(TABLES_LOST_RACE, "tables_lost_race")                                                    \
+	X(HUGE_SPLITS, "huge_splits")                                                              \
+	X(TABLES_REPLACED, "tables_replaced_by_huge")                                              \
+	/* teardown and reclamation */                                                             \
+	X(TABLES_RETIRED, "tables_retired")                                                        \
+	X(TABLES_FREED, "tables_freed")                                                            \
+	X(LEAVES_ZAPPED, "leaves_zapped")                                                          \
+	X(TLB_FLUSHES, "tlb_flushes")                                                              \
+	X(ITER_YIELDS, "iter_yields")
+
+enum tdpmmu_counter {
+#define TDPMMU_COUNTER_ENUM(name, str) TDPMMU_C_##name,
+	TDPMMU_COUNTERS(TDPMMU_COUNTER_ENUM)
+#undef TDPMMU_COUNTER_ENUM
+		TDPMMU_NR_COUNTERS
+};
+
+#endif

@@ -1,0 +1,144 @@
+/*
+ * tdpmmu/tdpmmu.h - public API of tdpmmu, a user-space model of KVM's x86
+ * TDP MMU with parallel page faults.
+ *
+ * Errors are negative errno values; a call that fails changes nothing.
+ *   -EINVAL  malformed argument (bad level count, empty or reversed range,
+ *            unknown backing or access flag, misaligned hugetlb slot)
+ *   -ERANGE  gfn or range beyond the guest address width
+ *   -EEXIST  memslot overlaps an existing one, or its id is taken
+ *   -ENOENT  no memslot maps the gfn
+ *   -EFAULT  write access to a read-only memslot
+ *   -ENOSPC  too many memslots, or host frames exhausted
+ *   -ENOMEM  out of memory or page-table arena full
+ *
+ * Threads: any number of threads may call tdpmmu_fault() on their own vCPU
+ * at the same time, concurrently with every other call except
+ * tdpmmu_vm_destroy().  A vCPU handle is used by one thread at a time.
+ * At most 1024 threads may use tdpmmu at once.
+ */
+#ifndef TDPMMU_TDPMMU_H
+#define TDPMMU_TDPMMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tdpmmu/spte.h"
+#include "tdpmmu/stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct tdpmmu_vm;
+struct tdpmmu_vcpu;
+
+/* Called for every remote TLB flush; @level 0 means "all of them". */
+typedef void (*tdpmmu_flush_fn)(void *ctx, uint64_t gfn, int level);
+
+struct tdpmmu_vm_config {
+	unsigned levels;     /* 4 (48-bit guest physical) or 5 (57-bit) */
+	uint64_t max_tables; /* page-table arena size in tables (4 KiB each) */
+	tdpmmu_flush_fn flush_tlbs;
+	void *flush_ctx;
+};
+
+/* Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand). */
+void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg);
+int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out);
+/* Destroys the vCPUs still attached, zaps everything, waits for reclamation. */
+void tdpmmu_vm_destroy(struct tdpmmu_vm *vm);
+/* One past the largest gfn the VM's address width allows. */
+uint64_t tdpmmu_vm_max_gfn(const struct tdpmmu_vm *vm);
+
+enum tdpmmu_backing {
+	TDPMMU_BACKING_ANON = 0,    /* 4 KiB pages */
+	TDPMMU_BACKING_THP,         /* 2 MiB where the 2 MiB block lies in the slot */
+	TDPMMU_BACKING_HUGETLB_2M,  /* slot must be 2 MiB aligned */
+	TDPMMU_BACKING_HUGETLB_1G,  /* slot must be 1 GiB aligned */
+	TDPMMU_NR_BACKINGS,
+};
+
+#define TDPMMU_MEMSLOT_READONLY (1u << 0)
+
+struct tdpmmu_memslot {
+	uint32_t id;
+	uint64_t base_gfn;
+	uint64_t npages;
+	enum tdpmmu_backing backing;
+	uint32_t flags; /* TDPMMU_MEMSLOT_* */
+};
+
+#define TDPMMU_MAX_MEMSLOTS 512
+
+int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot);
+/* Host frame that backs @gfn (what a correct mapping must point at). */
+int tdpmmu_host_pfn(struct tdpmmu_vm *vm, uint64_t gfn, uint64_t *pfn);
+const char *tdpmmu_backing_name(enum tdpmmu_backing b);
+/* Parses "anon", "thp", "hugetlb-2m", "hugetlb-1g"; -EINVAL otherwise. */
+int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out);
+
+int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out);
+void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu);
+
+#define TDPMMU_ACCESS_READ (1u << 0)
+#define TDPMMU_ACCESS_WRITE (1u << 1)
+#define TDPMMU_ACCESS_EXEC (1u << 2)
+
+struct tdpmmu_fault_result {
+	int level;        /* level of the leaf that maps the gfn afterwards */
+	uint64_t pfn;     /* host frame of the gfn */
+	unsigned retries; /* attempts that had to start over */
+	bool spurious;    /* the mapping was already there */
+};
+
+/*
+ * Handle a fault on @gfn as a vCPU would: look the frame up outside the
+ * lock, fill the vCPU's table cache, then map under the MMU read lock,
+ * retrying until it sticks.  @max_level (0 = no cap, else 1..3) caps the
+ * mapping size, standing in for KVM's reasons to map small.  @res may be
+ * NULL.
+ */
+int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
+		 struct tdpmmu_fault_result *res);
+
+/* Zap every leaf that maps part of [start, end) (write lock). */
+int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+/* Zap everything, page tables included (write lock). */
+int tdpmmu_zap_all(struct tdpmmu_vm *vm);
+
+struct tdpmmu_mapping {
+	bool present;
+	int level;        /* leaf level when present */
+	uint64_t pfn;     /* host frame of @gfn itself (not of the huge page) */
+	tdp_spte_t spte;  /* the leaf entry */
+};
+
+/* Lockless lookup of @gfn's translation. */
+int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out);
+
+/*
+ * Full walk under the write lock: accounting against the tree, each leaf
+ * against the memslots, structural invariants.  Returns the number of
+ * violations (details on stderr); 0 means clean.
+ */
+int tdpmmu_audit(struct tdpmmu_vm *vm);
+
+void tdpmmu_read_counters(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS]);
+const char *tdpmmu_counter_name(enum tdpmmu_counter c);
+
+struct tdpmmu_lock_stats {
+	uint64_t reads, writes;
+	uint64_t read_wait_ns, write_wait_ns;
+	uint64_t read_hold_ns, write_hold_ns;
+};
+void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats *out);
+
+/* Whether liburcu's memb read side is fence-free (sys_membarrier present). */
+bool tdpmmu_rcu_membarrier_active(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * mmu_page.h - page-table pages: the arena, their metadata, the list of
+ * pages in use and the pages lock.
+ *
+ * A table is one 4 KiB frame of the arena.  Its frame number (what a
+ * non-leaf entry holds) is TDP_TABLE_PFN_BASE + its index, so entry ->
+ * table memory and entry -> metadata are both O(1) array lookups.
+ *
+ * Concurrency:
+ * - Allocation and freeing take the arena mutex.  Tables are allocated
+ *   only outside the MMU lock (per-vCPU caches are filled before a fault
+ *   takes the lock); freeing runs from reclamation callbacks.
+ * - Metadata of a live table is written only before the table is published
+ *   (linked with a CAS, which orders the writes before it) and is
+ *   read-only afterwards, except for the list links and the retire flag.
+ * - The in-use list is protected by the MMU lock held for write, or by the
+ *   pages lock when the MMU lock is held for read.  The pages lock is only
+ *   ever taken inside the MMU lock (asserted), because a writer does not
+ *   take it.
+ */
+#ifndef TDP_MMU_PAGE_H
+#define TDP_MMU_PAGE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <urcu/urcu-memb.h>
+
+#include "mmu_lock.h"
+#include "tdpmmu/spte.h"
+
+/* Table frames live far above any host frame the memslots hand out. */
+#define TDP_TABLE_PFN_BASE (1ull << 39)
+#define TDP_HOST_PFN_LIMIT TDP_TABLE_PFN_BASE
+
+/* What a freed table is filled with; a software walk that reads it is a bug. */
+#define SPTE_POISON (SPTE_NONPRESENT | (0x5ull << 52))
+static_assert(!(SPTE_POISON & (SPTE_MMU_PRESENT | SPTE_RWX | SPTE_PFN_MASK)),
+	      "poison must map nothing");
+static_assert(SPTE_POISON != SPTE_FROZEN && SPTE_POISON != SPTE_NONPRESENT,
+	      "poison must be recognisable");
+
+struct tdp_mmu;
+
+struct tdp_page {
+	uint64_t gfn;  /* first gfn this table covers */
+	int level;     /* level of the entries in this table */
+	bool on_list;  /* in the in-use list */
+	bool is_root;
+	_Atomic uint32_t retired; /* set once, by the thread that unlinked it */
+	struct tdp_page *prev, *next;
+	struct rcu_head rcu;
+	struct tdp_mmu *mmu;
+};
+
+struct tdp_arena {
+	_Atomic(tdp_spte_t) *mem;
+	uint64_t capacity; /* tables */
+	struct tdp_page *meta;
+	pthread_mutex_t lock;
+	uint64_t *free_stack;
+	uint64_t nr_free;
+	uint64_t next_fresh;
+	_Atomic int64_t in_use;
+};
+
+int tdp_arena_init(struct tdp_arena *a, uint64_t capacity);
+void tdp_arena_destroy(struct tdp_arena *a);
+/* A table with every entry non-present, or NULL when the arena is full. */
+struct tdp_page *tdp_page_alloc(struct tdp_arena *a);
+/* Poison and recycle a table nobody can reach any more. */
+void tdp_page_free(struct tdp_arena *a, struct tdp_page *p);
+
+static inline uint64_t tdp_page_index(const struct tdp_arena *a, const struct tdp_page *p)
+{
+	return (uint64_t)(p - a->meta);
+}
+
+static inline uint64_t tdp_page_pfn(const struct tdp_arena *a, const struct tdp_page *p)
+{
+	return TDP_TABLE_PFN_BASE + tdp_page_index(a, p);
+}
+
+static inline _Atomic(tdp_spte_t) *tdp_page_table(const struct tdp_arena *a,
+						  const struct tdp_page *p)
+{
+	return a->mem + tdp_page_index(a, p) * (TDP_TABLE_BYTES / sizeof(tdp_spte_t));
+}
+
+static inline struct tdp_page *tdp_page_from_pfn(const struct tdp_arena *a, uint64_t pfn)
+{
+	uint64_t i = pfn - TDP_TABLE_PFN_BASE;
+
+	if (unlikely(pfn < TDP_TABLE_PFN_BASE || i >= a->capacity))
+		tdp_bug("non-leaf entry points at frame 0x%llx, outside the table arena",
+			(unsigned long long)pfn);
+	return &a->meta[i];
+}
+
+/* The list of every page-table page in use, and its lock. */
+struct tdp_pages {
+	pthread_mutex_t lock;
+	struct tdp_page head;
+	uint64_t nr;
+};
+
+void tdp_pages_init(struct tdp_pages *pl);
+void tdp_pages_destroy(struct tdp_pages *pl);
+/* Add or remove @p; @mode is how the caller holds @lock. */
+void tdp_pages_link(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
+		    enum tdp_lock_mode mode);
+void tdp_pages_unlink(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
+		      enum tdp_lock_mode mode);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * tdp_mmu.h - the TDP MMU: entry updates, change handling, removal of
+ * subtrees, and the operations built on them (map, zap).
+ *
+ * Lock modes.  Every operation takes the mode it runs under as a
+ * parameter and asserts it on entry:
+ *   TDP_SHARED     MMU lock held for read.  Entries change only by CAS; a
+ *                  failed CAS refreshes the caller's snapshot and the
+ *                  caller retries or gives up.  Many threads at once.
+ *   TDP_EXCLUSIVE  MMU lock held for write.  No other thread changes
+ *                  entries, except hardware-style A/D updates and the
+ *                  lockless fast path, which is why a leaf with volatile
+ *                  bits is still updated with an atomic exchange.
+ * Every walk also runs inside reclaim_walk_begin/end.
+ */
+#ifndef TDP_MMU_H
+#define TDP_MMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "counters.h"
+#include "mmu_lock.h"
+#include "mmu_page.h"
+#include "reclaim.h"
+#include "tdp_iter.h"
+
+/* Remote TLB flush hook: @level 0 means "everything". */
+typedef void (*tdp_flush_fn)(void *ctx, uint64_t gfn, int level);
+
+struct tdp_mmu {
+	struct mmu_lock lock;
+	struct tdp_arena arena;
+	struct tdp_pages pages;
+	struct tdp_reclaim reclaim;
+	struct tdp_counters counters;
+	struct tdp_page *root;
+	int root_level;
+	uint64_t max_gfn; /* exclusive bound of the address width */
+	tdp_flush_fn flush;
+	void *flush_ctx;
+};
+
+/* Tables a single fault may need: one per level below the root. */
+#define TDP_PAGE_CACHE_MIN (TDP_LEVEL_MAX - 1)
+#define TDP_PAGE_CACHE_CAP (2 * TDP_PAGE_CACHE_MIN)
+
+/* Per-vCPU tables, filled outside the MMU lock and consumed under it. */
+struct tdp_page_cache {
+	struct tdp_page *pages[TDP_PAGE_CACHE_CAP];
+	int nr;
+};
+
+int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables, tdp_flush_fn flush,
+		 void *flush_ctx);
+/* Zap everything, wait for every retired table, free the root. */
+void tdp_mmu_destroy(struct tdp_mmu *mmu);
+
+static inline void tdp_mmu_lock(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
+{
+	mmu_lock_acquire(&mmu->lock, mode);
+}
+
+static inline void tdp_mmu_unlock(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
+{
+	mmu_lock_release(&mmu->lock, mode);
+	if (mode == TDP_SHARED)
+		reclaim_shared_end(&mmu->reclaim);
+}
+
+/* Call without the MMU lock. */
+int tdp_page_cache_topup(struct tdp_mmu *mmu, struct tdp_page_cache *c);
+void tdp_page_cache_release(struct tdp_mmu *mmu, struct tdp_page_cache *c);
+
+void tdp_flush_remote_tlbs(struct tdp_mmu *mmu, uint64_t gfn, int level);
+
+struct tdp_fault {
+	uint64_t gfn;
+	uint64_t pfn;       /* host frame backing gfn */
+	int goal_level;     /* level to map at (already capped by slot/host) */
+	unsigned spte_flags; /* SPTE_MAKE_* */
+	int mapped_level;   /* out: level of the leaf that now maps gfn */
+};
+
+enum tdp_map_result {
+	TDP_MAP_FIXED,
+	TDP_MAP_SPURIOUS,
+	TDP_MAP_RETRY,
+};
+
+/* Map @f->gfn.  Call with the MMU lock held in @mode and @c topped up. */
+enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
+				struct tdp_fault *f, enum tdp_lock_mode mode);
+
+/*
+ * Zap every leaf mapping a gfn in [start, end) (a huge leaf that overlaps
+ * the range goes whole).  Write lock.  Returns whether the caller must
+ * flush TLBs before releasing the lock.
+ */
+bool tdp_mmu_zap_leafs(struct tdp_mmu *mmu, uint64_t start, uint64_t end, bool can_yield,
+		       bool flush);
+/* Zap every entry of the root, tables included, and flush.  Write lock. */
+void tdp_mmu_zap_all(struct tdp_mmu *mmu);
+
+/*
+ * Yield the MMU lock and walk protection when someone waits for the lock
+ * or the time slice is used up, flushing first if @flush.  Returns true
+ * if it yielded: the caller must `continue` so the walk restarts at the
+ * root.
+ */
+bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flush,
+			     enum tdp_lock_mode mode);
+
+/* Lockless lookup of the leaf mapping @gfn; returns its level or 0. */
+int tdp_mmu_lookup(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t *leaf);
+
+/* What a full walk counts; compared with the counters by the audit. */
+struct tdp_walk_totals {
+	int64_t tables[TDP_LEVEL_MAX + 1];
+	int64_t leaves[TDP_MAX_HUGE_LEVEL + 1];
+	int64_t frozen, bad;
+};
+
+/*
+ * Walk the whole tree under the write lock, count tables and leaves and
+ * check each present leaf with @check (may be NULL).  Returns the number
+ * of violations found (also printed to stderr).
+ */
+typedef bool (*tdp_leaf_check_fn)(void *ctx, uint64_t gfn, int level, tdp_spte_t leaf);
+int tdp_mmu_audit(struct tdp_mmu *mmu, tdp_leaf_check_fn check, void *ctx,
+		  struct tdp_walk_totals *totals);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * tdp_mmu_map.c - the page fault's map step and the per-vCPU table cache.
+ *
+ * Concurrency: runs with the MMU lock in the mode given (TDP_SHARED for
+ * upstream's parallel faults) inside one walk.  Every change is a single
+ * CAS from a fresh snapshot (tdp_set_spte_atomic):
+ * - a missing table is linked by CAS; a table that loses the race was
+ *   never visible and is freed at once;
+ * - a huge leaf in the way of a smaller mapping is split: the new table is
+ *   filled completely before the CAS publishes it, with the same frames
+ *   and bits, so no flush is needed;
+ * - a huge leaf that replaces a table (the seed thread's case) disconnects
+ *   the table; the CAS winner tears it down, and the TLB flush for the
+ *   range is issued here, before the walk ends, so the table cannot be
+ *   freed before the flush;
+ * - FROZEN anywhere on the path, or a lost CAS, ends the attempt with
+ *   TDP_MAP_RETRY and the vCPU faults again.
+ */
+#include "tdp_mmu_internal.h"
+
+int tdp_page_cache_topup(struct tdp_mmu *mmu, struct tdp_page_cache *c)
+{
+	while (c->nr < TDP_PAGE_CACHE_MIN) {
+		struct tdp_page *p = tdp_page_alloc(&mmu->arena);
+
+		if (!p)
+			return -ENOMEM;
+		c->pages[c->nr++] = p;
+	}
+	return 0;
+}
+
+void tdp_page_cache_release(struct tdp_mmu *mmu, struct tdp_page_cache *c)
+{
+	while (c->nr)
+		tdp_page_free(&mmu->arena, c->pages[--c->nr]);
+}
+
+static struct tdp_page *cache_take(struct tdp_page_cache *c)
+{
+	if (unlikely(!c->nr))
+		tdp_bug("fault ran out of preallocated tables");
+	return c->pages[--c->nr];
+}
+
+/* Publish @p under the entry at @it (a CAS in shared mode). */
+static int link_table(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page *p,
+		      enum tdp_lock_mode mode)
+{
+	tdp_spte_t new = spte_make_nonleaf(tdp_page_pfn(&mmu->arena, p));
+
+	/* On the list before it is reachable, so an unlink never precedes the link. */
+	tdp_pages_link(&mmu->pages, &mmu->lock, p, mode);
+	tdp_account_table(mmu, p, 1);
+	if (tdp_set_spte_mode(mmu, it, new, mode)) {
+		tdp_pages_unlink(&mmu->pages, &mmu->lock, p, mode);
+		tdp_account_table(mmu, p, -1);
+		return -EBUSY;
+	}
+	tdp_count(&mmu->counters, TDPMMU_C_TABLES_LINKED);
+	return 0;
+}
+
+static int split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page *p,
+			   enum tdp_lock_mode mode)
+{
+	_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, p);
+	tdp_spte_t huge = it->old_spte;
+
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
+		atomic_store_explicit(&pt[i], spte_make_split_child(huge, p->level, i),
+				      memory_order_relaxed);
+	if (link_table(mmu, it, p, mode))
+		return -EBUSY;
+	tdp_account_leaf(mmu, p->level, TDP_PTES_PER_TABLE);
+	tdp_count(&mmu->counters, TDPMMU_C_HUGE_SPLITS);
+	return 0;
+}
+
+static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter *it,
+					    struct tdp_fault *f, enum tdp_lock_mode mode)
+{
+	uint64_t pfn = f->pfn - (f->gfn - it->gfn);
+	tdp_spte_t old = it->old_spte;
+	tdp_spte_t new = spte_make_leaf(pfn, it->level, f->spte_flags);
+
+	/* Never drop A/D that hardware already set on this very mapping. */
+	if (spte_is_leaf(old, it->level) && spte_pfn(old) == pfn)
+		new |= old & (SPTE_ACCESSED | SPTE_DIRTY);
+	f->mapped_level = it->level;
+	if (new == old)
+		return TDP_MAP_SPURIOUS;
+	if (tdp_set_spte_mode(mmu, it, new, mode))
+		return TDP_MAP_RETRY;
+	if (spte_is_present(old) && !spte_is_last(old, it->level)) {
+		tdp_count(&mmu->counters, TDPMMU_C_TABLES_REPLACED);
+		tdp_flush_remote_tlbs(mmu, it->gfn, it->level);
+	}
+	return TDP_MAP_FIXED;
+}
+
+enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
+				struct tdp_fault *f, enum tdp_lock_mode mode)
+{
+	enum tdp_map_result ret = TDP_MAP_RETRY;
+	struct tdp_iter it;
+
+	mmu_lock_assert_held(&mmu->lock, mode);
+	TDP_ASSERT(f->goal_level >= TDP_LEVEL_4K && f->goal_level <= TDP_MAX_HUGE_LEVEL);
+	reclaim_walk_begin(&mmu->reclaim);
+	for_each_tdp_pte(it, &mmu->arena, mmu->root, f->gfn, f->gfn + 1) {
+		struct tdp_page *p;
+		int r;
+
+		if (spte_is_frozen(it.old_spte)) {
+			tdp_count(&mmu->counters, TDPMMU_C_FROZEN_SEEN);
+			goto out;
+		}
+		if (it.level == f->goal_level) {
+			ret = map_target_level(mmu, &it, f, mode);
+			goto out;
+		}
+		if (spte_is_present(it.old_spte) && !spte_is_large(it.old_spte))
+			continue;
+
+		p = cache_take(c);
+		p->gfn = it.gfn;
+		p->level = it.level - 1;
+		p->mmu = mmu;
+		r = spte_is_present(it.old_spte) ? split_huge_leaf(mmu, &it, p, mode)
+						 : link_table(mmu, &it, p, mode);
+		if (r) {
+			tdp_count(&mmu->counters, TDPMMU_C_TABLES_LOST_RACE);
+			tdp_page_free(&mmu->arena, p); /* never visible to anyone */
+			goto out;
+		}
+	}
+	/* The entry changed under the step down (zapped, frozen): fault again. */
+out:
+	reclaim_walk_end(&mmu->reclaim);
+	return ret;
+}

@@ -1,0 +1,156 @@
+/*
+ * test_lock.c - the MMU lock: mutual exclusion, writers are not starved by
+ * a stream of overlapping readers, the contention query, lock-mode
+ * assertions, statistics.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "compiler.h"
+#include "mmu_lock.h"
+
+#define READERS 3
+#define WRITER_ROUNDS 200
+#define DEADLINE_NS (120ull * 1000000000ull)
+
+static struct mmu_lock lock;
+static atomic_int readers_in, writers_in;
+static atomic_bool stop;
+static atomic_long overlaps, violations, reads_done, writes_done;
+
+static void *reader(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		mmu_lock_read(&lock);
+		if (atomic_fetch_add(&readers_in, 1) > 0)
+			atomic_fetch_add(&overlaps, 1); /* another reader was inside */
+		if (atomic_load(&writers_in))
+			atomic_fetch_add(&violations, 1);
+		for (int i = 0; i < 50; i++)
+			cpu_relax();
+		atomic_fetch_sub(&readers_in, 1);
+		mmu_lock_read_unlock(&lock);
+		atomic_fetch_add(&reads_done, 1);
+	}
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	uint64_t deadline = tdp_now_ns() + DEADLINE_NS;
+
+	(void)arg;
+	for (int i = 0; i < WRITER_ROUNDS && tdp_now_ns() < deadline; i++) {
+		mmu_lock_write(&lock);
+		if (atomic_fetch_add(&writers_in, 1) != 0 || atomic_load(&readers_in) != 0)
+			atomic_fetch_add(&violations, 1);
+		CHECK(mmu_lock_held_write(&lock));
+		atomic_fetch_sub(&writers_in, 1);
+		mmu_lock_write_unlock(&lock);
+		atomic_fetch_add(&writes_done, 1);
+	}
+	return NULL;
+}
+
+static void test_exclusion_and_fairness(void)
+{
+	pthread_t r[READERS], w[2];
+	struct tdpmmu_lock_stats st;
+
+	REQUIRE(mmu_lock_init(&lock) == 0);
+	for (int i = 0; i < READERS; i++)
+		pthread_create(&r[i], NULL, reader, NULL);
+	/* Two writers, so writers also contend with each other. */
+	for (int i = 0; i < 2; i++)
+		pthread_create(&w[i], NULL, writer, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i], NULL);
+	atomic_store(&stop, true);
+	for (int i = 0; i < READERS; i++)
+		pthread_join(r[i], NULL);
+
+	printf("lock: %ld reads (%ld overlapping), %ld writes\n", atomic_load(&reads_done),
+	       atomic_load(&overlaps), atomic_load(&writes_done));
+	CHECK_EQ(atomic_load(&violations), 0);
+	/* Writers finished while readers kept the lock busy the whole time. */
+	CHECK_EQ(atomic_load(&writes_done), 2 * WRITER_ROUNDS);
+	CHECK(atomic_load(&overlaps) > 0);
+	mmu_lock_read_stats(&lock, &st);
+	CHECK_EQ(st.reads, atomic_load(&reads_done));
+	CHECK_EQ(st.writes, atomic_load(&writes_done));
+	mmu_lock_destroy(&lock);
+}
+
+static atomic_int phase;
+
+static void *waiting_writer(void *arg)
+{
+	(void)arg;
+	mmu_lock_write(&lock);
+	atomic_store(&phase, 2);
+	/* Hold until a reader queues behind us, then the query must say so. */
+	while (!mmu_lock_needbreak(&lock, TDP_EXCLUSIVE))
+		sched_yield();
+	mmu_lock_write_unlock(&lock);
+	return NULL;
+}
+
+static void test_needbreak(void)
+{
+	pthread_t t;
+
+	REQUIRE(mmu_lock_init(&lock) == 0);
+	mmu_lock_read(&lock);
+	CHECK(mmu_lock_held_read(&lock));
+	CHECK(!mmu_lock_needbreak(&lock, TDP_SHARED));
+	pthread_create(&t, NULL, waiting_writer, NULL);
+	/* The writer announces itself and waits for us: we are asked to yield. */
+	while (!mmu_lock_needbreak(&lock, TDP_SHARED))
+		sched_yield();
+	CHECK_EQ(atomic_load(&phase), 0); /* it cannot have got in */
+	mmu_lock_read_unlock(&lock);
+	while (atomic_load(&phase) != 2)
+		sched_yield();
+	mmu_lock_read(&lock); /* waits behind the writer, which sees readers_waiting */
+	CHECK(mmu_lock_held_read(&lock));
+	mmu_lock_read_unlock(&lock);
+	pthread_join(t, NULL);
+	CHECK(!mmu_lock_held_read(&lock) && !mmu_lock_held_write(&lock));
+	mmu_lock_destroy(&lock);
+}
+
+/* In debug builds a function entered in the wrong lock mode aborts. */
+static void test_mode_assertion(void)
+{
+#ifdef TDP_DEBUG
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		freopen("/dev/null", "w", stderr);
+		REQUIRE(mmu_lock_init(&lock) == 0);
+		mmu_lock_read(&lock);
+		mmu_lock_assert_held(&lock, TDP_EXCLUSIVE); /* must abort */
+		_exit(0);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+#endif
+}
+
+int main(void)
+{
+	test_exclusion_and_fairness();
+	test_needbreak();
+	test_mode_assertion();
+	return check_report("test_lock");
+}
