@@ -6,7 +6,7 @@ PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -pthread \
-	-D_LGPL_SOURCE -Iinclude -Isrc -fPIC $(EXTRA_CFLAGS)
+	-D_LGPL_SOURCE -DTDPMMU_VERSION='"$(VERSION)"' -Iinclude -Isrc -fPIC $(EXTRA_CFLAGS)
 LDLIBS  := -lurcu-memb -lurcu-common -pthread
 
 # Build variants: release for the program and benchmarks; debug (lock-mode
@@ -65,7 +65,7 @@ build/$(1)/tests/%: build/$(1)/obj/tests/%.o build/$(1)/libtdpmmu.a
 endef
 $(foreach v,$(VARIANTS),$(eval $(call VARIANT_RULES,$(v))))
 
-.PRECIOUS: build/%.o build/%/libtdpmmu.a
+.SECONDARY:
 
 build/tdpmmu: build/release/tdpmmu
 	cp $< $@

@@ -11,7 +11,11 @@
 int tdp_bench_floor(struct tdpmmu_vm *vm, uint64_t start_gfn, uint64_t npages, uint64_t *ns_out)
 {
 	struct tdp_mmu *mmu = tdp_vm_mmu(vm);
-	uint64_t t0 = tdp_now_ns();
+	uint64_t t0;
+
+	if (start_gfn >= mmu->max_gfn || npages > mmu->max_gfn - start_gfn)
+		return -ERANGE;
+	t0 = tdp_now_ns();
 
 	for (uint64_t gfn = start_gfn; gfn < start_gfn + npages; gfn++) {
 		_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, mmu->root);

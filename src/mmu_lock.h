@@ -108,7 +108,7 @@ static inline void mmu_lock_set_indicator(struct mmu_lock_reader *me, uint32_t v
 }
 
 /* Hold times are sampled: one read acquisition in MMU_LOCK_SAMPLE is timed. */
-#define MMU_LOCK_SAMPLE 16
+#define MMU_LOCK_SAMPLE 17 /* prime: no beat with power-of-two access patterns */
 
 static inline void mmu_lock_read(struct mmu_lock *l)
 {

@@ -47,7 +47,67 @@ static inline tdp_spte_t tdp_read_spte(_Atomic(tdp_spte_t) *sptep)
 void tdp_iter_start(struct tdp_iter *it, const struct tdp_arena *arena, struct tdp_page *root,
 		    int min_level, uint64_t gfn);
 void tdp_iter_restart(struct tdp_iter *it);
-void tdp_iter_next(struct tdp_iter *it);
+
+/* The steps are inline: the fault path walks one gfn with them. */
+static inline void tdp_iter_refresh(struct tdp_iter *it)
+{
+	it->sptep = it->pt_path[it->level - 1] + tdp_index(it->gfn, it->level);
+	it->old_spte = tdp_read_spte(it->sptep);
+}
+
+static inline bool try_step_down(struct tdp_iter *it)
+{
+	struct tdp_page *child;
+
+	if (it->level == it->min_level)
+		return false;
+	/* Re-read: the entry may have been zapped since the caller looked at it. */
+	it->old_spte = tdp_read_spte(it->sptep);
+	if (!spte_is_present(it->old_spte) || spte_is_last(it->old_spte, it->level))
+		return false;
+	child = tdp_page_from_pfn(it->arena, spte_pfn(it->old_spte));
+	it->level--;
+	it->pt_path[it->level - 1] = tdp_page_table(it->arena, child);
+	it->gfn = tdp_align_gfn(it->next_last_level_gfn, it->level);
+	tdp_iter_refresh(it);
+	return true;
+}
+
+static inline bool try_step_side(struct tdp_iter *it)
+{
+	if (tdp_index(it->gfn, it->level) == TDP_PTES_PER_TABLE - 1)
+		return false;
+	it->gfn += tdp_pages_per_level(it->level);
+	it->next_last_level_gfn = it->gfn;
+	it->sptep++;
+	it->old_spte = tdp_read_spte(it->sptep);
+	return true;
+}
+
+static inline bool try_step_up(struct tdp_iter *it)
+{
+	if (it->level == it->root_level)
+		return false;
+	it->level++;
+	it->gfn = tdp_align_gfn(it->gfn, it->level);
+	tdp_iter_refresh(it);
+	return true;
+}
+
+static inline void tdp_iter_next(struct tdp_iter *it)
+{
+	if (it->yielded) {
+		tdp_iter_restart(it);
+		return;
+	}
+	if (try_step_down(it))
+		return;
+	do {
+		if (try_step_side(it))
+			return;
+	} while (try_step_up(it));
+	it->valid = false;
+}
 
 /* Walk every entry at level >= min_level that maps some gfn in [start, end). */
 #define for_each_tdp_pte_min_level(it, arena, root, min_level, start, end)                         \

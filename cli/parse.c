@@ -1,0 +1,90 @@
+/*
+ * parse.c - strict parsing of numbers and byte sizes from the command line,
+ * and the reverse: printing a byte size the way a user would type it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+/* Digits only: no sign, no spaces, no hex, nothing after them. */
+static int parse_digits(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t v = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	const char *end;
+	int r = parse_digits(s, out, &end);
+
+	if (r)
+		return r;
+	return *end ? -EINVAL : 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	const char *end;
+	unsigned shift = 0;
+	uint64_t v;
+	int r = parse_digits(s, &v, &end);
+
+	if (r)
+		return r;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end && end[1])
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+void format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char units[] = "TGMK";
+
+	for (int i = 0; i < 4; i++) {
+		unsigned shift = 40 - 10 * (unsigned)i;
+		uint64_t unit = 1ull << shift;
+
+		if (bytes && bytes % unit == 0) {
+			snprintf(buf, len, "%" PRIu64 "%c", bytes >> shift, units[i]);
+			return;
+		}
+	}
+	snprintf(buf, len, "%" PRIu64, bytes);
+}
