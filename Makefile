@@ -2,6 +2,7 @@
 # `make check` builds and runs every test.
 
 CC      ?= cc
+AR      := gcc-ar
 PREFIX  ?= /usr/local
 VERSION := 0.1.0
 
@@ -11,7 +12,9 @@ LDLIBS  := -lurcu-memb -lurcu-common -pthread
 
 # Build variants: release for the program and benchmarks; debug (lock-mode
 # and internal assertions) for the tests; asan and tsan for the sanitizers.
-CFLAGS_release := -O2 -g
+# Release objects carry LTO code (the program links with it) and plain code
+# (for the static and shared libraries' other users).
+CFLAGS_release := -O2 -g -flto=auto -ffat-lto-objects
 CFLAGS_debug   := -O1 -g -DTDP_DEBUG
 CFLAGS_asan    := -O1 -g -DTDP_DEBUG -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -54,7 +57,7 @@ build/$(1)/obj/%.o: %.c $(HDRS) $(DEPS_OK) Makefile
 
 build/$(1)/libtdpmmu.a: $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRCS))
 	@rm -f $$@
-	ar rcs $$@ $$^
+	$$(AR) rcs $$@ $$^
 
 build/$(1)/tdpmmu: $(patsubst %.c,build/$(1)/obj/%.o,$(CLI_SRCS)) build/$(1)/libtdpmmu.a
 	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$^ -o $$@ $$(LDLIBS) -lm
@@ -72,7 +75,7 @@ build/tdpmmu: build/release/tdpmmu
 build/libtdpmmu.a: build/release/libtdpmmu.a
 	cp $< $@
 build/libtdpmmu.so: $(patsubst %.c,build/release/obj/%.o,$(LIB_SRCS))
-	$(CC) -shared -Wl,-soname,libtdpmmu.so.0 $^ -o $@ $(LDLIBS)
+	$(CC) -shared -fno-lto -Wl,-soname,libtdpmmu.so.0 $^ -o $@ $(LDLIBS)
 build/tdpmmu.pc: tdpmmu.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 

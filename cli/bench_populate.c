@@ -1,7 +1,9 @@
 /*
- * bench_populate.c - `tdpmmu bench populate` and `tdpmmu run`: run every
- * thread count --repeat times, keep the median run of each, measure the
- * floor on the smallest count, and report as text (and JSON).
+ * bench_populate.c - `tdpmmu bench populate` and `tdpmmu run`: --repeat
+ * rounds, each running every thread count once (interleaved, so a slow
+ * spell on a shared machine hits every count alike), measure the floor on
+ * the smallest count in each round; report the best run of each count with
+ * the median beside it, as text (and JSON).
  */
 #include <errno.h>
 #include <math.h>
@@ -26,45 +28,46 @@ static int cmp_floor(const void *a, const void *b)
 	return (fx > fy) - (fx < fy);
 }
 
-/* The median of @n runs; for even @n the faster of the two middle ones. */
-static const struct populate_result *median(struct populate_result *runs, unsigned n,
-					    int (*cmp)(const void *, const void *))
+static double ns_per_fault(const struct populate_result *run)
 {
-	qsort(runs, n, sizeof(*runs), cmp);
-	return &runs[(n - 1) / 2];
+	return (double)run->elapsed_ns * run->threads / (double)run->faults;
 }
 
-static void summarise(struct populate_summary *s, const struct populate_result *run)
+/* Sort @n runs by time: the best is first, the median in the middle. */
+static void summarise(struct populate_summary *s, struct populate_result *runs, unsigned n)
 {
-	double seconds = (double)run->elapsed_ns / 1e9;
+	const struct populate_result *best;
 
-	s->run = *run;
-	s->seconds = seconds;
-	s->ns_per_fault = (double)run->elapsed_ns * run->threads / (double)run->faults;
-	s->mfaults_per_s = (double)run->faults / seconds / 1e6;
+	qsort(runs, n, sizeof(*runs), cmp_elapsed);
+	best = &runs[0];
+	s->run = *best;
+	s->seconds = (double)best->elapsed_ns / 1e9;
+	s->ns_per_fault = ns_per_fault(best);
+	s->mfaults_per_s = (double)best->faults / s->seconds / 1e6;
+	s->median_ns_per_fault = ns_per_fault(&runs[(n - 1) / 2]);
 }
 
+/* @runs holds o->repeat runs per thread count: count i's are at i * repeat. */
 static void run_all(struct populate_report *rep, struct populate_result *runs)
 {
 	const struct populate_opts *o = rep->opts;
 	bool floor_ok = populate_maps_4k_only(o);
-	const struct populate_result *f;
+	unsigned n = o->repeat;
 
 	rep->floor_ns_per_gfn = NAN;
 	rep->fault_over_floor = NAN;
+	for (unsigned r = 0; r < n; r++)
+		for (int i = 0; i < o->nr_counts; i++)
+			populate_run(o, o->threads[i], r == 0, i == 0 && floor_ok,
+				     &runs[(unsigned)i * n + r]);
+	if (floor_ok) {
+		qsort(runs, n, sizeof(*runs), cmp_floor);
+		rep->floor_ns_per_gfn = (double)runs[0].floor_ns / (double)runs[0].floor_gfns;
+	}
 	for (int i = 0; i < o->nr_counts; i++) {
-		bool floor = i == 0 && floor_ok;
-
-		for (unsigned r = 0; r < o->repeat; r++)
-			populate_run(o, o->threads[i], r == 0, floor, &runs[r]);
-		if (floor) {
-			f = median(runs, o->repeat, cmp_floor);
-			rep->floor_ns_per_gfn = (double)f->floor_ns / (double)f->floor_gfns;
-		}
-		summarise(&rep->sum[i], median(runs, o->repeat, cmp_elapsed));
+		summarise(&rep->sum[i], &runs[(unsigned)i * n], n);
 		rep->nr = i + 1;
 		populate_print_row(&rep->sum[i], stdout);
-		fflush(stdout);
 	}
 	rep->base = &rep->sum[0];
 	rep->largest = &rep->sum[rep->nr - 1];
@@ -79,7 +82,7 @@ static int populate(const struct populate_opts *o)
 
 	memset(&rep, 0, sizeof(rep));
 	rep.opts = o;
-	runs = calloc(o->repeat, sizeof(*runs));
+	runs = calloc((size_t)o->repeat * (size_t)o->nr_counts, sizeof(*runs));
 	if (!runs)
 		fatal("out of memory");
 	/* Before the long part, so that a bad path fails at once. */

@@ -64,10 +64,11 @@ void populate_run(const struct populate_opts *o, unsigned threads, bool audit, b
 void populate_check(struct tdpmmu_vm *vm, const struct populate_opts *o, unsigned threads,
 		    const int64_t counters[TDPMMU_NR_COUNTERS], bool audit);
 
-/* The reported numbers of one thread count: its median run. */
+/* The reported numbers of one thread count: its best run, and the median. */
 struct populate_summary {
-	struct populate_result run;
+	struct populate_result run; /* the best (fastest) run */
 	double seconds, ns_per_fault, mfaults_per_s;
+	double median_ns_per_fault;
 };
 
 struct populate_report {

@@ -13,7 +13,7 @@
 static void check_gfn(struct tdpmmu_vm *vm, const struct populate_opts *o, uint64_t gfn)
 {
 	struct tdpmmu_mapping m;
-	uint64_t pfn;
+	uint64_t pfn = 0;
 	int r = tdpmmu_lookup(vm, gfn, &m);
 
 	if (r)

@@ -15,7 +15,7 @@ void populate_opts_init(struct populate_opts *o)
 	o->threads[1] = 2;
 	o->nr_counts = 2;
 	o->bytes_per_thread = 1ull << 30;
-	o->repeat = 3;
+	o->repeat = 5;
 	o->levels = 4;
 	o->backing = TDPMMU_BACKING_ANON;
 	o->max_level = 1;
