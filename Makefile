@@ -33,7 +33,7 @@ DEPS_OK := build/.deps-ok
 .PHONY: all run check test-unit test-stress sanitize asan tsan stress-long asan-long \
 	tsan-long install uninstall clean help
 
-all: build/tdpmmu build/libtdpmmu.a build/libtdpmmu.so build/tdpmmu.pc
+all: build/tdpmmu build/libtdpmmu.a build/libtdpmmu.so
 
 help:
 	@echo "make            build library (build/libtdpmmu.{a,so}) and program (build/tdpmmu)"
@@ -76,8 +76,6 @@ build/libtdpmmu.a: build/release/libtdpmmu.a
 	cp $< $@
 build/libtdpmmu.so: $(patsubst %.c,build/release/obj/%.o,$(LIB_SRCS))
 	$(CC) -shared -fno-lto -Wl,-soname,libtdpmmu.so.0 $^ -o $@ $(LDLIBS)
-build/tdpmmu.pc: tdpmmu.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 run: build/tdpmmu
 	./build/tdpmmu run
@@ -89,9 +87,10 @@ DURATION ?= 60
 check: test-unit sanitize
 	@echo "make check: all tests passed"
 
-test-unit: $(DEBUG_TESTS) build/release/tdpmmu
+test-unit: $(DEBUG_TESTS) build/release/tdpmmu all
 	@set -e; for t in $(TESTS); do echo "== $$t"; ./build/debug/tests/$$t; done
 	@echo "== cli"; sh tests/cli_test.sh build/release/tdpmmu
+	@echo "== install"; sh tests/install_test.sh
 
 sanitize: asan tsan
 
@@ -121,7 +120,8 @@ install: all
 	install -m 644 build/libtdpmmu.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 build/libtdpmmu.so $(DESTDIR)$(PREFIX)/lib/libtdpmmu.so.0
 	ln -sf libtdpmmu.so.0 $(DESTDIR)$(PREFIX)/lib/libtdpmmu.so
-	install -m 644 build/tdpmmu.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' tdpmmu.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/tdpmmu.pc
 	install -m 755 build/tdpmmu $(DESTDIR)$(PREFIX)/bin/
 
 uninstall:

@@ -1,9 +1,11 @@
 /*
  * bench_populate.c - `tdpmmu bench populate` and `tdpmmu run`: --repeat
  * rounds, each running every thread count once (interleaved, so a slow
- * spell on a shared machine hits every count alike), measure the floor on
- * the smallest count in each round; report the best run of each count with
- * the median beside it, as text (and JSON).
+ * spell on a shared machine hits every count alike), each run followed by
+ * the machine reference at its count (machine_ref.c), and measure the floor
+ * on the smallest count in each round; report the best run of each count
+ * with the median beside it, and the best machine reference, as text (and
+ * JSON).
  */
 #include <errno.h>
 #include <math.h>
@@ -54,18 +56,29 @@ static void run_all(struct populate_report *rep, struct populate_result *runs)
 	bool floor_ok = populate_maps_4k_only(o);
 	unsigned n = o->repeat;
 
+	double ref[POPULATE_MAX_COUNTS] = { 0 };
+
 	rep->floor_ns_per_gfn = NAN;
 	rep->fault_over_floor = NAN;
-	for (unsigned r = 0; r < n; r++)
-		for (int i = 0; i < o->nr_counts; i++)
+	for (unsigned r = 0; r < n; r++) {
+		for (int i = 0; i < o->nr_counts; i++) {
+			double ops;
+
 			populate_run(o, o->threads[i], r == 0, i == 0 && floor_ok,
 				     &runs[(unsigned)i * n + r]);
+			ops = machine_ref_run(o->threads[i]);
+			if (ops > ref[i])
+				ref[i] = ops;
+		}
+	}
 	if (floor_ok) {
 		qsort(runs, n, sizeof(*runs), cmp_floor);
 		rep->floor_ns_per_gfn = (double)runs[0].floor_ns / (double)runs[0].floor_gfns;
 	}
 	for (int i = 0; i < o->nr_counts; i++) {
 		summarise(&rep->sum[i], &runs[(unsigned)i * n], n);
+		rep->sum[i].machine_ref_ops_per_s = ref[i];
+		rep->sum[i].machine_ref_ratio = ref[i] / ref[0];
 		rep->nr = i + 1;
 		populate_print_row(&rep->sum[i], stdout);
 	}

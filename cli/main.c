@@ -43,6 +43,8 @@ void print_usage(FILE *f)
 	      "gfn over the same memory, no lock and no RCU), fault cost over the floor,\n"
 	      "throughput scaling, and the MMU lock statistics and counters of the\n"
 	      "largest thread count.  Every mapping is verified after each run.\n"
+	      "The \"machine ref\" column and lines give, in the same rounds, how a private\n"
+	      "loop (atomic load + CAS, no sharing) scales here: the best this machine allows.\n"
 	      "\n"
 	      "exit status: 0 ok, 1 a run or check failed, 2 bad command line\n",
 	      f);

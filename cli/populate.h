@@ -69,6 +69,8 @@ struct populate_summary {
 	struct populate_result run; /* the best (fastest) run */
 	double seconds, ns_per_fault, mfaults_per_s;
 	double median_ns_per_fault;
+	double machine_ref_ops_per_s; /* best machine reference at this count */
+	double machine_ref_ratio;     /* that over the smallest count's */
 };
 
 struct populate_report {
@@ -81,6 +83,15 @@ struct populate_report {
 	const struct populate_summary *base;    /* smallest thread count */
 	const struct populate_summary *largest; /* largest thread count */
 };
+
+/*
+ * machine_ref.c: @threads threads each do MACHINE_REF_ITERS atomic loads
+ * and compare-exchanges over their own 8 MiB buffer, sharing nothing;
+ * returns the aggregate operations per second (barrier to last finish).
+ * How it scales with @threads is how far this machine lets such work scale.
+ */
+#define MACHINE_REF_ITERS (8u << 20) /* 60-80 ms for one thread at 2-3 GHz */
+double machine_ref_run(unsigned threads);
 
 /* populate_report.c: machine and settings, then the table row by row, then the rest. */
 void populate_print_header(const struct populate_report *r, FILE *f);

@@ -1,7 +1,8 @@
 /*
  * populate_json.c - the populate report as JSON (--json FILE), written by
- * hand: machine, settings, one result per thread count, the floor, the
- * ratios, and the lock statistics and counters of the largest count.
+ * hand: machine, settings, one result per thread count (with its machine
+ * reference), the floor, the ratios, and the lock statistics and counters
+ * of the largest count.
  */
 #include <inttypes.h>
 
@@ -32,6 +33,10 @@ static void write_results(const struct populate_report *r, FILE *f)
 		json_number(f, s->median_ns_per_fault, 2);
 		fputs(", \"mfaults_per_s\": ", f);
 		json_number(f, s->mfaults_per_s, 3);
+		fputs(", \"machine_ref_mops_per_s\": ", f);
+		json_number(f, s->machine_ref_ops_per_s / 1e6, 3);
+		fputs(", \"machine_ref_ratio\": ", f);
+		json_number(f, s->machine_ref_ratio, 3);
 		fputc('}', f);
 	}
 	fputs("\n  ],\n", f);

@@ -1,7 +1,8 @@
 /*
  * populate_report.c - the text report of the populate benchmark: machine
- * header and settings, one table row per thread count, then the floor,
- * the ratios, and the lock statistics and counters of the largest count.
+ * header and settings, one table row per thread count (with the machine
+ * reference's scaling, machine_ref.c), then the floor, the ratios, and
+ * the lock statistics and counters of the largest count.
  */
 #include <math.h>
 
@@ -26,14 +27,15 @@ void populate_print_header(const struct populate_report *r, FILE *f)
 	fprintf(f, "          best of %u interleaved round%s (median beside it); every run "
 		   "checked, the first round audited\n\n",
 		o->repeat, o->repeat == 1 ? "" : "s");
-	fprintf(f, "threads       faults     seconds  ns/fault/thread  Mfaults/s  median ns/fault\n");
+	fprintf(f, "threads       faults     seconds  ns/fault/thread  Mfaults/s  median ns/fault"
+		   "  machine ref\n");
 }
 
 void populate_print_row(const struct populate_summary *s, FILE *f)
 {
-	fprintf(f, "%7u %12llu %11.6f %16.1f %10.2f %16.1f\n", s->run.threads,
+	fprintf(f, "%7u %12llu %11.6f %16.1f %10.2f %16.1f %10.2f x\n", s->run.threads,
 		(unsigned long long)s->run.faults, s->seconds, s->ns_per_fault,
-		s->mfaults_per_s, s->median_ns_per_fault);
+		s->mfaults_per_s, s->median_ns_per_fault, s->machine_ref_ratio);
 }
 
 static void print_floor(const struct populate_report *r, FILE *f)
@@ -54,8 +56,13 @@ static void print_floor(const struct populate_report *r, FILE *f)
 	for (int i = 1; i < r->nr; i++) {
 		const struct populate_summary *s = &r->sum[i];
 
+		double x = s->mfaults_per_s / r->base->mfaults_per_s;
+
 		fprintf(f, "throughput %u threads / %u thread%s: %.2f x\n", s->run.threads, base,
-			base == 1 ? "" : "s", s->mfaults_per_s / r->base->mfaults_per_s);
+			base == 1 ? "" : "s", x);
+		fprintf(f, "  machine reference (private loop, no sharing): %.2f x, so the MMU "
+			   "reaches %.0f%% of what this machine allows\n",
+			s->machine_ref_ratio, 100.0 * x / s->machine_ref_ratio);
 	}
 }
 

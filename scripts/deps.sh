@@ -4,16 +4,24 @@
 # command is printed and the build stops.
 set -e
 CC=${CC:-cc}
-missing=""
-if ! printf '#include <urcu/urcu-memb.h>\n' | $CC -E -x c - >/dev/null 2>&1; then
-	missing="$missing liburcu-dev"
-fi
+
+find_missing() {
+	missing=""
+	if ! printf '#include <urcu/urcu-memb.h>\n' | $CC -E -x c - >/dev/null 2>&1; then
+		missing="$missing liburcu-dev"
+	fi
+}
+
+find_missing
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$missing with apt-get"
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
-	exit 0
+	find_missing
+	[ -z "$missing" ] && exit 0
+	echo "deps: still missing after apt-get:$missing" >&2
+	exit 1
 fi
 echo "deps: missing Debian packages:$missing" >&2
 echo "deps: install them with:  sudo apt-get install -y$missing" >&2

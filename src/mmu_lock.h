@@ -54,7 +54,8 @@ struct mmu_lock_reader {
 } __cacheline_aligned;
 
 struct mmu_lock {
-	_Atomic uint32_t writer; /* 1 while a writer waits for readers or holds */
+	/* Read by every reader; the rest is written only on slow paths. */
+	_Atomic uint32_t writer __cacheline_aligned; /* 1 while a writer waits or holds */
 	_Atomic uint32_t writer_seq;
 	_Atomic uint32_t reader_seq;
 	_Atomic uint32_t readers_waiting;

@@ -79,7 +79,6 @@ struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 	/* Not yet visible to anyone: relaxed stores, published by the link CAS. */
 	for (unsigned e = 0; e < TDP_PTES_PER_TABLE; e++)
 		atomic_store_explicit(&pt[e], SPTE_NONPRESENT, memory_order_relaxed);
-	atomic_fetch_add_explicit(&a->in_use, 1, memory_order_relaxed);
 	return p;
 }
 
@@ -94,10 +93,19 @@ void tdp_page_free(struct tdp_arena *a, struct tdp_page *p)
 	for (unsigned e = 0; e < TDP_PTES_PER_TABLE; e++)
 		atomic_store_explicit(&pt[e], SPTE_POISON, memory_order_relaxed);
 	table_poison(pt, TDP_TABLE_BYTES);
-	atomic_fetch_sub_explicit(&a->in_use, 1, memory_order_relaxed);
 	pthread_mutex_lock(&a->lock);
 	a->free_stack[a->nr_free++] = i;
 	pthread_mutex_unlock(&a->lock);
+}
+
+uint64_t tdp_arena_in_use(struct tdp_arena *a)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&a->lock);
+	n = a->next_fresh - a->nr_free;
+	pthread_mutex_unlock(&a->lock);
+	return n;
 }
 
 void tdp_pages_init(struct tdp_pages *pl)

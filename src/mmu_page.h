@@ -55,14 +55,15 @@ struct tdp_page {
 };
 
 struct tdp_arena {
+	/* Read-mostly: every walk reads these. */
 	_Atomic(tdp_spte_t) *mem;
 	uint64_t capacity; /* tables */
 	struct tdp_page *meta;
-	pthread_mutex_t lock;
+	/* Allocator state, on its own cache line: written on every alloc/free. */
+	pthread_mutex_t lock __cacheline_aligned;
 	uint64_t *free_stack;
 	uint64_t nr_free;
-	uint64_t next_fresh;
-	_Atomic int64_t in_use;
+	uint64_t next_fresh; /* tables below this index have been handed out once */
 };
 
 int tdp_arena_init(struct tdp_arena *a, uint64_t capacity);
@@ -71,6 +72,8 @@ void tdp_arena_destroy(struct tdp_arena *a);
 struct tdp_page *tdp_page_alloc(struct tdp_arena *a);
 /* Poison and recycle a table nobody can reach any more. */
 void tdp_page_free(struct tdp_arena *a, struct tdp_page *p);
+/* Tables allocated and not yet freed. */
+uint64_t tdp_arena_in_use(struct tdp_arena *a);
 
 static inline uint64_t tdp_page_index(const struct tdp_arena *a, const struct tdp_page *p)
 {
@@ -100,7 +103,7 @@ static inline struct tdp_page *tdp_page_from_pfn(const struct tdp_arena *a, uint
 
 /* The list of every page-table page in use, and its lock. */
 struct tdp_pages {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock __cacheline_aligned; /* written on every link: own line */
 	struct tdp_page head;
 	uint64_t nr;
 };

@@ -76,7 +76,7 @@ err_lock:
 
 void tdp_mmu_destroy(struct tdp_mmu *mmu)
 {
-	int64_t left;
+	uint64_t left;
 
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	tdp_mmu_zap_all(mmu);
@@ -88,10 +88,10 @@ void tdp_mmu_destroy(struct tdp_mmu *mmu)
 	tdp_page_free(&mmu->arena, mmu->root);
 	mmu->root = NULL;
 
-	left = atomic_load(&mmu->arena.in_use);
+	left = tdp_arena_in_use(&mmu->arena);
 	if (left || mmu->pages.nr)
-		tdp_bug("teardown: %lld tables still allocated, %llu on the in-use list",
-			(long long)left, (unsigned long long)mmu->pages.nr);
+		tdp_bug("teardown: %llu tables still allocated, %llu on the in-use list",
+			(unsigned long long)left, (unsigned long long)mmu->pages.nr);
 	for (int i = TDPMMU_C_TABLES_L1; i <= TDPMMU_C_LEAVES_1G; i++)
 		if (tdp_counter_read(&mmu->counters, (enum tdpmmu_counter)i))
 			tdp_bug("teardown: counter %s is %lld, not 0",

@@ -28,17 +28,23 @@
 /* Remote TLB flush hook: @level 0 means "everything". */
 typedef void (*tdp_flush_fn)(void *ctx, uint64_t gfn, int level);
 
+/*
+ * Layout: every fault reads the lock's writer flag and the read-mostly
+ * fields up to the arena's table pointers; the arena allocator and the
+ * in-use list are written by table allocation and linking, so each sits on
+ * cache lines of its own and never invalidates what walkers read.
+ */
 struct tdp_mmu {
 	struct mmu_lock lock;
-	struct tdp_arena arena;
-	struct tdp_pages pages;
-	struct tdp_reclaim reclaim;
-	struct tdp_counters counters;
 	struct tdp_page *root;
 	int root_level;
 	uint64_t max_gfn; /* exclusive bound of the address width */
 	tdp_flush_fn flush;
 	void *flush_ctx;
+	struct tdp_counters counters;
+	struct tdp_reclaim reclaim;
+	struct tdp_arena arena;
+	struct tdp_pages pages;
 };
 
 /* Tables a single fault may need: one per level below the root. */

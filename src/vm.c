@@ -23,11 +23,22 @@ struct tdpmmu_vm {
 	struct tdpmmu_vcpu *vcpus;
 };
 
+/* Each vCPU on cache lines of its own: its table cache is written on faults. */
 struct tdpmmu_vcpu {
 	struct tdpmmu_vm *vm;
 	struct tdp_page_cache cache;
 	struct tdpmmu_vcpu *next;
-};
+} __cacheline_aligned;
+
+/* calloc for types that ask for cache-line alignment. */
+static void *zalloc_aligned(size_t size)
+{
+	void *p = aligned_alloc(TDP_CACHELINE, (size + TDP_CACHELINE - 1) & ~(size_t)(TDP_CACHELINE - 1));
+
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
 
 void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg)
 {
@@ -43,7 +54,7 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 
 	if (!cfg || !out || (cfg->levels != 4 && cfg->levels != 5) || cfg->max_tables < 2)
 		return -EINVAL;
-	vm = calloc(1, sizeof(*vm));
+	vm = zalloc_aligned(sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
 	r = tdp_mmu_init(&vm->mmu, (int)cfg->levels, cfg->max_tables, cfg->flush_tlbs,
@@ -106,7 +117,7 @@ int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out)
 
 	if (!vm || !out)
 		return -EINVAL;
-	v = calloc(1, sizeof(*v));
+	v = zalloc_aligned(sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	v->vm = vm;

@@ -111,7 +111,7 @@ json=$tmp/populate.json
 expect_ok "tiny populate run" "fault / floor" \
 	bench populate -v 1,2 -b 8M --repeat 1 --json "$json"
 for pattern in "liburcu flavour: memb" "floor (bare walk + CAS)" \
-	"throughput 2 threads / 1 thread"; do
+	"throughput 2 threads / 1 thread" "machine reference"; do
 	grep -qF "$pattern" "$tmp/out" || fail "tiny populate run: '$pattern' missing"
 done
 if [ ! -s "$json" ]; then
@@ -121,6 +121,7 @@ else
 	grep -q '"threads": 2' "$json" || fail "JSON: no result for 2 threads"
 	grep -q '"floor_ns": [0-9]' "$json" || fail "JSON: no floor_ns"
 	grep -q '"2": [0-9]' "$json" || fail "JSON: no scaling for 2 threads"
+	grep -q '"machine_ref_ratio": [0-9]' "$json" || fail "JSON: no machine_ref_ratio"
 	[ "$(head -c 1 "$json")" = "{" ] && [ "$(tail -n 1 "$json")" = "}" ] ||
 		fail "JSON: not one object"
 fi

@@ -1,0 +1,21 @@
+#!/bin/sh
+# install_test.sh - `make install PREFIX=...` into a scratch prefix, then
+# build the README's example against the installed headers and both
+# libraries, and run it.
+set -eu
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+make -s install PREFIX="$tmp" >/dev/null
+for f in include/tdpmmu/tdpmmu.h include/tdpmmu/spte.h include/tdpmmu/stats.h \
+	lib/libtdpmmu.a lib/libtdpmmu.so lib/pkgconfig/tdpmmu.pc bin/tdpmmu; do
+	[ -e "$tmp/$f" ] || { echo "install_test: $f not installed" >&2; exit 1; }
+done
+grep -q "^prefix=$tmp\$" "$tmp/lib/pkgconfig/tdpmmu.pc" ||
+	{ echo "install_test: tdpmmu.pc has the wrong prefix" >&2; exit 1; }
+cc tests/install_example.c -I"$tmp/include" "$tmp/lib/libtdpmmu.a" \
+	-lurcu-memb -lurcu-common -pthread -o "$tmp/static"
+cc tests/install_example.c -I"$tmp/include" -L"$tmp/lib" -ltdpmmu -Wl,-rpath,"$tmp/lib" \
+	-o "$tmp/shared"
+"$tmp/static" | grep -q "mapped at level 2" || { echo "install_test: static example" >&2; exit 1; }
+"$tmp/shared" | grep -q "mapped at level 2" || { echo "install_test: shared example" >&2; exit 1; }
+echo "install_test: ok"
