@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compiler.h"
 #include "populate.h"
 
 #define REF_BUF_BYTES (8u << 20)
@@ -36,14 +37,6 @@ struct ref_worker {
 	bool no_mem;
 	pthread_t tid;
 } __attribute__((aligned(64))); /* each thread writes only its own line */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void *ref_worker_fn(void *arg)
 {
@@ -59,7 +52,7 @@ static void *ref_worker_fn(void *arg)
 		w->no_mem = true;
 	}
 	pthread_barrier_wait(w->barrier);
-	w->start_ns = now_ns();
+	w->start_ns = tdp_now_ns();
 	if (buf) {
 		for (uint64_t i = 0; i < MACHINE_REF_ITERS; i++) {
 			/* Line by line; one word further on every 512 lines. */
@@ -69,7 +62,7 @@ static void *ref_worker_fn(void *arg)
 			atomic_compare_exchange_strong(&buf[idx], &v, v + 1);
 		}
 	}
-	w->end_ns = now_ns();
+	w->end_ns = tdp_now_ns();
 	free(buf);
 	return NULL;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "bench_floor.h"
+#include "compiler.h"
 #include "populate.h"
 #include "tdp_mmu.h"
 #include "thread_slot.h"
@@ -28,14 +29,6 @@ struct worker {
 	pthread_t tid;
 } __attribute__((aligned(64))); /* each thread writes only its own line */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
@@ -51,7 +44,7 @@ static void *worker_fn(void *arg)
 	tdp_thread_slot();
 
 	pthread_barrier_wait(w->barrier);
-	w->start_ns = now_ns();
+	w->start_ns = tdp_now_ns();
 	for (uint64_t gfn = w->first_gfn; gfn < end; gfn++) {
 		int r = tdpmmu_fault(w->vcpu, gfn, TDPMMU_ACCESS_WRITE, w->max_level, NULL);
 
@@ -61,7 +54,7 @@ static void *worker_fn(void *arg)
 			break;
 		}
 	}
-	w->end_ns = now_ns();
+	w->end_ns = tdp_now_ns();
 	return NULL;
 }
 
