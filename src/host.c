@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "host.h"
 #include "mmu_page.h"
@@ -39,12 +40,28 @@ int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out)
 	return -EINVAL;
 }
 
-int tdp_host_init(struct tdp_host *h, uint64_t max_gfn)
+#define BLOCK_PAGES tdp_pages_per_level(TDP_LEVEL_2M)
+
+int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes)
 {
 	memset(h, 0, sizeof(*h));
+	h->pfn_limit = TDP_HOST_PFN_LIMIT;
+	if (payload_bytes) {
+		if (payload_bytes % 4096 || payload_bytes / 4096 > TDP_HOST_PFN_LIMIT)
+			return -EINVAL;
+		h->payload = mmap(NULL, payload_bytes, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (h->payload == MAP_FAILED) {
+			h->payload = NULL;
+			return -ENOMEM;
+		}
+		h->pfn_limit = payload_bytes / 4096;
+	}
 	h->slots = calloc(1, sizeof(*h->slots));
-	if (!h->slots)
+	if (!h->slots) {
+		tdp_host_destroy(h);
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&h->slots_mutex, NULL);
 	h->max_gfn = max_gfn;
 	h->next_host_pfn = 1; /* frame 0 is never handed out */
@@ -53,8 +70,30 @@ int tdp_host_init(struct tdp_host *h, uint64_t max_gfn)
 
 void tdp_host_destroy(struct tdp_host *h)
 {
-	free(h->slots);
-	pthread_mutex_destroy(&h->slots_mutex);
+	if (h->slots) {
+		for (int i = 0; i < h->slots->nr; i++)
+			free(h->slots->slots[i].block_pfn);
+		free(h->slots);
+		pthread_mutex_destroy(&h->slots_mutex);
+	}
+	if (h->payload)
+		munmap(h->payload, h->pfn_limit * 4096);
+	memset(h, 0, sizeof(*h));
+}
+
+static uint64_t slot_nr_blocks(const struct tdp_memslot *m)
+{
+	uint64_t end = m->desc.base_gfn + m->desc.npages;
+
+	return (end - m->first_block_gfn + BLOCK_PAGES - 1) / BLOCK_PAGES;
+}
+
+static uint64_t slot_pfn(const struct tdp_memslot *m, uint64_t gfn)
+{
+	uint64_t b = (gfn - m->first_block_gfn) / BLOCK_PAGES;
+
+	return atomic_load_explicit(&m->block_pfn[b], memory_order_acquire) +
+	       (gfn & (BLOCK_PAGES - 1));
 }
 
 static int validate_slot(const struct tdp_host *h, const struct tdpmmu_memslot *d)
@@ -78,6 +117,7 @@ int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *d)
 {
 	uint64_t huge = tdp_pages_per_level(TDP_LEVEL_1G), host_pfn;
 	struct tdp_memslots *old, *new;
+	struct tdp_memslot slot;
 	int r = validate_slot(h, d), pos;
 
 	if (r)
@@ -103,16 +143,28 @@ int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *d)
 		r = -ENOSPC;
 		goto out;
 	}
+	if (host_pfn + d->npages > h->pfn_limit) {
+		r = -ENOSPC;
+		goto out;
+	}
+	slot.desc = *d;
+	slot.first_block_gfn = tdp_align_gfn(d->base_gfn, TDP_LEVEL_2M);
+	slot.block_pfn = malloc(sizeof(*slot.block_pfn) * slot_nr_blocks(&slot));
 	new = malloc(sizeof(*new) + sizeof(new->slots[0]) * (size_t)(old->nr + 1));
-	if (!new) {
+	if (!new || !slot.block_pfn) {
+		free(new);
+		free(slot.block_pfn);
 		r = -ENOMEM;
 		goto out;
 	}
+	/* Contiguous at first: block b starts where the slot's frames put it. */
+	for (uint64_t b = 0; b < slot_nr_blocks(&slot); b++)
+		atomic_init(&slot.block_pfn[b],
+			    host_pfn + (slot.first_block_gfn + b * BLOCK_PAGES) - d->base_gfn);
 	for (pos = 0; pos < old->nr && old->slots[pos].desc.base_gfn < d->base_gfn; pos++)
 		;
 	memcpy(new->slots, old->slots, sizeof(old->slots[0]) * (size_t)pos);
-	new->slots[pos].desc = *d;
-	new->slots[pos].host_pfn = host_pfn;
+	new->slots[pos] = slot;
 	memcpy(&new->slots[pos + 1], &old->slots[pos], sizeof(old->slots[0]) * (size_t)(old->nr - pos));
 	new->nr = old->nr + 1;
 	h->next_host_pfn = host_pfn + d->npages;
@@ -145,15 +197,19 @@ static const struct tdp_memslot *find_slot(const struct tdp_memslots *s, uint64_
 	return NULL;
 }
 
-/* Largest level whose aligned block around @gfn lies in the slot and in one host page. */
+/*
+ * Largest level whose aligned block around @gfn lies in the slot and in one
+ * host page.  Above 2M only hugetlb-1g slots qualify, and those are never
+ * remapped, so their blocks stay contiguous and checking the first frame
+ * is enough.
+ */
 static int max_mapping_level(const struct tdp_memslot *m, uint64_t gfn)
 {
 	for (int level = backing_level[m->desc.backing]; level > TDP_LEVEL_4K; level--) {
 		uint64_t n = tdp_pages_per_level(level), base = tdp_align_gfn(gfn, level);
-		uint64_t pfn = m->host_pfn + (base - m->desc.base_gfn);
 
 		if (base >= m->desc.base_gfn && base + n <= m->desc.base_gfn + m->desc.npages &&
-		    !(pfn & (n - 1)))
+		    !(slot_pfn(m, base) & (n - 1)))
 			return level;
 	}
 	return TDP_LEVEL_4K;
@@ -170,11 +226,85 @@ int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out
 	tdp_tsan_acquire(slots);
 	m = find_slot(slots, gfn);
 	if (m) {
-		out->pfn = m->host_pfn + (gfn - m->desc.base_gfn);
+		out->pfn = slot_pfn(m, gfn);
 		out->max_level = max_mapping_level(m, gfn);
 		out->writable = !(m->desc.flags & TDPMMU_MEMSLOT_READONLY);
 		r = 0;
 	}
 	tdp_rcu_read_unlock();
+	return r;
+}
+
+static bool overlaps(const struct tdp_memslot *m, uint64_t start, uint64_t end)
+{
+	return start < m->desc.base_gfn + m->desc.npages && m->desc.base_gfn < end;
+}
+
+/* The blocks of @m that overlap [start, end), which must overlap @m. */
+static void block_range(const struct tdp_memslot *m, uint64_t start, uint64_t end,
+			uint64_t *first, uint64_t *last)
+{
+	uint64_t lo = start > m->desc.base_gfn ? start : m->desc.base_gfn;
+	uint64_t hi = end < m->desc.base_gfn + m->desc.npages ? end
+							       : m->desc.base_gfn + m->desc.npages;
+
+	*first = (lo - m->first_block_gfn) / BLOCK_PAGES;
+	*last = (hi - 1 - m->first_block_gfn) / BLOCK_PAGES;
+}
+
+int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge)
+{
+	struct tdp_memslots *s;
+	uint64_t need = 0, next, first, last;
+	int r = -ENOENT;
+
+	if (start >= end)
+		return -EINVAL;
+	pthread_mutex_lock(&h->slots_mutex);
+	s = h->slots;
+	/* Check everything first, so that an error changes nothing. */
+	for (int i = 0; i < s->nr; i++) {
+		const struct tdp_memslot *m = &s->slots[i];
+
+		if (!overlaps(m, start, end))
+			continue;
+		if (m->desc.backing == TDPMMU_BACKING_HUGETLB_2M ||
+		    m->desc.backing == TDPMMU_BACKING_HUGETLB_1G) {
+			r = -EINVAL;
+			goto out;
+		}
+		r = 0;
+		block_range(m, start, end, &first, &last);
+		need += (last - first + 1) * 2 * BLOCK_PAGES; /* with alignment padding */
+	}
+	if (r)
+		goto out;
+	next = h->next_host_pfn;
+	if (next + need > h->pfn_limit || next + need < next) {
+		r = -ENOSPC;
+		goto out;
+	}
+	for (int i = 0; i < s->nr; i++) {
+		const struct tdp_memslot *m = &s->slots[i];
+
+		if (!overlaps(m, start, end))
+			continue;
+		block_range(m, start, end, &first, &last);
+		for (uint64_t b = first; b <= last; b++) {
+			uint64_t old = atomic_load_explicit(&m->block_pfn[b], memory_order_relaxed);
+			uint64_t new = (next + BLOCK_PAGES - 1) & ~(BLOCK_PAGES - 1);
+
+			if (!huge)
+				new += 1; /* misaligned: only 4K mappings from now on */
+			next = new + BLOCK_PAGES;
+			if (h->payload)
+				memcpy(tdp_host_frame_bytes(h, new), tdp_host_frame_bytes(h, old),
+				       BLOCK_PAGES * 4096);
+			atomic_store_explicit(&m->block_pfn[b], new, memory_order_release);
+		}
+	}
+	h->next_host_pfn = next;
+out:
+	pthread_mutex_unlock(&h->slots_mutex);
 	return r;
 }

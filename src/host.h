@@ -1,29 +1,47 @@
 /*
  * host.h - memslots and simulated host memory.
  *
- * A memslot maps [base_gfn, base_gfn + npages) to host frames
- * [host_pfn, host_pfn + npages).  Host frames are numbers handed out by a
- * bump allocator; each slot's first frame is congruent to its base gfn
- * modulo 1 GiB, as a real VMM arranges so that huge host pages line up
- * with huge guest pages.  The backing kind decides the largest mapping.
+ * A memslot maps [base_gfn, base_gfn + npages) to host frames, 2 MiB block
+ * by 2 MiB block: block b (the b-th 2M-aligned block that overlaps the slot)
+ * starts at frame block_pfn[b], and the frames inside a block are
+ * contiguous.  Host frames are numbers handed out by a bump allocator; at
+ * first each slot is contiguous and its first frame is congruent to its
+ * base gfn modulo 1 GiB, as a real VMM arranges so that huge host pages
+ * line up with huge guest pages.  The backing kind caps the mapping size;
+ * alignment decides the rest: a block whose frames are not 2M-aligned can
+ * only be mapped at 4K.
+ *
+ * The host changes frames with tdp_host_remap(), inside an MMU-notifier
+ * invalidation: "migrate" gives a block new, misaligned frames (also what
+ * a THP split looks like to the MMU: 4K only), "compact" gives it new
+ * 2M-aligned frames (huge again).  hugetlb slots are never remapped.
+ *
+ * With real backing (payload), frame f is the 4 KiB at payload + f * 4096
+ * in one reserved region, so guest accesses change real bytes; a remap
+ * copies the block's bytes to the new frames.
  *
  * Concurrency: the slot set is an immutable array published with
  * rcu_assign_pointer; readers (the fault path, outside the MMU lock) look
  * it up inside an RCU read-side section; writers serialise on slots_mutex
  * and free the old array after synchronize_rcu.  This is KVM's memslot
- * SRCU, and is independent of how page tables are reclaimed.
+ * SRCU, and is independent of how page tables are reclaimed.  block_pfn
+ * entries are atomics written by remap (under slots_mutex) with release
+ * and read with acquire; a reader that sees an old frame is caught by the
+ * notifier sequence check (see mmu_notifier.h).
  */
 #ifndef TDP_HOST_H
 #define TDP_HOST_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tdpmmu/tdpmmu.h"
 
 struct tdp_memslot {
 	struct tdpmmu_memslot desc;
-	uint64_t host_pfn; /* frame backing desc.base_gfn */
+	uint64_t first_block_gfn;     /* desc.base_gfn rounded down to 2M */
+	_Atomic uint64_t *block_pfn;  /* frame of each block's first gfn */
 };
 
 struct tdp_memslots {
@@ -35,7 +53,9 @@ struct tdp_host {
 	struct tdp_memslots *slots; /* RCU-protected */
 	pthread_mutex_t slots_mutex;
 	uint64_t next_host_pfn;
+	uint64_t pfn_limit; /* frames at or above this cannot be handed out */
 	uint64_t max_gfn;
+	uint8_t *payload;   /* real backing: frame f at payload + f * 4096, or NULL */
 };
 
 /* What the fault path learns about a gfn before taking the MMU lock. */
@@ -45,10 +65,23 @@ struct tdp_host_frame {
 	bool writable;
 };
 
-int tdp_host_init(struct tdp_host *h, uint64_t max_gfn);
+/* @payload_bytes: 0 for no real backing, else the host memory to reserve. */
+int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes);
 void tdp_host_destroy(struct tdp_host *h);
 int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *desc);
 /* -ENOENT if no slot maps @gfn. */
 int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out);
+/*
+ * New frames for every 2M block overlapping [start, end): 2M-aligned when
+ * @huge, misaligned otherwise.  Call inside an invalidation covering the
+ * blocks.  -ENOENT: no slot there; -EINVAL: a hugetlb slot; -ENOSPC: frames
+ * exhausted.  On error nothing changed.
+ */
+int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge);
+/* The bytes of frame @pfn with real backing, else NULL. */
+static inline uint8_t *tdp_host_frame_bytes(const struct tdp_host *h, uint64_t pfn)
+{
+	return h->payload ? h->payload + pfn * 4096 : NULL;
+}
 
 #endif

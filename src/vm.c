@@ -1,34 +1,15 @@
 /*
- * vm.c - the public API: a VM is an MMU plus host memory plus vCPUs.
- *
- * The fault path reads top to bottom: look up the host frame (no MMU
- * lock), fill the vCPU's table cache (no MMU lock: tables are never
- * allocated under it), take the read lock, map, release, and start over
- * while the map step asks for a retry.
+ * vm.c - the public API around a VM: an MMU, host memory with its MMU
+ * notifier, and vCPUs.  The fault path is in vcpu_fault.c, guest mode and
+ * the hardware walker in vcpu_run.c, the remote TLB flush in tlb_flush.c.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "host.h"
-#include "tdp_mmu.h"
-#include "tdpmmu/tdpmmu.h"
+#include "latency.h"
 #include "vm_internal.h"
-
-struct tdpmmu_vm {
-	struct tdp_mmu mmu;
-	struct tdp_host host;
-	pthread_mutex_t vcpus_mutex;
-	struct tdpmmu_vcpu *vcpus;
-};
-
-/* Each vCPU on cache lines of its own: its table cache is written on faults. */
-struct tdpmmu_vcpu {
-	struct tdpmmu_vm *vm;
-	struct tdp_page_cache cache;
-	struct tdpmmu_vcpu *next;
-} __cacheline_aligned;
 
 /* calloc for types that ask for cache-line alignment. */
 static void *zalloc_aligned(size_t size)
@@ -57,13 +38,16 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	vm = zalloc_aligned(sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
-	r = tdp_mmu_init(&vm->mmu, (int)cfg->levels, cfg->max_tables, cfg->flush_tlbs,
-			 cfg->flush_ctx);
+	r = tdp_mmu_init(&vm->mmu, (int)cfg->levels, cfg->max_tables, tdp_vm_flush_remote_tlbs,
+			 vm);
 	if (r)
 		goto err_free;
-	r = tdp_host_init(&vm->host, vm->mmu.max_gfn);
+	r = tdp_host_init(&vm->host, vm->mmu.max_gfn, cfg->payload_bytes);
 	if (r)
 		goto err_mmu;
+	tdp_notifier_init(&vm->notifier);
+	vm->user_flush = cfg->flush_tlbs;
+	vm->user_flush_ctx = cfg->flush_ctx;
 	pthread_mutex_init(&vm->vcpus_mutex, NULL);
 	*out = vm;
 	return 0;
@@ -78,8 +62,8 @@ void tdpmmu_vm_destroy(struct tdpmmu_vm *vm)
 {
 	if (!vm)
 		return;
-	while (vm->vcpus)
-		tdpmmu_vcpu_destroy(vm->vcpus);
+	while (vm->nr_vcpus)
+		tdpmmu_vcpu_destroy(vm->vcpus[vm->nr_vcpus - 1]);
 	tdp_mmu_destroy(&vm->mmu);
 	tdp_host_destroy(&vm->host);
 	pthread_mutex_destroy(&vm->vcpus_mutex);
@@ -121,9 +105,15 @@ int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out)
 	if (!v)
 		return -ENOMEM;
 	v->vm = vm;
+	atomic_init(&v->mode, OUTSIDE_GUEST_MODE);
 	pthread_mutex_lock(&vm->vcpus_mutex);
-	v->next = vm->vcpus;
-	vm->vcpus = v;
+	if (vm->nr_vcpus == TDP_MAX_VCPUS) {
+		pthread_mutex_unlock(&vm->vcpus_mutex);
+		free(v);
+		return -ENOSPC;
+	}
+	v->index = vm->nr_vcpus;
+	vm->vcpus[vm->nr_vcpus++] = v;
 	pthread_mutex_unlock(&vm->vcpus_mutex);
 	*out = v;
 	return 0;
@@ -132,80 +122,17 @@ int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out)
 void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu)
 {
 	struct tdpmmu_vm *vm;
-	struct tdpmmu_vcpu **pp;
 
 	if (!vcpu)
 		return;
 	vm = vcpu->vm;
+	/* Under vcpus_mutex: no flusher is looking at this vCPU any more. */
 	pthread_mutex_lock(&vm->vcpus_mutex);
-	for (pp = &vm->vcpus; *pp != vcpu; pp = &(*pp)->next)
-		;
-	*pp = vcpu->next;
+	vm->vcpus[vcpu->index] = vm->vcpus[--vm->nr_vcpus];
+	vm->vcpus[vcpu->index]->index = vcpu->index;
 	pthread_mutex_unlock(&vm->vcpus_mutex);
 	tdp_page_cache_release(&vm->mmu, &vcpu->cache);
 	free(vcpu);
-}
-
-static unsigned leaf_flags(const struct tdp_host_frame *hf, unsigned access)
-{
-	unsigned flags = SPTE_MAKE_ACCESSED | SPTE_MAKE_EXEC;
-
-	if (hf->writable)
-		flags |= SPTE_MAKE_HOST_WRITABLE | SPTE_MAKE_WRITABLE;
-	if (access & TDPMMU_ACCESS_WRITE)
-		flags |= SPTE_MAKE_DIRTY;
-	return flags;
-}
-
-int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
-		 struct tdpmmu_fault_result *res)
-{
-	struct tdp_mmu *mmu = &vcpu->vm->mmu;
-	struct tdp_host_frame hf;
-	struct tdp_fault f;
-	enum tdp_map_result ret;
-	unsigned retries = 0;
-	int r;
-
-	if (!access || (access & ~(TDPMMU_ACCESS_READ | TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_EXEC)) ||
-	    max_level < 0 || max_level > TDP_MAX_HUGE_LEVEL)
-		return -EINVAL;
-	if (gfn >= mmu->max_gfn)
-		return -ERANGE;
-	for (;;) {
-		r = tdp_host_lookup(&vcpu->vm->host, gfn, &hf);
-		if (r)
-			return r;
-		if ((access & TDPMMU_ACCESS_WRITE) && !hf.writable)
-			return -EFAULT;
-		r = tdp_page_cache_topup(mmu, &vcpu->cache);
-		if (r)
-			return r;
-
-		f.gfn = gfn;
-		f.pfn = hf.pfn;
-		f.goal_level = hf.max_level;
-		if (max_level && max_level < f.goal_level)
-			f.goal_level = max_level;
-		f.spte_flags = leaf_flags(&hf, access);
-
-		tdp_mmu_lock(mmu, TDP_SHARED);
-		ret = tdp_mmu_map(mmu, &vcpu->cache, &f, TDP_SHARED);
-		tdp_mmu_unlock(mmu, TDP_SHARED);
-		if (ret != TDP_MAP_RETRY)
-			break;
-		retries++;
-		tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
-	}
-	tdp_count(&mmu->counters,
-		  ret == TDP_MAP_SPURIOUS ? TDPMMU_C_FAULTS_SPURIOUS : TDPMMU_C_FAULTS_FIXED);
-	if (res) {
-		res->level = f.mapped_level;
-		res->pfn = hf.pfn;
-		res->retries = retries;
-		res->spurious = ret == TDP_MAP_SPURIOUS;
-	}
-	return 0;
 }
 
 int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
@@ -285,4 +212,87 @@ void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats
 bool tdpmmu_rcu_membarrier_active(void)
 {
 	return tdp_rcu_membarrier_active();
+}
+
+int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
+{
+	return tdp_notifier_begin(&vm->notifier, &vm->mmu, start, end);
+}
+
+int tdpmmu_invalidate_end(struct tdpmmu_vm *vm)
+{
+	return tdp_notifier_end(&vm->notifier, &vm->mmu);
+}
+
+int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags)
+{
+	const struct tdp_notifier *n = &vm->notifier;
+
+	if (start >= end || (flags & ~TDPMMU_REMAP_HUGE))
+		return -EINVAL;
+	if (end > vm->mmu.max_gfn)
+		return -ERANGE;
+	/* The caller's begin happened before this call, so its range is visible. */
+	if (!tdp_notifier_covers(n, start) || !tdp_notifier_covers(n, end - 1))
+		return -EBUSY;
+	return tdp_host_remap(&vm->host, start, end, flags & TDPMMU_REMAP_HUGE);
+}
+
+int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value)
+{
+	struct tdp_host_frame hf;
+	int r;
+
+	if (!value || (gpa & 7))
+		return -EINVAL;
+	if ((gpa >> TDP_PAGE_SHIFT) >= vm->mmu.max_gfn)
+		return -ERANGE;
+	if (!vm->host.payload)
+		return -ENODEV;
+	r = tdp_host_lookup(&vm->host, gpa >> TDP_PAGE_SHIFT, &hf);
+	if (r)
+		return r;
+	*value = atomic_load_explicit(
+		(_Atomic uint64_t *)(tdp_host_frame_bytes(&vm->host, hf.pfn) + (gpa & 4095)),
+		memory_order_relaxed);
+	return 0;
+}
+
+void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
+{
+	uint64_t hist[TDPMMU_LATENCY_BUCKETS] = { 0 };
+	struct tdpmmu_vcpu_stats st;
+	uint64_t seen = 0;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&vm->vcpus_mutex);
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		tdpmmu_vcpu_read_stats(vm->vcpus[i], &st);
+		for (unsigned b = 0; b < TDPMMU_LATENCY_BUCKETS; b++) {
+			hist[b] += st.latency[b];
+			out->count += st.latency[b];
+		}
+		if (st.latency_max_ns > out->max_ns)
+			out->max_ns = st.latency_max_ns;
+	}
+	pthread_mutex_unlock(&vm->vcpus_mutex);
+	for (unsigned b = 0; b < TDPMMU_LATENCY_BUCKETS && out->count; b++) {
+		uint64_t before = seen;
+
+		seen += hist[b];
+		if (before < (out->count * 50 + 99) / 100 && seen >= (out->count * 50 + 99) / 100)
+			out->p50_ns = latency_bucket_top(b);
+		if (before < (out->count * 99 + 99) / 100 && seen >= (out->count * 99 + 99) / 100)
+			out->p99_ns = latency_bucket_top(b);
+		if (before < (out->count * 999 + 999) / 1000 &&
+		    seen >= (out->count * 999 + 999) / 1000)
+			out->p999_ns = latency_bucket_top(b);
+	}
+	/* A bucket's top may exceed the largest value seen. */
+	if (out->p50_ns > out->max_ns)
+		out->p50_ns = out->max_ns;
+	if (out->p99_ns > out->max_ns)
+		out->p99_ns = out->max_ns;
+	if (out->p999_ns > out->max_ns)
+		out->p999_ns = out->max_ns;
 }

@@ -52,18 +52,27 @@ static void model_set(uint64_t gfn, int level, int value)
 	memset(&model[b], value, pages_at(level));
 }
 
-static void model_map(uint64_t gfn, int goal)
+/*
+ * A fault with cap @cap (0 = none) whose goal level is @goal.  A leaf that
+ * already maps the gfn within the cap allows the access (every slot is
+ * writable): the fast path reports a spurious fault and nothing changes.
+ * Returns the level that maps the gfn afterwards.
+ */
+static int model_map(uint64_t gfn, int goal, int cap)
 {
 	int l = model[gfn];
 
+	if (l && (!cap || l <= cap))
+		return l;
 	if (l == 0 || l < goal) {
 		model_set(gfn, goal, goal);
-		return;
+		return goal;
 	}
 	while (l > goal) { /* split down to the goal */
 		model_set(gfn, l, l - 1);
 		l--;
 	}
+	return goal;
 }
 
 static void model_zap(uint64_t start, uint64_t end)
@@ -166,8 +175,7 @@ int main(int argc, char **argv)
 				cap = 2; /* keep 1G mappings rare: each costs the model 256K writes */
 			goal = cap && cap < maxl ? cap : maxl;
 			REQUIRE(tdpmmu_fault(vcpu, gfn, TDPMMU_ACCESS_WRITE, cap, &res) == 0);
-			model_map(gfn, goal);
-			CHECK_EQ(res.level, goal);
+			CHECK_EQ(res.level, model_map(gfn, goal, cap));
 			nmap++;
 		} else if (kind < 75) {
 			/* Huge over table: fill some 4K entries of a block, then map it huge. */
@@ -177,10 +185,10 @@ int main(int argc, char **argv)
 				uint64_t g = (gfn & ~(MB2 - 1)) + test_rand(&rs) % MB2;
 
 				REQUIRE(tdpmmu_fault(vcpu, g, TDPMMU_ACCESS_READ, 1, NULL) == 0);
-				model_map(g, 1);
+				model_map(g, 1, 1);
 			}
 			REQUIRE(tdpmmu_fault(vcpu, gfn, TDPMMU_ACCESS_READ, 2, NULL) == 0);
-			model_map(gfn, 2);
+			model_map(gfn, 2, 2);
 			nhuge++;
 		} else if (kind < 97) {
 			uint64_t len = 1 + test_rand(&rs) % (kind < 95 ? 1024 : 4 * MB2);

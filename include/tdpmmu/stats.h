@@ -35,6 +35,10 @@
 	X(TABLES_FREED, "tables_freed")                                                            \
 	X(LEAVES_ZAPPED, "leaves_zapped")                                                          \
 	X(TLB_FLUSHES, "tlb_flushes")                                                              \
+	X(TLB_FLUSH_KICKS, "tlb_flush_kicks")                                                      \
+	X(TLB_FLUSH_WAIT_NS, "tlb_flush_wait_ns")                                                  \
+	X(NOTIFIER_RETRIES, "notifier_retries")                                                    \
+	X(FAST_FAULTS_FIXED, "fast_faults_fixed")                                                  \
 	X(ITER_YIELDS, "iter_yields")
 
 enum tdpmmu_counter {

@@ -39,11 +39,17 @@ typedef void (*tdpmmu_flush_fn)(void *ctx, uint64_t gfn, int level);
 struct tdpmmu_vm_config {
 	unsigned levels;     /* 4 (48-bit guest physical) or 5 (57-bit) */
 	uint64_t max_tables; /* page-table arena size in tables (4 KiB each) */
-	tdpmmu_flush_fn flush_tlbs;
+	/*
+	 * Real backing: 0 for none (frames are numbers only), else the bytes of
+	 * host memory to reserve (touched on demand).  Guest accesses then read
+	 * and write real bytes, and every memslot and remap must fit in it.
+	 */
+	uint64_t payload_bytes;
+	tdpmmu_flush_fn flush_tlbs; /* observer, called after each remote flush */
 	void *flush_ctx;
 };
 
-/* Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand). */
+/* Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand), no payload. */
 void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg);
 int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out);
 /* Destroys the vCPUs still attached, zaps everything, waits for reclamation. */
@@ -101,6 +107,68 @@ struct tdpmmu_fault_result {
  */
 int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
 		 struct tdpmmu_fault_result *res);
+
+/*
+ * MMU notifier.  invalidate_begin zaps [start, end) and flushes; until the
+ * matching invalidate_end, faults on gfns in any range in progress retry.
+ * Between the two the host may change the frames: tdpmmu_host_remap gives
+ * every 2 MiB block overlapping [start, end) new frames, 2M-aligned with
+ * TDPMMU_REMAP_HUGE (like compaction: huge mappings possible), misaligned
+ * otherwise (like migration or a THP split: 4K mappings only); with real
+ * backing the bytes move along.  Remap needs an invalidation in progress
+ * that covers the range (-EBUSY otherwise); hugetlb slots are never
+ * remapped (-EINVAL).  invalidate_end without a begin is -EINVAL.
+ */
+int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+int tdpmmu_invalidate_end(struct tdpmmu_vm *vm);
+#define TDPMMU_REMAP_HUGE (1u << 0)
+int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags);
+/* The 8 bytes at guest-physical @gpa, through the host (real backing only). */
+int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value);
+
+/* Flush every vCPU's TLB, waiting until each in guest mode has left it. */
+void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
+
+/*
+ * Running a vCPU.  The calling thread becomes the vCPU (KVM_RUN): it
+ * enters guest mode and performs the accesses @next produces through its
+ * TLB and the hardware walker, leaving guest mode to handle EPT violations
+ * (tdpmmu_fault), requests, and every TDPMMU_GUEST_BURST accesses.  @next
+ * receives the previous access back (with the value read, for a read) and
+ * fills in the next one; it returns false to stop.  Accesses are 8 bytes,
+ * aligned.  Returns 0, or the fault's error.
+ */
+#define TDPMMU_GUEST_BURST 256
+
+struct tdpmmu_access {
+	uint64_t gpa;
+	unsigned type;  /* one TDPMMU_ACCESS_* bit */
+	uint64_t value; /* written, or read back (0 without real backing) */
+};
+
+typedef bool (*tdpmmu_guest_fn)(void *ctx, struct tdpmmu_access *a);
+/* Record each fault's latency (costs two clock reads per fault). */
+#define TDPMMU_RUN_LATENCY (1u << 0)
+int tdpmmu_vcpu_run(struct tdpmmu_vcpu *vcpu, tdpmmu_guest_fn next, void *ctx, unsigned flags);
+
+#define TDPMMU_LATENCY_BUCKETS 512
+
+struct tdpmmu_vcpu_stats {
+	uint64_t accesses, tlb_hits, tlb_misses, walks, walk_retries, ad_updates;
+	uint64_t guest_entries, ept_violations, kicks, tlb_flushes;
+	uint64_t faults_fast, faults_slow, fault_retries, notifier_retries;
+	/* fault latency, log-bucketed (8 buckets per power of two of ns) */
+	uint64_t latency[TDPMMU_LATENCY_BUCKETS];
+	uint64_t latency_max_ns;
+};
+
+void tdpmmu_vcpu_read_stats(const struct tdpmmu_vcpu *vcpu, struct tdpmmu_vcpu_stats *out);
+
+struct tdpmmu_latency {
+	uint64_t count, p50_ns, p99_ns, p999_ns, max_ns;
+};
+/* Fault latency over the VM's vCPUs (those run with TDPMMU_RUN_LATENCY). */
+void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out);
 
 /* Zap every leaf that maps part of [start, end) (write lock). */
 int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);

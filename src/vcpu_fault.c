@@ -1,0 +1,177 @@
+/*
+ * vcpu_fault.c - the page-fault path, entered on an EPT violation (or
+ * directly with tdpmmu_fault), top to bottom:
+ *
+ *  1. fast page fault: a lockless walk inside walk protection only.  If the
+ *     leaf already allows the access, another vCPU fixed it: done.  If it
+ *     is write-protected but MMU-writable and the access is a write, set
+ *     W (and D) with one CAS; the page is dirty from then on.  No lock:
+ *     the CAS fails if anything changed the entry, and walk protection
+ *     keeps the table from being freed under the walk.
+ *  2. slow path: snapshot the notifier sequence; look up the host frame
+ *     (memslot RCU, no MMU lock); fill the vCPU's table cache (no MMU lock,
+ *     tables are never allocated under it); take the read lock; if an
+ *     invalidation started or finished since the snapshot, or covers the
+ *     gfn, give up and retry; map; unlock.
+ *
+ * The staleness check and the map run under one read-lock hold, and
+ * invalidations hold the write lock, so a mapping built from a stale host
+ * frame is never installed (see mmu_notifier.h).
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "vm_internal.h"
+
+#define FAST_FAULT_TRIES 4
+
+static bool access_allowed(tdp_spte_t s, unsigned access)
+{
+	if ((access & TDPMMU_ACCESS_WRITE) && !spte_is_writable(s))
+		return false;
+	return !(access & TDPMMU_ACCESS_EXEC) || (s & SPTE_X);
+}
+
+/*
+ * Returns true when the fault is resolved without the MMU lock, with the
+ * leaf's level in *level.  A leaf larger than @max_level (when given) is
+ * left to the slow path, which splits it.
+ */
+static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
+			    int *level)
+{
+	struct tdp_mmu *mmu = &v->vm->mmu;
+	bool fixed = false;
+	struct tdp_iter it;
+
+	reclaim_walk_begin(&mmu->reclaim);
+	for (int tries = 0; tries < FAST_FAULT_TRIES && !fixed; tries++) {
+		tdp_spte_t new;
+
+		for_each_tdp_pte(it, &mmu->arena, mmu->root, gfn, gfn + 1) {
+			if (spte_is_leaf(it.old_spte, it.level))
+				break;
+			if (spte_is_frozen(it.old_spte)) {
+				tdp_count(&mmu->counters, TDPMMU_C_FROZEN_SEEN);
+				break;
+			}
+		}
+		if (!it.valid || it.gfn > gfn || !spte_is_leaf(it.old_spte, it.level) ||
+		    (max_level && it.level > max_level))
+			break;
+		*level = it.level;
+		if (access_allowed(it.old_spte, access)) {
+			fixed = true; /* spurious: somebody fixed it already */
+			tdp_count(&mmu->counters, TDPMMU_C_FAULTS_SPURIOUS);
+			break;
+		}
+		if (!(access & TDPMMU_ACCESS_WRITE) || !spte_is_mmu_writable(it.old_spte) ||
+		    !access_allowed(it.old_spte | SPTE_W, access))
+			break;
+		new = it.old_spte | SPTE_W | SPTE_DIRTY | SPTE_ACCESSED;
+		if (atomic_compare_exchange_strong(it.sptep, &it.old_spte, new)) {
+			tdp_count(&mmu->counters, TDPMMU_C_FAST_FAULTS_FIXED);
+			tdp_count(&mmu->counters, TDPMMU_C_FAULTS_FIXED);
+			fixed = true;
+		}
+	}
+	reclaim_walk_end(&mmu->reclaim);
+	return fixed;
+}
+
+static unsigned leaf_flags(const struct tdp_host_frame *hf, unsigned access)
+{
+	unsigned flags = SPTE_MAKE_ACCESSED | SPTE_MAKE_EXEC;
+
+	if (hf->writable)
+		flags |= SPTE_MAKE_HOST_WRITABLE | SPTE_MAKE_WRITABLE;
+	if (access & TDPMMU_ACCESS_WRITE)
+		flags |= SPTE_MAKE_DIRTY;
+	return flags;
+}
+
+int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
+			  struct tdpmmu_fault_result *res)
+{
+	struct tdpmmu_vm *vm = v->vm;
+	struct tdp_mmu *mmu = &vm->mmu;
+	enum tdp_map_result ret = TDP_MAP_RETRY;
+	struct tdp_host_frame hf = { 0 };
+	struct tdp_fault f = { 0 };
+	unsigned retries = 0;
+	int r, level;
+
+	if (fast_page_fault(v, gfn, access, max_level, &level)) {
+		VCPU_STAT_ADD(v, faults_fast, 1);
+		if (res && !(r = tdp_host_lookup(&vm->host, gfn, &hf))) {
+			res->level = level;
+			res->pfn = hf.pfn;
+			res->retries = 0;
+			res->spurious = true;
+		}
+		return 0;
+	}
+	VCPU_STAT_ADD(v, faults_slow, 1);
+	for (;; retries++) {
+		uint64_t seq = tdp_notifier_snapshot(&vm->notifier);
+
+		if (retries)
+			VCPU_STAT_ADD(v, fault_retries, 1);
+		/* Racy early check: do not contend for a lock an invalidation holds. */
+		if (tdp_notifier_covers(&vm->notifier, gfn)) {
+			tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
+			VCPU_STAT_ADD(v, notifier_retries, 1);
+			sched_yield();
+			continue;
+		}
+		r = tdp_host_lookup(&vm->host, gfn, &hf);
+		if (r)
+			return r;
+		if ((access & TDPMMU_ACCESS_WRITE) && !hf.writable)
+			return -EFAULT;
+		r = tdp_page_cache_topup(mmu, &v->cache);
+		if (r)
+			return r;
+
+		f.gfn = gfn;
+		f.pfn = hf.pfn;
+		f.goal_level = hf.max_level;
+		if (max_level && max_level < f.goal_level)
+			f.goal_level = max_level;
+		f.spte_flags = leaf_flags(&hf, access);
+
+		tdp_mmu_lock(mmu, TDP_SHARED);
+		if (tdp_notifier_retry(&vm->notifier, seq, gfn)) {
+			tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
+			VCPU_STAT_ADD(v, notifier_retries, 1);
+			ret = TDP_MAP_RETRY;
+		} else {
+			ret = tdp_mmu_map(mmu, &v->cache, &f, TDP_SHARED);
+		}
+		tdp_mmu_unlock(mmu, TDP_SHARED);
+		if (ret != TDP_MAP_RETRY)
+			break;
+		tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
+	}
+	tdp_count(&mmu->counters,
+		  ret == TDP_MAP_SPURIOUS ? TDPMMU_C_FAULTS_SPURIOUS : TDPMMU_C_FAULTS_FIXED);
+	if (res) {
+		res->level = f.mapped_level;
+		res->pfn = hf.pfn;
+		res->retries = retries;
+		res->spurious = ret == TDP_MAP_SPURIOUS;
+	}
+	return 0;
+}
+
+int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
+		 struct tdpmmu_fault_result *res)
+{
+	if (!vcpu || !access ||
+	    (access & ~(TDPMMU_ACCESS_READ | TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_EXEC)) ||
+	    max_level < 0 || max_level > TDP_MAX_HUGE_LEVEL)
+		return -EINVAL;
+	if (gfn >= vcpu->vm->mmu.max_gfn)
+		return -ERANGE;
+	return tdp_vcpu_handle_fault(vcpu, gfn, access, max_level, res);
+}
