@@ -56,6 +56,11 @@ int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes)
 			return -ENOMEM;
 		}
 		h->pfn_limit = payload_bytes / 4096;
+		h->dirty = calloc((h->pfn_limit + 63) / 64, sizeof(*h->dirty));
+		if (!h->dirty) {
+			tdp_host_destroy(h);
+			return -ENOMEM;
+		}
 	}
 	h->slots = calloc(1, sizeof(*h->slots));
 	if (!h->slots) {
@@ -78,6 +83,7 @@ void tdp_host_destroy(struct tdp_host *h)
 	}
 	if (h->payload)
 		munmap(h->payload, h->pfn_limit * 4096);
+	free(h->dirty);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -233,6 +239,22 @@ int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out
 	}
 	tdp_rcu_read_unlock();
 	return r;
+}
+
+void tdp_host_mark_dirty(void *host, uint64_t pfn, uint64_t n)
+{
+	struct tdp_host *h = host;
+
+	if (!h->dirty)
+		return;
+	for (uint64_t f = pfn; f < pfn + n && f < h->pfn_limit; f++)
+		atomic_fetch_or_explicit(&h->dirty[f / 64], 1ull << (f % 64), memory_order_relaxed);
+}
+
+bool tdp_host_frame_dirty(const struct tdp_host *h, uint64_t pfn)
+{
+	return h->dirty && pfn < h->pfn_limit &&
+	       (atomic_load_explicit(&h->dirty[pfn / 64], memory_order_relaxed) >> (pfn % 64)) & 1;
 }
 
 static bool overlaps(const struct tdp_memslot *m, uint64_t start, uint64_t end)

@@ -56,6 +56,7 @@ struct tdp_host {
 	uint64_t pfn_limit; /* frames at or above this cannot be handed out */
 	uint64_t max_gfn;
 	uint8_t *payload;   /* real backing: frame f at payload + f * 4096, or NULL */
+	_Atomic uint64_t *dirty; /* with real backing: a bit per frame written by the guest */
 };
 
 /* What the fault path learns about a gfn before taking the MMU lock. */
@@ -78,6 +79,9 @@ int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out
  * exhausted.  On error nothing changed.
  */
 int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge);
+/* Record that frames [pfn, pfn + n) were written (a tdp_dirty_fn; real backing only). */
+void tdp_host_mark_dirty(void *host, uint64_t pfn, uint64_t n);
+bool tdp_host_frame_dirty(const struct tdp_host *h, uint64_t pfn);
 /* The bytes of frame @pfn with real backing, else NULL. */
 static inline uint8_t *tdp_host_frame_bytes(const struct tdp_host *h, uint64_t pfn)
 {

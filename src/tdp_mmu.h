@@ -27,6 +27,12 @@
 
 /* Remote TLB flush hook: @level 0 means "everything". */
 typedef void (*tdp_flush_fn)(void *ctx, uint64_t gfn, int level);
+/*
+ * Called when a dirty leaf goes away (zapped, or its table torn down):
+ * the frames it mapped were written, and the host must know (KVM's
+ * kvm_set_pfn_dirty).  This is where "no dirty bit is lost" ends up.
+ */
+typedef void (*tdp_dirty_fn)(void *ctx, uint64_t pfn, uint64_t npages);
 
 /*
  * Layout: every fault reads the lock's writer flag and the read-mostly
@@ -41,6 +47,8 @@ struct tdp_mmu {
 	uint64_t max_gfn; /* exclusive bound of the address width */
 	tdp_flush_fn flush;
 	void *flush_ctx;
+	tdp_dirty_fn dirty;
+	void *dirty_ctx;
 	struct tdp_counters counters;
 	struct tdp_reclaim reclaim;
 	struct tdp_arena arena;

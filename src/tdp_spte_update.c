@@ -121,6 +121,12 @@ static void handle_changed_spte(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t ol
 			(unsigned long long)gfn);
 	if (was_leaf != is_leaf)
 		tdp_account_leaf(mmu, level, is_leaf ? 1 : -1);
+	/* The Dirty bit leaves with the leaf: hand it to the host. */
+	if (was_leaf && spte_is_dirty(old) && !is_present) {
+		tdp_count(&mmu->counters, TDPMMU_C_DIRTY_LEAVES_DROPPED);
+		if (mmu->dirty)
+			mmu->dirty(mmu->dirty_ctx, spte_pfn(old), tdp_pages_per_level(level));
+	}
 	if (was_present && !was_leaf) {
 		if (unlikely(is_present && !is_leaf && pfn_changed))
 			tdp_bug("non-leaf entry at level %d gfn 0x%llx moved from table 0x%llx "

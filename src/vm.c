@@ -46,6 +46,8 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	if (r)
 		goto err_mmu;
 	tdp_notifier_init(&vm->notifier);
+	vm->mmu.dirty = tdp_host_mark_dirty;
+	vm->mmu.dirty_ctx = &vm->host;
 	vm->user_flush = cfg->flush_tlbs;
 	vm->user_flush_ctx = cfg->flush_ctx;
 	pthread_mutex_init(&vm->vcpus_mutex, NULL);
@@ -256,6 +258,23 @@ int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value)
 		(_Atomic uint64_t *)(tdp_host_frame_bytes(&vm->host, hf.pfn) + (gpa & 4095)),
 		memory_order_relaxed);
 	return 0;
+}
+
+int tdpmmu_host_dirty(struct tdpmmu_vm *vm, uint64_t gfn, bool *dirty)
+{
+	struct tdp_host_frame hf;
+	int r;
+
+	if (!dirty)
+		return -EINVAL;
+	if (gfn >= vm->mmu.max_gfn)
+		return -ERANGE;
+	if (!vm->host.payload)
+		return -ENODEV;
+	r = tdp_host_lookup(&vm->host, gfn, &hf);
+	if (!r)
+		*dirty = tdp_host_frame_dirty(&vm->host, hf.pfn);
+	return r;
 }
 
 void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)

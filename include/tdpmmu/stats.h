@@ -34,6 +34,7 @@
 	X(TABLES_RETIRED, "tables_retired")                                                        \
 	X(TABLES_FREED, "tables_freed")                                                            \
 	X(LEAVES_ZAPPED, "leaves_zapped")                                                          \
+	X(DIRTY_LEAVES_DROPPED, "dirty_leaves_dropped")                                            \
 	X(TLB_FLUSHES, "tlb_flushes")                                                              \
 	X(TLB_FLUSH_KICKS, "tlb_flush_kicks")                                                      \
 	X(TLB_FLUSH_WAIT_NS, "tlb_flush_wait_ns")                                                  \

@@ -125,6 +125,13 @@ int tdpmmu_invalidate_end(struct tdpmmu_vm *vm);
 int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags);
 /* The 8 bytes at guest-physical @gpa, through the host (real backing only). */
 int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value);
+/*
+ * Whether the host frame now backing @gfn was marked dirty by the MMU:
+ * a leaf carrying the Dirty bit was zapped or torn down (real backing
+ * only, -ENODEV otherwise).  With the leaf's own D bit, this tells whether
+ * a guest write was ever lost.
+ */
+int tdpmmu_host_dirty(struct tdpmmu_vm *vm, uint64_t gfn, bool *dirty);
 
 /* Flush every vCPU's TLB, waiting until each in guest mode has left it. */
 void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
