@@ -144,6 +144,12 @@ void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
  * receives the previous access back (with the value read, for a read) and
  * fills in the next one; it returns false to stop.  Accesses are 8 bytes,
  * aligned.  Returns 0, or the fault's error.
+ *
+ * @next runs in guest mode, like guest code: it must not block, wait for
+ * another thread, or call anything that takes the MMU lock or flushes TLBs
+ * (faults, zaps, invalidations, tdpmmu_flush_tlbs, audit): a flush waits
+ * for every vCPU in guest mode to reach its next access.  Lockless calls
+ * (tdpmmu_lookup, tdpmmu_host_pfn, tdpmmu_vcpu_read_stats) are fine.
  */
 #define TDPMMU_GUEST_BURST 256
 
