@@ -94,16 +94,23 @@ test-unit: $(DEBUG_TESTS) build/release/tdpmmu all
 
 sanitize: asan tsan
 
-asan: build/asan/tests/test_stress build/asan/tests/test_diff build/asan/tests/test_badinput
-	@echo "== asan+ubsan: differential, bad input, stress"
+asan: build/asan/tests/test_stress build/asan/tests/test_diff build/asan/tests/test_badinput \
+	build/asan/tests/test_vcpu_tlb build/asan/tests/test_notifier build/asan/tests/test_consistency
+	@echo "== asan+ubsan: differential, bad input, stress, vCPU TLB, notifier, consistency"
 	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_diff --ops 20000
 	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_badinput
 	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_stress --seconds 3
+	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_vcpu_tlb --seconds 2
+	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_notifier --seconds 2
+	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_consistency --seconds 2
 
-tsan: build/tsan/tests/test_stress build/tsan/tests/test_lock
-	@echo "== tsan: lock, stress"
+tsan: build/tsan/tests/test_stress build/tsan/tests/test_lock build/tsan/tests/test_vcpu_tlb \
+	build/tsan/tests/test_notifier
+	@echo "== tsan: lock, stress, vCPU TLB, notifier"
 	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_lock
 	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_stress --seconds 3
+	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_vcpu_tlb --seconds 2
+	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_notifier --seconds 2
 
 stress-long: build/debug/tests/test_stress
 	./build/debug/tests/test_stress --seconds $(DURATION) --threads 8

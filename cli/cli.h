@@ -21,7 +21,11 @@ __attribute__((noreturn, format(printf, 1, 2))) void usage_error(const char *fmt
 /* Print "tdpmmu: <msg>" to stderr, exit 1 (something failed while running). */
 __attribute__((noreturn, format(printf, 1, 2))) void fatal(const char *fmt, ...);
 
+/* help.c: the program's --help, and each subcommand's. */
 void print_usage(FILE *f);
+void print_bench_help(FILE *f);
+void print_run_help(FILE *f);
+void print_populate_help(FILE *f);
 
 /* parse.c: 0, -EINVAL (not a number / bad suffix) or -ERANGE (overflow). */
 int parse_u64(const char *s, uint64_t *out);
@@ -29,6 +33,8 @@ int parse_u64(const char *s, uint64_t *out);
 int parse_size(const char *s, uint64_t *out);
 /* "1G", "512M", "12K", or plain bytes when no suffix fits exactly. */
 void format_size(uint64_t bytes, char *buf, size_t len);
+/* "1.5 GiB": one decimal, for messages. */
+void format_size_approx(uint64_t bytes, char *buf, size_t len);
 
 /* options.c: a tiny option parser for subcommands. */
 struct cli_option {
@@ -54,7 +60,7 @@ struct machine_info {
 	long usable_cores; /* in this process's affinity mask */
 	uint64_t mem_bytes;
 	char kernel[256];
-	bool membarrier;
+	bool membarrier; /* liburcu memb's sys_membarrier fast path is active */
 };
 
 void machine_info_read(struct machine_info *m);
@@ -63,12 +69,17 @@ void machine_info_json(const struct machine_info *m, unsigned levels, FILE *f);
 /* "release", "debug (TDP_DEBUG)", ... depending on how this program was built. */
 const char *build_variant(void);
 
+/* progress.c: one self-erasing status line, only when stdout is a terminal. */
+void progress_init(void);
+__attribute__((format(printf, 1, 2))) void progress_show(const char *fmt, ...);
+void progress_clear(void);
+
 /* json.c */
 void json_string(FILE *f, const char *s);
 /* A finite double, or null. */
 void json_number(FILE *f, double v, int decimals);
 
-/* bench_populate.c */
+/* bench_populate.c and run.c: the subcommands. */
 int bench_populate_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 

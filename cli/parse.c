@@ -1,6 +1,7 @@
 /*
  * parse.c - strict parsing of numbers and byte sizes from the command line,
- * and the reverse: printing a byte size the way a user would type it.
+ * and the reverse: printing a byte size the way a user would type it, or
+ * roughly, for messages.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -87,4 +88,20 @@ void format_size(uint64_t bytes, char *buf, size_t len)
 		}
 	}
 	snprintf(buf, len, "%" PRIu64, bytes);
+}
+
+void format_size_approx(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024.0 && u < 6) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
 }

@@ -1,6 +1,7 @@
 /*
- * populate.h - the populate benchmark: its options, one timed run, the
- * checks after a run, and the summary that the text and JSON reports print.
+ * populate.h - the populate benchmark, KVM's dirty_log_perf_test populate
+ * phase on simulated vCPUs: its options, the guest program, one timed run,
+ * the checks after a run, and the summary the text and JSON reports print.
  */
 #ifndef TDPMMU_CLI_POPULATE_H
 #define TDPMMU_CLI_POPULATE_H
@@ -11,19 +12,22 @@
 #include "cli.h"
 #include "tdpmmu/tdpmmu.h"
 
-#define POPULATE_MAX_THREADS 1000
-#define POPULATE_MAX_COUNTS 64  /* entries in the -v list */
+#define POPULATE_MAX_VCPUS 1000
+#define POPULATE_MAX_COUNTS 64 /* entries in the -v list */
 #define POPULATE_MAX_REPEAT 1000
-#define POPULATE_GFN_BYTES 4096ull
+#define POPULATE_PAGE_BYTES 4096ull
 
 struct populate_opts {
-	unsigned threads[POPULATE_MAX_COUNTS]; /* ascending, no duplicates */
+	unsigned vcpus[POPULATE_MAX_COUNTS]; /* ascending, no duplicates */
 	int nr_counts;
-	uint64_t bytes_per_thread;
+	uint64_t bytes_per_vcpu;
+	unsigned write_pct;  /* -w: share of pages written, the rest read */
+	bool overlap;        /* -o: every vCPU walks the same region */
+	bool random_order;   /* -a: each vCPU walks its pages in its own random order */
+	bool payload;        /* --payload: real host memory behind the guest */
 	unsigned repeat;
 	unsigned levels;
 	enum tdpmmu_backing backing;
-	int max_level; /* passed to tdpmmu_fault: 0 = no cap, else 1..3 */
 	const char *json_path;
 };
 
@@ -31,72 +35,130 @@ struct populate_opts {
 void populate_opts_init(struct populate_opts *o);
 /* Parse and validate everything; any problem is a usage error (exit 2). */
 void populate_opts_parse(struct populate_opts *o, int argc, char **argv);
+/* "-v 1,2 -b 1G ...": the flags that reproduce @o, for the report. */
+void populate_opts_format(const struct populate_opts *o, char *buf, size_t len);
 
-static inline uint64_t populate_gfns_per_thread(const struct populate_opts *o)
+/* backing.c: KVM's backing source names and this library's. */
+int backing_parse(const char *s, enum tdpmmu_backing *out);
+const char *backing_kvm_name(enum tdpmmu_backing b);
+/* Bytes of the largest page the backing gives (what sizes must be multiples of). */
+uint64_t backing_align_bytes(enum tdpmmu_backing b);
+
+static inline uint64_t populate_pages_per_vcpu(const struct populate_opts *o)
 {
-	return o->bytes_per_thread / POPULATE_GFN_BYTES;
+	return o->bytes_per_vcpu / POPULATE_PAGE_BYTES;
 }
 
-/* Every gfn can only be mapped at 4K, so the bare 4K walk is a fair floor. */
-bool populate_maps_4k_only(const struct populate_opts *o);
+/* Guest pages in the memslot: one region, or one per vCPU. */
+static inline uint64_t populate_slot_pages(const struct populate_opts *o, unsigned vcpus)
+{
+	return populate_pages_per_vcpu(o) * (o->overlap ? 1 : vcpus);
+}
 
-/* What one run measured, snapshotted right after the timed region. */
+/* Every page can only be mapped at 4K, so the bare 4K walk is a fair floor. */
+static inline bool populate_maps_4k_only(const struct populate_opts *o)
+{
+	return o->backing == TDPMMU_BACKING_ANON;
+}
+
+/* populate_guest.c: the guest program one vCPU runs (tdpmmu_guest_fn). */
+struct populate_guest {
+	uint64_t base_gfn, npages;
+	uint64_t next;     /* pages handed out so far */
+	uint64_t mask;     /* random order: the power-of-two range, minus one */
+	uint64_t seed;     /* random order: this vCPU's permutation */
+	bool random_order;
+	unsigned write_pct;
+};
+
+void populate_guest_init(struct populate_guest *g, const struct populate_opts *o,
+			 unsigned vcpu);
+bool populate_guest_next(void *ctx, struct tdpmmu_access *a);
+/* Whether the program writes @gfn (the same for every vCPU), and what. */
+bool populate_page_written(uint64_t gfn, unsigned write_pct);
+uint64_t populate_page_value(uint64_t gfn);
+
+/* Sums of the vCPUs' statistics (tdpmmu_vcpu_read_stats) over one run. */
+struct populate_vcpu_totals {
+	uint64_t accesses, tlb_misses, ept_violations, faults_fast, faults_slow;
+	uint64_t fault_retries, kicks, tlb_flushes;
+};
+
+/* What one run measured, snapshotted right after the vCPUs finished. */
 struct populate_result {
-	unsigned threads;
-	uint64_t faults;
-	uint64_t elapsed_ns;
-	uint64_t floor_ns;   /* bare walk + CAS over thread 0's slice... */
-	uint64_t floor_gfns; /* ...of this many gfns; 0 if the floor was not run */
+	unsigned vcpus;
+	uint64_t pages;      /* pages in the memslot */
+	uint64_t faults;     /* EPT violations, summed over the vCPUs */
+	uint64_t elapsed_ns; /* start barrier to the last vCPU finishing */
+	uint64_t floor_ns;   /* bare walk + CAS over vCPU 0's region... */
+	uint64_t floor_pages; /* ...of this many pages; 0 if the floor was not run */
 	int64_t counters[TDPMMU_NR_COUNTERS];
-	struct tdpmmu_lock_stats lock;
+	struct tdpmmu_lock_stats lock; /* while the vCPUs ran */
+	struct tdpmmu_latency latency;
+	struct populate_vcpu_totals vcpu;
 };
 
 /*
- * populate_run.c: create a VM, let @threads vCPU threads fault in their
- * slices, check the result (with a full audit when @audit), optionally
- * time the floor over thread 0's slice, destroy the VM.  Failures are
- * fatal (exit 1).
+ * populate_run.c: create a VM, let @vcpus vCPU threads run the guest
+ * program, check the result (with a full audit when @audit), optionally
+ * time the floor over vCPU 0's region, destroy the VM.  Failures are fatal
+ * (exit 1).
  */
-void populate_run(const struct populate_opts *o, unsigned threads, bool audit, bool floor,
+void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
 		  struct populate_result *res);
 
-/* populate_check.c: verify a populated VM; fatal on the first failure. */
-void populate_check(struct tdpmmu_vm *vm, const struct populate_opts *o, unsigned threads,
-		    const int64_t counters[TDPMMU_NR_COUNTERS], bool audit);
+/* populate_vm.c: a fresh VM with the one memslot a run of @vcpus needs... */
+struct tdpmmu_vm *populate_vm_create(const struct populate_opts *o, unsigned vcpus);
+/* ...with room for this many page tables (the populated tree, caches, slack)... */
+uint64_t populate_tables_needed(const struct populate_opts *o, unsigned vcpus);
+/* ...and, with --payload, this many bytes of real host memory (0 without). */
+uint64_t populate_payload_bytes(const struct populate_opts *o, unsigned vcpus);
 
-/* The reported numbers of one thread count: its best run, and the median. */
+/* populate_check.c: verify a populated VM; fatal on the first failure. */
+void populate_check(struct tdpmmu_vm *vm, const struct populate_opts *o,
+		    const struct populate_result *res, bool audit);
+
+/* The reported numbers of one vCPU count: its best run, and the median. */
 struct populate_summary {
 	struct populate_result run; /* the best (fastest) run */
-	double seconds, ns_per_fault, mfaults_per_s;
-	double median_ns_per_fault;
+	double seconds, faults_per_s, ns_per_fault; /* ns per fault per vCPU */
+	double median_seconds, median_ns_per_fault;
+	double scaling;               /* faults/s over the smallest count's */
 	double machine_ref_ops_per_s; /* best machine reference at this count */
 	double machine_ref_ratio;     /* that over the smallest count's */
 };
 
 struct populate_report {
 	const struct populate_opts *opts;
+	const char *command;        /* the equivalent command line */
 	struct machine_info machine;
 	struct populate_summary sum[POPULATE_MAX_COUNTS];
 	int nr;
-	double floor_ns_per_gfn; /* NAN when the floor could not be measured */
-	double fault_over_floor; /* ns per fault of the base count over the floor */
-	const struct populate_summary *base;    /* smallest thread count */
-	const struct populate_summary *largest; /* largest thread count */
+	double floor_ns_per_page; /* NAN when the floor could not be measured */
+	double fault_over_floor;  /* ns per fault of the base count over the floor */
+	const struct populate_summary *base;    /* smallest vCPU count */
+	const struct populate_summary *largest; /* largest vCPU count */
 };
 
-/*
- * machine_ref.c: @threads threads each do MACHINE_REF_ITERS atomic loads
- * and compare-exchanges over their own 8 MiB buffer, sharing nothing;
- * returns the aggregate operations per second (barrier to last finish).
- * How it scales with @threads is how far this machine lets such work scale.
- */
-#define MACHINE_REF_ITERS (8u << 20) /* 60-80 ms for one thread at 2-3 GHz */
-double machine_ref_run(unsigned threads);
+/* bench_populate.c: every round, then the report on stdout (and JSON). */
+int populate_bench(const struct populate_opts *o, const char *command);
 
-/* populate_report.c: machine and settings, then the table row by row, then the rest. */
+/*
+ * machine_ref.c: @threads threads share a fixed amount of private work
+ * (atomic loads and compare-exchanges over buffers of their own, no
+ * sharing); returns the aggregate operations per second (barrier to last
+ * finish).  How it scales with @threads is how far this machine lets such
+ * work scale.
+ */
+#define MACHINE_REF_ITERS (8u << 20) /* per core: 60-80 ms at 2-3 GHz */
+double machine_ref_run(unsigned threads, unsigned cores);
+
+/* populate_report.c and populate_tables.c: the text report. */
 void populate_print_header(const struct populate_report *r, FILE *f);
-void populate_print_row(const struct populate_summary *s, FILE *f);
 void populate_print_results(const struct populate_report *r, FILE *f);
+void populate_print_latency_table(const struct populate_report *r, FILE *f);
+void populate_print_lock_table(const struct populate_report *r, FILE *f);
+void populate_print_summary_table(const struct populate_report *r, FILE *f);
 /* populate_json.c */
 void populate_write_json(const struct populate_report *r, FILE *f);
 

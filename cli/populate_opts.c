@@ -1,29 +1,26 @@
 /*
- * populate_opts.c - the flags of `bench populate`: defaults, parsing and
- * the checks that must pass before anything runs.
+ * populate_opts.c - the flags of `bench populate`, named after KVM's
+ * selftests (-v, -b, -s, -o, -a, -w): defaults, parsing, the checks that
+ * must pass before anything runs, and the flags written back out.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 
 #include "populate.h"
 
 void populate_opts_init(struct populate_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->threads[0] = 1;
-	o->threads[1] = 2;
+	o->vcpus[0] = 1;
+	o->vcpus[1] = 2;
 	o->nr_counts = 2;
-	o->bytes_per_thread = 1ull << 30;
+	o->bytes_per_vcpu = 1ull << 30; /* KVM's DEFAULT_PER_VCPU_MEM_SIZE */
+	o->write_pct = 100;
 	o->repeat = 5;
 	o->levels = 4;
 	o->backing = TDPMMU_BACKING_ANON;
-	o->max_level = 1;
-}
-
-bool populate_maps_4k_only(const struct populate_opts *o)
-{
-	return o->max_level == 1 || o->backing == TDPMMU_BACKING_ANON;
 }
 
 /* A plain number in [min, max]; @opt names the flag in the message. */
@@ -40,20 +37,35 @@ static uint64_t number_arg(const char *opt, const char *arg, uint64_t min, uint6
 	return v;
 }
 
-static void set_threads(void *ctx, const char *opt, const char *arg)
+/* Insert @v into the ascending list, refusing duplicates. */
+static void add_count(struct populate_opts *o, const char *opt, const char *item, unsigned v)
+{
+	int i;
+
+	if (o->nr_counts == POPULATE_MAX_COUNTS)
+		usage_error("%s: more than %d vCPU counts", opt, POPULATE_MAX_COUNTS);
+	for (i = o->nr_counts; i > 0 && o->vcpus[i - 1] > v; i--)
+		o->vcpus[i] = o->vcpus[i - 1];
+	if (i > 0 && o->vcpus[i - 1] == v)
+		usage_error("%s: vCPU count %s listed twice", opt, item);
+	o->vcpus[i] = v;
+	o->nr_counts++;
+}
+
+static void set_vcpus(void *ctx, const char *opt, const char *arg)
 {
 	struct populate_opts *o = ctx;
 	const char *p = arg;
-	int n = 0;
 
+	o->nr_counts = 0;
 	for (;;) {
 		size_t len = strcspn(p, ",");
 		char item[32];
 		uint64_t v;
-		int i, r;
+		int r;
 
 		if (!len)
-			usage_error("%s: empty entry in thread list '%s'", opt, arg);
+			usage_error("%s: empty entry in vCPU list '%s'", opt, arg);
 		if (len >= sizeof(item))
 			usage_error("%s: '%.*s' is not a number", opt, (int)len, p);
 		memcpy(item, p, len);
@@ -62,24 +74,15 @@ static void set_threads(void *ctx, const char *opt, const char *arg)
 		if (r == -EINVAL)
 			usage_error("%s: '%s' in '%s' is not a number", opt, item, arg);
 		if (!r && v == 0)
-			usage_error("%s: zero threads", opt);
-		if (r || v > POPULATE_MAX_THREADS)
-			usage_error("%s: %s threads is more than the maximum, %d", opt, item,
-				    POPULATE_MAX_THREADS);
-		if (n == POPULATE_MAX_COUNTS)
-			usage_error("%s: more than %d thread counts", opt, POPULATE_MAX_COUNTS);
-		/* Insert in ascending order. */
-		for (i = n; i > 0 && o->threads[i - 1] > v; i--)
-			o->threads[i] = o->threads[i - 1];
-		if (i > 0 && o->threads[i - 1] == v)
-			usage_error("%s: thread count %s listed twice", opt, item);
-		o->threads[i] = (unsigned)v;
-		n++;
+			usage_error("%s: zero vCPUs", opt);
+		if (r || v > POPULATE_MAX_VCPUS)
+			usage_error("%s: %s vCPUs is more than the maximum, %d", opt, item,
+				    POPULATE_MAX_VCPUS);
+		add_count(o, opt, item, (unsigned)v);
 		if (!p[len])
 			break;
 		p += len + 1;
 	}
-	o->nr_counts = n;
 }
 
 static void set_size(void *ctx, const char *opt, const char *arg)
@@ -95,9 +98,37 @@ static void set_size(void *ctx, const char *opt, const char *arg)
 		usage_error("%s: '%s' is too large", opt, arg);
 	if (v == 0)
 		usage_error("%s: the size must not be zero", opt);
-	if (v % POPULATE_GFN_BYTES)
+	if (v % POPULATE_PAGE_BYTES)
 		usage_error("%s: %s is not a multiple of 4K", opt, arg);
-	o->bytes_per_thread = v;
+	o->bytes_per_vcpu = v;
+}
+
+static void set_write_pct(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->write_pct = (unsigned)number_arg(opt, arg, 0, 100);
+}
+
+static void set_backing(void *ctx, const char *opt, const char *arg)
+{
+	if (backing_parse(arg, &((struct populate_opts *)ctx)->backing))
+		usage_error("%s: unknown backing '%s' (anonymous, anonymous_thp, "
+			    "anonymous_hugetlb, anonymous_hugetlb_2mb, anonymous_hugetlb_1gb)",
+			    opt, arg);
+}
+
+static void set_overlap(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->overlap = true;
+}
+
+static void set_random(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->random_order = true;
+}
+
+static void set_payload(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->payload = true;
 }
 
 static void set_repeat(void *ctx, const char *opt, const char *arg)
@@ -108,24 +139,7 @@ static void set_repeat(void *ctx, const char *opt, const char *arg)
 
 static void set_levels(void *ctx, const char *opt, const char *arg)
 {
-	uint64_t v = number_arg(opt, arg, 4, 5);
-
-	((struct populate_opts *)ctx)->levels = (unsigned)v;
-}
-
-static void set_backing(void *ctx, const char *opt, const char *arg)
-{
-	struct populate_opts *o = ctx;
-
-	if (tdpmmu_backing_parse(arg, &o->backing))
-		usage_error("%s: unknown backing '%s' (anon, thp, hugetlb-2m, hugetlb-1g)", opt,
-			    arg);
-}
-
-static void set_max_level(void *ctx, const char *opt, const char *arg)
-{
-	((struct populate_opts *)ctx)->max_level =
-		(int)number_arg(opt, arg, 0, TDP_MAX_HUGE_LEVEL);
+	((struct populate_opts *)ctx)->levels = (unsigned)number_arg(opt, arg, 4, 5);
 }
 
 static void set_json(void *ctx, const char *opt, const char *arg)
@@ -137,46 +151,71 @@ static void set_json(void *ctx, const char *opt, const char *arg)
 
 static void show_help(void *ctx, const char *opt, const char *arg)
 {
-	print_usage(stdout);
+	print_populate_help(stdout);
 	exit(0);
 }
 
 static const struct cli_option populate_options[] = {
-	{ 'v', NULL, true, set_threads },
+	{ 'v', NULL, true, set_vcpus },
 	{ 'b', NULL, true, set_size },
+	{ 'w', NULL, true, set_write_pct },
+	{ 's', NULL, true, set_backing },
+	{ 'o', NULL, false, set_overlap },
+	{ 'a', NULL, false, set_random },
+	{ 0, "payload", false, set_payload },
 	{ 0, "repeat", true, set_repeat },
 	{ 0, "levels", true, set_levels },
-	{ 's', NULL, true, set_backing },
-	{ 0, "max-level", true, set_max_level },
 	{ 0, "json", true, set_json },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
 
-/* The memslot of every thread count must fit the address width and the backing's alignment. */
+static uint64_t machine_memory(void)
+{
+	struct sysinfo si;
+
+	return sysinfo(&si) ? 0 : (uint64_t)si.totalram * si.mem_unit;
+}
+
+/*
+ * The memslot of every vCPU count must fit the address width, and what it
+ * really takes (page tables, and the payload's touched pages) must fit in
+ * half of this machine's memory: better a usage error now than the OOM
+ * killer half way through.
+ */
 static void check_memory(const struct populate_opts *o)
 {
-	uint64_t max_gfn = 1ull << (o->levels * TDP_PT_BITS);
-	uint64_t gfns = populate_gfns_per_thread(o), align = 1;
-	char size[32], limit[32], page[32];
+	uint64_t max_pages = 1ull << (o->levels * TDP_PT_BITS), mem = machine_memory();
+	uint64_t align = backing_align_bytes(o->backing);
+	char size[32], limit[32], page[32], need[32], have[32];
 
-	if (o->backing == TDPMMU_BACKING_HUGETLB_2M)
-		align = tdp_pages_per_level(TDP_LEVEL_2M);
-	else if (o->backing == TDPMMU_BACKING_HUGETLB_1G)
-		align = tdp_pages_per_level(TDP_LEVEL_1G);
-	format_size(o->bytes_per_thread, size, sizeof(size));
-	format_size(max_gfn * POPULATE_GFN_BYTES, limit, sizeof(limit));
-	format_size(align * POPULATE_GFN_BYTES, page, sizeof(page));
+	format_size(o->bytes_per_vcpu, size, sizeof(size));
+	format_size(align, page, sizeof(page));
+	if (o->bytes_per_vcpu % align)
+		usage_error("-s %s: -b %s is not a multiple of its %s pages",
+			    backing_kvm_name(o->backing), size, page);
 	for (int i = 0; i < o->nr_counts; i++) {
-		unsigned t = o->threads[i];
+		unsigned n = o->overlap ? 1 : o->vcpus[i];
+		uint64_t bytes;
 
-		if (gfns > max_gfn / t)
-			usage_error("%u threads x %s is more than the %s guest address space of "
-				    "%u-level tables",
-				    t, size, limit, o->levels);
-		if ((gfns * t) % align)
-			usage_error("-s %s: %u threads x %s is not a multiple of %s",
-				    tdpmmu_backing_name(o->backing), t, size, page);
+		if (populate_pages_per_vcpu(o) > max_pages / n) {
+			format_size(max_pages * POPULATE_PAGE_BYTES, limit, sizeof(limit));
+			if (o->overlap)
+				usage_error("-b %s is more than the %s guest address space of "
+					    "%u-level tables", size, limit, o->levels);
+			usage_error("%u vCPUs x %s is more than the %s guest address space of "
+				    "%u-level tables", n, size, limit, o->levels);
+		}
+		bytes = populate_tables_needed(o, o->vcpus[i]) * POPULATE_PAGE_BYTES +
+			(o->payload ? populate_slot_pages(o, o->vcpus[i]) * POPULATE_PAGE_BYTES
+				    : 0);
+		if (mem && bytes > mem / 2) {
+			format_size_approx(bytes, need, sizeof(need));
+			format_size_approx(mem, have, sizeof(have));
+			usage_error("%u vCPUs x %s needs about %s of page tables%s, more than "
+				    "half of this machine's %s", o->vcpus[i], size, need,
+				    o->payload ? " and payload" : "", have);
+		}
 	}
 }
 
@@ -184,4 +223,21 @@ void populate_opts_parse(struct populate_opts *o, int argc, char **argv)
 {
 	parse_options(populate_options, argc, argv, o, "bench populate");
 	check_memory(o);
+}
+
+void populate_opts_format(const struct populate_opts *o, char *buf, size_t len)
+{
+	size_t n;
+	char size[32];
+
+	format_size(o->bytes_per_vcpu, size, sizeof(size));
+	n = (size_t)snprintf(buf, len, "-v ");
+	for (int i = 0; i < o->nr_counts && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? "," : "", o->vcpus[i]);
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, " -b %s -s %s -w %u%s%s%s --repeat %u "
+				      "--levels %u", size, backing_kvm_name(o->backing),
+				      o->write_pct, o->overlap ? " -o" : "",
+				      o->random_order ? " -a" : "", o->payload ? " --payload" : "",
+				      o->repeat, o->levels);
 }

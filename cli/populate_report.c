@@ -1,107 +1,88 @@
 /*
- * populate_report.c - the text report of the populate benchmark: machine
- * header and settings, one table row per thread count (with the machine
- * reference's scaling, machine_ref.c), then the floor, the ratios, and
- * the lock statistics and counters of the largest count.
+ * populate_report.c - the text report of the populate benchmark: the
+ * command, machine and settings first; after the rounds, the per-count
+ * tables of latency, flushes and the lock (populate_tables.c), the
+ * counters of the largest count, the floor, and the summary table last.
  */
 #include <math.h>
 
 #include "populate.h"
 
-static const char *const level_names[] = { "no cap", "4K", "2M", "1G" };
+static const char *mapping_sizes(enum tdpmmu_backing b)
+{
+	switch (b) {
+	case TDPMMU_BACKING_THP:
+		return "2M mappings where a 2M block fits, 4K elsewhere";
+	case TDPMMU_BACKING_HUGETLB_2M:
+		return "2M mappings";
+	case TDPMMU_BACKING_HUGETLB_1G:
+		return "1G mappings";
+	default:
+		return "4K mappings";
+	}
+}
 
 void populate_print_header(const struct populate_report *r, FILE *f)
 {
 	const struct populate_opts *o = r->opts;
 	char size[32];
 
-	format_size(o->bytes_per_thread, size, sizeof(size));
-	fprintf(f, "tdpmmu %s: populate benchmark\n\n", TDPMMU_VERSION);
+	format_size(o->bytes_per_vcpu, size, sizeof(size));
+	fprintf(f, "tdpmmu %s: populate benchmark\ncommand: %s\n\n", TDPMMU_VERSION, r->command);
 	machine_info_print(&r->machine, o->levels, f);
-	fprintf(f, "\npopulate: %s per thread (%llu gfns), threads ", size,
-		(unsigned long long)populate_gfns_per_thread(o));
+	fprintf(f, "\npopulate: %s per vCPU (%llu pages), vCPUs ", size,
+		(unsigned long long)populate_pages_per_vcpu(o));
 	for (int i = 0; i < o->nr_counts; i++)
-		fprintf(f, "%s%u", i ? "," : "", o->threads[i]);
-	fprintf(f, ", backing %s, max level %d (%s)\n", tdpmmu_backing_name(o->backing),
-		o->max_level, level_names[o->max_level]);
+		fprintf(f, "%s%u", i ? "," : "", o->vcpus[i]);
+	fprintf(f, "; -s %s (%s)\n", backing_kvm_name(o->backing), mapping_sizes(o->backing));
+	fprintf(f, "          %u%% writes; %s; %s order; %s\n", o->write_pct,
+		o->overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
+		o->random_order ? "random (-a)" : "ascending",
+		o->payload ? "real host memory (--payload)" : "no payload");
 	fprintf(f, "          best of %u interleaved round%s (median beside it); every run "
 		   "checked, the first round audited\n\n",
 		o->repeat, o->repeat == 1 ? "" : "s");
-	fprintf(f, "threads       faults     seconds  ns/fault/thread  Mfaults/s  median ns/fault"
-		   "  machine ref\n");
-}
-
-void populate_print_row(const struct populate_summary *s, FILE *f)
-{
-	fprintf(f, "%7u %12llu %11.6f %16.1f %10.2f %16.1f %10.2f x\n", s->run.threads,
-		(unsigned long long)s->run.faults, s->seconds, s->ns_per_fault,
-		s->mfaults_per_s, s->median_ns_per_fault, s->machine_ref_ratio);
 }
 
 static void print_floor(const struct populate_report *r, FILE *f)
 {
-	const struct populate_opts *o = r->opts;
-	unsigned base = r->base->run.threads;
+	unsigned base = r->base->run.vcpus;
 
-	if (isnan(r->floor_ns_per_gfn)) {
-		fprintf(f, "floor (bare walk + CAS): n/a (needs 4K mappings: -s anon or "
-			   "--max-level 1)\n");
+	if (isnan(r->floor_ns_per_page)) {
+		fprintf(f, "\nfloor (bare walk + CAS): n/a (needs 4K mappings: -s anonymous)\n");
 		fprintf(f, "fault / floor: n/a\n");
-	} else {
-		fprintf(f, "floor (bare walk + CAS): %.1f ns/gfn (over thread 0's %llu gfns)\n",
-			r->floor_ns_per_gfn, (unsigned long long)populate_gfns_per_thread(o));
-		fprintf(f, "fault / floor: %.1f x (ns/fault at %u thread%s over the floor)\n",
-			r->fault_over_floor, base, base == 1 ? "" : "s");
+		return;
 	}
-	for (int i = 1; i < r->nr; i++) {
-		const struct populate_summary *s = &r->sum[i];
-
-		double x = s->mfaults_per_s / r->base->mfaults_per_s;
-
-		fprintf(f, "throughput %u threads / %u thread%s: %.2f x\n", s->run.threads, base,
-			base == 1 ? "" : "s", x);
-		fprintf(f, "  machine reference (private loop, no sharing): %.2f x, so the MMU "
-			   "reaches %.0f%% of what this machine allows\n",
-			s->machine_ref_ratio, 100.0 * x / s->machine_ref_ratio);
-	}
-}
-
-static double mean(uint64_t total, uint64_t n)
-{
-	return n ? (double)total / (double)n : 0.0;
-}
-
-static void print_lock(const struct populate_summary *s, FILE *f)
-{
-	const struct tdpmmu_lock_stats *l = &s->run.lock;
-
-	fprintf(f, "\nmmu lock, %u threads (best run):\n", s->run.threads);
-	fprintf(f, "  read  %12llu acquisitions, mean hold %7.1f ns, mean wait %7.1f ns\n",
-		(unsigned long long)l->reads, mean(l->read_hold_ns, l->reads),
-		mean(l->read_wait_ns, l->reads));
-	fprintf(f, "  write %12llu acquisitions, mean hold %7.1f ns, mean wait %7.1f ns\n",
-		(unsigned long long)l->writes, mean(l->write_hold_ns, l->writes),
-		mean(l->write_wait_ns, l->writes));
+	fprintf(f, "\nfloor (bare walk + CAS): %.1f ns/page (over vCPU 0's %llu pages)\n",
+		r->floor_ns_per_page, (unsigned long long)populate_pages_per_vcpu(r->opts));
+	fprintf(f, "fault / floor: %.1f x (ns/fault/vCPU at %u vCPU%s over the floor; a fault\n"
+		   "               here is the guest access, the EPT violation, the fault path\n"
+		   "               and the access again)\n",
+		r->fault_over_floor, base, base == 1 ? "" : "s");
 }
 
 /* The fault path, then the tree's accounting (teardown has not run yet). */
 static const enum tdpmmu_counter shown_counters[] = {
-	TDPMMU_C_FAULTS_FIXED, TDPMMU_C_FAULTS_SPURIOUS,
-	TDPMMU_C_FAULT_RETRIES, TDPMMU_C_CAS_FAILED,
-	TDPMMU_C_FROZEN_SEEN, TDPMMU_C_FROZEN_SPINS,
-	TDPMMU_C_TABLES_LINKED, TDPMMU_C_TABLES_LOST_RACE,
-	TDPMMU_C_HUGE_SPLITS, TDPMMU_C_TABLES_REPLACED,
-	TDPMMU_C_TABLES_L1, TDPMMU_C_TABLES_L2,
-	TDPMMU_C_TABLES_L3, TDPMMU_C_TABLES_L4,
-	TDPMMU_C_TABLES_L5, TDPMMU_C_LEAVES_4K,
-	TDPMMU_C_LEAVES_2M, TDPMMU_C_LEAVES_1G,
+	TDPMMU_C_FAULTS_FIXED,    TDPMMU_C_FAULTS_SPURIOUS,  TDPMMU_C_FAST_FAULTS_FIXED,
+	TDPMMU_C_FAULT_RETRIES,   TDPMMU_C_CAS_FAILED,       TDPMMU_C_FROZEN_SEEN,
+	TDPMMU_C_TABLES_LINKED,   TDPMMU_C_TABLES_LOST_RACE, TDPMMU_C_HUGE_SPLITS,
+	TDPMMU_C_TABLES_REPLACED, TDPMMU_C_TLB_FLUSHES,      TDPMMU_C_TLB_FLUSH_KICKS,
+	TDPMMU_C_TABLES_L1,       TDPMMU_C_TABLES_L2,        TDPMMU_C_TABLES_L3,
+	TDPMMU_C_TABLES_L4,       TDPMMU_C_TABLES_L5,        TDPMMU_C_LEAVES_4K,
+	TDPMMU_C_LEAVES_2M,       TDPMMU_C_LEAVES_1G,
 };
 
 static void print_counters(const struct populate_summary *s, unsigned levels, FILE *f)
 {
+	const struct populate_vcpu_totals *v = &s->run.vcpu;
 	int col = 0;
 
-	fprintf(f, "\ncounters, %u threads (best run):\n", s->run.threads);
+	fprintf(f, "\ncounters, %u vCPUs (best run):\n", s->run.vcpus);
+	fprintf(f, "  vCPUs: %llu accesses, %llu TLB misses, %llu EPT violations (%llu fast, "
+		   "%llu slow path), %llu fault retries\n",
+		(unsigned long long)v->accesses, (unsigned long long)v->tlb_misses,
+		(unsigned long long)v->ept_violations, (unsigned long long)v->faults_fast,
+		(unsigned long long)v->faults_slow, (unsigned long long)v->fault_retries);
 	for (unsigned i = 0; i < sizeof(shown_counters) / sizeof(shown_counters[0]); i++) {
 		enum tdpmmu_counter c = shown_counters[i];
 
@@ -120,8 +101,9 @@ static void print_counters(const struct populate_summary *s, unsigned levels, FI
 
 void populate_print_results(const struct populate_report *r, FILE *f)
 {
-	fputc('\n', f);
-	print_floor(r, f);
-	print_lock(r->largest, f);
+	populate_print_latency_table(r, f);
+	populate_print_lock_table(r, f);
 	print_counters(r->largest, r->opts->levels, f);
+	print_floor(r, f);
+	populate_print_summary_table(r, f);
 }

@@ -1,38 +1,39 @@
 /*
- * populate_run.c - one run of the populate benchmark: a fresh VM with one
- * memslot and one vCPU per thread; the threads wait on a barrier, then each
- * write-faults every 4K gfn of its own slice in order.  The time reported
- * is from the barrier to the last thread finishing.
+ * populate_run.c - one run of the populate benchmark: a fresh VM
+ * (populate_vm.c), one thread per vCPU; the threads wait on a barrier,
+ * then each becomes its vCPU (tdpmmu_vcpu_run) and runs the guest program
+ * (populate_guest.c) until it has touched every page of its region.  The
+ * time reported is from the barrier to the last vCPU finishing.  Then the
+ * statistics are read, the VM checked (populate_check.c), the floor
+ * measured if asked, and the VM destroyed.
+ *
+ * Hundreds of vCPU threads must fit on a small machine: they run on small
+ * stacks (the guest program and the fault path need a few KiB).
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench_floor.h"
 #include "compiler.h"
 #include "populate.h"
-#include "tdp_mmu.h"
 #include "thread_slot.h"
 
-#define WORKER_STACK_BYTES (512u << 10)
+#define VCPU_STACK_BYTES (128u << 10)
 
-struct worker {
+struct vcpu_thread {
 	struct tdpmmu_vm *vm;
 	struct tdpmmu_vcpu *vcpu;
 	pthread_barrier_t *barrier;
-	uint64_t first_gfn, nr_gfns;
-	int max_level;
+	struct populate_guest guest;
 	uint64_t start_ns, end_ns;
 	int err;
-	uint64_t err_gfn;
 	pthread_t tid;
-} __attribute__((aligned(64))); /* each thread writes only its own line */
+} __attribute__((aligned(64))); /* each thread writes only its own lines */
 
-static void *worker_fn(void *arg)
+static void *vcpu_thread_fn(void *arg)
 {
-	struct worker *w = arg;
-	uint64_t end = w->first_gfn + w->nr_gfns;
+	struct vcpu_thread *t = arg;
 	struct tdpmmu_mapping m;
 
 	/*
@@ -40,131 +41,129 @@ static void *worker_fn(void *arg)
 	 * thread creation does in KVM's test: liburcu registration (on the
 	 * first walk) and the thread's slot in the per-thread arrays.
 	 */
-	tdpmmu_lookup(w->vm, w->first_gfn, &m);
+	tdpmmu_lookup(t->vm, t->guest.base_gfn, &m);
 	tdp_thread_slot();
 
-	pthread_barrier_wait(w->barrier);
-	w->start_ns = tdp_now_ns();
-	for (uint64_t gfn = w->first_gfn; gfn < end; gfn++) {
-		int r = tdpmmu_fault(w->vcpu, gfn, TDPMMU_ACCESS_WRITE, w->max_level, NULL);
-
-		if (r) {
-			w->err = r;
-			w->err_gfn = gfn;
-			break;
-		}
-	}
-	w->end_ns = tdp_now_ns();
+	pthread_barrier_wait(t->barrier);
+	t->start_ns = tdp_now_ns();
+	t->err = tdpmmu_vcpu_run(t->vcpu, populate_guest_next, &t->guest, TDPMMU_RUN_LATENCY);
+	t->end_ns = tdp_now_ns();
 	return NULL;
 }
 
-/* Tables for @gfns 4K-mapped gfns from gfn 0, the vCPU caches, and some slack. */
-static uint64_t tables_needed(unsigned levels, uint64_t gfns, unsigned threads)
-{
-	uint64_t n = 1; /* the root */
-
-	for (int level = TDP_LEVEL_4K; level < (int)levels; level++) {
-		uint64_t span = tdp_pages_per_level(level + 1); /* gfns one such table covers */
-
-		n += (gfns + span - 1) / span;
-	}
-	return n + (uint64_t)threads * TDP_PAGE_CACHE_CAP + 64;
-}
-
-static struct tdpmmu_vm *create_vm(const struct populate_opts *o, unsigned threads)
-{
-	uint64_t gfns = populate_gfns_per_thread(o) * threads;
-	struct tdpmmu_memslot slot = {
-		.id = 0,
-		.base_gfn = 0,
-		.npages = gfns,
-		.backing = o->backing,
-	};
-	struct tdpmmu_vm_config cfg;
-	struct tdpmmu_vm *vm;
-	int r;
-
-	tdpmmu_vm_config_init(&cfg);
-	cfg.levels = o->levels;
-	cfg.max_tables = tables_needed(o->levels, gfns, threads);
-	r = tdpmmu_vm_create(&cfg, &vm);
-	if (r)
-		fatal("creating a VM with %llu page tables: %s", (unsigned long long)cfg.max_tables,
-		      strerror(-r));
-	r = tdpmmu_memslot_add(vm, &slot);
-	if (r)
-		fatal("adding a memslot of %llu gfns: %s", (unsigned long long)gfns, strerror(-r));
-	return vm;
-}
-
-static void start_workers(struct worker *w, unsigned threads)
+static void start_threads(struct vcpu_thread *t, unsigned vcpus)
 {
 	pthread_attr_t attr;
 	int r;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES);
-	for (unsigned i = 0; i < threads; i++) {
-		r = pthread_create(&w[i].tid, &attr, worker_fn, &w[i]);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_BYTES);
+	for (unsigned i = 0; i < vcpus; i++) {
+		r = pthread_create(&t[i].tid, &attr, vcpu_thread_fn, &t[i]);
 		if (r)
-			fatal("starting thread %u of %u: %s", i + 1, threads, strerror(r));
+			fatal("starting vCPU thread %u of %u: %s", i + 1, vcpus, strerror(r));
 	}
 	pthread_attr_destroy(&attr);
 }
 
-void populate_run(const struct populate_opts *o, unsigned threads, bool audit, bool floor,
-		  struct populate_result *res)
+static void add_vcpu_stats(struct populate_vcpu_totals *sum, const struct tdpmmu_vcpu *vcpu)
 {
-	uint64_t gfns = populate_gfns_per_thread(o), start = UINT64_MAX, end = 0;
-	struct tdpmmu_vm *vm = create_vm(o, threads);
-	pthread_barrier_t barrier;
-	struct worker *w;
-	int r;
+	struct tdpmmu_vcpu_stats st;
 
-	w = aligned_alloc(64, sizeof(*w) * threads);
-	if (!w)
-		fatal("out of memory for %u threads", threads);
-	memset(w, 0, sizeof(*w) * threads);
-	pthread_barrier_init(&barrier, NULL, threads);
-	for (unsigned i = 0; i < threads; i++) {
-		r = tdpmmu_vcpu_create(vm, &w[i].vcpu);
-		if (r)
-			fatal("creating vCPU %u: %s", i, strerror(-r));
-		w[i].vm = vm;
-		w[i].barrier = &barrier;
-		w[i].first_gfn = (uint64_t)i * gfns;
-		w[i].nr_gfns = gfns;
-		w[i].max_level = o->max_level;
-	}
-	start_workers(w, threads);
-	for (unsigned i = 0; i < threads; i++)
-		pthread_join(w[i].tid, NULL);
-	pthread_barrier_destroy(&barrier);
+	tdpmmu_vcpu_read_stats(vcpu, &st);
+	sum->accesses += st.accesses;
+	sum->tlb_misses += st.tlb_misses;
+	sum->ept_violations += st.ept_violations;
+	sum->faults_fast += st.faults_fast;
+	sum->faults_slow += st.faults_slow;
+	sum->fault_retries += st.fault_retries;
+	sum->kicks += st.kicks;
+	sum->tlb_flushes += st.tlb_flushes;
+}
 
-	for (unsigned i = 0; i < threads; i++) {
-		if (w[i].err)
-			fatal("thread %u: fault on gfn 0x%llx failed: %s", i,
-			      (unsigned long long)w[i].err_gfn, strerror(-w[i].err));
-		if (w[i].start_ns < start)
-			start = w[i].start_ns;
-		if (w[i].end_ns > end)
-			end = w[i].end_ns;
+/* @a - @b, never below 0 (tick-to-ns conversion moves a little between reads). */
+static uint64_t since(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static void lock_stats_since(struct tdpmmu_lock_stats *now, const struct tdpmmu_lock_stats *then)
+{
+	now->reads = since(now->reads, then->reads);
+	now->writes = since(now->writes, then->writes);
+	now->read_wait_ns = since(now->read_wait_ns, then->read_wait_ns);
+	now->write_wait_ns = since(now->write_wait_ns, then->write_wait_ns);
+	now->read_hold_ns = since(now->read_hold_ns, then->read_hold_ns);
+	now->write_hold_ns = since(now->write_hold_ns, then->write_hold_ns);
+}
+
+/* Everything the report needs, read before the checks take the lock themselves. */
+static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned vcpus,
+		    const struct tdpmmu_lock_stats *lock_before, struct populate_result *res)
+{
+	uint64_t start = UINT64_MAX, end = 0;
+
+	for (unsigned i = 0; i < vcpus; i++) {
+		if (t[i].err)
+			fatal("vCPU %u: the guest stopped after %llu of %llu pages: %s", i,
+			      (unsigned long long)t[i].guest.next,
+			      (unsigned long long)t[i].guest.npages, strerror(-t[i].err));
+		if (t[i].start_ns < start)
+			start = t[i].start_ns;
+		if (t[i].end_ns > end)
+			end = t[i].end_ns;
+		add_vcpu_stats(&res->vcpu, t[i].vcpu);
 	}
-	memset(res, 0, sizeof(*res));
-	res->threads = threads;
-	res->faults = gfns * threads;
-	res->elapsed_ns = end - start;
+	res->elapsed_ns = end > start ? end - start : 1;
+	res->faults = res->vcpu.ept_violations;
 	tdpmmu_read_counters(vm, res->counters);
 	tdpmmu_read_lock_stats(vm, &res->lock);
+	lock_stats_since(&res->lock, lock_before);
+	tdpmmu_vm_fault_latency(vm, &res->latency);
+}
 
-	populate_check(vm, o, threads, res->counters, audit);
-	if (floor) {
-		r = tdp_bench_floor(vm, 0, gfns, &res->floor_ns);
+void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
+		  struct populate_result *res)
+{
+	struct tdpmmu_vm *vm = populate_vm_create(o, vcpus);
+	struct tdpmmu_lock_stats lock_before;
+	pthread_barrier_t barrier;
+	struct vcpu_thread *t;
+	int r;
+
+	t = aligned_alloc(64, sizeof(*t) * vcpus);
+	if (!t)
+		fatal("out of memory for %u vCPU threads", vcpus);
+	memset(t, 0, sizeof(*t) * vcpus);
+	memset(res, 0, sizeof(*res));
+	res->vcpus = vcpus;
+	res->pages = populate_slot_pages(o, vcpus);
+	pthread_barrier_init(&barrier, NULL, vcpus);
+	for (unsigned i = 0; i < vcpus; i++) {
+		r = tdpmmu_vcpu_create(vm, &t[i].vcpu);
 		if (r)
-			fatal("floor walk over gfns 0..0x%llx: %s", (unsigned long long)gfns - 1,
+			fatal("creating vCPU %u: %s", i, strerror(-r));
+		t[i].vm = vm;
+		t[i].barrier = &barrier;
+		populate_guest_init(&t[i].guest, o, i);
+	}
+	tdpmmu_read_lock_stats(vm, &lock_before);
+	start_threads(t, vcpus);
+	for (unsigned i = 0; i < vcpus; i++)
+		pthread_join(t[i].tid, NULL);
+	pthread_barrier_destroy(&barrier);
+	collect(vm, t, vcpus, &lock_before, res);
+
+	populate_check(vm, o, res, audit);
+	if (floor) {
+		uint64_t pages = populate_pages_per_vcpu(o);
+
+		r = tdp_bench_floor(vm, 0, pages, &res->floor_ns);
+		if (r)
+			fatal("floor walk over gfns 0..0x%llx: %s", (unsigned long long)pages - 1,
 			      strerror(-r));
-		res->floor_gfns = gfns;
+		res->floor_pages = pages;
 	}
 	tdpmmu_vm_destroy(vm); /* and the vCPUs still attached to it */
-	free(w);
+	free(t);
 }

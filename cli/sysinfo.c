@@ -97,11 +97,11 @@ void machine_info_json(const struct machine_info *m, unsigned levels, FILE *f)
 {
 	fputs("{\n    \"cpu\": ", f);
 	json_string(f, m->cpu);
-	fprintf(f, ",\n    \"online_cores\": %ld,\n    \"usable_cores\": %ld,\n",
-		m->online_cores, m->usable_cores);
+	fprintf(f, ",\n    \"cores\": %ld,\n    \"usable_cores\": %ld,\n", m->online_cores,
+		m->usable_cores);
 	fprintf(f, "    \"memory_bytes\": %" PRIu64 ",\n    \"kernel\": ", m->mem_bytes);
 	json_string(f, m->kernel);
-	fprintf(f, ",\n    \"rcu_flavour\": \"memb\",\n    \"sys_membarrier\": %s,\n",
+	fprintf(f, ",\n    \"rcu_flavour\": \"memb\",\n    \"membarrier_active\": %s,\n",
 		m->membarrier ? "true" : "false");
 	fprintf(f, "    \"levels\": %u,\n    \"pt_bits\": %d,\n    \"build\": ", levels,
 		TDP_PT_BITS);

@@ -319,9 +319,14 @@ int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge)
 			if (!huge)
 				new += 1; /* misaligned: only 4K mappings from now on */
 			next = new + BLOCK_PAGES;
-			if (h->payload)
+			if (h->payload) {
 				memcpy(tdp_host_frame_bytes(h, new), tdp_host_frame_bytes(h, old),
 				       BLOCK_PAGES * 4096);
+				/* Migration keeps the page's dirty state with its data. */
+				for (uint64_t f = 0; f < BLOCK_PAGES; f++)
+					if (tdp_host_frame_dirty(h, old + f))
+						tdp_host_mark_dirty(h, new + f, 1);
+			}
 			atomic_store_explicit(&m->block_pfn[b], new, memory_order_release);
 		}
 	}

@@ -6,7 +6,8 @@
  *   begin:  write lock; in_progress++; widen [start, end) to cover the
  *           range; zap the leaves in it; flush; unlock.
  *   (the host changes the frames)
- *   end:    write lock; seq++; in_progress--; unlock.
+ *   end:    write lock; seq++; in_progress--; the union shrinks to the
+ *           ranges still in progress; unlock.
  * A fault snapshots seq before it looks up the host frame, and under the
  * read lock, right before it maps, checks that seq is unchanged and that no
  * invalidation in progress covers its gfn; otherwise it retries.  Because
@@ -28,17 +29,25 @@
 
 #include "tdp_mmu.h"
 
+#define TDP_NOTIFIER_MAX_RANGES 64
+
 struct tdp_notifier {
 	_Atomic uint64_t seq;
 	_Atomic int64_t in_progress;
 	_Atomic uint64_t range_start, range_end; /* union of the ranges in progress */
+	/* Each invalidation in progress (write lock to change, any lock to read). */
+	uint64_t starts[TDP_NOTIFIER_MAX_RANGES], ends[TDP_NOTIFIER_MAX_RANGES];
 };
 
 void tdp_notifier_init(struct tdp_notifier *n);
+/* -EBUSY (and nothing changes) when TDP_NOTIFIER_MAX_RANGES are in progress. */
 int tdp_notifier_begin(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start,
 		       uint64_t end);
-/* -EINVAL (and nothing changes) when no invalidation is in progress. */
-int tdp_notifier_end(struct tdp_notifier *n, struct tdp_mmu *mmu);
+/* -EINVAL (and nothing changes) unless [start, end) is in progress. */
+int tdp_notifier_end(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start, uint64_t end);
+/* Whether one invalidation in progress covers all of [start, end). */
+bool tdp_notifier_in_progress(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start,
+			      uint64_t end);
 
 /* The fault's snapshot, taken before the host frame lookup. */
 static inline uint64_t tdp_notifier_snapshot(const struct tdp_notifier *n)

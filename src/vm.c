@@ -221,21 +221,18 @@ int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 	return tdp_notifier_begin(&vm->notifier, &vm->mmu, start, end);
 }
 
-int tdpmmu_invalidate_end(struct tdpmmu_vm *vm)
+int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 {
-	return tdp_notifier_end(&vm->notifier, &vm->mmu);
+	return tdp_notifier_end(&vm->notifier, &vm->mmu, start, end);
 }
 
 int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags)
 {
-	const struct tdp_notifier *n = &vm->notifier;
-
 	if (start >= end || (flags & ~TDPMMU_REMAP_HUGE))
 		return -EINVAL;
 	if (end > vm->mmu.max_gfn)
 		return -ERANGE;
-	/* The caller's begin happened before this call, so its range is visible. */
-	if (!tdp_notifier_covers(n, start) || !tdp_notifier_covers(n, end - 1))
+	if (!tdp_notifier_in_progress(&vm->notifier, &vm->mmu, start, end))
 		return -EBUSY;
 	return tdp_host_remap(&vm->host, start, end, flags & TDPMMU_REMAP_HUGE);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cli_test.sh - checks of the tdpmmu program's command line: help and
-# version, every kind of bad input (exit 2, one message on stderr, nothing
-# on stdout, nothing done), and a tiny populate run with JSON output.
+# version (and --help on every subcommand), every kind of bad input (exit 2,
+# one message on stderr, nothing on stdout, nothing done), a tiny populate
+# run with JSON output, and small runs of every flag and backing name.
 #
 # usage: sh tests/cli_test.sh PATH/TO/tdpmmu
 # Needs only a POSIX shell and grep.
@@ -69,8 +70,15 @@ expect_usage() {
 expect_ok "--help" populate --help
 expect_ok "help" populate help
 expect_ok "no arguments" populate
-expect_ok "bench populate --help" "--repeat" bench populate --help
 expect_ok "--version" "^tdpmmu [0-9]" --version
+expect_ok "bench populate --help" "--repeat" bench populate --help
+expect_ok "bench populate -h" "anonymous_hugetlb_1gb" bench populate -h
+expect_ok "bench --help" "populate" bench --help
+expect_ok "run --help" "usage: tdpmmu run" run --help
+for pattern in "-v LIST" "-b SIZE" "-s BACKING" "-w PCT" "-o " "-a " "--payload" "--levels" \
+	"--json FILE"; do
+	expect_ok "bench populate --help names $pattern" "$pattern" bench populate --help
+done
 
 # --- bad input ---------------------------------------------------------------
 expect_usage "unknown command" frobnicate
@@ -79,28 +87,41 @@ expect_usage "missing scenario" bench
 expect_usage "arguments to run" run extra
 expect_usage "unknown flag" bench populate --frobnicate
 expect_usage "unknown short flag" bench populate -x 1
+expect_usage "--max-level is gone" bench populate --max-level 1
 expect_usage "positional argument" bench populate 12
 expect_usage "missing value" bench populate -v
+expect_usage "value to a bare flag" bench populate --payload=1
 expect_usage "bad number" bench populate --repeat abc
 expect_usage "negative number" bench populate --repeat -1
 expect_usage "zero repeats" bench populate --repeat 0
-expect_usage "bad number in thread list" bench populate -v 1,x
-expect_usage "empty entry in thread list" bench populate -v 1,,2
-expect_usage "trailing comma in thread list" bench populate -v 1,
-expect_usage "zero threads" bench populate -v 0
-expect_usage "zero threads in a list" bench populate -v 1,0
-expect_usage "more than 1000 threads" bench populate -v 1001
-expect_usage "duplicate thread count" bench populate -v 2,2
+expect_usage "bad number in vCPU list" bench populate -v 1,x
+expect_usage "empty entry in vCPU list" bench populate -v 1,,2
+expect_usage "trailing comma in vCPU list" bench populate -v 1,
+expect_usage "zero vCPUs" bench populate -v 0
+expect_usage "zero vCPUs in a list" bench populate -v 1,0
+expect_usage "more than 1000 vCPUs" bench populate -v 1001
+expect_usage "duplicate vCPU count" bench populate -v 2,2
 expect_usage "bad size" bench populate -b 12Q
 expect_usage "size with trailing junk" bench populate -b 1GB
 expect_usage "size not a multiple of 4K" bench populate -b 5000
 expect_usage "zero size" bench populate -b 0
 expect_usage "size overflow" bench populate -b 99999999999999999999
+expect_usage "write percentage over 100" bench populate -w 101
+expect_usage "write percentage not a number" bench populate -w half
 expect_usage "unknown backing" bench populate -s frobnicate
+expect_usage "KVM backing we do not model" bench populate -s shmem
+expect_usage "backing name in the wrong case" bench populate -s Anonymous
 expect_usage "bad level count" bench populate --levels 3
-expect_usage "bad max level" bench populate --max-level 4
 expect_usage "memory beyond the address space" bench populate -v 1000 -b 1T
-expect_usage "hugetlb-2m memory not 2M aligned" bench populate -s hugetlb-2m -b 1M -v 1
+expect_usage "overlapping memory beyond the address space" bench populate -o -b 512T
+expect_usage "payload beyond this machine" bench populate -v 1000 -b 64G --payload
+expect_usage "hugetlb size not a multiple of 2M" bench populate -s anonymous_hugetlb -b 1M -v 1
+expect_usage "hugetlb_2mb size not a multiple of 2M" \
+	bench populate -s anonymous_hugetlb_2mb -b 3M -v 2
+expect_usage "hugetlb_1gb size not a multiple of 1G" \
+	bench populate -s anonymous_hugetlb_1gb -b 512M -v 2
+expect_usage "short hugetlb name, size not a multiple of 2M" \
+	bench populate -s hugetlb-2m -b 1M -v 1
 
 # Bad input does nothing: not even create the JSON file.
 run bench populate -v 0 --json "$tmp/never.json"
@@ -110,26 +131,52 @@ run bench populate -v 0 --json "$tmp/never.json"
 json=$tmp/populate.json
 expect_ok "tiny populate run" "fault / floor" \
 	bench populate -v 1,2 -b 8M --repeat 1 --json "$json"
-for pattern in "liburcu flavour: memb" "floor (bare walk + CAS)" \
-	"throughput 2 threads / 1 thread" "machine reference"; do
-	grep -qF "$pattern" "$tmp/out" || fail "tiny populate run: '$pattern' missing"
+for pattern in "command: tdpmmu bench populate -v 1,2 -b 8M" "liburcu flavour: memb" \
+	"floor (bare walk + CAS)" "fault latency" "p99.9 ns" "flush wait ms" "MMU lock" \
+	"summary" "machine ref" "-s anonymous (4K mappings)"; do
+	grep -qF -- "$pattern" "$tmp/out" || fail "tiny populate run: '$pattern' missing"
 done
+# Not a terminal: no progress line (and so no carriage return) in the output.
+grep -q "round 1/1" "$tmp/out" && fail "tiny populate run: progress line on a pipe"
 if [ ! -s "$json" ]; then
 	fail "tiny populate run: no JSON written"
 else
-	grep -q '"scenario": "populate"' "$json" || fail "JSON: no \"scenario\": \"populate\""
-	grep -q '"threads": 2' "$json" || fail "JSON: no result for 2 threads"
-	grep -q '"floor_ns": [0-9]' "$json" || fail "JSON: no floor_ns"
-	grep -q '"2": [0-9]' "$json" || fail "JSON: no scaling for 2 threads"
-	grep -q '"machine_ref_ratio": [0-9]' "$json" || fail "JSON: no machine_ref_ratio"
+	for pattern in '"machine": {' '"cpu": "' '"cores": [0-9]' '"memory_bytes": [0-9]' \
+		'"kernel": "' '"rcu_flavour": "memb"' '"membarrier_active": [tf]' \
+		'"results": \[' '"scenario": "populate"' '"strategy": "rcu"' '"vcpus": 2,' \
+		'"phases": \[{"name": "populate", "seconds": [0-9]' '"faults": [0-9]' \
+		'"faults_per_sec": [0-9]' '"fault_latency_ns": {"p50": [0-9]' '"p99": [0-9]' \
+		'"p999": [0-9]' '"max": [0-9]' '"read_acquisitions": [0-9]' \
+		'"write_acquisitions": [0-9]' '"vcpu_write_acquisitions": 0' \
+		'"read_wait_ns": [0-9]' '"write_hold_ns": [0-9]' '"retired": [0-9]' \
+		'"freed": [0-9]' '"peak_outstanding": [0-9]' '"peak_outstanding_bytes": [0-9]' \
+		'"tlb_flushes": [0-9]' '"floor_ns_per_page": [0-9]' '"machine_ref_ratio": [0-9]'; do
+		grep -q -- "$pattern" "$json" || fail "JSON: no $pattern"
+	done
 	[ "$(head -c 1 "$json")" = "{" ] && [ "$(tail -n 1 "$json")" = "}" ] ||
 		fail "JSON: not one object"
 fi
 
-# Other settings go through the same path: 5 levels, huge pages, no floor.
+# Other settings go through the same path.
 expect_ok "5-level run" "fault / floor" bench populate -v 1 -b 4M --repeat 1 --levels 5
-expect_ok "2M mappings" "leaves_2m" \
-	bench populate -v 2 -b 4M --repeat 2 -s hugetlb-2m --max-level 0
+expect_ok "overlapping, random order, half reads, payload" "all vCPUs share one region" \
+	bench populate -v 1,3 -b 4M --repeat 2 -o -a -w 50 --payload
+grep -qF "random (-a)" "$tmp/out" || fail "-a: random order not reported"
+grep -qF "50% writes" "$tmp/out" || fail "-w 50: not reported"
+grep -qF "real host memory (--payload)" "$tmp/out" || fail "--payload: not reported"
+expect_ok "KVM name anonymous" "-s anonymous (4K" bench populate -v 2 -b 1M --repeat 1 -s anonymous
+expect_ok "KVM name anonymous_thp" "leaves_2m" \
+	bench populate -v 2 -b 3M --repeat 1 -s anonymous_thp -a
+expect_ok "KVM name anonymous_hugetlb" "-s anonymous_hugetlb_2mb (2M" \
+	bench populate -v 2 -b 4M --repeat 2 -s anonymous_hugetlb
+expect_ok "KVM name anonymous_hugetlb_2mb" "leaves_2m" \
+	bench populate -v 2 -b 2M --repeat 1 -s anonymous_hugetlb_2mb -o
+expect_ok "KVM name anonymous_hugetlb_1gb" "leaves_1g" \
+	bench populate -v 1 -b 1G --repeat 1 -s anonymous_hugetlb_1gb
+expect_ok "short name thp" "-s anonymous_thp" bench populate -v 1 -b 2M --repeat 1 -s thp
+expect_ok "short name hugetlb-1g" "-s anonymous_hugetlb_1gb" \
+	bench populate -v 1 -b 1G --repeat 1 -s hugetlb-1g -w 0
+expect_ok "hundreds of vCPU threads" "  300 " bench populate -v 300 -b 16K --repeat 1
 
 if [ "$failures" -ne 0 ]; then
 	echo "cli_test: $failures failed checks" >&2

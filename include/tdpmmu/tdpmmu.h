@@ -115,12 +115,14 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
  * every 2 MiB block overlapping [start, end) new frames, 2M-aligned with
  * TDPMMU_REMAP_HUGE (like compaction: huge mappings possible), misaligned
  * otherwise (like migration or a THP split: 4K mappings only); with real
- * backing the bytes move along.  Remap needs an invalidation in progress
- * that covers the range (-EBUSY otherwise); hugetlb slots are never
- * remapped (-EINVAL).  invalidate_end without a begin is -EINVAL.
+ * backing the bytes and the host's dirty bits move along.  Remap needs one
+ * invalidation in progress that covers the whole range (-EBUSY otherwise);
+ * hugetlb slots are never remapped (-EINVAL).  invalidate_end takes the
+ * range its begin took; any other range is -EINVAL.  At most 64
+ * invalidations may be in progress at once (-EBUSY).
  */
 int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
-int tdpmmu_invalidate_end(struct tdpmmu_vm *vm);
+int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
 #define TDPMMU_REMAP_HUGE (1u << 0)
 int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags);
 /* The 8 bytes at guest-physical @gpa, through the host (real backing only). */
