@@ -95,6 +95,7 @@ struct populate_result {
 	int64_t counters[TDPMMU_NR_COUNTERS];
 	struct tdpmmu_lock_stats lock; /* while the vCPUs ran */
 	struct tdpmmu_latency latency;
+	struct tdpmmu_reclaim_stats reclaim;
 	struct populate_vcpu_totals vcpu;
 };
 

@@ -63,15 +63,13 @@ static void write_latency_lock(const struct populate_result *run, FILE *f)
 		l->write_wait_ns, l->write_hold_ns);
 }
 
-static void write_reclaim(const int64_t *c, FILE *f)
+static void write_reclaim(const struct tdpmmu_reclaim_stats *r, FILE *f)
 {
-	int64_t outstanding = c[TDPMMU_C_TABLES_RETIRED] - c[TDPMMU_C_TABLES_FREED];
-
-	fprintf(f, "      \"reclaim\": {\"retired\": %lld, \"freed\": %lld, "
-		   "\"peak_outstanding\": %lld, \"peak_outstanding_bytes\": %lld, "
-		   "\"peak_is_estimate\": true},\n",
-		(long long)c[TDPMMU_C_TABLES_RETIRED], (long long)c[TDPMMU_C_TABLES_FREED],
-		(long long)outstanding, (long long)outstanding * (long long)POPULATE_PAGE_BYTES);
+	fprintf(f, "      \"reclaim\": {\"retired\": %" PRIu64 ", \"freed\": %" PRIu64
+		   ", \"peak_outstanding\": %" PRIu64 ", \"peak_outstanding_bytes\": %" PRIu64
+		   "},\n",
+		r->retired, r->freed, r->peak_outstanding,
+		r->peak_outstanding * (uint64_t)POPULATE_PAGE_BYTES);
 }
 
 static void write_extras(const struct populate_summary *s, FILE *f)
@@ -117,7 +115,7 @@ static void write_results(const struct populate_report *r, FILE *f)
 			   "\"vcpus\": %u,\n", i ? "," : "", s->run.vcpus);
 		write_phase(s, f);
 		write_latency_lock(&s->run, f);
-		write_reclaim(s->run.counters, f);
+		write_reclaim(&s->run.reclaim, f);
 		write_extras(s, f);
 		fputs("    }", f);
 	}

@@ -120,6 +120,7 @@ static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned 
 	tdpmmu_read_lock_stats(vm, &res->lock);
 	lock_stats_since(&res->lock, lock_before);
 	tdpmmu_vm_fault_latency(vm, &res->latency);
+	tdpmmu_read_reclaim_stats(vm, &res->reclaim);
 }
 
 void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,

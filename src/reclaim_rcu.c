@@ -24,12 +24,25 @@ static void rcu_free_table(struct rcu_head *head)
 	mmu = p->mmu;
 	tdp_page_free(&mmu->arena, p);
 	tdp_count(&mmu->counters, TDPMMU_C_TABLES_FREED);
+	atomic_fetch_sub_explicit(&mmu->reclaim.outstanding, 1, memory_order_relaxed);
 	tdp_tsan_release(&callbacks_done_clock);
+}
+
+/* Count a retired table and raise the high-water mark if it is passed. */
+static void count_outstanding(struct tdp_reclaim *r)
+{
+	int64_t now = atomic_fetch_add_explicit(&r->outstanding, 1, memory_order_relaxed) + 1;
+	int64_t peak = atomic_load_explicit(&r->peak_outstanding, memory_order_relaxed);
+
+	while (now > peak && !atomic_compare_exchange_weak_explicit(&r->peak_outstanding, &peak,
+								    now, memory_order_relaxed,
+								    memory_order_relaxed))
+		;
 }
 
 void reclaim_retire(struct tdp_reclaim *r, struct tdp_page *p)
 {
-	(void)r;
+	count_outstanding(r);
 	if (atomic_exchange(&p->retired, 1))
 		tdp_bug("table level %d gfn 0x%llx retired twice", p->level,
 			(unsigned long long)p->gfn);

@@ -211,6 +211,17 @@ void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats
 	mmu_lock_read_stats(&vm->mmu.lock, out);
 }
 
+void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out)
+{
+	const struct tdp_reclaim *r = &vm->mmu.reclaim;
+
+	out->retired = (uint64_t)tdp_counter_read(&vm->mmu.counters, TDPMMU_C_TABLES_RETIRED);
+	out->freed = (uint64_t)tdp_counter_read(&vm->mmu.counters, TDPMMU_C_TABLES_FREED);
+	out->outstanding = (uint64_t)atomic_load_explicit(&r->outstanding, memory_order_relaxed);
+	out->peak_outstanding =
+		(uint64_t)atomic_load_explicit(&r->peak_outstanding, memory_order_relaxed);
+}
+
 bool tdpmmu_rcu_membarrier_active(void)
 {
 	return tdp_rcu_membarrier_active();

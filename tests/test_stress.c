@@ -216,6 +216,13 @@ int main(int argc, char **argv)
 	CHECK(c[TDPMMU_C_FROZEN_SEEN] > 0);
 	CHECK(c[TDPMMU_C_TABLES_REPLACED] > 0);
 	CHECK(c[TDPMMU_C_HUGE_SPLITS] > 0);
+	{
+		struct tdpmmu_reclaim_stats rs;
+
+		tdpmmu_read_reclaim_stats(vm, &rs);
+		CHECK(rs.peak_outstanding > 0 && rs.peak_outstanding <= rs.retired);
+		CHECK(rs.freed <= rs.retired && rs.outstanding <= rs.peak_outstanding);
+	}
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	tdpmmu_vm_destroy(vm); /* aborts if any table leaked */
 	return check_report("test_stress");

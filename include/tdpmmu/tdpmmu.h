@@ -217,6 +217,12 @@ struct tdpmmu_lock_stats {
 };
 void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats *out);
 
+/* Page tables handed to reclamation: retired, freed, waiting, and the most ever waiting. */
+struct tdpmmu_reclaim_stats {
+	uint64_t retired, freed, outstanding, peak_outstanding;
+};
+void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out);
+
 /* Whether liburcu's memb read side is fence-free (sys_membarrier present). */
 bool tdpmmu_rcu_membarrier_active(void);
 
