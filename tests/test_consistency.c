@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_opts.h"
 #include "compiler.h"
 #include "host_churn.h"
 #include "tdpmmu/tdpmmu.h"
@@ -209,8 +210,9 @@ static bool taken(uint64_t gpa)
 
 int main(int argc, char **argv)
 {
-	double seconds = 2;
-	uint64_t seed = 1, start, now, rs;
+	struct test_opts o = { .seconds = 2, .vcpus = nvcpus, .seed = 1, .words = nwords };
+	double seconds;
+	uint64_t seed, start, now, rs;
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_memslot slots[] = {
 		{ 0, HUGE_BASE, HUGE_PAGES, TDPMMU_BACKING_HUGETLB_1G, 0 },
@@ -221,27 +223,15 @@ int main(int argc, char **argv)
 	uint64_t reads_ok = 0, after_move = 0, writes = 0, host_bad = 0, moves = 0;
 	pthread_t shaper;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-			seconds = strtod(argv[++i], NULL);
-		else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
-			nvcpus = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--words") && i + 1 < argc)
-			nwords = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			seed = strtoull(argv[++i], NULL, 0);
-		else {
-			fprintf(stderr, "usage: %s [--seconds S] [--vcpus N] [--words N] [--seed S]\n",
-				argv[0]);
-			return 2;
-		}
-	}
-	if (nvcpus < 1 || nvcpus > MAX_VCPUS || seconds <= 0 || nwords < 2 ||
-	    nwords > MAX_WORDS) {
-		fprintf(stderr, "bad --vcpus (1..%d), --words (2..%d) or --seconds (> 0)\n",
-			MAX_VCPUS, MAX_WORDS);
+	test_opts_parse(argc, argv, &o, MAX_VCPUS);
+	if (o.words < 2 || o.words > MAX_WORDS) {
+		fprintf(stderr, "bad --words (2..%d)\n", MAX_WORDS);
 		return 2;
 	}
+	seconds = o.seconds;
+	seed = o.seed;
+	nvcpus = o.vcpus;
+	nwords = o.words;
 	tdpmmu_vm_config_init(&cfg);
 	cfg.max_tables = 1 << 14;
 	/* hugetlb frames at 1 GiB, THP frames at 2 GiB, then the churn's supply. */

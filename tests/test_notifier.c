@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_opts.h"
 #include "compiler.h"
 #include "host_churn.h"
 #include "tdpmmu/tdpmmu.h"
@@ -374,27 +375,10 @@ static void test_bad_input(void)
 
 int main(int argc, char **argv)
 {
-	double seconds = 2;
-	int nvcpus = 3;
-	uint64_t seed = 1;
+	struct test_opts o = { .seconds = 2, .vcpus = 3, .seed = 1 };
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-			seconds = strtod(argv[++i], NULL);
-		else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
-			nvcpus = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			seed = strtoull(argv[++i], NULL, 0);
-		else {
-			fprintf(stderr, "usage: %s [--seconds S] [--vcpus N] [--seed S]\n", argv[0]);
-			return 2;
-		}
-	}
-	if (nvcpus < 1 || nvcpus > MAX_VCPUS || seconds <= 0) {
-		fprintf(stderr, "bad --vcpus (1..%d) or --seconds (> 0)\n", MAX_VCPUS);
-		return 2;
-	}
+	test_opts_parse(argc, argv, &o, MAX_VCPUS);
 	test_bad_input();
-	test_churn_vs_faults(seconds, nvcpus, seed);
+	test_churn_vs_faults(o.seconds, o.vcpus, o.seed);
 	return check_report("test_notifier");
 }

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_opts.h"
 #include "compiler.h"
 #include "tdpmmu/tdpmmu.h"
 
@@ -482,26 +483,11 @@ static void test_zap_keeps_dirty(double seconds, uint64_t seed)
 
 int main(int argc, char **argv)
 {
-	double seconds = 2;
-	uint64_t seed = 1;
+	struct test_opts o = { .seconds = 2, .vcpus = nvcpus, .seed = 1 };
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-			seconds = strtod(argv[++i], NULL);
-		else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
-			nvcpus = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			seed = strtoull(argv[++i], NULL, 0);
-		else {
-			fprintf(stderr, "usage: %s [--seconds S] [--vcpus N] [--seed S]\n", argv[0]);
-			return 2;
-		}
-	}
-	if (nvcpus < 1 || nvcpus > MAX_VCPUS || seconds <= 0) {
-		fprintf(stderr, "bad --vcpus (1..%d) or --seconds (> 0)\n", MAX_VCPUS);
-		return 2;
-	}
-	test_exact_dirty(seed);
-	test_zap_keeps_dirty(seconds, seed);
+	test_opts_parse(argc, argv, &o, MAX_VCPUS);
+	nvcpus = o.vcpus;
+	test_exact_dirty(o.seed);
+	test_zap_keeps_dirty(o.seconds, o.seed);
 	return check_report("test_vcpu_ad");
 }

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "test_opts.h"
 #include "compiler.h"
 #include "tdpmmu/tdpmmu.h"
 
@@ -471,31 +472,14 @@ static void test_outside_never_blocks(void)
 
 int main(int argc, char **argv)
 {
-	double seconds = 2;
-	int nvcpus = 3;
-	uint64_t seed = 1;
+	struct test_opts o = { .seconds = 2, .vcpus = 3, .seed = 1 };
 	pthread_t wd;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-			seconds = strtod(argv[++i], NULL);
-		else if (!strcmp(argv[i], "--vcpus") && i + 1 < argc)
-			nvcpus = atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			seed = strtoull(argv[++i], NULL, 0);
-		else {
-			fprintf(stderr, "usage: %s [--seconds S] [--vcpus N] [--seed S]\n", argv[0]);
-			return 2;
-		}
-	}
-	if (nvcpus < 1 || nvcpus > MAX_VCPUS || seconds <= 0) {
-		fprintf(stderr, "bad --vcpus (1..%d) or --seconds (> 0)\n", MAX_VCPUS);
-		return 2;
-	}
+	test_opts_parse(argc, argv, &o, MAX_VCPUS);
 	wd = watchdog_start();
 	test_outside_never_blocks();
-	watchdog_arm("zap-means-gone run", 60 + 10 * seconds);
-	test_zap_means_gone(seconds, nvcpus, seed);
+	watchdog_arm("zap-means-gone run", 60 + 10 * o.seconds);
+	test_zap_means_gone(o.seconds, o.vcpus, o.seed);
 	watchdog_stop(wd);
 	return check_report("test_vcpu_tlb");
 }
