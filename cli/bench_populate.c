@@ -60,21 +60,30 @@ static void show_progress(unsigned round, unsigned rounds, unsigned vcpus, const
 		      vcpus == 1 ? "" : "s", what, (double)(tdp_now_ns() - t0) / 1e9);
 }
 
-/* @runs holds o->repeat runs per vCPU count: count i's are at i * repeat. */
+/*
+ * First a latency round: every fault timed (two clock reads each, which
+ * would slow the throughput rounds), and the full audit.  Then --repeat
+ * throughput rounds.  @runs holds o->repeat runs per vCPU count (count i's
+ * at i * repeat), @lat one latency run per count.
+ */
 static void run_rounds(struct populate_report *rep, struct populate_result *runs,
-		       double ref[POPULATE_MAX_COUNTS])
+		       struct populate_result *lat, double ref[POPULATE_MAX_COUNTS])
 {
 	const struct populate_opts *o = rep->opts;
 	unsigned n = o->repeat, cores = (unsigned)rep->machine.usable_cores;
 	uint64_t t0 = tdp_now_ns();
 
+	for (int i = 0; i < o->nr_counts; i++) {
+		show_progress(0, n, o->vcpus[i], "latency and audit", t0);
+		populate_run(o, o->vcpus[i], true, false, true, &lat[i]);
+	}
 	for (unsigned r = 0; r < n; r++) {
 		for (int i = 0; i < o->nr_counts; i++) {
 			unsigned v = o->vcpus[i];
 			double ops;
 
 			show_progress(r + 1, n, v, "populate", t0);
-			populate_run(o, v, r == 0, i == 0 && populate_maps_4k_only(o),
+			populate_run(o, v, false, i == 0 && populate_maps_4k_only(o), false,
 				     &runs[(unsigned)i * n + r]);
 			show_progress(r + 1, n, v, "machine reference", t0);
 			ops = machine_ref_run(v, cores);
@@ -86,7 +95,7 @@ static void run_rounds(struct populate_report *rep, struct populate_result *runs
 }
 
 static void summarise_all(struct populate_report *rep, struct populate_result *runs,
-			  const double ref[POPULATE_MAX_COUNTS])
+			  const struct populate_result *lat, const double ref[POPULATE_MAX_COUNTS])
 {
 	const struct populate_opts *o = rep->opts;
 	unsigned n = o->repeat;
@@ -98,6 +107,7 @@ static void summarise_all(struct populate_report *rep, struct populate_result *r
 	}
 	for (int i = 0; i < o->nr_counts; i++) {
 		summarise(&rep->sum[i], &runs[(unsigned)i * n], n);
+		rep->sum[i].run.latency = lat[i].latency;
 		rep->sum[i].machine_ref_ops_per_s = ref[i];
 		rep->sum[i].machine_ref_ratio = ref[i] / ref[0];
 		rep->sum[i].scaling = rep->sum[i].faults_per_s / rep->sum[0].faults_per_s;
@@ -112,12 +122,13 @@ int populate_bench(const struct populate_opts *o, const char *command)
 {
 	double ref[POPULATE_MAX_COUNTS] = { 0 };
 	struct populate_report *rep;
-	struct populate_result *runs;
+	struct populate_result *runs, *lat;
 	FILE *json = NULL;
 
 	rep = calloc(1, sizeof(*rep));
 	runs = calloc((size_t)o->repeat * (size_t)o->nr_counts, sizeof(*runs));
-	if (!rep || !runs)
+	lat = calloc((size_t)o->nr_counts, sizeof(*lat));
+	if (!rep || !runs || !lat)
 		fatal("out of memory");
 	rep->opts = o;
 	rep->command = command;
@@ -131,8 +142,8 @@ int populate_bench(const struct populate_opts *o, const char *command)
 	machine_info_read(&rep->machine);
 	populate_print_header(rep, stdout);
 	fflush(stdout);
-	run_rounds(rep, runs, ref);
-	summarise_all(rep, runs, ref);
+	run_rounds(rep, runs, lat, ref);
+	summarise_all(rep, runs, lat, ref);
 	populate_print_results(rep, stdout);
 	if (json) {
 		populate_write_json(rep, json);
@@ -140,6 +151,7 @@ int populate_bench(const struct populate_opts *o, const char *command)
 			fatal("writing '%s' failed", o->json_path);
 		printf("\nJSON written to %s\n", o->json_path);
 	}
+	free(lat);
 	free(runs);
 	free(rep);
 	return 0;

@@ -88,7 +88,9 @@ void print_populate_help(FILE *f)
 	      "then the floor (a bare root-to-leaf walk plus one CAS per page, with 4K\n"
 	      "mappings only), fault cost over the floor, scaling over the smallest\n"
 	      "count, and beside it how a private, sharing-free loop scales on this\n"
-	      "machine (the machine reference).  Every run is checked, the first round\n"
-	      "audited.  docs/bench.md describes every number and the JSON.\n",
+	      "machine (the machine reference).  Every run is checked.  A latency round\n"
+	      "comes first: every fault timed, the full audit; its runs give the latency\n"
+	      "percentiles and are not counted for throughput.  docs/bench.md describes\n"
+	      "every number and the JSON.\n",
 	      f);
 }

@@ -106,7 +106,7 @@ struct populate_result {
  * (exit 1).
  */
 void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
-		  struct populate_result *res);
+		  bool latency, struct populate_result *res);
 
 /* populate_vm.c: a fresh VM with the one memslot a run of @vcpus needs... */
 struct tdpmmu_vm *populate_vm_create(const struct populate_opts *o, unsigned vcpus);

@@ -39,8 +39,9 @@ void populate_print_header(const struct populate_report *r, FILE *f)
 		o->overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
 		o->random_order ? "random (-a)" : "ascending",
 		o->payload ? "real host memory (--payload)" : "no payload");
-	fprintf(f, "          best of %u interleaved round%s (median beside it); every run "
-		   "checked, the first round audited\n\n",
+	fprintf(f, "          a latency round (every fault timed, full audit), then best of %u "
+		   "interleaved\n          throughput round%s (median beside it); every run "
+		   "checked\n\n",
 		o->repeat, o->repeat == 1 ? "" : "s");
 }
 

@@ -27,6 +27,7 @@ struct vcpu_thread {
 	pthread_barrier_t *barrier;
 	struct populate_guest guest;
 	uint64_t start_ns, end_ns;
+	unsigned run_flags; /* TDPMMU_RUN_LATENCY or 0 */
 	int err;
 	pthread_t tid;
 } __attribute__((aligned(64))); /* each thread writes only its own lines */
@@ -46,7 +47,7 @@ static void *vcpu_thread_fn(void *arg)
 
 	pthread_barrier_wait(t->barrier);
 	t->start_ns = tdp_now_ns();
-	t->err = tdpmmu_vcpu_run(t->vcpu, populate_guest_next, &t->guest, TDPMMU_RUN_LATENCY);
+	t->err = tdpmmu_vcpu_run(t->vcpu, populate_guest_next, &t->guest, t->run_flags);
 	t->end_ns = tdp_now_ns();
 	return NULL;
 }
@@ -124,7 +125,7 @@ static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned 
 }
 
 void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
-		  struct populate_result *res)
+		  bool latency, struct populate_result *res)
 {
 	struct tdpmmu_vm *vm = populate_vm_create(o, vcpus);
 	struct tdpmmu_lock_stats lock_before;
@@ -146,6 +147,7 @@ void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, boo
 			fatal("creating vCPU %u: %s", i, strerror(-r));
 		t[i].vm = vm;
 		t[i].barrier = &barrier;
+		t[i].run_flags = latency ? TDPMMU_RUN_LATENCY : 0;
 		populate_guest_init(&t[i].guest, o, i);
 	}
 	tdpmmu_read_lock_stats(vm, &lock_before);

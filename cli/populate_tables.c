@@ -15,7 +15,7 @@ static double mean(uint64_t total, uint64_t n)
 
 void populate_print_latency_table(const struct populate_report *r, FILE *f)
 {
-	fprintf(f, "fault latency and TLB flushes (best run per count):\n");
+	fprintf(f, "fault latency (latency round: every fault timed) and TLB flushes (best run):\n");
 	fprintf(f, "vCPUs        faults   spurious   p50 ns   p99 ns  p99.9 ns     max ns"
 		   "  TLB flushes   kicks  flush wait ms\n");
 	for (int i = 0; i < r->nr; i++) {

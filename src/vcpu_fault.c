@@ -2,7 +2,8 @@
  * vcpu_fault.c - the page-fault path, entered on an EPT violation (or
  * directly with tdpmmu_fault), top to bottom:
  *
- *  1. fast page fault: a lockless walk inside walk protection only.  If the
+ *  1. fast page fault (permission faults only: a not-present fault has
+ *     nothing it could fix): a lockless walk inside walk protection only.  If the
  *     leaf already allows the access, another vCPU fixed it: done.  If it
  *     is write-protected but MMU-writable and the access is a write, set
  *     W (and D) with one CAS; the page is dirty from then on.  No lock:
@@ -91,7 +92,7 @@ static unsigned leaf_flags(const struct tdp_host_frame *hf, unsigned access)
 }
 
 int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
-			  struct tdpmmu_fault_result *res)
+			  bool present, struct tdpmmu_fault_result *res)
 {
 	struct tdpmmu_vm *vm = v->vm;
 	struct tdp_mmu *mmu = &vm->mmu;
@@ -101,7 +102,7 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 	unsigned retries = 0;
 	int r, level;
 
-	if (fast_page_fault(v, gfn, access, max_level, &level)) {
+	if (present && fast_page_fault(v, gfn, access, max_level, &level)) {
 		VCPU_STAT_ADD(v, faults_fast, 1);
 		if (res && !(r = tdp_host_lookup(&vm->host, gfn, &hf))) {
 			res->level = level;
@@ -173,5 +174,6 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 		return -EINVAL;
 	if (gfn >= vcpu->vm->mmu.max_gfn)
 		return -ERANGE;
-	return tdp_vcpu_handle_fault(vcpu, gfn, access, max_level, res);
+	/* No walker ran: the entry may be present, so the fast path is tried. */
+	return tdp_vcpu_handle_fault(vcpu, gfn, access, max_level, true, res);
 }

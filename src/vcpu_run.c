@@ -35,7 +35,8 @@
 
 enum access_result {
 	ACCESS_DONE,
-	ACCESS_VIOLATION, /* the tables do not allow it: EPT violation */
+	VIOLATION_NOT_PRESENT, /* EPT violation: nothing mapped */
+	VIOLATION_PERMISSION,  /* EPT violation: mapped, but not for this access */
 };
 
 static void leave_guest_mode(struct tdpmmu_vcpu *v)
@@ -94,14 +95,14 @@ static enum access_result hw_walk(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned 
 			sptep = &pt[tdp_index(gfn, level)];
 			s = tdp_read_spte(sptep);
 			if (!spte_is_present(s))
-				return ACCESS_VIOLATION;
+				return VIOLATION_NOT_PRESENT;
 			if (spte_is_last(s, level))
 				break;
 			pt = tdp_page_table(&mmu->arena,
 					    tdp_page_from_pfn(&mmu->arena, spte_pfn(s)));
 		}
 		if (!leaf_allows(s, type))
-			return ACCESS_VIOLATION;
+			return VIOLATION_PERMISSION;
 		want = s | SPTE_ACCESSED | (type == TDPMMU_ACCESS_WRITE ? SPTE_DIRTY : 0);
 		if (want != s) {
 			/* The locked A/D update: only if the entry is what we read. */
@@ -156,9 +157,12 @@ static enum access_result guest_access(struct tdpmmu_vcpu *v, struct tdpmmu_acce
 		e = NULL;
 	}
 	if (!e) {
+		enum access_result r;
+
 		VCPU_STAT_ADD(v, tlb_misses, 1);
-		if (hw_walk(v, gfn, a->type) == ACCESS_VIOLATION)
-			return ACCESS_VIOLATION;
+		r = hw_walk(v, gfn, a->type);
+		if (r != ACCESS_DONE)
+			return r;
 		e = tlb_lookup(&v->tlb, gfn, &level);
 	}
 	word = payload_word(v, e, level, a->gpa);
@@ -180,13 +184,15 @@ static void record_latency(struct tdpmmu_vcpu *v, uint64_t ns)
 		__atomic_store_n(&v->stats.latency_max_ns, ns, __ATOMIC_RELAXED);
 }
 
-static int handle_violation(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a, unsigned flags)
+static int handle_violation(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a,
+			    enum access_result why, unsigned flags)
 {
 	uint64_t t0 = flags & TDPMMU_RUN_LATENCY ? tdp_now_ns() : 0;
 	int r;
 
 	VCPU_STAT_ADD(v, ept_violations, 1);
-	r = tdp_vcpu_handle_fault(v, a->gpa >> TDP_PAGE_SHIFT, a->type, 0, NULL);
+	r = tdp_vcpu_handle_fault(v, a->gpa >> TDP_PAGE_SHIFT, a->type, 0,
+				  why == VIOLATION_PERMISSION, NULL);
 	if (t0)
 		record_latency(v, tdp_now_ns() - t0);
 	return r;
@@ -219,9 +225,11 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 				VCPU_STAT_ADD(v, kicks, 1);
 				break;
 			}
-			if (guest_access(v, &a) == ACCESS_VIOLATION) {
+			enum access_result why = guest_access(v, &a);
+
+			if (why != ACCESS_DONE) {
 				leave_guest_mode(v);
-				r = handle_violation(v, &a, flags);
+				r = handle_violation(v, &a, why, flags);
 				if (r)
 					return r;
 				enter_guest_mode(v);

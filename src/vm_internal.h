@@ -58,9 +58,14 @@ struct tdp_mmu *tdp_vm_mmu(struct tdpmmu_vm *vm);
 /* tlb_flush.c: the MMU's remote TLB flush (tdp_flush_fn). */
 void tdp_vm_flush_remote_tlbs(void *vm, uint64_t gfn, int level);
 
-/* vcpu_fault.c: the fault path entered on an EPT violation. */
+/*
+ * vcpu_fault.c: the fault path entered on an EPT violation.  @present: the
+ * violation hit a present leaf (a permission fault), the only kind the
+ * lockless fast path can fix; not-present faults go straight to the slow
+ * path, as in KVM.
+ */
 int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
-			  struct tdpmmu_fault_result *res);
+			  bool present, struct tdpmmu_fault_result *res);
 
 /* Add to a vCPU statistic (owner thread only; readers may race harmlessly). */
 #define VCPU_STAT_ADD(v, field, n) tdp_stat_add(&(v)->stats.field, (n))
