@@ -39,9 +39,9 @@ help:
 	@echo "make            build library (build/libtdpmmu.{a,so}) and program (build/tdpmmu)"
 	@echo "make run        build and run the main job (populate benchmark)"
 	@echo "make check      build and run every test, with short ASan+UBSan and TSan runs"
-	@echo "make asan-long  long concurrent stress under ASan+UBSan (DURATION=seconds)"
-	@echo "make tsan-long  long concurrent stress under TSan (DURATION=seconds)"
-	@echo "make stress-long long concurrent stress, debug build (DURATION=seconds)"
+	@echo "make stress-long every concurrency test for DURATION seconds (default 60), debug build"
+	@echo "make asan-long  the same under ASan+UBSan"
+	@echo "make tsan-long  the same under TSan"
 	@echo "make install PREFIX=/path   headers, libraries, pkg-config file, program"
 
 $(DEPS_OK): scripts/deps.sh
@@ -94,30 +94,30 @@ test-unit: $(DEBUG_TESTS) build/release/tdpmmu all
 
 sanitize: asan tsan
 
-asan: build/asan/tests/test_stress build/asan/tests/test_diff build/asan/tests/test_badinput \
-	build/asan/tests/test_vcpu_tlb build/asan/tests/test_notifier build/asan/tests/test_consistency
-	@echo "== asan+ubsan: differential, bad input, stress, vCPU TLB, notifier, consistency"
-	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_diff --ops 20000
-	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_badinput
-	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_stress --seconds 3
-	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_vcpu_tlb --seconds 2
-	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_notifier --seconds 2
-	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_consistency --seconds 2
+# The concurrency tests: each runs --seconds S (then on until its counters
+# prove its races happened).
+CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency
+ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
+TSAN_RUN := TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R
 
-tsan: build/tsan/tests/test_stress build/tsan/tests/test_lock build/tsan/tests/test_vcpu_tlb \
-	build/tsan/tests/test_notifier
-	@echo "== tsan: lock, stress, vCPU TLB, notifier"
-	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_lock
-	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_stress --seconds 3
-	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_vcpu_tlb --seconds 2
-	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_notifier --seconds 2
+asan: $(addprefix build/asan/tests/,test_diff test_badinput $(CONC_TESTS))
+	@echo "== asan+ubsan: differential, bad input, concurrency tests"
+	$(ASAN_RUN) ./build/asan/tests/test_diff --ops 20000
+	$(ASAN_RUN) ./build/asan/tests/test_badinput
+	@set -e; for t in $(CONC_TESTS); do echo "$$t"; $(ASAN_RUN) ./build/asan/tests/$$t --seconds 2; done
 
-stress-long: build/debug/tests/test_stress
-	./build/debug/tests/test_stress --seconds $(DURATION) --threads 8
-asan-long: build/asan/tests/test_stress
-	ASAN_OPTIONS=detect_leaks=0 ./build/asan/tests/test_stress --seconds $(DURATION) --threads 8
-tsan-long: build/tsan/tests/test_stress
-	TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" setarch -R ./build/tsan/tests/test_stress --seconds $(DURATION) --threads 8
+tsan: $(addprefix build/tsan/tests/,test_lock $(CONC_TESTS))
+	@echo "== tsan: lock, concurrency tests"
+	$(TSAN_RUN) ./build/tsan/tests/test_lock
+	@set -e; for t in $(CONC_TESTS); do echo "$$t"; $(TSAN_RUN) ./build/tsan/tests/$$t --seconds 2; done
+
+# Long runs of every concurrency test (DURATION seconds each).
+stress-long: $(addprefix build/debug/tests/,$(CONC_TESTS))
+	@set -e; for t in $(CONC_TESTS); do ./build/debug/tests/$$t --seconds $(DURATION); done
+asan-long: $(addprefix build/asan/tests/,$(CONC_TESTS))
+	@set -e; for t in $(CONC_TESTS); do $(ASAN_RUN) ./build/asan/tests/$$t --seconds $(DURATION); done
+tsan-long: $(addprefix build/tsan/tests/,$(CONC_TESTS))
+	@set -e; for t in $(CONC_TESTS); do $(TSAN_RUN) ./build/tsan/tests/$$t --seconds $(DURATION); done
 
 # --- install ---------------------------------------------------------------
 install: all
