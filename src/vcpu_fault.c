@@ -168,12 +168,13 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
 		 struct tdpmmu_fault_result *res)
 {
-	if (!vcpu || !access ||
-	    (access & ~(TDPMMU_ACCESS_READ | TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_EXEC)) ||
+	const unsigned kinds = TDPMMU_ACCESS_READ | TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_EXEC;
+
+	if (!vcpu || !(access & kinds) || (access & ~(kinds | TDPMMU_ACCESS_PRESENT)) ||
 	    max_level < 0 || max_level > TDP_MAX_HUGE_LEVEL)
 		return -EINVAL;
 	if (gfn >= vcpu->vm->mmu.max_gfn)
 		return -ERANGE;
-	/* No walker ran: the entry may be present, so the fast path is tried. */
-	return tdp_vcpu_handle_fault(vcpu, gfn, access, max_level, true, res);
+	return tdp_vcpu_handle_fault(vcpu, gfn, access & kinds, max_level,
+				     access & TDPMMU_ACCESS_PRESENT, res);
 }

@@ -115,6 +115,7 @@ static void test_memslots_and_faults(void)
 	EXPECT_REJECTED(tdpmmu_fault(vcpu, max, TDPMMU_ACCESS_READ, 0, NULL), -ERANGE);
 	EXPECT_REJECTED(tdpmmu_fault(vcpu, 5, 0, 0, NULL), -EINVAL);
 	EXPECT_REJECTED(tdpmmu_fault(vcpu, 5, 0x10, 0, NULL), -EINVAL);
+	EXPECT_REJECTED(tdpmmu_fault(vcpu, 5, TDPMMU_ACCESS_PRESENT, 0, NULL), -EINVAL);
 	EXPECT_REJECTED(tdpmmu_fault(vcpu, 5, TDPMMU_ACCESS_READ, 4, NULL), -EINVAL);
 	EXPECT_REJECTED(tdpmmu_fault(vcpu, 5, TDPMMU_ACCESS_READ, -1, NULL), -EINVAL);
 	EXPECT_REJECTED(tdpmmu_zap_range(vm, 10, 10), -EINVAL);

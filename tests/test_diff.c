@@ -53,16 +53,17 @@ static void model_set(uint64_t gfn, int level, int value)
 }
 
 /*
- * A fault with cap @cap (0 = none) whose goal level is @goal.  A leaf that
- * already maps the gfn within the cap allows the access (every slot is
- * writable): the fast path reports a spurious fault and nothing changes.
- * Returns the level that maps the gfn afterwards.
+ * A not-present fault whose goal level is @goal (the cap already applied).
+ * With @present (a permission fault, TDPMMU_ACCESS_PRESENT), a leaf that
+ * already maps the gfn within the cap @cap (0 = none) allows the access
+ * (every slot is writable): the fast path reports it spurious and nothing
+ * changes.  Returns the level that maps the gfn afterwards.
  */
-static int model_map(uint64_t gfn, int goal, int cap)
+static int model_map(uint64_t gfn, int goal, int cap, bool present)
 {
 	int l = model[gfn];
 
-	if (l && (!cap || l <= cap))
+	if (present && l && (!cap || l <= cap))
 		return l;
 	if (l == 0 || l < goal) {
 		model_set(gfn, goal, goal);
@@ -169,13 +170,20 @@ int main(int argc, char **argv)
 		struct tdpmmu_fault_result res;
 
 		if (kind < 60) {
-			/* Fault with a random cap; a small cap inside a huge leaf splits it. */
+			/*
+			 * Fault with a random cap; a small cap inside a huge leaf splits it.
+			 * Half of them are permission faults, which try the fast path.
+			 */
+			bool present = test_rand(&rs) & 1;
+
 			cap = (int)(test_rand(&rs) % 4);
 			if (cap == 3 && test_rand(&rs) % 8)
 				cap = 2; /* keep 1G mappings rare: each costs the model 256K writes */
 			goal = cap && cap < maxl ? cap : maxl;
-			REQUIRE(tdpmmu_fault(vcpu, gfn, TDPMMU_ACCESS_WRITE, cap, &res) == 0);
-			CHECK_EQ(res.level, model_map(gfn, goal, cap));
+			REQUIRE(tdpmmu_fault(vcpu, gfn,
+					     TDPMMU_ACCESS_WRITE | (present ? TDPMMU_ACCESS_PRESENT : 0),
+					     cap, &res) == 0);
+			CHECK_EQ(res.level, model_map(gfn, goal, cap, present));
 			nmap++;
 		} else if (kind < 75) {
 			/* Huge over table: fill some 4K entries of a block, then map it huge. */
@@ -185,10 +193,10 @@ int main(int argc, char **argv)
 				uint64_t g = (gfn & ~(MB2 - 1)) + test_rand(&rs) % MB2;
 
 				REQUIRE(tdpmmu_fault(vcpu, g, TDPMMU_ACCESS_READ, 1, NULL) == 0);
-				model_map(g, 1, 1);
+				model_map(g, 1, 1, false);
 			}
 			REQUIRE(tdpmmu_fault(vcpu, gfn, TDPMMU_ACCESS_READ, 2, NULL) == 0);
-			model_map(gfn, 2, 2);
+			model_map(gfn, 2, 2, false);
 			nhuge++;
 		} else if (kind < 97) {
 			uint64_t len = 1 + test_rand(&rs) % (kind < 95 ? 1024 : 4 * MB2);

@@ -86,13 +86,12 @@ static void *faulter(void *arg)
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		uint64_t gfn = hot_gfn(&rs), r = test_rand(&rs) % 256;
-		/*
-		 * Mostly 4K caps, which split the flipper's huge leaves on the slow
-		 * path; a fault the existing leaf already satisfies is spurious and
-		 * ends in the lockless fast path.
-		 */
+		/* Mostly 4K caps, which split the flipper's huge leaves. */
 		int cap = r < 128 ? 1 : r < 230 ? 2 : r < 255 ? 0 : 3;
-		do_fault(v, gfn, cap, test_rand(&rs) & 1 ? TDPMMU_ACCESS_WRITE : TDPMMU_ACCESS_READ);
+		/* A quarter are permission faults, which try the lockless fast path. */
+		do_fault(v, gfn, cap,
+			 (test_rand(&rs) & 1 ? TDPMMU_ACCESS_WRITE : TDPMMU_ACCESS_READ) |
+				 (r % 4 == 0 ? TDPMMU_ACCESS_PRESENT : 0));
 		check_translation(gfn);
 	}
 	return NULL;

@@ -90,6 +90,12 @@ void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu);
 #define TDPMMU_ACCESS_READ (1u << 0)
 #define TDPMMU_ACCESS_WRITE (1u << 1)
 #define TDPMMU_ACCESS_EXEC (1u << 2)
+/*
+ * tdpmmu_fault only: the violation hit a present leaf (a permission fault,
+ * the PRESENT bit of the error code).  Only such faults try the lockless
+ * fast path first; a not-present fault goes straight to the slow path.
+ */
+#define TDPMMU_ACCESS_PRESENT (1u << 3)
 
 struct tdpmmu_fault_result {
 	int level;        /* level of the leaf that maps the gfn afterwards */
@@ -99,9 +105,10 @@ struct tdpmmu_fault_result {
 };
 
 /*
- * Handle a fault on @gfn as a vCPU would: look the frame up outside the
- * lock, fill the vCPU's table cache, then map under the MMU read lock,
- * retrying until it sticks.  @max_level (0 = no cap, else 1..3) caps the
+ * Handle a fault on @gfn as a vCPU would: with TDPMMU_ACCESS_PRESENT the
+ * lockless fast path first; then look the frame up outside the lock, fill
+ * the vCPU's table cache, and map under the MMU read lock, retrying until
+ * it sticks.  @max_level (0 = no cap, else 1..3) caps the
  * mapping size, standing in for KVM's reasons to map small.  @res may be
  * NULL.
  */
