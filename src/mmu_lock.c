@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <stdlib.h>
@@ -78,16 +79,19 @@ void mmu_lock_wake_writer(struct mmu_lock *l)
 
 /*
  * The reader saw a writer: withdraw the indicator (the writer may be
- * waiting for it), sleep until the writer leaves, then try again.
+ * waiting for it), sleep until the writer leaves, then try again.  The
+ * reader stays counted in readers_waiting until it is in, so the next
+ * writer lets it in first (see mmu_lock_write).
  */
 void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me)
 {
 	uint64_t start = tdp_ticks();
+	uint32_t seq0 = atomic_load(&l->writer_seq), passed;
 
+	atomic_fetch_add(&l->readers_waiting, 1);
 	do {
 		atomic_store(&me->active, 0);
 		mmu_lock_wake_writer(l);
-		atomic_fetch_add(&l->readers_waiting, 1);
 		for (;;) {
 			uint32_t seq = atomic_load(&l->writer_seq);
 
@@ -95,10 +99,14 @@ void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me)
 				break;
 			futex_wait(&l->writer_seq, seq);
 		}
-		atomic_fetch_sub(&l->readers_waiting, 1);
 		atomic_exchange(&me->active, 1);
 	} while (atomic_load(&l->writer));
+	atomic_fetch_sub(&l->readers_waiting, 1);
 	tdp_stat_add(&me->read_wait, tdp_ticks() - start);
+	/* writer_seq moves once per write unlock: the writers that went first. */
+	passed = atomic_load(&l->writer_seq) - seq0;
+	if (passed > me->read_wait_writers_max)
+		__atomic_store_n(&me->read_wait_writers_max, passed, __ATOMIC_RELAXED);
 }
 
 void mmu_lock_write(struct mmu_lock *l)
@@ -110,6 +118,12 @@ void mmu_lock_write(struct mmu_lock *l)
 	TDP_ASSERT(!mmu_lock_held_write(l));
 	atomic_fetch_add(&l->writers_waiting, 1);
 	pthread_mutex_lock(&l->writer_mutex);
+	/*
+	 * Phase fairness: readers that queued behind the previous writer go
+	 * first.  While the flag is down no new reader queues, so this ends.
+	 */
+	while (atomic_load(&l->readers_waiting))
+		sched_yield();
 	atomic_store(&l->writer, 1);
 	writer_fence(); /* pairs with mmu_lock_reader_fence */
 	for (int s = 0, n = tdp_thread_slot_limit(); s < n; s++) {
@@ -157,6 +171,10 @@ void mmu_lock_read_stats(const struct mmu_lock *l, struct tdpmmu_lock_stats *out
 
 		out->reads += __atomic_load_n(&r->reads, __ATOMIC_RELAXED);
 		out->writes += __atomic_load_n(&r->writes, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&r->read_wait_writers_max, __ATOMIC_RELAXED) >
+		    out->read_wait_writers_max)
+			out->read_wait_writers_max =
+				__atomic_load_n(&r->read_wait_writers_max, __ATOMIC_RELAXED);
 		rw += __atomic_load_n(&r->read_wait, __ATOMIC_RELAXED);
 		ww += __atomic_load_n(&r->write_wait, __ATOMIC_RELAXED);
 		rh += __atomic_load_n(&r->read_hold, __ATOMIC_RELAXED);

@@ -16,6 +16,10 @@
  *
  * The two fences make a Dekker pair: either the reader sees the writer and
  * backs off, or the writer sees the reader's indicator and waits for it.
+ * Readers that had to wait for a writer are counted (readers_waiting) until
+ * they are in, and a writer raises its flag only when that count is zero,
+ * so writers and waiting readers take turns: neither side can starve the
+ * other.
  * The reader fence is a compiler barrier when the writer fence can be a
  * membarrier() (see mmu_lock_reader_fence), else both are full barriers.  Because readers back off as soon as a writer
  * has announced itself, a stream of readers cannot starve a writer.
@@ -51,6 +55,7 @@ struct mmu_lock_reader {
 	uint64_t reads, writes;
 	uint64_t read_wait, write_wait; /* ticks */
 	uint64_t read_hold, write_hold; /* ticks */
+	uint64_t read_wait_writers_max; /* most writers that went first while we waited */
 } __cacheline_aligned;
 
 struct mmu_lock {

@@ -4,6 +4,7 @@
  * assertions, statistics.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
@@ -86,6 +87,67 @@ static void test_exclusion_and_fairness(void)
 	mmu_lock_destroy(&lock);
 }
 
+/* Writers that never pause: a reader must still get in, again and again. */
+static atomic_bool writers_stop;
+static atomic_long stream_writes;
+
+static void *writer_stream(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&writers_stop)) {
+		mmu_lock_write(&lock);
+		atomic_fetch_add(&stream_writes, 1);
+		for (int i = 0; i < 200; i++)
+			cpu_relax();
+		mmu_lock_write_unlock(&lock);
+	}
+	return NULL;
+}
+
+static void test_writers_do_not_starve_readers(void)
+{
+	const int rounds = 200;
+	uint64_t deadline = tdp_now_ns() + DEADLINE_NS;
+	struct tdpmmu_lock_stats st;
+	long writes_before, during = 0;
+	pthread_t w[3];
+	int got = 0;
+
+	REQUIRE(mmu_lock_init(&lock) == 0);
+	for (int i = 0; i < 3; i++)
+		pthread_create(&w[i], NULL, writer_stream, NULL);
+	while (atomic_load(&stream_writes) < 100)
+		sched_yield();
+	writes_before = atomic_load(&stream_writes);
+	for (; got < rounds && tdp_now_ns() < deadline; got++) {
+		long w0 = atomic_load(&stream_writes);
+
+		mmu_lock_read(&lock);
+		mmu_lock_read_unlock(&lock);
+		/* The writers really were running between two of our reads. */
+		while (atomic_load(&stream_writes) == w0 && tdp_now_ns() < deadline)
+			sched_yield();
+		during++;
+	}
+	atomic_store(&writers_stop, true);
+	for (int i = 0; i < 3; i++)
+		pthread_join(w[i], NULL);
+	mmu_lock_read_stats(&lock, &st);
+	printf("lock: %d reads got in among %ld back-to-back writes; at most %llu writes "
+	       "went first while a read waited\n",
+	       got, atomic_load(&stream_writes) - writes_before,
+	       (unsigned long long)st.read_wait_writers_max);
+	CHECK_EQ(got, rounds);
+	CHECK_EQ(during, rounds);
+	/*
+	 * Turns: a waiting reader lets at most the writer holding the lock and
+	 * one that raised its flag before the reader queued go first.
+	 */
+	CHECK(st.read_wait_writers_max >= 1); /* readers did have to wait */
+	CHECK(st.read_wait_writers_max <= 2);
+	mmu_lock_destroy(&lock);
+}
+
 static atomic_int phase;
 
 static void *waiting_writer(void *arg)
@@ -150,6 +212,7 @@ static void test_mode_assertion(void)
 int main(void)
 {
 	test_exclusion_and_fairness();
+	test_writers_do_not_starve_readers();
 	test_needbreak();
 	test_mode_assertion();
 	return check_report("test_lock");

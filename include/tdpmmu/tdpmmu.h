@@ -221,6 +221,7 @@ struct tdpmmu_lock_stats {
 	uint64_t reads, writes;
 	uint64_t read_wait_ns, write_wait_ns;
 	uint64_t read_hold_ns, write_hold_ns;
+	uint64_t read_wait_writers_max; /* most write sections that went first while a reader waited */
 };
 void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats *out);
 
