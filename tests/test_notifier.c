@@ -109,15 +109,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct guest *g = arg;
 
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		int r = tdpmmu_vcpu_run(g->v, guest_next, g, 0);
-
-		if (r) {
-			fprintf(stderr, "vCPU %d: tdpmmu_vcpu_run failed: %d\n", g->id, r);
-			atomic_fetch_add(&run_errors, 1);
-			break;
-		}
-	}
+	vcpu_run_until(g->v, g->id, guest_next, g, &stop, &run_errors);
 	return NULL;
 }
 

@@ -1,15 +1,19 @@
 /*
- * test_opts.h - the command line every concurrency test shares:
- * --seconds S (nominal run length), --vcpus N, --seed S, and --words N for
- * tests that set a words default.  Bad input prints the usage and exits 2.
+ * test_opts.h - what the vCPU concurrency tests share: the command line
+ * (--seconds S nominal run length, --vcpus N, --seed S, and --words N for
+ * tests that set a words default; bad input prints the usage and exits 2),
+ * and the loop of a vCPU thread.
  */
 #ifndef TDP_TEST_OPTS_H
 #define TDP_TEST_OPTS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tdpmmu/tdpmmu.h"
 
 struct test_opts {
 	double seconds;
@@ -39,6 +43,21 @@ usage:
 	fprintf(stderr, "usage: %s [--seconds S>0] [--vcpus 1..%d] [--seed S]%s\n", argv[0],
 		max_vcpus, o->words ? " [--words N>0]" : "");
 	exit(2);
+}
+
+/* Run the vCPU until *stop; a failed run is printed and counted in *errors. */
+static inline void vcpu_run_until(struct tdpmmu_vcpu *v, int id, tdpmmu_guest_fn next, void *ctx,
+				  atomic_bool *stop, atomic_long *errors)
+{
+	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
+		int r = tdpmmu_vcpu_run(v, next, ctx, 0);
+
+		if (r) {
+			fprintf(stderr, "vCPU %d: tdpmmu_vcpu_run failed: %d\n", id, r);
+			atomic_fetch_add(errors, 1);
+			return;
+		}
+	}
 }
 
 #endif
