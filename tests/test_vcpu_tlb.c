@@ -45,7 +45,7 @@
 #include "compiler.h"
 #include "tdpmmu/tdpmmu.h"
 
-#define MAX_VCPUS 4
+#define MAX_VCPUS 64
 #define GFNS_PER_VCPU 8
 #define SLOT_PAGES 4096ull
 
@@ -313,11 +313,13 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 	       " tlb_hits, %" PRIu64 " ept_violations, %ld zap-then-violate verified, %ld stale, "
 	       "%ld flushes made a vCPU leave, %ld did not; "
 	       "vcpu kicks %" PRIu64 ", vcpu tlb_flushes %" PRIu64 ", tlb_flushes %lld, "
-	       "tlb_flush_kicks %lld, leaves_zapped %lld\n",
+	       "tlb_flush_kicks %lld, tlb_flush_wait %.3f ms per flush, leaves_zapped %lld\n",
 	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, zaps, acc, hits, viol,
 	       atomic_load(&verified), atomic_load(&stale_hits), atomic_load(&made_to_exit),
 	       atomic_load(&stayed_in_guest), kicks, flushes,
 	       (long long)c[TDPMMU_C_TLB_FLUSHES], (long long)c[TDPMMU_C_TLB_FLUSH_KICKS],
+	       c[TDPMMU_C_TLB_FLUSHES] ? (double)c[TDPMMU_C_TLB_FLUSH_WAIT_NS] / 1e6 /
+						 (double)c[TDPMMU_C_TLB_FLUSHES] : 0.0,
 	       (long long)c[TDPMMU_C_LEAVES_ZAPPED]);
 	CHECK_EQ(atomic_load(&run_errors), 0);
 	CHECK_EQ(atomic_load(&stale_hits), 0);
