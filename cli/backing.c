@@ -1,7 +1,8 @@
 /*
  * backing.c - names of the backing kinds on the command line: KVM's
  * selftests names (-s anonymous, anonymous_thp, anonymous_hugetlb,
- * anonymous_hugetlb_2mb, anonymous_hugetlb_1gb) and the library's short
+ * anonymous_hugetlb_2mb, anonymous_hugetlb_1gb, also hugetlb_2mb and
+ * hugetlb_1gb) and the library's short
  * ones (anon, thp, hugetlb-2m, hugetlb-1g), and the page size each implies.
  */
 #include <string.h>
@@ -18,6 +19,9 @@ static const struct {
 	{ "anonymous_hugetlb_2mb", TDPMMU_BACKING_HUGETLB_2M },
 	{ "anonymous_hugetlb", TDPMMU_BACKING_HUGETLB_2M },
 	{ "anonymous_hugetlb_1gb", TDPMMU_BACKING_HUGETLB_1G },
+	/* The issue tracker's spelling of the same. */
+	{ "hugetlb_2mb", TDPMMU_BACKING_HUGETLB_2M },
+	{ "hugetlb_1gb", TDPMMU_BACKING_HUGETLB_1G },
 };
 
 int backing_parse(const char *s, enum tdpmmu_backing *out)

@@ -112,7 +112,8 @@ static void set_backing(void *ctx, const char *opt, const char *arg)
 {
 	if (backing_parse(arg, &((struct populate_opts *)ctx)->backing))
 		usage_error("%s: unknown backing '%s' (anonymous, anonymous_thp, "
-			    "anonymous_hugetlb, anonymous_hugetlb_2mb, anonymous_hugetlb_1gb)",
+			    "anonymous_hugetlb, anonymous_hugetlb_2mb, anonymous_hugetlb_1gb, "
+			    "hugetlb_2mb, hugetlb_1gb)",
 			    opt, arg);
 }
 

@@ -174,6 +174,7 @@ expect_ok "KVM name anonymous_hugetlb_2mb" "leaves_2m" \
 expect_ok "KVM name anonymous_hugetlb_1gb" "leaves_1g" \
 	bench populate -v 1 -b 1G --repeat 1 -s anonymous_hugetlb_1gb
 expect_ok "short name thp" "-s anonymous_thp" bench populate -v 1 -b 2M --repeat 1 -s thp
+expect_ok "issue spelling hugetlb_2mb" "-s anonymous_hugetlb_2mb" bench populate -v 1 -b 2M --repeat 1 -s hugetlb_2mb
 expect_ok "short name hugetlb-1g" "-s anonymous_hugetlb_1gb" \
 	bench populate -v 1 -b 1G --repeat 1 -s hugetlb-1g -w 0
 expect_ok "hundreds of vCPU threads" "  300 " bench populate -v 300 -b 16K --repeat 1
