@@ -33,7 +33,6 @@ enum tdp_reclaim_strategy {
 
 struct tdp_reclaim {
 	enum tdp_reclaim_strategy strategy;
-	struct tdp_arena *arena;
 	/* Retired and not yet freed, and its high-water mark (own cache line). */
 	_Atomic int64_t outstanding __cacheline_aligned;
 	_Atomic int64_t peak_outstanding;

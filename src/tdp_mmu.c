@@ -44,7 +44,6 @@ int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables, tdp_flush
 		goto err_counters;
 	tdp_pages_init(&mmu->pages);
 	mmu->reclaim.strategy = TDP_RECLAIM_RCU;
-	mmu->reclaim.arena = &mmu->arena;
 	mmu->root_level = levels;
 	mmu->max_gfn = 1ull << (levels * TDP_PT_BITS);
 	mmu->flush = flush;
