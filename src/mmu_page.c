@@ -55,10 +55,19 @@ void tdp_arena_destroy(struct tdp_arena *a)
 	memset(a, 0, sizeof(*a));
 }
 
+void tdp_page_reset(struct tdp_arena *a, struct tdp_page *p)
+{
+	_Atomic(tdp_spte_t) *pt = tdp_page_table(a, p);
+
+	memset(p, 0, sizeof(*p));
+	/* Not yet visible to anyone: relaxed stores, published by the link CAS. */
+	for (unsigned e = 0; e < TDP_PTES_PER_TABLE; e++)
+		atomic_store_explicit(&pt[e], SPTE_NONPRESENT, memory_order_relaxed);
+}
+
 struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 {
 	struct tdp_page *p;
-	_Atomic(tdp_spte_t) *pt;
 	uint64_t i;
 
 	pthread_mutex_lock(&a->lock);
@@ -73,12 +82,8 @@ struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 	pthread_mutex_unlock(&a->lock);
 
 	p = &a->meta[i];
-	memset(p, 0, sizeof(*p));
-	pt = tdp_page_table(a, p);
-	table_unpoison(pt, TDP_TABLE_BYTES);
-	/* Not yet visible to anyone: relaxed stores, published by the link CAS. */
-	for (unsigned e = 0; e < TDP_PTES_PER_TABLE; e++)
-		atomic_store_explicit(&pt[e], SPTE_NONPRESENT, memory_order_relaxed);
+	table_unpoison(tdp_page_table(a, p), TDP_TABLE_BYTES);
+	tdp_page_reset(a, p);
 	return p;
 }
 

@@ -70,6 +70,8 @@ int tdp_arena_init(struct tdp_arena *a, uint64_t capacity);
 void tdp_arena_destroy(struct tdp_arena *a);
 /* A table with every entry non-present, or NULL when the arena is full. */
 struct tdp_page *tdp_page_alloc(struct tdp_arena *a);
+/* Make an allocated table pristine again: every entry non-present, no metadata. */
+void tdp_page_reset(struct tdp_arena *a, struct tdp_page *p);
 /* Poison and recycle a table nobody can reach any more. */
 void tdp_page_free(struct tdp_arena *a, struct tdp_page *p);
 /* Tables allocated and not yet freed. */

@@ -5,7 +5,7 @@
  * upstream's parallel faults) inside one walk.  Every change is a single
  * CAS from a fresh snapshot (tdp_set_spte_atomic):
  * - a missing table is linked by CAS; a table that loses the race was
- *   never visible and is freed at once;
+ *   never visible and goes straight back to the vCPU's cache;
  * - a huge leaf in the way of a smaller mapping is split: the new table is
  *   filled completely before the CAS publishes it, with the same frames
  *   and bits, so no flush is needed;
@@ -41,6 +41,17 @@ static struct tdp_page *cache_take(struct tdp_page_cache *c)
 	if (unlikely(!c->nr))
 		tdp_bug("fault ran out of preallocated tables");
 	return c->pages[--c->nr];
+}
+
+/*
+ * A table whose link CAS lost was never visible to anyone: it goes back to
+ * the cache it came from (there is room: it was just taken), without the
+ * arena mutex or poisoning under the MMU lock.
+ */
+static void cache_put_back(struct tdp_mmu *mmu, struct tdp_page_cache *c, struct tdp_page *p)
+{
+	tdp_page_reset(&mmu->arena, p);
+	c->pages[c->nr++] = p;
 }
 
 /* Publish @p under the entry at @it (a CAS in shared mode). */
@@ -131,7 +142,7 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 						 : link_table(mmu, &it, p, mode);
 		if (r) {
 			tdp_count(&mmu->counters, TDPMMU_C_TABLES_LOST_RACE);
-			tdp_page_free(&mmu->arena, p); /* never visible to anyone */
+			cache_put_back(mmu, c, p);
 			goto out;
 		}
 	}
