@@ -145,11 +145,8 @@ int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *d)
 	}
 	/* Congruent to base_gfn modulo 1 GiB, so huge pages line up. */
 	host_pfn = ((h->next_host_pfn + huge - 1) & ~(huge - 1)) + (d->base_gfn & (huge - 1));
-	if (host_pfn + d->npages > TDP_HOST_PFN_LIMIT || host_pfn + d->npages < host_pfn) {
-		r = -ENOSPC;
-		goto out;
-	}
-	if (host_pfn + d->npages > h->pfn_limit) {
+	/* pfn_limit is at most TDP_HOST_PFN_LIMIT, below every table frame. */
+	if (host_pfn + d->npages > h->pfn_limit || host_pfn + d->npages < host_pfn) {
 		r = -ENOSPC;
 		goto out;
 	}

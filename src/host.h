@@ -88,4 +88,17 @@ static inline uint8_t *tdp_host_frame_bytes(const struct tdp_host *h, uint64_t p
 	return h->payload ? h->payload + pfn * 4096 : NULL;
 }
 
+/*
+ * The aligned 8-byte guest word at @gpa, which lives in frame @pfn, with
+ * real backing; NULL without.  Guest words are accessed with relaxed
+ * atomics: ordering between guest accesses is the guest's business.
+ */
+static inline _Atomic uint64_t *tdp_host_word(const struct tdp_host *h, uint64_t pfn,
+					      uint64_t gpa)
+{
+	uint8_t *page = tdp_host_frame_bytes(h, pfn);
+
+	return page ? (_Atomic uint64_t *)(page + (gpa & (4096 - 8))) : NULL;
+}
+
 #endif

@@ -31,4 +31,22 @@ static inline uint64_t latency_bucket_top(unsigned b)
 	return (((uint64_t)(sub | (1u << LAT_SUB_BITS)) + 1) << (shift - 1)) - 1;
 }
 
+/*
+ * The value at or below which @per_mille of the @count samples in @hist
+ * (@nbuckets buckets) fall: the top of the first bucket that reaches that
+ * rank, but never more than @max_ns, the largest sample seen.
+ */
+static inline uint64_t latency_percentile(const uint64_t *hist, unsigned nbuckets,
+					  uint64_t count, unsigned per_mille, uint64_t max_ns)
+{
+	uint64_t rank = (count * per_mille + 999) / 1000, seen = 0;
+
+	for (unsigned b = 0; b < nbuckets && count; b++) {
+		seen += hist[b];
+		if (seen >= rank)
+			return latency_bucket_top(b) < max_ns ? latency_bucket_top(b) : max_ns;
+	}
+	return 0;
+}
+
 #endif

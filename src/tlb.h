@@ -65,14 +65,15 @@ static inline struct tdp_tlb_entry *tlb_lookup(struct tdp_tlb *t, uint64_t gfn, 
 	return NULL;
 }
 
-static inline void tlb_fill(struct tdp_tlb *t, uint64_t gfn, int level, tdp_spte_t spte,
-			    _Atomic(tdp_spte_t) *sptep)
+static inline struct tdp_tlb_entry *tlb_fill(struct tdp_tlb *t, uint64_t gfn, int level,
+					     tdp_spte_t spte, _Atomic(tdp_spte_t) *sptep)
 {
 	struct tdp_tlb_entry *e = tlb_slot(t, gfn, level);
 
 	e->tag = tdp_align_gfn(gfn, level) + 1;
 	e->spte = spte;
 	e->sptep = sptep;
+	return e;
 }
 
 static inline void tlb_flush_all(struct tdp_tlb *t)

@@ -79,8 +79,9 @@ static bool leaf_allows(tdp_spte_t s, unsigned type)
 	return (s & SPTE_R) != 0;
 }
 
-/* Walk the live tables for @gfn; fill the TLB or report a violation. */
-static enum access_result hw_walk(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned type)
+/* Walk the live tables for @gfn; fill the TLB (*filled, *level) or report a violation. */
+static enum access_result hw_walk(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned type,
+				  struct tdp_tlb_entry **filled, int *filled_level)
 {
 	struct tdp_mmu *mmu = &v->vm->mmu;
 
@@ -112,20 +113,10 @@ static enum access_result hw_walk(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned 
 			}
 			VCPU_STAT_ADD(v, ad_updates, 1);
 		}
-		tlb_fill(&v->tlb, gfn, level, want, sptep);
+		*filled = tlb_fill(&v->tlb, gfn, level, want, sptep);
+		*filled_level = level;
 		return ACCESS_DONE;
 	}
-}
-
-/* The host bytes behind @gpa, through the translation in @e at @level. */
-static _Atomic uint64_t *payload_word(struct tdpmmu_vcpu *v, const struct tdp_tlb_entry *e,
-				      int level, uint64_t gpa)
-{
-	uint64_t gfn = gpa >> TDP_PAGE_SHIFT;
-	uint64_t pfn = spte_pfn(e->spte) + (gfn - tdp_align_gfn(gfn, level));
-	uint8_t *page = tdp_host_frame_bytes(&v->vm->host, pfn);
-
-	return page ? (_Atomic uint64_t *)(page + (gpa & (4096 - 8))) : NULL;
 }
 
 static enum access_result guest_access(struct tdpmmu_vcpu *v, struct tdpmmu_access *a)
@@ -160,12 +151,13 @@ static enum access_result guest_access(struct tdpmmu_vcpu *v, struct tdpmmu_acce
 		enum access_result r;
 
 		VCPU_STAT_ADD(v, tlb_misses, 1);
-		r = hw_walk(v, gfn, a->type);
+		r = hw_walk(v, gfn, a->type, &e, &level);
 		if (r != ACCESS_DONE)
 			return r;
-		e = tlb_lookup(&v->tlb, gfn, &level);
 	}
-	word = payload_word(v, e, level, a->gpa);
+	/* The frame of this gfn inside the (possibly huge) translation. */
+	word = tdp_host_word(&v->vm->host, spte_pfn(e->spte) + (gfn - tdp_align_gfn(gfn, level)),
+			     a->gpa);
 	if (word) {
 		if (a->type == TDPMMU_ACCESS_WRITE)
 			atomic_store_explicit(word, a->value, memory_order_relaxed);

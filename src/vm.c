@@ -262,9 +262,7 @@ int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value)
 	r = tdp_host_lookup(&vm->host, gpa >> TDP_PAGE_SHIFT, &hf);
 	if (r)
 		return r;
-	*value = atomic_load_explicit(
-		(_Atomic uint64_t *)(tdp_host_frame_bytes(&vm->host, hf.pfn) + (gpa & 4095)),
-		memory_order_relaxed);
+	*value = atomic_load_explicit(tdp_host_word(&vm->host, hf.pfn, gpa), memory_order_relaxed);
 	return 0;
 }
 
@@ -289,7 +287,6 @@ void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
 {
 	uint64_t hist[TDPMMU_LATENCY_BUCKETS] = { 0 };
 	struct tdpmmu_vcpu_stats st;
-	uint64_t seen = 0;
 
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&vm->vcpus_mutex);
@@ -303,23 +300,7 @@ void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
 			out->max_ns = st.latency_max_ns;
 	}
 	pthread_mutex_unlock(&vm->vcpus_mutex);
-	for (unsigned b = 0; b < TDPMMU_LATENCY_BUCKETS && out->count; b++) {
-		uint64_t before = seen;
-
-		seen += hist[b];
-		if (before < (out->count * 50 + 99) / 100 && seen >= (out->count * 50 + 99) / 100)
-			out->p50_ns = latency_bucket_top(b);
-		if (before < (out->count * 99 + 99) / 100 && seen >= (out->count * 99 + 99) / 100)
-			out->p99_ns = latency_bucket_top(b);
-		if (before < (out->count * 999 + 999) / 1000 &&
-		    seen >= (out->count * 999 + 999) / 1000)
-			out->p999_ns = latency_bucket_top(b);
-	}
-	/* A bucket's top may exceed the largest value seen. */
-	if (out->p50_ns > out->max_ns)
-		out->p50_ns = out->max_ns;
-	if (out->p99_ns > out->max_ns)
-		out->p99_ns = out->max_ns;
-	if (out->p999_ns > out->max_ns)
-		out->p999_ns = out->max_ns;
+	out->p50_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 500, out->max_ns);
+	out->p99_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 990, out->max_ns);
+	out->p999_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 999, out->max_ns);
 }
