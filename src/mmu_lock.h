@@ -1,5 +1,5 @@
 /*
- * mmu_lock.h - the MMU lock: a writer-preferring reader-writer lock with
+ * mmu_lock.h - the MMU lock: a phase-fair reader-writer lock with
  * per-thread reader indicators.
  *
  * Why not a counter-based rwlock: every read acquire and release of a
@@ -19,10 +19,9 @@
  * Readers that had to wait for a writer are counted (readers_waiting) until
  * they are in, and a writer raises its flag only when that count is zero,
  * so writers and waiting readers take turns: neither side can starve the
- * other.
- * The reader fence is a compiler barrier when the writer fence can be a
- * membarrier() (see mmu_lock_reader_fence), else both are full barriers.  Because readers back off as soon as a writer
- * has announced itself, a stream of readers cannot starve a writer.
+ * other.  The reader fence is a compiler barrier when the writer fence can
+ * be a membarrier() (see mmu_lock_reader_fence), else both are full
+ * barriers.
  *
  * Sleeping uses futexes on two sequence words (writer_seq: "the writer
  * left", reader_seq: "a reader left while a writer waits"); a waiter reads

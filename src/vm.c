@@ -2,6 +2,13 @@
  * vm.c - the public API around a VM: an MMU, host memory with its MMU
  * notifier, and vCPUs.  The fault path is in vcpu_fault.c, guest mode and
  * the hardware walker in vcpu_run.c, the remote TLB flush in tlb_flush.c.
+ *
+ * Concurrency: vCPUs are added and removed under vcpus_mutex, which the
+ * remote flush also holds while it walks them, so a vCPU never disappears
+ * under a flusher.  Zaps and the audit take the MMU lock for write; the
+ * notifier calls take what mmu_notifier.h says; lookups, host reads and
+ * statistics take no lock (walk protection, memslot RCU, atomic loads of
+ * values others write).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,7 +21,8 @@
 /* calloc for types that ask for cache-line alignment. */
 static void *zalloc_aligned(size_t size)
 {
-	void *p = aligned_alloc(TDP_CACHELINE, (size + TDP_CACHELINE - 1) & ~(size_t)(TDP_CACHELINE - 1));
+	size_t rounded = (size + TDP_CACHELINE - 1) & ~(size_t)(TDP_CACHELINE - 1);
+	void *p = aligned_alloc(TDP_CACHELINE, rounded);
 
 	if (p)
 		memset(p, 0, size);

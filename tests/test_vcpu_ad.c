@@ -472,9 +472,8 @@ static void test_zap_keeps_dirty(double seconds, uint64_t seed)
 	       " dirty in the host); zapped between read and write %" PRIu64 ", ad_updates %" PRIu64
 	       ", walk_retries %" PRIu64 ", leaves_zapped %lld, dirty_leaves_dropped %lld\n",
 	       exact_summary, (double)(tdp_now_ns() - start) / 1e9, nvcpus, t.rounds, t.zaps,
-	       t.written,
-	       t.in_leaf, t.in_host, t.split_writes, t.ad_updates, t.walk_retries, (long long)t.leaves_zapped,
-	       (long long)t.dirty_dropped);
+	       t.written, t.in_leaf, t.in_host, t.split_writes, t.ad_updates, t.walk_retries,
+	       (long long)t.leaves_zapped, (long long)t.dirty_dropped);
 	CHECK_EQ(atomic_load(&run_errors), 0);
 	CHECK_EQ(t.bad, 0);
 	CHECK(t.dirty_dropped > 0);
