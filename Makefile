@@ -29,6 +29,8 @@ CLI_SRCS  := $(wildcard cli/*.c)
 HDRS      := $(wildcard include/tdpmmu/*.h src/*.h tests/*.h cli/*.h)
 
 DEPS_OK := build/.deps-ok
+# Where variant objects go; a separate B lets several builds share one tree.
+B ?= build
 
 .PHONY: all run check test-unit test-stress sanitize asan tsan stress-long asan-long \
 	tsan-long install uninstall clean help
@@ -51,18 +53,18 @@ $(DEPS_OK): scripts/deps.sh
 
 # $(1) = variant
 define VARIANT_RULES
-build/$(1)/obj/%.o: %.c $(HDRS) $(DEPS_OK) Makefile
+$(B)/$(1)/obj/%.o: %.c $(HDRS) $(DEPS_OK) Makefile
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
 
-build/$(1)/libtdpmmu.a: $(patsubst %.c,build/$(1)/obj/%.o,$(LIB_SRCS))
+$(B)/$(1)/libtdpmmu.a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(LIB_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 
-build/$(1)/tdpmmu: $(patsubst %.c,build/$(1)/obj/%.o,$(CLI_SRCS)) build/$(1)/libtdpmmu.a
+$(B)/$(1)/tdpmmu: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(CLI_SRCS)) $(B)/$(1)/libtdpmmu.a
 	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$^ -o $$@ $$(LDLIBS) -lm
 
-build/$(1)/tests/%: build/$(1)/obj/tests/%.o build/$(1)/libtdpmmu.a
+$(B)/$(1)/tests/%: $(B)/$(1)/obj/tests/%.o $(B)/$(1)/libtdpmmu.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$^ -o $$@ $$(LDLIBS) -lm
 endef
@@ -96,16 +98,19 @@ sanitize: asan tsan
 
 # The concurrency tests: each runs --seconds S (then on until its counters
 # prove its races happened).
-CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency
+CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency test_roots \
+	test_recover test_nx \
+	test_aging
 ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 # gcc 12's TSan needs a smaller mmap range than recent kernels give: turn
 # address randomisation off for its runs where the system allows it.
 NO_ASLR := $(shell setarch -R true >/dev/null 2>&1 && echo setarch -R)
 TSAN_RUN := TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" $(NO_ASLR)
 
-asan: $(addprefix build/asan/tests/,test_diff test_badinput $(CONC_TESTS))
-	@echo "== asan+ubsan: differential, bad input, concurrency tests"
+asan: $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput $(CONC_TESTS))
+	@echo "== asan+ubsan: differential, operations model, bad input, concurrency tests"
 	$(ASAN_RUN) ./build/asan/tests/test_diff --ops 20000
+	$(ASAN_RUN) ./build/asan/tests/test_ops_model --ops 20000
 	$(ASAN_RUN) ./build/asan/tests/test_badinput
 	@set -e; for t in $(CONC_TESTS); do echo "$$t"; $(ASAN_RUN) ./build/asan/tests/$$t --seconds 2; done
 

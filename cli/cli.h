@@ -26,6 +26,9 @@ void print_usage(FILE *f);
 void print_bench_help(FILE *f);
 void print_run_help(FILE *f);
 void print_populate_help(FILE *f);
+void print_dirty_log_help(FILE *f);
+void print_access_help(FILE *f);
+void print_nx_help(FILE *f);
 
 /* parse.c: 0, -EINVAL (not a number / bad suffix) or -ERANGE (overflow). */
 int parse_u64(const char *s, uint64_t *out);
@@ -79,8 +82,11 @@ void json_string(FILE *f, const char *s);
 /* A finite double, or null. */
 void json_number(FILE *f, double v, int decimals);
 
-/* bench_populate.c and run.c: the subcommands. */
+/* bench_*.c and run.c: the subcommands. */
 int bench_populate_main(int argc, char **argv);
+int bench_dirty_log_main(int argc, char **argv);
+int bench_access_main(int argc, char **argv);
+int bench_nx_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 
 #endif /* TDPMMU_CLI_H */

@@ -1,6 +1,6 @@
 /*
  * help.c - the --help texts: the program's, and one per subcommand
- * (`tdpmmu run --help`, `tdpmmu bench --help`, `tdpmmu bench populate --help`).
+ * (`tdpmmu run --help`, `tdpmmu bench --help`, `tdpmmu bench SCENARIO --help`).
  */
 #include <stdio.h>
 
@@ -18,6 +18,14 @@ void print_usage(FILE *f)
 	      "                          at 1 to 256 vCPUs, about a minute on 2 cores\n"
 	      "  bench populate [flags]  the populate phase of KVM's dirty_log_perf_test:\n"
 	      "                          vCPU threads touch every 4K page of their memory\n"
+	      "  bench dirty-log [flags] KVM's dirty_log_perf_test: enable, dirty, get,\n"
+	      "                          clear and disable the dirty log\n"
+	      "  bench access-tracking [flags]\n"
+	      "                          KVM's access_tracking_perf_test: mark memory idle\n"
+	      "                          (clear_young) and access it again\n"
+	      "  bench nx-recovery [flags]\n"
+	      "                          after KVM's nx_huge_pages_perf_test: fault latency\n"
+	      "                          with and without NX huge-page recovery\n"
 	      "  help, --help, -h        this text\n"
 	      "  --version               print the version\n"
 	      "\n"
@@ -31,9 +39,15 @@ void print_bench_help(FILE *f)
 {
 	fputs("usage: tdpmmu bench <scenario> [flags]\n"
 	      "\n"
-	      "scenarios:\n"
-	      "  populate   every vCPU touches each 4K page of its memory once\n"
-	      "             (tdpmmu bench populate --help)\n",
+	      "scenarios (each takes --help):\n"
+	      "  populate          every vCPU touches each 4K page of its memory once\n"
+	      "  dirty-log         KVM's dirty_log_perf_test: populate, enable dirty\n"
+	      "                    logging, dirty/get/clear iterations, disable\n"
+	      "  access-tracking   KVM's access_tracking_perf_test: access memory, mark\n"
+	      "                    it idle (clear_young), access it again\n"
+	      "  nx-recovery       after KVM's nx_huge_pages_perf_test: fault latency\n"
+	      "                    while NX recovery zaps split huge pages, beside a\n"
+	      "                    baseline without it\n",
 	      f);
 }
 
@@ -92,5 +106,123 @@ void print_populate_help(FILE *f)
 	      "comes first: every fault timed, the full audit; its runs give the latency\n"
 	      "percentiles and are not counted for throughput.  docs/bench.md describes\n"
 	      "every number and the JSON.\n",
+	      f);
+}
+
+/* -v, -b and -s, as the three selftest scenarios below share them. */
+#define COMMON_FLAGS_HELP(default_backing) \
+	"  -v N         vCPUs, 1..1000 (default 1)\n" \
+	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
+	"               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n" \
+	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
+	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
+	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
+	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n"
+
+void print_dirty_log_help(FILE *f)
+{
+	fputs("usage: tdpmmu bench dirty-log [flags]\n"
+	      "\n"
+	      "KVM's dirty_log_perf_test on simulated vCPUs.  One VM; each vCPU thread\n"
+	      "runs one pass over its own memory per phase (8 bytes at offset 0 of\n"
+	      "every 4K page) and waits outside guest mode between phases.\n"
+	      "\n"
+	      "flags (KVM selftests names):\n" COMMON_FLAGS_HELP("anonymous")
+	      "  -i N         iterations, 2..100 (default 2)\n"
+	      "  -g           no manual protect: get dirty log clears the bitmap and\n"
+	      "               write-protects what it returned (default: MANUAL_PROTECT |\n"
+	      "               INITIALLY_SET, and a clear call per nonzero 64-page word)\n"
+	      "  -e           vCPUs run one more pass while dirty logging is disabled\n"
+	      "               (default: they wait)\n"
+	      "  -w PCT       share of pages written per pass, the rest read, 0..100\n"
+	      "               (default 100); which pages depends on the gfn only\n"
+	      "  -a           random access: each vCPU visits its pages in its own\n"
+	      "               pseudo-random order (default: ascending)\n"
+	      "  -x N         memslots, 1..512, splitting the whole memory evenly\n"
+	      "               (default 1)\n"
+	      "  --eager-split  enable also splits huge leaves to 4K\n"
+	      "               (TDPMMU_DIRTY_LOG_EAGER_SPLIT, KVM's eager_page_split)\n"
+	      "  --recover HOW  how disable brings huge pages back: zap (zap the\n"
+	      "               collapsible tables, refault huge), inplace (replace each\n"
+	      "               with a huge leaf by one CAS) or none (default inplace)\n"
+	      "  --json FILE  also write the results as JSON to FILE\n"
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "phases, each timed and printed as '<phase> time: S.NNNNNNNNNs':\n"
+	      "  Populate memory            every vCPU writes each of its pages (faults)\n"
+	      "  Enabling dirty logging     tdpmmu_dirty_log_enable on every memslot\n"
+	      "  Iteration N dirty memory   one pass of every vCPU (write faults on\n"
+	      "                             write-protected pages log them dirty)\n"
+	      "  Iteration N get dirty log  tdpmmu_dirty_log_get on every memslot\n"
+	      "  Iteration N clear dirty log  tdpmmu_dirty_log_clear per nonzero word\n"
+	      "                             (manual protect only)\n"
+	      "  Disabling dirty logging    tdpmmu_dirty_log_disable with --recover\n"
+	      "then the totals and averages of get and clear over the iterations, the\n"
+	      "pages dirty per iteration (checked: every page in iteration 1 with\n"
+	      "INITIALLY_SET, else exactly the pages the guest wrote) and the counters.\n"
+	      "The default (1 vCPU x 1G) takes a few seconds on 2 cores.\n",
+	      f);
+}
+
+void print_access_help(FILE *f)
+{
+	fputs("usage: tdpmmu bench access-tracking [flags]\n"
+	      "\n"
+	      "KVM's access_tracking_perf_test on simulated vCPUs: the MMU notifier's\n"
+	      "aging (clear_young, test_young) against vCPUs that touch every 4K page\n"
+	      "of their memory once per phase.\n"
+	      "\n"
+	      "flags (KVM selftests names):\n" COMMON_FLAGS_HELP("anonymous")
+	      "  -o           overlapping memory: every vCPU uses the same region\n"
+	      "               (default: each vCPU its own)\n"
+	      "  --flush      mark idle with clear_flush_young (TLBs flushed when\n"
+	      "               anything was cleared) instead of clear_young\n"
+	      "  --json FILE  also write the results as JSON to FILE\n"
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "phases, each timed and printed as '%-30s: S.NNNNNNNNNs':\n"
+	      "  Populating memory              vCPUs write every page (faults)\n"
+	      "  Writing to populated memory    vCPUs write every page again\n"
+	      "  Reading from populated memory  vCPUs read every page\n"
+	      "  Mark memory idle               the main thread clears Accessed over\n"
+	      "                                 each vCPU's range (no MMU lock)\n"
+	      "  Writing to idle memory         vCPUs write every page\n"
+	      "  Mark memory idle               again\n"
+	      "  Reading from idle memory       vCPUs read every page\n"
+	      "After each pass over idle memory every page is tested (test_young):\n"
+	      "pages still idle were accessed through a translation cached in a vCPU's\n"
+	      "TLB, which sets no Accessed bit.  As in the selftest, a vCPU with 10%\n"
+	      "or more of its pages still idle gets a WARNING line: expected without\n"
+	      "--flush when a region fits in the TLB (256 4K, 32 2M and 4 1G entries\n"
+	      "per vCPU).  The default (1 vCPU x 1G) takes a few seconds on 2 cores.\n",
+	      f);
+}
+
+void print_nx_help(FILE *f)
+{
+	fputs("usage: tdpmmu bench nx-recovery [flags]\n"
+	      "\n"
+	      "After KVM's nx_huge_pages_perf_test: the NX huge-page mitigation is on\n"
+	      "(huge leaves are not executable, so a fetch maps 4K and lists the table\n"
+	      "as a possible NX huge page).  Each vCPU loops: fetch (execute) from\n"
+	      "every 4K page of its memory, then read every page, again, with every\n"
+	      "fault timed.  Two rows, each on a fresh VM for --seconds: the baseline\n"
+	      "without the recovery thread, then with it (every --period, zap\n"
+	      "1/--ratio of the listed tables, so reads bring huge pages back and\n"
+	      "fetches split them again).\n"
+	      "\n"
+	      "flags:\n" COMMON_FLAGS_HELP("anonymous_hugetlb_2mb")
+	      "  --period MS  recovery period in ms, 1..60000 (default 10)\n"
+	      "  --ratio N    each period zap ceil(listed / N) tables, 1..1000000\n"
+	      "               (default 10)\n"
+	      "  --seconds S  run time of each row, 1..3600 (default 5)\n"
+	      "  --json FILE  also write the results as JSON to FILE\n"
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "Reported per row: faults, fault latency p50, p99, p99.9 and max (ns),\n"
+	      "tables recovered (counter nx_tables_recovered), tables on the NX list\n"
+	      "at the end, vCPU accesses per second; then the ratios recovery over\n"
+	      "baseline, and 'Max fault latency' in ns and TSC cycles as the selftest\n"
+	      "prints it.  The default takes about 2 x 5 s plus setup.\n",
 	      f);
 }

@@ -40,17 +40,30 @@ void fatal(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
+#define BENCH_SCENARIOS "populate, dirty-log, access-tracking, nx-recovery"
+
 static int bench_main(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		int (*main)(int argc, char **argv);
+	} scenarios[] = {
+		{ "populate", bench_populate_main },
+		{ "dirty-log", bench_dirty_log_main },
+		{ "access-tracking", bench_access_main },
+		{ "nx-recovery", bench_nx_main },
+	};
+
 	if (argc < 2)
-		usage_error("'bench' needs a scenario (known: populate)");
+		usage_error("'bench' needs a scenario (known: " BENCH_SCENARIOS ")");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		print_bench_help(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "populate"))
-		return bench_populate_main(argc - 1, argv + 1);
-	usage_error("unknown benchmark scenario '%s' (known: populate)", argv[1]);
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(argv[1], scenarios[i].name))
+			return scenarios[i].main(argc - 1, argv + 1);
+	usage_error("unknown benchmark scenario '%s' (known: " BENCH_SCENARIOS ")", argv[1]);
 }
 
 int main(int argc, char **argv)

@@ -73,6 +73,13 @@ struct populate_guest {
 
 void populate_guest_init(struct populate_guest *g, const struct populate_opts *o,
 			 unsigned vcpu);
+/*
+ * The same program over any region: @npages pages from @base_gfn, in the
+ * order (-a) of vCPU @vcpu, writing the pages populate_page_written()
+ * picks for @write_pct and reading the others.  Call it again to restart.
+ */
+void populate_guest_init_range(struct populate_guest *g, uint64_t base_gfn, uint64_t npages,
+			       unsigned vcpu, bool random_order, unsigned write_pct);
 bool populate_guest_next(void *ctx, struct tdpmmu_access *a);
 /* Whether the program writes @gfn (the same for every vCPU), and what. */
 bool populate_page_written(uint64_t gfn, unsigned write_pct);

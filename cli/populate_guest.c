@@ -57,18 +57,26 @@ static uint64_t permute(const struct populate_guest *g, uint64_t i)
 	return i;
 }
 
-void populate_guest_init(struct populate_guest *g, const struct populate_opts *o, unsigned vcpu)
+void populate_guest_init_range(struct populate_guest *g, uint64_t base_gfn, uint64_t npages,
+			       unsigned vcpu, bool random_order, unsigned write_pct)
 {
-	uint64_t n = populate_pages_per_vcpu(o);
-	unsigned bits = range_bits(n);
+	unsigned bits = range_bits(npages);
 
-	g->base_gfn = o->overlap ? 0 : (uint64_t)vcpu * n;
-	g->npages = n;
+	g->base_gfn = base_gfn;
+	g->npages = npages;
 	g->next = 0;
 	g->mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
 	g->seed = mix64(vcpu + 1);
-	g->random_order = o->random_order;
-	g->write_pct = o->write_pct;
+	g->random_order = random_order;
+	g->write_pct = write_pct;
+}
+
+void populate_guest_init(struct populate_guest *g, const struct populate_opts *o, unsigned vcpu)
+{
+	uint64_t n = populate_pages_per_vcpu(o);
+
+	populate_guest_init_range(g, o->overlap ? 0 : (uint64_t)vcpu * n, n, vcpu, o->random_order,
+				  o->write_pct);
 }
 
 bool populate_page_written(uint64_t gfn, unsigned write_pct)

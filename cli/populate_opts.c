@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/sysinfo.h>
 
+#include "bench_common.h"
 #include "populate.h"
 
 void populate_opts_init(struct populate_opts *o)
@@ -21,20 +22,6 @@ void populate_opts_init(struct populate_opts *o)
 	o->repeat = 5;
 	o->levels = 4;
 	o->backing = TDPMMU_BACKING_ANON;
-}
-
-/* A plain number in [min, max]; @opt names the flag in the message. */
-static uint64_t number_arg(const char *opt, const char *arg, uint64_t min, uint64_t max)
-{
-	uint64_t v;
-	int r = parse_u64(arg, &v);
-
-	if (r == -EINVAL)
-		usage_error("%s: '%s' is not a number", opt, arg);
-	if (r || v < min || v > max)
-		usage_error("%s: %s is out of range (%llu..%llu)", opt, arg,
-			    (unsigned long long)min, (unsigned long long)max);
-	return v;
 }
 
 /* Insert @v into the ascending list, refusing duplicates. */
@@ -87,34 +74,17 @@ static void set_vcpus(void *ctx, const char *opt, const char *arg)
 
 static void set_size(void *ctx, const char *opt, const char *arg)
 {
-	struct populate_opts *o = ctx;
-	uint64_t v;
-	int r = parse_size(arg, &v);
-
-	if (r == -EINVAL)
-		usage_error("%s: '%s' is not a size (a number with an optional K, M, G or T)",
-			    opt, arg);
-	if (r)
-		usage_error("%s: '%s' is too large", opt, arg);
-	if (v == 0)
-		usage_error("%s: the size must not be zero", opt);
-	if (v % POPULATE_PAGE_BYTES)
-		usage_error("%s: %s is not a multiple of 4K", opt, arg);
-	o->bytes_per_vcpu = v;
+	((struct populate_opts *)ctx)->bytes_per_vcpu = bench_size_arg(opt, arg);
 }
 
 static void set_write_pct(void *ctx, const char *opt, const char *arg)
 {
-	((struct populate_opts *)ctx)->write_pct = (unsigned)number_arg(opt, arg, 0, 100);
+	((struct populate_opts *)ctx)->write_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
 }
 
 static void set_backing(void *ctx, const char *opt, const char *arg)
 {
-	if (backing_parse(arg, &((struct populate_opts *)ctx)->backing))
-		usage_error("%s: unknown backing '%s' (anonymous, anonymous_thp, "
-			    "anonymous_hugetlb, anonymous_hugetlb_2mb, anonymous_hugetlb_1gb, "
-			    "hugetlb_2mb, hugetlb_1gb)",
-			    opt, arg);
+	((struct populate_opts *)ctx)->backing = bench_backing_arg(opt, arg);
 }
 
 static void set_overlap(void *ctx, const char *opt, const char *arg)
@@ -135,12 +105,12 @@ static void set_payload(void *ctx, const char *opt, const char *arg)
 static void set_repeat(void *ctx, const char *opt, const char *arg)
 {
 	((struct populate_opts *)ctx)->repeat =
-		(unsigned)number_arg(opt, arg, 1, POPULATE_MAX_REPEAT);
+		(unsigned)bench_number_arg(opt, arg, 1, POPULATE_MAX_REPEAT);
 }
 
 static void set_levels(void *ctx, const char *opt, const char *arg)
 {
-	((struct populate_opts *)ctx)->levels = (unsigned)number_arg(opt, arg, 4, 5);
+	((struct populate_opts *)ctx)->levels = (unsigned)bench_number_arg(opt, arg, 4, 5);
 }
 
 static void set_json(void *ctx, const char *opt, const char *arg)

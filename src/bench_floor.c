@@ -6,19 +6,23 @@
 
 #include "bench_floor.h"
 #include "tdp_mmu.h"
+#include "tdp_root.h"
 #include "vm_internal.h"
 
 int tdp_bench_floor(struct tdpmmu_vm *vm, uint64_t start_gfn, uint64_t npages, uint64_t *ns_out)
 {
 	struct tdp_mmu *mmu = tdp_vm_mmu(vm);
+	struct tdp_page *root = tdp_root_find_valid(mmu, TDP_ROLE_NORMAL);
 	uint64_t t0;
 
 	if (start_gfn >= mmu->max_gfn || npages > mmu->max_gfn - start_gfn)
 		return -ERANGE;
+	if (!root)
+		return -ENOENT;
 	t0 = tdp_now_ns();
 
 	for (uint64_t gfn = start_gfn; gfn < start_gfn + npages; gfn++) {
-		_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, mmu->root);
+		_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, root);
 		_Atomic(tdp_spte_t) *sptep;
 		tdp_spte_t s;
 		int level;

@@ -42,7 +42,16 @@ struct tdp_memslot {
 	struct tdpmmu_memslot desc;
 	uint64_t first_block_gfn;     /* desc.base_gfn rounded down to 2M */
 	_Atomic uint64_t *block_pfn;  /* frame of each block's first gfn */
+	/*
+	 * Dirty logging: TDPMMU_DIRTY_LOG_* flags plus TDP_SLOT_LOGGING while
+	 * enabled, and the bitmap (one bit per page, set with atomic OR,
+	 * harvested with atomic exchange/AND-NOT); NULL when not logging.
+	 */
+	unsigned log_flags;
+	_Atomic uint64_t *dirty_bitmap;
 };
+
+#define TDP_SLOT_LOGGING (1u << 31)
 
 struct tdp_memslots {
 	int nr;
@@ -62,8 +71,10 @@ struct tdp_host {
 /* What the fault path learns about a gfn before taking the MMU lock. */
 struct tdp_host_frame {
 	uint64_t pfn;
-	int max_level; /* largest mapping the slot and backing allow here */
+	int max_level; /* largest mapping the slot and backing allow here (4K while logging) */
+	int host_level; /* largest mapping the host backing allows, logging aside */
 	bool writable;
+	bool dirty_logging; /* the slot logs dirty pages: mark before making writable */
 };
 
 /* @payload_bytes: 0 for no real backing, else the host memory to reserve. */
@@ -79,6 +90,38 @@ int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out
  * exhausted.  On error nothing changed.
  */
 int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge);
+/*
+ * Memslot changes.  Each publishes a new slot array and waits for readers
+ * of the old one (synchronize_rcu): call without the MMU lock.  The caller
+ * then bumps the notifier sequence (tdp_notifier_bump) so that a fault
+ * that looked up the old array retries.
+ *   delete: -ENOENT.  move: -ENOENT, or add's errors for the new place
+ *   (frames and contents move with the slot).
+ *   set_logging: @on with TDPMMU_DIRTY_LOG_* @flags allocates the bitmap
+ *   (all set with INITIALLY_SET); off frees it after the grace period.
+ *   -ENOENT, -EBUSY (already in that state), -EROFS (read-only slot).
+ */
+int tdp_host_delete_slot(struct tdp_host *h, uint32_t id);
+int tdp_host_move_slot(struct tdp_host *h, uint32_t id, uint64_t new_base_gfn);
+int tdp_host_set_logging(struct tdp_host *h, uint32_t id, bool on, unsigned flags);
+/* A copy of slot @id's descriptor and logging flags; -ENOENT. */
+int tdp_host_get_slot(struct tdp_host *h, uint32_t id, struct tdpmmu_memslot *desc,
+		      unsigned *log_flags);
+/*
+ * Mark @gfn in its slot's dirty bitmap if the slot is logging (RCU
+ * inside); returns whether it did.
+ */
+bool tdp_host_mark_gfn_dirty(struct tdp_host *h, uint64_t gfn);
+/*
+ * Harvest: atomically exchange (clear) or just read the bitmap words of
+ * slot @id from page @first_page (multiple of 64) for @nwords words into
+ * @out, or AND-NOT @mask into one word and return the bits that were set.
+ */
+int tdp_host_dirty_words(struct tdp_host *h, uint32_t id, uint64_t first_page, uint64_t nwords,
+			 bool clear, uint64_t *out);
+int tdp_host_dirty_clear_mask(struct tdp_host *h, uint32_t id, uint64_t first_page,
+			      uint64_t mask, uint64_t *was_set);
+
 /* Record that frames [pfn, pfn + n) were written (a tdp_dirty_fn; real backing only). */
 void tdp_host_mark_dirty(void *host, uint64_t pfn, uint64_t n);
 bool tdp_host_frame_dirty(const struct tdp_host *h, uint64_t pfn);

@@ -99,3 +99,10 @@ bool tdp_notifier_in_progress(struct tdp_notifier *n, struct tdp_mmu *mmu, uint6
 	tdp_mmu_unlock(mmu, TDP_SHARED);
 	return covered;
 }
+
+void tdp_notifier_bump(struct tdp_notifier *n, struct tdp_mmu *mmu)
+{
+	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
+	atomic_fetch_add_explicit(&n->seq, 1, memory_order_release);
+	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
+}

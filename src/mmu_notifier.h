@@ -45,6 +45,12 @@ int tdp_notifier_begin(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t sta
 		       uint64_t end);
 /* -EINVAL (and nothing changes) unless [start, end) is in progress. */
 int tdp_notifier_end(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start, uint64_t end);
+/*
+ * Make every fault that snapshotted the sequence before this call retry
+ * (write lock, seq++): what a memslot change does after publishing the new
+ * slots, so no fault maps from a lookup of the old ones.
+ */
+void tdp_notifier_bump(struct tdp_notifier *n, struct tdp_mmu *mmu);
 /* Whether one invalidation in progress covers all of [start, end). */
 bool tdp_notifier_in_progress(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start,
 			      uint64_t end);

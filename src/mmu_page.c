@@ -126,23 +126,21 @@ void tdp_pages_destroy(struct tdp_pages *pl)
 }
 
 /* Under the write lock nobody else touches the list; under read, take the pages lock. */
-static void pages_lock(struct tdp_pages *pl, struct mmu_lock *lock, enum tdp_lock_mode mode)
+void tdp_pages_lock(struct tdp_pages *pl, struct mmu_lock *lock, enum tdp_lock_mode mode)
 {
 	mmu_lock_assert_held(lock, mode);
 	if (mode == TDP_SHARED)
 		pthread_mutex_lock(&pl->lock);
 }
 
-static void pages_unlock(struct tdp_pages *pl, enum tdp_lock_mode mode)
+void tdp_pages_unlock(struct tdp_pages *pl, enum tdp_lock_mode mode)
 {
 	if (mode == TDP_SHARED)
 		pthread_mutex_unlock(&pl->lock);
 }
 
-void tdp_pages_link(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
-		    enum tdp_lock_mode mode)
+void tdp_pages_link_locked(struct tdp_pages *pl, struct tdp_page *p)
 {
-	pages_lock(pl, lock, mode);
 	if (p->on_list)
 		tdp_bug("table at level %d gfn 0x%llx linked twice", p->level,
 			(unsigned long long)p->gfn);
@@ -152,13 +150,10 @@ void tdp_pages_link(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page
 	pl->head.next = p;
 	p->on_list = true;
 	pl->nr++;
-	pages_unlock(pl, mode);
 }
 
-void tdp_pages_unlink(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
-		      enum tdp_lock_mode mode)
+void tdp_pages_unlink_locked(struct tdp_pages *pl, struct tdp_page *p)
 {
-	pages_lock(pl, lock, mode);
 	if (!p->on_list)
 		tdp_bug("table at level %d gfn 0x%llx unlinked but not on the list", p->level,
 			(unsigned long long)p->gfn);
@@ -167,5 +162,20 @@ void tdp_pages_unlink(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_pa
 	p->next = p->prev = NULL;
 	p->on_list = false;
 	pl->nr--;
-	pages_unlock(pl, mode);
+}
+
+void tdp_pages_link(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
+		    enum tdp_lock_mode mode)
+{
+	tdp_pages_lock(pl, lock, mode);
+	tdp_pages_link_locked(pl, p);
+	tdp_pages_unlock(pl, mode);
+}
+
+void tdp_pages_unlink(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
+		      enum tdp_lock_mode mode)
+{
+	tdp_pages_lock(pl, lock, mode);
+	tdp_pages_unlink_locked(pl, p);
+	tdp_pages_unlock(pl, mode);
 }

@@ -52,6 +52,23 @@ struct tdp_page {
 	struct tdp_page *prev, *next;
 	struct rcu_head rcu;
 	struct tdp_mmu *mmu;
+	/* The entry that links this table (NULL for a root); set before the link. */
+	_Atomic(tdp_spte_t) *ptep;
+	/*
+	 * NX huge-page mitigation: the table exists because an execute fault
+	 * could not map huge here.  Both fields and the possible-NX list links
+	 * change under the pages lock (MMU lock for read) or the MMU lock for
+	 * write (see nx_list.c).
+	 */
+	_Atomic bool nx_disallowed; /* read without the lock by the fault path */
+	bool nx_listed;
+	struct tdp_page *nx_prev, *nx_next;
+	/* Roots only (see tdp_root.h). */
+	_Atomic int root_refs;
+	_Atomic bool root_invalid;
+	bool root_zap_scheduled; /* under the MMU's fast_zap_mutex */
+	unsigned root_role;
+	struct tdp_page *_Atomic root_next;
 };
 
 struct tdp_arena {
@@ -112,10 +129,20 @@ struct tdp_pages {
 
 void tdp_pages_init(struct tdp_pages *pl);
 void tdp_pages_destroy(struct tdp_pages *pl);
+/*
+ * The pages lock for a caller holding the MMU lock (@lock) in @mode: a
+ * mutex under the read lock, nothing under the write lock (which already
+ * excludes every other user).
+ */
+void tdp_pages_lock(struct tdp_pages *pl, struct mmu_lock *lock, enum tdp_lock_mode mode);
+void tdp_pages_unlock(struct tdp_pages *pl, enum tdp_lock_mode mode);
 /* Add or remove @p; @mode is how the caller holds @lock. */
 void tdp_pages_link(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
 		    enum tdp_lock_mode mode);
 void tdp_pages_unlink(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
 		      enum tdp_lock_mode mode);
+/* The same with the pages lock (or the write lock) already held. */
+void tdp_pages_link_locked(struct tdp_pages *pl, struct tdp_page *p);
+void tdp_pages_unlink_locked(struct tdp_pages *pl, struct tdp_page *p);
 
 #endif

@@ -45,6 +45,13 @@ static inline void tdp_rcu_read_unlock(void)
 	urcu_memb_read_unlock();
 }
 
+/* Wait for every read-side section in progress to end (a grace period). */
+static inline void tdp_synchronize_rcu(void)
+{
+	urcu_memb_synchronize_rcu();
+	tdp_tsan_acquire(&tdp_rcu_tsan_clock);
+}
+
 /* Whether liburcu's read side runs without fences (sys_membarrier). */
 bool tdp_rcu_membarrier_active(void);
 

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nx_list.h"
 #include "tdp_mmu_internal.h"
+#include "tdp_root.h"
 
 #define TDP_YIELD_SLICE_NS 1000000ull /* 1 ms of walking, then offer the lock */
 #define TDP_YIELD_CHECK_STEPS 64
@@ -48,24 +50,11 @@ int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables, tdp_flush
 	mmu->max_gfn = 1ull << (levels * TDP_PT_BITS);
 	mmu->flush = flush;
 	mmu->flush_ctx = flush_ctx;
-
-	mmu->root = tdp_page_alloc(&mmu->arena);
-	if (!mmu->root) {
-		r = -ENOMEM;
-		goto err_arena;
-	}
-	mmu->root->level = levels;
-	mmu->root->is_root = true;
-	mmu->root->mmu = mmu;
-	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
-	tdp_pages_link(&mmu->pages, &mmu->lock, mmu->root, TDP_EXCLUSIVE);
-	tdp_account_table(mmu, mmu->root, 1);
-	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
+	tdp_nx_list_init(mmu);
+	pthread_mutex_init(&mmu->fast_zap_mutex, NULL);
+	/* Roots come with the first vCPU that needs one (tdp_root_get_or_alloc). */
 	return 0;
 
-err_arena:
-	tdp_pages_destroy(&mmu->pages);
-	tdp_arena_destroy(&mmu->arena);
 err_counters:
 	tdp_counters_destroy(&mmu->counters);
 err_lock:
@@ -75,17 +64,28 @@ err_lock:
 
 void tdp_mmu_destroy(struct tdp_mmu *mmu)
 {
+	struct tdp_page *root;
 	uint64_t left;
 
+	/*
+	 * Every vCPU is gone, so the MMU holds the only reference to each root
+	 * still on the list.  Invalidate, zap and put them all.
+	 */
+	pthread_mutex_lock(&mmu->fast_zap_mutex);
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
-	tdp_mmu_zap_all(mmu);
-	tdp_pages_unlink(&mmu->pages, &mmu->lock, mmu->root, TDP_EXCLUSIVE);
-	tdp_account_table(mmu, mmu->root, -1);
+	tdp_roots_invalidate_all(mmu);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
+	tdp_mmu_lock(mmu, TDP_SHARED);
+	tdp_roots_zap_invalidated(mmu);
+	tdp_mmu_unlock(mmu, TDP_SHARED);
+	pthread_mutex_unlock(&mmu->fast_zap_mutex);
+	root = atomic_load(&mmu->roots);
+	if (root)
+		tdp_bug("teardown: root at frame 0x%llx still has %d references",
+			(unsigned long long)tdp_page_pfn(&mmu->arena, root),
+			atomic_load(&root->root_refs));
 	/* Every table retired above or earlier is freed once this returns. */
 	reclaim_barrier(&mmu->reclaim);
-	tdp_page_free(&mmu->arena, mmu->root);
-	mmu->root = NULL;
 
 	left = tdp_arena_in_use(&mmu->arena);
 	if (left || mmu->pages.nr)
@@ -97,6 +97,7 @@ void tdp_mmu_destroy(struct tdp_mmu *mmu)
 				tdp_counter_name((enum tdpmmu_counter)i),
 				(long long)tdp_counter_read(&mmu->counters,
 							    (enum tdpmmu_counter)i));
+	pthread_mutex_destroy(&mmu->fast_zap_mutex);
 	tdp_pages_destroy(&mmu->pages);
 	tdp_arena_destroy(&mmu->arena);
 	tdp_counters_destroy(&mmu->counters);
@@ -151,16 +152,13 @@ bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flus
 	return true;
 }
 
-bool tdp_mmu_zap_leafs(struct tdp_mmu *mmu, uint64_t start, uint64_t end, bool can_yield,
-		       bool flush)
+static bool zap_leafs_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start,
+			   uint64_t end, bool can_yield, bool flush)
 {
 	struct tdp_iter it;
 
-	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
-	if (end > mmu->max_gfn)
-		end = mmu->max_gfn;
 	reclaim_walk_begin(&mmu->reclaim);
-	for_each_tdp_pte(it, &mmu->arena, mmu->root, start, end) {
+	for_each_tdp_pte(it, &mmu->arena, root, start, end) {
 		if (can_yield && tdp_mmu_iter_cond_yield(mmu, &it, flush, TDP_EXCLUSIVE)) {
 			flush = false;
 			continue;
@@ -175,18 +173,37 @@ bool tdp_mmu_zap_leafs(struct tdp_mmu *mmu, uint64_t start, uint64_t end, bool c
 	return flush;
 }
 
+bool tdp_mmu_zap_leafs(struct tdp_mmu *mmu, uint64_t start, uint64_t end, bool can_yield,
+		       bool flush)
+{
+	struct tdp_page *root;
+
+	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
+	if (end > mmu->max_gfn)
+		end = mmu->max_gfn;
+	/* Invalid roots too: a vCPU may still hold one until it reloads. */
+	for_each_tdp_root(mmu, root, false, TDP_EXCLUSIVE)
+		flush = zap_leafs_root(mmu, root, start, end, can_yield, flush);
+	return flush;
+}
+
 void tdp_mmu_zap_all(struct tdp_mmu *mmu)
 {
+	struct tdp_page *root;
 	struct tdp_iter it;
 	bool flush = false;
 
 	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
 	reclaim_walk_begin(&mmu->reclaim);
-	for_each_tdp_pte_min_level(it, &mmu->arena, mmu->root, mmu->root_level, 0, mmu->max_gfn) {
-		if (!spte_is_present(it.old_spte))
-			continue;
-		tdp_set_spte(mmu, &it, SPTE_NONPRESENT);
-		flush = true;
+	/* The write lock keeps the root list still. */
+	for (root = atomic_load_explicit(&mmu->roots, memory_order_relaxed); root;
+	     root = atomic_load_explicit(&root->root_next, memory_order_relaxed)) {
+		for_each_tdp_pte_min_level(it, &mmu->arena, root, root->level, 0, mmu->max_gfn) {
+			if (!spte_is_present(it.old_spte))
+				continue;
+			tdp_set_spte(mmu, &it, SPTE_NONPRESENT);
+			flush = true;
+		}
 	}
 	/* Before the walk ends: the tables retired above cannot be freed yet. */
 	if (flush)
@@ -194,17 +211,21 @@ void tdp_mmu_zap_all(struct tdp_mmu *mmu)
 	reclaim_walk_end(&mmu->reclaim);
 }
 
-int tdp_mmu_lookup(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t *leaf)
+int tdp_mmu_lookup(struct tdp_mmu *mmu, unsigned role, uint64_t gfn, tdp_spte_t *leaf)
 {
+	struct tdp_page *root;
 	struct tdp_iter it;
 	int level = 0;
 
 	reclaim_walk_begin(&mmu->reclaim);
-	for_each_tdp_pte(it, &mmu->arena, mmu->root, gfn, gfn + 1) {
-		if (spte_is_leaf(it.old_spte, it.level)) {
-			*leaf = it.old_spte;
-			level = it.level;
-			break;
+	root = tdp_root_find_valid(mmu, role);
+	if (root) {
+		for_each_tdp_pte(it, &mmu->arena, root, gfn, gfn + 1) {
+			if (spte_is_leaf(it.old_spte, it.level)) {
+				*leaf = it.old_spte;
+				level = it.level;
+				break;
+			}
 		}
 	}
 	reclaim_walk_end(&mmu->reclaim);
@@ -294,7 +315,12 @@ int tdp_mmu_audit(struct tdp_mmu *mmu, tdp_leaf_check_fn check, void *ctx,
 	memset(&t, 0, sizeof(t));
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	reclaim_walk_begin(&mmu->reclaim);
-	audit_table(&a, mmu->root);
+	for (struct tdp_page *root = atomic_load_explicit(&mmu->roots, memory_order_relaxed); root;
+	     root = atomic_load_explicit(&root->root_next, memory_order_relaxed)) {
+		if (atomic_load(&root->root_refs) <= 0)
+			audit_report(&a, "root on the list without references", 0, root->level, 0);
+		audit_table(&a, root);
+	}
 	reclaim_walk_end(&mmu->reclaim);
 	for (int l = TDP_LEVEL_4K; l <= TDP_LEVEL_MAX; l++) {
 		audit_compare(&a, tdp_counter_name((enum tdpmmu_counter)(TDPMMU_C_TABLES_L1 + l - 1)),

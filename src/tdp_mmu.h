@@ -42,7 +42,7 @@ typedef void (*tdp_dirty_fn)(void *ctx, uint64_t pfn, uint64_t npages);
  */
 struct tdp_mmu {
 	struct mmu_lock lock;
-	struct tdp_page *root;
+	struct tdp_page *_Atomic roots; /* the root list, see tdp_root.h */
 	int root_level;
 	uint64_t max_gfn; /* exclusive bound of the address width */
 	tdp_flush_fn flush;
@@ -53,10 +53,20 @@ struct tdp_mmu {
 	struct tdp_reclaim reclaim;
 	struct tdp_arena arena;
 	struct tdp_pages pages;
+	/* Possible-NX list (nx_list.c), under the pages lock or the write lock. */
+	struct tdp_page nx_head;
+	uint64_t nx_nr;
+	bool nx_huge_pages; /* the mitigation is on: huge leaves are not executable */
+	/* Serialises fast zaps (KVM's slots_lock): owns root_zap_scheduled. */
+	pthread_mutex_t fast_zap_mutex;
 };
 
-/* Tables a single fault may need: one per level below the root. */
-#define TDP_PAGE_CACHE_MIN (TDP_LEVEL_MAX - 1)
+/*
+ * Tables a single fault may need: a root (the vCPU's first, or after a
+ * fast zap) and one per level below it.  Topped up before either is taken,
+ * so a fault that cannot get them fails before it changes anything.
+ */
+#define TDP_PAGE_CACHE_MIN TDP_LEVEL_MAX
 #define TDP_PAGE_CACHE_CAP (2 * TDP_PAGE_CACHE_MIN)
 
 /* Per-vCPU tables, filled outside the MMU lock and consumed under it. */
@@ -89,11 +99,16 @@ void tdp_page_cache_release(struct tdp_mmu *mmu, struct tdp_page_cache *c);
 void tdp_flush_remote_tlbs(struct tdp_mmu *mmu, uint64_t gfn, int level);
 
 struct tdp_fault {
+	struct tdp_page *root; /* the vCPU's root */
 	uint64_t gfn;
 	uint64_t pfn;       /* host frame backing gfn */
 	int goal_level;     /* level to map at (already capped by slot/host) */
 	unsigned spte_flags; /* SPTE_MAKE_* */
+	bool exec;          /* an execute fault */
+	bool huge_disallowed; /* NX: execute fault forced small (huge was allowed) */
+	int req_level;      /* largest level the host allows, before NX */
 	int mapped_level;   /* out: level of the leaf that now maps gfn */
+	tdp_spte_t mapped;  /* out: the leaf that now maps gfn */
 };
 
 enum tdp_map_result {
@@ -102,18 +117,18 @@ enum tdp_map_result {
 	TDP_MAP_RETRY,
 };
 
-/* Map @f->gfn.  Call with the MMU lock held in @mode and @c topped up. */
+/* Map @f->gfn in @f->root.  Call with the MMU lock held in @mode and @c topped up. */
 enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 				struct tdp_fault *f, enum tdp_lock_mode mode);
 
 /*
  * Zap every leaf mapping a gfn in [start, end) (a huge leaf that overlaps
- * the range goes whole).  Write lock.  Returns whether the caller must
- * flush TLBs before releasing the lock.
+ * the range goes whole) in every root, invalid ones included.  Write lock.
+ * Returns whether the caller must flush TLBs before releasing the lock.
  */
 bool tdp_mmu_zap_leafs(struct tdp_mmu *mmu, uint64_t start, uint64_t end, bool can_yield,
 		       bool flush);
-/* Zap every entry of the root, tables included, and flush.  Write lock. */
+/* Zap every entry of every root, tables included, and flush.  Write lock. */
 void tdp_mmu_zap_all(struct tdp_mmu *mmu);
 
 /*
@@ -125,8 +140,21 @@ void tdp_mmu_zap_all(struct tdp_mmu *mmu);
 bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flush,
 			     enum tdp_lock_mode mode);
 
-/* Lockless lookup of the leaf mapping @gfn; returns its level or 0. */
-int tdp_mmu_lookup(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t *leaf);
+/*
+ * Lockless lookup of the leaf mapping @gfn in the valid root of @role;
+ * returns its level or 0.
+ */
+int tdp_mmu_lookup(struct tdp_mmu *mmu, unsigned role, uint64_t gfn, tdp_spte_t *leaf);
+
+/*
+ * Split the huge leaf at @it into the fresh table @p (its gfn, level and
+ * mmu set by the caller): every child is filled before one CAS (shared) or
+ * store (exclusive) publishes it, so no flush is needed.  With @exec_children
+ * the children become executable (NX splitting).  -EBUSY: the entry
+ * changed; @p was never visible.
+ */
+int tdp_mmu_split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page *p,
+			    bool exec_children, enum tdp_lock_mode mode);
 
 /* What a full walk counts; compared with the counters by the audit. */
 struct tdp_walk_totals {

@@ -16,6 +16,7 @@
  * - FROZEN anywhere on the path, or a lost CAS, ends the attempt with
  *   TDP_MAP_RETRY and the vCPU faults again.
  */
+#include "nx_list.h"
 #include "tdp_mmu_internal.h"
 
 int tdp_page_cache_topup(struct tdp_mmu *mmu, struct tdp_page_cache *c)
@@ -60,6 +61,7 @@ static int link_table(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page 
 {
 	tdp_spte_t new = spte_make_nonleaf(tdp_page_pfn(&mmu->arena, p));
 
+	p->ptep = it->sptep;
 	/* On the list before it is reachable, so an unlink never precedes the link. */
 	tdp_pages_link(&mmu->pages, &mmu->lock, p, mode);
 	tdp_account_table(mmu, p, 1);
@@ -72,12 +74,15 @@ static int link_table(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page 
 	return 0;
 }
 
-static int split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page *p,
-			   enum tdp_lock_mode mode)
+int tdp_mmu_split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page *p,
+			    bool exec_children, enum tdp_lock_mode mode)
 {
 	_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, p);
 	tdp_spte_t huge = it->old_spte;
 
+	mmu_lock_assert_held(&mmu->lock, mode);
+	if (exec_children)
+		huge |= SPTE_X;
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
 		atomic_store_explicit(&pt[i], spte_make_split_child(huge, p->level, i),
 				      memory_order_relaxed);
@@ -93,12 +98,19 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 {
 	uint64_t pfn = f->pfn - (f->gfn - it->gfn);
 	tdp_spte_t old = it->old_spte;
-	tdp_spte_t new = spte_make_leaf(pfn, it->level, f->spte_flags);
+	unsigned flags = f->spte_flags;
+	tdp_spte_t new;
+
+	/* The NX mitigation: a huge page is never executable. */
+	if (mmu->nx_huge_pages && it->level > TDP_LEVEL_4K)
+		flags &= ~SPTE_MAKE_EXEC;
+	new = spte_make_leaf(pfn, it->level, flags);
 
 	/* Never drop A/D that hardware already set on this very mapping. */
 	if (spte_is_leaf(old, it->level) && spte_pfn(old) == pfn)
 		new |= old & (SPTE_ACCESSED | SPTE_DIRTY);
 	f->mapped_level = it->level;
+	f->mapped = new;
 	if (new == old)
 		return TDP_MAP_SPURIOUS;
 	if (tdp_set_spte_mode(mmu, it, new, mode))
@@ -110,6 +122,19 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 	return TDP_MAP_FIXED;
 }
 
+/*
+ * NX: an entry at the goal level points at a table that exists because an
+ * execute fault could not map huge here.  Mapping huge over it would only
+ * be undone by the next execute fault: go one level down instead.
+ */
+static void nx_adjust_goal(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_fault *f)
+{
+	if (it->level > TDP_LEVEL_4K && it->level == f->goal_level &&
+	    spte_is_present(it->old_spte) && !spte_is_last(it->old_spte, it->level) &&
+	    tdp_page_from_pfn(&mmu->arena, spte_pfn(it->old_spte))->nx_disallowed)
+		f->goal_level--;
+}
+
 enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 				struct tdp_fault *f, enum tdp_lock_mode mode)
 {
@@ -119,7 +144,7 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 	mmu_lock_assert_held(&mmu->lock, mode);
 	TDP_ASSERT(f->goal_level >= TDP_LEVEL_4K && f->goal_level <= TDP_MAX_HUGE_LEVEL);
 	reclaim_walk_begin(&mmu->reclaim);
-	for_each_tdp_pte(it, &mmu->arena, mmu->root, f->gfn, f->gfn + 1) {
+	for_each_tdp_pte(it, &mmu->arena, f->root, f->gfn, f->gfn + 1) {
 		struct tdp_page *p;
 		int r;
 
@@ -127,6 +152,8 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 			tdp_count(&mmu->counters, TDPMMU_C_FROZEN_SEEN);
 			goto out;
 		}
+		if (mmu->nx_huge_pages)
+			nx_adjust_goal(mmu, &it, f);
 		if (it.level == f->goal_level) {
 			ret = map_target_level(mmu, &it, f, mode);
 			goto out;
@@ -138,13 +165,18 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 		p->gfn = it.gfn;
 		p->level = it.level - 1;
 		p->mmu = mmu;
-		r = spte_is_present(it.old_spte) ? split_huge_leaf(mmu, &it, p, mode)
-						 : link_table(mmu, &it, p, mode);
+		p->nx_disallowed = f->huge_disallowed;
+		r = spte_is_present(it.old_spte)
+			    ? tdp_mmu_split_huge_leaf(mmu, &it, p, mmu->nx_huge_pages, mode)
+			    : link_table(mmu, &it, p, mode);
 		if (r) {
 			tdp_count(&mmu->counters, TDPMMU_C_TABLES_LOST_RACE);
 			cache_put_back(mmu, c, p);
 			goto out;
 		}
+		/* The table stands where a huge page could have been: list it. */
+		if (f->huge_disallowed && f->req_level >= it.level)
+			tdp_nx_track(mmu, p, mode);
 	}
 	/* The entry changed under the step down (zapped, frozen): fault again. */
 out:

@@ -23,6 +23,7 @@
  */
 #include <sched.h>
 
+#include "nx_list.h"
 #include "tdp_mmu_internal.h"
 
 static const enum tdpmmu_counter leaf_counter[] = {
@@ -53,7 +54,10 @@ static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p,
 	_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, p);
 	uint64_t step = tdp_pages_per_level(p->level);
 
-	tdp_pages_unlink(&mmu->pages, &mmu->lock, p, mode);
+	tdp_pages_lock(&mmu->pages, &mmu->lock, mode);
+	tdp_pages_unlink_locked(&mmu->pages, p);
+	tdp_nx_untrack_locked(mmu, p);
+	tdp_pages_unlock(&mmu->pages, mode);
 	tdp_account_table(mmu, p, -1);
 
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {

@@ -1,7 +1,8 @@
 /*
- * tlb_flush.c - the remote TLB flush: KVM's kvm_make_all_cpus_request for
- * a TLB flush, with the IPI replaced by a kick the vCPU sees between two
- * guest accesses.
+ * tlb_flush.c - requests to every vCPU (KVM's kvm_make_all_cpus_request
+ * with KVM_REQUEST_WAIT) and the remote TLB flush built on it, with the
+ * IPI replaced by a kick the vCPU sees between two guest accesses.  The
+ * fast zap's root reload request uses the same path.
  *
  *   flusher:  for each vCPU: requests |= FLUSH (seq_cst);
  *             if mode == IN_GUEST_MODE: CAS mode IN -> EXITING (the kick)
@@ -47,19 +48,17 @@ static void wait_for_exit(struct tdpmmu_vcpu *v)
 	atomic_fetch_sub(&v->ack_waiters, 1);
 }
 
-void tdp_vm_flush_remote_tlbs(void *ctx, uint64_t gfn, int level)
+int tdp_vm_request_all(struct tdpmmu_vm *vm, uint32_t req)
 {
-	struct tdpmmu_vm *vm = ctx;
 	struct tdpmmu_vcpu *kicked[TDP_MAX_VCPUS];
 	int nr_kicked = 0;
-	uint64_t start = tdp_now_ns();
 
 	pthread_mutex_lock(&vm->vcpus_mutex);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		struct tdpmmu_vcpu *v = vm->vcpus[i];
 		int in = IN_GUEST_MODE;
 
-		atomic_fetch_or(&v->requests, TDP_REQ_TLB_FLUSH);
+		atomic_fetch_or(&v->requests, req);
 		if (atomic_load(&v->mode) == IN_GUEST_MODE &&
 		    atomic_compare_exchange_strong(&v->mode, &in, EXITING_GUEST_MODE))
 			kicked[nr_kicked++] = v;
@@ -67,6 +66,14 @@ void tdp_vm_flush_remote_tlbs(void *ctx, uint64_t gfn, int level)
 	for (int i = 0; i < nr_kicked; i++)
 		wait_for_exit(kicked[i]);
 	pthread_mutex_unlock(&vm->vcpus_mutex);
+	return nr_kicked;
+}
+
+void tdp_vm_flush_remote_tlbs(void *ctx, uint64_t gfn, int level)
+{
+	struct tdpmmu_vm *vm = ctx;
+	uint64_t start = tdp_now_ns();
+	int nr_kicked = tdp_vm_request_all(vm, TDP_REQ_TLB_FLUSH);
 
 	tdp_count_add(&vm->mmu.counters, TDPMMU_C_TLB_FLUSH_KICKS, nr_kicked);
 	tdp_count_add(&vm->mmu.counters, TDPMMU_C_TLB_FLUSH_WAIT_NS,

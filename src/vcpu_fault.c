@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <sched.h>
 
+#include "tdp_root.h"
 #include "vm_internal.h"
 
 #define FAST_FAULT_TRIES 4
@@ -31,6 +32,12 @@ static bool access_allowed(tdp_spte_t s, unsigned access)
 	if ((access & TDPMMU_ACCESS_WRITE) && !spte_is_writable(s))
 		return false;
 	return !(access & TDPMMU_ACCESS_EXEC) || (s & SPTE_X);
+}
+
+static void mark_dirty(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	if (tdp_host_mark_gfn_dirty(&vm->host, gfn))
+		tdp_count(&vm->mmu.counters, TDPMMU_C_PAGES_LOGGED_DIRTY);
 }
 
 /*
@@ -49,7 +56,7 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 	for (int tries = 0; tries < FAST_FAULT_TRIES && !fixed; tries++) {
 		tdp_spte_t new;
 
-		for_each_tdp_pte(it, &mmu->arena, mmu->root, gfn, gfn + 1) {
+		for_each_tdp_pte(it, &mmu->arena, v->root, gfn, gfn + 1) {
 			if (spte_is_leaf(it.old_spte, it.level))
 				break;
 			if (spte_is_frozen(it.old_spte)) {
@@ -73,6 +80,8 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 		if (atomic_compare_exchange_strong(it.sptep, &it.old_spte, new)) {
 			tdp_count(&mmu->counters, TDPMMU_C_FAST_FAULTS_FIXED);
 			tdp_count(&mmu->counters, TDPMMU_C_FAULTS_FIXED);
+			/* W went 0 -> 1: a logging slot must report the page. */
+			mark_dirty(v->vm, gfn);
 			fixed = true;
 		}
 	}
@@ -80,15 +89,41 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 	return fixed;
 }
 
+/*
+ * While a slot logs dirty pages, only a write maps writable (W is then
+ * set, and the page marked, right away); a read leaves W clear but
+ * MMU-writable, so the first write takes the fast path, which marks the
+ * page.  KVM maps writable on a read too and marks the page at once; this
+ * way a page is logged only when it can really be written.
+ */
 static unsigned leaf_flags(const struct tdp_host_frame *hf, unsigned access)
 {
 	unsigned flags = SPTE_MAKE_ACCESSED | SPTE_MAKE_EXEC;
 
-	if (hf->writable)
-		flags |= SPTE_MAKE_HOST_WRITABLE | SPTE_MAKE_WRITABLE;
+	if (hf->writable) {
+		flags |= SPTE_MAKE_HOST_WRITABLE | SPTE_MAKE_MMU_WRITABLE;
+		if (!hf->dirty_logging || (access & TDPMMU_ACCESS_WRITE))
+			flags |= SPTE_MAKE_WRITABLE;
+	}
 	if (access & TDPMMU_ACCESS_WRITE)
 		flags |= SPTE_MAKE_DIRTY;
 	return flags;
+}
+
+/* Size the mapping: the host's limit, the caller's cap, and the NX mitigation. */
+static void fault_levels(struct tdp_mmu *mmu, struct tdp_fault *f, const struct tdp_host_frame *hf,
+			 unsigned access, int max_level)
+{
+	f->goal_level = hf->max_level;
+	if (max_level && max_level < f->goal_level)
+		f->goal_level = max_level;
+	f->req_level = f->goal_level;
+	f->exec = access & TDPMMU_ACCESS_EXEC;
+	f->huge_disallowed = mmu->nx_huge_pages && f->exec && f->goal_level > TDP_LEVEL_4K;
+	if (f->huge_disallowed) {
+		f->goal_level = TDP_LEVEL_4K;
+		tdp_count(&mmu->counters, TDPMMU_C_NX_SPLITS);
+	}
 }
 
 int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
@@ -102,6 +137,12 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 	unsigned retries = 0;
 	int r, level;
 
+	/* Tables first: running out must fail the fault before a root is made. */
+	r = tdp_page_cache_topup(mmu, &v->cache);
+	if (!r)
+		r = tdp_vcpu_load_root(v);
+	if (r)
+		return r;
 	if (present && fast_page_fault(v, gfn, access, max_level, &level)) {
 		VCPU_STAT_ADD(v, faults_fast, 1);
 		if (res && !(r = tdp_host_lookup(&vm->host, gfn, &hf))) {
@@ -125,6 +166,10 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 			sched_yield();
 			continue;
 		}
+		/* A fast zap since the last try: move to the new root first. */
+		r = tdp_vcpu_load_root(v);
+		if (r)
+			return r;
 		r = tdp_host_lookup(&vm->host, gfn, &hf);
 		if (r)
 			return r;
@@ -134,11 +179,10 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 		if (r)
 			return r;
 
+		f.root = v->root;
 		f.gfn = gfn;
 		f.pfn = hf.pfn;
-		f.goal_level = hf.max_level;
-		if (max_level && max_level < f.goal_level)
-			f.goal_level = max_level;
+		fault_levels(mmu, &f, &hf, access, max_level);
 		f.spte_flags = leaf_flags(&hf, access);
 
 		tdp_mmu_lock(mmu, TDP_SHARED);
@@ -146,7 +190,17 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 			tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
 			VCPU_STAT_ADD(v, notifier_retries, 1);
 			ret = TDP_MAP_RETRY;
+		} else if (!tdp_root_is_valid(f.root)) {
+			/* Invalidated under the write lock: map nothing into it. */
+			ret = TDP_MAP_RETRY;
 		} else {
+			/*
+			 * Mark before the writable leaf can exist, under the read
+			 * lock: a harvester that clears the bit and then takes the
+			 * write lock to re-protect is sure to see the leaf.
+			 */
+			if (hf.dirty_logging && (f.spte_flags & SPTE_MAKE_WRITABLE))
+				mark_dirty(vm, gfn);
 			ret = tdp_mmu_map(mmu, &v->cache, &f, TDP_SHARED);
 		}
 		tdp_mmu_unlock(mmu, TDP_SHARED);

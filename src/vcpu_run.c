@@ -12,7 +12,10 @@
  *
  * The walker.  A guest-mode vCPU holds no lock and is in no RCU read-side
  * section: guest mode is a quiescent state, as in the kernel.  The walker
- * reads entries with atomic loads from the root down.  Nothing can free a
+ * reads entries with atomic loads from the vCPU's root down; the vCPU's
+ * reference keeps the root table itself alive, and a vCPU never enters
+ * guest mode on an invalidated root (the fast zap's reload request kicks
+ * it out and waits, and entry reloads first).  Nothing can free a
  * table it is walking: a table is freed only after the remote TLB flush
  * that follows its unlink, and that flush waits for this vCPU to finish the
  * access it is in and leave guest mode.  A freed table is poisoned, and
@@ -51,15 +54,21 @@ static void handle_requests(struct tdpmmu_vcpu *v)
 {
 	uint32_t req = atomic_exchange(&v->requests, 0);
 
+	/* TDP_REQ_ROOT_RELOAD needs nothing here: entry reloads an invalid root. */
 	if (req & TDP_REQ_TLB_FLUSH) {
 		tlb_flush_all(&v->tlb);
 		VCPU_STAT_ADD(v, tlb_flushes, 1);
 	}
 }
 
-static void enter_guest_mode(struct tdpmmu_vcpu *v)
+static int enter_guest_mode(struct tdpmmu_vcpu *v)
 {
 	for (;;) {
+		/* Load a root if there is none or it was invalidated (fast zap). */
+		int r = tdp_vcpu_load_root(v);
+
+		if (r)
+			return r;
 		/* seq_cst store, then read requests: pairs with the flusher. */
 		atomic_store(&v->mode, IN_GUEST_MODE);
 		if (!atomic_load(&v->requests))
@@ -68,6 +77,7 @@ static void enter_guest_mode(struct tdpmmu_vcpu *v)
 		handle_requests(v);
 	}
 	VCPU_STAT_ADD(v, guest_entries, 1);
+	return 0;
 }
 
 static bool leaf_allows(tdp_spte_t s, unsigned type)
@@ -86,7 +96,7 @@ static enum access_result hw_walk(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned 
 	struct tdp_mmu *mmu = &v->vm->mmu;
 
 	for (;;) {
-		_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, mmu->root);
+		_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, v->root);
 		_Atomic(tdp_spte_t) *sptep;
 		tdp_spte_t s, want;
 		int level;
@@ -211,7 +221,9 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 
 		if (!valid_access(v, &a))
 			return -EINVAL;
-		enter_guest_mode(v);
+		r = enter_guest_mode(v);
+		if (r)
+			return r;
 		while (more && burst++ < TDPMMU_GUEST_BURST) {
 			if (atomic_load_explicit(&v->mode, memory_order_relaxed) == EXITING_GUEST_MODE) {
 				VCPU_STAT_ADD(v, kicks, 1);
@@ -222,9 +234,10 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 			if (why != ACCESS_DONE) {
 				leave_guest_mode(v);
 				r = handle_violation(v, &a, why, flags);
+				if (!r)
+					r = enter_guest_mode(v);
 				if (r)
 					return r;
-				enter_guest_mode(v);
 				continue; /* retry the same access */
 			}
 			more = next(ctx, &a);

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "latency.h"
+#include "nx_recovery.h"
+#include "tdp_root.h"
 #include "vm_internal.h"
 
 /* calloc for types that ask for cache-line alignment. */
@@ -34,6 +36,8 @@ void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->levels = 4;
 	cfg->max_tables = 1ull << 20;
+	cfg->nx_recovery_period_ms = 1000;
+	cfg->nx_recovery_ratio = 60;
 }
 
 int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
@@ -59,8 +63,21 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	vm->user_flush = cfg->flush_tlbs;
 	vm->user_flush_ctx = cfg->flush_ctx;
 	pthread_mutex_init(&vm->vcpus_mutex, NULL);
+	vm->mmu.nx_huge_pages = cfg->nx_huge_pages;
+	vm->nx_period_ms = cfg->nx_recovery_period_ms;
+	vm->nx_ratio = cfg->nx_recovery_ratio;
+	pthread_mutex_init(&vm->nx_mutex, NULL);
+	pthread_cond_init(&vm->nx_cond, NULL);
+	r = tdp_nx_worker_start(vm);
+	if (r)
+		goto err_host;
 	*out = vm;
 	return 0;
+err_host:
+	pthread_cond_destroy(&vm->nx_cond);
+	pthread_mutex_destroy(&vm->nx_mutex);
+	pthread_mutex_destroy(&vm->vcpus_mutex);
+	tdp_host_destroy(&vm->host);
 err_mmu:
 	tdp_mmu_destroy(&vm->mmu);
 err_free:
@@ -72,10 +89,13 @@ void tdpmmu_vm_destroy(struct tdpmmu_vm *vm)
 {
 	if (!vm)
 		return;
+	tdp_nx_worker_stop(vm);
 	while (vm->nr_vcpus)
 		tdpmmu_vcpu_destroy(vm->vcpus[vm->nr_vcpus - 1]);
 	tdp_mmu_destroy(&vm->mmu);
 	tdp_host_destroy(&vm->host);
+	pthread_cond_destroy(&vm->nx_cond);
+	pthread_mutex_destroy(&vm->nx_mutex);
 	pthread_mutex_destroy(&vm->vcpus_mutex);
 	free(vm);
 }
@@ -141,6 +161,11 @@ void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu)
 	vm->vcpus[vcpu->index] = vm->vcpus[--vm->nr_vcpus];
 	vm->vcpus[vcpu->index]->index = vcpu->index;
 	pthread_mutex_unlock(&vm->vcpus_mutex);
+	if (vcpu->root) {
+		tdp_mmu_lock(&vm->mmu, TDP_SHARED);
+		tdp_root_put(&vm->mmu, vcpu->root, TDP_SHARED);
+		tdp_mmu_unlock(&vm->mmu, TDP_SHARED);
+	}
 	tdp_page_cache_release(&vm->mmu, &vcpu->cache);
 	free(vcpu);
 }
@@ -168,6 +193,80 @@ int tdpmmu_zap_all(struct tdpmmu_vm *vm)
 	return 0;
 }
 
+/*
+ * KVM's kvm_mmu_zap_all_fast.  Under the write lock: invalidate every root
+ * (no fault maps into one after this, see tdp_root.h) and make every vCPU
+ * reload, waiting until none is still in guest mode on an old root.  Then,
+ * under the read lock, concurrently with faults on the new roots, zap the
+ * invalidated roots and drop the MMU's references.  fast_zap_mutex
+ * (KVM's slots_lock) keeps two fast zaps from sharing the scheduled roots.
+ */
+int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm)
+{
+	struct tdp_mmu *mmu = &vm->mmu;
+
+	pthread_mutex_lock(&mmu->fast_zap_mutex);
+	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
+	tdp_roots_invalidate_all(mmu);
+	tdp_vm_request_all(vm, TDP_REQ_ROOT_RELOAD);
+	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
+	tdp_mmu_lock(mmu, TDP_SHARED);
+	tdp_roots_zap_invalidated(mmu);
+	tdp_mmu_unlock(mmu, TDP_SHARED);
+	pthread_mutex_unlock(&mmu->fast_zap_mutex);
+	tdp_count(&mmu->counters, TDPMMU_C_FAST_ZAPS);
+	return 0;
+}
+
+int tdpmmu_vcpu_set_smm(struct tdpmmu_vcpu *vcpu, bool smm)
+{
+	if (!vcpu)
+		return -EINVAL;
+	/* The vCPU's own thread: the next entry or fault loads the other root. */
+	vcpu->smm = smm;
+	return 0;
+}
+
+void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
+{
+	struct tdp_mmu *mmu = &vm->mmu;
+	struct tdp_page *root;
+
+	memset(out, 0, sizeof(*out));
+	reclaim_walk_begin(&mmu->reclaim);
+	for_each_tdp_root_lockless(mmu, root) {
+		if (tdp_root_is_valid(root))
+			out->valid++;
+		else
+			out->invalid++;
+	}
+	reclaim_walk_end(&mmu->reclaim);
+	out->allocated = (uint64_t)tdp_counter_read(&mmu->counters, TDPMMU_C_ROOTS_ALLOCATED);
+}
+
+/*
+ * A memslot change: publish the new slots, make faults that looked up the
+ * old ones retry (notifier bump), then fast-zap so nothing maps the old
+ * place any more.  KVM marks the slot invalid and fast-zaps the same way.
+ */
+static int memslot_changed(struct tdpmmu_vm *vm, int r)
+{
+	if (r)
+		return r;
+	tdp_notifier_bump(&vm->notifier, &vm->mmu);
+	return tdpmmu_zap_all_fast(vm);
+}
+
+int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id)
+{
+	return memslot_changed(vm, tdp_host_delete_slot(&vm->host, id));
+}
+
+int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn)
+{
+	return memslot_changed(vm, tdp_host_move_slot(&vm->host, id, new_base_gfn));
+}
+
 int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out)
 {
 	tdp_spte_t leaf = 0;
@@ -178,7 +277,7 @@ int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out
 	if (gfn >= vm->mmu.max_gfn)
 		return -ERANGE;
 	memset(out, 0, sizeof(*out));
-	level = tdp_mmu_lookup(&vm->mmu, gfn, &leaf);
+	level = tdp_mmu_lookup(&vm->mmu, TDP_ROLE_NORMAL, gfn, &leaf);
 	if (level) {
 		out->present = true;
 		out->level = level;

@@ -27,6 +27,13 @@ struct tdpmmu_vm {
 	pthread_mutex_t vcpus_mutex;
 	struct tdpmmu_vcpu *vcpus[TDP_MAX_VCPUS];
 	int nr_vcpus;
+	/* NX recovery (nx_recovery.c): parameters and the thread. */
+	unsigned nx_period_ms, nx_ratio;
+	pthread_t nx_thread;
+	bool nx_thread_running;
+	pthread_mutex_t nx_mutex; /* guards nx_stop, with nx_cond for the period sleep */
+	pthread_cond_t nx_cond;
+	bool nx_stop;
 };
 
 /* KVM's vCPU modes. */
@@ -38,6 +45,7 @@ enum {
 
 /* Request bits, handled by the vCPU outside guest mode before it enters. */
 #define TDP_REQ_TLB_FLUSH (1u << 0)
+#define TDP_REQ_ROOT_RELOAD (1u << 1) /* KVM_REQ_MMU_FREE_OBSOLETE_ROOTS */
 
 struct tdpmmu_vcpu {
 	/* Written by other threads (flushers): its own cache line. */
@@ -49,6 +57,8 @@ struct tdpmmu_vcpu {
 	struct tdpmmu_vm *vm __cacheline_aligned;
 	int index;
 	struct tdp_page_cache cache;
+	struct tdp_page *root; /* with a reference; NULL until first loaded */
+	bool smm;              /* address-space role wanted (tdpmmu_vcpu_set_smm) */
 	struct tdp_tlb tlb;
 	struct tdpmmu_vcpu_stats stats; /* written by this thread, read by anyone */
 };
@@ -57,6 +67,19 @@ struct tdp_mmu *tdp_vm_mmu(struct tdpmmu_vm *vm);
 
 /* tlb_flush.c: the MMU's remote TLB flush (tdp_flush_fn). */
 void tdp_vm_flush_remote_tlbs(void *vm, uint64_t gfn, int level);
+/*
+ * tlb_flush.c: post @req to every vCPU and wait until none is still in
+ * guest mode from before (kvm_make_all_cpus_request with KVM_REQUEST_WAIT).
+ * Returns the number of vCPUs kicked.
+ */
+int tdp_vm_request_all(struct tdpmmu_vm *vm, uint32_t req);
+
+/*
+ * vcpu_root.c: load the vCPU's root for its role if it has none or it is
+ * invalid or of the other role (takes the read lock; flushes the vCPU's
+ * TLB when the root changes).  0 or -ENOMEM.
+ */
+int tdp_vcpu_load_root(struct tdpmmu_vcpu *v);
 
 /*
  * vcpu_fault.c: the fault path entered on an EPT violation.  @present: the

@@ -152,7 +152,7 @@ static void test_arena_exhaustion(void)
 	struct tdpmmu_memslot s = { 0, 0, 1024, TDPMMU_BACKING_ANON, 0 };
 
 	tdpmmu_vm_config_init(&cfg);
-	cfg.max_tables = 4; /* the root plus 3: a fault needs 4 in its cache */
+	cfg.max_tables = 4; /* a fault needs 5 in its cache: a root and one per level below */
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
 	REQUIRE(tdpmmu_memslot_add(vm, &s) == 0);
 	REQUIRE(tdpmmu_vcpu_create(vm, &vcpu) == 0);

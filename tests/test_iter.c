@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "tdp_mmu.h"
+#include "tdp_root.h"
 #include "tdpmmu/tdpmmu.h"
 #include "vm_internal.h"
 
@@ -39,7 +40,9 @@ static int walk(struct tdp_mmu *mmu, int min_level, uint64_t start, uint64_t end
 	int n = 0;
 
 	reclaim_walk_begin(&mmu->reclaim);
-	for_each_tdp_pte_min_level(it, &mmu->arena, mmu->root, min_level, start, end) {
+	/* The tests' faults all run on the normal role's root. */
+	for_each_tdp_pte_min_level(it, &mmu->arena, tdp_root_find_valid(mmu, TDP_ROLE_NORMAL),
+				   min_level, start, end) {
 		REQUIRE(n < max);
 		out[n].gfn = it.gfn;
 		out[n].level = it.level;

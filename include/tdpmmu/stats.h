@@ -40,7 +40,25 @@
 	X(TLB_FLUSH_WAIT_NS, "tlb_flush_wait_ns")                                                  \
 	X(NOTIFIER_RETRIES, "notifier_retries")                                                    \
 	X(FAST_FAULTS_FIXED, "fast_faults_fixed")                                                  \
-	X(ITER_YIELDS, "iter_yields")
+	X(ITER_YIELDS, "iter_yields")                                                              \
+	/* roots */                                                                                \
+	X(ROOTS_LIVE, "roots_live")                                                                \
+	X(ROOTS_ALLOCATED, "roots_allocated")                                                      \
+	X(ROOTS_INVALIDATED, "roots_invalidated")                                                  \
+	X(ROOT_RELOADS, "root_reloads")                                                            \
+	X(FAST_ZAPS, "fast_zaps")                                                                  \
+	/* dirty logging and huge-page recovery */                                                 \
+	X(LEAVES_WRPROT, "leaves_write_protected")                                                 \
+	X(EAGER_SPLITS, "eager_splits")                                                            \
+	X(PAGES_LOGGED_DIRTY, "pages_logged_dirty")                                                \
+	X(HUGE_RECOVERED, "huge_pages_recovered")                                                  \
+	X(COLLAPSIBLE_ZAPPED, "collapsible_tables_zapped")                                         \
+	/* NX huge pages */                                                                        \
+	X(NX_TRACKED, "nx_tables_tracked")                                                         \
+	X(NX_SPLITS, "nx_forced_small")                                                            \
+	X(NX_RECOVERED, "nx_tables_recovered")                                                     \
+	/* aging */                                                                                \
+	X(YOUNG_CLEARED, "young_cleared")
 
 enum tdpmmu_counter {
 #define TDPMMU_COUNTER_ENUM(name, str) TDPMMU_C_##name,

@@ -47,9 +47,21 @@ struct tdpmmu_vm_config {
 	uint64_t payload_bytes;
 	tdpmmu_flush_fn flush_tlbs; /* observer, called after each remote flush */
 	void *flush_ctx;
+	/*
+	 * NX huge-page mitigation (KVM's nx_huge_pages): huge leaves are
+	 * mapped non-executable, and an execute fault where a huge page could
+	 * be maps 4K and records the table on the possible-NX list.  Every
+	 * nx_recovery_period_ms (0: no recovery thread; call
+	 * tdpmmu_nx_recover() yourself) a recovery thread zaps
+	 * ceil(listed / nx_recovery_ratio) of them (ratio 0: none), so that
+	 * huge pages can come back.  Defaults: off, 1000 ms, 60.
+	 */
+	bool nx_huge_pages;
+	unsigned nx_recovery_period_ms;
+	unsigned nx_recovery_ratio;
 };
 
-/* Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand), no payload. */
+/* Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand), no payload, NX off. */
 void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg);
 int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out);
 /* Destroys the vCPUs still attached, zaps everything, waits for reclamation. */
@@ -230,6 +242,127 @@ struct tdpmmu_reclaim_stats {
 	uint64_t retired, freed, outstanding, peak_outstanding;
 };
 void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out);
+
+/*
+ * Memslot deletion and move (KVM_SET_USER_MEMORY_REGION).  Both retire
+ * every mapping with a fast zap (tdpmmu_zap_all_fast) before they return;
+ * a moved slot keeps its frames and contents.  -ENOENT: no slot @id;
+ * -EEXIST/-EINVAL/-ERANGE as for tdpmmu_memslot_add for the new place.
+ */
+int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id);
+int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn);
+
+/*
+ * Roots.  Each vCPU runs on a reference-counted root of its address-space
+ * role (normal or SMM), loaded on first use and reloaded when it becomes
+ * invalid.  tdpmmu_zap_all_fast (KVM's kvm_mmu_zap_all_fast) invalidates
+ * every root under the write lock, has every vCPU reload a new root, and
+ * then zaps the invalidated roots under the read lock, bottom level first;
+ * every mapping is gone when it returns.  tdpmmu_vcpu_set_smm switches the
+ * vCPU's role (it takes effect at its next entry or fault).
+ */
+int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm);
+int tdpmmu_vcpu_set_smm(struct tdpmmu_vcpu *vcpu, bool smm);
+
+struct tdpmmu_root_stats {
+	uint64_t valid, invalid; /* roots on the list now */
+	uint64_t allocated;      /* ever */
+};
+void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out);
+
+/*
+ * Dirty logging on a memslot (KVM_MEM_LOG_DIRTY_PAGES).  While enabled,
+ * writable leaves in the slot exist only at 4K and every leaf that becomes
+ * writable (slow fault or lockless fast fault) marks its page in the
+ * slot's dirty bitmap first.
+ *
+ * enable write-protects the slot's leaves under the read lock and flushes
+ * before it returns.  Flags:
+ *   TDPMMU_DIRTY_LOG_EAGER_SPLIT     also split huge leaves down to 4K
+ *                                    (KVM's eager_page_split)
+ *   TDPMMU_DIRTY_LOG_MANUAL_PROTECT  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+ *                                    get does not clear; clear re-protects
+ *   TDPMMU_DIRTY_LOG_INITIALLY_SET   with MANUAL_PROTECT: the bitmap starts
+ *                                    all set and only huge leaves are
+ *                                    write-protected on enable
+ * Returns the number of leaves write-protected, or an error: -ENOENT no
+ * such slot, -EBUSY already logging, -EINVAL bad flags, -EROFS read-only
+ * slot.
+ */
+#define TDPMMU_DIRTY_LOG_EAGER_SPLIT (1u << 0)
+#define TDPMMU_DIRTY_LOG_MANUAL_PROTECT (1u << 1)
+#define TDPMMU_DIRTY_LOG_INITIALLY_SET (1u << 2)
+int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags);
+
+/*
+ * KVM_GET_DIRTY_LOG: copy the slot's bitmap (bit i = page base_gfn + i,
+ * ceil(npages / 64) words) to @bitmap.  Without MANUAL_PROTECT it also
+ * clears what it copied and write-protects those pages (write lock),
+ * flushing before it returns.  Returns the number of bits set.
+ */
+int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap);
+
+/*
+ * KVM_CLEAR_DIRTY_LOG (MANUAL_PROTECT only, else -EINVAL): for each bit i
+ * of @mask, clear page first_page + i's dirty bit and, if it was set,
+ * write-protect the page (write lock), flushing before it returns.
+ * @first_page is relative to the slot and a multiple of 64; bits past the
+ * slot's end must be clear.  Returns the number of pages re-protected.
+ */
+int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
+			   uint64_t mask);
+
+/*
+ * How huge pages come back after dirty logging (or on demand):
+ *   TDPMMU_RECOVER_ZAP      zap each collapsible table under the read lock,
+ *                           so the next fault maps a huge page (the old way)
+ *   TDPMMU_RECOVER_INPLACE  replace each collapsible table with a huge
+ *                           leaf by one CAS (the new way)
+ * A table is collapsible when the host allows a mapping of its level.  One
+ * flush covers the pass, before walk protection is dropped.
+ */
+enum tdpmmu_huge_recovery {
+	TDPMMU_RECOVER_NONE,
+	TDPMMU_RECOVER_ZAP,
+	TDPMMU_RECOVER_INPLACE,
+};
+/* Disable dirty logging and recover huge pages @how.  -ENOENT, -EINVAL (not logging). */
+int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id,
+			     enum tdpmmu_huge_recovery how);
+/* Recover huge pages in a slot that is not logging; returns tables collapsed or zapped. */
+int tdpmmu_recover_huge_pages(struct tdpmmu_vm *vm, uint32_t slot_id,
+			      enum tdpmmu_huge_recovery how);
+
+/*
+ * NX recovery pass (what the recovery thread runs each period): zap
+ * ceil(listed / @ratio) tables from the possible-NX list under the read
+ * lock (@ratio 0: the VM's ratio).  Returns tables zapped.
+ */
+int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio);
+/* Tables on the possible-NX list now. */
+uint64_t tdpmmu_nx_listed(struct tdpmmu_vm *vm);
+
+/*
+ * Aging for the host's page reclaim (MMU-notifier test_young, clear_young,
+ * clear_flush_young) over [start, end) in every valid root.  No MMU lock:
+ * walk protection only; Accessed is cleared atomically.  test_young
+ * returns 1 if some leaf is young, else 0; the others return how many
+ * leaves were young (and cleared).  clear_flush_young flushes TLBs when
+ * it cleared any, so the next access sets Accessed again.
+ */
+int tdpmmu_test_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+int tdpmmu_clear_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+int tdpmmu_clear_flush_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+
+/*
+ * Write-protect @gfn (write tracking, KVM's kvm_tdp_mmu_write_protect_gfn)
+ * under the write lock: clear W and MMU-writable on the leaf that maps it
+ * in every valid root (a huge leaf is protected whole), flushing before the
+ * lock is released.  The fast path cannot undo it; a later write fault
+ * maps the page writable again through the slow path.  Returns 1 if some
+ * leaf was protected, else 0.
+ */
+int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn);
 
 /* Whether liburcu's memb read side is fence-free (sys_membarrier present). */
 bool tdpmmu_rcu_membarrier_active(void);

@@ -1,0 +1,99 @@
+/*
+ * bench_report.c - report pieces of the dirty-log, access-tracking and
+ * nx-recovery benchmarks: phase records, times written the selftests'
+ * way, the header (command line and machine), counter lists, and the
+ * parts of the JSON report they share.  Main thread only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "bench_common.h"
+#include "compiler.h"
+
+void bench_phase_add(struct bench_phases *ph, const char *name, uint64_t ns, uint64_t faults)
+{
+	struct bench_phase *p;
+
+	if (ph->n == BENCH_MAX_PHASES)
+		tdp_bug("more than %d phases", BENCH_MAX_PHASES);
+	p = &ph->p[ph->n++];
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->ns = ns;
+	p->faults = faults;
+}
+
+void bench_format_secs(uint64_t ns, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIu64 ".%09" PRIu64 "s", ns / UINT64_C(1000000000),
+		 ns % UINT64_C(1000000000));
+}
+
+void bench_print_header(FILE *f, const char *title, const char *command,
+			const struct machine_info *m)
+{
+	fprintf(f, "tdpmmu %s: %s\ncommand: %s\n\n", TDPMMU_VERSION, title, command);
+	machine_info_print(m, BENCH_LEVELS, f);
+	fputc('\n', f);
+}
+
+void bench_print_counters(FILE *f, const int64_t *c, const enum tdpmmu_counter *which, int n)
+{
+	for (int i = 0; i < n; i++)
+		fprintf(f, "  %-28s %" PRId64 "\n", tdpmmu_counter_name(which[i]), c[which[i]]);
+}
+
+FILE *bench_json_open(const char *path)
+{
+	FILE *f;
+
+	if (!path)
+		return NULL;
+	f = fopen(path, "w");
+	if (!f)
+		fatal("cannot write '%s': %s", path, strerror(errno));
+	return f;
+}
+
+void bench_json_head(FILE *f, const struct machine_info *m, const char *command)
+{
+	fputs("{\n  \"machine\": ", f);
+	machine_info_json(m, BENCH_LEVELS, f);
+	fputs(",\n  \"command\": ", f);
+	json_string(f, command);
+	fputs(",\n", f);
+}
+
+void bench_json_phases(FILE *f, const struct bench_phases *ph)
+{
+	fputc('[', f);
+	for (int i = 0; i < ph->n; i++) {
+		fprintf(f, "%s\n      {\"name\": ", i ? "," : "");
+		json_string(f, ph->p[i].name);
+		fputs(", \"seconds\": ", f);
+		json_number(f, (double)ph->p[i].ns / 1e9, 9);
+		fprintf(f, ", \"faults\": %" PRIu64 "}", ph->p[i].faults);
+	}
+	fputs("\n    ]", f);
+}
+
+void bench_json_counters(FILE *f, const int64_t *c)
+{
+	fputc('{', f);
+	for (int i = 0; i < TDPMMU_NR_COUNTERS; i++) {
+		fprintf(f, "%s\"", i ? ", " : "");
+		fputs(tdpmmu_counter_name((enum tdpmmu_counter)i), f);
+		fprintf(f, "\": %" PRId64, c[i]);
+	}
+	fputc('}', f);
+}
+
+void bench_json_close(FILE *f, const char *path)
+{
+	if (!f)
+		return;
+	fputs("}\n", f);
+	if (ferror(f) | fclose(f))
+		fatal("writing '%s' failed", path);
+	printf("\nJSON written to %s\n", path);
+}

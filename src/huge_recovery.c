@@ -1,0 +1,204 @@
+/*
+ * huge_recovery.c - bringing huge pages back: after dirty logging (which
+ * maps everything at 4K), after a THP was rebuilt by compaction, or on
+ * demand.
+ *
+ * A table is collapsible when its entry is at 2M or 1G, the host would map
+ * that whole range with one leaf (the first gfn's host_level reaches the
+ * entry's level, which also means the range lies in one memslot and its
+ * frames are contiguous and aligned), the slot is not logging, and no MMU
+ * notifier invalidation in progress overlaps the range.  Two ways:
+ *   ZAP      CAS the table's entry to non-present; the next fault maps
+ *            huge (KVM's zap_collapsible_spte_range).
+ *   INPLACE  CAS a huge leaf over the table's entry, with the permissions
+ *            of the leaves below and the host's frame for the range (KVM's
+ *            recover_huge_pages_range): no fault needed afterwards.
+ *
+ * Concurrency: the MMU lock is held for read for the whole pass (apart
+ * from yields) and every table walk is inside one walk-protection section,
+ * so tables and roots seen cannot be freed under us.
+ * - Every change is one CAS from the iterator's snapshot
+ *   (tdp_set_spte_atomic).  A lost CAS refreshes the snapshot and the
+ *   entry is judged again; FROZEN or a leaf is never a candidate, so we
+ *   never CAS from FROZEN.  Replacing a table (by a leaf or non-present)
+ *   disconnects it, and only the CAS winner tears it down and retires it
+ *   (tdp_spte_update.c); the Dirty bits of the leaves it held go to the
+ *   host then, so none is lost.
+ * - The candidate checks are authoritative because they are made under
+ *   the read lock: invalidate_begin/end and the notifier sequence bump
+ *   that follows a memslot change (dirty logging on, delete, move) take the
+ *   write lock, so what the check saw (no invalidation over the range, the
+ *   slot not logging, the host frames) stays true until we unlock, which
+ *   is after the CAS.  A change that starts later sees our leaf and zaps
+ *   or write-protects it like any other.
+ * - The huge leaf is writable (or MMU-writable, executable) only if every
+ *   present leaf below is: write protection of a single gfn is not
+ *   remembered anywhere else, and a collapse must not undo it.  Accessed
+ *   and Dirty come from the first present leaf below; the Dirty bits of
+ *   the others reach the host when the table is torn down.
+ * - One remote TLB flush covers the pass, issued before walk protection
+ *   ends (tables retired here cannot be freed before it), and before every
+ *   yield that follows an unflushed change.
+ */
+#include <errno.h>
+
+#include "huge_recovery.h"
+#include "tdp_mmu_internal.h"
+#include "tdp_root.h"
+
+/* Permission bits a collapsed leaf keeps only if every leaf below has them. */
+#define HUGE_AND_BITS (SPTE_W | SPTE_X | SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE)
+/* Bits taken from the first present leaf below. */
+#define HUGE_FIRST_BITS (SPTE_R | SPTE_ACCESSED | SPTE_DIRTY | SPTE_MMU_PRESENT)
+
+/* Whether an invalidation in progress overlaps [start, end); read lock:
+ * authoritative. */
+static bool invalidation_overlaps(const struct tdp_notifier *n, uint64_t start, uint64_t end)
+{
+	return atomic_load_explicit(&n->in_progress, memory_order_relaxed) > 0 &&
+	       start < atomic_load_explicit(&n->range_end, memory_order_relaxed) &&
+	       atomic_load_explicit(&n->range_start, memory_order_relaxed) < end;
+}
+
+/*
+ * Is the table under @it collapsible?  On yes, *@pfn is the host frame of
+ * the range's first gfn, aligned to the level.
+ */
+static bool collapsible(struct tdpmmu_vm *vm, const struct tdp_iter *it, uint64_t *pfn)
+{
+	uint64_t n = tdp_pages_per_level(it->level);
+	struct tdp_host_frame hf;
+
+	if (it->level > TDP_MAX_HUGE_LEVEL || !spte_is_present(it->old_spte) ||
+	    spte_is_last(it->old_spte, it->level))
+		return false;
+	if (invalidation_overlaps(&vm->notifier, it->gfn, it->gfn + n))
+		return false;
+	if (tdp_host_lookup(&vm->host, it->gfn, &hf))
+		return false;
+	if (hf.dirty_logging || hf.host_level < it->level || (hf.pfn & (n - 1)))
+		return false;
+	*pfn = hf.pfn;
+	return true;
+}
+
+struct leaf_summary {
+	tdp_spte_t first;    /* the first present leaf, 0 if none */
+	tdp_spte_t and_bits; /* HUGE_AND_BITS present in every leaf */
+};
+
+/* Walk the live table @p (walk protection held): FROZEN reads as non-present.
+ */
+static void summarize_leaves(struct tdp_mmu *mmu, struct tdp_page *p, struct leaf_summary *sum)
+{
+	_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, p);
+
+	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {
+		tdp_spte_t s = tdp_read_spte(&pt[i]);
+
+		if (!spte_is_present(s))
+			continue;
+		if (!spte_is_last(s, p->level)) {
+			summarize_leaves(mmu, tdp_page_from_pfn(&mmu->arena, spte_pfn(s)), sum);
+			continue;
+		}
+		if (!sum->first)
+			sum->first = s;
+		sum->and_bits &= s;
+	}
+}
+
+/* The huge leaf that replaces the table under @it, or 0 if it maps nothing. */
+static tdp_spte_t make_huge_leaf(struct tdp_mmu *mmu, const struct tdp_iter *it, uint64_t pfn)
+{
+	struct leaf_summary sum = { 0, HUGE_AND_BITS };
+	tdp_spte_t s;
+
+	summarize_leaves(mmu, tdp_page_from_pfn(&mmu->arena, spte_pfn(it->old_spte)), &sum);
+	if (!sum.first)
+		return 0;
+	s = (sum.first & HUGE_FIRST_BITS) | sum.and_bits | SPTE_LARGE | (pfn << SPTE_PFN_SHIFT);
+	/* NX mitigation: a huge leaf is never executable. */
+	if (mmu->nx_huge_pages)
+		s &= ~SPTE_X;
+	return s;
+}
+
+static int recover_root(struct tdpmmu_vm *vm, struct tdp_page *root, uint64_t start, uint64_t end,
+			enum tdpmmu_huge_recovery how, bool *flush)
+{
+	struct tdp_mmu *mmu = &vm->mmu;
+	struct tdp_iter it;
+	int done = 0;
+
+	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
+	for_each_tdp_pte_min_level(it, &mmu->arena, root, TDP_LEVEL_2M, start, end) {
+		uint64_t pfn;
+		tdp_spte_t new;
+
+		if (tdp_mmu_iter_cond_yield(mmu, &it, *flush, TDP_SHARED)) {
+			*flush = false;
+			continue;
+		}
+retry:
+		if (!collapsible(vm, &it, &pfn))
+			continue;
+		if (how == TDPMMU_RECOVER_ZAP) {
+			new = SPTE_NONPRESENT;
+		} else {
+			new = make_huge_leaf(mmu, &it, pfn);
+			if (!new)
+				continue; /* an empty table: leave it to the next fault */
+		}
+		/* Lost: the snapshot is fresh, judge the entry again. */
+		if (tdp_set_spte_atomic(mmu, &it, new))
+			goto retry;
+		tdp_count(&mmu->counters, how == TDPMMU_RECOVER_ZAP ? TDPMMU_C_COLLAPSIBLE_ZAPPED
+								    : TDPMMU_C_HUGE_RECOVERED);
+		*flush = true;
+		done++;
+	}
+	return done;
+}
+
+int tdp_recover_huge_pages(struct tdpmmu_vm *vm, uint64_t start, uint64_t end,
+			   enum tdpmmu_huge_recovery how)
+{
+	struct tdp_mmu *mmu = &vm->mmu;
+	struct tdp_page *root;
+	bool flush = false;
+	int done = 0;
+
+	if (how != TDPMMU_RECOVER_ZAP && how != TDPMMU_RECOVER_INPLACE)
+		return 0;
+	if (end > mmu->max_gfn)
+		end = mmu->max_gfn;
+	if (start >= end)
+		return 0;
+	tdp_mmu_lock(mmu, TDP_SHARED);
+	reclaim_walk_begin(&mmu->reclaim);
+	for_each_tdp_root(mmu, root, true, TDP_SHARED)
+		done += recover_root(vm, root, start, end, how, &flush);
+	/* Before the walk ends: the tables retired above cannot be freed yet. */
+	if (flush)
+		tdp_flush_remote_tlbs(mmu, 0, 0);
+	reclaim_walk_end(&mmu->reclaim);
+	tdp_mmu_unlock(mmu, TDP_SHARED);
+	return done;
+}
+
+int tdpmmu_recover_huge_pages(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu_huge_recovery how)
+{
+	struct tdpmmu_memslot desc;
+	unsigned log_flags;
+	int r;
+
+	if (!vm || (how != TDPMMU_RECOVER_ZAP && how != TDPMMU_RECOVER_INPLACE))
+		return -EINVAL;
+	r = tdp_host_get_slot(&vm->host, slot_id, &desc, &log_flags);
+	if (r)
+		return r;
+	if (log_flags & TDP_SLOT_LOGGING)
+		return -EINVAL;
+	return tdp_recover_huge_pages(vm, desc.base_gfn, desc.base_gfn + desc.npages, how);
+}
