@@ -52,7 +52,7 @@
 #define MB2 512ull
 #define MAX_VCPUS 8
 #define NONE_GFN UINT64_MAX
-#define WRITES_PER_ROUND 512
+#define WRITES_PER_WINDOW 256
 
 static void read_counters(struct tdpmmu_vm *vm, int64_t *c)
 {
@@ -391,7 +391,7 @@ struct guest {
 	_Atomic uint64_t inflight; /* gfn of the write in flight, or NONE_GFN */
 	_Atomic uint64_t seen;     /* iteration read by the last access started */
 	_Atomic uint64_t writes;
-	uint64_t budget_iter, budget; /* writes left in this iteration */
+	uint64_t budget_window, budget; /* writes left in this window */
 	pthread_t thread;
 };
 
@@ -403,6 +403,7 @@ static struct {
 	_Atomic uint64_t iteration;
 	_Atomic uint64_t toggle_gen; /* odd while B is being disabled/re-enabled */
 	_Atomic uint64_t rounds;
+	_Atomic uint64_t window; /* write budget epoch */
 	atomic_bool stop;
 	atomic_long run_errors, toggle_errors;
 	_Atomic int64_t recovered, toggles, toggle_splits;
@@ -422,10 +423,16 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 		atomic_store(&g->inflight, NONE_GFN);
 		return false;
 	}
-	/* At most WRITES_PER_ROUND writes per iteration, so most pages stay clean. */
-	if (it != g->budget_iter) {
-		g->budget_iter = it;
-		g->budget = WRITES_PER_ROUND;
+	/*
+	 * At most WRITES_PER_WINDOW writes per window, so most pages stay
+	 * clean; the harvester opens a window at each bump and one right
+	 * after its get, so writes also land between get and check ((c)).
+	 */
+	uint64_t win = atomic_load_explicit(&P.window, memory_order_relaxed);
+
+	if (win != g->budget_window) {
+		g->budget_window = win;
+		g->budget = WRITES_PER_WINDOW;
 	}
 	if (r % 8 == 0 || !g->budget) {
 		/* Execute-read (NX), not in a logged slot. */
@@ -502,6 +509,7 @@ static void harvest_slot(struct oracle_slot *s, uint64_t it, bool is_b, uint64_t
 	int r;
 
 	r = tdpmmu_dirty_log_get(P.vm, s->id, s->bm);
+	atomic_fetch_add(&P.window, 1);
 	if (r < 0) {
 		/* B is off right now (toggler): nothing to check this round. */
 		CHECK(is_b && r == -EINVAL);
@@ -579,7 +587,7 @@ static void *toggler_thread(void *arg)
 			atomic_fetch_add(&P.recovered, r);
 		/* Let the vCPUs map B huge again: pace by their progress. */
 		w0 = total_writes();
-		while (total_writes() - w0 < 500 && !atomic_load(&P.stop))
+		while (total_writes() - w0 < 256 && !atomic_load(&P.stop))
 			sched_yield();
 		tdpmmu_read_counters(P.vm, c0);
 		r = tdpmmu_dirty_log_enable(P.vm, SLOT_B, flags);
@@ -615,7 +623,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 	};
 	int64_t c[TDPMMU_NR_COUNTERS];
 	struct tdpmmu_vcpu *pv;
-	uint64_t start, now, gen_prev;
+	uint64_t start, now, gen_prev, w0;
 	pthread_t toggler;
 	bool proven = false;
 
@@ -627,6 +635,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 	P.b.id = SLOT_B;
 	P.b.base = B_BASE;
 	atomic_store(&P.iteration, 1);
+	atomic_store(&P.window, 1); /* vCPUs start at window 0: a fresh budget */
 	tdpmmu_vm_config_init(&cfg);
 	cfg.max_tables = 1 << 14;
 	cfg.payload_bytes = 4 * GB_PAGES * 4096ull;
@@ -665,8 +674,9 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 
 	start = tdp_now_ns();
 	gen_prev = atomic_load(&P.toggle_gen);
+	w0 = 0;
 	for (;;) {
-		uint64_t it = atomic_load(&P.iteration), w0 = total_writes();
+		uint64_t it = atomic_load(&P.iteration);
 
 		/* Every write chosen before this iteration has landed. */
 		for (int i = 0; i < nvcpus; i++)
@@ -674,13 +684,16 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 			       !atomic_load(&P.run_errors))
 				sched_yield();
 		/* Some writes this round, paced by the vCPUs' progress. */
-		while (total_writes() - w0 < 300 && !atomic_load(&P.run_errors))
+		while (total_writes() - w0 < 128 && !atomic_load(&P.run_errors))
 			sched_yield();
 		harvest_slot(&P.a, it, false, gen_prev);
 		harvest_slot(&P.b, it, true, gen_prev);
 		gen_prev = atomic_load(&P.toggle_gen);
 		atomic_fetch_add(&P.rounds, 1);
 		atomic_store_explicit(&P.iteration, it + 1, memory_order_release);
+		/* Counted before the window opens: its writes may all land at once. */
+		w0 = total_writes();
+		atomic_fetch_add(&P.window, 1);
 
 		now = tdp_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))

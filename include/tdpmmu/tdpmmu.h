@@ -246,8 +246,10 @@ void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim
 /*
  * Memslot deletion and move (KVM_SET_USER_MEMORY_REGION).  Both retire
  * every mapping with a fast zap (tdpmmu_zap_all_fast) before they return;
- * a moved slot keeps its frames and contents.  -ENOENT: no slot @id;
- * -EEXIST/-EINVAL/-ERANGE as for tdpmmu_memslot_add for the new place.
+ * a moved slot keeps its frames and contents (and its dirty log).
+ * -ENOENT: no slot @id; -EEXIST/-EINVAL/-ERANGE as for tdpmmu_memslot_add
+ * for the new place; -EINVAL also for a move that changes the slot's
+ * offset within 2 MiB after the host remapped part of it.
  */
 int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id);
 int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn);
@@ -307,7 +309,8 @@ int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitma
  * of @mask, clear page first_page + i's dirty bit and, if it was set,
  * write-protect the page (write lock), flushing before it returns.
  * @first_page is relative to the slot and a multiple of 64; bits past the
- * slot's end must be clear.  Returns the number of pages re-protected.
+ * slot's end must be clear.  Returns the number of bits it cleared (each
+ * such page is write-protected).
  */
 int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
 			   uint64_t mask);
