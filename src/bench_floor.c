@@ -34,7 +34,7 @@ int tdp_bench_floor(struct tdpmmu_vm *vm, uint64_t start_gfn, uint64_t npages, u
 				return -ENOENT;
 			if (spte_is_last(s, level))
 				break;
-			pt = tdp_page_table(&mmu->arena, tdp_page_from_pfn(&mmu->arena, spte_pfn(s)));
+			pt = tdp_pfn_table(&mmu->arena, spte_pfn(s));
 		}
 		if (level != TDP_LEVEL_4K)
 			return -ENOENT;

@@ -31,13 +31,24 @@ int tdp_arena_init(struct tdp_arena *a, uint64_t capacity)
 	}
 	/* Huge pages for tables: fewer TLB misses on walks, fewer first-touch faults. */
 	madvise(a->mem, capacity * TDP_TABLE_BYTES, MADV_HUGEPAGE);
-	a->meta = calloc(capacity, sizeof(*a->meta));
+	a->capacity = capacity;
+	/* Cache-line aligned and zeroed on first touch, like the tables. */
+	a->meta = mmap(NULL, capacity * sizeof(*a->meta), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (a->meta == MAP_FAILED)
+		a->meta = NULL;
 	a->free_stack = calloc(capacity, sizeof(*a->free_stack));
 	if (!a->meta || !a->free_stack) {
-		tdp_arena_destroy(a);
+		a->capacity = 0;
+		if (a->meta)
+			munmap(a->meta, capacity * sizeof(*a->meta));
+		a->meta = NULL;
+		table_unpoison(a->mem, capacity * TDP_TABLE_BYTES);
+		munmap(a->mem, capacity * TDP_TABLE_BYTES);
+		free(a->free_stack);
+		memset(a, 0, sizeof(*a));
 		return -ENOMEM;
 	}
-	a->capacity = capacity;
 	pthread_mutex_init(&a->lock, NULL);
 	return 0;
 }
@@ -48,7 +59,8 @@ void tdp_arena_destroy(struct tdp_arena *a)
 		table_unpoison(a->mem, a->capacity * TDP_TABLE_BYTES);
 		munmap(a->mem, a->capacity * TDP_TABLE_BYTES);
 	}
-	free(a->meta);
+	if (a->meta)
+		munmap(a->meta, a->capacity * sizeof(*a->meta));
 	free(a->free_stack);
 	if (a->capacity)
 		pthread_mutex_destroy(&a->lock);

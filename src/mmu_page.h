@@ -69,7 +69,9 @@ struct tdp_page {
 	bool root_zap_scheduled; /* under the MMU's fast_zap_mutex */
 	unsigned root_role;
 	struct tdp_page *_Atomic root_next;
-};
+} __cacheline_aligned; /* a power-of-two size: entry <-> metadata is a shift */
+static_assert((sizeof(struct tdp_page) & (sizeof(struct tdp_page) - 1)) == 0,
+	      "table metadata size must be a power of two");
 
 struct tdp_arena {
 	/* Read-mostly: every walk reads these. */
@@ -110,14 +112,30 @@ static inline _Atomic(tdp_spte_t) *tdp_page_table(const struct tdp_arena *a,
 	return a->mem + tdp_page_index(a, p) * (TDP_TABLE_BYTES / sizeof(tdp_spte_t));
 }
 
-static inline struct tdp_page *tdp_page_from_pfn(const struct tdp_arena *a, uint64_t pfn)
+/* Index of the table with frame @pfn; a frame outside the arena is a bug. */
+static inline uint64_t tdp_pfn_index(const struct tdp_arena *a, uint64_t pfn)
 {
 	uint64_t i = pfn - TDP_TABLE_PFN_BASE;
 
 	if (unlikely(pfn < TDP_TABLE_PFN_BASE || i >= a->capacity))
 		tdp_bug("non-leaf entry points at frame 0x%llx, outside the table arena",
 			(unsigned long long)pfn);
-	return &a->meta[i];
+	return i;
+}
+
+static inline struct tdp_page *tdp_page_from_pfn(const struct tdp_arena *a, uint64_t pfn)
+{
+	return &a->meta[tdp_pfn_index(a, pfn)];
+}
+
+/*
+ * The entries of the table with frame @pfn, straight from the frame: walks
+ * step down this way without touching (or dividing by the size of) the
+ * metadata.
+ */
+static inline _Atomic(tdp_spte_t) *tdp_pfn_table(const struct tdp_arena *a, uint64_t pfn)
+{
+	return a->mem + tdp_pfn_index(a, pfn) * (TDP_TABLE_BYTES / sizeof(tdp_spte_t));
 }
 
 /* The list of every page-table page in use, and its lock. */

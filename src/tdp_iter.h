@@ -57,17 +57,14 @@ static inline void tdp_iter_refresh(struct tdp_iter *it)
 
 static inline bool try_step_down(struct tdp_iter *it)
 {
-	struct tdp_page *child;
-
 	if (it->level == it->min_level)
 		return false;
 	/* Re-read: the entry may have been zapped since the caller looked at it. */
 	it->old_spte = tdp_read_spte(it->sptep);
 	if (!spte_is_present(it->old_spte) || spte_is_last(it->old_spte, it->level))
 		return false;
-	child = tdp_page_from_pfn(it->arena, spte_pfn(it->old_spte));
 	it->level--;
-	it->pt_path[it->level - 1] = tdp_page_table(it->arena, child);
+	it->pt_path[it->level - 1] = tdp_pfn_table(it->arena, spte_pfn(it->old_spte));
 	it->gfn = tdp_align_gfn(it->next_last_level_gfn, it->level);
 	tdp_iter_refresh(it);
 	return true;

@@ -30,6 +30,7 @@
 
 #include "tdp_mmu.h"
 
+/* The role is the vCPU's SMM flag (vm_internal.h relies on it). */
 #define TDP_ROLE_NORMAL 0u
 #define TDP_ROLE_SMM 1u
 #define TDP_NR_ROLES 2u

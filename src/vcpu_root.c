@@ -13,15 +13,13 @@
 #include "tdp_root.h"
 #include "vm_internal.h"
 
-int tdp_vcpu_load_root(struct tdpmmu_vcpu *v)
+int tdp_vcpu_reload_root(struct tdpmmu_vcpu *v)
 {
 	struct tdp_mmu *mmu = &v->vm->mmu;
 	unsigned role = v->smm ? TDP_ROLE_SMM : TDP_ROLE_NORMAL;
 	struct tdp_page *old = v->root;
 	int r;
 
-	if (old && tdp_root_is_valid(old) && old->root_role == role)
-		return 0;
 	r = tdp_page_cache_topup(mmu, &v->cache);
 	if (r)
 		return r;

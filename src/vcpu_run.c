@@ -109,8 +109,7 @@ static enum access_result hw_walk(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned 
 				return VIOLATION_NOT_PRESENT;
 			if (spte_is_last(s, level))
 				break;
-			pt = tdp_page_table(&mmu->arena,
-					    tdp_page_from_pfn(&mmu->arena, spte_pfn(s)));
+			pt = tdp_pfn_table(&mmu->arena, spte_pfn(s));
 		}
 		if (!leaf_allows(s, type))
 			return VIOLATION_PERMISSION;

@@ -77,9 +77,20 @@ int tdp_vm_request_all(struct tdpmmu_vm *vm, uint32_t req);
 /*
  * vcpu_root.c: load the vCPU's root for its role if it has none or it is
  * invalid or of the other role (takes the read lock; flushes the vCPU's
- * TLB when the root changes).  0 or -ENOMEM.
+ * TLB when the root changes).  0 or -ENOMEM.  The check is inline: every
+ * guest entry and fault makes it.
  */
-int tdp_vcpu_load_root(struct tdpmmu_vcpu *v);
+int tdp_vcpu_reload_root(struct tdpmmu_vcpu *v);
+
+static inline int tdp_vcpu_load_root(struct tdpmmu_vcpu *v)
+{
+	const struct tdp_page *root = v->root;
+
+	if (likely(root && !atomic_load_explicit(&root->root_invalid, memory_order_acquire) &&
+		   root->root_role == (unsigned)v->smm))
+		return 0;
+	return tdp_vcpu_reload_root(v);
+}
 
 /*
  * vcpu_fault.c: the fault path entered on an EPT violation.  @present: the
