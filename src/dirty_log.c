@@ -96,7 +96,6 @@ static int split_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start
 	reclaim_walk_begin(&mmu->reclaim);
 	for_each_tdp_pte_min_level(it, &mmu->arena, root, TDP_LEVEL_2M, start, end) {
 		struct tdp_page *p;
-		bool exec;
 
 		if (tdp_mmu_iter_cond_yield(mmu, &it, false, TDP_SHARED))
 			continue;
@@ -121,9 +120,7 @@ retry:
 		p->gfn = it.gfn;
 		p->level = it.level - 1;
 		p->mmu = mmu;
-		/* As KVM: 4K children of a split are executable again under NX. */
-		exec = mmu->nx_huge_pages && p->level == TDP_LEVEL_4K;
-		if (tdp_mmu_split_huge_leaf(mmu, &it, p, exec, TDP_SHARED)) {
+		if (tdp_mmu_split_huge_leaf(mmu, &it, p, TDP_SHARED)) {
 			/* Never visible: back to the stash; the snapshot is fresh. */
 			tdp_page_reset(&mmu->arena, p);
 			st->pages[st->nr++] = p;

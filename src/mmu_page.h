@@ -12,7 +12,9 @@
  *   takes the lock); freeing runs from reclamation callbacks.
  * - Metadata of a live table is written only before the table is published
  *   (linked with a CAS, which orders the writes before it) and is
- *   read-only afterwards, except for the list links and the retire flag.
+ *   read-only afterwards, except for the list links and the retire flag,
+ *   the NX flags and links (nx_list.h) and a root's reference count,
+ *   invalid flag and list link (tdp_root.h).
  * - The in-use list is protected by the MMU lock held for write, or by the
  *   pages lock when the MMU lock is held for read.  The pages lock is only
  *   ever taken inside the MMU lock (asserted), because a writer does not

@@ -149,12 +149,12 @@ int tdp_mmu_lookup(struct tdp_mmu *mmu, unsigned role, uint64_t gfn, tdp_spte_t 
 /*
  * Split the huge leaf at @it into the fresh table @p (its gfn, level and
  * mmu set by the caller): every child is filled before one CAS (shared) or
- * store (exclusive) publishes it, so no flush is needed.  With @exec_children
- * the children become executable (NX splitting).  -EBUSY: the entry
- * changed; @p was never visible.
+ * store (exclusive) publishes it, so no flush is needed.  Under the NX
+ * mitigation 4K children become executable, as KVM does.  -EBUSY: the
+ * entry changed; @p was never visible.
  */
 int tdp_mmu_split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page *p,
-			    bool exec_children, enum tdp_lock_mode mode);
+			    enum tdp_lock_mode mode);
 
 /* What a full walk counts; compared with the counters by the audit. */
 struct tdp_walk_totals {

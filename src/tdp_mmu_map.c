@@ -75,13 +75,14 @@ static int link_table(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page 
 }
 
 int tdp_mmu_split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page *p,
-			    bool exec_children, enum tdp_lock_mode mode)
+			    enum tdp_lock_mode mode)
 {
 	_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, p);
 	tdp_spte_t huge = it->old_spte;
 
 	mmu_lock_assert_held(&mmu->lock, mode);
-	if (exec_children)
+	/* NX: 4K children are executable again (2M children are still huge). */
+	if (mmu->nx_huge_pages && p->level == TDP_LEVEL_4K)
 		huge |= SPTE_X;
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++)
 		atomic_store_explicit(&pt[i], spte_make_split_child(huge, p->level, i),
@@ -167,7 +168,7 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 		p->mmu = mmu;
 		p->nx_disallowed = f->huge_disallowed;
 		r = spte_is_present(it.old_spte)
-			    ? tdp_mmu_split_huge_leaf(mmu, &it, p, mmu->nx_huge_pages, mode)
+			    ? tdp_mmu_split_huge_leaf(mmu, &it, p, mode)
 			    : link_table(mmu, &it, p, mode);
 		if (r) {
 			tdp_count(&mmu->counters, TDPMMU_C_TABLES_LOST_RACE);
