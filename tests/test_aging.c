@@ -50,6 +50,7 @@
 #include "compiler.h"
 #include "tdpmmu/tdpmmu.h"
 #include "test_opts.h"
+#include "written_once.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -434,8 +435,7 @@ static bool sweeper_next(void *ctx, struct tdpmmu_access *a) {
   a->gpa = page_word_gpa(w->p);
   if (write_sweep[w->p] == w->sweep) {
     a->type = TDPMMU_ACCESS_WRITE;
-    a->value = value_of[w->p] =
-        (w->round << 40) ^ ((uint64_t)w->id << 32) ^ w->p ^ 0x5a5a;
+    a->value = value_of[w->p] = written_value(w->round, w->id, w->p);
     written[w->p] = true;
   } else {
     a->type = TDPMMU_ACCESS_READ;
@@ -559,7 +559,8 @@ static void *zapper_thread(void *arg) {
 }
 
 struct totals {
-  uint64_t rounds, written, in_leaf, in_host, bad;
+  uint64_t rounds, bad;
+  struct written_tally pages;
   uint64_t calls, cleared, young_tests, during_zap, during_retire, during_ad;
   uint64_t zaps, zap_alls, refaults;
   int64_t young_cleared, tables_replaced, dirty_dropped;
@@ -596,30 +597,9 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t) {
 
   /* Every page written once: its leaf is Dirty or its frame is, and it holds
    * the value. */
-  for (uint64_t p = 0; p < RPAGES; p++) {
-    uint64_t gfn = page_gfn(p), val = 0;
-    struct tdpmmu_mapping m = lookup(vm, gfn);
-    bool hd = false, leaf_dirty;
-
-    REQUIRE(tdpmmu_host_dirty(vm, gfn, &hd) == 0);
-    REQUIRE(tdpmmu_host_read(vm, page_word_gpa(p), &val) == 0);
-    leaf_dirty = m.present && spte_is_dirty(m.spte);
-    t->written += written[p];
-    t->in_leaf += leaf_dirty;
-    t->in_host += hd;
-    if (!written[p] || (!leaf_dirty && !hd) || val != value_of[p]) {
-      if (t->bad++ < 10)
-        fprintf(stderr,
-                "round %" PRIu64 ": gfn 0x%" PRIx64 " %s: leaf present %d "
-                "spte 0x%016" PRIx64 ", host dirty %d, value 0x%" PRIx64
-                " (wrote 0x%" PRIx64 ")\n",
-                round, gfn,
-                !written[p]          ? "was never written"
-                : val != value_of[p] ? "lost the value written"
-                                     : "was written but is clean",
-                m.present, m.spte, hd, val, value_of[p]);
-    }
-  }
+  for (uint64_t p = 0; p < RPAGES; p++)
+    check_written_once(vm, round, page_gfn(p), page_word_gpa(p), written[p],
+                       value_of[p], &t->pages, &t->bad);
   CHECK_EQ(tdpmmu_audit(vm), 0);
   tdpmmu_read_counters(vm, c);
   t->young_cleared += c[TDPMMU_C_YOUNG_CLEARED];
@@ -668,8 +648,8 @@ static void test_aging_concurrent(double seconds, uint64_t seed) {
          aging_summary, (double)(tdp_now_ns() - start) / 1e9, nvcpus, t.rounds,
          t.calls, t.cleared, (long long)t.young_cleared, t.young_tests,
          t.during_zap, t.during_retire, t.during_ad, t.zaps, t.zap_alls,
-         t.refaults, (long long)t.tables_replaced, t.written, t.in_leaf,
-         t.in_host, (long long)t.dirty_dropped);
+         t.refaults, (long long)t.tables_replaced, t.pages.written,
+         t.pages.in_leaf, t.pages.in_host, (long long)t.dirty_dropped);
   CHECK_EQ(atomic_load(&run_errors), 0);
   CHECK_EQ(t.bad, 0);
   CHECK(t.young_cleared > 0);

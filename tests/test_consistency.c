@@ -38,11 +38,12 @@
 #include "compiler.h"
 #include "host_churn.h"
 #include "tdpmmu/tdpmmu.h"
+#include "word_guest.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
 #define MAX_VCPUS 4
-#define MAX_WORDS 1024
+#define MAX_WORDS WORD_GUEST_MAX_WORDS
 
 #define HUGE_BASE 0ull /* hugetlb-1g: frames at 1 GiB */
 #define HUGE_PAGES GB_PAGES
@@ -52,31 +53,14 @@
 #define CHURN_CYCLES 16384ull
 
 static struct tdpmmu_vm *vm;
-static atomic_bool stop;
-static atomic_long mismatches, run_errors, shaper_errors;
+static atomic_long shaper_errors;
 static _Atomic uint64_t block_moves[THP_BLOCKS]; /* remaps of each THP block */
 
-struct word {
-	uint64_t gpa;
-	uint64_t last;  /* last value written (owner only) */
-	uint64_t moves; /* block_moves of its block seen after the last write completed */
-};
-
-struct guest {
-	struct tdpmmu_vcpu *v;
-	int id;
-	uint64_t rs, n;
-	struct word w[MAX_WORDS];
-	int nwords;
-	int pending;      /* word of the access in flight, -1 none */
-	bool pending_read;
-	uint64_t reads_ok, writes;
-	_Atomic uint64_t reads_after_move; /* the main thread watches it */
-	pthread_t thread;
-};
-
 static int nvcpus = 3, nwords = 256;
-static struct guest guests[MAX_VCPUS];
+static struct word_guest guests[MAX_VCPUS];
+/* Per word: block_moves of its block seen after the last write completed. */
+static uint64_t word_moves[MAX_VCPUS][MAX_WORDS];
+static _Atomic uint64_t reads_after_move[MAX_VCPUS]; /* the main thread watches it */
 
 static bool in_thp(uint64_t gpa)
 {
@@ -98,62 +82,39 @@ static void after_end(void *ctx, uint64_t blk, uint64_t old_pfn, uint64_t new_pf
 	atomic_fetch_add(&block_moves[(blk - THP_BASE) / MB2], 1);
 }
 
-static bool guest_next(void *ctx, struct tdpmmu_access *a)
+/* Each access of a guest, once it completed: tracks the moves under its words. */
+static void word_completed(struct word_guest *g, int j, unsigned type, bool ok)
 {
-	struct guest *g = ctx;
-	struct word *w;
-	int j;
+	uint64_t gpa = g->w[j].gpa, *seen = &word_moves[g->id][j];
 
-	if (g->pending >= 0) {
-		w = &g->w[g->pending];
-		if (g->pending_read) {
-			if (a->value != w->last) {
-				fprintf(stderr,
-					"vCPU %d: gfn 0x%" PRIx64 " offset 0x%" PRIx64
-					": expected 0x%" PRIx64 ", got 0x%" PRIx64 "%s\n",
-					g->id, w->gpa >> 12, w->gpa & 4095, w->last, a->value,
-					moves_of(w->gpa) != w->moves ? " (its block moved since)" : "");
-				atomic_fetch_add(&mismatches, 1);
-				w->last = a->value; /* report each loss once */
-			} else {
-				g->reads_ok++;
-				if (moves_of(w->gpa) != w->moves)
-					atomic_fetch_add_explicit(&g->reads_after_move, 1,
-								  memory_order_relaxed);
-			}
-		} else {
-			/*
-			 * The write completed.  A move counted from now on ended after
-			 * now; the write cannot have happened inside that invalidation
-			 * (no translation exists then), so the remap copied its value.
-			 */
-			w->moves = moves_of(w->gpa);
-		}
-		g->pending = -1;
-	}
-	if (atomic_load_explicit(&stop, memory_order_relaxed) || (++g->n & 0x3fff) == 0)
-		return false;
-	j = (int)(test_rand(&g->rs) % (uint64_t)g->nwords);
-	w = &g->w[j];
-	a->gpa = w->gpa;
-	g->pending = j;
-	g->pending_read = test_rand(&g->rs) % 2;
-	if (g->pending_read) {
-		a->type = TDPMMU_ACCESS_READ;
+	if (type == TDPMMU_ACCESS_READ) {
+		if (moves_of(gpa) == *seen)
+			return;
+		if (ok)
+			atomic_fetch_add_explicit(&reads_after_move[g->id], 1,
+						  memory_order_relaxed);
+		else
+			fprintf(stderr, "vCPU %d: gfn 0x%" PRIx64 ": its block moved since\n",
+				g->id, gpa >> 12);
 	} else {
-		w->last = ((uint64_t)(g->id + 1) << 56) | ++g->writes;
-		a->type = TDPMMU_ACCESS_WRITE;
-		a->value = w->last;
+		/*
+		 * The write completed.  A move counted from now on ended after
+		 * now; the write cannot have happened inside that invalidation
+		 * (no translation exists then), so the remap copied its value.
+		 */
+		*seen = moves_of(gpa);
 	}
-	return true;
 }
 
-static void *vcpu_thread(void *arg)
-{
-	struct guest *g = arg;
+static struct word_run run = { .completed = word_completed };
 
-	vcpu_run_until(g->v, g->id, guest_next, g, &stop, &run_errors);
-	return NULL;
+static uint64_t reads_after_moves(void)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < nvcpus; i++)
+		n += atomic_load(&reads_after_move[i]);
+	return n;
 }
 
 /* Splits, huge-over-table replacements and zaps where the words live. */
@@ -163,8 +124,8 @@ static void *shaper_thread(void *arg)
 	struct tdpmmu_vcpu *v;
 
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		struct guest *g = &guests[test_rand(&rs) % (uint64_t)nvcpus];
+	while (!atomic_load_explicit(&run.stop, memory_order_relaxed)) {
+		struct word_guest *g = &guests[test_rand(&rs) % (uint64_t)nvcpus];
 		uint64_t gfn = g->w[test_rand(&rs) % (uint64_t)g->nwords].gpa >> 12;
 		uint64_t r = test_rand(&rs) % 16;
 		int err = 0;
@@ -191,20 +152,17 @@ static void *shaper_thread(void *arg)
 	return NULL;
 }
 
-static bool taken(uint64_t gpa)
-{
-	for (int i = 0; i < nvcpus; i++)
-		for (int j = 0; j < guests[i].nwords; j++)
-			if (guests[i].w[j].gpa == gpa)
-				return true;
-	return false;
-}
-
 int main(int argc, char **argv)
 {
 	struct test_opts o = { .seconds = 2, .vcpus = nvcpus, .seed = 1, .words = nwords };
 	double seconds;
 	uint64_t seed, start, now, rs;
+	/*
+	 * The words: half in the first 8 MiB of the hugetlb slot (so its 1G
+	 * leaf, the 2M ones and the 4K tables under it all get exercised), half
+	 * in the THP one.
+	 */
+	const struct word_range ranges[2] = { { HUGE_BASE, 16 * MB2 }, { THP_BASE, THP_PAGES } };
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_memslot slots[] = {
 		{ 0, HUGE_BASE, HUGE_PAGES, TDPMMU_BACKING_HUGETLB_1G, 0 },
@@ -215,11 +173,7 @@ int main(int argc, char **argv)
 	uint64_t reads_ok = 0, after_move = 0, writes = 0, host_bad = 0, moves = 0;
 	pthread_t shaper;
 
-	test_opts_parse(argc, argv, &o, MAX_VCPUS);
-	if (o.words < 2 || o.words > MAX_WORDS) {
-		fprintf(stderr, "bad --words (2..%d)\n", MAX_WORDS);
-		return 2;
-	}
+	word_guest_opts(argc, argv, &o, MAX_VCPUS, MAX_WORDS);
 	seconds = o.seconds;
 	seed = o.seed;
 	nvcpus = o.vcpus;
@@ -232,34 +186,9 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
 		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
 
-	/*
-	 * The words: half in the THP slot, half in the first 8 MiB of the
-	 * hugetlb one (so its 1G leaf, the 2M ones and the 4K tables under it
-	 * all get exercised), at random pages and offsets, never shared.
-	 */
 	rs = seed * 6151 + 11;
-	for (int j = 0; j < nwords; j++) {
-		for (int i = 0; i < nvcpus; i++) {
-			struct guest *g = &guests[i];
-			uint64_t gpa;
-
-			do {
-				uint64_t gfn = j % 2 ? THP_BASE + test_rand(&rs) % THP_PAGES
-						     : HUGE_BASE + test_rand(&rs) % (16 * MB2);
-
-				gpa = (gfn << 12) + (test_rand(&rs) % 512) * 8;
-			} while (taken(gpa));
-			g->w[g->nwords++] = (struct word){ .gpa = gpa };
-		}
-	}
-	for (int i = 0; i < nvcpus; i++) {
-		REQUIRE(tdpmmu_vcpu_create(vm, &guests[i].v) == 0);
-		guests[i].id = i;
-		guests[i].rs = seed * 977 + (uint64_t)i + 1;
-		guests[i].pending = -1;
-	}
-	for (int i = 0; i < nvcpus; i++)
-		REQUIRE(pthread_create(&guests[i].thread, NULL, vcpu_thread, &guests[i]) == 0);
+	word_guests_place(guests, nvcpus, nwords, &rs, ranges);
+	word_guests_start(guests, nvcpus, vm, seed, &run);
 	REQUIRE(pthread_create(&shaper, NULL, shaper_thread, (void *)(uintptr_t)(seed * 31 + 5)) ==
 		0);
 	REQUIRE(tdp_churn_start(&churn, vm, THP_BASE, THP_BASE + THP_PAGES, seed) == 0);
@@ -273,44 +202,24 @@ int main(int argc, char **argv)
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
 		tdpmmu_read_counters(vm, c);
-		after_move = 0;
-		for (int i = 0; i < nvcpus; i++)
-			after_move += atomic_load(&guests[i].reads_after_move);
+		after_move = reads_after_moves();
 		proven = c[TDPMMU_C_HUGE_SPLITS] > 0 && c[TDPMMU_C_TABLES_REPLACED] > 0 &&
 			 c[TDPMMU_C_NOTIFIER_RETRIES] > 0 && atomic_load(&churn.huge_cycles) > 0 &&
 			 atomic_load(&churn.cycles) > atomic_load(&churn.huge_cycles) &&
 			 after_move > 0;
 		if (proven || now - start > (uint64_t)(10 * seconds * 1e9) ||
-		    atomic_load(&mismatches) || atomic_load(&run_errors) ||
+		    atomic_load(&run.mismatches) || atomic_load(&run.run_errors) ||
 		    atomic_load(&churn.out_of_frames) || atomic_load(&churn.error))
 			break;
 	}
 	tdp_churn_stop(&churn);
-	atomic_store(&stop, true);
+	atomic_store(&run.stop, true);
 	pthread_join(shaper, NULL);
-	for (int i = 0; i < nvcpus; i++)
-		pthread_join(guests[i].thread, NULL);
+	word_guests_join(guests, nvcpus);
 
 	/* Every word, through the host. */
-	for (int i = 0; i < nvcpus; i++) {
-		struct guest *g = &guests[i];
-
-		reads_ok += g->reads_ok;
-		writes += g->writes;
-		for (int j = 0; j < g->nwords; j++) {
-			uint64_t val = 0;
-
-			REQUIRE(tdpmmu_host_read(vm, g->w[j].gpa, &val) == 0);
-			if (val != g->w[j].last && host_bad++ < 10)
-				fprintf(stderr,
-					"host: gfn 0x%" PRIx64 " offset 0x%" PRIx64 ": expected 0x%" PRIx64
-					", got 0x%" PRIx64 "\n",
-					g->w[j].gpa >> 12, g->w[j].gpa & 4095, g->w[j].last, val);
-		}
-	}
-	after_move = 0;
-	for (int i = 0; i < nvcpus; i++)
-		after_move += atomic_load(&guests[i].reads_after_move);
+	host_bad = word_guests_check_host(vm, guests, nvcpus, &reads_ok, &writes);
+	after_move = reads_after_moves();
 	for (unsigned b = 0; b < THP_BLOCKS; b++)
 		moves += atomic_load(&block_moves[b]);
 	tdpmmu_read_counters(vm, c);
@@ -320,14 +229,14 @@ int main(int argc, char **argv)
 	       "huge_splits %lld, tables_replaced %lld, notifier_retries %lld, "
 	       "leaves_zapped %lld, tlb_flush_kicks %lld\n",
 	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok, after_move,
-	       atomic_load(&mismatches), host_bad, moves, atomic_load(&churn.huge_cycles),
+	       atomic_load(&run.mismatches), host_bad, moves, atomic_load(&churn.huge_cycles),
 	       atomic_load(&churn.out_of_frames) ? " (ran out of frames)" : "",
 	       (long long)c[TDPMMU_C_HUGE_SPLITS], (long long)c[TDPMMU_C_TABLES_REPLACED],
 	       (long long)c[TDPMMU_C_NOTIFIER_RETRIES], (long long)c[TDPMMU_C_LEAVES_ZAPPED],
 	       (long long)c[TDPMMU_C_TLB_FLUSH_KICKS]);
-	CHECK_EQ(atomic_load(&mismatches), 0);
+	CHECK_EQ(atomic_load(&run.mismatches), 0);
 	CHECK_EQ(host_bad, 0);
-	CHECK_EQ(atomic_load(&run_errors), 0);
+	CHECK_EQ(atomic_load(&run.run_errors), 0);
 	CHECK_EQ(atomic_load(&shaper_errors), 0);
 	CHECK_EQ(atomic_load(&churn.error), 0);
 	CHECK(reads_ok > 0);

@@ -42,6 +42,7 @@
 #include "nx_recovery.h"
 #include "tdpmmu/tdpmmu.h"
 #include "test_opts.h"
+#include "word_guest.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -253,115 +254,39 @@ static void test_exact(void)
 /* --- (b) concurrent ------------------------------------------------------ */
 
 static struct tdpmmu_vm *cvm;
-static atomic_bool stop, no_exec;
-static atomic_long mismatches, run_errors;
+static atomic_bool no_exec;
 static int nvcpus = 3, nwords = 128;
+static struct word_guest guests[MAX_VCPUS];
+/* Execute accesses of each guest (its own thread only; a cache line each). */
+static struct {
+	uint64_t n;
+} __cacheline_aligned execs[MAX_VCPUS];
 
-struct word {
-	uint64_t gpa;
-	uint64_t last;
-};
-
-struct guest {
-	struct tdpmmu_vcpu *v;
-	int id;
-	uint64_t rs, n, writes, reads_ok, execs;
-	struct word w[MAX_WORDS];
-	int nwords;
-	int pending;
-	unsigned pending_type;
-	pthread_t thread;
-};
-
-static struct guest guests[MAX_VCPUS];
-
-static bool guest_next(void *ctx, struct tdpmmu_access *a)
+/* A third of the accesses execute (read while no_exec is set), a third read, a third write. */
+static unsigned choose_access(struct word_guest *g)
 {
-	struct guest *g = ctx;
-	struct word *w;
-	uint64_t r;
-	int j;
+	uint64_t r = test_rand(&g->rs) % 3;
 
-	if (g->pending >= 0 && g->pending_type == TDPMMU_ACCESS_READ) {
-		w = &g->w[g->pending];
-		if (a->value != w->last) {
-			fprintf(stderr,
-				"vCPU %d: gfn 0x%" PRIx64 " offset 0x%" PRIx64
-				": expected 0x%" PRIx64 ", got 0x%" PRIx64 "\n",
-				g->id, w->gpa >> 12, w->gpa & 4095, w->last, a->value);
-			atomic_fetch_add(&mismatches, 1);
-			w->last = a->value;
-		} else {
-			g->reads_ok++;
-		}
-	}
-	g->pending = -1;
-	if (atomic_load_explicit(&stop, memory_order_relaxed) || (++g->n & 0x3fff) == 0)
-		return false;
-	j = (int)(test_rand(&g->rs) % (uint64_t)g->nwords);
-	w = &g->w[j];
-	a->gpa = w->gpa;
-	g->pending = j;
-	r = test_rand(&g->rs) % 3;
 	if (r == 0 && !atomic_load_explicit(&no_exec, memory_order_relaxed)) {
-		a->type = TDPMMU_ACCESS_EXEC;
-		g->execs++;
-	} else if (r <= 1) {
-		a->type = TDPMMU_ACCESS_READ;
-	} else {
-		w->last = ((uint64_t)(g->id + 1) << 56) | ++g->writes;
-		a->type = TDPMMU_ACCESS_WRITE;
-		a->value = w->last;
+		execs[g->id].n++;
+		return TDPMMU_ACCESS_EXEC;
 	}
-	g->pending_type = a->type;
-	return true;
+	return r <= 1 ? TDPMMU_ACCESS_READ : TDPMMU_ACCESS_WRITE;
 }
 
-static void *vcpu_thread(void *arg)
-{
-	struct guest *g = arg;
-
-	vcpu_run_until(g->v, g->id, guest_next, g, &stop, &run_errors);
-	return NULL;
-}
-
-static bool taken(uint64_t gpa)
-{
-	for (int i = 0; i < nvcpus; i++)
-		for (int j = 0; j < guests[i].nwords; j++)
-			if (guests[i].w[j].gpa == gpa)
-				return true;
-	return false;
-}
+static struct word_run run = { .choose = choose_access };
 
 static void test_concurrent(double seconds, uint64_t seed)
 {
+	const struct word_range ranges[2] = { { 0, BLOCKS * MB2 }, { 0, BLOCKS * MB2 } };
 	uint64_t rs = seed * 104729 + 5, start, passes = 0, got[2] = { 0, 0 };
-	uint64_t reads_ok = 0, writes = 0, execs = 0, host_bad = 0, listed;
+	uint64_t reads_ok = 0, writes = 0, execs_all = 0, host_bad = 0, listed;
 	int64_t c[TDPMMU_NR_COUNTERS], untracked_by_recovery = 0;
 	long errors = 0;
 
 	cvm = make_vm(true, 2, 2, 2 * GB_PAGES * 4096ull, BLOCKS);
-	for (int j = 0; j < nwords; j++) {
-		for (int i = 0; i < nvcpus; i++) {
-			uint64_t gpa;
-
-			do {
-				uint64_t gfn = test_rand(&rs) % (BLOCKS * MB2);
-
-				gpa = (gfn << 12) + (test_rand(&rs) % 512) * 8;
-			} while (taken(gpa));
-			guests[i].w[guests[i].nwords++] = (struct word){ .gpa = gpa };
-		}
-	}
-	for (int i = 0; i < nvcpus; i++) {
-		REQUIRE(tdpmmu_vcpu_create(cvm, &guests[i].v) == 0);
-		guests[i].id = i;
-		guests[i].rs = seed * 977 + (uint64_t)i + 1;
-		guests[i].pending = -1;
-	}
-	for (int i = 0; i < nvcpus; i++)
-		REQUIRE(pthread_create(&guests[i].thread, NULL, vcpu_thread, &guests[i]) == 0);
+	word_guests_place(guests, nvcpus, nwords, &rs, ranges);
+	word_guests_start(guests, nvcpus, cvm, seed, &run);
 
 	start = tdp_now_ns();
 	for (;;) {
@@ -375,8 +300,8 @@ static void test_concurrent(double seconds, uint64_t seed)
 		if (now - start >= (uint64_t)(seconds * 1e9) &&
 		    ((c[TDPMMU_C_NX_RECOVERED] > 0 && c[TDPMMU_C_NX_SPLITS] > 0 &&
 		      untracked_by_recovery > 0) ||
-		     now - start > (uint64_t)(10 * seconds * 1e9) || atomic_load(&mismatches) ||
-		     atomic_load(&run_errors) || errors))
+		     now - start > (uint64_t)(10 * seconds * 1e9) || atomic_load(&run.mismatches) ||
+		     atomic_load(&run.run_errors) || errors))
 			break;
 		/* Huge-page recovery takes listed tables away under the worker's nose. */
 		atomic_store(&no_exec, quiet);
@@ -405,27 +330,11 @@ static void test_concurrent(double seconds, uint64_t seed)
 		passes++;
 		sched_yield();
 	}
-	atomic_store(&stop, true);
+	atomic_store(&run.stop, true);
+	word_guests_join(guests, nvcpus);
+	host_bad = word_guests_check_host(cvm, guests, nvcpus, &reads_ok, &writes);
 	for (int i = 0; i < nvcpus; i++)
-		pthread_join(guests[i].thread, NULL);
-
-	for (int i = 0; i < nvcpus; i++) {
-		struct guest *g = &guests[i];
-
-		reads_ok += g->reads_ok;
-		writes += g->writes;
-		execs += g->execs;
-		for (int j = 0; j < g->nwords; j++) {
-			uint64_t val = 0;
-
-			REQUIRE(tdpmmu_host_read(cvm, g->w[j].gpa, &val) == 0);
-			if (val != g->w[j].last && host_bad++ < 10)
-				fprintf(stderr,
-					"host: gpa 0x%" PRIx64 ": expected 0x%" PRIx64
-					", got 0x%" PRIx64 "\n",
-					g->w[j].gpa, g->w[j].last, val);
-		}
-	}
+		execs_all += execs[i].n;
 	/* The worker still runs: the audits take the write lock. */
 	CHECK_EQ(tdp_nx_audit(cvm), 0);
 	CHECK_EQ(tdpmmu_audit(cvm), 0);
@@ -437,14 +346,14 @@ static void test_concurrent(double seconds, uint64_t seed)
 	       ", %lld unlisted tables); "
 	       "nx_forced_small %lld, nx_tables_recovered %lld, listed now %" PRIu64
 	       ", huge_splits %lld, cas_failed %lld\n",
-	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok, execs,
-	       atomic_load(&mismatches), host_bad, passes, got[0], got[1],
+	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok, execs_all,
+	       atomic_load(&run.mismatches), host_bad, passes, got[0], got[1],
 	       (long long)untracked_by_recovery, (long long)c[TDPMMU_C_NX_SPLITS],
 	       (long long)c[TDPMMU_C_NX_RECOVERED], listed, (long long)c[TDPMMU_C_HUGE_SPLITS],
 	       (long long)c[TDPMMU_C_CAS_FAILED]);
-	CHECK_EQ(atomic_load(&mismatches), 0);
+	CHECK_EQ(atomic_load(&run.mismatches), 0);
 	CHECK_EQ(host_bad, 0);
-	CHECK_EQ(atomic_load(&run_errors), 0);
+	CHECK_EQ(atomic_load(&run.run_errors), 0);
 	CHECK_EQ(errors, 0);
 	CHECK(reads_ok > 0);
 	CHECK(c[TDPMMU_C_NX_RECOVERED] > 0);
@@ -457,11 +366,7 @@ int main(int argc, char **argv)
 {
 	struct test_opts o = { .seconds = 2, .vcpus = nvcpus, .seed = 1, .words = nwords };
 
-	test_opts_parse(argc, argv, &o, MAX_VCPUS);
-	if (o.words < 2 || o.words > MAX_WORDS) {
-		fprintf(stderr, "bad --words (2..%d)\n", MAX_WORDS);
-		return 2;
-	}
+	word_guest_opts(argc, argv, &o, MAX_VCPUS, MAX_WORDS);
 	nvcpus = o.vcpus;
 	nwords = o.words;
 	test_exact();

@@ -43,6 +43,7 @@
 #include "huge_recovery.h"
 #include "tdpmmu/tdpmmu.h"
 #include "test_opts.h"
+#include "word_guest.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -395,81 +396,9 @@ static void test_inplace(void)
 #define CHURN_CYCLES 16384ull
 
 static struct tdpmmu_vm *cvm;
-static atomic_bool stop;
-static atomic_long mismatches, run_errors;
+static struct word_run run; /* the plain program: read or write */
 static int nvcpus = 3, nwords = 128;
-
-struct word {
-	uint64_t gpa;
-	uint64_t last; /* last value written (owner only) */
-};
-
-struct guest {
-	struct tdpmmu_vcpu *v;
-	int id;
-	uint64_t rs, n, writes, reads_ok;
-	struct word w[MAX_WORDS];
-	int nwords;
-	int pending; /* word of the access in flight, -1 none */
-	bool pending_read;
-	pthread_t thread;
-};
-
-static struct guest guests[MAX_VCPUS];
-
-static bool guest_next(void *ctx, struct tdpmmu_access *a)
-{
-	struct guest *g = ctx;
-	struct word *w;
-	int j;
-
-	if (g->pending >= 0 && g->pending_read) {
-		w = &g->w[g->pending];
-		if (a->value != w->last) {
-			fprintf(stderr,
-				"vCPU %d: gfn 0x%" PRIx64 " offset 0x%" PRIx64
-				": expected 0x%" PRIx64 ", got 0x%" PRIx64 "\n",
-				g->id, w->gpa >> 12, w->gpa & 4095, w->last, a->value);
-			atomic_fetch_add(&mismatches, 1);
-			w->last = a->value; /* report each loss once */
-		} else {
-			g->reads_ok++;
-		}
-	}
-	g->pending = -1;
-	if (atomic_load_explicit(&stop, memory_order_relaxed) || (++g->n & 0x3fff) == 0)
-		return false;
-	j = (int)(test_rand(&g->rs) % (uint64_t)g->nwords);
-	w = &g->w[j];
-	a->gpa = w->gpa;
-	g->pending = j;
-	g->pending_read = test_rand(&g->rs) % 2;
-	if (g->pending_read) {
-		a->type = TDPMMU_ACCESS_READ;
-	} else {
-		w->last = ((uint64_t)(g->id + 1) << 56) | ++g->writes;
-		a->type = TDPMMU_ACCESS_WRITE;
-		a->value = w->last;
-	}
-	return true;
-}
-
-static void *vcpu_thread(void *arg)
-{
-	struct guest *g = arg;
-
-	vcpu_run_until(g->v, g->id, guest_next, g, &stop, &run_errors);
-	return NULL;
-}
-
-static bool taken(uint64_t gpa)
-{
-	for (int i = 0; i < nvcpus; i++)
-		for (int j = 0; j < guests[i].nwords; j++)
-			if (guests[i].w[j].gpa == gpa)
-				return true;
-	return false;
-}
+static struct word_guest guests[MAX_VCPUS];
 
 static uint64_t vcpu_slow_faults(void)
 {
@@ -486,6 +415,9 @@ static uint64_t vcpu_slow_faults(void)
 static void test_concurrent(double seconds, uint64_t seed)
 {
 	struct tdpmmu_vm_config cfg;
+	/* Words: half in each slot. */
+	const struct word_range ranges[2] = { { C_H2_BASE, C_H2_BLOCKS * MB2 },
+					      { C_THP_BASE, C_THP_BLOCKS * MB2 } };
 	struct tdpmmu_memslot slots[] = {
 		{ C_H2_ID, C_H2_BASE, C_H2_BLOCKS * MB2, TDPMMU_BACKING_HUGETLB_2M, 0 },
 		{ C_THP_ID, C_THP_BASE, C_THP_BLOCKS * MB2, TDPMMU_BACKING_THP, 0 },
@@ -504,30 +436,9 @@ static void test_concurrent(double seconds, uint64_t seed)
 	REQUIRE(tdpmmu_vm_create(&cfg, &cvm) == 0);
 	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
 		REQUIRE(tdpmmu_memslot_add(cvm, &slots[i]) == 0);
-	/* Words: half in each slot, random pages and offsets, never shared. */
-	for (int j = 0; j < nwords; j++) {
-		for (int i = 0; i < nvcpus; i++) {
-			uint64_t gpa;
-
-			do {
-				uint64_t gfn =
-					j % 2 ? C_THP_BASE + test_rand(&rs) % (C_THP_BLOCKS * MB2)
-					      : C_H2_BASE + test_rand(&rs) % (C_H2_BLOCKS * MB2);
-
-				gpa = (gfn << 12) + (test_rand(&rs) % 512) * 8;
-			} while (taken(gpa));
-			guests[i].w[guests[i].nwords++] = (struct word){ .gpa = gpa };
-		}
-	}
-	for (int i = 0; i < nvcpus; i++) {
-		REQUIRE(tdpmmu_vcpu_create(cvm, &guests[i].v) == 0);
-		guests[i].id = i;
-		guests[i].rs = seed * 977 + (uint64_t)i + 1;
-		guests[i].pending = -1;
-	}
+	word_guests_place(guests, nvcpus, nwords, &rs, ranges);
+	word_guests_start(guests, nvcpus, cvm, seed, &run);
 	REQUIRE(tdpmmu_vcpu_create(cvm, &shaper) == 0);
-	for (int i = 0; i < nvcpus; i++)
-		REQUIRE(pthread_create(&guests[i].thread, NULL, vcpu_thread, &guests[i]) == 0);
 	REQUIRE(tdp_churn_start(&churn, cvm, C_THP_BASE, C_THP_BASE + C_THP_BLOCKS * MB2, seed) ==
 		0);
 
@@ -541,13 +452,13 @@ static void test_concurrent(double seconds, uint64_t seed)
 
 		if (now - start >= (uint64_t)(seconds * 1e9) &&
 		    ((overlapped[0] > 0 && overlapped[1] > 0) ||
-		     now - start > (uint64_t)(10 * seconds * 1e9) || atomic_load(&mismatches) ||
-		     atomic_load(&run_errors) || atomic_load(&churn.error) ||
+		     now - start > (uint64_t)(10 * seconds * 1e9) || atomic_load(&run.mismatches) ||
+		     atomic_load(&run.run_errors) || atomic_load(&churn.error) ||
 		     atomic_load(&churn.out_of_frames)))
 			break;
 		/* Split a few blocks down to 4K where the words are. */
 		for (int k = 0; k < 4; k++) {
-			struct guest *g = &guests[test_rand(&rs) % (uint64_t)nvcpus];
+			struct word_guest *g = &guests[test_rand(&rs) % (uint64_t)nvcpus];
 			uint64_t gfn = g->w[test_rand(&rs) % (uint64_t)g->nwords].gpa >> 12;
 
 			for (int q = 0; q < 3; q++) {
@@ -576,26 +487,9 @@ static void test_concurrent(double seconds, uint64_t seed)
 		sched_yield();
 	}
 	tdp_churn_stop(&churn);
-	atomic_store(&stop, true);
-	for (int i = 0; i < nvcpus; i++)
-		pthread_join(guests[i].thread, NULL);
-
-	for (int i = 0; i < nvcpus; i++) {
-		struct guest *g = &guests[i];
-
-		reads_ok += g->reads_ok;
-		writes += g->writes;
-		for (int j = 0; j < g->nwords; j++) {
-			uint64_t val = 0;
-
-			REQUIRE(tdpmmu_host_read(cvm, g->w[j].gpa, &val) == 0);
-			if (val != g->w[j].last && host_bad++ < 10)
-				fprintf(stderr,
-					"host: gpa 0x%" PRIx64 ": expected 0x%" PRIx64
-					", got 0x%" PRIx64 "\n",
-					g->w[j].gpa, g->w[j].last, val);
-		}
-	}
+	atomic_store(&run.stop, true);
+	word_guests_join(guests, nvcpus);
+	host_bad = word_guests_check_host(cvm, guests, nvcpus, &reads_ok, &writes);
 	tdpmmu_read_counters(cvm, c);
 	printf("test_recover: concurrent: %.1f s, %d vCPUs x %d words: %" PRIu64 " writes, %" PRIu64
 	       " reads ok, %ld mismatches, %" PRIu64 " host mismatches; %" PRIu64
@@ -606,13 +500,14 @@ static void test_concurrent(double seconds, uint64_t seed)
 	       ", huge_pages_recovered %lld, huge_splits %lld, cas_failed %lld, "
 	       "iter_yields %lld\n",
 	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok,
-	       atomic_load(&mismatches), host_bad, passes, splits, got[0], overlapped[0], got[1],
-	       overlapped[1], atomic_load(&churn.cycles), (long long)c[TDPMMU_C_COLLAPSIBLE_ZAPPED],
+	       atomic_load(&run.mismatches), host_bad, passes, splits, got[0], overlapped[0],
+	       got[1], overlapped[1], atomic_load(&churn.cycles),
+	       (long long)c[TDPMMU_C_COLLAPSIBLE_ZAPPED],
 	       (long long)c[TDPMMU_C_HUGE_RECOVERED], (long long)c[TDPMMU_C_HUGE_SPLITS],
 	       (long long)c[TDPMMU_C_CAS_FAILED], (long long)c[TDPMMU_C_ITER_YIELDS]);
-	CHECK_EQ(atomic_load(&mismatches), 0);
+	CHECK_EQ(atomic_load(&run.mismatches), 0);
 	CHECK_EQ(host_bad, 0);
-	CHECK_EQ(atomic_load(&run_errors), 0);
+	CHECK_EQ(atomic_load(&run.run_errors), 0);
 	CHECK_EQ(shaper_errors, 0);
 	CHECK_EQ(atomic_load(&churn.error), 0);
 	CHECK(reads_ok > 0);
@@ -629,11 +524,7 @@ int main(int argc, char **argv)
 {
 	struct test_opts o = { .seconds = 2, .vcpus = nvcpus, .seed = 1, .words = nwords };
 
-	test_opts_parse(argc, argv, &o, MAX_VCPUS);
-	if (o.words < 2 || o.words > MAX_WORDS) {
-		fprintf(stderr, "bad --words (2..%d)\n", MAX_WORDS);
-		return 2;
-	}
+	word_guest_opts(argc, argv, &o, MAX_VCPUS, MAX_WORDS);
 	nvcpus = o.vcpus;
 	nwords = o.words;
 	test_zap();

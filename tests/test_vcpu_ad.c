@@ -41,6 +41,7 @@
 #include "test_opts.h"
 #include "compiler.h"
 #include "tdpmmu/tdpmmu.h"
+#include "written_once.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -327,7 +328,7 @@ static bool writer_next(void *ctx, struct tdpmmu_access *a)
 	a->type = w->step == 1 ? TDPMMU_ACCESS_WRITE : TDPMMU_ACCESS_READ;
 	if (w->step == 1) {
 		w->viol_before = ept_violations(w->v);
-		value_of[w->p] = (w->round << 40) ^ ((uint64_t)w->id << 32) ^ w->p ^ 0x5a5a;
+		value_of[w->p] = written_value(w->round, w->id, w->p);
 		a->value = value_of[w->p];
 	}
 	w->step++;
@@ -348,8 +349,9 @@ static void *writer_thread(void *arg)
 }
 
 struct totals {
-	uint64_t rounds, zaps, written, in_leaf, in_host, walk_retries, ad_updates, bad;
+	uint64_t rounds, zaps, walk_retries, ad_updates, bad;
 	uint64_t split_writes;
+	struct written_tally pages;
 	int64_t leaves_zapped, dirty_dropped;
 };
 
@@ -396,31 +398,9 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 		pthread_join(w[i].thread, NULL);
 
 	/* Every page written once: its leaf is Dirty or its frame is. */
-	for (uint64_t p = 0; p < RPAGES; p++) {
-		uint64_t gfn = page_gfn(p), val = 0;
-		struct tdpmmu_mapping m;
-		bool hd = false, leaf_dirty;
-
-		REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0);
-		REQUIRE(tdpmmu_host_dirty(vm, gfn, &hd) == 0);
-		REQUIRE(tdpmmu_host_read(vm, page_word_gpa(p), &val) == 0);
-		leaf_dirty = m.present && spte_is_dirty(m.spte);
-		t->written += written[p];
-		t->in_leaf += leaf_dirty;
-		t->in_host += hd;
-		if (!written[p] || (!leaf_dirty && !hd) || val != value_of[p]) {
-			if (t->bad++ < 10)
-				fprintf(stderr,
-					"round %" PRIu64 ": gfn 0x%" PRIx64 " %s: leaf present %d "
-					"spte 0x%016" PRIx64 ", host dirty %d, value 0x%" PRIx64
-					" (wrote 0x%" PRIx64 ")\n",
-					round, gfn,
-					!written[p]		 ? "was never written"
-					: val != value_of[p] ? "lost the value written"
-							     : "was written but is clean",
-					m.present, m.spte, hd, val, value_of[p]);
-		}
-	}
+	for (uint64_t p = 0; p < RPAGES; p++)
+		check_written_once(vm, round, page_gfn(p), page_word_gpa(p), written[p],
+				   value_of[p], &t->pages, &t->bad);
 	/*
 	 * Once everything is zapped, every written frame is dirty, and the
 	 * frames of a THP block nobody touched are not.
@@ -472,8 +452,8 @@ static void test_zap_keeps_dirty(double seconds, uint64_t seed)
 	       " dirty in the host); zapped between read and write %" PRIu64 ", ad_updates %" PRIu64
 	       ", walk_retries %" PRIu64 ", leaves_zapped %lld, dirty_leaves_dropped %lld\n",
 	       exact_summary, (double)(tdp_now_ns() - start) / 1e9, nvcpus, t.rounds, t.zaps,
-	       t.written, t.in_leaf, t.in_host, t.split_writes, t.ad_updates, t.walk_retries,
-	       (long long)t.leaves_zapped, (long long)t.dirty_dropped);
+	       t.pages.written, t.pages.in_leaf, t.pages.in_host, t.split_writes, t.ad_updates,
+	       t.walk_retries, (long long)t.leaves_zapped, (long long)t.dirty_dropped);
 	CHECK_EQ(atomic_load(&run_errors), 0);
 	CHECK_EQ(t.bad, 0);
 	CHECK(t.dirty_dropped > 0);
