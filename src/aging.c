@@ -42,19 +42,20 @@
  * Clear Accessed on the leaf at @it if it is still a present, young leaf.
  * Returns whether this call cleared it.
  */
-static bool clear_accessed(struct tdp_iter *it) {
-  tdp_spte_t old = it->old_spte;
+static bool clear_accessed(struct tdp_iter *it)
+{
+	tdp_spte_t old = it->old_spte;
 
-  for (;;) {
-    /* FROZEN is not present: we back off from it, never CAS from it. */
-    if (!spte_is_leaf(old, it->level) || !spte_is_accessed(old))
-      return false;
-    if (atomic_compare_exchange_weak(it->sptep, &old, old & ~SPTE_ACCESSED)) {
-      it->old_spte = old & ~SPTE_ACCESSED;
-      return true;
-    }
-    /* @old now holds the entry's current value. */
-  }
+	for (;;) {
+		/* FROZEN is not present: we back off from it, never CAS from it. */
+		if (!spte_is_leaf(old, it->level) || !spte_is_accessed(old))
+			return false;
+		if (atomic_compare_exchange_weak(it->sptep, &old, old & ~SPTE_ACCESSED)) {
+			it->old_spte = old & ~SPTE_ACCESSED;
+			return true;
+		}
+		/* @old now holds the entry's current value. */
+	}
 }
 
 /*
@@ -62,71 +63,76 @@ static bool clear_accessed(struct tdp_iter *it) {
  * young leaf and return 1.  Otherwise clear Accessed on every young leaf
  * and return how many were cleared.
  */
-static uint64_t age_range(struct tdp_mmu *mmu, uint64_t start, uint64_t end,
-                          bool test_only) {
-  struct tdp_page *root;
-  struct tdp_iter it;
-  uint64_t young = 0;
+static uint64_t age_range(struct tdp_mmu *mmu, uint64_t start, uint64_t end, bool test_only)
+{
+	struct tdp_page *root;
+	struct tdp_iter it;
+	uint64_t young = 0;
 
-  reclaim_walk_begin(&mmu->reclaim);
-  for_each_tdp_root_lockless(mmu, root) {
-    if (!tdp_root_is_valid(root))
-      continue;
-    for_each_tdp_pte(it, &mmu->arena, root, start, end) {
-      if (!spte_is_leaf(it.old_spte, it.level) ||
-          !spte_is_accessed(it.old_spte))
-        continue;
-      if (test_only) {
-        young = 1;
-        goto out;
-      }
-      if (clear_accessed(&it))
-        young++;
-    }
-  }
+	reclaim_walk_begin(&mmu->reclaim);
+	for_each_tdp_root_lockless(mmu, root) {
+		if (!tdp_root_is_valid(root))
+			continue;
+		for_each_tdp_pte(it, &mmu->arena, root, start, end) {
+			if (!spte_is_leaf(it.old_spte, it.level) || !spte_is_accessed(it.old_spte))
+				continue;
+			if (test_only) {
+				young = 1;
+				goto out;
+			}
+			if (clear_accessed(&it))
+				young++;
+		}
+	}
 out:
-  reclaim_walk_end(&mmu->reclaim);
-  if (young && !test_only)
-    tdp_count_add(&mmu->counters, TDPMMU_C_YOUNG_CLEARED, (int64_t)young);
-  return young;
+	reclaim_walk_end(&mmu->reclaim);
+	if (young && !test_only)
+		tdp_count_add(&mmu->counters, TDPMMU_C_YOUNG_CLEARED, (int64_t)young);
+	return young;
 }
 
-static int check_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end) {
-  if (!vm || start >= end)
-    return -EINVAL;
-  if (end > tdpmmu_vm_max_gfn(vm))
-    return -ERANGE;
-  return 0;
+static int check_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
+{
+	if (!vm || start >= end)
+		return -EINVAL;
+	if (end > tdpmmu_vm_max_gfn(vm))
+		return -ERANGE;
+	return 0;
 }
 
-static int clamp_count(uint64_t n) { return n > INT_MAX ? INT_MAX : (int)n; }
-
-int tdpmmu_test_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end) {
-  int r = check_range(vm, start, end);
-
-  if (r)
-    return r;
-  return age_range(&vm->mmu, start, end, true) ? 1 : 0;
+static int clamp_count(uint64_t n)
+{
+	return n > INT_MAX ? INT_MAX : (int)n;
 }
 
-int tdpmmu_clear_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end) {
-  int r = check_range(vm, start, end);
+int tdpmmu_test_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
+{
+	int r = check_range(vm, start, end);
 
-  if (r)
-    return r;
-  return clamp_count(age_range(&vm->mmu, start, end, false));
+	if (r)
+		return r;
+	return age_range(&vm->mmu, start, end, true) ? 1 : 0;
 }
 
-int tdpmmu_clear_flush_young(struct tdpmmu_vm *vm, uint64_t start,
-                             uint64_t end) {
-  uint64_t young;
-  int r = check_range(vm, start, end);
+int tdpmmu_clear_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
+{
+	int r = check_range(vm, start, end);
 
-  if (r)
-    return r;
-  young = age_range(&vm->mmu, start, end, false);
-  /* So that the next access walks the tables again and sets Accessed. */
-  if (young)
-    tdp_flush_remote_tlbs(&vm->mmu, 0, 0);
-  return clamp_count(young);
+	if (r)
+		return r;
+	return clamp_count(age_range(&vm->mmu, start, end, false));
+}
+
+int tdpmmu_clear_flush_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
+{
+	uint64_t young;
+	int r = check_range(vm, start, end);
+
+	if (r)
+		return r;
+	young = age_range(&vm->mmu, start, end, false);
+	/* So that the next access walks the tables again and sets Accessed. */
+	if (young)
+		tdp_flush_remote_tlbs(&vm->mmu, 0, 0);
+	return clamp_count(young);
 }

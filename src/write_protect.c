@@ -30,61 +30,62 @@
 
 /* Protect the leaf mapping @gfn in @root; returns its level, or 0 if nothing
  * changed. */
-static int wrprot_gfn_root(struct tdp_mmu *mmu, struct tdp_page *root,
-                           uint64_t gfn) {
-  struct tdp_iter it;
-  int level = 0;
+static int wrprot_gfn_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t gfn)
+{
+	struct tdp_iter it;
+	int level = 0;
 
-  mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
-  reclaim_walk_begin(&mmu->reclaim);
-  for_each_tdp_pte(it, &mmu->arena, root, gfn, gfn + 1) {
-    tdp_spte_t old = it.old_spte, want;
+	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
+	reclaim_walk_begin(&mmu->reclaim);
+	for_each_tdp_pte(it, &mmu->arena, root, gfn, gfn + 1) {
+		tdp_spte_t old = it.old_spte, want;
 
-    if (!spte_is_leaf(old, it.level))
-      continue;
-    for (;;) {
-      if (!(old & WRPROT_BITS))
-        goto out;
-      want = old & ~WRPROT_BITS;
-      if (atomic_compare_exchange_weak(it.sptep, &old, want))
-        break;
-      /* Only bit changes can race with the write lock. */
-      if (unlikely(!spte_is_leaf(old, it.level) ||
-                   spte_pfn(old) != spte_pfn(it.old_spte)))
-        tdp_bug("leaf at gfn 0x%llx level %d changed to 0x%016llx (frame "
-                "0x%llx) under the write lock",
-                (unsigned long long)it.gfn, it.level, (unsigned long long)old,
-                (unsigned long long)spte_pfn(old));
-    }
-    it.old_spte = want;
-    level = it.level;
-    tdp_count(&mmu->counters, TDPMMU_C_LEAVES_WRPROT);
-    break;
-  }
+		if (!spte_is_leaf(old, it.level))
+			continue;
+		for (;;) {
+			if (!(old & WRPROT_BITS))
+				goto out;
+			want = old & ~WRPROT_BITS;
+			if (atomic_compare_exchange_weak(it.sptep, &old, want))
+				break;
+			/* Only bit changes can race with the write lock. */
+			if (unlikely(!spte_is_leaf(old, it.level) ||
+				     spte_pfn(old) != spte_pfn(it.old_spte)))
+				tdp_bug("leaf at gfn 0x%llx level %d changed to 0x%016llx (frame "
+					"0x%llx) under the write lock",
+					(unsigned long long)it.gfn, it.level,
+					(unsigned long long)old, (unsigned long long)spte_pfn(old));
+		}
+		it.old_spte = want;
+		level = it.level;
+		tdp_count(&mmu->counters, TDPMMU_C_LEAVES_WRPROT);
+		break;
+	}
 out:
-  reclaim_walk_end(&mmu->reclaim);
-  return level;
+	reclaim_walk_end(&mmu->reclaim);
+	return level;
 }
 
-int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn) {
-  struct tdp_mmu *mmu;
-  struct tdp_page *root;
-  int level, flush_level = 0;
+int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	struct tdp_mmu *mmu;
+	struct tdp_page *root;
+	int level, flush_level = 0;
 
-  if (!vm)
-    return -EINVAL;
-  mmu = &vm->mmu;
-  if (gfn >= mmu->max_gfn)
-    return -ERANGE;
-  tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
-  for_each_tdp_root(mmu, root, true, TDP_EXCLUSIVE) {
-    level = wrprot_gfn_root(mmu, root, gfn);
-    if (level > flush_level)
-      flush_level = level;
-  }
-  /* Before unlocking: no vCPU may keep a writable translation. */
-  if (flush_level)
-    tdp_flush_remote_tlbs(mmu, tdp_align_gfn(gfn, flush_level), flush_level);
-  tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
-  return flush_level ? 1 : 0;
+	if (!vm)
+		return -EINVAL;
+	mmu = &vm->mmu;
+	if (gfn >= mmu->max_gfn)
+		return -ERANGE;
+	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
+	for_each_tdp_root(mmu, root, true, TDP_EXCLUSIVE) {
+		level = wrprot_gfn_root(mmu, root, gfn);
+		if (level > flush_level)
+			flush_level = level;
+	}
+	/* Before unlocking: no vCPU may keep a writable translation. */
+	if (flush_level)
+		tdp_flush_remote_tlbs(mmu, tdp_align_gfn(gfn, flush_level), flush_level);
+	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
+	return flush_level ? 1 : 0;
 }
