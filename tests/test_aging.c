@@ -51,6 +51,7 @@
 #include "tdpmmu/tdpmmu.h"
 #include "test_opts.h"
 #include "written_once.h"
+#include "test_vm.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -76,17 +77,8 @@ static struct tdpmmu_vm *make_vm(void)
 	cfg.max_tables = 1 << 12;
 	cfg.payload_bytes = PAYLOAD_BYTES;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 	return vm;
-}
-
-static int64_t counter(struct tdpmmu_vm *vm, enum tdpmmu_counter c)
-{
-	int64_t v[TDPMMU_NR_COUNTERS];
-
-	tdpmmu_read_counters(vm, v);
-	return v[c];
 }
 
 static struct tdpmmu_vcpu_stats vcpu_stats(const struct tdpmmu_vcpu *v)
@@ -178,8 +170,8 @@ static void check_bad_ranges(struct tdpmmu_vm *vm)
 	int (*fn[])(struct tdpmmu_vm *, uint64_t,
 		    uint64_t) = { tdpmmu_test_young, tdpmmu_clear_young, tdpmmu_clear_flush_young };
 	tdp_spte_t before[A_LEAVES];
-	int64_t cleared = counter(vm, TDPMMU_C_YOUNG_CLEARED);
-	int64_t flushes = counter(vm, TDPMMU_C_TLB_FLUSHES);
+	int64_t cleared = test_counter(vm, TDPMMU_C_YOUNG_CLEARED);
+	int64_t flushes = test_counter(vm, TDPMMU_C_TLB_FLUSHES);
 
 	snapshot(vm, before);
 	for (unsigned k = 0; k < ARRAY_SIZE(fn); k++) {
@@ -194,8 +186,8 @@ static void check_bad_ranges(struct tdpmmu_vm *vm)
 	CHECK_EQ(tdpmmu_write_protect_gfn(vm, UINT64_MAX), -ERANGE);
 	CHECK_EQ(tdpmmu_write_protect_gfn(NULL, 0), -EINVAL);
 	CHECK_EQ(compare_leaves(vm, before, 0, "after bad input"), 0);
-	CHECK_EQ(counter(vm, TDPMMU_C_YOUNG_CLEARED), cleared);
-	CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_YOUNG_CLEARED), cleared);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes);
 	/* The whole address width is a legal range. */
 	CHECK_EQ(tdpmmu_test_young(vm, 0, max), 1);
 }
@@ -229,9 +221,9 @@ static void test_aging_single(void)
 	/* Young; clearing counts every leaf once, 2M ones included; then old. */
 	CHECK_EQ(tdpmmu_test_young(vm, 0, SPACE_END), 1);
 	CHECK_EQ(tdpmmu_test_young(vm, HUGE_BASE + MB2 + 5, HUGE_BASE + MB2 + 6), 1);
-	cleared0 = counter(vm, TDPMMU_C_YOUNG_CLEARED);
+	cleared0 = test_counter(vm, TDPMMU_C_YOUNG_CLEARED);
 	CHECK_EQ(tdpmmu_clear_young(vm, 0, SPACE_END), A_LEAVES);
-	CHECK_EQ(counter(vm, TDPMMU_C_YOUNG_CLEARED) - cleared0, A_LEAVES);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_YOUNG_CLEARED) - cleared0, A_LEAVES);
 	CHECK_EQ(tdpmmu_test_young(vm, 0, SPACE_END), 0);
 	CHECK_EQ(tdpmmu_clear_young(vm, 0, SPACE_END), 0);
 	CHECK_EQ(compare_leaves(vm, before, SPTE_ACCESSED, "after clear_young"), 0);
@@ -352,10 +344,10 @@ static void test_write_protect(void)
 	CHECK(spte_is_writable(b4) && spte_is_dirty(b4));
 	CHECK(spte_is_writable(b2) && !spte_is_dirty(b2));
 
-	wrprot0 = counter(vm, TDPMMU_C_LEAVES_WRPROT);
+	wrprot0 = test_counter(vm, TDPMMU_C_LEAVES_WRPROT);
 	CHECK_EQ(tdpmmu_write_protect_gfn(vm, g4), 1);
 	CHECK_EQ(tdpmmu_write_protect_gfn(vm, g2), 1);
-	CHECK_EQ(counter(vm, TDPMMU_C_LEAVES_WRPROT) - wrprot0, 2);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_LEAVES_WRPROT) - wrprot0, 2);
 	check_protected(vm, g4, b4);
 	check_protected(vm, g2, b2);
 	/* The 2M leaf is protected whole: any gfn of the block sees it. */

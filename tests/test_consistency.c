@@ -39,6 +39,7 @@
 #include "host_churn.h"
 #include "tdpmmu/tdpmmu.h"
 #include "word_guest.h"
+#include "test_vm.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -183,8 +184,7 @@ int main(int argc, char **argv)
 	/* hugetlb frames at 1 GiB, THP frames at 2 GiB, then the churn's supply. */
 	cfg.payload_bytes = (2 * GB_PAGES + THP_PAGES + CHURN_CYCLES * 2 * MB2) * 4096ull;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 
 	rs = seed * 6151 + 11;
 	word_guests_place(guests, nvcpus, nwords, &rs, ranges);

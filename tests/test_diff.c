@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "tdpmmu/tdpmmu.h"
+#include "test_vm.h"
 
 #define GB (1ull << 18) /* 4K pages in 1 GiB */
 #define MB2 512ull
@@ -159,8 +160,7 @@ int main(int argc, char **argv)
 	tdpmmu_vm_config_init(&cfg);
 	cfg.max_tables = 1 << 16;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 	REQUIRE(tdpmmu_vcpu_create(vm, &vcpu) == 0);
 
 	for (uint64_t op = 1; op <= ops; op++) {

@@ -47,6 +47,7 @@
 #include "compiler.h"
 #include "test_opts.h"
 #include "tdpmmu/tdpmmu.h"
+#include "test_vm.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -164,8 +165,7 @@ static void part1(void)
 	cfg.max_tables = 1 << 12;
 	cfg.payload_bytes = 8 * GB_PAGES * 4096ull;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 
 	/* Populate with write faults: 4K anon, 2M THP and hugetlb. */

@@ -31,6 +31,7 @@
 #include "compiler.h"
 #include "host_churn.h"
 #include "tdpmmu/tdpmmu.h"
+#include "test_vm.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -253,8 +254,7 @@ static void test_bad_input(void)
 	 */
 	cfg.payload_bytes = (3 * GB_PAGES + 8 * MB2 + 12 * 2 * MB2) * 4096ull;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 	for (unsigned i = 0; i < ARRAY_SIZE(probe_gfns); i++)
 		REQUIRE(tdpmmu_fault(v, probe_gfns[i], TDPMMU_ACCESS_WRITE, i % 4, NULL) == 0);

@@ -43,20 +43,13 @@
 #include "tdpmmu/tdpmmu.h"
 #include "test_opts.h"
 #include "word_guest.h"
+#include "test_vm.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
 #define MAX_VCPUS 4
 #define MAX_WORDS 512
 #define BLOCKS 32ull
-
-static int64_t counter(struct tdpmmu_vm *vm, enum tdpmmu_counter c)
-{
-	int64_t v[TDPMMU_NR_COUNTERS];
-
-	tdpmmu_read_counters(vm, v);
-	return v[c];
-}
 
 static struct tdpmmu_vm *make_vm(bool nx, unsigned period_ms, unsigned ratio, uint64_t payload,
 				 uint64_t blocks)
@@ -98,7 +91,7 @@ static void check_clean(struct tdpmmu_vm *vm)
 {
 	CHECK_EQ(tdp_nx_audit(vm), 0);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
-	CHECK_EQ(counter(vm, TDPMMU_C_NX_TRACKED), (int64_t)tdpmmu_nx_listed(vm));
+	CHECK_EQ(test_counter(vm, TDPMMU_C_NX_TRACKED), (int64_t)tdpmmu_nx_listed(vm));
 }
 
 /* Execute-fault one gfn in each of blocks [first, last): each lists one table.
@@ -127,7 +120,7 @@ static void test_exact(void)
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 	exec_blocks(vm, v, 0, 8);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 8);
-	CHECK_EQ(counter(vm, TDPMMU_C_NX_TRACKED), 8);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_NX_TRACKED), 8);
 	/* A read fault elsewhere in an NX block maps 4K beside the exec page. */
 	CHECK_EQ(fault(v, 0 * MB2 + 100, TDPMMU_ACCESS_READ), 1);
 	/* A huge leaf is not executable; executing from it splits it, listed. */
@@ -139,14 +132,14 @@ static void test_exact(void)
 	s = leaf(vm, 8 * MB2 + 3, &level);
 	CHECK_EQ(level, 1);
 	CHECK(s & SPTE_X);
-	CHECK(counter(vm, TDPMMU_C_NX_SPLITS) > 0);
+	CHECK(test_counter(vm, TDPMMU_C_NX_SPLITS) > 0);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 9);
 	check_clean(vm);
 
 	/* ceil(9 / 3) = 3 of the oldest: blocks 0, 1, 2. */
 	CHECK_EQ(tdpmmu_nx_recover(vm, 3), 3);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 6);
-	CHECK_EQ(counter(vm, TDPMMU_C_NX_RECOVERED), 3);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_NX_RECOVERED), 3);
 	for (uint64_t b = 0; b < 9; b++) {
 		leaf(vm, b * MB2 + 3, &level);
 		CHECK_EQ(level, b < 3 ? 0 : 1);
@@ -158,7 +151,7 @@ static void test_exact(void)
 	/* Ratio 1 empties the list; reads map 2M again, not executable. */
 	CHECK_EQ(tdpmmu_nx_recover(vm, 1), 4);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 0);
-	CHECK_EQ(counter(vm, TDPMMU_C_NX_RECOVERED), 9);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_NX_RECOVERED), 9);
 	CHECK_EQ(tdpmmu_nx_recover(vm, 1), 0);
 	for (uint64_t b = 0; b < 9; b++) {
 		CHECK_EQ(fault(v, b * MB2 + 3, TDPMMU_ACCESS_READ), 2);
@@ -201,9 +194,9 @@ static void test_exact(void)
 	CHECK_EQ(tdpmmu_nx_listed(NULL), 0);
 	printf("test_nx: exact: nx_forced_small %lld, nx_tables_recovered %lld, "
 	       "huge_pages_recovered %lld\n",
-	       (long long)counter(vm, TDPMMU_C_NX_SPLITS),
-	       (long long)counter(vm, TDPMMU_C_NX_RECOVERED),
-	       (long long)counter(vm, TDPMMU_C_HUGE_RECOVERED));
+	       (long long)test_counter(vm, TDPMMU_C_NX_SPLITS),
+	       (long long)test_counter(vm, TDPMMU_C_NX_RECOVERED),
+	       (long long)test_counter(vm, TDPMMU_C_HUGE_RECOVERED));
 	tdpmmu_vm_destroy(vm);
 
 	/* Ratio 0: nothing recovered. */
@@ -231,10 +224,10 @@ static void test_exact(void)
 	exec_blocks(vm, v, 0, 100);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 100);
 	{
-		int64_t flushes = counter(vm, TDPMMU_C_TLB_FLUSHES);
+		int64_t flushes = test_counter(vm, TDPMMU_C_TLB_FLUSHES);
 
 		CHECK_EQ(tdpmmu_nx_recover(vm, 0), 100);
-		CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 2);
+		CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 2);
 	}
 	CHECK_EQ(tdpmmu_nx_listed(vm), 0);
 	check_clean(vm);

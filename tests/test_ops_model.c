@@ -91,6 +91,7 @@
 #include "check.h"
 #include "nx_recovery.h"
 #include "tdpmmu/tdpmmu.h"
+#include "test_vm.h"
 
 #define GB (1ull << 18) /* 4K pages in 1 GiB */
 #define MB2 512ull
@@ -967,8 +968,7 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 	cfg.nx_recovery_period_ms = 0;
 	cfg.nx_recovery_ratio = 3;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 	REQUIRE(tdpmmu_vcpu_create(vm, &vcpu) == 0);
 
 	for (uint64_t op = 1; op <= ops; op++) {

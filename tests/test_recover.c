@@ -44,6 +44,7 @@
 #include "tdpmmu/tdpmmu.h"
 #include "test_opts.h"
 #include "word_guest.h"
+#include "test_vm.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -67,14 +68,6 @@
 static const uint64_t g1_off[] = { 0, 1, 513, 1000, 5 * MB2 + 7 };
 #define G1_TABLES 3 /* 4K tables they need */
 
-static int64_t counter(struct tdpmmu_vm *vm, enum tdpmmu_counter c)
-{
-	int64_t v[TDPMMU_NR_COUNTERS];
-
-	tdpmmu_read_counters(vm, v);
-	return v[c];
-}
-
 static struct tdpmmu_vm *make_exact_vm(void)
 {
 	struct tdpmmu_vm_config cfg;
@@ -91,8 +84,7 @@ static struct tdpmmu_vm *make_exact_vm(void)
 	/* Frames: one GiB per slot from 1 GiB on, and a block for the remap. */
 	cfg.payload_bytes = (5 * GB_PAGES + 4 * MB2) * 4096ull;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 	return vm;
 }
 
@@ -150,29 +142,29 @@ static void test_zap(void)
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 	map_all_4k(vm, v);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
-	CHECK_EQ(counter(vm, TDPMMU_C_TABLES_L1), H2_BLOCKS + THP_BLOCKS + 2 + G1_TABLES);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), H2_BLOCKS + THP_BLOCKS + 2 + G1_TABLES);
 
 	/* Bad input changes nothing. */
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, 99, TDPMMU_RECOVER_ZAP), -ENOENT);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, TDPMMU_RECOVER_NONE), -EINVAL);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, (enum tdpmmu_huge_recovery)7), -EINVAL);
 	CHECK_EQ(tdpmmu_recover_huge_pages(NULL, H2_ID, TDPMMU_RECOVER_ZAP), -EINVAL);
-	CHECK_EQ(counter(vm, TDPMMU_C_TABLES_L1), H2_BLOCKS + THP_BLOCKS + 2 + G1_TABLES);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), H2_BLOCKS + THP_BLOCKS + 2 + G1_TABLES);
 
-	flushes = counter(vm, TDPMMU_C_TLB_FLUSHES);
-	dropped = counter(vm, TDPMMU_C_DIRTY_LEAVES_DROPPED);
+	flushes = test_counter(vm, TDPMMU_C_TLB_FLUSHES);
+	dropped = test_counter(vm, TDPMMU_C_DIRTY_LEAVES_DROPPED);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, TDPMMU_RECOVER_ZAP), H2_BLOCKS);
-	CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 1);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 1);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, THP_ID, TDPMMU_RECOVER_ZAP), THP_BLOCKS - 1);
-	CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 2);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 2);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, ANON_ID, TDPMMU_RECOVER_ZAP), 0);
-	CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 2); /* nothing changed: no flush */
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 2); /* nothing changed: no flush */
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, G1_ID, TDPMMU_RECOVER_ZAP), 1);
-	CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 3);
-	CHECK_EQ(counter(vm, TDPMMU_C_COLLAPSIBLE_ZAPPED), H2_BLOCKS + THP_BLOCKS - 1 + 1);
-	CHECK_EQ(counter(vm, TDPMMU_C_HUGE_RECOVERED), 0);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 3);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_COLLAPSIBLE_ZAPPED), H2_BLOCKS + THP_BLOCKS - 1 + 1);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_HUGE_RECOVERED), 0);
 	/* Left: the misaligned block's table and the anon slot's two. */
-	CHECK_EQ(counter(vm, TDPMMU_C_TABLES_L1), 3);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), 3);
 
 	for (uint64_t gfn = H2_BASE; gfn < ANON_BASE + ANON_PAGES; gfn++) {
 		bool zapped =
@@ -203,7 +195,7 @@ static void test_zap(void)
 		CHECK_EQ(hd, is_written(gfn));
 	}
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(counter(vm, TDPMMU_C_DIRTY_LEAVES_DROPPED), dropped + (int64_t)written);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_DIRTY_LEAVES_DROPPED), dropped + (int64_t)written);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 
 	/* The next fault maps huge again. */
@@ -218,7 +210,7 @@ static void test_zap(void)
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	printf("test_recover: zap: %lld tables zapped, %" PRIu64
 	       " dirty leaves handed to the host\n",
-	       (long long)counter(vm, TDPMMU_C_COLLAPSIBLE_ZAPPED), written);
+	       (long long)test_counter(vm, TDPMMU_C_COLLAPSIBLE_ZAPPED), written);
 	tdpmmu_vm_destroy(vm);
 }
 
@@ -239,10 +231,10 @@ static void test_logging(void)
 	/* The per-table check, below the API's. */
 	CHECK_EQ(tdp_recover_huge_pages(vm, H2_BASE, end, TDPMMU_RECOVER_ZAP), 0);
 	CHECK_EQ(tdp_recover_huge_pages(vm, H2_BASE, end, TDPMMU_RECOVER_INPLACE), 0);
-	CHECK_EQ(counter(vm, TDPMMU_C_TABLES_L1), H2_BLOCKS);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), H2_BLOCKS);
 	CHECK_EQ(lookup_level(vm, H2_BASE + 5), 1);
 	CHECK_EQ(tdpmmu_dirty_log_disable(vm, H2_ID, TDPMMU_RECOVER_INPLACE), H2_BLOCKS);
-	CHECK_EQ(counter(vm, TDPMMU_C_TABLES_L1), 0);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), 0);
 	for (uint64_t b = 0; b < H2_BLOCKS; b++)
 		CHECK_EQ(lookup_level(vm, H2_BASE + b * MB2 + 17), 2);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
@@ -300,18 +292,18 @@ static void test_inplace(void)
 	}
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 
-	flushes = counter(vm, TDPMMU_C_TLB_FLUSHES);
-	recovered0 = counter(vm, TDPMMU_C_HUGE_RECOVERED);
+	flushes = test_counter(vm, TDPMMU_C_TLB_FLUSHES);
+	recovered0 = test_counter(vm, TDPMMU_C_HUGE_RECOVERED);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, TDPMMU_RECOVER_INPLACE), H2_BLOCKS - 1);
-	CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 1);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 1);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, THP_ID, TDPMMU_RECOVER_INPLACE), THP_BLOCKS - 1);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, ANON_ID, TDPMMU_RECOVER_INPLACE), 0);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, G1_ID, TDPMMU_RECOVER_INPLACE), 1);
-	CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 3);
-	CHECK_EQ(counter(vm, TDPMMU_C_HUGE_RECOVERED), recovered0 + H2_BLOCKS - 1 + THP_BLOCKS);
-	CHECK_EQ(counter(vm, TDPMMU_C_COLLAPSIBLE_ZAPPED), 0);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 3);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_HUGE_RECOVERED), recovered0 + H2_BLOCKS - 1 + THP_BLOCKS);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_COLLAPSIBLE_ZAPPED), 0);
 	/* Left: the empty table, the misaligned block's and the anon slot's two. */
-	CHECK_EQ(counter(vm, TDPMMU_C_TABLES_L1), 4);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), 4);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 
 	/* hugetlb-2m: every gfn of a recovered block is in a 2M leaf with the host's
@@ -373,15 +365,15 @@ static void test_inplace(void)
 	CHECK_EQ(spte_is_dirty(m.spte), is_written(G1_BASE)); /* as its first leaf */
 
 	/* Nothing left to do: no change, no flush. */
-	flushes = counter(vm, TDPMMU_C_TLB_FLUSHES);
+	flushes = test_counter(vm, TDPMMU_C_TLB_FLUSHES);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, TDPMMU_RECOVER_INPLACE), 0);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, G1_ID, TDPMMU_RECOVER_INPLACE), 0);
-	CHECK_EQ(counter(vm, TDPMMU_C_TLB_FLUSHES), flushes);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes);
 	/* ZAP still takes the empty table. */
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, TDPMMU_RECOVER_ZAP), 1);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	printf("test_recover: inplace: %lld tables collapsed\n",
-	       (long long)counter(vm, TDPMMU_C_HUGE_RECOVERED));
+	       (long long)test_counter(vm, TDPMMU_C_HUGE_RECOVERED));
 	tdpmmu_vm_destroy(vm);
 }
 

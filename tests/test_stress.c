@@ -25,6 +25,7 @@
 #include "check.h"
 #include "compiler.h"
 #include "tdpmmu/tdpmmu.h"
+#include "test_vm.h"
 
 #define GB (1ull << 18)
 #define MB2 512ull
@@ -169,8 +170,7 @@ int main(int argc, char **argv)
 	tdpmmu_vm_config_init(&cfg);
 	cfg.max_tables = 1 << 18;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 
 	for (int i = 0; i < nfaulters; i++)
 		pthread_create(&t[n++], NULL, faulter, (void *)(uintptr_t)(seed * 1000 + i + 1));

@@ -42,6 +42,7 @@
 #include "compiler.h"
 #include "tdpmmu/tdpmmu.h"
 #include "written_once.h"
+#include "test_vm.h"
 
 #define GB_PAGES (1ull << 18)
 #define MB2 512ull
@@ -67,8 +68,7 @@ static struct tdpmmu_vm *make_vm(void)
 	cfg.max_tables = 1 << 12;
 	cfg.payload_bytes = PAYLOAD_BYTES;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	for (unsigned i = 0; i < ARRAY_SIZE(slots); i++)
-		REQUIRE(tdpmmu_memslot_add(vm, &slots[i]) == 0);
+	test_add_slots(vm, slots, ARRAY_SIZE(slots));
 	return vm;
 }
 
