@@ -100,7 +100,7 @@ sanitize: asan tsan
 # prove its races happened).
 CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency test_roots \
 	test_recover test_nx test_dirty_log \
-	test_aging
+	test_aging test_write_track
 ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 # gcc 12's TSan needs a smaller mmap range than recent kernels give: turn
 # address randomisation off for its runs where the system allows it.

@@ -6,8 +6,9 @@
  * A table is collapsible when its entry is at 2M or 1G, the host would map
  * that whole range with one leaf (the first gfn's host_level reaches the
  * entry's level, which also means the range lies in one memslot and its
- * frames are contiguous and aligned), the slot is not logging, and no MMU
- * notifier invalidation in progress overlaps the range.  Two ways:
+ * frames are contiguous and aligned), the slot is not logging, no gfn in
+ * the range is write-tracked, and no MMU notifier invalidation in progress
+ * overlaps the range.  Two ways:
  *   ZAP      CAS the table's entry to non-present; the next fault maps
  *            huge (KVM's zap_collapsible_spte_range).
  *   INPLACE  CAS a huge leaf over the table's entry, with the permissions
@@ -27,9 +28,9 @@
  * - The candidate checks are authoritative because they are made under
  *   the read lock: invalidate_begin/end and the notifier sequence bump
  *   that follows a memslot change (dirty logging on, delete, move) take the
- *   write lock, so what the check saw (no invalidation over the range, the
- *   slot not logging, the host frames) stays true until we unlock, which
- *   is after the CAS.  A change that starts later sees our leaf and zaps
+ *   write lock, as do write-tracking changes, so what the check saw (no
+ *   invalidation over the range, the slot not logging, the host frames, no
+ *   tracked gfn) stays true until we unlock, which is after the CAS.  A change that starts later sees our leaf and zaps
  *   or write-protects it like any other.
  * - The huge leaf is writable (or MMU-writable, executable) only if every
  *   present leaf below is: write protection of a single gfn is not
@@ -77,6 +78,9 @@ static bool collapsible(struct tdpmmu_vm *vm, const struct tdp_iter *it, uint64_
 	if (tdp_host_lookup(&vm->host, it->gfn, &hf))
 		return false;
 	if (hf.dirty_logging || hf.host_level < it->level || (hf.pfn & (n - 1)))
+		return false;
+	/* A write-tracked gfn inside keeps the range small. */
+	if (tdp_write_track_max_level(&vm->track, it->gfn, it->level) < it->level)
 		return false;
 	*pfn = hf.pfn;
 	return true;

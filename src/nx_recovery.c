@@ -75,7 +75,7 @@ static bool nx_zap_one(struct tdpmmu_vm *vm, struct tdp_page *p)
 	if (!links_table(it.old_spte, it.level, pfn))
 		return false; /* already removed (or being removed) by someone else */
 	/* Logging wants 4K anyway: a huge page could not come back (KVM skips too).
-   */
+	 */
 	if (!tdp_host_lookup(&vm->host, p->gfn, &hf) && hf.dirty_logging)
 		return false;
 	if (!tdp_set_spte_atomic(mmu, &it, SPTE_NONPRESENT)) {

@@ -13,7 +13,10 @@
  *     (memslot RCU, no MMU lock); fill the vCPU's table cache (no MMU lock,
  *     tables are never allocated under it); take the read lock; if an
  *     invalidation started or finished since the snapshot, or covers the
- *     gfn, give up and retry; map; unlock.
+ *     gfn, give up and retry; apply write tracking; map; unlock.
+ *  3. a write to a write-tracked gfn is emulated (tdp_vcpu_emulate_write):
+ *     the store goes to host memory under the read lock, after the same
+ *     notifier check, so it cannot land in a frame a remap already copied.
  *
  * The staleness check and the map run under one read-lock hold, and
  * invalidations hold the write lock, so a mapping built from a stale host
@@ -126,6 +129,33 @@ static void fault_levels(struct tdp_mmu *mmu, struct tdp_fault *f, const struct 
 	}
 }
 
+/*
+ * Write tracking, read lock held (adds and removes take the write lock, so
+ * what we see holds until we unlock): no huge leaf over a tracked gfn, and
+ * a tracked gfn itself is mapped read-only and not MMU-writable.  Returns
+ * true when @access is a write that must be emulated.
+ */
+static bool apply_write_tracking(const struct tdp_write_track *t, struct tdp_fault *f,
+				 unsigned access)
+{
+	int level;
+
+	if (likely(!t->gfns))
+		return false;
+	level = tdp_write_track_max_level(t, f->gfn, f->req_level);
+	if (level < f->req_level) {
+		f->req_level = level;
+		if (f->goal_level > level)
+			f->goal_level = level;
+		if (level == TDP_LEVEL_4K)
+			f->huge_disallowed = false; /* small because of tracking, not NX */
+	}
+	if (!tdp_write_tracked(t, f->gfn))
+		return false;
+	f->spte_flags &= ~(SPTE_MAKE_MMU_WRITABLE | SPTE_MAKE_WRITABLE | SPTE_MAKE_DIRTY);
+	return access & TDPMMU_ACCESS_WRITE;
+}
+
 int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
 			  bool present, struct tdpmmu_fault_result *res)
 {
@@ -135,6 +165,7 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 	struct tdp_host_frame hf = { 0 };
 	struct tdp_fault f = { 0 };
 	unsigned retries = 0;
+	bool emulate = false;
 	int r, level;
 
 	/* Tables first: running out must fail the fault before a root is made. */
@@ -194,6 +225,7 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 			/* Invalidated under the write lock: map nothing into it. */
 			ret = TDP_MAP_RETRY;
 		} else {
+			emulate = apply_write_tracking(&vm->track, &f, access);
 			/*
 			 * Mark before the writable leaf can exist, under the read
 			 * lock: a harvester that clears the bit and then takes the
@@ -216,6 +248,44 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 		res->retries = retries;
 		res->spurious = ret == TDP_MAP_SPURIOUS;
 	}
+	return emulate ? TDPMMU_FAULT_EMULATE : 0;
+}
+
+int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)
+{
+	struct tdpmmu_vm *vm = v->vm;
+	uint64_t gfn = gpa >> TDP_PAGE_SHIFT;
+	struct tdp_host_frame hf;
+	bool done = false;
+
+	while (!done) {
+		uint64_t seq = tdp_notifier_snapshot(&vm->notifier);
+		_Atomic uint64_t *word;
+		int r;
+
+		if (tdp_notifier_covers(&vm->notifier, gfn)) {
+			sched_yield();
+			continue;
+		}
+		r = tdp_host_lookup(&vm->host, gfn, &hf);
+		if (r)
+			return r;
+		if (!hf.writable)
+			return -EFAULT;
+		tdp_mmu_lock(&vm->mmu, TDP_SHARED);
+		if (!tdp_notifier_retry(&vm->notifier, seq, gfn)) {
+			word = tdp_host_word(&vm->host, hf.pfn, gpa);
+			if (word) {
+				atomic_store_explicit(word, value, memory_order_relaxed);
+				tdp_host_mark_dirty(&vm->host, hf.pfn, 1);
+			}
+			if (hf.dirty_logging)
+				mark_dirty(vm, gfn);
+			done = true;
+		}
+		tdp_mmu_unlock(&vm->mmu, TDP_SHARED);
+	}
+	tdp_count(&vm->mmu.counters, TDPMMU_C_WRITES_EMULATED);
 	return 0;
 }
 

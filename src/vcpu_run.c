@@ -26,6 +26,11 @@
  * write through a TLB entry whose cached leaf is clean sets D through the
  * cached entry pointer (as hardware does with paging-structure caches);
  * if that CAS fails, the TLB entry is dropped and the access walks again.
+ *
+ * A write to a write-tracked gfn faults every time; the fault path maps
+ * the page read-only and the write is emulated outside guest mode
+ * (tdp_vcpu_emulate_write), after which the vCPU goes on to the next
+ * access.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -194,6 +199,11 @@ static int handle_violation(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a
 	VCPU_STAT_ADD(v, ept_violations, 1);
 	r = tdp_vcpu_handle_fault(v, a->gpa >> TDP_PAGE_SHIFT, a->type, 0,
 				  why == VIOLATION_PERMISSION, NULL);
+	if (r == TDPMMU_FAULT_EMULATE) {
+		r = tdp_vcpu_emulate_write(v, a->gpa, a->value);
+		if (!r)
+			r = TDPMMU_FAULT_EMULATE; /* the access is done */
+	}
 	if (t0)
 		record_latency(v, tdp_now_ns() - t0);
 	return r;
@@ -231,13 +241,17 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 			enum access_result why = guest_access(v, &a);
 
 			if (why != ACCESS_DONE) {
+				bool emulated;
+
 				leave_guest_mode(v);
 				r = handle_violation(v, &a, why, flags);
-				if (!r)
+				emulated = r == TDPMMU_FAULT_EMULATE;
+				if (r >= 0)
 					r = enter_guest_mode(v);
 				if (r)
 					return r;
-				continue; /* retry the same access */
+				if (!emulated)
+					continue; /* retry the same access */
 			}
 			more = next(ctx, &a);
 			if (more && !valid_access(v, &a))

@@ -94,6 +94,7 @@ void tdpmmu_vm_destroy(struct tdpmmu_vm *vm)
 		tdpmmu_vcpu_destroy(vm->vcpus[vm->nr_vcpus - 1]);
 	tdp_mmu_destroy(&vm->mmu);
 	tdp_host_destroy(&vm->host);
+	tdp_write_track_destroy(&vm->track);
 	pthread_cond_destroy(&vm->nx_cond);
 	pthread_mutex_destroy(&vm->nx_mutex);
 	pthread_mutex_destroy(&vm->vcpus_mutex);
@@ -245,26 +246,36 @@ void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
 }
 
 /*
- * A memslot change: publish the new slots, make faults that looked up the
- * old ones retry (notifier bump), then fast-zap so nothing maps the old
- * place any more.  KVM marks the slot invalid and fast-zaps the same way.
+ * A memslot change: publish the new slots, forget the write tracking of
+ * the old place, make faults that looked up the old slots retry (notifier
+ * bump), then fast-zap so nothing maps the old place any more.  KVM marks the slot invalid and fast-zaps the same way.
  */
-static int memslot_changed(struct tdpmmu_vm *vm, int r)
+static int memslot_changed(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *old, int r)
 {
 	if (r)
 		return r;
+	/* Write tracking belongs to the slot and goes with it, as in KVM. */
+	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
+	tdp_write_track_drop_range(&vm->track, old->base_gfn, old->base_gfn + old->npages);
+	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
 	tdp_notifier_bump(&vm->notifier, &vm->mmu);
 	return tdpmmu_zap_all_fast(vm);
 }
 
 int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id)
 {
-	return memslot_changed(vm, tdp_host_delete_slot(&vm->host, id));
+	struct tdpmmu_memslot old;
+	int r = vm ? tdp_host_get_slot(&vm->host, id, &old, NULL) : -EINVAL;
+
+	return r ? r : memslot_changed(vm, &old, tdp_host_delete_slot(&vm->host, id));
 }
 
 int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn)
 {
-	return memslot_changed(vm, tdp_host_move_slot(&vm->host, id, new_base_gfn));
+	struct tdpmmu_memslot old;
+	int r = vm ? tdp_host_get_slot(&vm->host, id, &old, NULL) : -EINVAL;
+
+	return r ? r : memslot_changed(vm, &old, tdp_host_move_slot(&vm->host, id, new_base_gfn));
 }
 
 int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out)

@@ -13,6 +13,7 @@
 #include "mmu_notifier.h"
 #include "tdp_mmu.h"
 #include "tlb.h"
+#include "write_track.h"
 #include "tdpmmu/tdpmmu.h"
 
 #define TDP_MAX_VCPUS TDP_MAX_THREADS
@@ -21,6 +22,7 @@ struct tdpmmu_vm {
 	struct tdp_mmu mmu;
 	struct tdp_host host;
 	struct tdp_notifier notifier;
+	struct tdp_write_track track; /* write-tracked gfns, under the MMU lock */
 	tdpmmu_flush_fn user_flush; /* the config's observer, called after each flush */
 	void *user_flush_ctx;
 	/* vCPUs: the array is changed and walked by flushers under vcpus_mutex. */
@@ -100,6 +102,12 @@ static inline int tdp_vcpu_load_root(struct tdpmmu_vcpu *v)
  */
 int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
 			  bool present, struct tdpmmu_fault_result *res);
+/*
+ * vcpu_fault.c: emulate the guest write of @value to @gpa (after
+ * TDPMMU_FAULT_EMULATE): store it to the host memory of the gfn as it is
+ * now, and mark the page dirty.
+ */
+int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value);
 
 /* Add to a vCPU statistic (owner thread only; readers may race harmlessly). */
 #define VCPU_STAT_ADD(v, field, n) tdp_stat_add(&(v)->stats.field, (n))

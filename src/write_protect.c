@@ -1,6 +1,7 @@
 /*
  * write_protect.c - write-protect one gfn (KVM's
- * kvm_tdp_mmu_write_protect_gfn, used for write tracking).
+ * kvm_tdp_mmu_write_protect_gfn), and write tracking on top of it (KVM's
+ * kvm_write_track_add_gfn / remove_gfn; the set itself is write_track.c).
  *
  * Concurrency: the MMU lock held for write (asserted), inside walk
  * protection.  No other MMU thread changes entries, but three things still
@@ -25,6 +26,7 @@
 
 #include "tdp_root.h"
 #include "vm_internal.h"
+#include "write_track.h"
 
 #define WRPROT_BITS (SPTE_W | SPTE_MMU_WRITABLE)
 
@@ -66,18 +68,13 @@ out:
 	return level;
 }
 
-int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
+/* Write lock held: protect @gfn in every valid root and flush; returns whether anything changed. */
+static bool wrprot_gfn_locked(struct tdp_mmu *mmu, uint64_t gfn)
 {
-	struct tdp_mmu *mmu;
 	struct tdp_page *root;
 	int level, flush_level = 0;
 
-	if (!vm)
-		return -EINVAL;
-	mmu = &vm->mmu;
-	if (gfn >= mmu->max_gfn)
-		return -ERANGE;
-	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
+	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
 	for_each_tdp_root(mmu, root, true, TDP_EXCLUSIVE) {
 		level = wrprot_gfn_root(mmu, root, gfn);
 		if (level > flush_level)
@@ -86,6 +83,75 @@ int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
 	/* Before unlocking: no vCPU may keep a writable translation. */
 	if (flush_level)
 		tdp_flush_remote_tlbs(mmu, tdp_align_gfn(gfn, flush_level), flush_level);
-	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
-	return flush_level ? 1 : 0;
+	return flush_level;
+}
+
+int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	bool changed;
+
+	if (!vm)
+		return -EINVAL;
+	if (gfn >= vm->mmu.max_gfn)
+		return -ERANGE;
+	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
+	changed = wrprot_gfn_locked(&vm->mmu, gfn);
+	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
+	return changed;
+}
+
+/* The gfn must be in a memslot: tracking belongs to the slot (dropped when it goes). */
+static int check_track_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	struct tdp_host_frame hf;
+
+	if (!vm)
+		return -EINVAL;
+	if (gfn >= vm->mmu.max_gfn)
+		return -ERANGE;
+	return tdp_host_lookup(&vm->host, gfn, &hf);
+}
+
+/*
+ * Insert and protect under one write-lock hold: a fault that maps after
+ * us sees the gfn tracked (it checks under the read lock), and every
+ * writable leaf installed before us is protected here.
+ */
+int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	int r = check_track_gfn(vm, gfn);
+
+	if (r)
+		return r;
+	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
+	r = tdp_write_track_add(&vm->track, gfn);
+	if (!r)
+		wrprot_gfn_locked(&vm->mmu, gfn);
+	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
+	return r;
+}
+
+/* Nothing to undo in the tables: the next write fault maps writable again. */
+int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	int r = check_track_gfn(vm, gfn);
+
+	if (r)
+		return r;
+	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
+	r = tdp_write_track_remove(&vm->track, gfn);
+	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
+	return r;
+}
+
+bool tdpmmu_write_tracked(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	bool tracked;
+
+	if (!vm)
+		return false;
+	tdp_mmu_lock(&vm->mmu, TDP_SHARED);
+	tracked = tdp_write_tracked(&vm->track, gfn);
+	tdp_mmu_unlock(&vm->mmu, TDP_SHARED);
+	return tracked;
 }

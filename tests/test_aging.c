@@ -257,10 +257,10 @@ static void test_aging_single(void)
 	CHECK_EQ(tdpmmu_test_young(vm, 0, SPACE_END), 1);
 
 	/*
-   * clear_young without a flush: the vCPU's TLB still holds the
-   * translations it just used, so reading them again need not walk and
-   * need not set Accessed.  Not asserted either way; printed.
-   */
+	 * clear_young without a flush: the vCPU's TLB still holds the
+	 * translations it just used, so reading them again need not walk and
+	 * need not set Accessed.  Not asserted either way; printed.
+	 */
 	r = tdpmmu_clear_young(vm, 0, SPACE_END);
 	CHECK_EQ(r, read_set);
 	CHECK_EQ(run_prog(v, acc, (size_t)read_set), 0);
@@ -312,7 +312,7 @@ static void check_refault(struct tdpmmu_vm *vm, struct tdpmmu_vcpu *v, uint64_t 
 	CHECK(spte_is_writable(m.spte) && spte_is_mmu_writable(m.spte));
 	CHECK(spte_is_dirty(m.spte) && spte_is_accessed(m.spte));
 	/* Writable again: the next permission write fault is spurious, fixed by the
-   * fast path. */
+	 * fast path. */
 	s0 = vcpu_stats(v);
 	CHECK_EQ(tdpmmu_fault(v, gfn, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT, 0, &res), 0);
 	s1 = vcpu_stats(v);
@@ -365,10 +365,10 @@ static void test_write_protect(void)
 	check_refault(vm, v, g2, b2, 2);
 
 	/*
-   * A guest write caches a writable translation; after the protection
-   * (and its flush) the next write must fault, through the slow path,
-   * and reach host memory.
-   */
+	 * A guest write caches a writable translation; after the protection
+	 * (and its flush) the next write must fault, through the slow path,
+	 * and reach host memory.
+	 */
 	acc[0] = (struct tdpmmu_access){ g_guest << 12, TDPMMU_ACCESS_WRITE, 0x1111 };
 	CHECK_EQ(run_prog(v, acc, 1), 0);
 	CHECK_EQ(tdpmmu_write_protect_gfn(vm, g_guest), 1);
@@ -544,7 +544,7 @@ static void *zapper_thread(void *arg)
 			z->zaps++;
 		}
 		/* Refault part of it; a 4K cap in the 2M slot builds a table a 2M fault
-     * replaces. */
+		 * replaces. */
 		for (uint64_t g = gfn; g < gfn + len && g < SPACE_END;
 		     g += 1 + test_rand(&rs) % 4) {
 			if (g >= ANON_PAGES && g < HUGE_BASE)
@@ -596,7 +596,7 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 	pthread_join(z.thread, NULL);
 
 	/* Every page written once: its leaf is Dirty or its frame is, and it holds
-   * the value. */
+	 * the value. */
 	for (uint64_t p = 0; p < RPAGES; p++)
 		check_written_once(vm, round, page_gfn(p), page_word_gpa(p), written[p],
 				   value_of[p], &t->pages, &t->bad);

@@ -309,12 +309,12 @@ static void test_concurrent(double seconds, uint64_t seed)
 		} else {
 			got[how] += (uint64_t)r;
 			/*
-       * The list shrank by more than the worker zapped meanwhile
-       * (execute faults only make it grow, and an execute fault
-       * still in flight at the switch only hides a shrink): our
-       * teardown unlisted tables, or the worker popped tables
-       * whose parent entry we had just replaced.
-       */
+			 * The list shrank by more than the worker zapped meanwhile
+			 * (execute faults only make it grow, and an execute fault
+			 * still in flight at the switch only hides a shrink): our
+			 * teardown unlisted tables, or the worker popped tables
+			 * whose parent entry we had just replaced.
+			 */
 			tdpmmu_read_counters(cvm, c);
 			if (quiet &&
 			    tracked - c[TDPMMU_C_NX_TRACKED] > c[TDPMMU_C_NX_RECOVERED] - recovered)

@@ -37,6 +37,13 @@
  *   zap_all, zap_all_fast   everything goes, tables and the NX list too.
  *   write_protect_gfn       W and MMU-writable cleared on the leaf; 1 iff it
  *               had either.
+ *   write_track_add / remove   -ENOENT outside the slots, -EINVAL to remove
+ *               an untracked gfn; adds nest.  add protects the leaf like
+ *               write_protect_gfn.  While a gfn is tracked, a fault maps
+ *               no huge leaf over it (the goal is capped), its own leaf is
+ *               mapped without W, MMU-writable and Dirty, a write to it
+ *               answers TDPMMU_FAULT_EMULATE, and recovery skips the tables
+ *               above it.
  *   clear_young, clear_flush_young, test_young   Accessed cleared on (or
  *               tested in) every leaf overlapping the range; the count
  *               returned is the number of young leaves.
@@ -145,6 +152,16 @@ static uint64_t t1_seq[NG1], t2_seq[NBLOCKS], next_seq, nx_listed_model;
 static unsigned log_flags[NR_SLOTS];
 static uint64_t *bitmap[NR_SLOTS], *bitmap_buf;
 
+/* Write tracking: adds per gfn, tracked gfns per 2M block and per 1G. */
+static uint16_t track[SPACE];
+static uint32_t track_b[NBLOCKS], track_g[NG1];
+static bool model_emulate; /* the last model_fault was a write to emulate */
+static uint64_t emulate_count; /* faults that answered TDPMMU_FAULT_EMULATE */
+/* The distinct tracked gfns; at most TRACK_MAX, so that huge pages stay possible. */
+#define TRACK_MAX 8
+static uint64_t tracked_gfns[TRACK_MAX];
+static int ntracked;
+
 static uint64_t slot_words(int s)
 {
 	return (slots[s].npages + 63) / 64;
@@ -202,12 +219,24 @@ static int host_level(uint64_t gfn)
 	return 0;
 }
 
-/* What a fault may map: 4K while the slot logs. */
+/* What a fault may map: 4K while the slot logs, no huge leaf over a tracked gfn. */
 static int model_max_level(uint64_t gfn)
 {
 	int l = host_level(gfn);
 
-	return l && logging(gfn) ? 1 : l;
+	if (l && logging(gfn))
+		return 1;
+	if (l == 3 && track_g[gfn / GB])
+		l = 2;
+	if (l == 2 && track_b[gfn / MB2])
+		l = 1;
+	return l;
+}
+
+/* Is a gfn in [b, b + pages_at(level)) tracked? */
+static bool tracked_in(uint64_t b, int level)
+{
+	return level == 3 ? track_g[b / GB] : level == 2 ? track_b[b / MB2] : track[b];
 }
 
 static bool bit_set(uint64_t gfn)
@@ -357,9 +386,10 @@ static bool access_allowed(uint8_t v, unsigned access)
 /* The slow path's leaf at @level for @gfn. */
 static int map_leaf(uint64_t gfn, int level, unsigned access)
 {
-	bool write = access & TDPMMU_ACCESS_WRITE, writable = !in_ro(gfn);
+	bool write = access & TDPMMU_ACCESS_WRITE, writable = !in_ro(gfn) && !track[gfn];
 	uint8_t v = (uint8_t)(level | M_A);
 
+	model_emulate = write && track[gfn];
 	if (writable) {
 		v |= M_MW;
 		if (!logging(gfn) || write) {
@@ -367,7 +397,7 @@ static int map_leaf(uint64_t gfn, int level, unsigned access)
 			mark(gfn); /* before the writable leaf exists (no-op unless logging) */
 		}
 	}
-	if (write)
+	if (write && !track[gfn])
 		v |= M_D;
 	if (level == 1 || !nx_on)
 		v |= M_X;
@@ -467,6 +497,35 @@ static int model_write_protect(uint64_t gfn)
 	return 1;
 }
 
+static int model_track_add(uint64_t gfn)
+{
+	if (slot_of(gfn) < 0)
+		return -ENOENT;
+	if (!track[gfn]++) {
+		track_b[gfn / MB2]++;
+		track_g[gfn / GB]++;
+		tracked_gfns[ntracked++] = gfn;
+	}
+	model_write_protect(gfn);
+	return 0;
+}
+
+static int model_track_remove(uint64_t gfn)
+{
+	if (slot_of(gfn) < 0)
+		return -ENOENT;
+	if (!track[gfn])
+		return -EINVAL;
+	if (!--track[gfn]) {
+		track_b[gfn / MB2]--;
+		track_g[gfn / GB]--;
+		for (int i = 0; i < ntracked; i++)
+			if (tracked_gfns[i] == gfn)
+				tracked_gfns[i] = tracked_gfns[--ntracked];
+	}
+	return 0;
+}
+
 /* Young leaves overlapping [start, end), cleared unless @test_only. */
 static int model_age(uint64_t start, uint64_t end, bool test_only)
 {
@@ -498,7 +557,8 @@ static int model_recover_level(uint64_t start, uint64_t end, int level, bool inp
 		uint8_t first = 0, and_bits = M_W | M_MW | M_X;
 		uint64_t n = pages_at(level);
 
-		if (!*table_at(b, level) || host_level(b) < level || logging(b) || b + n > SPACE)
+		if (!*table_at(b, level) || host_level(b) < level || logging(b) || b + n > SPACE ||
+		    tracked_in(b, level))
 			continue;
 		for (uint64_t g = next_leaf(b, b + n); g < b + n;) {
 			int l = lvl(g);
@@ -526,7 +586,7 @@ static int model_recover_level(uint64_t start, uint64_t end, int level, bool inp
 static int model_recover(uint64_t start, uint64_t end, bool inplace)
 {
 	/* Pre-order: a collapsible 1G table goes first and takes its 2M tables
-   * along. */
+	 * along. */
 	return model_recover_level(start, end, 3, inplace) +
 	       model_recover_level(start, end, 2, inplace);
 }
@@ -838,6 +898,8 @@ enum op {
 	OP_ZAP_ALL,
 	OP_ZAP_ALL_FAST,
 	OP_WRPROT,
+	OP_TRACK_ADD,
+	OP_TRACK_REMOVE,
 	OP_CLEAR_YOUNG,
 	OP_CLEAR_FLUSH_YOUNG,
 	OP_TEST_YOUNG,
@@ -852,10 +914,10 @@ enum op {
 };
 
 static const char *const op_name[NR_OPS] = {
-	"fault",	"huge-over-table", "zap_range",	       "zap_all",
-	"zap_all_fast", "write_protect",   "clear_young",      "clear_flush_young",
-	"test_young",	"recover(zap)",	   "recover(inplace)", "nx_recover",
-	"log_enable",	"log_get",	   "log_clear",	       "log_disable",
+	"fault",	 "huge-over-table", "zap_range",	"zap_all",     "zap_all_fast",
+	"write_protect", "track_add",	    "track_remove",	"clear_young", "clear_flush_young",
+	"test_young",	 "recover(zap)",    "recover(inplace)", "nx_recover",  "log_enable",
+	"log_get",	 "log_clear",	    "log_disable",
 };
 
 static enum op pick_op(uint64_t *rs)
@@ -872,8 +934,12 @@ static enum op pick_op(uint64_t *rs)
 		return OP_ZAP_ALL;
 	if (k < 566)
 		return OP_ZAP_ALL_FAST;
-	if (k < 650)
+	if (k < 620)
 		return OP_WRPROT;
+	if (k < 640)
+		return OP_TRACK_ADD;
+	if (k < 650)
+		return OP_TRACK_REMOVE;
 	if (k < 710)
 		return OP_CLEAR_YOUNG;
 	if (k < 740)
@@ -898,14 +964,18 @@ static enum op pick_op(uint64_t *rs)
 static int do_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, bool present, int cap)
 {
 	struct tdpmmu_fault_result res;
-	int want = model_fault(gfn, access, present, cap);
-	int r = tdpmmu_fault(vcpu, gfn, access | (present ? TDPMMU_ACCESS_PRESENT : 0), cap, &res);
+	int want, r;
 
+	model_emulate = false;
+	want = model_fault(gfn, access, present, cap);
+	r = tdpmmu_fault(vcpu, gfn, access | (present ? TDPMMU_ACCESS_PRESENT : 0), cap, &res);
 	if (want < 0) {
 		CHECK_EQ(r, want);
 		return 0;
 	}
-	REQUIRE(r == 0);
+	REQUIRE(r >= 0);
+	CHECK_EQ(r, model_emulate ? TDPMMU_FAULT_EMULATE : 0);
+	emulate_count += r == TDPMMU_FAULT_EMULATE;
 	CHECK_EQ(res.level, want);
 	return res.level;
 }
@@ -937,7 +1007,7 @@ static uint64_t random_mask(uint64_t *rs, uint64_t word)
 }
 
 struct run_stats {
-	uint64_t done[NR_OPS], effective[NR_OPS], refault_huge;
+	uint64_t done[NR_OPS], effective[NR_OPS], refault_huge, emulate;
 	int64_t c[TDPMMU_NR_COUNTERS];
 };
 
@@ -951,6 +1021,11 @@ static void reset_model(void)
 	memset(t2, 0, sizeof(t2));
 	nx_listed_model = next_seq = 0;
 	memset(log_flags, 0, sizeof(log_flags));
+	memset(track, 0, sizeof(track));
+	memset(track_b, 0, sizeof(track_b));
+	memset(track_g, 0, sizeof(track_g));
+	ntracked = 0;
+	emulate_count = 0;
 }
 
 static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, struct run_stats *st)
@@ -988,13 +1063,17 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 
 			if (cap == 3 && test_rand(&rs) % 8)
 				cap = 2; /* 1G mappings rare: each costs the model 256K writes */
+			if (ntracked && test_rand(&rs) % 8 == 0) {
+				gfn = tracked_gfns[test_rand(&rs) % (uint64_t)ntracked];
+				touch_range(gfn, gfn + 1);
+			}
 			st->effective[kind] += do_fault(vcpu, gfn, kinds[test_rand(&rs) % 3],
 							test_rand(&rs) & 1, cap) > 0;
 			break;
 		}
 		case OP_HUGE_OVER_TABLE:
 			/* Some 4K leaves in a block (executable ones under NX), then the
-       * block mapped huge. */
+			 * block mapped huge. */
 			if (maxl < 2)
 				continue;
 			for (int k = 0; k < 3; k++)
@@ -1020,6 +1099,24 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 			want = model_write_protect(gfn);
 			CHECK_EQ(tdpmmu_write_protect_gfn(vm, gfn), want);
 			st->effective[kind] += (uint64_t)want;
+			break;
+		case OP_TRACK_ADD:
+			/* A new gfn only while few are tracked; else nest on one. */
+			if (ntracked == TRACK_MAX && !track[gfn])
+				gfn = tracked_gfns[test_rand(&rs) % TRACK_MAX];
+			touch_range(gfn, gfn + 1);
+			want = model_track_add(gfn);
+			CHECK_EQ(tdpmmu_write_track_add(vm, gfn), want);
+			st->effective[kind] += want == 0;
+			break;
+		case OP_TRACK_REMOVE:
+			/* Mostly a tracked gfn, so that removes succeed. */
+			if (ntracked && test_rand(&rs) % 4)
+				gfn = tracked_gfns[test_rand(&rs) % (uint64_t)ntracked];
+			touch_range(gfn, gfn + 1);
+			want = model_track_remove(gfn);
+			CHECK_EQ(tdpmmu_write_track_remove(vm, gfn), want);
+			st->effective[kind] += want == 0;
 			break;
 		case OP_CLEAR_YOUNG:
 		case OP_CLEAR_FLUSH_YOUNG:
@@ -1061,17 +1158,20 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 			r = tdpmmu_nx_recover(vm, ratio);
 			CHECK_EQ(r, want);
 			/* The contract's number when nothing is skipped for logging, unless
-       * the list ran dry first (a zapped 1G table takes its listed 2M
-       * tables along). */
+			 * the list ran dry first (a zapped 1G table takes its listed 2M
+			 * tables along). */
 			if (!any_logging && nx_listed_model)
 				CHECK_EQ(r, (listed + eff - 1) / eff);
 			CHECK(r <= (int)((listed + eff - 1) / eff));
 			st->effective[kind] += (uint64_t)want;
-			/* Huge pages come back: a read refault of a zapped table's range. */
+			/*
+			 * Huge pages come back: a read refault of a zapped table's
+			 * range (unless a write-tracked gfn keeps it small).
+			 */
 			for (int i = 0; i < want && i < 4; i++) {
 				int l = do_fault(vcpu, zapped[i], TDPMMU_ACCESS_READ, false, 0);
 
-				CHECK(l > 1);
+				CHECK(l > 1 || model_max_level(zapped[i]) == 1);
 				st->refault_huge += l > 1;
 			}
 			break;
@@ -1080,7 +1180,7 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 			unsigned flags = log_combos[test_rand(&rs) % ARRAY_SIZE(log_combos)];
 
 			/* Splitting a 1G leaf eagerly makes 256K 4K leaves, which every later
-       * comparison looks up: rare. */
+			 * comparison looks up: rare. */
 			if (s == SLOT_HUGE && (flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT) &&
 			    lvl(HUGE_BASE) == 3 && test_rand(&rs) % 16)
 				flags &= ~TDPMMU_DIRTY_LOG_EAGER_SPLIT;
@@ -1160,7 +1260,7 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 		}
 		st->done[kind]++;
 		/* Every leaf when there are few, else those the operation touched, and
-     * every leaf each 64 operations (a fully split 1G slot has 256K). */
+		 * every leaf each 64 operations (a fully split 1G slot has 256K). */
 		compare_leaves(vm, op_name[kind],
 			       nleaves[1] + nleaves[2] + nleaves[3] <= 2048 || op % 64 == 0);
 		compare_logs(vm, op_name[kind]);
@@ -1177,6 +1277,7 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 		}
 	}
 	tdpmmu_read_counters(vm, st->c);
+	st->emulate = emulate_count;
 	tdpmmu_vm_destroy(vm);
 }
 
@@ -1188,14 +1289,15 @@ static void print_run(const char *name, uint64_t ops, uint64_t seed, const struc
 	printf(" (effective/run); splits %lld, tables replaced %lld, young cleared "
 	       "%lld, huge recovered %lld, collapsible zapped %lld, wrprot %lld, "
 	       "eager splits %lld, pages logged %lld, nx tracked now %lld, nx "
-	       "forced small %lld, nx recovered %lld, huge refaults %" PRIu64 "\n",
+	       "forced small %lld, nx recovered %lld, huge refaults %" PRIu64
+	       ", faults to emulate %" PRIu64 "\n",
 	       (long long)st->c[TDPMMU_C_HUGE_SPLITS], (long long)st->c[TDPMMU_C_TABLES_REPLACED],
 	       (long long)st->c[TDPMMU_C_YOUNG_CLEARED], (long long)st->c[TDPMMU_C_HUGE_RECOVERED],
 	       (long long)st->c[TDPMMU_C_COLLAPSIBLE_ZAPPED],
 	       (long long)st->c[TDPMMU_C_LEAVES_WRPROT], (long long)st->c[TDPMMU_C_EAGER_SPLITS],
 	       (long long)st->c[TDPMMU_C_PAGES_LOGGED_DIRTY], (long long)st->c[TDPMMU_C_NX_TRACKED],
 	       (long long)st->c[TDPMMU_C_NX_SPLITS], (long long)st->c[TDPMMU_C_NX_RECOVERED],
-	       st->refault_huge);
+	       st->refault_huge, st->emulate);
 }
 
 int main(int argc, char **argv)
@@ -1238,6 +1340,7 @@ int main(int argc, char **argv)
 		CHECK(plain.c[TDPMMU_C_HUGE_SPLITS] > 0);
 		CHECK(plain.c[TDPMMU_C_EAGER_SPLITS] > 0);
 		CHECK(plain.c[TDPMMU_C_PAGES_LOGGED_DIRTY] > 0);
+		CHECK(plain.emulate > 0);
 		CHECK(nx.c[TDPMMU_C_NX_SPLITS] > 0);
 		CHECK(nx.refault_huge > 0);
 	}

@@ -258,7 +258,7 @@ static void test_inplace(void)
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 	map_all_4k(vm, v);
 	/* Reshape the hugetlb-2m slot's blocks from "every page, every third
-   * written". */
+	 * written". */
 	REQUIRE(tdpmmu_zap_range(vm, H2_BASE, H2_BASE + H2_BLOCKS * MB2) == 0);
 	for (uint64_t b = 0; b < H2_BLOCKS; b++) {
 		uint64_t base = H2_BASE + b * MB2;
@@ -307,7 +307,7 @@ static void test_inplace(void)
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 
 	/* hugetlb-2m: every gfn of a recovered block is in a 2M leaf with the host's
-   * frame. */
+	 * frame. */
 	for (uint64_t b = 0; b < H2_BLOCKS; b++) {
 		uint64_t base = H2_BASE + b * MB2;
 		bool want_d = block_kind[b] == B_WRITTEN_FIRST || block_kind[b] == B_PARTIAL ||

@@ -58,7 +58,9 @@
 	X(NX_SPLITS, "nx_forced_small")                                                            \
 	X(NX_RECOVERED, "nx_tables_recovered")                                                     \
 	/* aging */                                                                                \
-	X(YOUNG_CLEARED, "young_cleared")
+	X(YOUNG_CLEARED, "young_cleared")                                                          \
+	/* write tracking */                                                                       \
+	X(WRITES_EMULATED, "writes_emulated")
 
 enum tdpmmu_counter {
 #define TDPMMU_COUNTER_ENUM(name, str) TDPMMU_C_##name,

@@ -126,6 +126,8 @@ struct tdpmmu_fault_result {
  */
 int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
 		 struct tdpmmu_fault_result *res);
+/* tdpmmu_fault's answer to a write to a write-tracked gfn: mapped read-only, emulate the write. */
+#define TDPMMU_FAULT_EMULATE 1
 
 /*
  * MMU notifier.  invalidate_begin zaps [start, end) and flushes; until the
@@ -358,14 +360,31 @@ int tdpmmu_clear_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
 int tdpmmu_clear_flush_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
 
 /*
- * Write-protect @gfn (write tracking, KVM's kvm_tdp_mmu_write_protect_gfn)
+ * Write-protect @gfn once (KVM's kvm_tdp_mmu_write_protect_gfn)
  * under the write lock: clear W and MMU-writable on the leaf that maps it
  * in every valid root (a huge leaf is protected whole), flushing before the
  * lock is released.  The fast path cannot undo it; a later write fault
  * maps the page writable again through the slow path.  Returns 1 if some
- * leaf was protected, else 0.
+ * leaf was protected, else 0.  To keep it protected, track it (below).
  */
 int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn);
+
+/*
+ * Write tracking (KVM's page tracking in write mode, as used for shadowed
+ * guest page tables): while @gfn is tracked it is never mapped writable
+ * and no huge leaf covers it, so each guest write to it faults and is
+ * emulated: the vCPU writes the host memory itself under the MMU read
+ * lock (counted in writes_emulated), and a direct tdpmmu_fault returns
+ * TDPMMU_FAULT_EMULATE after mapping the page read-only.  Adds nest; add
+ * write-protects the gfn (and the huge leaf around it) under the write
+ * lock before it returns.  Tracking belongs to the memslot: deleting or
+ * moving the slot forgets it.  Errors: -ERANGE, -ENOENT (no memslot),
+ * -ENOMEM, -EOVERFLOW (added 2^32 - 1 times), -EINVAL (remove of an
+ * untracked gfn).
+ */
+int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn);
+int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn);
+bool tdpmmu_write_tracked(struct tdpmmu_vm *vm, uint64_t gfn);
 
 /* Whether liburcu's memb read side is fence-free (sys_membarrier present). */
 bool tdpmmu_rcu_membarrier_active(void);
