@@ -78,15 +78,6 @@ static int fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access)
 	return res.level;
 }
 
-static tdp_spte_t leaf(struct tdpmmu_vm *vm, uint64_t gfn, int *level)
-{
-	struct tdpmmu_mapping m;
-
-	REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0);
-	*level = m.present ? m.level : 0;
-	return m.present ? m.spte : 0;
-}
-
 static void check_clean(struct tdpmmu_vm *vm)
 {
 	CHECK_EQ(tdp_nx_audit(vm), 0);
@@ -104,7 +95,7 @@ static void exec_blocks(struct tdpmmu_vm *vm, struct tdpmmu_vcpu *v, uint64_t fi
 		int level;
 
 		CHECK_EQ(fault(v, gfn, TDPMMU_ACCESS_EXEC), 1);
-		s = leaf(vm, gfn, &level);
+		s = test_leaf(vm, gfn, &level);
 		CHECK_EQ(level, 1);
 		CHECK(s & SPTE_X);
 	}
@@ -125,11 +116,11 @@ static void test_exact(void)
 	CHECK_EQ(fault(v, 0 * MB2 + 100, TDPMMU_ACCESS_READ), 1);
 	/* A huge leaf is not executable; executing from it splits it, listed. */
 	CHECK_EQ(fault(v, 8 * MB2 + 10, TDPMMU_ACCESS_READ), 2);
-	s = leaf(vm, 8 * MB2 + 10, &level);
+	s = test_leaf(vm, 8 * MB2 + 10, &level);
 	CHECK_EQ(level, 2);
 	CHECK(!(s & SPTE_X));
 	CHECK_EQ(fault(v, 8 * MB2 + 3, TDPMMU_ACCESS_EXEC | TDPMMU_ACCESS_PRESENT), 1);
-	s = leaf(vm, 8 * MB2 + 3, &level);
+	s = test_leaf(vm, 8 * MB2 + 3, &level);
 	CHECK_EQ(level, 1);
 	CHECK(s & SPTE_X);
 	CHECK(test_counter(vm, TDPMMU_C_NX_SPLITS) > 0);
@@ -141,7 +132,7 @@ static void test_exact(void)
 	CHECK_EQ(tdpmmu_nx_listed(vm), 6);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_NX_RECOVERED), 3);
 	for (uint64_t b = 0; b < 9; b++) {
-		leaf(vm, b * MB2 + 3, &level);
+		test_leaf(vm, b * MB2 + 3, &level);
 		CHECK_EQ(level, b < 3 ? 0 : 1);
 	}
 	check_clean(vm);
@@ -155,7 +146,7 @@ static void test_exact(void)
 	CHECK_EQ(tdpmmu_nx_recover(vm, 1), 0);
 	for (uint64_t b = 0; b < 9; b++) {
 		CHECK_EQ(fault(v, b * MB2 + 3, TDPMMU_ACCESS_READ), 2);
-		s = leaf(vm, b * MB2 + 3, &level);
+		s = test_leaf(vm, b * MB2 + 3, &level);
 		CHECK_EQ(level, 2);
 		CHECK(!(s & SPTE_X));
 	}
@@ -168,7 +159,7 @@ static void test_exact(void)
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, 0, TDPMMU_RECOVER_INPLACE), 3);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 0);
 	for (uint64_t b = 10; b < 13; b++) {
-		s = leaf(vm, b * MB2 + 3, &level);
+		s = test_leaf(vm, b * MB2 + 3, &level);
 		CHECK_EQ(level, 2);
 		CHECK(!(s & SPTE_X));
 		CHECK(s & SPTE_R);
@@ -185,7 +176,7 @@ static void test_exact(void)
 	REQUIRE(tdpmmu_dirty_log_enable(vm, 0, 0) >= 0);
 	CHECK_EQ(tdpmmu_nx_recover(vm, 1), 0);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 0);
-	leaf(vm, 16 * MB2 + 3, &level);
+	test_leaf(vm, 16 * MB2 + 3, &level);
 	CHECK_EQ(level, 1);
 	REQUIRE(tdpmmu_dirty_log_disable(vm, 0, TDPMMU_RECOVER_NONE) == 0);
 	check_clean(vm);
@@ -212,7 +203,7 @@ static void test_exact(void)
 	vm = make_vm(false, 1000, 60, 0, BLOCKS);
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 	CHECK_EQ(fault(v, 3, TDPMMU_ACCESS_EXEC), 2);
-	s = leaf(vm, 3, &level);
+	s = test_leaf(vm, 3, &level);
 	CHECK(s & SPTE_X);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 0);
 	check_clean(vm);

@@ -26,4 +26,14 @@ static inline int64_t test_counter(const struct tdpmmu_vm *vm, enum tdpmmu_count
 	return v[c];
 }
 
+/* The leaf mapping @gfn (0 if none) and its level in *@level (0 if none). */
+static inline tdp_spte_t test_leaf(struct tdpmmu_vm *vm, uint64_t gfn, int *level)
+{
+	struct tdpmmu_mapping m;
+
+	REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0);
+	*level = m.present ? m.level : 0;
+	return m.present ? m.spte : 0;
+}
+
 #endif

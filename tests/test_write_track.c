@@ -49,15 +49,6 @@
 #define ANON_BASE (8 * MB2) /* 4K pages */
 #define ANON_PAGES 256ull
 
-static tdp_spte_t leaf(struct tdpmmu_vm *vm, uint64_t gfn, int *level)
-{
-	struct tdpmmu_mapping m;
-
-	REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0);
-	*level = m.present ? m.level : 0;
-	return m.present ? m.spte : 0;
-}
-
 static bool leaf_writable(tdp_spte_t s)
 {
 	return s & (SPTE_W | SPTE_MMU_WRITABLE);
@@ -123,7 +114,7 @@ static void test_exact(void)
 	CHECK(tdpmmu_write_tracked(vm, g1));
 	CHECK(!tdpmmu_write_tracked(vm, g0));
 	CHECK_EQ(test_counter(vm, TDPMMU_C_LEAVES_WRPROT) - wrprot0, 1);
-	s = leaf(vm, g1, &level);
+	s = test_leaf(vm, g1, &level);
 	CHECK_EQ(level, 2);
 	CHECK(s && !leaf_writable(s));
 
@@ -133,7 +124,7 @@ static void test_exact(void)
 
 		CHECK_EQ(tdpmmu_fault(v, g1, TDPMMU_ACCESS_WRITE | present, 0, &res),
 			 TDPMMU_FAULT_EMULATE);
-		s = leaf(vm, g1, &level);
+		s = test_leaf(vm, g1, &level);
 		CHECK_EQ(level, 1);
 		CHECK(s && !leaf_writable(s));
 	}
@@ -141,13 +132,13 @@ static void test_exact(void)
 	CHECK_EQ(tdpmmu_fault(v, g1, TDPMMU_ACCESS_READ | TDPMMU_ACCESS_PRESENT, 0, NULL), 0);
 	CHECK_EQ(tdpmmu_fault(v, g0, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT, 0, &res), 0);
 	CHECK_EQ(res.level, 1);
-	s = leaf(vm, g0, &level);
+	s = test_leaf(vm, g0, &level);
 	CHECK(level == 1 && (s & SPTE_W));
 
 	/* Neither recovery collapses the block while g1 is tracked. */
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, HUGE_ID, TDPMMU_RECOVER_INPLACE), 0);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, HUGE_ID, TDPMMU_RECOVER_ZAP), 0);
-	s = leaf(vm, g1, &level);
+	s = test_leaf(vm, g1, &level);
 	CHECK(level == 1 && !leaf_writable(s));
 
 	/* Adds nest: two adds need two removes; a third remove is an error. */
@@ -161,10 +152,10 @@ static void test_exact(void)
 
 	/* Untracked: the block collapses, and a write makes the 2M leaf writable. */
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, HUGE_ID, TDPMMU_RECOVER_INPLACE), 1);
-	s = leaf(vm, g1, &level);
+	s = test_leaf(vm, g1, &level);
 	CHECK(level == 2 && !(s & SPTE_W));
 	CHECK_EQ(tdpmmu_fault(v, g1, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT, 0, &res), 0);
-	s = leaf(vm, g1, &level);
+	s = test_leaf(vm, g1, &level);
 	CHECK(level == 2 && (s & SPTE_W));
 
 	/* Guest writes to a tracked page are emulated, and logged. */
@@ -178,7 +169,7 @@ static void test_exact(void)
 		CHECK_EQ(val, 0x1000 + i);
 	}
 	CHECK_EQ(test_counter(vm, TDPMMU_C_WRITES_EMULATED) - emulated0, 3);
-	s = leaf(vm, a0, &level);
+	s = test_leaf(vm, a0, &level);
 	CHECK(level == 1 && !leaf_writable(s));
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, ANON_ID, bm), 1);
 	CHECK_EQ(bm[(a0 - ANON_BASE) / 64], 1ull << ((a0 - ANON_BASE) % 64));
@@ -222,7 +213,7 @@ static uint64_t check_tracked(struct tdpmmu_vm *vm, const uint64_t *gfns, int n)
 
 	for (int i = 0; i < n; i++) {
 		int level;
-		tdp_spte_t s = leaf(vm, gfns[i], &level);
+		tdp_spte_t s = test_leaf(vm, gfns[i], &level);
 
 		if (leaf_writable(s) && bad++ < 10)
 			fprintf(stderr,
