@@ -30,8 +30,9 @@
  *   that follows a memslot change (dirty logging on, delete, move) take the
  *   write lock, as do write-tracking changes, so what the check saw (no
  *   invalidation over the range, the slot not logging, the host frames, no
- *   tracked gfn) stays true until we unlock, which is after the CAS.  A change that starts later sees our leaf and zaps
- *   or write-protects it like any other.
+ *   tracked gfn) stays true until we unlock, which is after the CAS.  A
+ *   change that starts later sees our leaf and zaps or write-protects it
+ *   like any other.
  * - The huge leaf is writable (or MMU-writable, executable) only if every
  *   present leaf below is: write protection of a single gfn is not
  *   remembered anywhere else, and a collapse must not undo it.  Accessed

@@ -248,7 +248,8 @@ void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
 /*
  * A memslot change: publish the new slots, forget the write tracking of
  * the old place, make faults that looked up the old slots retry (notifier
- * bump), then fast-zap so nothing maps the old place any more.  KVM marks the slot invalid and fast-zaps the same way.
+ * bump), then fast-zap so nothing maps the old place any more.  KVM marks
+ * the slot invalid and fast-zaps the same way.
  */
 static int memslot_changed(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *old, int r)
 {

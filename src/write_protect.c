@@ -100,15 +100,17 @@ int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
 	return changed;
 }
 
-/* The gfn must be in a memslot: tracking belongs to the slot (dropped when it goes). */
-static int check_track_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
+/*
+ * Tracking belongs to a memslot: the gfn must be in one.  Looked up under
+ * the write lock: a slot deletion forgets the slot's tracking under the
+ * write lock after its grace period, so either we insert before that (and
+ * are forgotten with the slot) or our lookup already misses the slot.
+ */
+static int track_gfn_slot(struct tdpmmu_vm *vm, uint64_t gfn)
 {
 	struct tdp_host_frame hf;
 
-	if (!vm)
-		return -EINVAL;
-	if (gfn >= vm->mmu.max_gfn)
-		return -ERANGE;
+	mmu_lock_assert_held(&vm->mmu.lock, TDP_EXCLUSIVE);
 	return tdp_host_lookup(&vm->host, gfn, &hf);
 }
 
@@ -119,12 +121,16 @@ static int check_track_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
  */
 int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
 {
-	int r = check_track_gfn(vm, gfn);
+	int r;
 
-	if (r)
-		return r;
+	if (!vm)
+		return -EINVAL;
+	if (gfn >= vm->mmu.max_gfn)
+		return -ERANGE;
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
-	r = tdp_write_track_add(&vm->track, gfn);
+	r = track_gfn_slot(vm, gfn);
+	if (!r)
+		r = tdp_write_track_add(&vm->track, gfn);
 	if (!r)
 		wrprot_gfn_locked(&vm->mmu, gfn);
 	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
@@ -134,12 +140,16 @@ int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
 /* Nothing to undo in the tables: the next write fault maps writable again. */
 int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn)
 {
-	int r = check_track_gfn(vm, gfn);
+	int r;
 
-	if (r)
-		return r;
+	if (!vm)
+		return -EINVAL;
+	if (gfn >= vm->mmu.max_gfn)
+		return -ERANGE;
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
-	r = tdp_write_track_remove(&vm->track, gfn);
+	r = track_gfn_slot(vm, gfn);
+	if (!r)
+		r = tdp_write_track_remove(&vm->track, gfn);
 	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
 	return r;
 }
