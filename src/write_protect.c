@@ -86,18 +86,24 @@ static bool wrprot_gfn_locked(struct tdp_mmu *mmu, uint64_t gfn)
 	return flush_level;
 }
 
-int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
+/* The public calls' argument check. */
+static int check_gfn(const struct tdpmmu_vm *vm, uint64_t gfn)
 {
-	bool changed;
-
 	if (!vm)
 		return -EINVAL;
-	if (gfn >= vm->mmu.max_gfn)
-		return -ERANGE;
+	return gfn < vm->mmu.max_gfn ? 0 : -ERANGE;
+}
+
+int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	int r = check_gfn(vm, gfn);
+
+	if (r)
+		return r;
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
-	changed = wrprot_gfn_locked(&vm->mmu, gfn);
+	r = wrprot_gfn_locked(&vm->mmu, gfn);
 	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
-	return changed;
+	return r;
 }
 
 /*
@@ -121,12 +127,10 @@ static int track_gfn_slot(struct tdpmmu_vm *vm, uint64_t gfn)
  */
 int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
 {
-	int r;
+	int r = check_gfn(vm, gfn);
 
-	if (!vm)
-		return -EINVAL;
-	if (gfn >= vm->mmu.max_gfn)
-		return -ERANGE;
+	if (r)
+		return r;
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
 	r = track_gfn_slot(vm, gfn);
 	if (!r)
@@ -140,12 +144,10 @@ int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
 /* Nothing to undo in the tables: the next write fault maps writable again. */
 int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn)
 {
-	int r;
+	int r = check_gfn(vm, gfn);
 
-	if (!vm)
-		return -EINVAL;
-	if (gfn >= vm->mmu.max_gfn)
-		return -ERANGE;
+	if (r)
+		return r;
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
 	r = track_gfn_slot(vm, gfn);
 	if (!r)
