@@ -13,7 +13,8 @@
  *     (memslot RCU, no MMU lock); fill the vCPU's table cache (no MMU lock,
  *     tables are never allocated under it); take the read lock; if an
  *     invalidation started or finished since the snapshot, or covers the
- *     gfn, give up and retry; apply write tracking; map; unlock.
+ *     gfn, give up and retry; size the mapping (write tracking is read
+ *     here, under the lock); map; unlock.
  *  3. a write to a write-tracked gfn is emulated (tdp_vcpu_emulate_write):
  *     the store goes to host memory under the read lock, after the same
  *     notifier check, so it cannot land in a frame a remap already copied.
@@ -113,11 +114,30 @@ static unsigned leaf_flags(const struct tdp_host_frame *hf, unsigned access)
 	return flags;
 }
 
-/* Size the mapping: the host's limit, the caller's cap, and the NX mitigation. */
-static void fault_levels(struct tdp_mmu *mmu, struct tdp_fault *f, const struct tdp_host_frame *hf,
-			 unsigned access, int max_level)
+/*
+ * Size and permissions of the mapping, read lock held: the host's limit,
+ * write tracking (no huge leaf over a tracked gfn, a tracked gfn mapped
+ * without W, MMU-writable and D), the caller's cap, then the NX
+ * mitigation.  Tracking changes only under the write lock, so what this
+ * sees holds until the map is done.  Returns true when @access is a write
+ * to a tracked gfn, which the caller must emulate.
+ */
+static bool shape_fault(struct tdpmmu_vm *vm, struct tdp_fault *f, const struct tdp_host_frame *hf,
+			unsigned access, int max_level)
 {
+	struct tdp_mmu *mmu = &vm->mmu;
+	bool tracked = false;
+
+	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
 	f->goal_level = hf->max_level;
+	f->spte_flags = leaf_flags(hf, access);
+	if (unlikely(vm->track.gfns)) {
+		f->goal_level = tdp_write_track_max_level(&vm->track, f->gfn, f->goal_level);
+		tracked = tdp_write_tracked(&vm->track, f->gfn);
+		if (tracked)
+			f->spte_flags &=
+				~(SPTE_MAKE_MMU_WRITABLE | SPTE_MAKE_WRITABLE | SPTE_MAKE_DIRTY);
+	}
 	if (max_level && max_level < f->goal_level)
 		f->goal_level = max_level;
 	f->req_level = f->goal_level;
@@ -127,33 +147,7 @@ static void fault_levels(struct tdp_mmu *mmu, struct tdp_fault *f, const struct 
 		f->goal_level = TDP_LEVEL_4K;
 		tdp_count(&mmu->counters, TDPMMU_C_NX_SPLITS);
 	}
-}
-
-/*
- * Write tracking, read lock held (adds and removes take the write lock, so
- * what we see holds until we unlock): no huge leaf over a tracked gfn, and
- * a tracked gfn itself is mapped read-only and not MMU-writable.  Returns
- * true when @access is a write that must be emulated.
- */
-static bool apply_write_tracking(const struct tdp_write_track *t, struct tdp_fault *f,
-				 unsigned access)
-{
-	int level;
-
-	if (likely(!t->gfns))
-		return false;
-	level = tdp_write_track_max_level(t, f->gfn, f->req_level);
-	if (level < f->req_level) {
-		f->req_level = level;
-		if (f->goal_level > level)
-			f->goal_level = level;
-		if (level == TDP_LEVEL_4K)
-			f->huge_disallowed = false; /* small because of tracking, not NX */
-	}
-	if (!tdp_write_tracked(t, f->gfn))
-		return false;
-	f->spte_flags &= ~(SPTE_MAKE_MMU_WRITABLE | SPTE_MAKE_WRITABLE | SPTE_MAKE_DIRTY);
-	return access & TDPMMU_ACCESS_WRITE;
+	return tracked && (access & TDPMMU_ACCESS_WRITE);
 }
 
 int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
@@ -213,8 +207,6 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 		f.root = v->root;
 		f.gfn = gfn;
 		f.pfn = hf.pfn;
-		fault_levels(mmu, &f, &hf, access, max_level);
-		f.spte_flags = leaf_flags(&hf, access);
 
 		tdp_mmu_lock(mmu, TDP_SHARED);
 		if (tdp_notifier_retry(&vm->notifier, seq, gfn)) {
@@ -225,7 +217,7 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 			/* Invalidated under the write lock: map nothing into it. */
 			ret = TDP_MAP_RETRY;
 		} else {
-			emulate = apply_write_tracking(&vm->track, &f, access);
+			emulate = shape_fault(vm, &f, &hf, access, max_level);
 			/*
 			 * Mark before the writable leaf can exist, under the read
 			 * lock: a harvester that clears the bit and then takes the

@@ -121,11 +121,12 @@ static int track_gfn_slot(struct tdpmmu_vm *vm, uint64_t gfn)
 }
 
 /*
- * Insert and protect under one write-lock hold: a fault that maps after
- * us sees the gfn tracked (it checks under the read lock), and every
- * writable leaf installed before us is protected here.
+ * Add: insert and protect under one write-lock hold, so a fault that maps
+ * after us sees the gfn tracked (it checks under the read lock), and every
+ * writable leaf installed before us is protected here.  Remove has nothing
+ * to undo in the tables: the next write fault maps writable again.
  */
-int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
+static int track_change(struct tdpmmu_vm *vm, uint64_t gfn, bool add)
 {
 	int r = check_gfn(vm, gfn);
 
@@ -134,26 +135,22 @@ int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
 	r = track_gfn_slot(vm, gfn);
 	if (!r)
-		r = tdp_write_track_add(&vm->track, gfn);
-	if (!r)
+		r = add ? tdp_write_track_add(&vm->track, gfn)
+			: tdp_write_track_remove(&vm->track, gfn);
+	if (!r && add)
 		wrprot_gfn_locked(&vm->mmu, gfn);
 	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
 	return r;
 }
 
-/* Nothing to undo in the tables: the next write fault maps writable again. */
+int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	return track_change(vm, gfn, true);
+}
+
 int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn)
 {
-	int r = check_gfn(vm, gfn);
-
-	if (r)
-		return r;
-	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
-	r = track_gfn_slot(vm, gfn);
-	if (!r)
-		r = tdp_write_track_remove(&vm->track, gfn);
-	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
-	return r;
+	return track_change(vm, gfn, false);
 }
 
 bool tdpmmu_write_tracked(struct tdpmmu_vm *vm, uint64_t gfn)

@@ -78,8 +78,8 @@ static void inc(struct tdp_write_track *t, uint64_t key)
 	t->nr++;
 }
 
-/* Count @key once less (by @n), removing it at zero; it must be present. */
-static void dec(struct tdp_write_track *t, uint64_t key, uint32_t n)
+/* Count @key @n times less, removing it at zero; it must be present.  Returns what is left. */
+static uint32_t dec(struct tdp_write_track *t, uint64_t key, uint32_t n)
 {
 	size_t i = lower_bound(t, key);
 
@@ -89,10 +89,11 @@ static void dec(struct tdp_write_track *t, uint64_t key, uint32_t n)
 			i < t->nr && t->keys[i] == key ? t->counts[i] : 0, n);
 	t->counts[i] -= n;
 	if (t->counts[i])
-		return;
+		return t->counts[i];
 	memmove(&t->keys[i], &t->keys[i + 1], (t->nr - i - 1) * sizeof(*t->keys));
 	memmove(&t->counts[i], &t->counts[i + 1], (t->nr - i - 1) * sizeof(*t->counts));
 	t->nr--;
+	return 0;
 }
 
 void tdp_write_track_destroy(struct tdp_write_track *t)
@@ -124,10 +125,7 @@ int tdp_write_track_add(struct tdp_write_track *t, uint64_t gfn)
 /* Take @gfn's 4K count down by @n; at zero it leaves the regions' counts. */
 static void untrack(struct tdp_write_track *t, uint64_t gfn, uint32_t n)
 {
-	uint32_t had = count_of(t, track_key(gfn, TDP_LEVEL_4K));
-
-	dec(t, track_key(gfn, TDP_LEVEL_4K), n);
-	if (had > n)
+	if (dec(t, track_key(gfn, TDP_LEVEL_4K), n))
 		return;
 	t->gfns--;
 	for (int level = TDP_LEVEL_2M; level <= TDP_MAX_HUGE_LEVEL; level++)
