@@ -8,7 +8,7 @@ VERSION := 0.1.0
 
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -pthread \
 	-D_LGPL_SOURCE -DTDPMMU_VERSION='"$(VERSION)"' -Iinclude -Isrc -fPIC $(EXTRA_CFLAGS)
-LDLIBS  := -lurcu-memb -lurcu-common -pthread
+LDLIBS  := -lurcu-memb -lurcu-qsbr -lurcu-common -pthread
 
 # Build variants: release for the program and benchmarks; debug (lock-mode
 # and internal assertions) for the tests; asan and tsan for the sanitizers.
@@ -41,7 +41,7 @@ help:
 	@echo "make            build library (build/libtdpmmu.{a,so}) and program (build/tdpmmu)"
 	@echo "make run        build and run the main job (populate benchmark)"
 	@echo "make check      build and run every test, with short ASan+UBSan and TSan runs"
-	@echo "make stress-long every concurrency test for DURATION seconds (default 60), debug build"
+	@echo "make stress-long every concurrency test under every strategy for DURATION seconds (default 60)"
 	@echo "make asan-long  the same under ASan+UBSan"
 	@echo "make tsan-long  the same under TSan"
 	@echo "make install PREFIX=/path   headers, libraries, pkg-config file, program"
@@ -107,25 +107,39 @@ ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 NO_ASLR := $(shell setarch -R true >/dev/null 2>&1 && echo setarch -R)
 TSAN_RUN := TSAN_OPTIONS="halt_on_error=1 suppressions=tests/tsan.supp" $(NO_ASLR)
 
-asan: $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput $(CONC_TESTS))
-	@echo "== asan+ubsan: differential, operations model, bad input, concurrency tests"
+# Every concurrency test runs under each reclamation strategy (the tests
+# read $$TDPMMU_STRATEGY), with the same assertions.  The sanitizer builds
+# carry the debug assertions, so the short matrix runs there.
+STRATEGIES := rcu rcu-qsbr llist llist-trylock wrlock global
+CHECK_SECONDS ?= 1
+# $(1) = command prefix, $(2) = binary directory, $(3) = seconds
+define RUN_MATRIX
+	@set -e; for s in $(STRATEGIES); do for t in $(CONC_TESTS); do \
+		echo "$$s $$t"; TDPMMU_STRATEGY=$$s $(1) ./$(2)/$$t --seconds $(3); done; done
+endef
+
+asan: $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_reclaim $(CONC_TESTS))
+	@echo "== asan+ubsan: differential, operations model, bad input, strategies, concurrency tests"
 	$(ASAN_RUN) ./build/asan/tests/test_diff --ops 20000
 	$(ASAN_RUN) ./build/asan/tests/test_ops_model --ops 20000
 	$(ASAN_RUN) ./build/asan/tests/test_badinput
-	@set -e; for t in $(CONC_TESTS); do echo "$$t"; $(ASAN_RUN) ./build/asan/tests/$$t --seconds 2; done
+	$(ASAN_RUN) ./build/asan/tests/test_reclaim
+	$(call RUN_MATRIX,$(ASAN_RUN),build/asan/tests,$(CHECK_SECONDS))
 
-tsan: $(addprefix build/tsan/tests/,test_lock $(CONC_TESTS))
-	@echo "== tsan: lock, concurrency tests"
+tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim $(CONC_TESTS))
+	@echo "== tsan: lock, strategies, concurrency tests"
 	$(TSAN_RUN) ./build/tsan/tests/test_lock
-	@set -e; for t in $(CONC_TESTS); do echo "$$t"; $(TSAN_RUN) ./build/tsan/tests/$$t --seconds 2; done
+	$(TSAN_RUN) ./build/tsan/tests/test_reclaim
+	$(call RUN_MATRIX,$(TSAN_RUN),build/tsan/tests,$(CHECK_SECONDS))
 
-# Long runs of every concurrency test (DURATION seconds each).
+# Long runs of every concurrency test under every strategy (DURATION
+# seconds each; STRATEGIES="llist wrlock" narrows it).
 stress-long: $(addprefix build/debug/tests/,$(CONC_TESTS))
-	@set -e; for t in $(CONC_TESTS); do ./build/debug/tests/$$t --seconds $(DURATION); done
+	$(call RUN_MATRIX,,build/debug/tests,$(DURATION))
 asan-long: $(addprefix build/asan/tests/,$(CONC_TESTS))
-	@set -e; for t in $(CONC_TESTS); do $(ASAN_RUN) ./build/asan/tests/$$t --seconds $(DURATION); done
+	$(call RUN_MATRIX,$(ASAN_RUN),build/asan/tests,$(DURATION))
 tsan-long: $(addprefix build/tsan/tests/,$(CONC_TESTS))
-	@set -e; for t in $(CONC_TESTS); do $(TSAN_RUN) ./build/tsan/tests/$$t --seconds $(DURATION); done
+	$(call RUN_MATRIX,$(TSAN_RUN),build/tsan/tests,$(DURATION))
 
 # --- install ---------------------------------------------------------------
 install: all

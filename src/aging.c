@@ -69,7 +69,7 @@ static uint64_t age_range(struct tdp_mmu *mmu, uint64_t start, uint64_t end, boo
 	struct tdp_iter it;
 	uint64_t young = 0;
 
-	reclaim_walk_begin(&mmu->reclaim);
+	reclaim_lockless_begin(&mmu->reclaim);
 	for_each_tdp_root_lockless(mmu, root) {
 		if (!tdp_root_is_valid(root))
 			continue;
@@ -85,7 +85,7 @@ static uint64_t age_range(struct tdp_mmu *mmu, uint64_t start, uint64_t end, boo
 		}
 	}
 out:
-	reclaim_walk_end(&mmu->reclaim);
+	reclaim_lockless_end(&mmu->reclaim);
 	if (young && !test_only)
 		tdp_count_add(&mmu->counters, TDPMMU_C_YOUNG_CLEARED, (int64_t)young);
 	return young;

@@ -180,6 +180,7 @@ int tdp_recover_huge_pages(struct tdpmmu_vm *vm, uint64_t start, uint64_t end,
 		end = mmu->max_gfn;
 	if (start >= end)
 		return 0;
+	tdp_mmu_unlink_op_begin(mmu);
 	tdp_mmu_lock(mmu, TDP_SHARED);
 	reclaim_walk_begin(&mmu->reclaim);
 	for_each_tdp_root(mmu, root, true, TDP_SHARED)
@@ -189,6 +190,7 @@ int tdp_recover_huge_pages(struct tdpmmu_vm *vm, uint64_t start, uint64_t end,
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 	reclaim_walk_end(&mmu->reclaim);
 	tdp_mmu_unlock(mmu, TDP_SHARED);
+	tdp_mmu_unlink_op_end(mmu);
 	return done;
 }
 

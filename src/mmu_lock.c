@@ -24,6 +24,8 @@ static void futex_wake_all(_Atomic uint32_t *word)
 }
 
 bool mmu_lock_asymmetric;
+__thread unsigned mmu_lock_escalated;
+__thread bool tdp_thread_runs_vcpu;
 static pthread_once_t asymmetric_once = PTHREAD_ONCE_INIT;
 
 static void asymmetric_probe(void)
@@ -103,6 +105,8 @@ void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me)
 	} while (atomic_load(&l->writer));
 	atomic_fetch_sub(&l->readers_waiting, 1);
 	tdp_stat_add(&me->read_wait, tdp_ticks() - start);
+	if (tdp_thread_runs_vcpu)
+		tdp_stat_add(&me->vcpu_read_wait, tdp_ticks() - start);
 	/* writer_seq moves once per write unlock: the writers that went first. */
 	passed = atomic_load(&l->writer_seq) - seq0;
 	if (passed > me->read_wait_writers_max)
@@ -142,6 +146,36 @@ void mmu_lock_write(struct mmu_lock *l)
 	tdp_stat_add(&me->writes, 1);
 	me->acquired_at = tdp_ticks();
 	tdp_stat_add(&me->write_wait, me->acquired_at - start);
+	if (tdp_thread_runs_vcpu) {
+		tdp_stat_add(&me->vcpu_writes, 1);
+		tdp_stat_add(&me->vcpu_write_wait, me->acquired_at - start);
+	}
+}
+
+bool mmu_lock_write_trylock(struct mmu_lock *l)
+{
+	struct mmu_lock_reader *me = &l->readers[tdp_thread_slot()];
+
+	TDP_ASSERT(atomic_load_explicit(&me->active, memory_order_relaxed) == 0);
+	if (atomic_load(&l->readers_waiting) || pthread_mutex_trylock(&l->writer_mutex))
+		return false;
+	atomic_store(&l->writer, 1);
+	writer_fence(); /* pairs with mmu_lock_reader_fence, as in mmu_lock_write */
+	for (int s = 0, n = tdp_thread_slot_limit(); s < n; s++) {
+		if (atomic_load_explicit(&l->readers[s].active, memory_order_acquire)) {
+			/* Back out: readers that saw the flag wait on writer_seq. */
+			atomic_store(&l->writer, 0);
+			atomic_fetch_add(&l->writer_seq, 1);
+			if (atomic_load(&l->readers_waiting))
+				futex_wake_all(&l->writer_seq);
+			pthread_mutex_unlock(&l->writer_mutex);
+			return false;
+		}
+	}
+	atomic_store_explicit(&l->writer_slot, tdp_thread_slot(), memory_order_relaxed);
+	tdp_stat_add(&me->writes, 1);
+	me->acquired_at = tdp_ticks();
+	return true;
 }
 
 void mmu_lock_write_unlock(struct mmu_lock *l)
@@ -163,7 +197,7 @@ void mmu_lock_read_stats(const struct mmu_lock *l, struct tdpmmu_lock_stats *out
 {
 	uint64_t ticks = tdp_ticks() - l->born_ticks, ns = tdp_now_ns() - l->born_ns;
 	double ns_per_tick = ticks ? (double)ns / (double)ticks : 1.0;
-	uint64_t rw = 0, ww = 0, rh = 0, wh = 0;
+	uint64_t rw = 0, ww = 0, rh = 0, wh = 0, vrw = 0, vww = 0;
 
 	memset(out, 0, sizeof(*out));
 	for (int s = 0, n = tdp_thread_slot_limit(); s < n; s++) {
@@ -175,6 +209,10 @@ void mmu_lock_read_stats(const struct mmu_lock *l, struct tdpmmu_lock_stats *out
 		    out->read_wait_writers_max)
 			out->read_wait_writers_max =
 				__atomic_load_n(&r->read_wait_writers_max, __ATOMIC_RELAXED);
+		out->vcpu_reads += __atomic_load_n(&r->vcpu_reads, __ATOMIC_RELAXED);
+		out->vcpu_writes += __atomic_load_n(&r->vcpu_writes, __ATOMIC_RELAXED);
+		vrw += __atomic_load_n(&r->vcpu_read_wait, __ATOMIC_RELAXED);
+		vww += __atomic_load_n(&r->vcpu_write_wait, __ATOMIC_RELAXED);
 		rw += __atomic_load_n(&r->read_wait, __ATOMIC_RELAXED);
 		ww += __atomic_load_n(&r->write_wait, __ATOMIC_RELAXED);
 		rh += __atomic_load_n(&r->read_hold, __ATOMIC_RELAXED);
@@ -184,4 +222,6 @@ void mmu_lock_read_stats(const struct mmu_lock *l, struct tdpmmu_lock_stats *out
 	out->write_wait_ns = (uint64_t)(ww * ns_per_tick);
 	out->read_hold_ns = (uint64_t)(rh * ns_per_tick);
 	out->write_hold_ns = (uint64_t)(wh * ns_per_tick);
+	out->vcpu_read_wait_ns = (uint64_t)(vrw * ns_per_tick);
+	out->vcpu_write_wait_ns = (uint64_t)(vww * ns_per_tick);
 }

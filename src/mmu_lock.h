@@ -29,7 +29,15 @@
  * unchanged, so no wake-up is lost.
  *
  * Lock-mode assertions (TDP_DEBUG builds) read the caller's own indicator
- * and the writer's slot number.
+ * and the writer's slot number.  Holding the write lock satisfies a
+ * read-side assertion: code written for the read side (CAS updates) is
+ * correct with the stronger lock too.
+ *
+ * Two ways a read acquisition takes the write lock instead, for the
+ * reclamation strategies (reclaim.h): read_as_write makes every one do so
+ * (global), and mmu_lock_escalate_begin/end does it for the calling thread
+ * in between (wrlock's operations that disconnect tables).  The release
+ * then releases the write lock; neither may change while the lock is held.
  */
 #ifndef TDP_MMU_LOCK_H
 #define TDP_MMU_LOCK_H
@@ -55,6 +63,8 @@ struct mmu_lock_reader {
 	uint64_t read_wait, write_wait; /* ticks */
 	uint64_t read_hold, write_hold; /* ticks */
 	uint64_t read_wait_writers_max; /* most writers that went first while we waited */
+	/* The same, by threads running a vCPU (tdp_thread_runs_vcpu). */
+	uint64_t vcpu_reads, vcpu_writes, vcpu_read_wait, vcpu_write_wait;
 } __cacheline_aligned;
 
 struct mmu_lock {
@@ -65,6 +75,7 @@ struct mmu_lock {
 	_Atomic uint32_t readers_waiting;
 	_Atomic uint32_t writers_waiting;
 	_Atomic int writer_slot; /* holder's thread slot, -1 if none */
+	bool read_as_write;      /* every read acquisition takes the write lock */
 	pthread_mutex_t writer_mutex;
 	struct mmu_lock_reader *readers; /* TDP_MAX_THREADS */
 	uint64_t born_ticks, born_ns;   /* to convert ticks to ns */
@@ -77,6 +88,8 @@ void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me);
 void mmu_lock_wake_writer(struct mmu_lock *l);
 void mmu_lock_write(struct mmu_lock *l);
 void mmu_lock_write_unlock(struct mmu_lock *l);
+/* Take the write lock only if no reader or writer holds or waits for it now. */
+bool mmu_lock_write_trylock(struct mmu_lock *l);
 void mmu_lock_read_stats(const struct mmu_lock *l, struct tdpmmu_lock_stats *out);
 
 /*
@@ -89,6 +102,25 @@ void mmu_lock_read_stats(const struct mmu_lock *l, struct tdpmmu_lock_stats *out
  * which cannot see membarrier, the reader uses a full barrier.
  */
 extern bool mmu_lock_asymmetric;
+/* Read acquisitions by this thread take the write lock while > 0. */
+extern __thread unsigned mmu_lock_escalated;
+/* This thread runs a vCPU: its lock statistics also count as the vCPUs'. */
+extern __thread bool tdp_thread_runs_vcpu;
+
+static inline void mmu_lock_escalate_begin(void)
+{
+	mmu_lock_escalated++;
+}
+
+static inline void mmu_lock_escalate_end(void)
+{
+	mmu_lock_escalated--;
+}
+
+static inline bool mmu_lock_read_is_write(const struct mmu_lock *l)
+{
+	return l->read_as_write || mmu_lock_escalated;
+}
 
 static inline void mmu_lock_reader_fence(void)
 {
@@ -120,12 +152,18 @@ static inline void mmu_lock_read(struct mmu_lock *l)
 	struct mmu_lock_reader *me = &l->readers[tdp_thread_slot()];
 	uint64_t n;
 
+	if (unlikely(mmu_lock_read_is_write(l))) {
+		mmu_lock_write(l);
+		return;
+	}
 	TDP_ASSERT(atomic_load_explicit(&me->active, memory_order_relaxed) == 0);
 	mmu_lock_set_indicator(me, 1);
 	if (unlikely(atomic_load_explicit(&l->writer, memory_order_acquire)))
 		mmu_lock_read_slow(l, me);
 	n = __atomic_load_n(&me->reads, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->reads, n + 1, __ATOMIC_RELAXED);
+	if (tdp_thread_runs_vcpu)
+		tdp_stat_add(&me->vcpu_reads, 1);
 	me->acquired_at = n % MMU_LOCK_SAMPLE ? 0 : tdp_ticks();
 }
 
@@ -133,6 +171,10 @@ static inline void mmu_lock_read_unlock(struct mmu_lock *l)
 {
 	struct mmu_lock_reader *me = &l->readers[tdp_thread_slot()];
 
+	if (unlikely(mmu_lock_read_is_write(l))) {
+		mmu_lock_write_unlock(l);
+		return;
+	}
 	TDP_ASSERT(atomic_load_explicit(&me->active, memory_order_relaxed) == 1);
 	if (unlikely(me->acquired_at))
 		tdp_stat_add(&me->read_hold, (tdp_ticks() - me->acquired_at) * MMU_LOCK_SAMPLE);
@@ -141,14 +183,16 @@ static inline void mmu_lock_read_unlock(struct mmu_lock *l)
 		mmu_lock_wake_writer(l);
 }
 
-static inline bool mmu_lock_held_read(struct mmu_lock *l)
-{
-	return atomic_load_explicit(&l->readers[tdp_thread_slot()].active, memory_order_relaxed);
-}
-
 static inline bool mmu_lock_held_write(struct mmu_lock *l)
 {
 	return atomic_load_explicit(&l->writer_slot, memory_order_relaxed) == tdp_thread_slot();
+}
+
+/* At least the read side: the read lock, or the write lock. */
+static inline bool mmu_lock_held_read(struct mmu_lock *l)
+{
+	return atomic_load_explicit(&l->readers[tdp_thread_slot()].active, memory_order_relaxed) ||
+	       mmu_lock_held_write(l);
 }
 
 static inline bool mmu_lock_held(struct mmu_lock *l, enum tdp_lock_mode mode)
@@ -162,7 +206,7 @@ static inline bool mmu_lock_held(struct mmu_lock *l, enum tdp_lock_mode mode)
  */
 static inline bool mmu_lock_needbreak(struct mmu_lock *l, enum tdp_lock_mode mode)
 {
-	if (mode == TDP_SHARED)
+	if (mode == TDP_SHARED && !mmu_lock_read_is_write(l))
 		return atomic_load_explicit(&l->writers_waiting, memory_order_relaxed) != 0;
 	return atomic_load_explicit(&l->readers_waiting, memory_order_relaxed) != 0 ||
 	       atomic_load_explicit(&l->writers_waiting, memory_order_relaxed) != 0;
@@ -185,6 +229,6 @@ static inline void mmu_lock_release(struct mmu_lock *l, enum tdp_lock_mode mode)
 }
 
 #define mmu_lock_assert_held(l, mode) TDP_ASSERT(mmu_lock_held((l), (mode)))
-#define mmu_lock_assert_held_any(l) TDP_ASSERT(mmu_lock_held_read(l) || mmu_lock_held_write(l))
+#define mmu_lock_assert_held_any(l) TDP_ASSERT(mmu_lock_held_read(l))
 
 #endif

@@ -52,7 +52,13 @@ struct tdp_page {
 	bool is_root;
 	_Atomic uint32_t retired; /* set once, by the thread that unlinked it */
 	struct tdp_page *prev, *next;
-	struct rcu_head rcu;
+	union { /* after retire: the strategy's bookkeeping (reclaim.h) */
+		struct rcu_head rcu; /* rcu, rcu-qsbr */
+		struct {             /* list strategies */
+			struct tdp_page *retire_next;
+			uint64_t retire_flushes; /* flushes started when it was retired */
+		};
+	};
 	struct tdp_mmu *mmu;
 	/* The entry that links this table (NULL for a root); set before the link. */
 	_Atomic(tdp_spte_t) *ptep;

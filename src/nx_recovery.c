@@ -104,6 +104,7 @@ int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio)
 		ratio = vm->nx_ratio;
 	if (!ratio)
 		return 0;
+	tdp_mmu_unlink_op_begin(mmu);
 	tdp_mmu_lock(mmu, TDP_SHARED);
 	to_zap = (nx_listed_locked(mmu, TDP_SHARED) + ratio - 1) / ratio;
 	/* Before popping: what we pop cannot be freed until this walk ends. */
@@ -137,6 +138,7 @@ int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 	reclaim_walk_end(&mmu->reclaim);
 	tdp_mmu_unlock(mmu, TDP_SHARED);
+	tdp_mmu_unlink_op_end(mmu);
 	return zapped;
 }
 

@@ -27,7 +27,8 @@
 #define TDP_YIELD_SLICE_NS 1000000ull /* 1 ms of walking, then offer the lock */
 #define TDP_YIELD_CHECK_STEPS 64
 
-int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables, tdp_flush_fn flush,
+int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables,
+		 enum tdpmmu_strategy strategy, unsigned drain_delay_ms, tdp_flush_fn flush,
 		 void *flush_ctx)
 {
 	int r;
@@ -41,11 +42,13 @@ int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables, tdp_flush
 	r = tdp_counters_init(&mmu->counters);
 	if (r)
 		goto err_lock;
-	r = tdp_arena_init(&mmu->arena, max_tables);
+	r = reclaim_init(&mmu->reclaim, strategy, &mmu->lock, drain_delay_ms);
 	if (r)
 		goto err_counters;
+	r = tdp_arena_init(&mmu->arena, max_tables);
+	if (r)
+		goto err_reclaim;
 	tdp_pages_init(&mmu->pages);
-	mmu->reclaim.strategy = TDP_RECLAIM_RCU;
 	mmu->root_level = levels;
 	mmu->max_gfn = 1ull << (levels * TDP_PT_BITS);
 	mmu->flush = flush;
@@ -55,6 +58,8 @@ int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables, tdp_flush
 	/* Roots come with the first vCPU that needs one (tdp_root_get_or_alloc). */
 	return 0;
 
+err_reclaim:
+	reclaim_destroy(&mmu->reclaim);
 err_counters:
 	tdp_counters_destroy(&mmu->counters);
 err_lock:
@@ -75,9 +80,11 @@ void tdp_mmu_destroy(struct tdp_mmu *mmu)
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	tdp_roots_invalidate_all(mmu);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
+	tdp_mmu_unlink_op_begin(mmu);
 	tdp_mmu_lock(mmu, TDP_SHARED);
 	tdp_roots_zap_invalidated(mmu);
 	tdp_mmu_unlock(mmu, TDP_SHARED);
+	tdp_mmu_unlink_op_end(mmu);
 	pthread_mutex_unlock(&mmu->fast_zap_mutex);
 	root = atomic_load(&mmu->roots);
 	if (root)
@@ -100,15 +107,19 @@ void tdp_mmu_destroy(struct tdp_mmu *mmu)
 	pthread_mutex_destroy(&mmu->fast_zap_mutex);
 	tdp_pages_destroy(&mmu->pages);
 	tdp_arena_destroy(&mmu->arena);
+	reclaim_destroy(&mmu->reclaim);
 	tdp_counters_destroy(&mmu->counters);
 	mmu_lock_destroy(&mmu->lock);
 }
 
 void tdp_flush_remote_tlbs(struct tdp_mmu *mmu, uint64_t gfn, int level)
 {
+	uint64_t started = reclaim_flush_begin(&mmu->reclaim);
+
 	tdp_count(&mmu->counters, TDPMMU_C_TLB_FLUSHES);
 	if (mmu->flush)
 		mmu->flush(mmu->flush_ctx, gfn, level);
+	reclaim_flush_end(&mmu->reclaim, started);
 }
 
 /* Checked every TDP_YIELD_CHECK_STEPS entries; the slice starts at the first check. */
@@ -217,7 +228,7 @@ int tdp_mmu_lookup(struct tdp_mmu *mmu, unsigned role, uint64_t gfn, tdp_spte_t 
 	struct tdp_iter it;
 	int level = 0;
 
-	reclaim_walk_begin(&mmu->reclaim);
+	reclaim_lockless_begin(&mmu->reclaim);
 	root = tdp_root_find_valid(mmu, role);
 	if (root) {
 		for_each_tdp_pte(it, &mmu->arena, root, gfn, gfn + 1) {
@@ -228,7 +239,7 @@ int tdp_mmu_lookup(struct tdp_mmu *mmu, unsigned role, uint64_t gfn, tdp_spte_t 
 			}
 		}
 	}
-	reclaim_walk_end(&mmu->reclaim);
+	reclaim_lockless_end(&mmu->reclaim);
 	return level;
 }
 

@@ -11,7 +11,8 @@
  *                  entries, except hardware-style A/D updates and the
  *                  lockless fast path, which is why a leaf with volatile
  *                  bits is still updated with an atomic exchange.
- * Every walk also runs inside reclaim_walk_begin/end.
+ * Every walk also runs inside reclaim_walk_begin/end (lock held) or
+ * reclaim_lockless_begin/end (no lock).
  */
 #ifndef TDP_MMU_H
 #define TDP_MMU_H
@@ -75,7 +76,8 @@ struct tdp_page_cache {
 	int nr;
 };
 
-int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables, tdp_flush_fn flush,
+int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables,
+		 enum tdpmmu_strategy strategy, unsigned drain_delay_ms, tdp_flush_fn flush,
 		 void *flush_ctx);
 /* Zap everything, wait for every retired table, free the root. */
 void tdp_mmu_destroy(struct tdp_mmu *mmu);
@@ -87,9 +89,25 @@ static inline void tdp_mmu_lock(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
 
 static inline void tdp_mmu_unlock(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
 {
-	mmu_lock_release(&mmu->lock, mode);
-	if (mode == TDP_SHARED)
-		reclaim_shared_end(&mmu->reclaim);
+	reclaim_unlock(&mmu->reclaim, mode);
+}
+
+/*
+ * Bracket the locked part of an operation that disconnects tables under
+ * the read lock (huge-page and NX recovery, zapping invalidated roots):
+ * under wrlock its read acquisitions take the write lock instead.  The
+ * code inside stays the read-side code.  Call without the MMU lock.
+ */
+static inline void tdp_mmu_unlink_op_begin(struct tdp_mmu *mmu)
+{
+	if (!reclaim_shared_unlink_ok(&mmu->reclaim))
+		mmu_lock_escalate_begin();
+}
+
+static inline void tdp_mmu_unlink_op_end(struct tdp_mmu *mmu)
+{
+	if (!reclaim_shared_unlink_ok(&mmu->reclaim))
+		mmu_lock_escalate_end();
 }
 
 /* Call without the MMU lock. */
@@ -115,6 +133,7 @@ enum tdp_map_result {
 	TDP_MAP_FIXED,
 	TDP_MAP_SPURIOUS,
 	TDP_MAP_RETRY,
+	TDP_MAP_NEED_WRITE, /* wrlock: it would replace a table; retry with the write lock */
 };
 
 /* Map @f->gfn in @f->root.  Call with the MMU lock held in @mode and @c topped up. */

@@ -12,7 +12,9 @@
  * - a huge leaf that replaces a table (the seed thread's case) disconnects
  *   the table; the CAS winner tears it down, and the TLB flush for the
  *   range is issued here, before the walk ends, so the table cannot be
- *   freed before the flush;
+ *   freed before the flush.  Under the wrlock strategy a fault holding
+ *   only the read lock backs off instead (TDP_MAP_NEED_WRITE) and comes
+ *   back with the write lock;
  * - FROZEN anywhere on the path, or a lost CAS, ends the attempt with
  *   TDP_MAP_RETRY and the vCPU faults again.
  */
@@ -114,6 +116,9 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 	f->mapped = new;
 	if (new == old)
 		return TDP_MAP_SPURIOUS;
+	if (spte_is_present(old) && !spte_is_last(old, it->level) &&
+	    !reclaim_shared_unlink_ok(&mmu->reclaim) && !mmu_lock_held_write(&mmu->lock))
+		return TDP_MAP_NEED_WRITE;
 	if (tdp_set_spte_mode(mmu, it, new, mode))
 		return TDP_MAP_RETRY;
 	if (spte_is_present(old) && !spte_is_last(old, it->level)) {

@@ -59,6 +59,12 @@ static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p,
 	tdp_nx_untrack_locked(mmu, p);
 	tdp_pages_unlock(&mmu->pages, mode);
 	tdp_account_table(mmu, p, -1);
+	if (unlikely(!reclaim_shared_unlink_ok(&mmu->reclaim) && !mmu_lock_held_write(&mmu->lock)))
+		tdp_bug("table level %d gfn 0x%llx (frame 0x%llx) unlinked without the write lock "
+			"under the %s strategy",
+			p->level, (unsigned long long)p->gfn,
+			(unsigned long long)tdp_page_pfn(&mmu->arena, p),
+			tdpmmu_strategy_name(mmu->reclaim.strategy));
 
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {
 		uint64_t gfn = p->gfn + i * step;

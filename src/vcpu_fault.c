@@ -14,7 +14,9 @@
  *     tables are never allocated under it); take the read lock; if an
  *     invalidation started or finished since the snapshot, or covers the
  *     gfn, give up and retry; size the mapping (write tracking is read
- *     here, under the lock); map; unlock.
+ *     here, under the lock); map; unlock.  Under the wrlock strategy a map
+ *     that would replace a table backs off, and the next try holds the
+ *     write lock (same code, stronger lock).
  *  3. a write to a write-tracked gfn is emulated (tdp_vcpu_emulate_write):
  *     the store goes to host memory under the read lock, after the same
  *     notifier check, so it cannot land in a frame a remap already copied.
@@ -56,7 +58,7 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 	bool fixed = false;
 	struct tdp_iter it;
 
-	reclaim_walk_begin(&mmu->reclaim);
+	reclaim_lockless_begin(&mmu->reclaim);
 	for (int tries = 0; tries < FAST_FAULT_TRIES && !fixed; tries++) {
 		tdp_spte_t new;
 
@@ -89,7 +91,7 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 			fixed = true;
 		}
 	}
-	reclaim_walk_end(&mmu->reclaim);
+	reclaim_lockless_end(&mmu->reclaim);
 	return fixed;
 }
 
@@ -159,7 +161,7 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 	struct tdp_host_frame hf = { 0 };
 	struct tdp_fault f = { 0 };
 	unsigned retries = 0;
-	bool emulate = false;
+	bool emulate = false, need_write = false;
 	int r, level;
 
 	/* Tables first: running out must fail the fault before a root is made. */
@@ -208,6 +210,9 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 		f.gfn = gfn;
 		f.pfn = hf.pfn;
 
+		/* wrlock: the last try would have replaced a table; hold the write lock. */
+		if (need_write)
+			mmu_lock_escalate_begin();
 		tdp_mmu_lock(mmu, TDP_SHARED);
 		if (tdp_notifier_retry(&vm->notifier, seq, gfn)) {
 			tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
@@ -228,6 +233,14 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 			ret = tdp_mmu_map(mmu, &v->cache, &f, TDP_SHARED);
 		}
 		tdp_mmu_unlock(mmu, TDP_SHARED);
+		if (need_write)
+			mmu_lock_escalate_end();
+		if (ret == TDP_MAP_NEED_WRITE) {
+			need_write = true;
+			atomic_fetch_add_explicit(&mmu->reclaim.write_retries, 1,
+						  memory_order_relaxed);
+			ret = TDP_MAP_RETRY;
+		}
 		if (ret != TDP_MAP_RETRY)
 			break;
 		tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
@@ -291,6 +304,7 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 		return -EINVAL;
 	if (gfn >= vcpu->vm->mmu.max_gfn)
 		return -ERANGE;
+	tdp_thread_runs_vcpu = true;
 	return tdp_vcpu_handle_fault(vcpu, gfn, access & kinds, max_level,
 				     access & TDPMMU_ACCESS_PRESENT, res);
 }

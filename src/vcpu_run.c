@@ -11,7 +11,10 @@
  * thread to run again (measured as tlb_flush_wait_ns).
  *
  * The walker.  A guest-mode vCPU holds no lock and is in no RCU read-side
- * section: guest mode is a quiescent state, as in the kernel.  The walker
+ * section: guest mode is a quiescent state, as in the kernel.  Under
+ * rcu-qsbr the thread is offline in guest mode and online while it handles
+ * a violation (reclaim_vcpu_exit/enter), so every entry is a quiescent
+ * state and the walks of its fault path cost nothing.  The walker
  * reads entries with atomic loads from the vCPU's root down; the vCPU's
  * reference keeps the root table itself alive, and a vCPU never enters
  * guest mode on an invalidated root (the fast zap's reload request kicks
@@ -197,6 +200,7 @@ static int handle_violation(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a
 	int r;
 
 	VCPU_STAT_ADD(v, ept_violations, 1);
+	reclaim_vcpu_exit(&v->vm->mmu.reclaim);
 	r = tdp_vcpu_handle_fault(v, a->gpa >> TDP_PAGE_SHIFT, a->type, 0,
 				  why == VIOLATION_PERMISSION, NULL);
 	if (r == TDPMMU_FAULT_EMULATE) {
@@ -204,6 +208,7 @@ static int handle_violation(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a
 		if (!r)
 			r = TDPMMU_FAULT_EMULATE; /* the access is done */
 	}
+	reclaim_vcpu_enter(&v->vm->mmu.reclaim);
 	if (t0)
 		record_latency(v, tdp_now_ns() - t0);
 	return r;
@@ -223,6 +228,7 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 
 	if (!v || !next || (flags & ~TDPMMU_RUN_LATENCY))
 		return -EINVAL;
+	tdp_thread_runs_vcpu = true;
 	more = next(ctx, &a);
 	while (more) {
 		unsigned burst = 0;

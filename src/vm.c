@@ -38,6 +38,8 @@ void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg)
 	cfg->max_tables = 1ull << 20;
 	cfg->nx_recovery_period_ms = 1000;
 	cfg->nx_recovery_ratio = 60;
+	cfg->strategy = TDPMMU_STRATEGY_RCU;
+	cfg->drain_delay_ms = 1000;
 }
 
 int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
@@ -45,13 +47,14 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	struct tdpmmu_vm *vm;
 	int r;
 
-	if (!cfg || !out || (cfg->levels != 4 && cfg->levels != 5) || cfg->max_tables < 2)
+	if (!cfg || !out || (cfg->levels != 4 && cfg->levels != 5) || cfg->max_tables < 2 ||
+	    (unsigned)cfg->strategy >= TDPMMU_NR_STRATEGIES)
 		return -EINVAL;
 	vm = zalloc_aligned(sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
-	r = tdp_mmu_init(&vm->mmu, (int)cfg->levels, cfg->max_tables, tdp_vm_flush_remote_tlbs,
-			 vm);
+	r = tdp_mmu_init(&vm->mmu, (int)cfg->levels, cfg->max_tables, cfg->strategy,
+			 cfg->drain_delay_ms, tdp_vm_flush_remote_tlbs, vm);
 	if (r)
 		goto err_free;
 	r = tdp_host_init(&vm->host, vm->mmu.max_gfn, cfg->payload_bytes);
@@ -211,9 +214,11 @@ int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm)
 	tdp_roots_invalidate_all(mmu);
 	tdp_vm_request_all(vm, TDP_REQ_ROOT_RELOAD);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
+	tdp_mmu_unlink_op_begin(mmu);
 	tdp_mmu_lock(mmu, TDP_SHARED);
 	tdp_roots_zap_invalidated(mmu);
 	tdp_mmu_unlock(mmu, TDP_SHARED);
+	tdp_mmu_unlink_op_end(mmu);
 	pthread_mutex_unlock(&mmu->fast_zap_mutex);
 	tdp_count(&mmu->counters, TDPMMU_C_FAST_ZAPS);
 	return 0;
@@ -234,14 +239,14 @@ void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
 	struct tdp_page *root;
 
 	memset(out, 0, sizeof(*out));
-	reclaim_walk_begin(&mmu->reclaim);
+	reclaim_lockless_begin(&mmu->reclaim);
 	for_each_tdp_root_lockless(mmu, root) {
 		if (tdp_root_is_valid(root))
 			out->valid++;
 		else
 			out->invalid++;
 	}
-	reclaim_walk_end(&mmu->reclaim);
+	reclaim_lockless_end(&mmu->reclaim);
 	out->allocated = (uint64_t)tdp_counter_read(&mmu->counters, TDPMMU_C_ROOTS_ALLOCATED);
 }
 
@@ -332,13 +337,8 @@ void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats
 
 void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out)
 {
-	const struct tdp_reclaim *r = &vm->mmu.reclaim;
-
-	out->retired = (uint64_t)tdp_counter_read(&vm->mmu.counters, TDPMMU_C_TABLES_RETIRED);
-	out->freed = (uint64_t)tdp_counter_read(&vm->mmu.counters, TDPMMU_C_TABLES_FREED);
-	out->outstanding = (uint64_t)atomic_load_explicit(&r->outstanding, memory_order_relaxed);
-	out->peak_outstanding =
-		(uint64_t)atomic_load_explicit(&r->peak_outstanding, memory_order_relaxed);
+	/* Only atomics are read: the const is dropped for the shared helper. */
+	reclaim_read_stats((struct tdp_reclaim *)&vm->mmu.reclaim, out);
 }
 
 bool tdpmmu_rcu_membarrier_active(void)

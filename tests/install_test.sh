@@ -13,7 +13,7 @@ done
 grep -q "^prefix=$tmp\$" "$tmp/lib/pkgconfig/tdpmmu.pc" ||
 	{ echo "install_test: tdpmmu.pc has the wrong prefix" >&2; exit 1; }
 cc tests/install_example.c -I"$tmp/include" "$tmp/lib/libtdpmmu.a" \
-	-lurcu-memb -lurcu-common -pthread -o "$tmp/static"
+	-lurcu-memb -lurcu-qsbr -lurcu-common -pthread -o "$tmp/static"
 cc tests/install_example.c -I"$tmp/include" -L"$tmp/lib" -ltdpmmu -Wl,-rpath,"$tmp/lib" \
 	-o "$tmp/shared"
 "$tmp/static" | grep -q "mapped at level 2" || { echo "install_test: static example" >&2; exit 1; }

@@ -59,7 +59,29 @@ static void test_vm_create(void)
 	cfg.levels = 4;
 	cfg.max_tables = 1;
 	CHECK_EQ(tdpmmu_vm_create(&cfg, &vm), -EINVAL);
+	tdpmmu_vm_config_init(&cfg);
+	cfg.strategy = TDPMMU_NR_STRATEGIES;
+	CHECK_EQ(tdpmmu_vm_create(&cfg, &vm), -EINVAL);
 	CHECK(vm == NULL);
+}
+
+static void test_strategy_names(void)
+{
+	enum tdpmmu_strategy s = TDPMMU_STRATEGY_WRLOCK;
+
+	for (int i = 0; i < TDPMMU_NR_STRATEGIES; i++) {
+		enum tdpmmu_strategy back;
+
+		REQUIRE(tdpmmu_strategy_name((enum tdpmmu_strategy)i) != NULL);
+		CHECK_EQ(tdpmmu_strategy_parse(tdpmmu_strategy_name((enum tdpmmu_strategy)i), &back),
+			 0);
+		CHECK_EQ(back, i);
+	}
+	CHECK(tdpmmu_strategy_name(TDPMMU_NR_STRATEGIES) == NULL);
+	CHECK_EQ(tdpmmu_strategy_parse("RCU", &s), -EINVAL);
+	CHECK_EQ(tdpmmu_strategy_parse("", &s), -EINVAL);
+	CHECK_EQ(tdpmmu_strategy_parse(NULL, &s), -EINVAL);
+	CHECK_EQ(s, TDPMMU_STRATEGY_WRLOCK); /* untouched by the failures */
 }
 
 static void test_memslots_and_faults(void)
@@ -163,6 +185,7 @@ static void test_arena_exhaustion(void)
 int main(void)
 {
 	test_vm_create();
+	test_strategy_names();
 	test_memslots_and_faults();
 	test_arena_exhaustion();
 	return check_report("test_badinput");

@@ -179,7 +179,7 @@ int main(int argc, char **argv)
 	seed = o.seed;
 	nvcpus = o.vcpus;
 	nwords = o.words;
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 14;
 	/* hugetlb frames at 1 GiB, THP frames at 2 GiB, then the churn's supply. */
 	cfg.payload_bytes = (2 * GB_PAGES + THP_PAGES + CHURN_CYCLES * 2 * MB2) * 4096ull;

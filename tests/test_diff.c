@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 		}
 	}
 	rs = seed * 0x9E3779B97F4A7C15ull + 1;
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 16;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
 	test_add_slots(vm, slots, ARRAY_SIZE(slots));

@@ -161,7 +161,7 @@ static void part1(void)
 	struct leaf_census lc;
 	int r;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 12;
 	cfg.payload_bytes = 8 * GB_PAGES * 4096ull;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
@@ -636,7 +636,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 	P.b.base = B_BASE;
 	atomic_store(&P.iteration, 1);
 	atomic_store(&P.window, 1); /* vCPUs start at window 0: a fresh budget */
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 14;
 	cfg.payload_bytes = 4 * GB_PAGES * 4096ull;
 	cfg.nx_huge_pages = true;

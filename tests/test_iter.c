@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_vm.h"
 #include "tdp_mmu.h"
 #include "tdp_root.h"
 #include "tdpmmu/tdpmmu.h"
@@ -18,7 +19,7 @@ static struct tdpmmu_vm *make_vm(unsigned levels, uint64_t base, uint64_t npages
 				       .backing = TDPMMU_BACKING_HUGETLB_1G };
 	struct tdpmmu_vm *vm;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.levels = levels;
 	cfg.max_tables = 4096;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
@@ -39,7 +40,7 @@ static int walk(struct tdp_mmu *mmu, int min_level, uint64_t start, uint64_t end
 	struct tdp_iter it;
 	int n = 0;
 
-	reclaim_walk_begin(&mmu->reclaim);
+	reclaim_lockless_begin(&mmu->reclaim);
 	/* The tests' faults all run on the normal role's root. */
 	for_each_tdp_pte_min_level(it, &mmu->arena, tdp_root_find_valid(mmu, TDP_ROLE_NORMAL),
 				   min_level, start, end) {
@@ -54,7 +55,7 @@ static int walk(struct tdp_mmu *mmu, int min_level, uint64_t start, uint64_t end
 			(*restarts)++;
 		}
 	}
-	reclaim_walk_end(&mmu->reclaim);
+	reclaim_lockless_end(&mmu->reclaim);
 	return n;
 }
 

@@ -124,7 +124,7 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 	int64_t c[TDPMMU_NR_COUNTERS];
 	uint64_t start, now, faults = 0, viol = 0;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 14;
 	/* The slot's frames start at 1 GiB (congruent to its gfn), then the churn's supply. */
 	cfg.payload_bytes = (GB_PAGES + THP_PAGES + CHURN_CYCLES * 2 * MB2) * 4096ull;
@@ -245,7 +245,7 @@ static void test_bad_input(void)
 	struct tdp_churn churn = { 0 };
 	uint64_t pfn;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 10;
 	/*
 	 * Three slots, each placed at its own 1 GiB of frames; what is left after

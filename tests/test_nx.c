@@ -58,7 +58,7 @@ static struct tdpmmu_vm *make_vm(bool nx, unsigned period_ms, unsigned ratio, ui
 	struct tdpmmu_memslot slot = { 0, 0, blocks * MB2, TDPMMU_BACKING_HUGETLB_2M, 0 };
 	struct tdpmmu_vm *vm;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 12;
 	cfg.payload_bytes = payload;
 	cfg.nx_huge_pages = nx;

@@ -1037,7 +1037,7 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 
 	nx_on = nx;
 	reset_model();
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 16;
 	cfg.nx_huge_pages = nx;
 	cfg.nx_recovery_period_ms = 0;

@@ -79,7 +79,7 @@ static struct tdpmmu_vm *make_exact_vm(void)
 	};
 	struct tdpmmu_vm *vm;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 12;
 	/* Frames: one GiB per slot from 1 GiB on, and a block for the remap. */
 	cfg.payload_bytes = (5 * GB_PAGES + 4 * MB2) * 4096ull;
@@ -422,7 +422,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	int64_t c[TDPMMU_NR_COUNTERS];
 	long shaper_errors = 0;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 13;
 	cfg.payload_bytes = (3 * GB_PAGES + CHURN_CYCLES * 2 * MB2) * 4096ull;
 	REQUIRE(tdpmmu_vm_create(&cfg, &cvm) == 0);

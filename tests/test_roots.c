@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_vm.h"
 #include "test_opts.h"
 #include "tdp_root.h"
 #include "vm_internal.h"
@@ -48,7 +49,7 @@ static struct tdpmmu_vm *make_vm(void)
 	struct tdpmmu_memslot moving = { 1, MOVE_A, MOVE_PAGES, TDPMMU_BACKING_ANON, 0 };
 	struct tdpmmu_vm *vm;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 14;
 	cfg.payload_bytes = PAYLOAD_BYTES;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);

@@ -64,7 +64,7 @@ static struct tdpmmu_vm *make_vm(void)
 	};
 	struct tdpmmu_vm *vm;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 12;
 	cfg.payload_bytes = PAYLOAD_BYTES;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);

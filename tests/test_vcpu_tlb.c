@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "test_vm.h"
 #include "test_opts.h"
 #include "compiler.h"
 #include "tdpmmu/tdpmmu.h"
@@ -243,7 +244,7 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 	int64_t c[TDPMMU_NR_COUNTERS], flushes_before;
 	long zaps = 0;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 12;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
 	REQUIRE(tdpmmu_memslot_add(vm, &slot) == 0);
@@ -401,7 +402,7 @@ static void test_outside_never_blocks(void)
 	int64_t c[TDPMMU_NR_COUNTERS];
 
 	watchdog_arm("flush and zap with every vCPU outside guest mode", 60);
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 10;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
 	REQUIRE(tdpmmu_memslot_add(vm, &slot) == 0);

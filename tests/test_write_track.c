@@ -98,7 +98,7 @@ static void test_exact(void)
 	tdp_spte_t s;
 	int level;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 10;
 	cfg.payload_bytes = 3 * GB_PAGES * 4096ull;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
@@ -238,7 +238,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	int ntracked = 0, r;
 	long errors = 0;
 
-	tdpmmu_vm_config_init(&cfg);
+	test_config_init(&cfg);
 	cfg.max_tables = 1 << 12;
 	cfg.payload_bytes = (2 * GB_PAGES + CHURN_CYCLES * 2 * MB2) * 4096ull;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);

@@ -36,6 +36,43 @@ struct tdpmmu_vcpu;
 /* Called for every remote TLB flush; @level 0 means "all of them". */
 typedef void (*tdpmmu_flush_fn)(void *ctx, uint64_t gfn, int level);
 
+/*
+ * Reclamation strategies: how a page table that was disconnected while
+ * other threads may still walk it gets freed.
+ *   RCU            upstream: walks are RCU read-side sections (liburcu memb),
+ *                  tables are freed by call_rcu after a grace period.
+ *   RCU_QSBR       the same with liburcu's QSBR flavour: vCPU threads are
+ *                  offline in guest mode and announce a quiescent state on
+ *                  every guest entry; walks cost nothing.
+ *   LLIST          no RCU: the read lock protects walks; disconnected tables
+ *                  go on a lock-free list that the end of a read-side
+ *                  section drains by taking the write lock briefly.
+ *   LLIST_TRYLOCK  the same, but the end of a read-side section only tries
+ *                  the write lock; when that fails a worker drains after
+ *                  drain_delay_ms.
+ *   WRLOCK         tables are only ever disconnected under the write lock:
+ *                  a fault that would replace a table retries holding it,
+ *                  and so do the bulk operations that remove tables.
+ *   GLOBAL         the pre-2021 baseline: every operation that takes the MMU
+ *                  lock takes it for write, page faults included.
+ * Under the last four, lockless walkers (the fast page fault, aging,
+ * lookups) hold off TLB-flush acknowledgements, and a table is freed only
+ * after a flush that started after it was disconnected.
+ */
+enum tdpmmu_strategy {
+	TDPMMU_STRATEGY_RCU = 0,
+	TDPMMU_STRATEGY_RCU_QSBR,
+	TDPMMU_STRATEGY_LLIST,
+	TDPMMU_STRATEGY_LLIST_TRYLOCK,
+	TDPMMU_STRATEGY_WRLOCK,
+	TDPMMU_STRATEGY_GLOBAL,
+	TDPMMU_NR_STRATEGIES,
+};
+/* "rcu", "rcu-qsbr", "llist", "llist-trylock", "wrlock", "global"; NULL if out of range. */
+const char *tdpmmu_strategy_name(enum tdpmmu_strategy s);
+/* Parses a name above; -EINVAL otherwise. */
+int tdpmmu_strategy_parse(const char *s, enum tdpmmu_strategy *out);
+
 struct tdpmmu_vm_config {
 	unsigned levels;     /* 4 (48-bit guest physical) or 5 (57-bit) */
 	uint64_t max_tables; /* page-table arena size in tables (4 KiB each) */
@@ -59,9 +96,19 @@ struct tdpmmu_vm_config {
 	bool nx_huge_pages;
 	unsigned nx_recovery_period_ms;
 	unsigned nx_recovery_ratio;
+	/*
+	 * How page tables disconnected under the read lock are freed (the seed
+	 * thread's debate, see docs/design.md).  Default TDPMMU_STRATEGY_RCU.
+	 */
+	enum tdpmmu_strategy strategy;
+	/* llist-trylock: how long the drain worker waits before it drains. Default 1000. */
+	unsigned drain_delay_ms;
 };
 
-/* Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand), no payload, NX off. */
+/*
+ * Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand), no
+ * payload, NX off, strategy rcu.
+ */
 void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg);
 int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out);
 /* Destroys the vCPUs still attached, zaps everything, waits for reclamation. */
@@ -236,12 +283,27 @@ struct tdpmmu_lock_stats {
 	uint64_t read_wait_ns, write_wait_ns;
 	uint64_t read_hold_ns, write_hold_ns;
 	uint64_t read_wait_writers_max; /* most write sections that went first while a reader waited */
+	/* The part of the above due to threads running vCPUs (tdpmmu_vcpu_run). */
+	uint64_t vcpu_reads, vcpu_writes;
+	uint64_t vcpu_read_wait_ns, vcpu_write_wait_ns;
 };
 void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats *out);
 
-/* Page tables handed to reclamation: retired, freed, waiting, and the most ever waiting. */
+/*
+ * Page tables handed to reclamation: retired, freed, waiting, and the most
+ * ever waiting (4 KiB each: peak_outstanding_bytes), plus what the
+ * strategy did to free them.
+ */
 struct tdpmmu_reclaim_stats {
-	uint64_t retired, freed, outstanding, peak_outstanding;
+	enum tdpmmu_strategy strategy;
+	uint64_t retired, freed, outstanding, peak_outstanding, peak_outstanding_bytes;
+	uint64_t rcu_callbacks;    /* rcu, rcu-qsbr: call_rcu callbacks run */
+	uint64_t drains;           /* list strategies: batches taken off the list and freed */
+	uint64_t drain_flushes;    /* drains that had to flush TLBs themselves first */
+	uint64_t trylock_failures; /* llist-trylock: read-unlock drains that found the lock busy */
+	uint64_t worker_drains;    /* llist-trylock: drains done by the delayed worker */
+	uint64_t holdoff_waits;    /* flushes that waited for a lockless walker to finish */
+	uint64_t write_retries;    /* wrlock: faults that retried under the write lock */
 };
 void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out);
 
