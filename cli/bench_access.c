@@ -53,6 +53,7 @@ static const struct cli_option access_options[] = {
 	{ 'o', NULL, false, set_overlap },
 	{ 0, "flush", false, set_flush },
 	{ 0, "json", true, bench_set_json },
+	{ 0, "strategy", true, bench_set_strategy },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -242,9 +243,10 @@ int bench_access_main(int argc, char **argv)
 	parse_options(access_options, argc, argv, &o, "bench access-tracking");
 	bench_check_layout(&o.b, o.overlap ? 1 : o.b.vcpus, 1, "-b");
 	format_size(o.b.bytes_per_vcpu, size, sizeof(size));
-	snprintf(command, sizeof(command), "tdpmmu bench access-tracking -v %u -b %s -s %s%s%s",
-		 o.b.vcpus, size, backing_kvm_name(o.b.backing), o.overlap ? " -o" : "",
-		 o.flush ? " --flush" : "");
+	snprintf(command, sizeof(command),
+		 "tdpmmu bench access-tracking -v %u -b %s -s %s%s%s --strategy %s", o.b.vcpus, size,
+		 backing_kvm_name(o.b.backing), o.overlap ? " -o" : "", o.flush ? " --flush" : "",
+		 tdpmmu_strategy_name(o.b.strategy));
 	json = bench_json_open(o.b.json_path);
 	res = calloc(1, sizeof(*res));
 	if (!res)

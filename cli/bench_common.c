@@ -78,6 +78,22 @@ void bench_set_backing(void *ctx, const char *opt, const char *arg)
 	((struct bench_opts *)ctx)->backing = bench_backing_arg(opt, arg);
 }
 
+enum tdpmmu_strategy bench_strategy_arg(const char *opt, const char *arg)
+{
+	enum tdpmmu_strategy s;
+
+	if (tdpmmu_strategy_parse(arg, &s))
+		usage_error("%s: unknown strategy '%s' (rcu, rcu-qsbr, llist, llist-trylock, "
+			    "wrlock, global)",
+			    opt, arg);
+	return s;
+}
+
+void bench_set_strategy(void *ctx, const char *opt, const char *arg)
+{
+	((struct bench_opts *)ctx)->strategy = bench_strategy_arg(opt, arg);
+}
+
 void bench_set_json(void *ctx, const char *opt, const char *arg)
 {
 	if (!*arg)
@@ -154,6 +170,7 @@ struct tdpmmu_vm *bench_vm_create(struct tdpmmu_vm_config *cfg, const struct ben
 
 	/* Reserved, touched on demand: room for tables waiting for grace periods. */
 	cfg->levels = BENCH_LEVELS;
+	cfg->strategy = b->strategy;
 	if (cfg->max_tables < tables)
 		cfg->max_tables = tables;
 	r = tdpmmu_vm_create(cfg, &vm);

@@ -36,6 +36,7 @@ struct bench_opts {
 	uint64_t bytes_per_vcpu;     /* -b */
 	enum tdpmmu_backing backing; /* -s */
 	const char *json_path;       /* --json */
+	enum tdpmmu_strategy strategy; /* --strategy */
 };
 
 void bench_opts_init(struct bench_opts *b, enum tdpmmu_backing backing);
@@ -45,11 +46,13 @@ void bench_set_vcpus(void *ctx, const char *opt, const char *arg);
 void bench_set_size(void *ctx, const char *opt, const char *arg);
 void bench_set_backing(void *ctx, const char *opt, const char *arg);
 void bench_set_json(void *ctx, const char *opt, const char *arg);
+void bench_set_strategy(void *ctx, const char *opt, const char *arg);
 
 /* Parsers that end in usage_error() on bad input, naming @opt. */
 uint64_t bench_number_arg(const char *opt, const char *arg, uint64_t min, uint64_t max);
 uint64_t bench_size_arg(const char *opt, const char *arg);
 enum tdpmmu_backing bench_backing_arg(const char *opt, const char *arg);
+enum tdpmmu_strategy bench_strategy_arg(const char *opt, const char *arg);
 
 static inline uint64_t bench_pages_per_vcpu(const struct bench_opts *b)
 {
@@ -131,6 +134,9 @@ void bench_json_head(FILE *f, const struct machine_info *m, const char *command)
 void bench_json_phases(FILE *f, const struct bench_phases *ph);
 void bench_json_counters(FILE *f, const int64_t *c);
 /* "}" and close; fatal on a write error. */
+/* The lock's and reclamation's statistics as JSON objects (no newline). */
+void bench_json_lock(FILE *f, const struct tdpmmu_lock_stats *l);
+void bench_json_reclaim(FILE *f, const struct tdpmmu_reclaim_stats *r);
 void bench_json_close(FILE *f, const char *path);
 
 #endif /* TDPMMU_CLI_BENCH_COMMON_H */

@@ -109,6 +109,7 @@ static const struct cli_option dirty_options[] = {
 	{ 0, "eager-split", false, set_eager_split },
 	{ 0, "recover", true, set_recover },
 	{ 0, "json", true, bench_set_json },
+	{ 0, "strategy", true, bench_set_strategy },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -386,10 +387,11 @@ static void format_command(const struct dirty_opts *o, char *buf, size_t len)
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	snprintf(buf, len, "tdpmmu bench dirty-log -v %u -b %s -s %s -i %u -w %u -x %u%s%s%s%s "
-		 "--recover %s", o->b.vcpus, size, backing_kvm_name(o->b.backing), o->iterations,
+		 "--recover %s --strategy %s", o->b.vcpus, size, backing_kvm_name(o->b.backing), o->iterations,
 		 o->write_pct, o->slots, o->no_manual ? " -g" : "",
 		 o->run_while_disabling ? " -e" : "", o->random_order ? " -a" : "",
-		 o->eager_split ? " --eager-split" : "", recover_names[o->recover]);
+		 o->eager_split ? " --eager-split" : "", recover_names[o->recover],
+		 tdpmmu_strategy_name(o->b.strategy));
 }
 
 static void print_settings(const struct dirty_opts *o)

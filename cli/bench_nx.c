@@ -66,6 +66,7 @@ static const struct cli_option nx_options[] = {
 	{ 0, "ratio", true, set_ratio },
 	{ 0, "seconds", true, set_seconds },
 	{ 0, "json", true, bench_set_json },
+	{ 0, "strategy", true, bench_set_strategy },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -293,8 +294,10 @@ int bench_nx_main(int argc, char **argv)
 	bench_check_layout(&o.b, o.b.vcpus, 1, "-b");
 	format_size(o.b.bytes_per_vcpu, size, sizeof(size));
 	snprintf(command, sizeof(command),
-		 "tdpmmu bench nx-recovery -v %u -b %s -s %s --period %u --ratio %u --seconds %u",
-		 o.b.vcpus, size, backing_kvm_name(o.b.backing), o.period_ms, o.ratio, o.seconds);
+		 "tdpmmu bench nx-recovery -v %u -b %s -s %s --period %u --ratio %u --seconds %u "
+		 "--strategy %s",
+		 o.b.vcpus, size, backing_kvm_name(o.b.backing), o.period_ms, o.ratio, o.seconds,
+		 tdpmmu_strategy_name(o.b.strategy));
 	json = bench_json_open(o.b.json_path);
 	machine_info_read(&m);
 	bench_print_header(stdout,

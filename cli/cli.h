@@ -29,6 +29,7 @@ void print_populate_help(FILE *f);
 void print_dirty_log_help(FILE *f);
 void print_access_help(FILE *f);
 void print_nx_help(FILE *f);
+void print_reclaim_help(FILE *f, bool stall);
 
 /* parse.c: 0, -EINVAL (not a number / bad suffix) or -ERANGE (overflow). */
 int parse_u64(const char *s, uint64_t *out);
@@ -87,6 +88,8 @@ int bench_populate_main(int argc, char **argv);
 int bench_dirty_log_main(int argc, char **argv);
 int bench_access_main(int argc, char **argv);
 int bench_nx_main(int argc, char **argv);
+int bench_huge_over_table_main(int argc, char **argv);
+int bench_stalled_reader_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 
 #endif /* TDPMMU_CLI_H */

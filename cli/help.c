@@ -6,6 +6,10 @@
 
 #include "cli.h"
 
+#define STRATEGY_FLAG_HELP \
+	"  --strategy NAME  how disconnected page tables are freed: rcu (default),\n" \
+	"               rcu-qsbr, llist, llist-trylock, wrlock, global\n"
+
 void print_usage(FILE *f)
 {
 	fputs("usage: tdpmmu <command> [flags]\n"
@@ -47,7 +51,10 @@ void print_bench_help(FILE *f)
 	      "                    it idle (clear_young), access it again\n"
 	      "  nx-recovery       after KVM's nx_huge_pages_perf_test: fault latency\n"
 	      "                    while NX recovery zaps split huge pages, beside a\n"
-	      "                    baseline without it\n",
+	      "                    baseline without it\n"
+	      "  huge-over-table   the seed thread's case: huge pages replace page\n"
+	      "                    tables while other vCPUs fault, every strategy\n"
+	      "  stalled-reader    the same, with one walker stalled in the middle\n",
 	      f);
 }
 
@@ -92,6 +99,7 @@ void print_populate_help(FILE *f)
 	      "               best run per count is reported, the median beside it\n"
 	      "               (default 5)\n"
 	      "  --levels N   page-table levels, 4 or 5 (default 4)\n"
+	      STRATEGY_FLAG_HELP
 	      "  --json FILE  also write the results as JSON to FILE\n"
 	      "  -h, --help   this text\n"
 	      "\n"
@@ -117,7 +125,8 @@ void print_populate_help(FILE *f)
 	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
 	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
 	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
-	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n"
+	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n" \
+	STRATEGY_FLAG_HELP
 
 void print_dirty_log_help(FILE *f)
 {
@@ -225,4 +234,44 @@ void print_nx_help(FILE *f)
 	      "baseline, and 'Max fault latency' in ns and TSC cycles as the selftest\n"
 	      "prints it.  The default takes about 2 x 5 s plus setup.\n",
 	      f);
+}
+
+void print_reclaim_help(FILE *f, bool stall)
+{
+	fprintf(f,
+		"usage: tdpmmu bench %s [flags]\n"
+		"\n"
+		"The reclamation strategies side by side, each on a fresh VM for --seconds.\n"
+		"Half the vCPUs (rounded up) are 'huge' vCPUs: over 64 blocks of 2 MiB with\n"
+		"THP backing, each faults the block capped at 4K (a page table appears\n"
+		"under the block, splitting the huge page) and then uncapped (a huge page\n"
+		"replaces that table, which is retired: the seed thread's case).  The other\n"
+		"vCPUs fault fresh 4K pages elsewhere.  Every fault is timed.\n"
+		"%s"
+		"\n"
+		"flags:\n"
+		"  -v N         vCPUs, 2..1000 (default 2)\n"
+		"  --seconds S  run time per strategy, 0.05..3600 (default 1)\n"
+		"%s"
+		"  --strategy LIST  comma-separated strategies, or all (the default):\n"
+		"               rcu, rcu-qsbr, llist, llist-trylock, wrlock, global\n"
+		"  --json FILE  also write the results as JSON to FILE\n"
+		"  -h, --help   this text\n"
+		"\n"
+		"Reported per strategy: faults/s over all vCPUs and its ratio to rcu, huge\n"
+		"pages that replaced a table per second, fault latency p50/p99/p99.9/max,\n"
+		"write-lock acquisitions (all, and by vCPU threads), time vCPUs waited for\n"
+		"the MMU lock, the peak of retired-but-not-freed tables in KiB, and drains\n"
+		"(list strategies) or call_rcu callbacks (rcu ones).%s\n",
+		stall ? "stalled-reader" : "huge-over-table",
+		stall ? "\nA quarter into the run one more thread holds a walker's protection\n"
+			"(the MMU read lock and the strategy's walk protection, like a fault\n"
+			"preempted mid-walk) for --stall-ms.\n"
+		      : "",
+		stall ? "  --stall-ms MS  how long the reader stalls, under half of --seconds\n"
+			"               (default 200)\n"
+		      : "",
+		stall ? "  Then, for the stall\nwindow: faults/s, its ratio to the whole "
+			"run's, and the peak of retired\ntables not yet freed (count and KiB)."
+		      : "");
 }

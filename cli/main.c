@@ -40,7 +40,8 @@ void fatal(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
-#define BENCH_SCENARIOS "populate, dirty-log, access-tracking, nx-recovery"
+#define BENCH_SCENARIOS                                                                            \
+	"populate, dirty-log, access-tracking, nx-recovery, huge-over-table, stalled-reader"
 
 static int bench_main(int argc, char **argv)
 {
@@ -52,6 +53,8 @@ static int bench_main(int argc, char **argv)
 		{ "dirty-log", bench_dirty_log_main },
 		{ "access-tracking", bench_access_main },
 		{ "nx-recovery", bench_nx_main },
+		{ "huge-over-table", bench_huge_over_table_main },
+		{ "stalled-reader", bench_stalled_reader_main },
 	};
 
 	if (argc < 2)

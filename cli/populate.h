@@ -28,6 +28,7 @@ struct populate_opts {
 	unsigned repeat;
 	unsigned levels;
 	enum tdpmmu_backing backing;
+	enum tdpmmu_strategy strategy;
 	const char *json_path;
 };
 

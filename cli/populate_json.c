@@ -6,6 +6,7 @@
  */
 #include <inttypes.h>
 
+#include "bench_common.h"
 #include "populate.h"
 
 static const char *json_bool(bool b)
@@ -54,22 +55,16 @@ static void write_latency_lock(const struct populate_result *run, FILE *f)
 	fprintf(f, "      \"fault_latency_ns\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
 		   ", \"p999\": %" PRIu64 ", \"max\": %" PRIu64 ", \"count\": %" PRIu64 "},\n",
 		lat->p50_ns, lat->p99_ns, lat->p999_ns, lat->max_ns, lat->count);
-	/* Only vCPU threads run while the lock is measured: every write acquisition is theirs. */
-	fprintf(f, "      \"lock\": {\"read_acquisitions\": %" PRIu64
-		   ", \"write_acquisitions\": %" PRIu64 ", \"vcpu_write_acquisitions\": %" PRIu64
-		   ",\n               \"read_wait_ns\": %" PRIu64 ", \"read_hold_ns\": %" PRIu64
-		   ", \"write_wait_ns\": %" PRIu64 ", \"write_hold_ns\": %" PRIu64 "},\n",
-		l->reads, l->writes, l->writes, l->read_wait_ns, l->read_hold_ns,
-		l->write_wait_ns, l->write_hold_ns);
+	fputs("      \"lock\": ", f);
+	bench_json_lock(f, l);
+	fputs(",\n", f);
 }
 
 static void write_reclaim(const struct tdpmmu_reclaim_stats *r, FILE *f)
 {
-	fprintf(f, "      \"reclaim\": {\"retired\": %" PRIu64 ", \"freed\": %" PRIu64
-		   ", \"peak_outstanding\": %" PRIu64 ", \"peak_outstanding_bytes\": %" PRIu64
-		   "},\n",
-		r->retired, r->freed, r->peak_outstanding,
-		r->peak_outstanding * (uint64_t)POPULATE_PAGE_BYTES);
+	fputs("      \"reclaim\": ", f);
+	bench_json_reclaim(f, r);
+	fputs(",\n", f);
 }
 
 static void write_extras(const struct populate_summary *s, FILE *f)
@@ -111,8 +106,9 @@ static void write_results(const struct populate_report *r, FILE *f)
 	for (int i = 0; i < r->nr; i++) {
 		const struct populate_summary *s = &r->sum[i];
 
-		fprintf(f, "%s\n    {\n      \"scenario\": \"populate\", \"strategy\": \"rcu\", "
-			   "\"vcpus\": %u,\n", i ? "," : "", s->run.vcpus);
+		fprintf(f, "%s\n    {\n      \"scenario\": \"populate\", \"strategy\": \"%s\", "
+			   "\"vcpus\": %u,\n", i ? "," : "",
+			tdpmmu_strategy_name(r->opts->strategy), s->run.vcpus);
 		write_phase(s, f);
 		write_latency_lock(&s->run, f);
 		write_reclaim(&s->run.reclaim, f);

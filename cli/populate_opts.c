@@ -120,6 +120,11 @@ static void set_json(void *ctx, const char *opt, const char *arg)
 	((struct populate_opts *)ctx)->json_path = arg;
 }
 
+static void set_strategy(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->strategy = bench_strategy_arg(opt, arg);
+}
+
 static void show_help(void *ctx, const char *opt, const char *arg)
 {
 	print_populate_help(stdout);
@@ -137,6 +142,7 @@ static const struct cli_option populate_options[] = {
 	{ 0, "repeat", true, set_repeat },
 	{ 0, "levels", true, set_levels },
 	{ 0, "json", true, set_json },
+	{ 0, "strategy", true, set_strategy },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -207,8 +213,8 @@ void populate_opts_format(const struct populate_opts *o, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? "," : "", o->vcpus[i]);
 	if (n < len)
 		n += (size_t)snprintf(buf + n, len - n, " -b %s -s %s -w %u%s%s%s --repeat %u "
-				      "--levels %u", size, backing_kvm_name(o->backing),
+				      "--levels %u --strategy %s", size, backing_kvm_name(o->backing),
 				      o->write_pct, o->overlap ? " -o" : "",
 				      o->random_order ? " -a" : "", o->payload ? " --payload" : "",
-				      o->repeat, o->levels);
+				      o->repeat, o->levels, tdpmmu_strategy_name(o->strategy));
 }

@@ -66,6 +66,7 @@ struct tdpmmu_vm *populate_vm_create(const struct populate_opts *o, unsigned vcp
 
 	tdpmmu_vm_config_init(&cfg);
 	cfg.levels = o->levels;
+	cfg.strategy = o->strategy;
 	cfg.max_tables = populate_tables_needed(o, vcpus);
 	cfg.payload_bytes = populate_payload_bytes(o, vcpus);
 	r = tdpmmu_vm_create(&cfg, &vm);

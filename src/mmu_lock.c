@@ -59,7 +59,15 @@ int mmu_lock_init(struct mmu_lock *l)
 		return -ENOMEM;
 	memset(l->readers, 0, sizeof(*l->readers) * TDP_MAX_THREADS);
 	atomic_init(&l->writer_slot, -1);
-	pthread_mutex_init(&l->writer_mutex, NULL);
+	{
+		/* Spin a little before sleeping: write sections are short. */
+		pthread_mutexattr_t attr;
+
+		pthread_mutexattr_init(&attr);
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+		pthread_mutex_init(&l->writer_mutex, &attr);
+		pthread_mutexattr_destroy(&attr);
+	}
 	l->born_ticks = tdp_ticks();
 	l->born_ns = tdp_now_ns();
 	return 0;
@@ -123,6 +131,13 @@ void mmu_lock_write(struct mmu_lock *l)
 	atomic_fetch_add(&l->writers_waiting, 1);
 	pthread_mutex_lock(&l->writer_mutex);
 	/*
+	 * read_as_write: no thread ever raises a reader indicator, so the
+	 * mutex alone excludes everyone (a plain lock, as the pre-2021 MMU's
+	 * spinlock): no flag, no membarrier, no scan.
+	 */
+	if (l->read_as_write)
+		goto locked;
+	/*
 	 * Phase fairness: readers that queued behind the previous writer go
 	 * first.  While the flag is down no new reader queues, so this ends.
 	 */
@@ -141,6 +156,7 @@ void mmu_lock_write(struct mmu_lock *l)
 			futex_wait(&l->reader_seq, seq);
 		}
 	}
+locked:
 	atomic_fetch_sub(&l->writers_waiting, 1);
 	atomic_store_explicit(&l->writer_slot, tdp_thread_slot(), memory_order_relaxed);
 	tdp_stat_add(&me->writes, 1);
@@ -174,6 +190,8 @@ bool mmu_lock_write_trylock(struct mmu_lock *l)
 	}
 	atomic_store_explicit(&l->writer_slot, tdp_thread_slot(), memory_order_relaxed);
 	tdp_stat_add(&me->writes, 1);
+	if (tdp_thread_runs_vcpu)
+		tdp_stat_add(&me->vcpu_writes, 1);
 	me->acquired_at = tdp_ticks();
 	return true;
 }
@@ -185,6 +203,10 @@ void mmu_lock_write_unlock(struct mmu_lock *l)
 	TDP_ASSERT(mmu_lock_held_write(l));
 	tdp_stat_add(&me->write_hold, tdp_ticks() - me->acquired_at);
 	atomic_store_explicit(&l->writer_slot, -1, memory_order_relaxed);
+	if (l->read_as_write) {
+		pthread_mutex_unlock(&l->writer_mutex); /* the mutex orders everything */
+		return;
+	}
 	/* Release: everything written under the lock is visible to the next reader. */
 	atomic_store(&l->writer, 0);
 	atomic_fetch_add(&l->writer_seq, 1);

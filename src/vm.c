@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "latency.h"
 #include "nx_recovery.h"
@@ -339,6 +340,24 @@ void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim
 {
 	/* Only atomics are read: the const is dropped for the shared helper. */
 	reclaim_read_stats((struct tdp_reclaim *)&vm->mmu.reclaim, out);
+}
+
+int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+	struct tdp_mmu *mmu;
+
+	if (!vm)
+		return -EINVAL;
+	mmu = &vm->mmu;
+	tdp_mmu_lock(mmu, TDP_SHARED);
+	reclaim_walk_begin(&mmu->reclaim);
+	/* Preempted mid-walk: asleep, holding everything a walker holds. */
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+	reclaim_walk_end(&mmu->reclaim);
+	tdp_mmu_unlock(mmu, TDP_SHARED);
+	return 0;
 }
 
 bool tdpmmu_rcu_membarrier_active(void)

@@ -308,6 +308,15 @@ struct tdpmmu_reclaim_stats {
 void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out);
 
 /*
+ * Stay @ns inside a software walker's protection: the MMU read lock and
+ * the strategy's walk protection, as a fault preempted in the middle of
+ * its walk would (the stalled reader of `tdpmmu bench stalled-reader`).
+ * Nothing retired meanwhile may be freed; what else stops depends on the
+ * strategy.  Call without the MMU lock.  -EINVAL for a NULL @vm.
+ */
+int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns);
+
+/*
  * Memslot deletion and move (KVM_SET_USER_MEMORY_REGION).  Both retire
  * every mapping with a fast zap (tdpmmu_zap_all_fast) before they return;
  * a moved slot keeps its frames and contents (and its dirty log).
