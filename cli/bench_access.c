@@ -218,7 +218,8 @@ static void write_json(FILE *f, const struct access_opts *o, const struct access
 	fprintf(f, ", \"overlap\": %s, \"flush\": %s},\n", o->overlap ? "true" : "false",
 		o->flush ? "true" : "false");
 	fprintf(f, "  \"results\": [\n    {\"scenario\": \"access-tracking\", "
-		   "\"strategy\": \"rcu\", \"vcpus\": %u,\n    \"phases\": ", o->b.vcpus);
+		   "\"strategy\": \"%s\", \"vcpus\": %u,\n    \"phases\": ",
+		tdpmmu_strategy_name(o->b.strategy), o->b.vcpus);
 	bench_json_phases(f, &r->phases);
 	fprintf(f, ",\n    \"pages\": %llu, \"young_cleared\": [%llu, %llu], "
 		   "\"still_idle_after_write\": %llu, \"still_idle_after_read\": %llu, "

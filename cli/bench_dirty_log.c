@@ -363,8 +363,8 @@ static void write_json(FILE *f, const struct dirty_opts *o, const struct dirty_r
 		o->run_while_disabling ? "true" : "false", o->write_pct,
 		o->random_order ? "true" : "false", o->slots, o->eager_split ? "true" : "false",
 		recover_names[o->recover]);
-	fprintf(f, "  \"results\": [\n    {\"scenario\": \"dirty-log\", \"strategy\": \"rcu\", "
-		   "\"vcpus\": %u,\n    \"phases\": ", o->b.vcpus);
+	fprintf(f, "  \"results\": [\n    {\"scenario\": \"dirty-log\", \"strategy\": \"%s\", "
+		   "\"vcpus\": %u,\n    \"phases\": ", tdpmmu_strategy_name(o->b.strategy), o->b.vcpus);
 	bench_json_phases(f, &r->phases);
 	fputs(",\n    \"dirty_pages\": [", f);
 	for (unsigned i = 1; i <= o->iterations; i++)

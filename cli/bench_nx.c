@@ -248,9 +248,9 @@ static void write_json(FILE *f, const struct nx_opts *o, const struct nx_row *ro
 	for (int i = 0; i < 2; i++) {
 		const struct nx_row *r = &rows[i];
 
-		fprintf(f, "%s\n    {\"scenario\": \"nx-recovery\", \"strategy\": \"rcu\", "
+		fprintf(f, "%s\n    {\"scenario\": \"nx-recovery\", \"strategy\": \"%s\", "
 			   "\"row\": \"%s\", \"vcpus\": %u, \"period_ms\": %u, \"ratio\": %u,\n",
-			i ? "," : "", r->name, o->b.vcpus, r->period_ms, o->ratio);
+			i ? "," : "", tdpmmu_strategy_name(o->b.strategy), r->name, o->b.vcpus, r->period_ms, o->ratio);
 		fputs("     \"phases\": [{\"name\": \"fetch and read loop\", \"seconds\": ", f);
 		json_number(f, (double)r->ns / 1e9, 9);
 		fprintf(f, ", \"faults\": %llu}],\n", (unsigned long long)r->faults);

@@ -13,6 +13,12 @@
 
 #include "mmu_lock.h"
 
+/*
+ * Waits spin this many times before they sleep: write sections and read
+ * sections are short, and a futex sleep and wake-up costs microseconds.
+ */
+#define WAIT_SPINS 256
+
 static void futex_wait(_Atomic uint32_t *word, uint32_t seen)
 {
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
@@ -31,7 +37,13 @@ static pthread_once_t asymmetric_once = PTHREAD_ONCE_INIT;
 static void asymmetric_probe(void)
 {
 #if !defined(__SANITIZE_THREAD__)
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	const char *env = getenv("TDPMMU_MEMBARRIER");
+	long cmds;
+
+	/* TDPMMU_MEMBARRIER=0: full fences on both sides (cheaper writes). */
+	if (env && !strcmp(env, "0"))
+		return;
+	cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 
 	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
@@ -84,7 +96,22 @@ void mmu_lock_destroy(struct mmu_lock *l)
 void mmu_lock_wake_writer(struct mmu_lock *l)
 {
 	atomic_fetch_add(&l->reader_seq, 1);
-	futex_wake_all(&l->reader_seq);
+	if (atomic_load(&l->writer_sleeping))
+		futex_wake_all(&l->reader_seq);
+}
+
+/*
+ * Sleep on @word, announced in @sleepers, unless @word moved past @seq.
+ * The waker changes its condition, bumps @word and then reads @sleepers
+ * (all seq_cst): either it sees this sleeper and wakes it, or this
+ * sleeper's read of @word comes after the bump and it does not sleep.
+ */
+static void sleep_on(_Atomic uint32_t *word, _Atomic uint32_t *sleepers, uint32_t seq)
+{
+	atomic_fetch_add(sleepers, 1);
+	if (atomic_load(word) == seq)
+		futex_wait(word, seq);
+	atomic_fetch_sub(sleepers, 1);
 }
 
 /*
@@ -102,12 +129,15 @@ void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me)
 	do {
 		atomic_store(&me->active, 0);
 		mmu_lock_wake_writer(l);
-		for (;;) {
+		for (unsigned spins = 0;; spins++) {
 			uint32_t seq = atomic_load(&l->writer_seq);
 
 			if (!atomic_load(&l->writer))
 				break;
-			futex_wait(&l->writer_seq, seq);
+			if (spins < WAIT_SPINS)
+				cpu_relax();
+			else
+				sleep_on(&l->writer_seq, &l->readers_sleeping, seq);
 		}
 		atomic_exchange(&me->active, 1);
 	} while (atomic_load(&l->writer));
@@ -148,12 +178,15 @@ void mmu_lock_write(struct mmu_lock *l)
 	for (int s = 0, n = tdp_thread_slot_limit(); s < n; s++) {
 		struct mmu_lock_reader *r = &l->readers[s];
 
-		for (;;) {
+		for (unsigned spins = 0;; spins++) {
 			uint32_t seq = atomic_load(&l->reader_seq);
 
 			if (!atomic_load_explicit(&r->active, memory_order_acquire))
 				break;
-			futex_wait(&l->reader_seq, seq);
+			if (spins < WAIT_SPINS)
+				cpu_relax();
+			else
+				sleep_on(&l->reader_seq, &l->writer_sleeping, seq);
 		}
 	}
 locked:
@@ -182,7 +215,7 @@ bool mmu_lock_write_trylock(struct mmu_lock *l)
 			/* Back out: readers that saw the flag wait on writer_seq. */
 			atomic_store(&l->writer, 0);
 			atomic_fetch_add(&l->writer_seq, 1);
-			if (atomic_load(&l->readers_waiting))
+			if (atomic_load(&l->readers_sleeping))
 				futex_wake_all(&l->writer_seq);
 			pthread_mutex_unlock(&l->writer_mutex);
 			return false;
@@ -210,7 +243,7 @@ void mmu_lock_write_unlock(struct mmu_lock *l)
 	/* Release: everything written under the lock is visible to the next reader. */
 	atomic_store(&l->writer, 0);
 	atomic_fetch_add(&l->writer_seq, 1);
-	if (atomic_load(&l->readers_waiting))
+	if (atomic_load(&l->readers_sleeping))
 		futex_wake_all(&l->writer_seq);
 	pthread_mutex_unlock(&l->writer_mutex);
 }

@@ -23,10 +23,12 @@
  * be a membarrier() (see mmu_lock_reader_fence), else both are full
  * barriers.
  *
- * Sleeping uses futexes on two sequence words (writer_seq: "the writer
- * left", reader_seq: "a reader left while a writer waits"); a waiter reads
- * the word, re-checks its condition and sleeps only if the word is
- * unchanged, so no wake-up is lost.
+ * Waiting spins a little, then sleeps on a futex on one of two sequence
+ * words (writer_seq: "the writer left", reader_seq: "a reader left while
+ * a writer waits"); a waiter reads the word, re-checks its condition and
+ * sleeps only if the word is unchanged, so no wake-up is lost.  Sleepers
+ * are counted, and a waker makes the wake-up system call only when one is
+ * counted (see sleep_on in mmu_lock.c).
  *
  * Lock-mode assertions (TDP_DEBUG builds) read the caller's own indicator
  * and the writer's slot number.  Holding the write lock satisfies a
@@ -74,6 +76,9 @@ struct mmu_lock {
 	_Atomic uint32_t reader_seq;
 	_Atomic uint32_t readers_waiting;
 	_Atomic uint32_t writers_waiting;
+	/* Asleep on a futex: wakers skip the system call when there are none. */
+	_Atomic uint32_t readers_sleeping; /* on writer_seq */
+	_Atomic uint32_t writer_sleeping;  /* on reader_seq */
 	_Atomic int writer_slot; /* holder's thread slot, -1 if none */
 	bool read_as_write;      /* every read acquisition takes the write lock */
 	pthread_mutex_t writer_mutex;

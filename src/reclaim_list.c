@@ -62,7 +62,8 @@ static void wait_for_lockless_walkers(struct tdp_reclaim *r)
 			tdp_bug("remote TLB flush from inside a lockless walk (thread slot %d)", s);
 		waited = true;
 		for (unsigned spins = 0;
-		     atomic_load_explicit(&r->walkers[s].seq, memory_order_acquire) == seq; spins++) {
+		     atomic_load_explicit(&r->walkers[s].seq, memory_order_acquire) == seq;
+		     spins++) {
 			if (spins < HOLDOFF_SPINS)
 				cpu_relax();
 			else
@@ -178,8 +179,8 @@ static void *drain_worker(void *arg)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		while (!r->worker_stop &&
-		       pthread_cond_timedwait(&r->worker_cond, &r->worker_mutex, &until) != ETIMEDOUT)
+		while (!r->worker_stop && pthread_cond_timedwait(&r->worker_cond, &r->worker_mutex,
+								 &until) != ETIMEDOUT)
 			;
 		if (r->worker_stop)
 			break;

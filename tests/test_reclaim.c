@@ -230,8 +230,8 @@ static void test_flush_holdoff(enum tdpmmu_strategy s)
 	WAIT_FOR(atomic_load(&w.inside));
 	REQUIRE(pthread_create(&zt, NULL, zap_everything, &z) == 0);
 	/* The zap retired the tables and its flush is held off by the walker. */
-	WAIT_FOR(rstats(vm).retired >= 1 &&
-		 atomic_load(&mmu->reclaim.flushes_started) > atomic_load(&mmu->reclaim.flushes_done));
+	WAIT_FOR(rstats(vm).retired >= 1 && atomic_load(&mmu->reclaim.flushes_started) >
+						    atomic_load(&mmu->reclaim.flushes_done));
 	CHECK_EQ(rstats(vm).freed, 0);
 	CHECK(!atomic_load(&z.done));
 	atomic_store(&w.leave, true);
@@ -283,7 +283,8 @@ static void test_qsbr_blocked_thread(void)
 {
 	struct tdpmmu_vcpu *v;
 	struct tdpmmu_vm *vm = make_vm(TDPMMU_STRATEGY_RCU_QSBR, &v);
-	struct blocked_job b = { .v = v, .m = PTHREAD_MUTEX_INITIALIZER,
+	struct blocked_job b = { .v = v,
+				 .m = PTHREAD_MUTEX_INITIALIZER,
 				 .c = PTHREAD_COND_INITIALIZER };
 	pthread_t t;
 
