@@ -20,7 +20,12 @@ CFLAGS_asan    := -O1 -g -DTDP_DEBUG -fsanitize=address,undefined -fno-omit-fram
 	-fno-sanitize-recover=undefined
 # liburcu is not instrumented: call it instead of inlining its fast paths.
 CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
-VARIANTS := release debug asan tsan
+# Deliberately broken builds (docs/testing.md): the debug build with one
+# bug planted; `make check` asserts the torture catches each.
+BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen
+$(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
+	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
+VARIANTS := release debug asan tsan $(addprefix broken-,$(BROKEN))
 
 LIB_SRCS  := $(wildcard src/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)

@@ -30,6 +30,7 @@ void print_dirty_log_help(FILE *f);
 void print_access_help(FILE *f);
 void print_nx_help(FILE *f);
 void print_reclaim_help(FILE *f, bool stall);
+void print_torture_help(FILE *f);
 
 /* parse.c: 0, -EINVAL (not a number / bad suffix) or -ERANGE (overflow). */
 int parse_u64(const char *s, uint64_t *out);
@@ -90,6 +91,7 @@ int bench_access_main(int argc, char **argv);
 int bench_nx_main(int argc, char **argv);
 int bench_huge_over_table_main(int argc, char **argv);
 int bench_stalled_reader_main(int argc, char **argv);
+int torture_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 
 #endif /* TDPMMU_CLI_H */

@@ -30,6 +30,11 @@ void print_usage(FILE *f)
 	      "  bench nx-recovery [flags]\n"
 	      "                          after KVM's nx_huge_pages_perf_test: fault latency\n"
 	      "                          with and without NX huge-page recovery\n"
+	      "  bench huge-over-table [flags]\n"
+	      "                          the reclamation strategies side by side on the\n"
+	      "                          seed thread's case (also bench stalled-reader)\n"
+	      "  torture [flags]         everything at once under every strategy, with\n"
+	      "                          the invariants checked; ends 'violations: N'\n"
 	      "  help, --help, -h        this text\n"
 	      "  --version               print the version\n"
 	      "\n"
@@ -274,4 +279,34 @@ void print_reclaim_help(FILE *f, bool stall)
 		stall ? "  Then, for the stall\nwindow: faults/s, its ratio to the whole "
 			"run's, and the peak of retired\ntables not yet freed (count and KiB)."
 		      : "");
+}
+
+void print_torture_help(FILE *f)
+{
+	fputs("usage: tdpmmu torture [flags]\n"
+	      "\n"
+	      "Everything at once on a VM with real memory, once per strategy: vCPUs\n"
+	      "write, read back and fetch their own words (a read must return the last\n"
+	      "write), the host migrates and compacts 2 MiB blocks, a chaos thread\n"
+	      "splits, maps huge over tables, zaps, recovers huge pages, ages, write-\n"
+	      "protects, logs dirty pages with eager splitting and fast-zaps, and the\n"
+	      "NX recovery thread runs.  Every --check-ms everything stops and the\n"
+	      "tree is audited against the accounting and the memslots, every word is\n"
+	      "compared through the host, every mapping's frame with the host's, and\n"
+	      "every page ever written must still be dirty (leaf or host frame).\n"
+	      "A fresh VM every 10 s.  Rare paths (lost CAS, FROZEN met, notifier\n"
+	      "retries, tables replaced, splits, ...) must be reached, or the run\n"
+	      "goes on for up to 4 x 2 s and then counts a violation.\n"
+	      "\n"
+	      "flags:\n"
+	      "  --strategy LIST  comma-separated strategies, or all (the default)\n"
+	      "  --duration S     seconds per strategy, 0.1..86400 (default 5)\n"
+	      "  --vcpus N        guest vCPUs, 1..16 (default 3)\n"
+	      "  --seed N         the run's seed, 1 or more (default 1)\n"
+	      "  --check-ms MS    quiescent checks this often, 10..60000 (default 250)\n"
+	      "  -h, --help       this text\n"
+	      "\n"
+	      "The last line is 'violations: N'; the exit status is 1 when N > 0.  An\n"
+	      "internal invariant violation (a BUG) aborts at once.\n",
+	      f);
 }

@@ -85,5 +85,7 @@ int main(int argc, char **argv)
 		return run_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "bench"))
 		return bench_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "torture"))
+		return torture_main(argc - 1, argv + 1);
 	usage_error("unknown command '%s'", cmd);
 }

@@ -37,6 +37,21 @@ static inline uint64_t tdp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* CLOCK_REALTIME @ms from now: a deadline for pthread_cond_timedwait. */
+static inline struct timespec tdp_deadline_after_ms(unsigned ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 /*
  * A cheap, monotonic-enough tick for hold and wait times on hot paths.  On
  * x86 it is the TSC (converted to ns when statistics are read, see

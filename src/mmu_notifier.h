@@ -75,6 +75,10 @@ static inline bool tdp_notifier_covers(const struct tdp_notifier *n, uint64_t gf
  */
 static inline bool tdp_notifier_retry(const struct tdp_notifier *n, uint64_t seq, uint64_t gfn)
 {
+#ifdef TDP_BREAK_SKIP_NOTIFIER_RETRY
+	/* Deliberately broken build: only the racy early check (docs/testing.md). */
+	return false;
+#endif
 	return tdp_notifier_covers(n, gfn) ||
 	       atomic_load_explicit(&n->seq, memory_order_relaxed) != seq;
 }

@@ -160,17 +160,10 @@ static void *nx_worker(void *arg)
 
 	pthread_mutex_lock(&vm->nx_mutex);
 	while (!vm->nx_stop) {
-		struct timespec deadline;
+		/* nx_cond uses the default clock (CLOCK_REALTIME). */
+		struct timespec deadline = tdp_deadline_after_ms(vm->nx_period_ms);
 		int r = 0;
 
-		/* nx_cond uses the default clock (CLOCK_REALTIME). */
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += vm->nx_period_ms / 1000;
-		deadline.tv_nsec += (long)(vm->nx_period_ms % 1000) * 1000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
 		/* Wake-ups before the deadline (spurious or not) sleep again. */
 		while (!vm->nx_stop && r != ETIMEDOUT)
 			r = pthread_cond_timedwait(&vm->nx_cond, &vm->nx_mutex, &deadline);

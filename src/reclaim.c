@@ -96,6 +96,11 @@ void reclaim_retire(struct tdp_reclaim *r, struct tdp_page *p)
 {
 	mmu_lock_assert_held_any(r->lock);
 	reclaim_count_retired(r, p);
+#ifdef TDP_BREAK_FREE_NO_WAIT
+	/* Deliberately broken build (docs/testing.md): free at once. */
+	reclaim_free_table(r, p);
+	return;
+#endif
 	if (reclaim_uses_rcu(r))
 		reclaim_rcu_retire(r, p);
 	else

@@ -172,13 +172,7 @@ static void *drain_worker(void *arg)
 			pthread_cond_wait(&r->worker_cond, &r->worker_mutex);
 		if (r->worker_stop)
 			break;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += r->drain_delay_ms / 1000;
-		until.tv_nsec += (long)(r->drain_delay_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = tdp_deadline_after_ms(r->drain_delay_ms);
 		while (!r->worker_stop && pthread_cond_timedwait(&r->worker_cond, &r->worker_mutex,
 								 &until) != ETIMEDOUT)
 			;

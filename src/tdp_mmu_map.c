@@ -156,7 +156,9 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 
 		if (spte_is_frozen(it.old_spte)) {
 			tdp_count(&mmu->counters, TDPMMU_C_FROZEN_SEEN);
+#ifndef TDP_BREAK_CAS_FROM_FROZEN /* deliberately broken build: map over FROZEN */
 			goto out;
+#endif
 		}
 		if (mmu->nx_huge_pages)
 			nx_adjust_goal(mmu, &it, f);

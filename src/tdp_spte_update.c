@@ -152,7 +152,11 @@ static void handle_changed_spte(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t ol
 int tdp_set_spte_atomic(struct tdp_mmu *mmu, struct tdp_iter *it, tdp_spte_t new)
 {
 	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
+#ifndef TDP_BREAK_CAS_FROM_FROZEN /* deliberately broken build (docs/testing.md) */
 	if (unlikely(it->yielded || spte_is_frozen(it->old_spte)))
+#else
+	if (unlikely(it->yielded))
+#endif
 		tdp_bug("CAS from %s at level %d gfn 0x%llx",
 			it->yielded ? "a yielded iterator" : "FROZEN", it->level,
 			(unsigned long long)it->gfn);
@@ -174,7 +178,12 @@ void tdp_set_spte(struct tdp_mmu *mmu, struct tdp_iter *it, tdp_spte_t new)
 		tdp_bug("exclusive write %s FROZEN or after a yield, level %d gfn 0x%llx",
 			spte_is_frozen(new) ? "to" : "from", it->level,
 			(unsigned long long)it->gfn);
+#ifdef TDP_BREAK_PLAIN_STORE
+	/* Deliberately broken build: A/D set since the snapshot are lost (docs/testing.md). */
+	if (0)
+#else
 	if (spte_has_volatile_bits(old, it->level))
+#endif
 		old = atomic_exchange(it->sptep, new);
 	else
 		atomic_store_explicit(it->sptep, new, memory_order_release);

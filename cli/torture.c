@@ -1,0 +1,196 @@
+/*
+ * torture.c - `tdpmmu torture`: options, the rounds of each strategy, the
+ * rare paths that must have been reached, and the verdict.  The last line
+ * is always "violations: N"; the exit status is 1 when N > 0.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_common.h"
+#include "cli.h"
+#include "compiler.h"
+#include "torture.h"
+
+#define ROUND_SECONDS 10.0 /* a fresh VM (and fresh host frames) this often */
+#define EXTRA_ROUNDS 4     /* tries to reach a path not hit yet */
+#define EXTRA_SECONDS 2.0
+
+void torture_violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("torture: VIOLATION: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void set_strategies(void *ctx, const char *opt, const char *arg)
+{
+	struct torture_opts *o = ctx;
+	const char *p = arg;
+
+	memset(o->strategies, 0, sizeof(o->strategies));
+	if (!strcmp(arg, "all")) {
+		memset(o->strategies, 1, sizeof(o->strategies));
+		return;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char name[32];
+
+		if (!len || len >= sizeof(name))
+			usage_error("%s: bad strategy list '%s'", opt, arg);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		o->strategies[bench_strategy_arg(opt, name)] = true;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+}
+
+static void set_duration(void *ctx, const char *opt, const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (!*arg || *end || !(v >= 0.1 && v <= 86400))
+		usage_error("%s: '%s' is not a duration from 0.1 to 86400 seconds", opt, arg);
+	((struct torture_opts *)ctx)->duration = v;
+}
+
+static void set_seed(void *ctx, const char *opt, const char *arg)
+{
+	((struct torture_opts *)ctx)->seed = bench_number_arg(opt, arg, 1, UINT64_MAX);
+}
+
+static void set_vcpus(void *ctx, const char *opt, const char *arg)
+{
+	((struct torture_opts *)ctx)->vcpus =
+		(unsigned)bench_number_arg(opt, arg, 1, TORTURE_MAX_VCPUS);
+}
+
+static void set_check_ms(void *ctx, const char *opt, const char *arg)
+{
+	((struct torture_opts *)ctx)->check_ms = (unsigned)bench_number_arg(opt, arg, 10, 60000);
+}
+
+static void show_help(void *ctx, const char *opt, const char *arg)
+{
+	print_torture_help(stdout);
+	exit(0);
+}
+
+static const struct cli_option torture_options[] = {
+	{ 0, "strategy", true, set_strategies },
+	{ 0, "duration", true, set_duration },
+	{ 0, "seed", true, set_seed },
+	{ 0, "vcpus", true, set_vcpus },
+	{ 0, "check-ms", true, set_check_ms },
+	{ 'h', "help", false, show_help },
+	{ 0 },
+};
+
+/* The rare paths this configuration must reach, and whether @res did. */
+static const enum tdpmmu_counter always_needed[] = {
+	TDPMMU_C_TABLES_REPLACED, TDPMMU_C_HUGE_SPLITS,	    TDPMMU_C_NOTIFIER_RETRIES,
+	TDPMMU_C_TLB_FLUSH_KICKS, TDPMMU_C_NX_RECOVERED,    TDPMMU_C_EAGER_SPLITS,
+	TDPMMU_C_FAST_FAULTS_FIXED, TDPMMU_C_FAULT_RETRIES,
+};
+
+static const char *missing_path(enum tdpmmu_strategy s, const struct torture_result *res)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(always_needed); i++)
+		if (!res->counters[always_needed[i]])
+			return tdpmmu_counter_name(always_needed[i]);
+	/* Two faults race with CAS only where faults share the read lock. */
+	if (s != TDPMMU_STRATEGY_GLOBAL && !res->counters[TDPMMU_C_CAS_FAILED])
+		return "cas_failed";
+	/*
+	 * Not required: frozen_seen (a fault walking into a table while it is
+	 * torn down), which this mix reaches only now and then; test_stress
+	 * aims at it and must see it under every strategy that can.
+	 */
+	return NULL;
+}
+
+static void print_result(enum tdpmmu_strategy s, double secs, const struct torture_result *r)
+{
+	const int64_t *c = r->counters;
+	const struct tdpmmu_reclaim_stats *rs = &r->reclaim;
+
+	printf("torture %s: %.1f s, %llu rounds, %llu checks, %llu accesses (%llu reads checked), "
+	       "%llu chaos ops, %llu churn cycles\n",
+	       tdpmmu_strategy_name(s), secs, (unsigned long long)r->rounds,
+	       (unsigned long long)r->checks, (unsigned long long)r->accesses,
+	       (unsigned long long)r->reads_checked, (unsigned long long)r->chaos_ops,
+	       (unsigned long long)r->churn_cycles);
+	printf("  paths: cas_failed %lld, frozen_seen %lld, frozen_spins %lld, iter_yields %lld, "
+	       "notifier_retries %lld, fault_retries %lld, tables_lost_race %lld\n",
+	       (long long)c[TDPMMU_C_CAS_FAILED], (long long)c[TDPMMU_C_FROZEN_SEEN],
+	       (long long)c[TDPMMU_C_FROZEN_SPINS], (long long)c[TDPMMU_C_ITER_YIELDS],
+	       (long long)c[TDPMMU_C_NOTIFIER_RETRIES], (long long)c[TDPMMU_C_FAULT_RETRIES],
+	       (long long)c[TDPMMU_C_TABLES_LOST_RACE]);
+	printf("  work: tables_replaced_by_huge %lld, huge_splits %lld, eager_splits %lld, "
+	       "nx_tables_recovered %lld, huge_pages_recovered %lld, fast_zaps %lld, "
+	       "fast_faults_fixed %lld, tlb_flush_kicks %lld, dirty_leaves_dropped %lld\n",
+	       (long long)c[TDPMMU_C_TABLES_REPLACED], (long long)c[TDPMMU_C_HUGE_SPLITS],
+	       (long long)c[TDPMMU_C_EAGER_SPLITS], (long long)c[TDPMMU_C_NX_RECOVERED],
+	       (long long)c[TDPMMU_C_HUGE_RECOVERED], (long long)c[TDPMMU_C_FAST_ZAPS],
+	       (long long)c[TDPMMU_C_FAST_FAULTS_FIXED], (long long)c[TDPMMU_C_TLB_FLUSH_KICKS],
+	       (long long)c[TDPMMU_C_DIRTY_LEAVES_DROPPED]);
+	printf("  reclaim (last round): retired %llu, freed %llu, peak %llu, callbacks %llu, "
+	       "drains %llu, drain flushes %llu, trylock failures %llu, worker drains %llu, "
+	       "hold-off waits %llu, write retries %llu\n",
+	       (unsigned long long)rs->retired, (unsigned long long)rs->freed,
+	       (unsigned long long)rs->peak_outstanding, (unsigned long long)rs->rcu_callbacks,
+	       (unsigned long long)rs->drains, (unsigned long long)rs->drain_flushes,
+	       (unsigned long long)rs->trylock_failures, (unsigned long long)rs->worker_drains,
+	       (unsigned long long)rs->holdoff_waits, (unsigned long long)rs->write_retries);
+	printf("  violations: %llu\n", (unsigned long long)r->violations);
+}
+
+int torture_main(int argc, char **argv)
+{
+	struct torture_opts o = { .duration = 5, .seed = 1, .vcpus = 3, .check_ms = 250 };
+	uint64_t total = 0;
+
+	memset(o.strategies, 1, sizeof(o.strategies));
+	parse_options(torture_options, argc, argv, &o, "torture");
+	printf("tdpmmu %s torture: %.1f s per strategy, %u vCPUs, seed %llu, checks every %u ms\n",
+	       TDPMMU_VERSION, o.duration, o.vcpus, (unsigned long long)o.seed, o.check_ms);
+	fflush(stdout);
+	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+		struct torture_result res;
+		uint64_t t0 = tdp_now_ns(), seed = o.seed * 1000003 + (uint64_t)s;
+		double left = o.duration;
+		const char *missing;
+
+		if (!o.strategies[s])
+			continue;
+		memset(&res, 0, sizeof(res));
+		while (left > 0) {
+			double d = left < ROUND_SECONDS ? left : ROUND_SECONDS;
+
+			torture_round(&o, (enum tdpmmu_strategy)s, d, seed++, &res);
+			left -= d;
+		}
+		for (int i = 0; i < EXTRA_ROUNDS && (missing = missing_path(s, &res)); i++)
+			torture_round(&o, (enum tdpmmu_strategy)s, EXTRA_SECONDS, seed++, &res);
+		if ((missing = missing_path(s, &res))) {
+			torture_violation("%s: the path '%s' was never reached",
+					  tdpmmu_strategy_name(s), missing);
+			res.violations++;
+		}
+		print_result((enum tdpmmu_strategy)s, (double)(tdp_now_ns() - t0) / 1e9, &res);
+		fflush(stdout);
+		total += res.violations;
+	}
+	printf("violations: %llu\n", (unsigned long long)total);
+	return total ? 1 : 0;
+}

@@ -1,0 +1,484 @@
+/*
+ * torture_round.c - one torture round: a VM with real memory, and at once:
+ *
+ *   guest vCPUs   each owns words spread over a THP slot and an anonymous
+ *                 slot; its guest program writes tagged values, reads them
+ *                 back (a read must return the vCPU's last write there) and
+ *                 fetches from its pages (NX splits huge pages);
+ *   host churn    the library's host_churn thread migrates and compacts
+ *                 2 MiB blocks (invalidate, new frames with the bytes
+ *                 copied, end);
+ *   chaos         a thread with a vCPU of its own that never enters guest
+ *                 mode: splits and huge-over-table faults, small zaps,
+ *                 huge-page recovery both ways, aging, write protection,
+ *                 dirty logging with eager splitting on the THP slot (which
+ *                 then recovers on disable), fast zaps;
+ *   NX recovery   the library's thread, every 10 ms.
+ *
+ * Every check_ms the main thread stops everyone (the churn thread is
+ * stopped and joined; the others park between units of work) and checks:
+ * the audit (accounting against a full walk, every leaf against the
+ * memslots), every word through the host, every mapped word's frame
+ * against the host's, Dirty never lost (a page ever written has a Dirty
+ * leaf or a dirty host frame), and the reclamation counts.
+ *
+ * Concurrency of the harness: a guest's fields are written by its vCPU
+ * thread only while it runs and read by the main thread while it is
+ * parked; parking is under the round's mutex, which orders both.  The
+ * written-pages bitmap and the violation count are atomics.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "compiler.h"
+#include "host_churn.h"
+#include "torture.h"
+
+#define BLOCK 512ull
+#define THP_PAGES (16 * BLOCK) /* slot 0, from gfn 0 */
+#define ANON_BASE THP_PAGES
+#define ANON_PAGES (4 * BLOCK) /* slot 1 */
+#define ALL_PAGES (THP_PAGES + ANON_PAGES)
+#define WORDS 128      /* per vCPU */
+#define BURST 512      /* accesses per tdpmmu_vcpu_run */
+#define PAYLOAD (16ull << 30) /* frames for the slots and ~4000 churn cycles */
+
+enum { P_NONE, P_WRITE, P_READ, P_EXEC };
+
+struct tword {
+	uint64_t gpa, last;
+};
+
+struct round;
+
+struct tguest {
+	struct round *r;
+	struct tdpmmu_vcpu *v;
+	unsigned id;
+	struct tword w[WORDS];
+	uint64_t rnd, seq;
+	int j, pending, left;
+	uint64_t accesses, reads, mismatches;
+	pthread_t thread;
+} __cacheline_aligned;
+
+struct round {
+	struct tdpmmu_vm *vm;
+	const struct torture_opts *o;
+	struct tguest *g;
+	unsigned n;
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	bool pause, stop;
+	unsigned parked, workers;
+	struct tdpmmu_vcpu *cv; /* the chaos thread's */
+	uint64_t chaos_rnd, chaos_ops;
+	bool logging;
+	pthread_t chaos;
+	struct tdp_churn churn;
+	uint64_t churn_cycles;
+	_Atomic uint64_t written[ALL_PAGES / 64];
+	_Atomic uint64_t violations;
+};
+
+static uint64_t next_rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+#define VIOLATION(r, ...)                                                                          \
+	do {                                                                                       \
+		atomic_fetch_add(&(r)->violations, 1);                                             \
+		torture_violation(__VA_ARGS__);                                                    \
+	} while (0)
+
+/* The guest program (runs in guest mode: no locks, no waiting). */
+static bool guest_next(void *ctx, struct tdpmmu_access *a)
+{
+	struct tguest *g = ctx;
+	struct tword *w = &g->w[g->j];
+	uint64_t x, gfn = w->gpa >> 12;
+
+	if (g->pending == P_READ) {
+		g->reads++;
+		if (a->value != w->last) {
+			if (!g->mismatches++)
+				torture_violation("vCPU %u read 0x%llx at gpa 0x%llx, wrote 0x%llx last",
+						  g->id, (unsigned long long)a->value,
+						  (unsigned long long)w->gpa,
+						  (unsigned long long)w->last);
+		}
+	} else if (g->pending == P_WRITE) {
+		atomic_fetch_or_explicit(&g->r->written[gfn / 64], 1ull << (gfn % 64),
+					 memory_order_relaxed);
+	}
+	if (g->left-- <= 0) {
+		g->pending = P_NONE;
+		return false;
+	}
+	x = next_rnd(&g->rnd);
+	g->j = (int)(x % WORDS);
+	w = &g->w[g->j];
+	a->gpa = w->gpa;
+	g->accesses++;
+	switch ((x >> 32) % 10) {
+	case 0:
+		a->type = TDPMMU_ACCESS_EXEC; /* the value fetched is not checked */
+		g->pending = P_EXEC;
+		break;
+	case 1: case 2: case 3: case 4:
+		a->type = TDPMMU_ACCESS_WRITE;
+		a->value = w->last = ((uint64_t)g->id << 48) | ++g->seq;
+		g->pending = P_WRITE;
+		break;
+	default:
+		a->type = TDPMMU_ACCESS_READ;
+		g->pending = P_READ;
+	}
+	return true;
+}
+
+/* Park while the main thread checks; false once the round is over. */
+static bool checkpoint(struct round *r)
+{
+	bool go;
+
+	pthread_mutex_lock(&r->m);
+	if (r->pause && !r->stop) {
+		r->parked++;
+		pthread_cond_broadcast(&r->c);
+		while (r->pause && !r->stop)
+			pthread_cond_wait(&r->c, &r->m);
+		r->parked--;
+	}
+	go = !r->stop;
+	pthread_mutex_unlock(&r->m);
+	return go;
+}
+
+static void *guest_thread(void *arg)
+{
+	struct tguest *g = arg;
+
+	while (checkpoint(g->r)) {
+		int e;
+
+		g->left = BURST;
+		e = tdpmmu_vcpu_run(g->v, guest_next, g, 0);
+		if (e)
+			VIOLATION(g->r, "vCPU %u: tdpmmu_vcpu_run returned %d", g->id, e);
+	}
+	return NULL;
+}
+
+static uint64_t chaos_gfn(struct round *r)
+{
+	struct tguest *g = &r->g[next_rnd(&r->chaos_rnd) % r->n];
+
+	return g->w[next_rnd(&r->chaos_rnd) % WORDS].gpa >> 12;
+}
+
+/* One random MMU operation; any error is a violation. */
+static void chaos_op(struct round *r)
+{
+	struct tdpmmu_vm *vm = r->vm;
+	uint64_t x = next_rnd(&r->chaos_rnd), gfn = chaos_gfn(r);
+	static uint64_t bitmap[THP_PAGES / 64];
+	const char *what = NULL;
+	int e = 0;
+
+	switch (x % 16) {
+	case 0: case 1: case 2:
+		what = "split (fault capped at 4K)";
+		e = tdpmmu_fault(r->cv, gfn, TDPMMU_ACCESS_READ, 1, NULL);
+		break;
+	case 3: case 4: case 5:
+		what = "huge over table (uncapped fault)";
+		e = tdpmmu_fault(r->cv, gfn, TDPMMU_ACCESS_READ, 0, NULL);
+		break;
+	case 6:
+		what = "zap range";
+		e = tdpmmu_zap_range(vm, gfn, gfn + 1 + (x >> 8) % 700);
+		break;
+	case 7:
+		if (r->logging)
+			break; /* -EINVAL on a logging slot: dirty logging recovers on disable */
+		what = "recover huge pages";
+		e = tdpmmu_recover_huge_pages(vm, 0, (x >> 8) & 1 ? TDPMMU_RECOVER_ZAP
+								   : TDPMMU_RECOVER_INPLACE);
+		break;
+	case 8:
+		what = "aging";
+		e = (x >> 8) & 1 ? tdpmmu_clear_young(vm, 0, ALL_PAGES)
+				 : tdpmmu_clear_flush_young(vm, gfn & ~(BLOCK - 1),
+							    (gfn & ~(BLOCK - 1)) + BLOCK);
+		break;
+	case 9:
+		what = "write protect";
+		e = tdpmmu_write_protect_gfn(vm, gfn);
+		break;
+	case 10: case 11:
+		if (!r->logging) {
+			what = "dirty log enable";
+			e = tdpmmu_dirty_log_enable(vm, 0, (x >> 8) & 1 ? TDPMMU_DIRTY_LOG_EAGER_SPLIT
+								       : 0);
+			r->logging = e >= 0;
+		} else if ((x >> 8) % 4) {
+			what = "dirty log get";
+			e = tdpmmu_dirty_log_get(vm, 0, bitmap);
+		} else {
+			what = "dirty log disable";
+			e = tdpmmu_dirty_log_disable(vm, 0, (enum tdpmmu_huge_recovery)((x >> 10) % 3));
+			r->logging = false;
+		}
+		break;
+	case 12:
+		if ((x >> 8) % 8 == 0) {
+			what = "fast zap";
+			e = tdpmmu_zap_all_fast(vm);
+		}
+		break;
+	default:
+		sched_yield();
+	}
+	/* Several calls return a count; only a negative errno is a failure. */
+	if (e < 0)
+		VIOLATION(r, "chaos: %s at gfn 0x%llx returned %d", what, (unsigned long long)gfn,
+			  e);
+	r->chaos_ops++;
+}
+
+static void *chaos_thread(void *arg)
+{
+	struct round *r = arg;
+
+	while (checkpoint(r))
+		chaos_op(r);
+	return NULL;
+}
+
+static void churn_start(struct round *r, uint64_t seed)
+{
+	int e;
+
+	if (atomic_load(&r->churn.out_of_frames))
+		return; /* this round's frames are used up: no more remaps */
+	e = tdp_churn_start(&r->churn, r->vm, 0, ALL_PAGES, seed);
+	if (e)
+		VIOLATION(r, "host churn did not start: %d", e);
+}
+
+static void churn_stop(struct round *r)
+{
+	tdp_churn_stop(&r->churn);
+	r->churn_cycles += atomic_load(&r->churn.cycles);
+	if (atomic_load(&r->churn.error))
+		VIOLATION(r, "host churn failed: %d", atomic_load(&r->churn.error));
+}
+
+/* Everything is parked (or stopped): check what must hold at rest. */
+static void quiescent_checks(struct round *r)
+{
+	struct tdpmmu_reclaim_stats rs;
+	int bad;
+
+	bad = tdpmmu_audit(r->vm);
+	if (bad)
+		VIOLATION(r, "audit: %d violations (details above)", bad);
+	for (unsigned i = 0; i < r->n; i++) {
+		for (int j = 0; j < WORDS; j++) {
+			const struct tword *w = &r->g[i].w[j];
+			uint64_t gfn = w->gpa >> 12, v = 0, pfn = 0;
+			struct tdpmmu_mapping m;
+
+			if (tdpmmu_host_read(r->vm, w->gpa, &v) || v != w->last)
+				VIOLATION(r, "word at gpa 0x%llx: host has 0x%llx, vCPU %u wrote 0x%llx",
+					  (unsigned long long)w->gpa, (unsigned long long)v, i,
+					  (unsigned long long)w->last);
+			if (!tdpmmu_lookup(r->vm, gfn, &m) && m.present &&
+			    (tdpmmu_host_pfn(r->vm, gfn, &pfn) || m.pfn != pfn))
+				VIOLATION(r, "gfn 0x%llx maps frame 0x%llx, the host's is 0x%llx",
+					  (unsigned long long)gfn, (unsigned long long)m.pfn,
+					  (unsigned long long)pfn);
+		}
+	}
+	for (uint64_t gfn = 0; gfn < ALL_PAGES; gfn++) {
+		struct tdpmmu_mapping m;
+		bool dirty = false;
+
+		if (!(atomic_load(&r->written[gfn / 64]) & (1ull << (gfn % 64))))
+			continue;
+		if (!tdpmmu_lookup(r->vm, gfn, &m) && m.present && spte_is_dirty(m.spte))
+			continue;
+		if (tdpmmu_host_dirty(r->vm, gfn, &dirty) || !dirty)
+			VIOLATION(r, "gfn 0x%llx was written, but neither its leaf nor its frame is "
+				  "dirty: a Dirty bit was lost", (unsigned long long)gfn);
+	}
+	tdpmmu_read_reclaim_stats(r->vm, &rs);
+	if (rs.freed > rs.retired || rs.outstanding != rs.retired - rs.freed)
+		VIOLATION(r, "reclaim: %llu retired, %llu freed, %llu outstanding",
+			  (unsigned long long)rs.retired, (unsigned long long)rs.freed,
+			  (unsigned long long)rs.outstanding);
+}
+
+static void pause_all(struct round *r)
+{
+	churn_stop(r);
+	pthread_mutex_lock(&r->m);
+	r->pause = true;
+	while (r->parked < r->workers)
+		pthread_cond_wait(&r->c, &r->m);
+	pthread_mutex_unlock(&r->m);
+}
+
+static void resume_all(struct round *r, uint64_t seed)
+{
+	pthread_mutex_lock(&r->m);
+	r->pause = false;
+	pthread_cond_broadcast(&r->c);
+	pthread_mutex_unlock(&r->m);
+	churn_start(r, seed);
+}
+
+static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
+{
+	struct tdpmmu_memslot thp = { 0, 0, THP_PAGES, TDPMMU_BACKING_THP, 0 };
+	struct tdpmmu_memslot anon = { 1, ANON_BASE, ANON_PAGES, TDPMMU_BACKING_ANON, 0 };
+	struct tdpmmu_vm_config cfg;
+	struct tdpmmu_vm *vm;
+	int e;
+
+	tdpmmu_vm_config_init(&cfg);
+	cfg.strategy = s;
+	cfg.max_tables = 1 << 16;
+	cfg.payload_bytes = PAYLOAD;
+	cfg.nx_huge_pages = true;
+	cfg.nx_recovery_period_ms = 10;
+	cfg.nx_recovery_ratio = 4;
+	e = tdpmmu_vm_create(&cfg, &vm);
+	if (!e)
+		e = tdpmmu_memslot_add(vm, &thp);
+	if (!e)
+		e = tdpmmu_memslot_add(vm, &anon);
+	if (e)
+		fatal("torture: creating the VM: %s", strerror(-e));
+	return vm;
+}
+
+/*
+ * vCPU @i's words: on distinct pages of both memslots, at offset 8 * i, so
+ * vCPUs share pages (and leaves, and tables) but never a word.
+ */
+static void place_words(struct round *r, uint64_t seed)
+{
+	for (unsigned i = 0; i < r->n; i++) {
+		struct tguest *g = &r->g[i];
+
+		g->r = r;
+		g->id = i;
+		g->rnd = seed ^ (0x9e3779b97f4a7c15ull * (i + 1));
+		for (int j = 0; j < WORDS; j++) {
+			uint64_t gfn;
+			int k;
+
+			do {
+				gfn = next_rnd(&g->rnd) % ALL_PAGES;
+				for (k = 0; k < j && g->w[k].gpa >> 12 != gfn; k++)
+					;
+			} while (k < j);
+			g->w[j].gpa = (gfn << 12) + 8ull * i;
+			g->w[j].last = 0;
+		}
+	}
+}
+
+void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double seconds,
+		   uint64_t seed, struct torture_result *res)
+{
+	struct round *r = calloc(1, sizeof(*r));
+	uint64_t end, next_check;
+	int64_t c[TDPMMU_NR_COUNTERS];
+
+	if (!r)
+		fatal("out of memory");
+	r->o = o;
+	r->n = o->vcpus;
+	r->g = aligned_alloc(TDP_CACHELINE, sizeof(*r->g) * r->n);
+	if (!r->g)
+		fatal("out of memory");
+	memset(r->g, 0, sizeof(*r->g) * r->n);
+	pthread_mutex_init(&r->m, NULL);
+	pthread_cond_init(&r->c, NULL);
+	r->vm = make_vm(s);
+	r->churn.discard_old = true;
+	r->chaos_rnd = seed | 1;
+	place_words(r, seed);
+	r->workers = r->n + 1;
+	for (unsigned i = 0; i < r->n; i++) {
+		if (tdpmmu_vcpu_create(r->vm, &r->g[i].v) ||
+		    pthread_create(&r->g[i].thread, NULL, guest_thread, &r->g[i]))
+			fatal("torture: cannot start vCPU %u", i);
+	}
+	if (tdpmmu_vcpu_create(r->vm, &r->cv) || pthread_create(&r->chaos, NULL, chaos_thread, r))
+		fatal("torture: cannot start the chaos thread");
+	churn_start(r, seed * 31 + 7);
+
+	end = tdp_now_ns() + (uint64_t)(seconds * 1e9);
+	next_check = tdp_now_ns() + o->check_ms * 1000000ull;
+	for (;;) {
+		uint64_t now = tdp_now_ns();
+
+		if (now >= end)
+			break;
+		if (now < next_check) {
+			struct timespec ts = { 0, 2000000 }; /* the run's pacing, not a sync */
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		pause_all(r);
+		quiescent_checks(r);
+		res->checks++;
+		resume_all(r, seed + now);
+		next_check = tdp_now_ns() + o->check_ms * 1000000ull;
+	}
+	pause_all(r);
+	quiescent_checks(r);
+	res->checks++;
+	pthread_mutex_lock(&r->m);
+	r->stop = true;
+	pthread_cond_broadcast(&r->c);
+	pthread_mutex_unlock(&r->m);
+	for (unsigned i = 0; i < r->n; i++)
+		pthread_join(r->g[i].thread, NULL);
+	pthread_join(r->chaos, NULL);
+
+	tdpmmu_read_counters(r->vm, c);
+	for (int i = 0; i < TDPMMU_NR_COUNTERS; i++)
+		res->counters[i] += c[i];
+	tdpmmu_read_reclaim_stats(r->vm, &res->reclaim);
+	for (unsigned i = 0; i < r->n; i++) {
+		res->accesses += r->g[i].accesses;
+		res->reads_checked += r->g[i].reads;
+		atomic_fetch_add(&r->violations, r->g[i].mismatches);
+		tdpmmu_vcpu_destroy(r->g[i].v);
+	}
+	tdpmmu_vcpu_destroy(r->cv);
+	res->chaos_ops += r->chaos_ops;
+	res->churn_cycles += r->churn_cycles;
+	res->violations += atomic_load(&r->violations);
+	res->rounds++;
+	tdpmmu_vm_destroy(r->vm); /* BUGs on a leaked table or a counter not back at 0 */
+	pthread_cond_destroy(&r->c);
+	pthread_mutex_destroy(&r->m);
+	free(r->g);
+	free(r);
+}
