@@ -38,6 +38,7 @@ DEPS_OK := build/.deps-ok
 B ?= build
 
 .PHONY: all run check test-unit test-stress sanitize asan tsan stress-long asan-long \
+	torture-short torture broken-check \
 	tsan-long install uninstall clean help
 
 all: build/tdpmmu build/libtdpmmu.a build/libtdpmmu.so
@@ -91,7 +92,7 @@ run: build/tdpmmu
 DEBUG_TESTS := $(addprefix build/debug/tests/,$(TESTS))
 DURATION ?= 60
 
-check: test-unit sanitize
+check: test-unit sanitize torture-short broken-check
 	@echo "make check: all tests passed"
 
 test-unit: $(DEBUG_TESTS) build/release/tdpmmu all
@@ -136,6 +137,38 @@ tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim $(CONC_TESTS))
 	$(TSAN_RUN) ./build/tsan/tests/test_lock
 	$(TSAN_RUN) ./build/tsan/tests/test_reclaim
 	$(call RUN_MATRIX,$(TSAN_RUN),build/tsan/tests,$(CHECK_SECONDS))
+
+# The torture, a few seconds per strategy (make torture runs long ones).
+TORTURE_SECONDS ?= 2
+torture-short: build/debug/tdpmmu
+	@echo "== torture: every strategy, $(TORTURE_SECONDS) s each"
+	./build/debug/tdpmmu torture --duration $(TORTURE_SECONDS)
+
+# Each deliberately broken build must be caught within seconds: by the
+# torture, or, for the windows its mix reaches too rarely to be caught
+# every time in seconds, by the concurrency test that aims at that window
+# (docs/testing.md).
+CATCH_free-no-wait        := tdpmmu torture --strategy rcu --duration 10
+CATCH_skip-flush          := tdpmmu torture --strategy llist --duration 10
+CATCH_skip-notifier-retry := tests/test_notifier --seconds 5
+CATCH_plain-store         := tests/test_vcpu_ad --seconds 5 --inject 16
+CATCH_cas-from-frozen     := tests/test_stress --seconds 5
+broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
+	@set -e; for b in $(BROKEN); do \
+		case $$b in \
+		free-no-wait) c="$(CATCH_free-no-wait)";; \
+		skip-flush) c="$(CATCH_skip-flush)";; \
+		skip-notifier-retry) c="$(CATCH_skip-notifier-retry)";; \
+		plain-store) c="$(CATCH_plain-store)";; \
+		cas-from-frozen) c="$(CATCH_cas-from-frozen)";; \
+		esac; \
+		start=$$(date +%s); \
+		if timeout 300 ./build/broken-$$b/$$c >build/broken-$$b.log 2>&1; then \
+			echo "broken build $$b: NOT caught by $$c (log: build/broken-$$b.log)"; exit 1; \
+		fi; \
+		echo "broken build $$b: caught by $$c in $$(( $$(date +%s) - start )) s:" \
+			"$$(grep -m1 -E "VIOLATION|BUG|FAILED|failed" build/broken-$$b.log)"; \
+	done
 
 # Long runs of every concurrency test under every strategy (DURATION
 # seconds each; STRATEGIES="llist wrlock" narrows it).

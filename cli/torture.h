@@ -19,6 +19,8 @@ struct torture_opts {
 	uint64_t seed;
 	unsigned vcpus;    /* guest vCPUs (a chaos thread with its own vCPU comes on top) */
 	unsigned check_ms; /* quiescent checks this often */
+	unsigned inject;     /* delay at 1 in N race windows (0: off) */
+	unsigned alloc_fail; /* fail 1 in N table allocations (0: off) */
 	bool verbose;
 };
 
@@ -26,6 +28,7 @@ struct torture_opts {
 struct torture_result {
 	uint64_t violations;
 	uint64_t rounds, checks, accesses, reads_checked, chaos_ops, churn_cycles;
+	uint64_t enomem; /* operations that failed on an injected allocation failure */
 	int64_t counters[TDPMMU_NR_COUNTERS];
 	struct tdpmmu_reclaim_stats reclaim; /* of the last round */
 };

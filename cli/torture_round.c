@@ -13,14 +13,18 @@
  *                 huge-page recovery both ways, aging, write protection,
  *                 dirty logging with eager splitting on the THP slot (which
  *                 then recovers on disable), fast zaps;
+ *   racers        two threads fault the same few blocks of a third slot,
+ *                 one capped at 4K and one uncapped, so tables are replaced
+ *                 under walkers all the time (the seed thread's case);
  *   NX recovery   the library's thread, every 10 ms.
  *
  * Every check_ms the main thread stops everyone (the churn thread is
  * stopped and joined; the others park between units of work) and checks:
  * the audit (accounting against a full walk, every leaf against the
  * memslots), every word through the host, every mapped word's frame
- * against the host's, Dirty never lost (a page ever written has a Dirty
- * leaf or a dirty host frame), and the reclamation counts.
+ * against the host's, Dirty never lost (a page written since the last
+ * check has a Dirty leaf or a dirty host frame; then the host writes every
+ * page back, tdpmmu_host_writeback), and the reclamation counts.
  *
  * Concurrency of the harness: a guest's fields are written by its vCPU
  * thread only while it runs and read by the main thread while it is
@@ -33,6 +37,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "compiler.h"
@@ -44,6 +49,9 @@
 #define ANON_BASE THP_PAGES
 #define ANON_PAGES (4 * BLOCK) /* slot 1 */
 #define ALL_PAGES (THP_PAGES + ANON_PAGES)
+#define RACE_BASE ALL_PAGES /* slot 2: THP, where the racers fight */
+#define RACE_PAGES (4 * BLOCK)
+#define RACERS 2
 #define WORDS 128      /* per vCPU */
 #define BURST 512      /* accesses per tdpmmu_vcpu_run */
 #define PAYLOAD (16ull << 30) /* frames for the slots and ~4000 churn cycles */
@@ -61,9 +69,17 @@ struct tguest {
 	struct tdpmmu_vcpu *v;
 	unsigned id;
 	struct tword w[WORDS];
-	uint64_t rnd, seq;
+	uint64_t rnd, seq, prev; /* prev: the word's value before the pending write */
 	int j, pending, left;
-	uint64_t accesses, reads, mismatches;
+	uint64_t accesses, reads, mismatches, enomem;
+	pthread_t thread;
+} __cacheline_aligned;
+
+struct racer {
+	struct round *r;
+	struct tdpmmu_vcpu *v;
+	uint64_t rnd, faults, enomem;
+	bool huge; /* maps huge over tables; the other splits them at 4K */
 	pthread_t thread;
 } __cacheline_aligned;
 
@@ -77,7 +93,8 @@ struct round {
 	bool pause, stop;
 	unsigned parked, workers;
 	struct tdpmmu_vcpu *cv; /* the chaos thread's */
-	uint64_t chaos_rnd, chaos_ops;
+	struct racer racer[RACERS];
+	uint64_t chaos_rnd, chaos_ops, chaos_enomem;
 	bool logging;
 	pthread_t chaos;
 	struct tdp_churn churn;
@@ -136,6 +153,7 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 		break;
 	case 1: case 2: case 3: case 4:
 		a->type = TDPMMU_ACCESS_WRITE;
+		g->prev = w->last;
 		a->value = w->last = ((uint64_t)g->id << 48) | ++g->seq;
 		g->pending = P_WRITE;
 		break;
@@ -173,8 +191,43 @@ static void *guest_thread(void *arg)
 
 		g->left = BURST;
 		e = tdpmmu_vcpu_run(g->v, guest_next, g, 0);
-		if (e)
+		if (e == -ENOMEM && g->r->o->alloc_fail) {
+			/* The faulting access was not made: a write did not happen. */
+			if (g->pending == P_WRITE)
+				g->w[g->j].last = g->prev;
+			g->enomem++;
+		} else if (e) {
 			VIOLATION(g->r, "vCPU %u: tdpmmu_vcpu_run returned %d", g->id, e);
+		}
+		g->pending = P_NONE;
+	}
+	return NULL;
+}
+
+/*
+ * The seed thread's case, hammered: two threads with vCPUs of their own
+ * fault the same few 2 MiB blocks, one capped at 4K (tables appear, huge
+ * leaves split), one uncapped (huge leaves replace those tables), so
+ * walkers keep meeting tables that are being torn down.
+ */
+static void *racer_thread(void *arg)
+{
+	struct racer *k = arg;
+
+	while (checkpoint(k->r)) {
+		for (int i = 0; i < 16; i++) {
+			uint64_t gfn = RACE_BASE + next_rnd(&k->rnd) % RACE_PAGES;
+			int e = tdpmmu_fault(k->v, gfn, TDPMMU_ACCESS_WRITE, k->huge ? 0 : 1, NULL);
+
+			if (e == -ENOMEM && k->r->o->alloc_fail)
+				k->enomem++;
+			else if (e)
+				VIOLATION(k->r, "racer fault at gfn 0x%llx returned %d",
+					  (unsigned long long)gfn, e);
+			k->faults++;
+		}
+		/* Pacing, not synchronisation: leave the other threads their share. */
+		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
 	}
 	return NULL;
 }
@@ -230,7 +283,8 @@ static void chaos_op(struct round *r)
 			what = "dirty log enable";
 			e = tdpmmu_dirty_log_enable(vm, 0, (x >> 8) & 1 ? TDPMMU_DIRTY_LOG_EAGER_SPLIT
 								       : 0);
-			r->logging = e >= 0;
+			/* Eager splitting out of tables: logging is on, fewer leaves split. */
+			r->logging = e >= 0 || e == -ENOMEM;
 		} else if ((x >> 8) % 4) {
 			what = "dirty log get";
 			e = tdpmmu_dirty_log_get(vm, 0, bitmap);
@@ -250,7 +304,9 @@ static void chaos_op(struct round *r)
 		sched_yield();
 	}
 	/* Several calls return a count; only a negative errno is a failure. */
-	if (e < 0)
+	if (e == -ENOMEM && r->o->alloc_fail)
+		r->chaos_enomem++;
+	else if (e < 0)
 		VIOLATION(r, "chaos: %s at gfn 0x%llx returned %d", what, (unsigned long long)gfn,
 			  e);
 	r->chaos_ops++;
@@ -322,6 +378,12 @@ static void quiescent_checks(struct round *r)
 			VIOLATION(r, "gfn 0x%llx was written, but neither its leaf nor its frame is "
 				  "dirty: a Dirty bit was lost", (unsigned long long)gfn);
 	}
+	/* The host writes everything back: the next period starts clean. */
+	for (uint64_t i = 0; i < ALL_PAGES / 64; i++)
+		atomic_store(&r->written[i], 0);
+	for (uint64_t gfn = 0; gfn < ALL_PAGES; gfn++)
+		if (tdpmmu_host_writeback(r->vm, gfn))
+			VIOLATION(r, "writeback of gfn 0x%llx failed", (unsigned long long)gfn);
 	tdpmmu_read_reclaim_stats(r->vm, &rs);
 	if (rs.freed > rs.retired || rs.outstanding != rs.retired - rs.freed)
 		VIOLATION(r, "reclaim: %llu retired, %llu freed, %llu outstanding",
@@ -352,6 +414,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
 {
 	struct tdpmmu_memslot thp = { 0, 0, THP_PAGES, TDPMMU_BACKING_THP, 0 };
 	struct tdpmmu_memslot anon = { 1, ANON_BASE, ANON_PAGES, TDPMMU_BACKING_ANON, 0 };
+	struct tdpmmu_memslot race = { 2, RACE_BASE, RACE_PAGES, TDPMMU_BACKING_THP, 0 };
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_vm *vm;
 	int e;
@@ -368,6 +431,8 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
 		e = tdpmmu_memslot_add(vm, &thp);
 	if (!e)
 		e = tdpmmu_memslot_add(vm, &anon);
+	if (!e)
+		e = tdpmmu_memslot_add(vm, &race);
 	if (e)
 		fatal("torture: creating the VM: %s", strerror(-e));
 	return vm;
@@ -421,7 +486,7 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	r->churn.discard_old = true;
 	r->chaos_rnd = seed | 1;
 	place_words(r, seed);
-	r->workers = r->n + 1;
+	r->workers = r->n + 1 + RACERS;
 	for (unsigned i = 0; i < r->n; i++) {
 		if (tdpmmu_vcpu_create(r->vm, &r->g[i].v) ||
 		    pthread_create(&r->g[i].thread, NULL, guest_thread, &r->g[i]))
@@ -429,6 +494,16 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	}
 	if (tdpmmu_vcpu_create(r->vm, &r->cv) || pthread_create(&r->chaos, NULL, chaos_thread, r))
 		fatal("torture: cannot start the chaos thread");
+	for (int i = 0; i < RACERS; i++) {
+		struct racer *k = &r->racer[i];
+
+		k->r = r;
+		k->huge = i & 1;
+		k->rnd = (seed + 77 * (uint64_t)i) | 1;
+		if (tdpmmu_vcpu_create(r->vm, &k->v) ||
+		    pthread_create(&k->thread, NULL, racer_thread, k))
+			fatal("torture: cannot start racer %d", i);
+	}
 	churn_start(r, seed * 31 + 7);
 
 	end = tdp_now_ns() + (uint64_t)(seconds * 1e9);
@@ -460,6 +535,11 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	for (unsigned i = 0; i < r->n; i++)
 		pthread_join(r->g[i].thread, NULL);
 	pthread_join(r->chaos, NULL);
+	for (int i = 0; i < RACERS; i++) {
+		pthread_join(r->racer[i].thread, NULL);
+		res->enomem += r->racer[i].enomem;
+		tdpmmu_vcpu_destroy(r->racer[i].v);
+	}
 
 	tdpmmu_read_counters(r->vm, c);
 	for (int i = 0; i < TDPMMU_NR_COUNTERS; i++)
@@ -469,10 +549,12 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 		res->accesses += r->g[i].accesses;
 		res->reads_checked += r->g[i].reads;
 		atomic_fetch_add(&r->violations, r->g[i].mismatches);
+		res->enomem += r->g[i].enomem;
 		tdpmmu_vcpu_destroy(r->g[i].v);
 	}
 	tdpmmu_vcpu_destroy(r->cv);
 	res->chaos_ops += r->chaos_ops;
+	res->enomem += r->chaos_enomem;
 	res->churn_cycles += r->churn_cycles;
 	res->violations += atomic_load(&r->violations);
 	res->rounds++;

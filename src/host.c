@@ -266,6 +266,13 @@ void tdp_host_mark_dirty(void *host, uint64_t pfn, uint64_t n)
 		atomic_fetch_or_explicit(&h->dirty[f / 64], 1ull << (f % 64), memory_order_relaxed);
 }
 
+void tdp_host_clean_frame(struct tdp_host *h, uint64_t pfn)
+{
+	if (h->dirty && pfn < h->pfn_limit)
+		atomic_fetch_and_explicit(&h->dirty[pfn / 64], ~(1ull << (pfn % 64)),
+					  memory_order_relaxed);
+}
+
 bool tdp_host_frame_dirty(const struct tdp_host *h, uint64_t pfn)
 {
 	return h->dirty && pfn < h->pfn_limit &&

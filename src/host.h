@@ -125,6 +125,8 @@ int tdp_host_dirty_clear_mask(struct tdp_host *h, uint32_t id, uint64_t first_pa
 /* Record that frames [pfn, pfn + n) were written (a tdp_dirty_fn; real backing only). */
 void tdp_host_mark_dirty(void *host, uint64_t pfn, uint64_t n);
 bool tdp_host_frame_dirty(const struct tdp_host *h, uint64_t pfn);
+/* The host wrote frame @pfn back: clean until the MMU marks it again. */
+void tdp_host_clean_frame(struct tdp_host *h, uint64_t pfn);
 /* The bytes of frame @pfn with real backing, else NULL. */
 static inline uint8_t *tdp_host_frame_bytes(const struct tdp_host *h, uint64_t pfn)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "inject.h"
 #include "mmu_page.h"
 
 #ifdef __SANITIZE_ADDRESS__
@@ -82,6 +83,8 @@ struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 	struct tdp_page *p;
 	uint64_t i;
 
+	if (tdp_inject_alloc_fail())
+		return NULL; /* torture: as if the arena were full */
 	pthread_mutex_lock(&a->lock);
 	if (a->nr_free) {
 		i = a->free_stack[--a->nr_free];

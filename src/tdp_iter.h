@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "inject.h"
 #include "mmu_page.h"
 
 struct tdp_iter {
@@ -66,6 +67,7 @@ static inline bool try_step_down(struct tdp_iter *it)
 	it->level--;
 	it->pt_path[it->level - 1] = tdp_pfn_table(it->arena, spte_pfn(it->old_spte));
 	it->gfn = tdp_align_gfn(it->next_last_level_gfn, it->level);
+	tdp_inject_delay(); /* holding a pointer the table's owner may unlink now */
 	tdp_iter_refresh(it);
 	return true;
 }

@@ -18,6 +18,7 @@
  * - FROZEN anywhere on the path, or a lost CAS, ends the attempt with
  *   TDP_MAP_RETRY and the vCPU faults again.
  */
+#include "inject.h"
 #include "nx_list.h"
 #include "tdp_mmu_internal.h"
 
@@ -123,6 +124,7 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 		return TDP_MAP_RETRY;
 	if (spte_is_present(old) && !spte_is_last(old, it->level)) {
 		tdp_count(&mmu->counters, TDPMMU_C_TABLES_REPLACED);
+		tdp_inject_delay(); /* unlinked, not yet flushed */
 		tdp_flush_remote_tlbs(mmu, it->gfn, it->level);
 	}
 	return TDP_MAP_FIXED;
@@ -150,6 +152,7 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 	mmu_lock_assert_held(&mmu->lock, mode);
 	TDP_ASSERT(f->goal_level >= TDP_LEVEL_4K && f->goal_level <= TDP_MAX_HUGE_LEVEL);
 	reclaim_walk_begin(&mmu->reclaim);
+	tdp_inject_delay(); /* inside walk protection */
 	for_each_tdp_pte(it, &mmu->arena, f->root, f->gfn, f->gfn + 1) {
 		struct tdp_page *p;
 		int r;

@@ -23,6 +23,7 @@
  */
 #include <sched.h>
 
+#include "inject.h"
 #include "nx_list.h"
 #include "tdp_mmu_internal.h"
 
@@ -96,6 +97,7 @@ static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p,
 					p->level, (unsigned long long)gfn);
 		}
 		handle_changed_spte(mmu, gfn, old, SPTE_FROZEN, p->level, mode);
+		tdp_inject_delay(); /* entries stay FROZEN a while: walkers meet them */
 	}
 	reclaim_retire(&mmu->reclaim, p);
 }
@@ -160,6 +162,7 @@ int tdp_set_spte_atomic(struct tdp_mmu *mmu, struct tdp_iter *it, tdp_spte_t new
 		tdp_bug("CAS from %s at level %d gfn 0x%llx",
 			it->yielded ? "a yielded iterator" : "FROZEN", it->level,
 			(unsigned long long)it->gfn);
+	tdp_inject_delay(); /* the snapshot ages before the CAS */
 	if (!atomic_compare_exchange_strong(it->sptep, &it->old_spte, new)) {
 		tdp_count(&mmu->counters, TDPMMU_C_CAS_FAILED);
 		return -EBUSY;
@@ -178,6 +181,7 @@ void tdp_set_spte(struct tdp_mmu *mmu, struct tdp_iter *it, tdp_spte_t new)
 		tdp_bug("exclusive write %s FROZEN or after a yield, level %d gfn 0x%llx",
 			spte_is_frozen(new) ? "to" : "from", it->level,
 			(unsigned long long)it->gfn);
+	tdp_inject_delay(); /* hardware may set A/D after the snapshot */
 #ifdef TDP_BREAK_PLAIN_STORE
 	/* Deliberately broken build: A/D set since the snapshot are lost (docs/testing.md). */
 	if (0)

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <sched.h>
 
+#include "inject.h"
 #include "tdp_root.h"
 #include "vm_internal.h"
 
@@ -59,6 +60,7 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 	struct tdp_iter it;
 
 	reclaim_lockless_begin(&mmu->reclaim);
+	tdp_inject_delay(); /* inside walk protection, no lock */
 	for (int tries = 0; tries < FAST_FAULT_TRIES && !fixed; tries++) {
 		tdp_spte_t new;
 

@@ -421,6 +421,23 @@ int tdpmmu_host_dirty(struct tdpmmu_vm *vm, uint64_t gfn, bool *dirty)
 	return r;
 }
 
+int tdpmmu_host_writeback(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	struct tdp_host_frame hf;
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	if (gfn >= vm->mmu.max_gfn)
+		return -ERANGE;
+	if (!vm->host.payload)
+		return -ENODEV;
+	r = tdp_host_lookup(&vm->host, gfn, &hf);
+	if (!r)
+		tdp_host_clean_frame(&vm->host, hf.pfn);
+	return r;
+}
+
 void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
 {
 	uint64_t hist[TDPMMU_LATENCY_BUCKETS] = { 0 };

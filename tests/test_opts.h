@@ -1,7 +1,8 @@
 /*
  * test_opts.h - what the vCPU concurrency tests share: the command line
- * (--seconds S nominal run length, --vcpus N, --seed S, and --words N for
- * tests that set a words default; bad input prints the usage and exits 2),
+ * (--seconds S nominal run length, --vcpus N, --seed S, --inject N to delay
+ * at 1 in N race windows (tdpmmu_inject), and --words N for tests that set
+ * a words default; bad input prints the usage and exits 2),
  * and the loop of a vCPU thread.
  */
 #ifndef TDP_TEST_OPTS_H
@@ -33,6 +34,8 @@ static inline void test_opts_parse(int argc, char **argv, struct test_opts *o, i
 			o->seed = strtoull(argv[++i], NULL, 0);
 		else if (o->words && !strcmp(argv[i], "--words") && i + 1 < argc)
 			o->words = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--inject") && i + 1 < argc)
+			tdpmmu_inject((unsigned)strtoul(argv[++i], NULL, 0), 0);
 		else
 			goto usage;
 	}
@@ -40,7 +43,8 @@ static inline void test_opts_parse(int argc, char **argv, struct test_opts *o, i
 	    (!o->words || o->words > 0))
 		return;
 usage:
-	fprintf(stderr, "usage: %s [--seconds S>0] [--vcpus 1..%d] [--seed S]%s\n", argv[0],
+	fprintf(stderr, "usage: %s [--seconds S>0] [--vcpus 1..%d] [--seed S] [--inject N]%s\n",
+		argv[0],
 		max_vcpus, o->words ? " [--words N>0]" : "");
 	exit(2);
 }

@@ -202,6 +202,14 @@ int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value);
  * a guest write was ever lost.
  */
 int tdpmmu_host_dirty(struct tdpmmu_vm *vm, uint64_t gfn, bool *dirty);
+/*
+ * The host wrote the page of @gfn back (writeback clears a page's dirty
+ * flag): its frame reads clean until the MMU reports it written again.  A
+ * leaf that still carries Dirty keeps it, so "written since the writeback"
+ * stays visible as leaf Dirty or frame dirty (real backing only, -ENODEV
+ * otherwise; -ENOENT no memslot).
+ */
+int tdpmmu_host_writeback(struct tdpmmu_vm *vm, uint64_t gfn);
 
 /* Flush every vCPU's TLB, waiting until each in guest mode has left it. */
 void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
@@ -315,6 +323,18 @@ void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim
  * strategy.  Call without the MMU lock.  -EINVAL for a NULL @vm.
  */
 int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns);
+
+/*
+ * Anomaly injection, process-wide, for torture runs: 1 in @delay_one_in
+ * passes through a race window (snapshot to CAS or store, unlink to
+ * flush, a teardown while entries are FROZEN, inside walk protection)
+ * waits a little or yields; 1 in @alloc_fail_one_in page-table
+ * allocations fails, so the operation fails cleanly with -ENOMEM.  0
+ * turns either off (the default).  tdpmmu_inject_stats: how many of each
+ * happened so far.
+ */
+void tdpmmu_inject(unsigned delay_one_in, unsigned alloc_fail_one_in);
+void tdpmmu_inject_stats(uint64_t *delays, uint64_t *alloc_failures);
 
 /*
  * Memslot deletion and move (KVM_SET_USER_MEMORY_REGION).  Both retire

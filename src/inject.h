@@ -1,0 +1,44 @@
+/*
+ * inject.h - anomaly injection for the torture (tdpmmu_inject): random
+ * delays at the places where a race window opens, so that windows a few
+ * instructions wide are hit thousands of times a second.
+ *
+ * Sites: between an entry's snapshot and its CAS or exclusive store,
+ * between a table's unlink and its flush, inside a removed table's
+ * teardown while its entries are FROZEN, and inside walk protection.
+ *
+ * Concurrency: the rate is a relaxed global, set while the MMU runs; each
+ * thread draws from its own generator.  Off (0), a site costs one load
+ * and a predicted branch.
+ */
+#ifndef TDP_INJECT_H
+#define TDP_INJECT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "compiler.h"
+
+extern _Atomic unsigned tdp_inject_delay_one_in;
+extern _Atomic unsigned tdp_inject_alloc_one_in;
+
+void tdp_inject_delay_slow(unsigned one_in);
+bool tdp_inject_alloc_fail_slow(unsigned one_in);
+
+static inline void tdp_inject_delay(void)
+{
+	unsigned n = atomic_load_explicit(&tdp_inject_delay_one_in, memory_order_relaxed);
+
+	if (unlikely(n))
+		tdp_inject_delay_slow(n);
+}
+
+/* Should this table allocation fail? */
+static inline bool tdp_inject_alloc_fail(void)
+{
+	unsigned n = atomic_load_explicit(&tdp_inject_alloc_one_in, memory_order_relaxed);
+
+	return unlikely(n) && tdp_inject_alloc_fail_slow(n);
+}
+
+#endif
