@@ -38,7 +38,7 @@ DEPS_OK := build/.deps-ok
 B ?= build
 
 .PHONY: all run check test-unit test-stress sanitize asan tsan stress-long asan-long \
-	torture-short torture broken-check \
+	torture-short torture broken-check model \
 	tsan-long install uninstall clean help
 
 all: build/tdpmmu build/libtdpmmu.a build/libtdpmmu.so
@@ -50,6 +50,8 @@ help:
 	@echo "make stress-long every concurrency test under every strategy for DURATION seconds (default 60)"
 	@echo "make asan-long  the same under ASan+UBSan"
 	@echo "make tsan-long  the same under TSan"
+	@echo "make torture    tdpmmu torture, every strategy, DURATION seconds each (debug and ASan)"
+	@echo "make model      check the Promela model of retire, flush and free with spin"
 	@echo "make install PREFIX=/path   headers, libraries, pkg-config file, program"
 
 $(DEPS_OK): scripts/deps.sh
@@ -151,7 +153,7 @@ torture-short: build/debug/tdpmmu
 CATCH_free-no-wait        := tdpmmu torture --strategy rcu --duration 10
 CATCH_skip-flush          := tdpmmu torture --strategy llist --duration 10
 CATCH_skip-notifier-retry := tests/test_notifier --seconds 5
-CATCH_plain-store         := tests/test_vcpu_ad --seconds 5 --inject 16
+CATCH_plain-store         := tests/test_vcpu_ad --seconds 5 --inject 8
 CATCH_cas-from-frozen     := tests/test_stress --seconds 5
 broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 	@set -e; for b in $(BROKEN); do \
@@ -169,6 +171,16 @@ broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 		echo "broken build $$b: caught by $$c in $$(( $$(date +%s) - start )) s:" \
 			"$$(grep -m1 -E "VIOLATION|BUG|FAILED|failed" build/broken-$$b.log)"; \
 	done
+
+# Long torture: every strategy for DURATION seconds each (default 60),
+# in the debug build and under ASan+UBSan.
+torture: build/debug/tdpmmu build/asan/tdpmmu
+	./build/debug/tdpmmu torture --duration $(DURATION)
+	$(ASAN_RUN) ./build/asan/tdpmmu torture --duration $(DURATION)
+
+# The Promela model of retire -> flush -> free, checked with spin.
+model:
+	sh scripts/model.sh
 
 # Long runs of every concurrency test under every strategy (DURATION
 # seconds each; STRATEGIES="llist wrlock" narrows it).

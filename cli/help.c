@@ -308,6 +308,8 @@ void print_torture_help(FILE *f)
 	      "                   (0: off; default 64)\n"
 	      "  --alloc-fail N   fail 1 in N page-table allocations (0: off; default\n"
 	      "                   512): the operation must fail cleanly with -ENOMEM\n"
+	      "  --no-quarantine  freed page tables stay readable (poisoned); by default\n"
+	      "                   they are PROT_NONE until reused, oldest first\n"
 	      "  -h, --help       this text\n"
 	      "\n"
 	      "The last line is 'violations: N'; the exit status is 1 when N > 0.  An\n"

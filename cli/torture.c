@@ -3,10 +3,12 @@
  * rare paths that must have been reached, and the verdict.  The last line
  * is always "violations: N"; the exit status is 1 when N > 0.
  */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench_common.h"
 #include "cli.h"
@@ -91,6 +93,11 @@ static void set_alloc_fail(void *ctx, const char *opt, const char *arg)
 		(unsigned)bench_number_arg(opt, arg, 0, 1u << 30);
 }
 
+static void set_no_quarantine(void *ctx, const char *opt, const char *arg)
+{
+	((struct torture_opts *)ctx)->no_quarantine = true;
+}
+
 static void show_help(void *ctx, const char *opt, const char *arg)
 {
 	print_torture_help(stdout);
@@ -105,6 +112,7 @@ static const struct cli_option torture_options[] = {
 	{ 0, "check-ms", true, set_check_ms },
 	{ 0, "inject", true, set_inject },
 	{ 0, "alloc-fail", true, set_alloc_fail },
+	{ 0, "no-quarantine", false, set_no_quarantine },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -171,8 +179,33 @@ static void print_result(enum tdpmmu_strategy s, double secs, const struct tortu
 	printf("  violations: %llu\n", (unsigned long long)r->violations);
 }
 
+/*
+ * A fault on a quarantined (PROT_NONE) table is a use after free: say so
+ * in the torture's terms, then die (async-signal-safe: write and _exit).
+ */
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	static const char hex[] = "0123456789abcdef";
+	char msg[128] = "torture: VIOLATION: memory fault at 0x";
+	uintptr_t a = (uintptr_t)si->si_addr;
+	size_t n = strlen(msg);
+	static const char tail[] = " (a freed page table?)\nviolations: 1\n";
+
+	for (int shift = (int)sizeof(a) * 8 - 4; shift >= 0; shift -= 4)
+		msg[n++] = hex[(a >> shift) & 15];
+	memcpy(msg + n, tail, sizeof(tail) - 1);
+	n += sizeof(tail) - 1;
+	(void)sig;
+	(void)uc;
+	if (write(STDOUT_FILENO, msg, n) < 0)
+		_exit(1);
+	_exit(1);
+}
+
 int torture_main(int argc, char **argv)
 {
+	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+
 	struct torture_opts o = { .duration = 5, .seed = 1, .vcpus = 3, .check_ms = 250,
 				  .inject = 64, .alloc_fail = 512 };
 	uint64_t total = 0, delays, alloc_failures;
@@ -180,10 +213,14 @@ int torture_main(int argc, char **argv)
 	memset(o.strategies, 1, sizeof(o.strategies));
 	parse_options(torture_options, argc, argv, &o, "torture");
 	printf("tdpmmu %s torture: %.1f s per strategy, %u vCPUs, seed %llu, checks every %u ms, "
-	       "delays at 1 in %u race windows, 1 in %u table allocations failing\n",
+	       "delays at 1 in %u race windows, 1 in %u table allocations failing, "
+	       "quarantine %s\n",
 	       TDPMMU_VERSION, o.duration, o.vcpus, (unsigned long long)o.seed, o.check_ms,
-	       o.inject, o.alloc_fail);
+	       o.inject, o.alloc_fail, o.no_quarantine ? "off" : "on");
 	tdpmmu_inject(o.inject, o.alloc_fail);
+	tdpmmu_quarantine(!o.no_quarantine);
+	fflush(stdout);
+	sigaction(SIGSEGV, &sa, NULL);
 	fflush(stdout);
 	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
 		struct torture_result res;
@@ -212,6 +249,7 @@ int torture_main(int argc, char **argv)
 		total += res.violations;
 	}
 	tdpmmu_inject(0, 0);
+	tdpmmu_quarantine(false);
 	tdpmmu_inject_stats(&delays, &alloc_failures);
 	printf("injected: %llu delays, %llu table allocation failures\n",
 	       (unsigned long long)delays, (unsigned long long)alloc_failures);

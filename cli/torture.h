@@ -21,6 +21,7 @@ struct torture_opts {
 	unsigned check_ms; /* quiescent checks this often */
 	unsigned inject;     /* delay at 1 in N race windows (0: off) */
 	unsigned alloc_fail; /* fail 1 in N table allocations (0: off) */
+	bool no_quarantine;  /* freed tables stay accessible (poisoned only) */
 	bool verbose;
 };
 

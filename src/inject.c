@@ -8,6 +8,8 @@
 
 _Atomic unsigned tdp_inject_delay_one_in;
 _Atomic unsigned tdp_inject_alloc_one_in;
+_Atomic bool tdp_quarantine;
+void (*tdp_inject_fault_hook)(uint64_t gfn);
 static __thread uint64_t inject_rnd;
 static _Atomic uint64_t delays_injected, allocs_failed;
 
@@ -48,6 +50,11 @@ void tdpmmu_inject(unsigned delay_one_in, unsigned alloc_fail_one_in)
 {
 	atomic_store(&tdp_inject_delay_one_in, delay_one_in);
 	atomic_store(&tdp_inject_alloc_one_in, alloc_fail_one_in);
+}
+
+void tdpmmu_quarantine(bool on)
+{
+	atomic_store(&tdp_quarantine, on);
 }
 
 void tdpmmu_inject_stats(uint64_t *delays, uint64_t *alloc_failures)

@@ -21,6 +21,19 @@
 
 extern _Atomic unsigned tdp_inject_delay_one_in;
 extern _Atomic unsigned tdp_inject_alloc_one_in;
+/*
+ * Quarantine (tdpmmu_quarantine): a freed table is made PROT_NONE and the
+ * oldest freed table is reused first, so a use after free faults at once
+ * instead of reading poison that a quick reuse may have overwritten.
+ */
+extern _Atomic bool tdp_quarantine;
+
+/*
+ * Tests only: called on the faulting thread between the host-frame lookup
+ * and the MMU lock, where a concurrent invalidation must make the fault
+ * retry.  A test sets it to run that invalidation deterministically.
+ */
+extern void (*tdp_inject_fault_hook)(uint64_t gfn);
 
 void tdp_inject_delay_slow(unsigned one_in);
 bool tdp_inject_alloc_fail_slow(unsigned one_in);

@@ -86,8 +86,12 @@ struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 	if (tdp_inject_alloc_fail())
 		return NULL; /* torture: as if the arena were full */
 	pthread_mutex_lock(&a->lock);
-	if (a->nr_free) {
-		i = a->free_stack[--a->nr_free];
+	if (a->nr_free && atomic_load_explicit(&tdp_quarantine, memory_order_relaxed)) {
+		i = a->free_stack[a->free_head]; /* the oldest: longest in quarantine */
+		a->free_head = (a->free_head + 1) % a->capacity;
+		a->nr_free--;
+	} else if (a->nr_free) {
+		i = a->free_stack[(a->free_head + --a->nr_free) % a->capacity];
 	} else if (a->next_fresh < a->capacity) {
 		i = a->next_fresh++;
 	} else {
@@ -97,6 +101,10 @@ struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 	pthread_mutex_unlock(&a->lock);
 
 	p = &a->meta[i];
+	if (p->quarantined) {
+		mprotect(tdp_page_table(a, p), TDP_TABLE_BYTES, PROT_READ | PROT_WRITE);
+		p->quarantined = false;
+	}
 	table_unpoison(tdp_page_table(a, p), TDP_TABLE_BYTES);
 	tdp_page_reset(a, p);
 	return p;
@@ -113,8 +121,12 @@ void tdp_page_free(struct tdp_arena *a, struct tdp_page *p)
 	for (unsigned e = 0; e < TDP_PTES_PER_TABLE; e++)
 		atomic_store_explicit(&pt[e], SPTE_POISON, memory_order_relaxed);
 	table_poison(pt, TDP_TABLE_BYTES);
+	/* Before it can be handed out again: the allocator reads the flag. */
+	if (atomic_load_explicit(&tdp_quarantine, memory_order_relaxed) &&
+	    !mprotect(pt, TDP_TABLE_BYTES, PROT_NONE))
+		p->quarantined = true;
 	pthread_mutex_lock(&a->lock);
-	a->free_stack[a->nr_free++] = i;
+	a->free_stack[(a->free_head + a->nr_free++) % a->capacity] = i;
 	pthread_mutex_unlock(&a->lock);
 }
 

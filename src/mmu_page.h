@@ -77,6 +77,7 @@ struct tdp_page {
 	bool root_zap_scheduled; /* under the MMU's fast_zap_mutex */
 	unsigned root_role;
 	struct tdp_page *_Atomic root_next;
+	bool quarantined; /* freed in quarantine: the table is PROT_NONE (inject.h) */
 } __cacheline_aligned; /* a power-of-two size: entry <-> metadata is a shift */
 static_assert((sizeof(struct tdp_page) & (sizeof(struct tdp_page) - 1)) == 0,
 	      "table metadata size must be a power of two");
@@ -88,8 +89,8 @@ struct tdp_arena {
 	struct tdp_page *meta;
 	/* Allocator state, on its own cache line: written on every alloc/free. */
 	pthread_mutex_t lock __cacheline_aligned;
-	uint64_t *free_stack;
-	uint64_t nr_free;
+	uint64_t *free_stack; /* a ring: LIFO normally, FIFO in quarantine */
+	uint64_t free_head, nr_free;
 	uint64_t next_fresh; /* tables below this index have been handed out once */
 };
 

@@ -207,6 +207,9 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 		r = tdp_page_cache_topup(mmu, &v->cache);
 		if (r)
 			return r;
+		tdp_inject_delay(); /* the frame looked up may be remapped meanwhile */
+		if (unlikely(tdp_inject_fault_hook))
+			tdp_inject_fault_hook(gfn);
 
 		f.root = v->root;
 		f.gfn = gfn;

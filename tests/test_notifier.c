@@ -30,6 +30,7 @@
 #include "test_opts.h"
 #include "compiler.h"
 #include "host_churn.h"
+#include "inject.h"
 #include "tdpmmu/tdpmmu.h"
 #include "test_vm.h"
 
@@ -367,11 +368,62 @@ static void test_bad_input(void)
 	vm = NULL;
 }
 
+/*
+ * Deterministic: the fault's own thread remaps the block between the
+ * fault's frame lookup and its MMU lock (the test hook in inject.h).  The
+ * fault must notice the invalidation, retry and map the new frame; a
+ * fault that mapped the frame it looked up first would map a frame the
+ * host no longer uses.
+ */
+static struct tdpmmu_vm *hook_vm;
+static int hook_runs;
+
+static void remap_mid_fault(uint64_t gfn)
+{
+	uint64_t blk = gfn & ~(MB2 - 1);
+
+	if (hook_runs++)
+		return; /* the retry goes through untouched */
+	REQUIRE(tdpmmu_invalidate_begin(hook_vm, blk, blk + MB2) == 0);
+	REQUIRE(tdpmmu_host_remap(hook_vm, blk, blk + MB2, 0) == 0);
+	REQUIRE(tdpmmu_invalidate_end(hook_vm, blk, blk + MB2) == 0);
+}
+
+static void test_invalidation_mid_fault(void)
+{
+	struct tdpmmu_memslot slot = { 0, 0, 4 * MB2, TDPMMU_BACKING_THP, 0 };
+	struct tdpmmu_fault_result res;
+	struct tdpmmu_vm_config cfg;
+	struct tdpmmu_mapping m;
+	struct tdpmmu_vcpu *v;
+	uint64_t gfn = MB2 + 7, pfn;
+
+	test_config_init(&cfg);
+	cfg.max_tables = 1 << 12;
+	cfg.payload_bytes = (GB_PAGES + 8 * MB2) * 4096ull; /* frames start at 1 GiB */
+	REQUIRE(tdpmmu_vm_create(&cfg, &hook_vm) == 0);
+	REQUIRE(tdpmmu_memslot_add(hook_vm, &slot) == 0);
+	REQUIRE(tdpmmu_vcpu_create(hook_vm, &v) == 0);
+	tdp_inject_fault_hook = remap_mid_fault;
+	REQUIRE(tdpmmu_fault(v, gfn, TDPMMU_ACCESS_WRITE, 0, &res) == 0);
+	tdp_inject_fault_hook = NULL;
+	CHECK_EQ(hook_runs, 2);    /* the first try met the remap, the second mapped */
+	CHECK(res.retries >= 1); /* the fault noticed the invalidation */
+	REQUIRE(tdpmmu_host_pfn(hook_vm, gfn, &pfn) == 0);
+	REQUIRE(tdpmmu_lookup(hook_vm, gfn, &m) == 0);
+	CHECK(m.present);
+	CHECK_EQ(m.pfn, pfn);    /* the new frame, never the one looked up first */
+	CHECK_EQ(res.pfn, pfn);
+	CHECK_EQ(tdpmmu_audit(hook_vm), 0);
+	tdpmmu_vm_destroy(hook_vm);
+}
+
 int main(int argc, char **argv)
 {
 	struct test_opts o = { .seconds = 2, .vcpus = 3, .seed = 1 };
 
 	test_opts_parse(argc, argv, &o, MAX_VCPUS);
+	test_invalidation_mid_fault();
 	test_bad_input();
 	test_churn_vs_faults(o.seconds, o.vcpus, o.seed);
 	return check_report("test_notifier");

@@ -335,6 +335,12 @@ int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns);
  */
 void tdpmmu_inject(unsigned delay_one_in, unsigned alloc_fail_one_in);
 void tdpmmu_inject_stats(uint64_t *delays, uint64_t *alloc_failures);
+/*
+ * Quarantine, process-wide, for torture runs: page tables freed while it
+ * is on become inaccessible (PROT_NONE) until reused, and the oldest freed
+ * table is reused first, so any use after free faults at once.
+ */
+void tdpmmu_quarantine(bool on);
 
 /*
  * Memslot deletion and move (KVM_SET_USER_MEMORY_REGION).  Both retire
