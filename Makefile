@@ -25,7 +25,10 @@ CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
 BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
-VARIANTS := release debug asan tsan $(addprefix broken-,$(BROKEN))
+# The debug build with 8 entries per table: splits, collapses and teardowns
+# thousands of times more often for the same memory (the torture runs it).
+CFLAGS_fanout8 := $(CFLAGS_debug) -DTDP_PT_BITS=3
+VARIANTS := release debug asan tsan fanout8 $(addprefix broken-,$(BROKEN))
 
 LIB_SRCS  := $(wildcard src/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
@@ -142,9 +145,10 @@ tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim $(CONC_TESTS))
 
 # The torture, a few seconds per strategy (make torture runs long ones).
 TORTURE_SECONDS ?= 2
-torture-short: build/debug/tdpmmu
-	@echo "== torture: every strategy, $(TORTURE_SECONDS) s each"
+torture-short: build/debug/tdpmmu build/fanout8/tdpmmu
+	@echo "== torture: every strategy, $(TORTURE_SECONDS) s each, 512 and 8 entries per table"
 	./build/debug/tdpmmu torture --duration $(TORTURE_SECONDS)
+	./build/fanout8/tdpmmu torture --duration $(TORTURE_SECONDS)
 
 # Each deliberately broken build must be caught within seconds: by the
 # torture, or, for the windows its mix reaches too rarely to be caught
@@ -173,9 +177,10 @@ broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 	done
 
 # Long torture: every strategy for DURATION seconds each (default 60),
-# in the debug build and under ASan+UBSan.
-torture: build/debug/tdpmmu build/asan/tdpmmu
+# in the debug build, with 8 entries per table, and under ASan+UBSan.
+torture: build/debug/tdpmmu build/fanout8/tdpmmu build/asan/tdpmmu
 	./build/debug/tdpmmu torture --duration $(DURATION)
+	./build/fanout8/tdpmmu torture --duration $(DURATION)
 	$(ASAN_RUN) ./build/asan/tdpmmu torture --duration $(DURATION)
 
 # The Promela model of retire -> flush -> free, checked with spin.

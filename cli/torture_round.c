@@ -421,6 +421,8 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
 
 	tdpmmu_vm_config_init(&cfg);
 	cfg.strategy = s;
+	/* A small fan-out (TDP_PT_BITS) needs the fifth level to cover the slots. */
+	cfg.levels = 4 * TDP_PT_BITS >= 20 ? 4 : 5;
 	cfg.max_tables = 1 << 16;
 	cfg.payload_bytes = PAYLOAD;
 	cfg.nx_huge_pages = true;

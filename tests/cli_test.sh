@@ -339,6 +339,20 @@ expect_ok "tiny stalled-reader run" "during the 20 ms stall" \
 grep -q "^global " "$tmp/out" && fail "stalled-reader --strategy rcu,llist: ran global"
 grep -q '"stall": {"ms": [0-9]' "$json" || fail "stalled-reader JSON: no stall window"
 
+# --- torture: help and bad input (its runs are make check's torture-short) ----
+expect_ok "--help lists torture" "torture \[flags\]" --help
+for pattern in "--strategy LIST" "--duration S" "--vcpus N" "--seed N" "--check-ms MS" \
+	"--inject N" "--alloc-fail N" "--no-quarantine" "violations: N"; do
+	expect_ok "torture --help names $pattern" "$pattern" torture --help
+done
+expect_usage "torture: zero duration" torture --duration 0
+expect_usage "torture: duration not a number" torture --duration 5s
+expect_usage "torture: too many vCPUs" torture --vcpus 17
+expect_usage "torture: unknown strategy" torture --strategy rcu,epoch
+expect_usage "torture: zero seed" torture --seed 0
+expect_usage "torture: checks too often" torture --check-ms 1
+expect_usage "torture: positional argument" torture 5
+
 if [ "$failures" -ne 0 ]; then
 	echo "cli_test: $failures failed checks" >&2
 	exit 1
