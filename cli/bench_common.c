@@ -89,6 +89,31 @@ enum tdpmmu_strategy bench_strategy_arg(const char *opt, const char *arg)
 	return s;
 }
 
+void bench_strategy_list_arg(const char *opt, const char *arg, bool out[TDPMMU_NR_STRATEGIES])
+{
+	const char *p = arg;
+
+	memset(out, 0, TDPMMU_NR_STRATEGIES * sizeof(out[0]));
+	if (!strcmp(arg, "all")) {
+		for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+			out[s] = true;
+		return;
+	}
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char name[32];
+
+		if (!len || len >= sizeof(name))
+			usage_error("%s: bad strategy list '%s'", opt, arg);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		out[bench_strategy_arg(opt, name)] = true;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+}
+
 void bench_set_strategy(void *ctx, const char *opt, const char *arg)
 {
 	((struct bench_opts *)ctx)->strategy = bench_strategy_arg(opt, arg);

@@ -275,27 +275,7 @@ static void run_one(const struct reclaim_opts *o, enum tdpmmu_strategy s, struct
 
 static void set_strategies(void *ctx, const char *opt, const char *arg)
 {
-	struct reclaim_opts *o = ctx;
-	const char *p = arg;
-
-	memset(o->strategies, 0, sizeof(o->strategies));
-	if (!strcmp(arg, "all")) {
-		memset(o->strategies, 1, sizeof(o->strategies));
-		return;
-	}
-	for (;;) {
-		size_t len = strcspn(p, ",");
-		char name[32];
-
-		if (!len || len >= sizeof(name))
-			usage_error("%s: bad strategy list '%s'", opt, arg);
-		memcpy(name, p, len);
-		name[len] = '\0';
-		o->strategies[bench_strategy_arg(opt, name)] = true;
-		if (!p[len])
-			break;
-		p += len + 1;
-	}
+	bench_strategy_list_arg(opt, arg, ((struct reclaim_opts *)ctx)->strategies);
 }
 
 static void set_seconds(void *ctx, const char *opt, const char *arg)

@@ -404,6 +404,16 @@ int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value)
 	return 0;
 }
 
+/* The frame now backing @gfn, for the real-backing host queries. */
+static int payload_frame(struct tdpmmu_vm *vm, uint64_t gfn, struct tdp_host_frame *hf)
+{
+	if (gfn >= vm->mmu.max_gfn)
+		return -ERANGE;
+	if (!vm->host.payload)
+		return -ENODEV;
+	return tdp_host_lookup(&vm->host, gfn, hf);
+}
+
 int tdpmmu_host_dirty(struct tdpmmu_vm *vm, uint64_t gfn, bool *dirty)
 {
 	struct tdp_host_frame hf;
@@ -411,11 +421,7 @@ int tdpmmu_host_dirty(struct tdpmmu_vm *vm, uint64_t gfn, bool *dirty)
 
 	if (!dirty)
 		return -EINVAL;
-	if (gfn >= vm->mmu.max_gfn)
-		return -ERANGE;
-	if (!vm->host.payload)
-		return -ENODEV;
-	r = tdp_host_lookup(&vm->host, gfn, &hf);
+	r = payload_frame(vm, gfn, &hf);
 	if (!r)
 		*dirty = tdp_host_frame_dirty(&vm->host, hf.pfn);
 	return r;
@@ -428,11 +434,7 @@ int tdpmmu_host_writeback(struct tdpmmu_vm *vm, uint64_t gfn)
 
 	if (!vm)
 		return -EINVAL;
-	if (gfn >= vm->mmu.max_gfn)
-		return -ERANGE;
-	if (!vm->host.payload)
-		return -ENODEV;
-	r = tdp_host_lookup(&vm->host, gfn, &hf);
+	r = payload_frame(vm, gfn, &hf);
 	if (!r)
 		tdp_host_clean_frame(&vm->host, hf.pfn);
 	return r;
