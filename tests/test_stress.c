@@ -13,9 +13,12 @@
  *
  * The run continues past --seconds (up to 10x) until the counters prove
  * the races happened: lost CASes, FROZEN entries met by a fault, tables
- * replaced by huge leaves, huge leaves split.
+ * replaced by huge leaves, huge leaves split.  Delays injected at 1 in 64
+ * race windows (tdpmmu_inject; --inject 0 turns them off) keep a removed
+ * table's entries FROZEN long enough that faults meet them within seconds
+ * under every strategy and sanitizer.
  *
- *   test_stress [--seconds S] [--threads N] [--seed S]
+ *   test_stress [--seconds S] [--threads N] [--seed S] [--inject N]
  */
 #include <pthread.h>
 #include <sched.h>
@@ -139,6 +142,7 @@ int main(int argc, char **argv)
 	double seconds = 3;
 	int nfaulters = 2;
 	uint64_t seed = 1;
+	unsigned inject = 64;
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_memslot slots[] = {
 		{ 0, 0, HUGE_PAGES, TDPMMU_BACKING_HUGETLB_1G, 0 },
@@ -157,8 +161,11 @@ int main(int argc, char **argv)
 			nfaulters = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
 			seed = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--inject") && i + 1 < argc)
+			inject = (unsigned)strtoul(argv[++i], NULL, 0);
 		else {
-			fprintf(stderr, "usage: %s [--seconds S] [--threads N] [--seed S]\n",
+			fprintf(stderr,
+				"usage: %s [--seconds S] [--threads N] [--seed S] [--inject N]\n",
 				argv[0]);
 			return 2;
 		}
@@ -167,6 +174,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bad --threads (1..60) or --seconds (> 0)\n");
 		return 2;
 	}
+	tdpmmu_inject(inject, 0);
 	test_config_init(&cfg);
 	cfg.max_tables = 1 << 18;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
