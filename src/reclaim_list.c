@@ -27,7 +27,6 @@
  */
 #include <errno.h>
 #include <sched.h>
-#include <time.h>
 
 #include "counters.h"
 #include "reclaim.h"

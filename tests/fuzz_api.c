@@ -11,11 +11,13 @@
  *
  * An input is: a strategy byte (strategy = byte % TDPMMU_NR_STRATEGIES), a
  * configuration byte (5 levels, NX huge pages, real backing, arena size,
- * second vCPU, preset memslots, bad configurations tried first), the NX
- * recovery ratio, then up to MAX_OPS operations, each an opcode byte and
- * the bytes its arguments need (zero past the end).  Every call runs on the
- * fuzzing thread: faults go through tdpmmu_fault() directly, never
- * tdpmmu_vcpu_run().
+ * second vCPU, preset memslots, bad configurations tried first), a byte
+ * for the NX recovery ratio, the drain delay, injected table-allocation
+ * failures and quarantine (tdpmmu_inject, tdpmmu_quarantine: process-wide,
+ * turned off again after the input), then up to MAX_OPS operations, each
+ * an opcode byte and the bytes its arguments need (zero past the end).
+ * Every call runs on the fuzzing thread: faults go through tdpmmu_fault()
+ * directly, never tdpmmu_vcpu_run().
  *
  * The model.  For each gfn of three windows of WIN gfns (the start of the
  * address space, around the first 1 GiB boundary, the end of the address
@@ -56,8 +58,9 @@
  *     clear returns the bits it cleared; write protection and write
  *     tracking leave no W or MMU-writable on the leaf; clear_young leaves
  *     nothing young; nx_listed is 0 after a zap of everything; a moved
- *     slot keeps its frames; with real backing, frames are read as zero
- *     and a dirty leaf that a zap removed left its frame dirty;
+ *     slot keeps its frames; with real backing, frames are read as zero,
+ *     a dirty leaf that a zap removed left its frame dirty, and a frame
+ *     written back reads clean;
  *   - at the end: every gfn of the windows, tdpmmu_audit() == 0, every
  *     invalidation still in progress ends with 0, audit again, destroy
  *     (which aborts on leaked tables).
@@ -166,6 +169,7 @@ static struct fuzz_state {
 	bool smm_used; /* an SMM root may hold leaves */
 	uint64_t max_gfn;
 	bool payload, nx;
+	enum tdpmmu_strategy strategy;
 	/* the model */
 	struct mslot slots[MAX_SLOTS];
 	struct tracked tracked[MAX_TRACKED];
@@ -564,11 +568,10 @@ static void before_call(void)
 	read_leaf_counters(F.leaves_before);
 }
 
-/* A failed call, or one that only reads, changed nothing. */
-static void unchanged(const char *call)
+/* A failed call, or one that only reads, changed nothing the normal-role tree maps. */
+static void unchanged_lookups(const char *call)
 {
 	struct tdpmmu_mapping m;
-	int64_t leaves[3];
 
 	for (int i = 0; i < F.nsample; i++) {
 		lookup_ok(F.sample[i], &m);
@@ -579,6 +582,14 @@ static void unchanged(const char *call)
 			     call, F.sample[i], F.before[i].present, F.before[i].level,
 			     F.before[i].pfn, F.before[i].spte, m.present, m.level, m.pfn, m.spte);
 	}
+}
+
+/* ... nor the number of leaves in any root. */
+static void unchanged(const char *call)
+{
+	int64_t leaves[3];
+
+	unchanged_lookups(call);
 	read_leaf_counters(leaves);
 	if (memcmp(leaves, F.leaves_before, sizeof(leaves)))
 		fail("%s changed the leaf counters 4k/2m/1g from %lld/%lld/%lld to "
@@ -813,6 +824,9 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 			      ST_UNKNOWN);
 		if (state_of(g))
 			*state_of(g) = ST_PRESENT;
+	} else {
+		/* Mapped in the SMM root: the normal-role tree is as it was. */
+		unchanged_lookups("a fault on an SMM vCPU");
 	}
 	if (want_res && !res.spurious && tdpmmu_test_young(F.vm, g, g + 1) != 1)
 		fail("fault on 0x%" PRIx64 " (not spurious) left no young leaf", g);
@@ -907,9 +921,9 @@ static void slot_add(struct tdpmmu_memslot *d)
 	      d->id, d->base_gfn, d->npages, backing_str(d->backing), d->flags, r);
 	/* Host frames run out (ENOSPC) with real backing or a huge slot. */
 	expect(r, t1, t2, A_ENOSPC | A_ENOMEM, "tdpmmu_memslot_add");
-	if (r) {
-		unchanged("failed tdpmmu_memslot_add");
-	} else {
+	/* Adding a slot maps nothing and zaps nothing. */
+	unchanged(r ? "failed tdpmmu_memslot_add" : "tdpmmu_memslot_add");
+	if (!r) {
 		F.slots[free_i].used = true;
 		F.slots[free_i].d = *d;
 	}
@@ -1681,7 +1695,7 @@ static void op_host(void)
 
 	sample_add(g);
 	before_call();
-	switch (k % 3) {
+	switch (k % 4) {
 	case 0:
 		r = tdpmmu_host_pfn(F.vm, g, &pfn);
 		trace("tdpmmu_host_pfn(0x%" PRIx64 ") = %d, 0x%" PRIx64, g, r, pfn);
@@ -1711,6 +1725,19 @@ static void op_host(void)
 			     value);
 		break;
 	}
+	case 3:
+		if (g >= F.max_gfn)
+			t1 |= A_ERANGE;
+		if (!F.payload)
+			t2 |= A_ENODEV;
+		if (!s)
+			t2 |= A_ENOENT;
+		r = tdpmmu_host_writeback(F.vm, g);
+		trace("tdpmmu_host_writeback(0x%" PRIx64 ") = %d", g, r);
+		expect(r, t1, t2, 0, "tdpmmu_host_writeback");
+		if (!r && (tdpmmu_host_dirty(F.vm, g, &dirty) || dirty))
+			fail("frame of 0x%" PRIx64 " still dirty after tdpmmu_host_writeback", g);
+		break;
 	default: {
 		bool null = k >= 224;
 
@@ -1728,7 +1755,7 @@ static void op_host(void)
 		break;
 	}
 	}
-	unchanged("a host lookup");
+	unchanged("a host query");
 	after_call();
 }
 
@@ -1840,15 +1867,15 @@ static void op_misc(void)
 		for (int i = 0; i < TDPMMU_NR_COUNTERS; i++)
 			if (!tdpmmu_counter_name((enum tdpmmu_counter)i))
 				fail("counter %d has no name", i);
+		/* Only what holds although reclamation frees tables on its own thread. */
 		if (c[TDPMMU_C_LEAVES_4K] < 0 || c[TDPMMU_C_LEAVES_2M] < 0 ||
-		    c[TDPMMU_C_LEAVES_1G] < 0 || rs.freed > rs.retired ||
-		    rs.outstanding != rs.retired - rs.freed || roots.valid > roots.allocated)
-			fail("statistics out of line: leaves %lld/%lld/%lld, retired %" PRIu64
-			     " freed %" PRIu64 " outstanding %" PRIu64 ", roots %" PRIu64
-			     "/%" PRIu64,
+		    c[TDPMMU_C_LEAVES_1G] < 0 || rs.strategy != F.strategy ||
+		    rs.freed > rs.retired || roots.valid > roots.allocated)
+			fail("statistics out of line: leaves %lld/%lld/%lld, strategy %d (%d), "
+			     "retired %" PRIu64 " freed %" PRIu64 ", roots %" PRIu64 "/%" PRIu64,
 			     (long long)c[TDPMMU_C_LEAVES_4K], (long long)c[TDPMMU_C_LEAVES_2M],
-			     (long long)c[TDPMMU_C_LEAVES_1G], rs.retired, rs.freed, rs.outstanding,
-			     roots.valid, roots.allocated);
+			     (long long)c[TDPMMU_C_LEAVES_1G], rs.strategy, F.strategy, rs.retired,
+			     rs.freed, roots.valid, roots.allocated);
 		break;
 	}
 	case 3: {
@@ -2056,6 +2083,7 @@ static void flush_observer(void *ctx, uint64_t gfn, int level)
 static void run_input(void)
 {
 	static const uint64_t arena[] = { 4096, 1024, 64, 8 };
+	static const unsigned inject_alloc[] = { 0, 0, 5, 40 };
 	struct tdpmmu_vm_config cfg;
 	uint64_t flushes = 0;
 	uint8_t b0 = in8(), b1 = in8(), b2 = in8();
@@ -2072,11 +2100,15 @@ static void run_input(void)
 	cfg.payload_bytes = b1 & 4 ? PAYLOAD_BYTES : 0;
 	cfg.max_tables = arena[(b1 >> 3) & 3];
 	cfg.nx_recovery_period_ms = 0; /* no recovery thread: tdpmmu_nx_recover only */
-	cfg.nx_recovery_ratio = b2 % 8;
-	cfg.drain_delay_ms = 1 + b2 / 8;
+	cfg.nx_recovery_ratio = b2 & 7;
+	cfg.drain_delay_ms = 1 + 5 * ((b2 >> 3) & 3);
+	/* Process-wide: table allocations that fail (faults then fail cleanly), quarantine. */
+	tdpmmu_inject(0, inject_alloc[(b2 >> 5) & 3]);
+	tdpmmu_quarantine(b2 & 0x80);
 	cfg.flush_tlbs = flush_observer;
 	cfg.flush_ctx = &flushes;
 	F.nx = cfg.nx_huge_pages;
+	F.strategy = cfg.strategy;
 	F.payload = cfg.payload_bytes != 0;
 	r = tdpmmu_vm_create(&cfg, &F.vm);
 	trace("tdpmmu_vm_create(%s, %u levels, nx %d, payload %d, %" PRIu64 " tables) = %d",
@@ -2145,6 +2177,8 @@ static void run_input(void)
 		fail("tdpmmu_audit() after the last invalidate_end = %d violations", r);
 	tdpmmu_vm_destroy(F.vm);
 	F.vm = NULL;
+	tdpmmu_inject(0, 0);
+	tdpmmu_quarantine(false);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
