@@ -41,7 +41,7 @@ DEPS_OK := build/.deps-ok
 B ?= build
 
 .PHONY: all run check test-unit test-stress sanitize asan tsan stress-long asan-long \
-	torture-short torture broken-check model \
+	torture-short torture broken-check model fuzz fuzz-replay \
 	tsan-long install uninstall clean help
 
 all: build/tdpmmu build/libtdpmmu.a build/libtdpmmu.so
@@ -55,6 +55,7 @@ help:
 	@echo "make tsan-long  the same under TSan"
 	@echo "make torture    tdpmmu torture, every strategy, DURATION seconds each (debug and ASan)"
 	@echo "make model      check the Promela model of retire, flush and free with spin"
+	@echo "make fuzz       libFuzzer on the API against a reference model, DURATION seconds"
 	@echo "make install PREFIX=/path   headers, libraries, pkg-config file, program"
 
 $(DEPS_OK): scripts/deps.sh
@@ -97,7 +98,7 @@ run: build/tdpmmu
 DEBUG_TESTS := $(addprefix build/debug/tests/,$(TESTS))
 DURATION ?= 60
 
-check: test-unit sanitize torture-short broken-check
+check: test-unit sanitize fuzz-replay torture-short broken-check
 	@echo "make check: all tests passed"
 
 test-unit: $(DEBUG_TESTS) build/release/tdpmmu all
@@ -182,6 +183,15 @@ torture: build/debug/tdpmmu build/fanout8/tdpmmu build/asan/tdpmmu
 	./build/debug/tdpmmu torture --duration $(DURATION)
 	./build/fanout8/tdpmmu torture --duration $(DURATION)
 	$(ASAN_RUN) ./build/asan/tdpmmu torture --duration $(DURATION)
+
+# The API fuzz harness (tests/fuzz_api.c): make check replays its corpus
+# under ASan+UBSan with gcc; make fuzz runs libFuzzer (clang) for DURATION.
+build/asan/obj/tests/fuzz_api.o: CFLAGS_asan += -DFUZZ_STANDALONE
+fuzz-replay: build/asan/tests/fuzz_api
+	@echo "== fuzz corpus replay (asan+ubsan)"
+	./build/asan/tests/fuzz_api tests/fuzz_corpus
+fuzz:
+	sh scripts/fuzz.sh $(DURATION)
 
 # The Promela model of retire -> flush -> free, checked with spin.
 model:

@@ -73,7 +73,7 @@ echo "fuzz: running for $DURATION s over $(find "$BUILD/corpus" -type f | wc -l)
 status=0
 # shellcheck disable=SC2086 # FUZZ_FLAGS splits on purpose
 ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
-	"$BUILD/fuzz_api" -max_total_time="$DURATION" -timeout=60 -rss_limit_mb=4096 \
+	"$BUILD/fuzz_api" -max_total_time="$DURATION" -max_len=2048 -timeout=60 -rss_limit_mb=4096 \
 	-print_final_stats=1 -artifact_prefix="$BUILD/artifacts/" ${FUZZ_FLAGS:-} \
 	"$BUILD/corpus" || status=$?
 if [ "$status" != 0 ]; then

@@ -296,6 +296,34 @@ static void block_range(const struct tdp_memslot *m, uint64_t start, uint64_t en
 	*last = (hi - 1 - m->first_block_gfn) / BLOCK_PAGES;
 }
 
+int tdp_host_remap_extent(struct tdp_host *h, uint64_t start, uint64_t end, uint64_t *lo,
+			  uint64_t *hi)
+{
+	struct tdp_memslots *s;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&h->slots_mutex);
+	s = h->slots;
+	for (int i = 0; i < s->nr; i++) {
+		const struct tdp_memslot *m = &s->slots[i];
+		uint64_t slot_end = m->desc.base_gfn + m->desc.npages;
+		uint64_t a = tdp_align_gfn(start, TDP_LEVEL_2M);
+		uint64_t b = tdp_align_gfn(end - 1, TDP_LEVEL_2M) + BLOCK_PAGES;
+
+		if (!overlaps(m, start, end))
+			continue;
+		a = a > m->desc.base_gfn ? a : m->desc.base_gfn;
+		b = b < slot_end ? b : slot_end;
+		if (r || a < *lo)
+			*lo = a;
+		if (r || b > *hi)
+			*hi = b;
+		r = 0;
+	}
+	pthread_mutex_unlock(&h->slots_mutex);
+	return r;
+}
+
 int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge)
 {
 	struct tdp_memslots *s;

@@ -89,6 +89,13 @@ int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out
  * blocks.  -ENOENT: no slot there; -EINVAL: a hugetlb slot; -ENOSPC: frames
  * exhausted.  On error nothing changed.
  */
+/*
+ * The gfns whose frames a remap of [start, end) changes: every 2 MiB block
+ * it touches, clipped to the memslots, as one extent [*lo, *hi).  -ENOENT
+ * when no memslot overlaps.
+ */
+int tdp_host_remap_extent(struct tdp_host *h, uint64_t start, uint64_t end, uint64_t *lo,
+			  uint64_t *hi);
 int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge);
 /*
  * Memslot changes.  Each publishes a new slot array and waits for readers

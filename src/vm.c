@@ -377,11 +377,16 @@ int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 
 int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags)
 {
+	uint64_t lo = start, hi = end;
+
 	if (start >= end || (flags & ~TDPMMU_REMAP_HUGE))
 		return -EINVAL;
 	if (end > vm->mmu.max_gfn)
 		return -ERANGE;
-	if (!tdp_notifier_in_progress(&vm->notifier, &vm->mmu, start, end))
+	/* Whole blocks change frames: the invalidation must cover them all. */
+	if (tdp_host_remap_extent(&vm->host, start, end, &lo, &hi))
+		lo = start, hi = end; /* no memslot: the remap says -ENOENT */
+	if (!tdp_notifier_in_progress(&vm->notifier, &vm->mmu, lo, hi))
 		return -EBUSY;
 	return tdp_host_remap(&vm->host, start, end, flags & TDPMMU_REMAP_HUGE);
 }

@@ -39,10 +39,12 @@
  *     predicts when an argument or the state rules the call out
  *     (argument errors first, then state errors; ENOMEM/ENOSPC where an
  *     allocation can fail);
- *   - a failed call, and a call that only reads (test_young, lookups, host
- *     reads, statistics, audit, flush, hold_walk), leaves every sampled
- *     gfn's lookup (present, level, frame, entry) and the leaf counters as
- *     they were;
+ *   - a failed call, and a call that must not change what is mapped
+ *     (test_young, lookups, host queries, statistics, audit, flush,
+ *     hold_walk, memslot_add, invalidate_end, host_remap,
+ *     write_track_remove, vCPU create/destroy/role switch; a fault on an
+ *     SMM vCPU for the lookups only), leaves every sampled gfn's lookup
+ *     (present, level, frame, entry) and the leaf counters as they were;
  *   - after a successful fault on a normal-role vCPU: the gfn is present,
  *     its frame is tdpmmu_host_pfn()'s and the result's, its level is the
  *     result's and within the cap, a write made it writable (unless the gfn
@@ -1198,7 +1200,7 @@ static void op_inval_end(void)
 static void op_remap(void)
 {
 	uint8_t v = in8(), fm = in8();
-	uint64_t start, end;
+	uint64_t start, end, lo, hi;
 	unsigned flags, t1, t2 = 0;
 	bool covered = false, any = false, huge = false;
 	int r;
@@ -1220,41 +1222,34 @@ static void op_remap(void)
 	t1 = range_t1(start, end);
 	if (flags & ~TDPMMU_REMAP_HUGE)
 		t1 |= A_EINVAL;
-	for (int i = 0; i < F.ninval; i++)
-		covered |= F.inval[i].start <= start && end <= F.inval[i].end;
-	if (!covered)
-		t2 |= A_EBUSY;
+	/* The gfns whose frames change: the 2 MiB blocks, clipped to the slots. */
+	lo = start;
+	hi = end;
 	for (int i = 0; i < MAX_SLOTS; i++) {
 		const struct mslot *s = &F.slots[i];
+		uint64_t se = s->d.base_gfn + s->d.npages;
+		uint64_t a = align_down(start, MB2_PAGES), b;
 
-		if (s->used && start < s->d.base_gfn + s->d.npages && s->d.base_gfn < end) {
-			any = true;
-			huge |= is_hugetlb(s->d.backing);
-		}
+		if (!s->used || !(start < se && s->d.base_gfn < end))
+			continue;
+		b = align_down(end - 1, MB2_PAGES) + MB2_PAGES;
+		a = a > s->d.base_gfn ? a : s->d.base_gfn;
+		b = b < se ? b : se;
+		if (!any || a < lo)
+			lo = a;
+		if (!any || b > hi)
+			hi = b;
+		any = true;
+		huge |= is_hugetlb(s->d.backing);
 	}
+	for (int i = 0; i < F.ninval; i++)
+		covered |= F.inval[i].start <= lo && hi <= F.inval[i].end;
+	if (!covered)
+		t2 |= A_EBUSY;
 	if (huge)
 		t2 |= A_EINVAL;
 	if (!any)
 		t2 |= A_ENOENT;
-#ifdef FUZZ_SKIP_PARTIAL_BLOCK_REMAP
-	/*
-	 * Off by default.  A remap gives new frames to whole 2 MiB blocks,
-	 * also to the gfns of those blocks outside the invalidation that
-	 * covers [start, end), whose leaves then map stale frames (reported
-	 * as a library bug).  Defined, the harness skips such remaps so that
-	 * a campaign can look past that bug.
-	 */
-	if (!t1 && covered) {
-		uint64_t lo = align_down(start, MB2_PAGES),
-			 hi = align_down(end - 1, MB2_PAGES) + MB2_PAGES;
-		bool hull = false;
-
-		for (int i = 0; i < F.ninval; i++)
-			hull |= F.inval[i].start <= lo && hi <= F.inval[i].end;
-		if (!hull)
-			return;
-	}
-#endif
 	sample_range(start, end);
 	sample_range(align_down(start, MB2_PAGES), align_down(start, MB2_PAGES) + MB2_PAGES);
 	before_call();
@@ -1602,11 +1597,11 @@ static void op_track(bool add)
 		}
 		t->count++;
 		check_protected(g, "tdpmmu_write_track_add");
-	} else if (!--t->count) {
-		*t = F.tracked[--F.ntracked];
 	} else {
-		/* Still tracked: removing one of several adds changes nothing. */
-		unchanged("tdpmmu_write_track_remove (nested)");
+		if (!--t->count)
+			*t = F.tracked[--F.ntracked];
+		/* Remove has nothing to undo in the tables. */
+		unchanged("tdpmmu_write_track_remove");
 	}
 	if (tdpmmu_write_tracked(F.vm, g) != is_tracked(g))
 		fail("tdpmmu_write_tracked(0x%" PRIx64 ") = %d, model %d", g,

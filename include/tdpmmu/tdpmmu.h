@@ -178,13 +178,16 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 
 /*
  * MMU notifier.  invalidate_begin zaps [start, end) and flushes; until the
- * matching invalidate_end, faults on gfns in any range in progress retry.
+ * matching invalidate_end, faults retry on every gfn from the lowest start
+ * to the highest end of the invalidations in progress (gaps between them
+ * included, as in KVM, so a thread must not fault there itself).
  * Between the two the host may change the frames: tdpmmu_host_remap gives
  * every 2 MiB block overlapping [start, end) new frames, 2M-aligned with
  * TDPMMU_REMAP_HUGE (like compaction: huge mappings possible), misaligned
  * otherwise (like migration or a THP split: 4K mappings only); with real
  * backing the bytes and the host's dirty bits move along.  Remap needs one
- * invalidation in progress that covers the whole range (-EBUSY otherwise);
+ * invalidation in progress that covers every gfn whose frame changes:
+ * those 2 MiB blocks, clipped to the memslots (-EBUSY otherwise);
  * hugetlb slots are never remapped (-EINVAL).  invalidate_end takes the
  * range its begin took; any other range is -EINVAL.  At most 64
  * invalidations may be in progress at once (-EBUSY).
