@@ -59,6 +59,9 @@ static void wait_for_lockless_walkers(struct tdp_reclaim *r)
 			continue;
 		if (unlikely(s == self))
 			tdp_bug("remote TLB flush from inside a lockless walk (thread slot %d)", s);
+		/* Counted before the wait: a test can see a flush held off. */
+		if (!waited)
+			atomic_fetch_add_explicit(&r->holdoff_waits, 1, memory_order_relaxed);
 		waited = true;
 		for (unsigned spins = 0;
 		     atomic_load_explicit(&r->walkers[s].seq, memory_order_acquire) == seq;
@@ -69,8 +72,6 @@ static void wait_for_lockless_walkers(struct tdp_reclaim *r)
 				sched_yield(); /* the walker may be preempted */
 		}
 	}
-	if (waited)
-		atomic_fetch_add_explicit(&r->holdoff_waits, 1, memory_order_relaxed);
 }
 
 void reclaim_flush_end_slow(struct tdp_reclaim *r, uint64_t started)
