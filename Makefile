@@ -158,7 +158,7 @@ torture-short: build/debug/tdpmmu build/fanout8/tdpmmu
 CATCH_free-no-wait        := tdpmmu torture --strategy rcu --duration 10
 CATCH_skip-flush          := tdpmmu torture --strategy llist --duration 10
 CATCH_skip-notifier-retry := tests/test_notifier --seconds 5
-CATCH_plain-store         := tests/test_vcpu_ad --seconds 5 --inject 8
+CATCH_plain-store         := tests/test_vcpu_ad --seconds 5
 CATCH_cas-from-frozen     := tests/test_stress --seconds 5
 broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 	@set -e; for b in $(BROKEN); do \

@@ -34,6 +34,11 @@ extern _Atomic bool tdp_quarantine;
  * retry.  A test sets it to run that invalidation deterministically.
  */
 extern void (*tdp_inject_fault_hook)(uint64_t gfn);
+/*
+ * Tests only: called by an exclusive-mode entry update between its
+ * snapshot and its store, where hardware may still set Accessed/Dirty.
+ */
+extern void (*tdp_inject_store_hook)(_Atomic uint64_t *sptep);
 
 void tdp_inject_delay_slow(unsigned one_in);
 bool tdp_inject_alloc_fail_slow(unsigned one_in);

@@ -182,6 +182,8 @@ void tdp_set_spte(struct tdp_mmu *mmu, struct tdp_iter *it, tdp_spte_t new)
 			spte_is_frozen(new) ? "to" : "from", it->level,
 			(unsigned long long)it->gfn);
 	tdp_inject_delay(); /* hardware may set A/D after the snapshot */
+	if (unlikely(tdp_inject_store_hook))
+		tdp_inject_store_hook(it->sptep);
 #ifdef TDP_BREAK_PLAIN_STORE
 	/* Deliberately broken build: A/D set since the snapshot are lost (docs/testing.md). */
 	if (0)

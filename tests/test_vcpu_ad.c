@@ -40,6 +40,7 @@
 #include "check.h"
 #include "test_opts.h"
 #include "compiler.h"
+#include "inject.h"
 #include "tdpmmu/tdpmmu.h"
 #include "written_once.h"
 #include "test_vm.h"
@@ -460,12 +461,48 @@ static void test_zap_keeps_dirty(double seconds, uint64_t seed)
 	CHECK(t.split_writes > 0);
 }
 
+/*
+ * Deterministic: "hardware" sets Dirty on a clean leaf between the zap's
+ * snapshot and its store (the test hook in inject.h).  The zap must still
+ * hand the page to the host as dirty; a plain store would lose it.
+ */
+static void hardware_sets_dirty(_Atomic uint64_t *sptep)
+{
+	tdp_spte_t s = atomic_load(sptep);
+
+	if (spte_is_present(s) && !spte_is_dirty(s))
+		atomic_fetch_or(sptep, SPTE_DIRTY);
+}
+
+static void test_dirty_between_snapshot_and_store(void)
+{
+	struct tdpmmu_vm *vm = make_vm();
+	struct tdpmmu_mapping m;
+	struct tdpmmu_vcpu *v;
+	uint64_t gfn = ANON_BASE + 3;
+	bool dirty = true;
+
+	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
+	REQUIRE(tdpmmu_fault(v, gfn, TDPMMU_ACCESS_READ, 0, NULL) == 0);
+	REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0 && m.present);
+	CHECK(!spte_is_dirty(m.spte)); /* a read maps it clean */
+	REQUIRE(tdpmmu_host_dirty(vm, gfn, &dirty) == 0);
+	CHECK(!dirty);
+	tdp_inject_store_hook = hardware_sets_dirty;
+	REQUIRE(tdpmmu_zap_range(vm, gfn, gfn + 1) == 0);
+	tdp_inject_store_hook = NULL;
+	REQUIRE(tdpmmu_host_dirty(vm, gfn, &dirty) == 0);
+	CHECK(dirty); /* the Dirty set in the window reached the host */
+	tdpmmu_vm_destroy(vm);
+}
+
 int main(int argc, char **argv)
 {
 	struct test_opts o = { .seconds = 2, .vcpus = nvcpus, .seed = 1 };
 
 	test_opts_parse(argc, argv, &o, MAX_VCPUS);
 	nvcpus = o.vcpus;
+	test_dirty_between_snapshot_and_store();
 	test_exact_dirty(o.seed);
 	test_zap_keeps_dirty(o.seconds, o.seed);
 	return check_report("test_vcpu_ad");
