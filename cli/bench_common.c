@@ -78,6 +78,16 @@ void bench_set_backing(void *ctx, const char *opt, const char *arg)
 	((struct bench_opts *)ctx)->backing = bench_backing_arg(opt, arg);
 }
 
+double bench_seconds_arg(const char *opt, const char *arg, double min, double max)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (!*arg || *end || !(v >= min && v <= max))
+		usage_error("%s: '%s' is not a duration from %g to %g seconds", opt, arg, min, max);
+	return v;
+}
+
 enum tdpmmu_strategy bench_strategy_arg(const char *opt, const char *arg)
 {
 	enum tdpmmu_strategy s;

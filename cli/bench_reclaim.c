@@ -280,12 +280,7 @@ static void set_strategies(void *ctx, const char *opt, const char *arg)
 
 static void set_seconds(void *ctx, const char *opt, const char *arg)
 {
-	char *end;
-	double v = strtod(arg, &end);
-
-	if (!*arg || *end || !(v >= 0.05 && v <= 3600))
-		usage_error("%s: '%s' is not a duration from 0.05 to 3600 seconds", opt, arg);
-	((struct reclaim_opts *)ctx)->seconds = v;
+	((struct reclaim_opts *)ctx)->seconds = bench_seconds_arg(opt, arg, 0.05, 3600);
 }
 
 static void set_stall(void *ctx, const char *opt, const char *arg)

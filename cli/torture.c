@@ -38,12 +38,7 @@ static void set_strategies(void *ctx, const char *opt, const char *arg)
 
 static void set_duration(void *ctx, const char *opt, const char *arg)
 {
-	char *end;
-	double v = strtod(arg, &end);
-
-	if (!*arg || *end || !(v >= 0.1 && v <= 86400))
-		usage_error("%s: '%s' is not a duration from 0.1 to 86400 seconds", opt, arg);
-	((struct torture_opts *)ctx)->duration = v;
+	((struct torture_opts *)ctx)->duration = bench_seconds_arg(opt, arg, 0.1, 86400);
 }
 
 static void set_seed(void *ctx, const char *opt, const char *arg)

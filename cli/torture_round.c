@@ -244,7 +244,7 @@ static void chaos_op(struct round *r)
 {
 	struct tdpmmu_vm *vm = r->vm;
 	uint64_t x = next_rnd(&r->chaos_rnd), gfn = chaos_gfn(r);
-	static uint64_t bitmap[THP_PAGES / 64];
+	uint64_t bitmap[THP_PAGES / 64]; /* what a get returns; only its errors matter */
 	const char *what = NULL;
 	int e = 0;
 
