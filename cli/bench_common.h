@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "populate.h"
+#include "sweep.h"
 #include "tdpmmu/tdpmmu.h"
 
 #define BENCH_LEVELS 4       /* page-table levels of every VM these benchmarks make */
@@ -110,18 +111,6 @@ struct bench_vcpu_sum {
 };
 void bench_pool_stats(const struct bench_pool *p, struct bench_vcpu_sum *out);
 
-/* Timed phases, in order, for the JSON report. */
-#define BENCH_MAX_PHASES 320 /* dirty-log: 3 per iteration (-i up to 100), and 5 more */
-struct bench_phase {
-	char name[64];
-	uint64_t ns;
-	uint64_t faults; /* EPT violations during the phase, all vCPUs */
-};
-struct bench_phases {
-	struct bench_phase p[BENCH_MAX_PHASES];
-	int n;
-};
-void bench_phase_add(struct bench_phases *ph, const char *name, uint64_t ns, uint64_t faults);
 /* "1.234567890s", the selftests' way. */
 void bench_format_secs(uint64_t ns, char *buf, size_t len);
 

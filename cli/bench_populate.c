@@ -1,170 +1,218 @@
 /*
- * bench_populate.c - `tdpmmu bench populate`: --repeat rounds, each
- * running every vCPU count once (interleaved, so a slow spell on a shared
- * machine hits every count alike), each run followed by the machine
- * reference at its count (machine_ref.c), the floor measured on the
- * smallest count in each round; then the report: the best run of each
- * count with the median beside it, and the best machine reference, as
- * text (and JSON).
+ * bench_populate.c - `tdpmmu bench populate` as a scenario of the sweep
+ * driver (sweep.c): each run is populate_run() at the driver's strategy
+ * and vCPU count.  The latency round times every fault and runs the full
+ * audit; the throughput rounds give faults per second.  Along the way,
+ * after the first strategy's run at each count in each round, the machine
+ * reference at that count (machine_ref.c), and on the smallest count the
+ * floor; the report ends with both: scaling of each strategy beside the
+ * machine's own, and fault cost over the floor.
  */
-#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "bench_common.h"
 #include "populate.h"
 
-static int cmp_elapsed(const void *a, const void *b)
+static enum tdpmmu_strategy first_strategy(const struct sweep_opts *o)
 {
-	const struct populate_result *x = a, *y = b;
-
-	return (x->elapsed_ns > y->elapsed_ns) - (x->elapsed_ns < y->elapsed_ns);
+	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+		if (o->strategies[s])
+			return (enum tdpmmu_strategy)s;
+	return TDPMMU_STRATEGY_RCU;
 }
 
-static int cmp_floor(const void *a, const void *b)
+static int count_index(const struct sweep_opts *o)
 {
-	const struct populate_result *x = a, *y = b;
-	double fx = (double)x->floor_ns / (double)x->floor_pages;
-	double fy = (double)y->floor_ns / (double)y->floor_pages;
-
-	return (fx > fy) - (fx < fy);
-}
-
-/* Each vCPU's share of the wall time, per fault it took. */
-static double ns_per_fault(const struct populate_result *run)
-{
-	return run->faults ? (double)run->elapsed_ns * run->vcpus / (double)run->faults : NAN;
-}
-
-/* Sort @n runs by time: the best is first, the median in the middle. */
-static void summarise(struct populate_summary *s, struct populate_result *runs, unsigned n)
-{
-	const struct populate_result *best, *median;
-
-	qsort(runs, n, sizeof(*runs), cmp_elapsed);
-	best = &runs[0];
-	median = &runs[(n - 1) / 2];
-	s->run = *best;
-	s->seconds = (double)best->elapsed_ns / 1e9;
-	s->faults_per_s = (double)best->faults / s->seconds;
-	s->ns_per_fault = ns_per_fault(best);
-	s->median_seconds = (double)median->elapsed_ns / 1e9;
-	s->median_ns_per_fault = ns_per_fault(median);
-}
-
-static void show_progress(unsigned round, unsigned rounds, unsigned vcpus, const char *what,
-			  uint64_t t0)
-{
-	progress_show("[round %u/%u] %u vCPU%s: %s ... (%.0f s so far)", round, rounds, vcpus,
-		      vcpus == 1 ? "" : "s", what, (double)(tdp_now_ns() - t0) / 1e9);
-}
-
-/*
- * First a latency round: every fault timed (two clock reads each, which
- * would slow the throughput rounds), and the full audit.  Then --repeat
- * throughput rounds.  @runs holds o->repeat runs per vCPU count (count i's
- * at i * repeat), @lat one latency run per count.
- */
-static void run_rounds(struct populate_report *rep, struct populate_result *runs,
-		       struct populate_result *lat, double ref[POPULATE_MAX_COUNTS])
-{
-	const struct populate_opts *o = rep->opts;
-	unsigned n = o->repeat, cores = (unsigned)rep->machine.usable_cores;
-	uint64_t t0 = tdp_now_ns();
-
-	for (int i = 0; i < o->nr_counts; i++) {
-		show_progress(0, n, o->vcpus[i], "latency and audit", t0);
-		populate_run(o, o->vcpus[i], true, false, true, &lat[i]);
-	}
-	for (unsigned r = 0; r < n; r++) {
-		for (int i = 0; i < o->nr_counts; i++) {
-			unsigned v = o->vcpus[i];
-			double ops;
-
-			show_progress(r + 1, n, v, "populate", t0);
-			populate_run(o, v, false, i == 0 && populate_maps_4k_only(o), false,
-				     &runs[(unsigned)i * n + r]);
-			show_progress(r + 1, n, v, "machine reference", t0);
-			ops = machine_ref_run(v, cores);
-			if (ops > ref[i])
-				ref[i] = ops;
-		}
-	}
-	progress_clear();
-}
-
-static void summarise_all(struct populate_report *rep, struct populate_result *runs,
-			  const struct populate_result *lat, const double ref[POPULATE_MAX_COUNTS])
-{
-	const struct populate_opts *o = rep->opts;
-	unsigned n = o->repeat;
-
-	rep->floor_ns_per_page = NAN;
-	if (populate_maps_4k_only(o)) {
-		qsort(runs, n, sizeof(*runs), cmp_floor);
-		rep->floor_ns_per_page = (double)runs[0].floor_ns / (double)runs[0].floor_pages;
-	}
-	for (int i = 0; i < o->nr_counts; i++) {
-		summarise(&rep->sum[i], &runs[(unsigned)i * n], n);
-		rep->sum[i].run.latency = lat[i].latency;
-		rep->sum[i].machine_ref_ops_per_s = ref[i];
-		rep->sum[i].machine_ref_ratio = ref[i] / ref[0];
-		rep->sum[i].scaling = rep->sum[i].faults_per_s / rep->sum[0].faults_per_s;
-	}
-	rep->nr = o->nr_counts;
-	rep->base = &rep->sum[0];
-	rep->largest = &rep->sum[rep->nr - 1];
-	rep->fault_over_floor = rep->base->ns_per_fault / rep->floor_ns_per_page;
-}
-
-int populate_bench(const struct populate_opts *o, const char *command)
-{
-	double ref[POPULATE_MAX_COUNTS] = { 0 };
-	struct populate_report *rep;
-	struct populate_result *runs, *lat;
-	FILE *json = NULL;
-
-	rep = calloc(1, sizeof(*rep));
-	runs = calloc((size_t)o->repeat * (size_t)o->nr_counts, sizeof(*runs));
-	lat = calloc((size_t)o->nr_counts, sizeof(*lat));
-	if (!rep || !runs || !lat)
-		fatal("out of memory");
-	rep->opts = o;
-	rep->command = command;
-	/* Before the long part, so that a bad path fails at once. */
-	if (o->json_path) {
-		json = fopen(o->json_path, "w");
-		if (!json)
-			fatal("cannot write '%s': %s", o->json_path, strerror(errno));
-	}
-	progress_init();
-	machine_info_read(&rep->machine);
-	populate_print_header(rep, stdout);
-	fflush(stdout);
-	run_rounds(rep, runs, lat, ref);
-	summarise_all(rep, runs, lat, ref);
-	populate_print_results(rep, stdout);
-	if (json) {
-		populate_write_json(rep, json);
-		if (ferror(json) | fclose(json))
-			fatal("writing '%s' failed", o->json_path);
-		printf("\nJSON written to %s\n", o->json_path);
-	}
-	free(lat);
-	free(runs);
-	free(rep);
+	for (int i = 0; i < o->nr_counts; i++)
+		if (o->counts[i] == o->vcpus)
+			return i;
 	return 0;
+}
+
+/* The per-run numbers only populate has, for its JSON. */
+struct populate_extra {
+	uint64_t pages;
+	struct populate_vcpu_totals vcpu;
+};
+
+static void populate_sweep_run(void *opts, bool lat_round, struct sweep_run *out)
+{
+	struct populate_opts *o = opts;
+	bool first = o->sw.strategy == first_strategy(&o->sw);
+	bool floor = !lat_round && first && o->sw.vcpus == o->sw.counts[0] &&
+		     populate_maps_4k_only(o);
+	struct populate_extra *x = calloc(1, sizeof(*x));
+	struct populate_result res;
+	double secs;
+
+	if (!x)
+		fatal("out of memory");
+	populate_run(o, o->sw.vcpus, lat_round, floor, lat_round, &res);
+	secs = (double)res.elapsed_ns / 1e9;
+	bench_phase_add(&out->phases, "populate", res.elapsed_ns, res.faults);
+	out->metric = res.faults ? (double)res.faults / secs : NAN;
+	out->col[0] = secs;
+	out->col[1] = res.faults ? (double)res.elapsed_ns * res.vcpus / (double)res.faults : NAN;
+	out->has_latency = lat_round;
+	out->latency = res.latency;
+	out->lock = res.lock;
+	out->reclaim = res.reclaim;
+	memcpy(out->counters, res.counters, sizeof(out->counters));
+	x->pages = res.pages;
+	x->vcpu = res.vcpu;
+	out->extra = x;
+	if (floor) {
+		double f = (double)res.floor_ns / (double)res.floor_pages;
+
+		if (isnan(o->floor_ns_per_page) || f < o->floor_ns_per_page)
+			o->floor_ns_per_page = f;
+	}
+	if (!lat_round && first) {
+		int i = count_index(&o->sw);
+		double ops;
+
+		progress_show("populate: machine reference, %u thread%s", o->sw.vcpus,
+			      o->sw.vcpus == 1 ? "" : "s");
+		ops = machine_ref_run(o->sw.vcpus, o->cores);
+		if (ops > o->machine_ref[i])
+			o->machine_ref[i] = ops;
+	}
+}
+
+static void print_settings(const void *opts, FILE *f)
+{
+	const struct populate_opts *o = opts;
+	char size[32];
+
+	format_size(o->bytes_per_vcpu, size, sizeof(size));
+	fprintf(f, "populate: %s per vCPU (%llu pages), -s %s (%s mappings); %u%% writes; %s; "
+		   "%s order; %s\n",
+		size, (unsigned long long)populate_pages_per_vcpu(o), backing_kvm_name(o->backing),
+		populate_maps_4k_only(o) ? "4K" : "huge where they fit", o->write_pct,
+		o->overlap ? "every vCPU the same region (-o)" : "each vCPU its own region",
+		o->random_order ? "random (-a)" : "ascending",
+		o->sw.payload ? "real host memory (--payload)" : "no payload");
+	fputs("          a latency round (every fault timed, full audit), then the throughput\n"
+	      "          rounds; every run checked\n",
+	      f);
+}
+
+static void print_scaling(const struct populate_opts *o, const struct sweep_report *rep, FILE *f)
+{
+	fputs("\nscaling: faults/s over the same strategy's at the smallest count, beside\n"
+	      "the machine reference (a private, sharing-free loop in the same rounds:\n"
+	      "the best this machine allows)\n",
+	      f);
+	fprintf(f, "%5s %12s", "vCPUs", "machine ref");
+	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+		if (o->sw.strategies[s])
+			fprintf(f, " %13s", tdpmmu_strategy_name((enum tdpmmu_strategy)s));
+	fputc('\n', f);
+	for (int i = 0; i < o->sw.nr_counts; i++) {
+		fprintf(f, "%5u %11.2fx", o->sw.counts[i], o->machine_ref[i] / o->machine_ref[0]);
+		for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+			const struct sweep_row *row, *base;
+
+			if (!o->sw.strategies[s])
+				continue;
+			row = sweep_find(rep, (enum tdpmmu_strategy)s, o->sw.counts[i]);
+			base = sweep_find(rep, (enum tdpmmu_strategy)s, o->sw.counts[0]);
+			fprintf(f, " %12.2fx", row->best->metric / base->best->metric);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void print_extra(const void *opts, const struct sweep_report *rep, FILE *f)
+{
+	const struct populate_opts *o = opts;
+	const struct sweep_row *base = &rep->rows[0];
+
+	print_scaling(o, rep, f);
+	if (isnan(o->floor_ns_per_page))
+		return;
+	fprintf(f, "\nfloor (bare walk + CAS): %.1f ns/page (over vCPU 0's %llu pages)\n",
+		o->floor_ns_per_page, (unsigned long long)populate_pages_per_vcpu(o));
+	fprintf(f, "fault / floor: %.1f x (%s at %u vCPU%s, ns/fault/vCPU over the floor; a\n"
+		   "               fault here is the guest access, the EPT violation, the fault\n"
+		   "               path and the access again)\n",
+		base->best->col[1] / o->floor_ns_per_page, tdpmmu_strategy_name(base->strategy),
+		base->vcpus, base->vcpus == 1 ? "" : "s");
+}
+
+static void json_config(const void *opts, FILE *f)
+{
+	const struct populate_opts *o = opts;
+
+	fprintf(f, "{\"bytes_per_vcpu\": %" PRIu64 ", \"backing\": ", o->bytes_per_vcpu);
+	json_string(f, backing_kvm_name(o->backing));
+	fprintf(f, ", \"write_pct\": %u, \"overlap\": %s, \"random_access\": %s,\n"
+		   "    \"floor_ns_per_page\": ",
+		o->write_pct, o->overlap ? "true" : "false", o->random_order ? "true" : "false");
+	json_number(f, o->floor_ns_per_page, 2);
+	fputs(", \"machine_ref_ops_per_sec\": [", f);
+	for (int i = 0; i < o->sw.nr_counts; i++) {
+		fputs(i ? ", " : "", f);
+		json_number(f, o->machine_ref[i], 0);
+	}
+	fputs("]}", f);
+}
+
+static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
+{
+	const struct populate_extra *x = run->extra;
+
+	fprintf(f, "      \"pages\": %" PRIu64 ", \"faults_per_sec\": ", x->pages);
+	json_number(f, run->metric, 1);
+	fputs(", \"ns_per_fault_per_vcpu\": ", f);
+	json_number(f, run->col[1], 2);
+	fprintf(f, ",\n      \"vcpu\": {\"accesses\": %" PRIu64 ", \"tlb_misses\": %" PRIu64
+		   ", \"ept_violations\": %" PRIu64 ", \"faults_fast\": %" PRIu64
+		   ", \"faults_slow\": %" PRIu64 ", \"fault_retries\": %" PRIu64
+		   ", \"kicks\": %" PRIu64 ", \"tlb_flushes\": %" PRIu64 "}",
+		x->vcpu.accesses, x->vcpu.tlb_misses, x->vcpu.ept_violations, x->vcpu.faults_fast,
+		x->vcpu.faults_slow, x->vcpu.fault_retries, x->vcpu.kicks, x->vcpu.tlb_flushes);
+}
+
+static const struct sweep_scenario populate_scenario = {
+	.name = "populate",
+	.title = "populate benchmark (KVM's dirty_log_perf_test populate phase)",
+	.metric_name = "Mfaults/s",
+	.metric_json = "faults_per_sec",
+	.metric_what = "EPT violations handled per second, all vCPUs (start barrier to the "
+		       "last vCPU done)",
+	.metric_scale = 1e6,
+	.cols = { "populate s", "ns/fault/vCPU" },
+	.col_decimals = { 6, 1 },
+	.latency_round = true,
+	.run = populate_sweep_run,
+	.print_settings = print_settings,
+	.print_extra = print_extra,
+	.json_config = json_config,
+	.json_extra = json_extra,
+};
+
+int populate_bench(struct populate_opts *o, const char *command)
+{
+	struct machine_info m;
+
+	machine_info_read(&m);
+	o->cores = (unsigned)m.usable_cores;
+	o->floor_ns_per_page = NAN;
+	return sweep_main(&populate_scenario, o, command);
 }
 
 int bench_populate_main(int argc, char **argv)
 {
 	struct populate_opts o;
-	char flags[512], command[600];
+	char flags[768], command[800];
 
 	populate_opts_init(&o);
 	populate_opts_parse(&o, argc, argv);
 	populate_opts_format(&o, flags, sizeof(flags));
-	snprintf(command, sizeof(command), "tdpmmu bench populate %s", flags);
+	snprintf(command, sizeof(command), "tdpmmu bench populate%s", flags);
 	return populate_bench(&o, command);
 }

@@ -10,26 +10,22 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "sweep.h"
 #include "tdpmmu/tdpmmu.h"
 
-#define POPULATE_MAX_VCPUS 1000
-#define POPULATE_MAX_COUNTS 64 /* entries in the -v list */
-#define POPULATE_MAX_REPEAT 1000
 #define POPULATE_PAGE_BYTES 4096ull
 
 struct populate_opts {
-	unsigned vcpus[POPULATE_MAX_COUNTS]; /* ascending, no duplicates */
-	int nr_counts;
+	struct sweep_opts sw; /* first: -v, --strategy, --repeat, --levels, --payload, outputs */
 	uint64_t bytes_per_vcpu;
 	unsigned write_pct;  /* -w: share of pages written, the rest read */
 	bool overlap;        /* -o: every vCPU walks the same region */
 	bool random_order;   /* -a: each vCPU walks its pages in its own random order */
-	bool payload;        /* --payload: real host memory behind the guest */
-	unsigned repeat;
-	unsigned levels;
 	enum tdpmmu_backing backing;
-	enum tdpmmu_strategy strategy;
-	const char *json_path;
+	/* Measured along the way (bench_populate.c). */
+	double floor_ns_per_page;             /* best floor; NAN when not measured */
+	double machine_ref[SWEEP_MAX_COUNTS]; /* best machine reference per count */
+	unsigned cores;                       /* usable here, for the reference */
 };
 
 /* populate_opts.c */
@@ -127,30 +123,8 @@ uint64_t populate_payload_bytes(const struct populate_opts *o, unsigned vcpus);
 void populate_check(struct tdpmmu_vm *vm, const struct populate_opts *o,
 		    const struct populate_result *res, bool audit);
 
-/* The reported numbers of one vCPU count: its best run, and the median. */
-struct populate_summary {
-	struct populate_result run; /* the best (fastest) run */
-	double seconds, faults_per_s, ns_per_fault; /* ns per fault per vCPU */
-	double median_seconds, median_ns_per_fault;
-	double scaling;               /* faults/s over the smallest count's */
-	double machine_ref_ops_per_s; /* best machine reference at this count */
-	double machine_ref_ratio;     /* that over the smallest count's */
-};
-
-struct populate_report {
-	const struct populate_opts *opts;
-	const char *command;        /* the equivalent command line */
-	struct machine_info machine;
-	struct populate_summary sum[POPULATE_MAX_COUNTS];
-	int nr;
-	double floor_ns_per_page; /* NAN when the floor could not be measured */
-	double fault_over_floor;  /* ns per fault of the base count over the floor */
-	const struct populate_summary *base;    /* smallest vCPU count */
-	const struct populate_summary *largest; /* largest vCPU count */
-};
-
-/* bench_populate.c: every round, then the report on stdout (and JSON). */
-int populate_bench(const struct populate_opts *o, const char *command);
+/* bench_populate.c: the populate scenario of the sweep driver. */
+int populate_bench(struct populate_opts *o, const char *command);
 
 /*
  * machine_ref.c: @threads threads share a fixed amount of private work
@@ -161,14 +135,5 @@ int populate_bench(const struct populate_opts *o, const char *command);
  */
 #define MACHINE_REF_ITERS (8u << 20) /* per core: 60-80 ms at 2-3 GHz */
 double machine_ref_run(unsigned threads, unsigned cores);
-
-/* populate_report.c and populate_tables.c: the text report. */
-void populate_print_header(const struct populate_report *r, FILE *f);
-void populate_print_results(const struct populate_report *r, FILE *f);
-void populate_print_latency_table(const struct populate_report *r, FILE *f);
-void populate_print_lock_table(const struct populate_report *r, FILE *f);
-void populate_print_summary_table(const struct populate_report *r, FILE *f);
-/* populate_json.c */
-void populate_write_json(const struct populate_report *r, FILE *f);
 
 #endif /* TDPMMU_CLI_POPULATE_H */

@@ -60,7 +60,7 @@ static void check_page(struct tdpmmu_vm *vm, const struct populate_opts *o, uint
 	if (written && (!spte_is_writable(m.spte) || !spte_is_dirty(m.spte)))
 		fatal("check failed: gfn 0x%llx was written but its leaf is not writable and "
 		      "Dirty (0x%llx)", (unsigned long long)gfn, (unsigned long long)m.spte);
-	if (o->payload)
+	if (o->sw.payload)
 		check_payload(vm, gfn, written);
 }
 

@@ -28,7 +28,7 @@ uint64_t populate_tables_needed(const struct populate_opts *o, unsigned vcpus)
 	uint64_t pages = populate_slot_pages(o, vcpus), n = 1; /* the root */
 
 	/* Tables whose entries are at @level, for each level below the root. */
-	for (int level = leaf_level(o->backing); level < (int)o->levels; level++) {
+	for (int level = leaf_level(o->backing); level < (int)o->sw.levels; level++) {
 		uint64_t span = tdp_pages_per_level(level + 1); /* pages one such table covers */
 
 		n += (pages + span - 1) / span;
@@ -41,7 +41,7 @@ uint64_t populate_tables_needed(const struct populate_opts *o, unsigned vcpus)
 
 uint64_t populate_payload_bytes(const struct populate_opts *o, unsigned vcpus)
 {
-	if (!o->payload)
+	if (!o->sw.payload)
 		return 0;
 	/*
 	 * The host hands out a memslot's frames from the first 1 GiB boundary
@@ -65,8 +65,8 @@ struct tdpmmu_vm *populate_vm_create(const struct populate_opts *o, unsigned vcp
 	int r;
 
 	tdpmmu_vm_config_init(&cfg);
-	cfg.levels = o->levels;
-	cfg.strategy = o->strategy;
+	cfg.levels = o->sw.levels;
+	cfg.strategy = o->sw.strategy;
 	cfg.max_tables = populate_tables_needed(o, vcpus);
 	cfg.payload_bytes = populate_payload_bytes(o, vcpus);
 	r = tdpmmu_vm_create(&cfg, &vm);
