@@ -47,13 +47,13 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 }
 
 static const struct cli_option access_options[] = {
-	{ 'v', NULL, true, bench_set_vcpus },
+	{ 'v', NULL, true, sweep_set_vcpus },
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
 	{ 'o', NULL, false, set_overlap },
 	{ 0, "flush", false, set_flush },
-	{ 0, "json", true, bench_set_json },
-	{ 0, "strategy", true, bench_set_strategy },
+	{ 0, "json", true, sweep_set_json },
+	{ 0, "strategy", true, sweep_set_strategies },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -105,7 +105,7 @@ static void pass(struct access_run *a, const char *name, bool write)
 {
 	uint64_t before = faults_so_far(a), ns;
 
-	for (unsigned i = 0; i < a->o->b.vcpus; i++)
+	for (unsigned i = 0; i < a->o->b.sw.vcpus; i++)
 		populate_guest_init_range(&a->guests[i], region_base(a, i), a->pages_per_vcpu, i,
 					  false, write ? 100 : 0);
 	ns = bench_pool_pass(a->pool);
@@ -117,7 +117,7 @@ static void mark_idle(struct access_run *a, unsigned round)
 {
 	uint64_t t0 = tdp_now_ns(), cleared = 0;
 
-	for (unsigned i = 0; i < a->o->b.vcpus; i++) {
+	for (unsigned i = 0; i < a->o->b.sw.vcpus; i++) {
 		uint64_t start = region_base(a, i), end = start + a->pages_per_vcpu;
 		int r = a->o->flush ? tdpmmu_clear_flush_young(a->vm, start, end)
 				    : tdpmmu_clear_young(a->vm, start, end);
@@ -136,7 +136,7 @@ static void count_still_idle(struct access_run *a, unsigned round, const char *a
 {
 	uint64_t n = a->pages_per_vcpu, total = 0;
 
-	for (unsigned i = 0; i < a->o->b.vcpus; i++) {
+	for (unsigned i = 0; i < a->o->b.sw.vcpus; i++) {
 		uint64_t base = region_base(a, i), idle = 0;
 
 		for (uint64_t gfn = base; gfn < base + n; gfn++) {
@@ -158,8 +158,8 @@ static void count_still_idle(struct access_run *a, unsigned round, const char *a
 	a->res->still_idle[round] = total;
 	printf("  still idle after %s: %llu of %llu pages (%.1f%%); %llu leaves were young "
 	       "when marked\n", after, (unsigned long long)total,
-	       (unsigned long long)(n * a->o->b.vcpus),
-	       100.0 * (double)total / (double)(n * a->o->b.vcpus),
+	       (unsigned long long)(n * a->o->b.sw.vcpus),
+	       100.0 * (double)total / (double)(n * a->o->b.sw.vcpus),
 	       (unsigned long long)a->res->young_cleared[round]);
 	fflush(stdout);
 }
@@ -167,7 +167,6 @@ static void count_still_idle(struct access_run *a, unsigned round, const char *a
 static void access_run(const struct access_opts *o, struct access_result *res)
 {
 	struct access_run a = { .o = o, .res = res };
-	unsigned regions = o->overlap ? 1 : o->b.vcpus;
 	static const enum tdpmmu_counter key[] = {
 		TDPMMU_C_YOUNG_CLEARED, TDPMMU_C_FAULTS_FIXED, TDPMMU_C_TLB_FLUSHES,
 		TDPMMU_C_LEAVES_4K,     TDPMMU_C_LEAVES_2M,    TDPMMU_C_LEAVES_1G,
@@ -177,15 +176,15 @@ static void access_run(const struct access_opts *o, struct access_result *res)
 	void **ctx;
 
 	tdpmmu_vm_config_init(&cfg);
-	a.vm = bench_vm_create(&cfg, &o->b, regions, 1);
+	a.vm = bench_vm_create(&cfg, &o->b, o->overlap, 1);
 	a.pages_per_vcpu = bench_pages_per_vcpu(&o->b);
-	a.guests = calloc(o->b.vcpus, sizeof(*a.guests));
-	ctx = calloc(o->b.vcpus, sizeof(*ctx));
+	a.guests = calloc(o->b.sw.vcpus, sizeof(*a.guests));
+	ctx = calloc(o->b.sw.vcpus, sizeof(*ctx));
 	if (!a.guests || !ctx)
 		fatal("out of memory");
-	for (unsigned i = 0; i < o->b.vcpus; i++)
+	for (unsigned i = 0; i < o->b.sw.vcpus; i++)
 		ctx[i] = &a.guests[i];
-	a.pool = bench_pool_create(a.vm, o->b.vcpus, populate_guest_next, ctx, 0);
+	a.pool = bench_pool_create(a.vm, o->b.sw.vcpus, populate_guest_next, ctx, 0);
 
 	pass(&a, "Populating memory", true);
 	pass(&a, "Writing to populated memory", true);
@@ -213,18 +212,18 @@ static void access_run(const struct access_opts *o, struct access_result *res)
 static void write_json(FILE *f, const struct access_opts *o, const struct access_result *r)
 {
 	fprintf(f, "  \"config\": {\"vcpus\": %u, \"bytes_per_vcpu\": %llu, \"backing\": ",
-		o->b.vcpus, (unsigned long long)o->b.bytes_per_vcpu);
+		o->b.sw.vcpus, (unsigned long long)o->b.bytes_per_vcpu);
 	json_string(f, backing_kvm_name(o->b.backing));
 	fprintf(f, ", \"overlap\": %s, \"flush\": %s},\n", o->overlap ? "true" : "false",
 		o->flush ? "true" : "false");
 	fprintf(f, "  \"results\": [\n    {\"scenario\": \"access-tracking\", "
 		   "\"strategy\": \"%s\", \"vcpus\": %u,\n    \"phases\": ",
-		tdpmmu_strategy_name(o->b.strategy), o->b.vcpus);
+		tdpmmu_strategy_name(o->b.sw.strategy), o->b.sw.vcpus);
 	bench_json_phases(f, &r->phases);
 	fprintf(f, ",\n    \"pages\": %llu, \"young_cleared\": [%llu, %llu], "
 		   "\"still_idle_after_write\": %llu, \"still_idle_after_read\": %llu, "
 		   "\"idle_warnings\": %u,\n    \"counters\": ",
-		(unsigned long long)(bench_pages_per_vcpu(&o->b) * o->b.vcpus),
+		(unsigned long long)(bench_pages_per_vcpu(&o->b) * o->b.sw.vcpus),
 		(unsigned long long)r->young_cleared[0], (unsigned long long)r->young_cleared[1],
 		(unsigned long long)r->still_idle[0], (unsigned long long)r->still_idle[1],
 		r->warnings);
@@ -242,13 +241,13 @@ int bench_access_main(int argc, char **argv)
 
 	bench_opts_init(&o.b, TDPMMU_BACKING_ANON);
 	parse_options(access_options, argc, argv, &o, "bench access-tracking");
-	bench_check_layout(&o.b, o.overlap ? 1 : o.b.vcpus, 1, "-b");
+	bench_check_layout(&o.b, o.overlap, 1, "-b");
 	format_size(o.b.bytes_per_vcpu, size, sizeof(size));
 	snprintf(command, sizeof(command),
-		 "tdpmmu bench access-tracking -v %u -b %s -s %s%s%s --strategy %s", o.b.vcpus, size,
+		 "tdpmmu bench access-tracking -v %u -b %s -s %s%s%s --strategy %s", o.b.sw.vcpus, size,
 		 backing_kvm_name(o.b.backing), o.overlap ? " -o" : "", o.flush ? " --flush" : "",
-		 tdpmmu_strategy_name(o.b.strategy));
-	json = bench_json_open(o.b.json_path);
+		 tdpmmu_strategy_name(o.b.sw.strategy));
+	json = bench_json_open(o.b.sw.json_path);
 	res = calloc(1, sizeof(*res));
 	if (!res)
 		fatal("out of memory");
@@ -257,7 +256,7 @@ int bench_access_main(int argc, char **argv)
 			   command, &m);
 	printf("access-tracking: %u vCPU%s x %s (%llu pages each), %s; -s %s\n"
 	       "                 mark idle with %s, over each vCPU's range in turn\n\n",
-	       o.b.vcpus, o.b.vcpus == 1 ? "" : "s", size,
+	       o.b.sw.vcpus, o.b.sw.vcpus == 1 ? "" : "s", size,
 	       (unsigned long long)bench_pages_per_vcpu(&o.b),
 	       o.overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
 	       backing_kvm_name(o.b.backing),
@@ -268,7 +267,7 @@ int bench_access_main(int argc, char **argv)
 	if (json) {
 		bench_json_head(json, &m, command);
 		write_json(json, &o, res);
-		bench_json_close(json, o.b.json_path);
+		bench_json_close(json, o.b.sw.json_path);
 	}
 	free(res);
 	return 0;

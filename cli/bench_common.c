@@ -15,7 +15,7 @@
 void bench_opts_init(struct bench_opts *b, enum tdpmmu_backing backing)
 {
 	memset(b, 0, sizeof(*b));
-	b->vcpus = 1;
+	sweep_opts_init(&b->sw, 1);
 	b->bytes_per_vcpu = 1ull << 30; /* KVM's DEFAULT_PER_VCPU_MEM_SIZE */
 	b->backing = backing;
 }
@@ -60,12 +60,6 @@ enum tdpmmu_backing bench_backing_arg(const char *opt, const char *arg)
 			    "hugetlb_2mb, hugetlb_1gb)",
 			    opt, arg);
 	return b;
-}
-
-void bench_set_vcpus(void *ctx, const char *opt, const char *arg)
-{
-	((struct bench_opts *)ctx)->vcpus = (unsigned)bench_number_arg(opt, arg, 1,
-								       BENCH_MAX_VCPUS);
 }
 
 void bench_set_size(void *ctx, const char *opt, const char *arg)
@@ -124,29 +118,17 @@ void bench_strategy_list_arg(const char *opt, const char *arg, bool out[TDPMMU_N
 	}
 }
 
-void bench_set_strategy(void *ctx, const char *opt, const char *arg)
-{
-	((struct bench_opts *)ctx)->strategy = bench_strategy_arg(opt, arg);
-}
-
-void bench_set_json(void *ctx, const char *opt, const char *arg)
-{
-	if (!*arg)
-		usage_error("%s: empty file name", opt);
-	((struct bench_opts *)ctx)->json_path = arg;
-}
-
 /*
  * Tables the tree can need when every page ends up mapped at 4K (dirty
  * logging, eager splitting and the NX mitigation all get there): the
  * tables of each level, one more per level at every memslot boundary, the
  * vCPUs' caches and some slack.
  */
-uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus)
+uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus, unsigned levels)
 {
 	uint64_t n = 1; /* the root */
 
-	for (int level = TDP_LEVEL_4K; level < BENCH_LEVELS; level++) {
+	for (int level = TDP_LEVEL_4K; level < (int)levels; level++) {
 		uint64_t span = tdp_pages_per_level(level + 1);
 
 		n += (pages + span - 1) / span + slots;
@@ -161,13 +143,23 @@ static uint64_t machine_memory(void)
 	return sysinfo(&si) ? 0 : (uint64_t)si.totalram * si.mem_unit;
 }
 
-void bench_check_layout(const struct bench_opts *b, unsigned regions, unsigned slots,
+/* Bytes of real host memory --payload gives a VM of @pages guest pages. */
+static uint64_t payload_bytes(const struct bench_opts *b, uint64_t pages)
+{
+	/* Frames come from the first 1 GiB boundary (huge pages line up); 2 MiB of slack. */
+	return b->sw.payload ? pages * POPULATE_PAGE_BYTES + (1ull << 30) + (2ull << 20) : 0;
+}
+
+void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 			const char *slots_flag)
 {
-	uint64_t max_pages = 1ull << (BENCH_LEVELS * TDP_PT_BITS), mem = machine_memory();
+	unsigned levels = b->sw.levels, vcpus = sweep_max_vcpus(&b->sw);
+	unsigned regions = shared ? 1 : vcpus;
+	uint64_t max_pages = 1ull << (levels * TDP_PT_BITS), mem = machine_memory();
 	uint64_t align = backing_align_bytes(b->backing), pages, bytes;
 	char size[32], page[32], limit[32], need[32], have[32], total[32];
 
+	sweep_opts_check(&b->sw);
 	format_size(b->bytes_per_vcpu, size, sizeof(size));
 	format_size(align, page, sizeof(page));
 	if (b->bytes_per_vcpu % align)
@@ -176,38 +168,43 @@ void bench_check_layout(const struct bench_opts *b, unsigned regions, unsigned s
 	if (bench_pages_per_vcpu(b) > max_pages / regions) {
 		format_size(max_pages * POPULATE_PAGE_BYTES, limit, sizeof(limit));
 		if (regions == 1)
-			usage_error("-b %s is more than the %s guest address space of %d-level "
-				    "tables", size, limit, BENCH_LEVELS);
-		usage_error("%u vCPUs x %s is more than the %s guest address space of %d-level "
-			    "tables", regions, size, limit, BENCH_LEVELS);
+			usage_error("-b %s is more than the %s guest address space of %u-level "
+				    "tables", size, limit, levels);
+		usage_error("%u vCPUs x %s is more than the %s guest address space of %u-level "
+			    "tables", regions, size, limit, levels);
 	}
 	pages = bench_pages_per_vcpu(b) * regions;
 	format_size(pages * POPULATE_PAGE_BYTES, total, sizeof(total));
 	if (pages % slots || (pages / slots * POPULATE_PAGE_BYTES) % align)
 		usage_error("%s %u: the %s of guest memory does not split into %u memslots of "
 			    "whole %s pages", slots_flag, slots, total, slots, page);
-	bytes = bench_tables_needed(pages, slots, b->vcpus) * POPULATE_PAGE_BYTES;
+	bytes = bench_tables_needed(pages, slots, vcpus, levels) * POPULATE_PAGE_BYTES +
+		payload_bytes(b, pages);
 	if (mem && bytes > mem / 2) {
 		format_size_approx(bytes, need, sizeof(need));
 		format_size_approx(mem, have, sizeof(have));
-		usage_error("%u vCPUs x %s needs up to %s of page tables, more than half of this "
-			    "machine's %s", b->vcpus, size, need, have);
+		usage_error("%u vCPUs x %s needs up to %s of page tables%s, more than half of "
+			    "this machine's %s", vcpus, size, need,
+			    b->sw.payload ? " and payload" : "", have);
 	}
 }
 
 struct tdpmmu_vm *bench_vm_create(struct tdpmmu_vm_config *cfg, const struct bench_opts *b,
-				  unsigned regions, unsigned slots)
+				  bool shared, unsigned slots)
 {
+	unsigned regions = shared ? 1 : b->sw.vcpus;
 	uint64_t pages = bench_pages_per_vcpu(b) * regions, slot_pages = pages / slots;
-	uint64_t tables = 2 * bench_tables_needed(pages, slots, b->vcpus) + 1024;
+	uint64_t tables = 2 * bench_tables_needed(pages, slots, b->sw.vcpus, b->sw.levels) + 1024;
 	struct tdpmmu_vm *vm;
 	int r;
 
 	/* Reserved, touched on demand: room for tables waiting for grace periods. */
-	cfg->levels = BENCH_LEVELS;
-	cfg->strategy = b->strategy;
+	cfg->levels = b->sw.levels;
+	cfg->strategy = b->sw.strategy;
 	if (cfg->max_tables < tables)
 		cfg->max_tables = tables;
+	if (cfg->payload_bytes < payload_bytes(b, pages))
+		cfg->payload_bytes = payload_bytes(b, pages);
 	r = tdpmmu_vm_create(cfg, &vm);
 	if (r)
 		fatal("creating a VM with %llu page tables: %s",

@@ -25,29 +25,23 @@
 #include "sweep.h"
 #include "tdpmmu/tdpmmu.h"
 
-#define BENCH_LEVELS 4       /* page-table levels of every VM these benchmarks make */
-#define BENCH_MAX_VCPUS 1000 /* like populate: room for the library's 1024 threads */
-
 /*
- * The flags every scenario has.  A scenario's option struct starts with
- * one of these, so that the setters below can take it as their context.
+ * The flags every selftest-like scenario has.  A scenario's option struct
+ * starts with one of these, so that the setters below (and sweep_opts.c's)
+ * can take it as their context.
  */
 struct bench_opts {
-	unsigned vcpus;              /* -v */
+	struct sweep_opts sw;        /* first: -v, --strategy, --repeat, --levels, outputs */
 	uint64_t bytes_per_vcpu;     /* -b */
 	enum tdpmmu_backing backing; /* -s */
-	const char *json_path;       /* --json */
-	enum tdpmmu_strategy strategy; /* --strategy */
 };
 
+/* One round by default: the selftests' own habit. */
 void bench_opts_init(struct bench_opts *b, enum tdpmmu_backing backing);
 
 /* cli_option setters; @ctx points at a struct that starts with struct bench_opts. */
-void bench_set_vcpus(void *ctx, const char *opt, const char *arg);
 void bench_set_size(void *ctx, const char *opt, const char *arg);
 void bench_set_backing(void *ctx, const char *opt, const char *arg);
-void bench_set_json(void *ctx, const char *opt, const char *arg);
-void bench_set_strategy(void *ctx, const char *opt, const char *arg);
 
 /* Parsers that end in usage_error() on bad input, naming @opt. */
 uint64_t bench_number_arg(const char *opt, const char *arg, uint64_t min, uint64_t max);
@@ -65,18 +59,24 @@ static inline uint64_t bench_pages_per_vcpu(const struct bench_opts *b)
 }
 
 /*
- * Layout: @regions regions of -b bytes from gfn 0 (one per vCPU, or one
- * shared), split evenly into @slots memslots.  bench_check_layout() makes
- * every problem a usage error before anything runs: sizes that are not
- * whole backing pages, memslots that would not be, the guest address
- * width, and page tables that would need over half of this machine.
+ * Layout: a region of -b bytes per vCPU from gfn 0 (or one region every
+ * vCPU shares, @shared), split evenly into @slots memslots.
+ * bench_check_layout() makes every problem a usage error before anything
+ * runs, at the largest vCPU count of -v: sizes that are not whole backing
+ * pages, memslots that would not be, the guest address width, and page
+ * tables (and --payload) that would need over half of this machine.  It
+ * also checks --plot (sweep_opts_check).
  */
-void bench_check_layout(const struct bench_opts *b, unsigned regions, unsigned slots,
+void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 			const char *slots_flag);
-uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus);
-/* Creates the VM from @cfg (arena sized here) and adds memslots 0..@slots-1. */
+uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus, unsigned levels);
+/*
+ * Creates the VM of the current run (the strategy, levels and vCPU count
+ * in b->sw) from @cfg, arena and payload sized here, and adds memslots
+ * 0..@slots-1 over one region per vCPU (or the one @shared region).
+ */
 struct tdpmmu_vm *bench_vm_create(struct tdpmmu_vm_config *cfg, const struct bench_opts *b,
-				  unsigned regions, unsigned slots);
+				  bool shared, unsigned slots);
 
 /* The pool of vCPU threads. */
 struct bench_pool;

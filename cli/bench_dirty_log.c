@@ -97,7 +97,7 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 }
 
 static const struct cli_option dirty_options[] = {
-	{ 'v', NULL, true, bench_set_vcpus },
+	{ 'v', NULL, true, sweep_set_vcpus },
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
 	{ 'i', NULL, true, set_iterations },
@@ -108,8 +108,8 @@ static const struct cli_option dirty_options[] = {
 	{ 'x', NULL, true, set_slots },
 	{ 0, "eager-split", false, set_eager_split },
 	{ 0, "recover", true, set_recover },
-	{ 0, "json", true, bench_set_json },
-	{ 0, "strategy", true, bench_set_strategy },
+	{ 0, "json", true, sweep_set_json },
+	{ 0, "strategy", true, sweep_set_strategies },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -169,7 +169,7 @@ static uint64_t vcpu_pass(struct dirty_run *d, unsigned write_pct, uint64_t *fau
 {
 	uint64_t before = vcpu_faults(d, NULL), ns, n = bench_pages_per_vcpu(&d->o->b);
 
-	for (unsigned i = 0; i < d->o->b.vcpus; i++)
+	for (unsigned i = 0; i < d->o->b.sw.vcpus; i++)
 		populate_guest_init_range(&d->guests[i], (uint64_t)i * n, n, i,
 					  d->o->random_order, write_pct);
 	ns = bench_pool_pass(d->pool);
@@ -262,7 +262,7 @@ static void disable_logging(struct dirty_run *d)
 	uint64_t before = vcpu_faults(d, NULL), t0, n = bench_pages_per_vcpu(&d->o->b), pass_ns = 0;
 
 	if (d->o->run_while_disabling) {
-		for (unsigned i = 0; i < d->o->b.vcpus; i++)
+		for (unsigned i = 0; i < d->o->b.sw.vcpus; i++)
 			populate_guest_init_range(&d->guests[i], (uint64_t)i * n, n, i,
 						  d->o->random_order, d->o->write_pct);
 		bench_pool_start(d->pool);
@@ -321,19 +321,19 @@ static void dirty_run(const struct dirty_opts *o, struct dirty_result *res)
 	void **ctx;
 
 	tdpmmu_vm_config_init(&cfg);
-	d.vm = bench_vm_create(&cfg, &o->b, o->b.vcpus, o->slots);
-	d.pages = n * o->b.vcpus;
+	d.vm = bench_vm_create(&cfg, &o->b, false, o->slots);
+	d.pages = n * o->b.sw.vcpus;
 	d.slot_pages = d.pages / o->slots;
 	for (uint64_t gfn = 0; gfn < d.pages; gfn++)
 		d.written += populate_page_written(gfn, o->write_pct);
-	d.guests = calloc(o->b.vcpus, sizeof(*d.guests));
-	ctx = calloc(o->b.vcpus, sizeof(*ctx));
+	d.guests = calloc(o->b.sw.vcpus, sizeof(*d.guests));
+	ctx = calloc(o->b.sw.vcpus, sizeof(*ctx));
 	d.bitmap = calloc((d.slot_pages + 63) / 64, sizeof(uint64_t));
 	if (!d.guests || !ctx || !d.bitmap)
 		fatal("out of memory");
-	for (unsigned i = 0; i < o->b.vcpus; i++)
+	for (unsigned i = 0; i < o->b.sw.vcpus; i++)
 		ctx[i] = &d.guests[i];
-	d.pool = bench_pool_create(d.vm, o->b.vcpus, populate_guest_next, ctx, 0);
+	d.pool = bench_pool_create(d.vm, o->b.sw.vcpus, populate_guest_next, ctx, 0);
 
 	/* Populate writes every page, so that enable has writable leaves to protect. */
 	ns = vcpu_pass(&d, 100, &faults);
@@ -354,7 +354,7 @@ static void dirty_run(const struct dirty_opts *o, struct dirty_result *res)
 static void write_json(FILE *f, const struct dirty_opts *o, const struct dirty_result *r)
 {
 	fprintf(f, "  \"config\": {\"vcpus\": %u, \"bytes_per_vcpu\": %llu, \"backing\": ",
-		o->b.vcpus, (unsigned long long)o->b.bytes_per_vcpu);
+		o->b.sw.vcpus, (unsigned long long)o->b.bytes_per_vcpu);
 	json_string(f, backing_kvm_name(o->b.backing));
 	fprintf(f, ", \"iterations\": %u, \"manual_protect\": %s, \"initially_set\": %s, "
 		   "\"run_vcpus_while_disabling\": %s, \"write_pct\": %u, \"random_access\": %s, "
@@ -364,7 +364,7 @@ static void write_json(FILE *f, const struct dirty_opts *o, const struct dirty_r
 		o->random_order ? "true" : "false", o->slots, o->eager_split ? "true" : "false",
 		recover_names[o->recover]);
 	fprintf(f, "  \"results\": [\n    {\"scenario\": \"dirty-log\", \"strategy\": \"%s\", "
-		   "\"vcpus\": %u,\n    \"phases\": ", tdpmmu_strategy_name(o->b.strategy), o->b.vcpus);
+		   "\"vcpus\": %u,\n    \"phases\": ", tdpmmu_strategy_name(o->b.sw.strategy), o->b.sw.vcpus);
 	bench_json_phases(f, &r->phases);
 	fputs(",\n    \"dirty_pages\": [", f);
 	for (unsigned i = 1; i <= o->iterations; i++)
@@ -387,11 +387,11 @@ static void format_command(const struct dirty_opts *o, char *buf, size_t len)
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	snprintf(buf, len, "tdpmmu bench dirty-log -v %u -b %s -s %s -i %u -w %u -x %u%s%s%s%s "
-		 "--recover %s --strategy %s", o->b.vcpus, size, backing_kvm_name(o->b.backing), o->iterations,
+		 "--recover %s --strategy %s", o->b.sw.vcpus, size, backing_kvm_name(o->b.backing), o->iterations,
 		 o->write_pct, o->slots, o->no_manual ? " -g" : "",
 		 o->run_while_disabling ? " -e" : "", o->random_order ? " -a" : "",
 		 o->eager_split ? " --eager-split" : "", recover_names[o->recover],
-		 tdpmmu_strategy_name(o->b.strategy));
+		 tdpmmu_strategy_name(o->b.sw.strategy));
 }
 
 static void print_settings(const struct dirty_opts *o)
@@ -400,7 +400,7 @@ static void print_settings(const struct dirty_opts *o)
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	printf("dirty-log: %u vCPU%s x %s (%llu pages each) in %u memslot%s; -s %s\n",
-	       o->b.vcpus, o->b.vcpus == 1 ? "" : "s", size,
+	       o->b.sw.vcpus, o->b.sw.vcpus == 1 ? "" : "s", size,
 	       (unsigned long long)bench_pages_per_vcpu(&o->b), o->slots, o->slots == 1 ? "" : "s",
 	       backing_kvm_name(o->b.backing));
 	printf("           %u iterations; populate writes every page, then %u%% writes per pass; "
@@ -423,9 +423,9 @@ int bench_dirty_log_main(int argc, char **argv)
 
 	bench_opts_init(&o.b, TDPMMU_BACKING_ANON);
 	parse_options(dirty_options, argc, argv, &o, "bench dirty-log");
-	bench_check_layout(&o.b, o.b.vcpus, o.slots, "-x");
+	bench_check_layout(&o.b, false, o.slots, "-x");
 	format_command(&o, command, sizeof(command));
-	json = bench_json_open(o.b.json_path);
+	json = bench_json_open(o.b.sw.json_path);
 	res = calloc(1, sizeof(*res));
 	if (!res)
 		fatal("out of memory");
@@ -437,7 +437,7 @@ int bench_dirty_log_main(int argc, char **argv)
 	if (json) {
 		bench_json_head(json, &m, command);
 		write_json(json, &o, res);
-		bench_json_close(json, o.b.json_path);
+		bench_json_close(json, o.b.sw.json_path);
 	}
 	free(res);
 	return 0;

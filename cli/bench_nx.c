@@ -59,14 +59,14 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 }
 
 static const struct cli_option nx_options[] = {
-	{ 'v', NULL, true, bench_set_vcpus },
+	{ 'v', NULL, true, sweep_set_vcpus },
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
 	{ 0, "period", true, set_period },
 	{ 0, "ratio", true, set_ratio },
 	{ 0, "seconds", true, set_seconds },
-	{ 0, "json", true, bench_set_json },
-	{ 0, "strategy", true, bench_set_strategy },
+	{ 0, "json", true, sweep_set_json },
+	{ 0, "strategy", true, sweep_set_strategies },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -132,18 +132,18 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row)
 	cfg.nx_huge_pages = true;
 	cfg.nx_recovery_period_ms = row->period_ms;
 	cfg.nx_recovery_ratio = o->ratio;
-	vm = bench_vm_create(&cfg, &o->b, o->b.vcpus, 1);
-	g = calloc(o->b.vcpus, sizeof(*g));
-	ctx = calloc(o->b.vcpus, sizeof(*ctx));
+	vm = bench_vm_create(&cfg, &o->b, false, 1);
+	g = calloc(o->b.sw.vcpus, sizeof(*g));
+	ctx = calloc(o->b.sw.vcpus, sizeof(*ctx));
 	if (!g || !ctx)
 		fatal("out of memory");
 	atomic_init(&stop, false);
-	for (unsigned i = 0; i < o->b.vcpus; i++) {
+	for (unsigned i = 0; i < o->b.sw.vcpus; i++) {
 		g[i] = (struct nx_guest){ .base_gfn = (uint64_t)i * n, .npages = n, .exec = true,
 					  .loops = 1, .stop = &stop };
 		ctx[i] = &g[i];
 	}
-	pool = bench_pool_create(vm, o->b.vcpus, nx_guest_next, ctx, TDPMMU_RUN_LATENCY);
+	pool = bench_pool_create(vm, o->b.sw.vcpus, nx_guest_next, ctx, TDPMMU_RUN_LATENCY);
 	t0 = tdp_now_ns();
 	k0 = tdp_ticks();
 	bench_pool_start(pool);
@@ -156,7 +156,7 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row)
 	bench_pool_destroy(pool);
 	row->faults = s.ept_violations;
 	row->accesses = s.accesses;
-	for (unsigned i = 0; i < o->b.vcpus; i++)
+	for (unsigned i = 0; i < o->b.sw.vcpus; i++)
 		row->loops += g[i].loops;
 	tdpmmu_vm_fault_latency(vm, &row->lat);
 	tdpmmu_read_counters(vm, row->counters);
@@ -241,7 +241,7 @@ static void print_report(const struct nx_row *rows)
 static void write_json(FILE *f, const struct nx_opts *o, const struct nx_row *rows)
 {
 	fprintf(f, "  \"config\": {\"vcpus\": %u, \"bytes_per_vcpu\": %llu, \"backing\": ",
-		o->b.vcpus, (unsigned long long)o->b.bytes_per_vcpu);
+		o->b.sw.vcpus, (unsigned long long)o->b.bytes_per_vcpu);
 	json_string(f, backing_kvm_name(o->b.backing));
 	fprintf(f, ", \"period_ms\": %u, \"ratio\": %u, \"seconds\": %u},\n  \"results\": [",
 		o->period_ms, o->ratio, o->seconds);
@@ -250,7 +250,7 @@ static void write_json(FILE *f, const struct nx_opts *o, const struct nx_row *ro
 
 		fprintf(f, "%s\n    {\"scenario\": \"nx-recovery\", \"strategy\": \"%s\", "
 			   "\"row\": \"%s\", \"vcpus\": %u, \"period_ms\": %u, \"ratio\": %u,\n",
-			i ? "," : "", tdpmmu_strategy_name(o->b.strategy), r->name, o->b.vcpus, r->period_ms, o->ratio);
+			i ? "," : "", tdpmmu_strategy_name(o->b.sw.strategy), r->name, o->b.sw.vcpus, r->period_ms, o->ratio);
 		fputs("     \"phases\": [{\"name\": \"fetch and read loop\", \"seconds\": ", f);
 		json_number(f, (double)r->ns / 1e9, 9);
 		fprintf(f, ", \"faults\": %llu}],\n", (unsigned long long)r->faults);
@@ -291,14 +291,14 @@ int bench_nx_main(int argc, char **argv)
 
 	bench_opts_init(&o.b, TDPMMU_BACKING_HUGETLB_2M);
 	parse_options(nx_options, argc, argv, &o, "bench nx-recovery");
-	bench_check_layout(&o.b, o.b.vcpus, 1, "-b");
+	bench_check_layout(&o.b, false, 1, "-b");
 	format_size(o.b.bytes_per_vcpu, size, sizeof(size));
 	snprintf(command, sizeof(command),
 		 "tdpmmu bench nx-recovery -v %u -b %s -s %s --period %u --ratio %u --seconds %u "
 		 "--strategy %s",
-		 o.b.vcpus, size, backing_kvm_name(o.b.backing), o.period_ms, o.ratio, o.seconds,
-		 tdpmmu_strategy_name(o.b.strategy));
-	json = bench_json_open(o.b.json_path);
+		 o.b.sw.vcpus, size, backing_kvm_name(o.b.backing), o.period_ms, o.ratio, o.seconds,
+		 tdpmmu_strategy_name(o.b.sw.strategy));
+	json = bench_json_open(o.b.sw.json_path);
 	machine_info_read(&m);
 	bench_print_header(stdout,
 			   "NX huge-page recovery benchmark (after KVM's nx_huge_pages_perf_test)",
@@ -308,7 +308,7 @@ int bench_nx_main(int argc, char **argv)
 	       "fault timed\n"
 	       "             baseline: no recovery thread; recovery: every %u ms zap 1/%u of "
 	       "the listed tables\n             %u s per row\n",
-	       o.b.vcpus, o.b.vcpus == 1 ? "" : "s", size,
+	       o.b.sw.vcpus, o.b.sw.vcpus == 1 ? "" : "s", size,
 	       (unsigned long long)bench_pages_per_vcpu(&o.b), backing_kvm_name(o.b.backing),
 	       o.period_ms, o.ratio, o.seconds);
 	fflush(stdout);
@@ -323,7 +323,7 @@ int bench_nx_main(int argc, char **argv)
 	if (json) {
 		bench_json_head(json, &m, command);
 		write_json(json, &o, rows);
-		bench_json_close(json, o.b.json_path);
+		bench_json_close(json, o.b.sw.json_path);
 	}
 	return 0;
 }

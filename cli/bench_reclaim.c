@@ -156,7 +156,7 @@ static unsigned nr_huge(unsigned vcpus)
 
 static struct tdpmmu_vm *make_vm(const struct reclaim_opts *o, enum tdpmmu_strategy s)
 {
-	unsigned huge = nr_huge(o->b.vcpus), small = o->b.vcpus - huge;
+	unsigned huge = nr_huge(o->b.sw.vcpus), small = o->b.sw.vcpus - huge;
 	struct tdpmmu_memslot thp = { 0, 0, huge * HUGE_BLOCKS * BLOCK_PAGES, TDPMMU_BACKING_THP,
 				      0 };
 	struct tdpmmu_memslot anon = { 1, thp.npages, (small ? small : 1) * SMALL_PAGES,
@@ -181,7 +181,7 @@ static struct tdpmmu_vm *make_vm(const struct reclaim_opts *o, enum tdpmmu_strat
 
 static void run_one(const struct reclaim_opts *o, enum tdpmmu_strategy s, struct row *row)
 {
-	unsigned n = o->b.vcpus, huge = nr_huge(n);
+	unsigned n = o->b.sw.vcpus, huge = nr_huge(n);
 	struct tdpmmu_vm *vm = make_vm(o, s);
 	struct worker *w = aligned_alloc(TDP_CACHELINE, sizeof(*w) * n);
 	uint64_t hist[NR_BUCKETS] = { 0 }, count = 0, max_ns = 0, t0, t1;
@@ -296,20 +296,20 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 }
 
 static const struct cli_option hot_options[] = {
-	{ 'v', NULL, true, bench_set_vcpus },
+	{ 'v', NULL, true, sweep_set_vcpus },
 	{ 0, "seconds", true, set_seconds },
 	{ 0, "strategy", true, set_strategies },
-	{ 0, "json", true, bench_set_json },
+	{ 0, "json", true, sweep_set_json },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
 
 static const struct cli_option stall_options[] = {
-	{ 'v', NULL, true, bench_set_vcpus },
+	{ 'v', NULL, true, sweep_set_vcpus },
 	{ 0, "seconds", true, set_seconds },
 	{ 0, "stall-ms", true, set_stall },
 	{ 0, "strategy", true, set_strategies },
-	{ 0, "json", true, bench_set_json },
+	{ 0, "json", true, sweep_set_json },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -369,7 +369,7 @@ static void write_json(FILE *f, const struct reclaim_opts *o, const struct row *
 			   "\n     \"fault_latency_ns\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
 			   ", \"p999\": %" PRIu64 ", \"max\": %" PRIu64 ", \"count\": %" PRIu64 "},"
 			   "\n     \"lock\": ",
-			i ? "," : "", scenario, tdpmmu_strategy_name(r->s), o->b.vcpus, r->seconds,
+			i ? "," : "", scenario, tdpmmu_strategy_name(r->s), o->b.sw.vcpus, r->seconds,
 			r->faults_per_s, r->replaced_per_s, r->lat.p50_ns, r->lat.p99_ns,
 			r->lat.p999_ns, r->lat.max_ns, r->lat.count);
 		bench_json_lock(f, &r->lock);
@@ -398,16 +398,16 @@ static int reclaim_bench(int argc, char **argv, bool stall)
 	int nr = 0;
 
 	bench_opts_init(&o.b, TDPMMU_BACKING_THP);
-	o.b.vcpus = 2;
+	o.b.sw.vcpus = 2;
 	memset(o.strategies, 1, sizeof(o.strategies));
 	parse_options(stall ? stall_options : hot_options, argc, argv, &o,
 		      stall ? "bench stalled-reader" : "bench huge-over-table");
-	if (o.b.vcpus < 2)
+	if (o.b.sw.vcpus < 2)
 		usage_error("-v: %s needs at least 2 vCPUs (huge and small ones)", scenario);
 	if (stall && o.stall_ns >= (uint64_t)(o.seconds * 1e9) / 2)
 		usage_error("--stall-ms must be under half of --seconds");
 	len = (size_t)snprintf(command, sizeof(command), "tdpmmu bench %s -v %u --seconds %g%s",
-			       scenario, o.b.vcpus, o.seconds, stall ? " --stall-ms " : "");
+			       scenario, o.b.sw.vcpus, o.seconds, stall ? " --stall-ms " : "");
 	if (stall)
 		len += (size_t)snprintf(command + len, sizeof(command) - len, "%" PRIu64,
 					o.stall_ns / 1000000);
@@ -419,12 +419,12 @@ static int reclaim_bench(int argc, char **argv, bool stall)
 			first = 0;
 		}
 	machine_info_read(&m);
-	json = bench_json_open(o.b.json_path);
+	json = bench_json_open(o.b.sw.json_path);
 	bench_print_header(stdout, stall ? "stalled reader" : "huge pages over page tables",
 			   command, &m);
 	printf("%u huge vCPUs (2 MiB blocks: 4K table, then huge over it), %u small vCPUs "
 	       "(fresh 4K pages), %.2f s per strategy\n\n",
-	       nr_huge(o.b.vcpus), o.b.vcpus - nr_huge(o.b.vcpus), o.seconds);
+	       nr_huge(o.b.sw.vcpus), o.b.sw.vcpus - nr_huge(o.b.sw.vcpus), o.seconds);
 	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
 		if (!o.strategies[s])
 			continue;
@@ -437,7 +437,7 @@ static int reclaim_bench(int argc, char **argv, bool stall)
 		bench_json_head(json, &m, command);
 		write_json(json, &o, rows, nr, scenario);
 		fputs("}\n", json);
-		bench_json_close(json, o.b.json_path);
+		bench_json_close(json, o.b.sw.json_path);
 	}
 	return 0;
 }

@@ -33,7 +33,7 @@ void bench_print_header(FILE *f, const char *title, const char *command,
 			const struct machine_info *m)
 {
 	fprintf(f, "tdpmmu %s: %s\ncommand: %s\n\n", TDPMMU_VERSION, title, command);
-	machine_info_print(m, BENCH_LEVELS, f);
+	machine_info_print(m, 4, f);
 	fputc('\n', f);
 }
 
@@ -58,7 +58,7 @@ FILE *bench_json_open(const char *path)
 void bench_json_head(FILE *f, const struct machine_info *m, const char *command)
 {
 	fputs("{\n  \"machine\": ", f);
-	machine_info_json(m, BENCH_LEVELS, f);
+	machine_info_json(m, 4, f);
 	fputs(",\n  \"command\": ", f);
 	json_string(f, command);
 	fputs(",\n", f);

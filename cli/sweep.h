@@ -63,6 +63,11 @@ void sweep_opts_check(const struct sweep_opts *o);
 /* " -v 1,2 --strategy rcu,global --repeat 3 --levels 4" (plus --payload): for the command line. */
 void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len);
 int sweep_nr_strategies(const struct sweep_opts *o);
+/*
+ * One strategy, one vCPU count, one round: a scenario may then print its
+ * selftest-style lines as it goes (the tables follow anyway).
+ */
+bool sweep_single_run(const struct sweep_opts *o);
 static inline unsigned sweep_max_vcpus(const struct sweep_opts *o)
 {
 	return o->counts[o->nr_counts - 1];

@@ -133,6 +133,11 @@ int sweep_nr_strategies(const struct sweep_opts *o)
 	return n;
 }
 
+bool sweep_single_run(const struct sweep_opts *o)
+{
+	return sweep_nr_strategies(o) == 1 && o->nr_counts == 1 && o->repeat == 1;
+}
+
 void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, " -v ");

@@ -192,7 +192,6 @@ for scenario in dirty-log access-tracking nx-recovery; do
 	expect_usage "$scenario: positional argument" bench $scenario 12
 	expect_usage "$scenario: zero vCPUs" bench $scenario -v 0
 	expect_usage "$scenario: more than 1000 vCPUs" bench $scenario -v 1001
-	expect_usage "$scenario: vCPU list (one count only)" bench $scenario -v 1,2
 	expect_usage "$scenario: bad size" bench $scenario -b 1GB
 	expect_usage "$scenario: size not a multiple of 4K" bench $scenario -b 5000
 	expect_usage "$scenario: unknown backing" bench $scenario -s shmem
@@ -203,106 +202,6 @@ for scenario in dirty-log access-tracking nx-recovery; do
 	run bench $scenario -v 0 --json "$tmp/never-$scenario.json"
 	[ -e "$tmp/never-$scenario.json" ] && fail "$scenario: bad input still created --json file"
 done
-for pattern in "-i N" "-g " "-e " "-w PCT" "-a " "-x N" "--eager-split" "--recover HOW" \
-	"Populate memory" "Enabling dirty logging" "Iteration N dirty memory" \
-	"Iteration N get dirty log" "Iteration N clear dirty log" "Disabling dirty logging"; do
-	expect_ok "bench dirty-log --help names $pattern" "$pattern" bench dirty-log --help
-done
-for pattern in "-o " "--flush" "Populating memory" "Writing to populated memory" \
-	"Reading from populated memory" "Mark memory idle" "Writing to idle memory" \
-	"Reading from idle memory" "still idle"; do
-	expect_ok "bench access-tracking --help names $pattern" "$pattern" bench access-tracking --help
-done
-for pattern in "--period MS" "--ratio N" "--seconds S" "baseline" "p99.9" \
-	"anonymous_hugetlb_2mb)"; do
-	expect_ok "bench nx-recovery --help names $pattern" "$pattern" bench nx-recovery --help
-done
-
-expect_usage "dirty-log: one iteration" bench dirty-log -i 1
-expect_usage "dirty-log: iterations not a number" bench dirty-log -i two
-expect_usage "dirty-log: too many iterations" bench dirty-log -i 101
-expect_usage "dirty-log: write percentage over 100" bench dirty-log -w 101
-expect_usage "dirty-log: zero memslots" bench dirty-log -x 0
-expect_usage "dirty-log: more memslots than allowed" bench dirty-log -x 513
-expect_usage "dirty-log: memslots that do not split the memory" bench dirty-log -b 8M -x 3
-expect_usage "dirty-log: memslots of partial huge pages" \
-	bench dirty-log -s hugetlb_2mb -b 2M -x 2
-expect_usage "dirty-log: unknown recovery" bench dirty-log --recover collapse
-expect_usage "dirty-log: missing recovery" bench dirty-log --recover
-expect_usage "dirty-log: value to a bare flag" bench dirty-log --eager-split=1
-expect_usage "dirty-log: -o is not a dirty-log flag" bench dirty-log -o
-expect_usage "access-tracking: value to --flush" bench access-tracking --flush=yes
-expect_usage "access-tracking: -w is not an access-tracking flag" bench access-tracking -w 50
-expect_usage "nx-recovery: zero period" bench nx-recovery --period 0
-expect_usage "nx-recovery: zero ratio" bench nx-recovery --ratio 0
-expect_usage "nx-recovery: zero seconds" bench nx-recovery --seconds 0
-expect_usage "nx-recovery: over an hour" bench nx-recovery --seconds 3601
-expect_usage "nx-recovery: period not a number" bench nx-recovery --period 1s
-expect_usage "nx-recovery: default backing needs 2M multiples" bench nx-recovery -b 1M
-
-# Tiny runs: every phase line, the checks pass, valid-looking JSON.
-json=$tmp/dirty.json
-expect_ok "tiny dirty-log run" "Disabling dirty logging time: " \
-	bench dirty-log -b 8M --json "$json"
-for pattern in "command: tdpmmu bench dirty-log -v 1 -b 8M -s anonymous -i 2" \
-	"liburcu flavour: memb" "Populate memory time: " "Enabling dirty logging time: " \
-	"Iteration 1 dirty memory time: " "Iteration 1 get dirty log time: " \
-	"Iteration 1 clear dirty log time: " "Iteration 2 dirty memory time: " \
-	"Iteration 2 clear dirty log time: " "Get dirty log over 2 iterations took " \
-	"Clear dirty log over 2 iterations took " "pages dirty per iteration: 2048 2048" \
-	"leaves_write_protected" "pages_logged_dirty" "fast_faults_fixed" "eager_splits" \
-	"huge_pages_recovered"; do
-	grep -qF -- "$pattern" "$tmp/out" || fail "tiny dirty-log run: '$pattern' missing"
-done
-for pattern in '"machine": {' '"command": "tdpmmu bench dirty-log' '"scenario": "dirty-log"' \
-	'"name": "Iteration 2 clear dirty log", "seconds": [0-9]' '"dirty_pages": \[2048, 2048\]' \
-	'"pages_logged_dirty": [0-9]'; do
-	grep -q -- "$pattern" "$json" || fail "dirty-log JSON: no $pattern"
-done
-expect_ok "dirty-log -g (no manual protect)" "Iteration 3 get dirty log time: " \
-	bench dirty-log -b 4M -i 3 -g -w 50 -a
-grep -qF "clear dirty log time" "$tmp/out" && fail "dirty-log -g: clear phase printed"
-expect_ok "dirty-log -e, hugetlb, eager split, zap, memslots" "vCPU pass while disabling (-e)" \
-	bench dirty-log -v 2 -b 4M -s hugetlb_2mb -e --eager-split --recover zap -x 2
-grep -q "eager_splits  *[1-9]" "$tmp/out" || fail "dirty-log --eager-split: no eager splits"
-grep -q "collapsible_tables_zapped  *[1-9]" "$tmp/out" ||
-	fail "dirty-log --recover zap: no tables zapped"
-expect_ok "dirty-log inplace recovery" "huge_pages_recovered  *[1-9]" \
-	bench dirty-log -b 4M -s hugetlb_2mb
-
-json=$tmp/access.json
-expect_ok "tiny access-tracking run" "Reading from idle memory      : " \
-	bench access-tracking -b 8M --json "$json"
-for pattern in "command: tdpmmu bench access-tracking -v 1 -b 8M" \
-	"Populating memory             : " "Writing to populated memory   : " \
-	"Reading from populated memory : " "Mark memory idle              : " \
-	"Writing to idle memory        : " "still idle after writing: " \
-	"still idle after reading: " "young_cleared"; do
-	grep -qF -- "$pattern" "$tmp/out" || fail "tiny access-tracking run: '$pattern' missing"
-done
-[ "$(grep -c "^Mark memory idle" "$tmp/out")" -eq 2 ] ||
-	fail "tiny access-tracking run: 'Mark memory idle' not printed twice"
-grep -q '"scenario": "access-tracking"' "$json" || fail "access-tracking JSON: no scenario"
-# 256 pages fit in the 4K TLB: without a flush they stay idle (the warning),
-# with --flush every access walks again and sets Accessed.
-expect_ok "access-tracking in the TLB warns" "WARNING: vCPU0: Too many pages still idle" \
-	bench access-tracking -b 1M
-expect_ok "access-tracking --flush" "still idle after reading: 0 of 512" \
-	bench access-tracking -b 1M -v 2 -o --flush
-grep -q "WARNING" "$tmp/out" && fail "access-tracking --flush: pages still idle"
-
-json=$tmp/nx.json
-expect_ok "tiny nx-recovery run" "recovery: Max fault latency: [0-9]* ns" \
-	bench nx-recovery -b 8M --seconds 1 --period 1 --ratio 2 --json "$json"
-for pattern in "command: tdpmmu bench nx-recovery -v 1 -b 8M -s anonymous_hugetlb_2mb" \
-	"baseline: Max fault latency: " "recovery / baseline: p50 " "nx_tables_recovered" \
-	"p99.9 ns"; do
-	grep -qF -- "$pattern" "$tmp/out" || fail "tiny nx-recovery run: '$pattern' missing"
-done
-grep -q '"nx_tables_recovered": [1-9]' "$json" || fail "nx-recovery: no table recovered"
-grep -q '"row": "baseline"' "$json" && grep -q '"recovery_over_baseline": {"p50": ' "$json" ||
-	fail "nx-recovery JSON: rows or ratios missing"
-
 # --- reclamation strategies ----------------------------------------------------
 for scenario in populate dirty-log access-tracking nx-recovery; do
 	expect_usage "$scenario: unknown strategy" bench $scenario --strategy epoch
@@ -310,35 +209,6 @@ for scenario in populate dirty-log access-tracking nx-recovery; do
 done
 expect_ok "populate under llist" "command: .*--strategy llist" \
 	bench populate -b 1M --repeat 1 --strategy llist
-for scenario in huge-over-table stalled-reader; do
-	expect_ok "bench --help lists $scenario" "$scenario" bench --help
-	expect_ok "bench $scenario -h" "usage: tdpmmu bench $scenario" bench $scenario -h
-	expect_usage "$scenario: one vCPU" bench $scenario -v 1
-	expect_usage "$scenario: unknown strategy in a list" bench $scenario --strategy rcu,epoch
-	expect_usage "$scenario: empty entry in a list" bench $scenario --strategy rcu,
-	expect_usage "$scenario: zero seconds" bench $scenario --seconds 0
-	expect_usage "$scenario: seconds not a number" bench $scenario --seconds 1s
-	expect_usage "$scenario: empty --json" bench $scenario --json=
-done
-expect_usage "stalled-reader: stall over half the run" bench stalled-reader --seconds 0.2 --stall-ms 100
-expect_usage "stalled-reader: zero stall" bench stalled-reader --stall-ms 0
-expect_usage "huge-over-table: no --stall-ms" bench huge-over-table --stall-ms 10
-
-json=$tmp/hot.json
-expect_ok "tiny huge-over-table run" "^wrlock " bench huge-over-table --seconds 0.1 --json "$json"
-for strategy in rcu rcu-qsbr llist llist-trylock wrlock global; do
-	grep -q "^$strategy " "$tmp/out" || fail "huge-over-table: no row for $strategy"
-	grep -q "\"scenario\": \"huge-over-table\", \"strategy\": \"$strategy\"" "$json" ||
-		fail "huge-over-table JSON: no $strategy result"
-done
-grep -q '"strategy": "wrlock", "retired": [0-9]*, .*"write_retries": [1-9]' "$json" ||
-	fail "huge-over-table JSON: wrlock made no write-lock retry"
-json=$tmp/stall.json
-expect_ok "tiny stalled-reader run" "during the 20 ms stall" \
-	bench stalled-reader --seconds 0.2 --stall-ms 20 --strategy rcu,llist --json "$json"
-grep -q "^global " "$tmp/out" && fail "stalled-reader --strategy rcu,llist: ran global"
-grep -q '"stall": {"ms": [0-9]' "$json" || fail "stalled-reader JSON: no stall window"
-
 # --- torture: help and bad input (its runs are make check's torture-short) ----
 expect_ok "--help lists torture" "torture \[flags\]" --help
 for pattern in "--strategy LIST" "--duration S" "--vcpus N" "--seed N" "--check-ms MS" \
@@ -352,6 +222,11 @@ expect_usage "torture: unknown strategy" torture --strategy rcu,epoch
 expect_usage "torture: zero seed" torture --seed 0
 expect_usage "torture: checks too often" torture --check-ms 1
 expect_usage "torture: positional argument" torture 5
+
+# --- each scenario's own checks: tests/cli.d/*.sh, sourced here -------------------
+for fragment in "$(dirname "$0")"/cli.d/*.sh; do
+	. "$fragment"
+done
 
 if [ "$failures" -ne 0 ]; then
 	echo "cli_test: $failures failed checks" >&2
