@@ -82,22 +82,53 @@ static void populate_sweep_run(void *opts, bool lat_round, struct sweep_run *out
 	}
 }
 
+/* "4K mappings", "2M mappings", "2M where they fit" for the settings line. */
+static void mapping_words(const struct populate_opts *o, char *buf, size_t len)
+{
+	char page[32];
+
+	format_size(backing_align_bytes(o->backing), page, sizeof(page));
+	snprintf(buf, len, "%s %s", o->backing == TDPMMU_BACKING_ANON ? "4K" : page,
+		 o->backing == TDPMMU_BACKING_THP ? "where they fit" : "mappings");
+}
+
 static void print_settings(const void *opts, FILE *f)
 {
 	const struct populate_opts *o = opts;
-	char size[32];
+	char size[32], maps[48];
 
 	format_size(o->bytes_per_vcpu, size, sizeof(size));
-	fprintf(f, "populate: %s per vCPU (%llu pages), -s %s (%s mappings); %u%% writes; %s; "
-		   "%s order; %s\n",
+	mapping_words(o, maps, sizeof(maps));
+	fprintf(f, "populate: %s per vCPU (%llu pages), -s %s (%s); %u%% writes\n"
+		   "          %s; %s order; %s\n",
 		size, (unsigned long long)populate_pages_per_vcpu(o), backing_kvm_name(o->backing),
-		populate_maps_4k_only(o) ? "4K" : "huge where they fit", o->write_pct,
-		o->overlap ? "every vCPU the same region (-o)" : "each vCPU its own region",
+		maps, o->write_pct,
+		o->overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
 		o->random_order ? "random (-a)" : "ascending",
 		o->sw.payload ? "real host memory (--payload)" : "no payload");
 	fputs("          a latency round (every fault timed, full audit), then the throughput\n"
 	      "          rounds; every run checked\n",
 	      f);
+}
+
+/* What the runs built: the same tree under every strategy, or a bug. */
+static void print_mappings(const struct sweep_report *rep, FILE *f)
+{
+	fprintf(f, "\npage tables and leaves (best round):\n%-14s %5s %10s %10s %10s %10s %11s\n",
+		"strategy", "vCPUs", "tables", "leaves_4k", "leaves_2m", "leaves_1g",
+		"tlb_flushes");
+	for (int i = 0; i < rep->nr_rows; i++) {
+		const struct sweep_row *row = &rep->rows[i];
+		const int64_t *c = row->best->counters;
+
+		fprintf(f, "%-14s %5u %10lld %10lld %10lld %10lld %11lld\n",
+			tdpmmu_strategy_name(row->strategy), row->vcpus,
+			(long long)(c[TDPMMU_C_TABLES_L1] + c[TDPMMU_C_TABLES_L2] +
+				    c[TDPMMU_C_TABLES_L3] + c[TDPMMU_C_TABLES_L4] +
+				    c[TDPMMU_C_TABLES_L5]),
+			(long long)c[TDPMMU_C_LEAVES_4K], (long long)c[TDPMMU_C_LEAVES_2M],
+			(long long)c[TDPMMU_C_LEAVES_1G], (long long)c[TDPMMU_C_TLB_FLUSHES]);
+	}
 }
 
 static void print_scaling(const struct populate_opts *o, const struct sweep_report *rep, FILE *f)
@@ -131,6 +162,7 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 	const struct populate_opts *o = opts;
 	const struct sweep_row *base = &rep->rows[0];
 
+	print_mappings(rep, f);
 	print_scaling(o, rep, f);
 	if (isnan(o->floor_ns_per_page))
 		return;

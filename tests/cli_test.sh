@@ -131,9 +131,9 @@ run bench populate -v 0 --json "$tmp/never.json"
 json=$tmp/populate.json
 expect_ok "tiny populate run" "fault / floor" \
 	bench populate -v 1,2 -b 8M --repeat 1 --json "$json"
-for pattern in "command: tdpmmu bench populate -v 1,2 -b 8M" "liburcu flavour: memb" \
-	"floor (bare walk + CAS)" "fault latency" "p99.9 ns" "flush wait ms" "MMU lock" \
-	"summary" "machine ref" "-s anonymous (4K mappings)"; do
+for pattern in "command: tdpmmu bench populate -v 1,2 --strategy rcu --repeat 1" \
+	"-b 8M" "liburcu flavour: memb" "floor (bare walk + CAS)" "fault latency" "p99.9 ns" \
+	"MMU lock" "x global" "machine ref" "-s anonymous (4K mappings)" "leaves_4k"; do
 	grep -qF -- "$pattern" "$tmp/out" || fail "tiny populate run: '$pattern' missing"
 done
 # Not a terminal: no progress line (and so no carriage return) in the output.
@@ -144,13 +144,15 @@ else
 	for pattern in '"machine": {' '"cpu": "' '"cores": [0-9]' '"memory_bytes": [0-9]' \
 		'"kernel": "' '"rcu_flavour": "memb"' '"membarrier_active": [tf]' \
 		'"results": \[' '"scenario": "populate"' '"strategy": "rcu"' '"vcpus": 2,' \
-		'"phases": \[{"name": "populate", "seconds": [0-9]' '"faults": [0-9]' \
+		'"phases": \[' '{"name": "populate", "seconds": [0-9]' '"faults": [0-9]' \
 		'"faults_per_sec": [0-9]' '"fault_latency_ns": {"p50": [0-9]' '"p99": [0-9]' \
 		'"p999": [0-9]' '"max": [0-9]' '"read_acquisitions": [0-9]' \
 		'"write_acquisitions": [0-9]' '"vcpu_write_acquisitions": 0' \
 		'"read_wait_ns": [0-9]' '"write_hold_ns": [0-9]' '"retired": [0-9]' \
 		'"freed": [0-9]' '"peak_outstanding": [0-9]' '"peak_outstanding_bytes": [0-9]' \
-		'"tlb_flushes": [0-9]' '"floor_ns_per_page": [0-9]' '"machine_ref_ratio": [0-9]'; do
+		'"tlb_flushes": [0-9]' '"floor_ns_per_page": [0-9]' \
+		'"machine_ref_ops_per_sec": \[[0-9]' '"metric": {"name": "faults_per_sec", "best": [0-9]' \
+		'"x_rcu": 1.0000' '"x_global": null' '"sweep": {"vcpus": \[1, 2\], "strategies": \["rcu"\]'; do
 		grep -q -- "$pattern" "$json" || fail "JSON: no $pattern"
 	done
 	[ "$(head -c 1 "$json")" = "{" ] && [ "$(tail -n 1 "$json")" = "}" ] ||
@@ -178,6 +180,34 @@ expect_ok "issue spelling hugetlb_2mb" "-s anonymous_hugetlb_2mb" bench populate
 expect_ok "short name hugetlb-1g" "-s anonymous_hugetlb_1gb" \
 	bench populate -v 1 -b 1G --repeat 1 -s hugetlb-1g -w 0
 expect_ok "hundreds of vCPU threads" "  300 " bench populate -v 300 -b 16K --repeat 1
+
+# --- the sweep: every strategy x every count, side by side ---------------------
+json=$tmp/sweep.json
+expect_ok "sweep of every strategy" "best of 2 rounds" \
+	bench populate -v 1,2 -b 1M --repeat 2 --strategy all --json "$json" --plot "$tmp/sweep.svg"
+for strategy in rcu rcu-qsbr llist llist-trylock wrlock global; do
+	for v in 1 2; do
+		[ "$(grep -c "^$strategy  *$v " "$tmp/out")" -ge 2 ] ||
+			fail "sweep: $strategy at $v vCPUs missing from a table"
+	done
+done
+grep -q "^rcu  *1 .* 1.00x " "$tmp/out" || fail "sweep: rcu is not 1.00x rcu"
+grep -q "^global  *2 .* 1.00x$" "$tmp/out" || fail "sweep: global is not 1.00x global"
+[ "$(grep -c '"scenario": "populate", "strategy"' "$json")" -eq 12 ] || fail "sweep JSON: not 12 results"
+grep -q '"strategies": \["rcu", "rcu-qsbr", "llist", "llist-trylock", "wrlock", "global"\]' "$json" ||
+	fail "sweep JSON: strategies not listed"
+grep -q '"rounds": 2' "$json" || fail "sweep JSON: rounds not counted"
+grep -q "<svg" "$tmp/sweep.svg" 2>/dev/null || fail "sweep --plot: no SVG written"
+grep -q "plot written to $tmp/sweep.svg" "$tmp/out" || fail "sweep --plot: not reported"
+expect_ok "--strategy list in any order" "^global " \
+	bench populate -v 1 -b 1M --repeat 1 --strategy global,rcu
+grep -q "command: .*--strategy rcu,global" "$tmp/out" || fail "--strategy list not normalised"
+expect_usage "--plot with an unknown picture type" bench populate --plot "$tmp/p.pdf"
+expect_usage "--plot without a name" bench populate --plot=
+expect_usage "--strategy with an empty entry" bench populate --strategy rcu,
+expect_usage "--repeat over the maximum" bench populate --repeat 1001
+run bench populate -v 0 --plot "$tmp/never.svg"
+[ -e "$tmp/never.svg" ] && fail "bad input still created the --plot file"
 
 # --- the selftest scenarios: dirty-log, access-tracking, nx-recovery ----------
 for scenario in dirty-log access-tracking nx-recovery; do
