@@ -41,14 +41,15 @@ DEPS_OK := build/.deps-ok
 B ?= build
 
 .PHONY: all run check test-unit test-stress sanitize asan tsan stress-long asan-long \
-	torture-short torture broken-check model fuzz fuzz-replay \
+	torture-short torture broken-check model fuzz fuzz-replay report \
 	tsan-long install uninstall clean help
 
 all: build/tdpmmu build/libtdpmmu.a build/libtdpmmu.so
 
 help:
 	@echo "make            build library (build/libtdpmmu.{a,so}) and program (build/tdpmmu)"
-	@echo "make run        build and run the main job (populate benchmark)"
+	@echo "make run        build and run the main job (the seed thread's debate, about a minute)"
+	@echo "make report     regenerate docs/results.md and its plots (about ten minutes)"
 	@echo "make check      build and run every test, with short ASan+UBSan and TSan runs"
 	@echo "make stress-long every concurrency test under every strategy for DURATION seconds (default 60)"
 	@echo "make asan-long  the same under ASan+UBSan"
@@ -93,6 +94,11 @@ build/libtdpmmu.so: $(patsubst %.c,build/release/obj/%.o,$(LIB_SRCS))
 
 run: build/tdpmmu
 	./build/tdpmmu run
+
+# docs/results.md and docs/results/: every scenario, every strategy (about ten minutes).
+report: build/tdpmmu
+	@sh scripts/deps.sh gnuplot
+	sh scripts/report.sh build/tdpmmu docs/results.md
 
 # --- tests -----------------------------------------------------------------
 DEBUG_TESTS := $(addprefix build/debug/tests/,$(TESTS))

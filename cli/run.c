@@ -1,41 +1,153 @@
 /*
- * run.c - `tdpmmu run`, the main job (`make run`): the populate benchmark
- * from 1 to 256 vCPUs, sized to take about a minute on a 2-core machine.
- * It is exactly `tdpmmu bench populate` with the flags below, which it
- * prints first and then parses like any command line.
+ * run.c - `tdpmmu run`, the main job (`make run`): the seed thread's
+ * debate on one screen.  Four sweeps of every strategy, each exactly a
+ * `tdpmmu bench` command line (printed as it starts): populate at 1 and 2
+ * vCPUs, populate with 256 vCPUs on however few cores, huge-over-table
+ * (faults that replace page tables) and nx-recovery (fault latency while
+ * recovery runs).  Each prints its main table only; the verdict table at
+ * the end sets the numbers the debate turned on beside the issue's
+ * targets.  Sized for about a minute on a 2-core machine.
+ *
+ * Main thread only, between the sweeps (each joins its own threads).
  */
+#include <math.h>
 #include <string.h>
 
-#include "populate.h"
+#include "cli.h"
+#include "compiler.h"
+#include "sweep.h"
 
-/*
- * 331 vCPUs' worth of memory per round (1+2+8+64+256): a latency round,
- * then five throughput rounds.  On the 2-core development VM (about 20 M
- * faults/s with both cores busy) RUN_SIZE per vCPU gives about 5 s of
- * populate per round, and about a minute in all with VM setup and
- * teardown, the checks, the audit and the machine reference.
- */
-#define RUN_VCPUS "1,2,8,64,256"
-#define RUN_SIZE "1G"
-#define RUN_REPEAT "5"
+#define MAX_ARGS 16
+
+struct step {
+	int (*main)(int argc, char **argv);
+	const char *argv[MAX_ARGS]; /* argv[0] is the scenario; NULL-terminated */
+};
+
+enum { POP_SMALL, POP_MANY, HUGE_OVER_TABLE, NX_RECOVERY, NR_STEPS };
+
+static const struct step steps[NR_STEPS] = {
+	[POP_SMALL] = { bench_populate_main,
+			{ "populate", "-v", "1,2", "-b", "1G", "--repeat", "5", "--strategy",
+			  "all" } },
+	[POP_MANY] = { bench_populate_main,
+		       { "populate", "-v", "256", "-b", "16M", "--repeat", "3", "--strategy",
+			 "all" } },
+	[HUGE_OVER_TABLE] = { bench_huge_over_table_main,
+			      { "huge-over-table", "-v", "2", "--seconds", "1", "--repeat", "2",
+				"--strategy", "all" } },
+	[NX_RECOVERY] = { bench_nx_main,
+			  { "nx-recovery", "-v", "2", "-b", "256M", "--seconds", "1",
+			    "--strategy", "all" } },
+};
+
+static void run_step(const struct step *st, struct sweep_report *out)
+{
+	char *argv[MAX_ARGS];
+	int argc = 0;
+
+	fputs("\n== tdpmmu bench", stdout);
+	for (; st->argv[argc]; argc++) {
+		argv[argc] = (char *)st->argv[argc];
+		printf(" %s", argv[argc]);
+	}
+	argv[argc] = NULL;
+	fputc('\n', stdout);
+	fflush(stdout);
+	sweep_keep(out);
+	st->main(argc, argv);
+}
+
+/* One verdict line: a ratio per strategy, the target, whether it was met. */
+struct verdict {
+	const char *question;
+	double v[TDPMMU_NR_STRATEGIES];
+	const char *target;
+	int met; /* 1 met, 0 missed, -1 not judged here */
+};
+
+static double metric(const struct sweep_report *r, enum tdpmmu_strategy s, unsigned vcpus)
+{
+	const struct sweep_row *row = sweep_find(r, s, vcpus);
+
+	return row ? row->best->metric : NAN;
+}
+
+static void print_verdict(const struct verdict *v, int n, long cores)
+{
+	printf("\nthe verdict (ratios from the tables above; %ld usable core%s):\n", cores,
+	       cores == 1 ? "" : "s");
+	printf("%-44s", "");
+	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+		printf(" %8.8s", tdpmmu_strategy_name((enum tdpmmu_strategy)s));
+	printf("  %-22s %s\n", "target", "result");
+	for (int i = 0; i < n; i++) {
+		printf("%-44s", v[i].question);
+		for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+			if (isnan(v[i].v[s]))
+				printf(" %8s", "-");
+			else
+				printf(" %7.2fx", v[i].v[s]);
+		}
+		printf("  %-22s %s\n", v[i].target,
+		       v[i].met < 0 ? "(not judged)" : v[i].met ? "met" : "MISSED");
+	}
+}
+
+static void judge(struct sweep_report *r, long cores)
+{
+	struct verdict v[6] = {
+		{ "1 vCPU: faults/s over global's", .target = "rcu >= 0.90x" },
+		{ "2 vCPUs: faults/s over own 1-vCPU", .target = "rcu >= 1.80x" },
+		{ "2 vCPUs: faults/s over rcu's", .target = "global <= 0.67x" },
+		{ "256 vCPUs: faults/s over global's", .target = "rcu >= 2.00x" },
+		{ "huge over table: faults/s over rcu's", .target = "-", .met = -1 },
+		{ "NX recovery: max fault latency over rcu's", .target = "wrlock >= 10x" },
+	};
+	const enum tdpmmu_strategy RCU = TDPMMU_STRATEGY_RCU, GLOBAL = TDPMMU_STRATEGY_GLOBAL;
+
+	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+		enum tdpmmu_strategy st = (enum tdpmmu_strategy)s;
+
+		v[0].v[s] = metric(&r[POP_SMALL], st, 1) / metric(&r[POP_SMALL], GLOBAL, 1);
+		v[1].v[s] = metric(&r[POP_SMALL], st, 2) / metric(&r[POP_SMALL], st, 1);
+		v[2].v[s] = metric(&r[POP_SMALL], st, 2) / metric(&r[POP_SMALL], RCU, 2);
+		v[3].v[s] = metric(&r[POP_MANY], st, 256) / metric(&r[POP_MANY], GLOBAL, 256);
+		v[4].v[s] = metric(&r[HUGE_OVER_TABLE], st, 2) / metric(&r[HUGE_OVER_TABLE], RCU, 2);
+		v[5].v[s] = metric(&r[NX_RECOVERY], st, 2) / metric(&r[NX_RECOVERY], RCU, 2);
+	}
+	v[0].met = v[0].v[RCU] >= 0.90;
+	/* Two vCPUs can only scale where there are two cores. */
+	v[1].met = cores < 2 ? -1 : v[1].v[RCU] >= 1.80;
+	v[2].met = cores < 2 ? -1 : v[2].v[GLOBAL] <= 1.0 / 1.5;
+	v[3].met = v[3].v[RCU] >= 2.0;
+	v[5].met = v[5].v[TDPMMU_STRATEGY_WRLOCK] >= 10.0;
+	print_verdict(v, 6, cores);
+}
 
 int run_main(int argc, char **argv)
 {
-	char *flags[] = { "run", "-v", RUN_VCPUS, "-b", RUN_SIZE, "--repeat", RUN_REPEAT, NULL };
-	int nr_flags = (int)(sizeof(flags) / sizeof(flags[0])) - 1;
-	struct populate_opts o;
-	char command[600];
+	struct sweep_report reports[NR_STEPS] = { 0 };
+	struct machine_info m;
+	uint64_t t0 = tdp_now_ns();
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		print_run_help(stdout);
 		return 0;
 	}
 	if (argc > 1)
-		usage_error("'run' takes no arguments ('bench populate' takes flags)");
-	populate_opts_init(&o);
-	populate_opts_parse(&o, nr_flags, flags);
-	snprintf(command, sizeof(command), "tdpmmu bench populate -v %s -b %s --repeat %s",
-		 RUN_VCPUS, RUN_SIZE, RUN_REPEAT);
-	printf("tdpmmu run: the same as `%s`\n\n", command);
-	return populate_bench(&o, command);
+		usage_error("'run' takes no arguments (each 'bench' scenario takes flags)");
+	machine_info_read(&m);
+	printf("tdpmmu %s: the seed thread's debate, every strategy side by side\n\n",
+	       TDPMMU_VERSION);
+	machine_info_print(&m, 4, stdout);
+	for (int i = 0; i < NR_STEPS; i++)
+		run_step(&steps[i], &reports[i]);
+	judge(reports, m.usable_cores);
+	printf("\n%.0f s in all.  Each table is one `tdpmmu bench` command above; run it alone for\n"
+	       "latency, lock and reclamation tables, --json and --plot (docs/bench.md).\n",
+	       (double)(tdp_now_ns() - t0) / 1e9);
+	for (int i = 0; i < NR_STEPS; i++)
+		sweep_report_free(&reports[i]);
+	return 0;
 }

@@ -168,7 +168,14 @@ static void run_all(struct sweep_report *rep, void *opts)
 	}
 }
 
-static void free_rows(struct sweep_report *rep)
+static struct sweep_report *keep_next;
+
+void sweep_keep(struct sweep_report *r)
+{
+	keep_next = r;
+}
+
+void sweep_report_free(struct sweep_report *rep)
 {
 	for (int i = 0; i < rep->nr_rows; i++) {
 		struct sweep_row *row = &rep->rows[i];
@@ -179,25 +186,38 @@ static void free_rows(struct sweep_report *rep)
 		free(row->metrics);
 	}
 	free(rep->rows);
+	rep->rows = NULL;
+	rep->nr_rows = 0;
 }
 
 int sweep_main(const struct sweep_scenario *sc, void *opts, const char *command)
 {
 	const struct sweep_opts *o = opts;
 	struct sweep_report rep = { .sc = sc, .opts = o, .command = command };
-	FILE *json;
+	struct sweep_report *keep = keep_next;
+	FILE *json = NULL;
 
+	keep_next = NULL;
 	sweep_opts_check(o);
 	/* Before the long part, so that a bad path fails at once. */
-	json = bench_json_open(o->json_path);
+	if (!keep)
+		json = bench_json_open(o->json_path);
 	make_rows(&rep, o);
 	progress_init();
 	machine_info_read(&rep.machine);
-	sweep_print_header(&rep, stdout);
-	sc->print_settings(opts, stdout);
+	if (!keep) {
+		sweep_print_header(&rep, stdout);
+		sc->print_settings(opts, stdout);
+	}
 	fflush(stdout);
 	run_all(&rep, opts);
-	sweep_print_tables(&rep, stdout);
+	sweep_print_tables(&rep, stdout, keep);
+	if (keep) {
+		rep.opts = NULL;
+		rep.command = NULL;
+		*keep = rep;
+		return 0;
+	}
 	if (sc->print_extra)
 		sc->print_extra(opts, &rep, stdout);
 	if (json) {
@@ -208,6 +228,6 @@ int sweep_main(const struct sweep_scenario *sc, void *opts, const char *command)
 		sweep_plot(&rep, o->plot_path);
 		printf("plot written to %s\n", o->plot_path);
 	}
-	free_rows(&rep);
+	sweep_report_free(&rep);
 	return 0;
 }

@@ -158,6 +158,17 @@ struct sweep_report {
  */
 int sweep_main(const struct sweep_scenario *sc, void *opts, const char *command);
 
+/*
+ * `tdpmmu run` keeps each scenario's results for its verdict: after
+ * sweep_keep(&r), the next sweep_main() prints its main table only (no
+ * machine header, settings, details, JSON or plot) and leaves its rows
+ * (and scenario) in @r instead of freeing them (r.opts and r.command are
+ * cleared: they belonged to the scenario's stack).  sweep_report_free()
+ * frees them.
+ */
+void sweep_keep(struct sweep_report *r);
+void sweep_report_free(struct sweep_report *r);
+
 /* The row of @s at @vcpus, NULL when that strategy was not run. */
 const struct sweep_row *sweep_find(const struct sweep_report *rep, enum tdpmmu_strategy s,
 				   unsigned vcpus);
@@ -167,7 +178,8 @@ double sweep_ratio(const struct sweep_report *rep, const struct sweep_row *row,
 
 /* sweep_report.c, sweep_json.c, sweep_plot.c */
 void sweep_print_header(const struct sweep_report *rep, FILE *f);
-void sweep_print_tables(const struct sweep_report *rep, FILE *f);
+/* The main table; unless @brief, also the latency, lock and reclamation table. */
+void sweep_print_tables(const struct sweep_report *rep, FILE *f, bool brief);
 void sweep_write_json(const struct sweep_report *rep, void *opts, FILE *f);
 /* Fatal when gnuplot fails. */
 void sweep_plot(const struct sweep_report *rep, const char *path);

@@ -89,7 +89,7 @@ static void print_detail_table(const struct sweep_report *rep, FILE *f)
 	}
 }
 
-void sweep_print_tables(const struct sweep_report *rep, FILE *f)
+void sweep_print_tables(const struct sweep_report *rep, FILE *f, bool brief)
 {
 	const struct sweep_scenario *sc = rep->sc;
 	unsigned n = rep->opts->repeat;
@@ -101,6 +101,8 @@ void sweep_print_tables(const struct sweep_report *rep, FILE *f)
 	fprintf(f, "x rcu, x global: the row's %s over rcu's and global's at the same vCPU "
 		   "count (%s is better)\n",
 		sc->metric_name, sc->lower_is_better ? "lower" : "higher");
+	if (brief)
+		return;
 	fprintf(f, "\nfault latency (%s), MMU lock and reclamation (best round):\n",
 		sc->latency_round ? "latency round: every fault timed" : "every fault timed");
 	print_detail_table(rep, f);

@@ -2,13 +2,19 @@
 # deps.sh - make sure the Debian packages the build needs are present.
 # As root, missing packages are installed with apt-get; otherwise the exact
 # command is printed and the build stops.
+#
+# usage: sh scripts/deps.sh [gnuplot]   (gnuplot: also the plots' package)
 set -e
 CC=${CC:-cc}
+want_gnuplot=${1:-}
 
 find_missing() {
 	missing=""
 	if ! printf '#include <urcu/urcu-memb.h>\n' | $CC -E -x c - >/dev/null 2>&1; then
 		missing="$missing liburcu-dev"
+	fi
+	if [ "$want_gnuplot" = gnuplot ] && ! command -v gnuplot >/dev/null 2>&1; then
+		missing="$missing gnuplot-nox"
 	fi
 }
 

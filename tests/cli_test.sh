@@ -182,9 +182,20 @@ expect_ok "short name hugetlb-1g" "-s anonymous_hugetlb_1gb" \
 expect_ok "hundreds of vCPU threads" "  300 " bench populate -v 300 -b 16K --repeat 1
 
 # --- the sweep: every strategy x every count, side by side ---------------------
+# --plot needs gnuplot (a Debian package; CI installs it): without it the
+# plot checks are skipped, and --plot must be a clear usage error.
+have_gnuplot=
+plot_args=
+if command -v gnuplot >/dev/null 2>&1; then
+	have_gnuplot=yes
+	plot_args="--plot $tmp/sweep.svg" # $tmp has no blanks (mktemp)
+else
+	echo "cli_test: gnuplot is not installed: the --plot checks are skipped" >&2
+fi
 json=$tmp/sweep.json
+# shellcheck disable=SC2086
 expect_ok "sweep of every strategy" "best of 2 rounds" \
-	bench populate -v 1,2 -b 1M --repeat 2 --strategy all --json "$json" --plot "$tmp/sweep.svg"
+	bench populate -v 1,2 -b 1M --repeat 2 --strategy all --json "$json" $plot_args
 for strategy in rcu rcu-qsbr llist llist-trylock wrlock global; do
 	for v in 1 2; do
 		[ "$(grep -c "^$strategy  *$v " "$tmp/out")" -ge 2 ] ||
@@ -197,8 +208,17 @@ grep -q "^global  *2 .* 1.00x$" "$tmp/out" || fail "sweep: global is not 1.00x g
 grep -q '"strategies": \["rcu", "rcu-qsbr", "llist", "llist-trylock", "wrlock", "global"\]' "$json" ||
 	fail "sweep JSON: strategies not listed"
 grep -q '"rounds": 2' "$json" || fail "sweep JSON: rounds not counted"
-grep -q "<svg" "$tmp/sweep.svg" 2>/dev/null || fail "sweep --plot: no SVG written"
-grep -q "plot written to $tmp/sweep.svg" "$tmp/out" || fail "sweep --plot: not reported"
+if [ -n "$have_gnuplot" ]; then
+	grep -q "<svg" "$tmp/sweep.svg" 2>/dev/null || fail "sweep --plot: no SVG written"
+	grep -q "plot written to $tmp/sweep.svg" "$tmp/out" || fail "sweep --plot: not reported"
+	# A PATH without gnuplot: --plot is refused before anything runs.
+	checks=$((checks + 1))
+	PATH=/nonexistent "$prog" bench populate -v 1 -b 1M --plot "$tmp/never.svg" \
+		>"$tmp/out" 2>"$tmp/err"
+	[ $? -eq 2 ] && [ ! -s "$tmp/out" ] && [ ! -e "$tmp/never.svg" ] &&
+		grep -q "apt-get install -y gnuplot-nox" "$tmp/err" ||
+		fail "--plot without gnuplot: not a usage error with the install hint"
+fi
 expect_ok "--strategy list in any order" "^global " \
 	bench populate -v 1 -b 1M --repeat 1 --strategy global,rcu
 grep -q "command: .*--strategy rcu,global" "$tmp/out" || fail "--strategy list not normalised"
