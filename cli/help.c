@@ -156,15 +156,43 @@ void print_populate_help(FILE *f)
 	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n" \
 	STRATEGY_FLAG_HELP
 
+/*
+ * The flags dirty-log and access-tracking share: the selftests' -v, -b, -s
+ * (LAYOUT), and the rest of the sweep's (cli/sweep.h).
+ */
+#define SWEEP_LAYOUT_HELP_WTA \
+	"  -v LIST      vCPU counts, comma separated, 1..1000 each (default 1)\n" \
+	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
+	"               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n" \
+	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
+	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
+	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
+	"               anon, thp, hugetlb-2m, hugetlb-1g (default anonymous)\n"
+#define SWEEP_FLAGS_HELP_WTA \
+	"  --strategy LIST|all  reclamation strategies to run side by side, comma\n" \
+	"               separated: rcu (default), rcu-qsbr, llist, llist-trylock,\n" \
+	"               wrlock, global; or all\n" \
+	"  --repeat N   rounds, 1..1000; each runs every strategy at every count,\n" \
+	"               interleaved; the best round per row is reported, the median\n" \
+	"               beside it (default 1)\n" \
+	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
+	"  --payload    real host memory behind the guest (default: frames are\n" \
+	"               numbers only)\n" \
+	"  --json FILE  also write the results as JSON to FILE\n" \
+	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n" \
+	"               with gnuplot, to FILE.svg or FILE.png\n" \
+	"  -h, --help   this text\n"
+
 void print_dirty_log_help(FILE *f)
 {
 	fputs("usage: tdpmmu bench dirty-log [flags]\n"
 	      "\n"
-	      "KVM's dirty_log_perf_test on simulated vCPUs.  One VM; each vCPU thread\n"
-	      "runs one pass over its own memory per phase (8 bytes at offset 0 of\n"
-	      "every 4K page) and waits outside guest mode between phases.\n"
+	      "KVM's dirty_log_perf_test on simulated vCPUs, as a sweep: one VM per\n"
+	      "strategy, vCPU count and round.  Each vCPU thread runs one pass over its\n"
+	      "own memory per phase (8 bytes at offset 0 of every 4K page) and waits\n"
+	      "outside guest mode between phases.\n"
 	      "\n"
-	      "flags (KVM selftests names):\n" COMMON_FLAGS_HELP("anonymous")
+	      "flags (KVM selftests names first):\n" SWEEP_LAYOUT_HELP_WTA
 	      "  -i N         iterations, 2..100 (default 2)\n"
 	      "  -g           no manual protect: get dirty log clears the bitmap and\n"
 	      "               write-protects what it returned (default: MANUAL_PROTECT |\n"
@@ -182,10 +210,10 @@ void print_dirty_log_help(FILE *f)
 	      "  --recover HOW  how disable brings huge pages back: zap (zap the\n"
 	      "               collapsible tables, refault huge), inplace (replace each\n"
 	      "               with a huge leaf by one CAS) or none (default inplace)\n"
-	      "  --json FILE  also write the results as JSON to FILE\n"
-	      "  -h, --help   this text\n"
+	      SWEEP_FLAGS_HELP_WTA
 	      "\n"
-	      "phases, each timed and printed as '<phase> time: S.NNNNNNNNNs':\n"
+	      "phases of each run, with one strategy, one count and one round printed\n"
+	      "as '<phase> time: S.NNNNNNNNNs' as they go:\n"
 	      "  Populate memory            every vCPU writes each of its pages (faults)\n"
 	      "  Enabling dirty logging     tdpmmu_dirty_log_enable on every memslot\n"
 	      "  Iteration N dirty memory   one pass of every vCPU (write faults on\n"
@@ -194,10 +222,18 @@ void print_dirty_log_help(FILE *f)
 	      "  Iteration N clear dirty log  tdpmmu_dirty_log_clear per nonzero word\n"
 	      "                             (manual protect only)\n"
 	      "  Disabling dirty logging    tdpmmu_dirty_log_disable with --recover\n"
-	      "then the totals and averages of get and clear over the iterations, the\n"
-	      "pages dirty per iteration (checked: every page in iteration 1 with\n"
-	      "INITIALLY_SET, else exactly the pages the guest wrote) and the counters.\n"
-	      "The default (1 vCPU x 1G) takes a few seconds on 2 cores.\n",
+	      "then (single run) the totals and averages of get and clear over the\n"
+	      "iterations, the pages dirty per iteration and the counters.  Every run\n"
+	      "is checked: every page dirty in iteration 1 with INITIALLY_SET, else\n"
+	      "exactly the pages the guest wrote.\n"
+	      "\n"
+	      "The table: one row per strategy and count (its best round): populate s,\n"
+	      "enable s, dirty s/it (mean per iteration), get s and clear s (totals),\n"
+	      "and the metric, Mpages/s: pages written per second in the dirty-memory\n"
+	      "passes (higher is better), with ratios to rcu and global.  A latency\n"
+	      "round (every fault timed) comes first and does not count for it.  Then\n"
+	      "fault latency, MMU lock and reclamation, and disable s with the dirty\n"
+	      "log's numbers.  The default (1 vCPU x 1G) takes a few seconds on 2 cores.\n",
 	      f);
 }
 
@@ -205,19 +241,20 @@ void print_access_help(FILE *f)
 {
 	fputs("usage: tdpmmu bench access-tracking [flags]\n"
 	      "\n"
-	      "KVM's access_tracking_perf_test on simulated vCPUs: the MMU notifier's\n"
-	      "aging (clear_young, test_young) against vCPUs that touch every 4K page\n"
-	      "of their memory once per phase.\n"
+	      "KVM's access_tracking_perf_test on simulated vCPUs, as a sweep: one VM\n"
+	      "per strategy, vCPU count and round.  The MMU notifier's aging\n"
+	      "(clear_young, test_young) against vCPUs that touch every 4K page of\n"
+	      "their memory once per phase.\n"
 	      "\n"
-	      "flags (KVM selftests names):\n" COMMON_FLAGS_HELP("anonymous")
+	      "flags (KVM selftests names first):\n" SWEEP_LAYOUT_HELP_WTA
 	      "  -o           overlapping memory: every vCPU uses the same region\n"
 	      "               (default: each vCPU its own)\n"
 	      "  --flush      mark idle with clear_flush_young (TLBs flushed when\n"
 	      "               anything was cleared) instead of clear_young\n"
-	      "  --json FILE  also write the results as JSON to FILE\n"
-	      "  -h, --help   this text\n"
+	      SWEEP_FLAGS_HELP_WTA
 	      "\n"
-	      "phases, each timed and printed as '%-30s: S.NNNNNNNNNs':\n"
+	      "phases of each run, with one strategy, one count and one round printed\n"
+	      "as '%-30s: S.NNNNNNNNNs' as they go:\n"
 	      "  Populating memory              vCPUs write every page (faults)\n"
 	      "  Writing to populated memory    vCPUs write every page again\n"
 	      "  Reading from populated memory  vCPUs read every page\n"
@@ -229,9 +266,17 @@ void print_access_help(FILE *f)
 	      "After each pass over idle memory every page is tested (test_young):\n"
 	      "pages still idle were accessed through a translation cached in a vCPU's\n"
 	      "TLB, which sets no Accessed bit.  As in the selftest, a vCPU with 10%\n"
-	      "or more of its pages still idle gets a WARNING line: expected without\n"
+	      "or more of its pages still idle gets a WARNING line (in a sweep, one\n"
+	      "line per run, naming its strategy and vCPU count): expected without\n"
 	      "--flush when a region fits in the TLB (256 4K, 32 2M and 4 1G entries\n"
-	      "per vCPU).  The default (1 vCPU x 1G) takes a few seconds on 2 cores.\n",
+	      "per vCPU).\n"
+	      "\n"
+	      "The table: one row per strategy and count (its best round): populate s,\n"
+	      "write s, read s (populated memory), write idle s, read idle s, and the\n"
+	      "metric, Mpages/s: pages marked idle per second over both marks (higher\n"
+	      "is better), with ratios to rcu and global.  Every fault is timed.  Then\n"
+	      "fault latency, MMU lock and reclamation, and the marks' time with the\n"
+	      "pages still idle.  The default (1 vCPU x 1G) takes a few seconds.\n",
 	      f);
 }
 
