@@ -112,7 +112,7 @@ struct sweep_scenario {
 	const char *metric_what; /* a sentence: what the metric is */
 	double metric_scale;     /* the table shows metric / metric_scale */
 	bool lower_is_better;    /* latency-like metric: the best round is the lowest */
-	const char *cols[SWEEP_MAX_COLS]; /* the scenario's own columns (NULL-terminated) */
+	const char *cols[SWEEP_MAX_COLS]; /* the scenario's own columns (NULL after the last) */
 	int col_decimals[SWEEP_MAX_COLS];
 	/*
 	 * A first round with every fault timed (and anything slow the

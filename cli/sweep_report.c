@@ -47,14 +47,14 @@ static void print_main_table(const struct sweep_report *rep, FILE *f)
 	int mw = col_width(sc->metric_name);
 
 	fprintf(f, "%-14s %5s", "strategy", "vCPUs");
-	for (int c = 0; sc->cols[c]; c++)
+	for (int c = 0; c < SWEEP_MAX_COLS && sc->cols[c]; c++)
 		fprintf(f, " %*s", col_width(sc->cols[c]), sc->cols[c]);
 	fprintf(f, " %*s %*s %8s %8s\n", mw, sc->metric_name, mw, "median", "x rcu", "x global");
 	for (int i = 0; i < rep->nr_rows; i++) {
 		const struct sweep_row *row = &rep->rows[i];
 
 		fprintf(f, "%-14s %5u", tdpmmu_strategy_name(row->strategy), row->vcpus);
-		for (int c = 0; sc->cols[c]; c++)
+		for (int c = 0; c < SWEEP_MAX_COLS && sc->cols[c]; c++)
 			fprintf(f, " %*.*f", col_width(sc->cols[c]), sc->col_decimals[c],
 				row->best->col[c]);
 		print_metric(f, row->best->metric, sc->metric_scale, mw);

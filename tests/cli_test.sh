@@ -234,7 +234,8 @@ for scenario in dirty-log access-tracking nx-recovery; do
 	expect_ok "bench --help lists $scenario" "$scenario" bench --help
 	expect_ok "--help lists $scenario" "bench $scenario" --help
 	expect_ok "bench $scenario -h" "usage: tdpmmu bench $scenario" bench $scenario -h
-	for pattern in "-v N" "-b SIZE" "-s BACKING" "--json FILE" "-h, --help"; do
+	for pattern in "-v LIST" "-b SIZE" "-s BACKING" "--strategy LIST" "--json FILE" \
+		"--plot FILE" "-h, --help"; do
 		expect_ok "bench $scenario --help names $pattern" "$pattern" bench $scenario --help
 	done
 	# Bad input common to all three: one line, exit 2, nothing done.
