@@ -1,26 +1,30 @@
 /*
  * bench_nx.c - `tdpmmu bench nx-recovery`, after KVM's
- * nx_huge_pages_perf_test (and execute_perf_test): the NX huge-page
- * mitigation is on, so huge leaves are not executable and an instruction
- * fetch where a huge page could be maps 4K and lists its table on the
- * possible-NX list; the recovery thread zaps a share of the listed tables
- * every period so huge pages can come back.  Each vCPU loops over its
- * memory, fetching (TDPMMU_ACCESS_EXEC) from every page, then reading
- * every page, again and again: reads refault zapped regions as huge
- * pages, fetches split them again, and so on while recovery runs.  Every
- * fault is timed (TDPMMU_RUN_LATENCY).
+ * nx_huge_pages_perf_test (and execute_perf_test), as a sweep (sweep.c):
+ * strategies x vCPU counts x rounds.  The NX huge-page mitigation is on,
+ * so huge leaves are not executable and an instruction fetch where a huge
+ * page could be maps 4K and lists its table on the possible-NX list; the
+ * recovery thread zaps a share of the listed tables every period so huge
+ * pages can come back.  Each vCPU loops over its memory, fetching
+ * (TDPMMU_ACCESS_EXEC) from every page, then reading every page, again
+ * and again: reads refault zapped regions as huge pages, fetches split
+ * them again, and so on while recovery runs.  Every fault is timed
+ * (TDPMMU_RUN_LATENCY).
  *
- * Two rows in one invocation, each on a fresh VM for --seconds: the
- * baseline without the recovery thread (period 0: after the first pass
- * every page is a 4K executable mapping and faults stop), then with it.
- * The report gives their fault latency side by side and the ratios.
+ * Each run of a configuration is two VMs of --seconds each: the baseline
+ * without the recovery thread (period 0: after the first pass every page
+ * is a 4K executable mapping and faults stop), then with it.  The metric
+ * is the largest fault latency while recovery ran (KVM's "Max fault
+ * latency"), lower is better; the issue's target is rcu's >= 10x lower
+ * than wrlock's.
  *
- * Threads: the vCPU threads (bench_pool.c) run one long pass each row;
- * the main thread waits --seconds, then sets the row's stop flag, which
- * the guest programs read with a relaxed atomic load (a lockless read is
- * allowed in guest mode) and stop at their next access.  The recovery
- * thread is the library's own.
+ * Threads: the vCPU threads (bench_pool.c) run one long pass per VM; the
+ * main thread waits --seconds, then sets the stop flag, which the guest
+ * programs read with a relaxed atomic load (a lockless read is allowed in
+ * guest mode) and stop at their next access.  The recovery thread is the
+ * library's own.  Everything else here is the main thread's.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,7 +38,7 @@ struct nx_opts {
 	struct bench_opts b; /* first: the common setters take the struct as theirs */
 	unsigned period_ms;
 	unsigned ratio;
-	unsigned seconds;
+	double seconds;
 };
 
 static void set_period(void *ctx, const char *opt, const char *arg)
@@ -49,7 +53,7 @@ static void set_ratio(void *ctx, const char *opt, const char *arg)
 
 static void set_seconds(void *ctx, const char *opt, const char *arg)
 {
-	((struct nx_opts *)ctx)->seconds = (unsigned)bench_number_arg(opt, arg, 1, 3600);
+	((struct nx_opts *)ctx)->seconds = bench_seconds_arg(opt, arg, 0.05, 3600);
 }
 
 static void show_help(void *ctx, const char *opt, const char *arg)
@@ -65,8 +69,12 @@ static const struct cli_option nx_options[] = {
 	{ 0, "period", true, set_period },
 	{ 0, "ratio", true, set_ratio },
 	{ 0, "seconds", true, set_seconds },
-	{ 0, "json", true, sweep_set_json },
 	{ 0, "strategy", true, sweep_set_strategies },
+	{ 0, "repeat", true, sweep_set_repeat },
+	{ 0, "levels", true, sweep_set_levels },
+	{ 0, "payload", false, sweep_set_payload },
+	{ 0, "json", true, sweep_set_json },
+	{ 0, "plot", true, sweep_set_plot },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -96,13 +104,18 @@ static bool nx_guest_next(void *ctx, struct tdpmmu_access *a)
 	return true;
 }
 
+/* One VM's measurements: the baseline or the recovery half of a run. */
 struct nx_row {
-	const char *name;
 	unsigned period_ms; /* 0: no recovery thread */
 	uint64_t ns, faults, accesses, loops, listed_end;
 	uint64_t ticks;     /* tdp_ticks() over the row, for cycles per ns */
 	struct tdpmmu_latency lat;
 	int64_t counters[TDPMMU_NR_COUNTERS];
+};
+
+/* A run's JSON extra: both halves. */
+struct nx_extra {
+	struct nx_row base, rec;
 };
 
 static void sleep_ns(uint64_t ns)
@@ -117,9 +130,15 @@ static void sleep_ns(uint64_t ns)
 	}
 }
 
-static void nx_row_run(const struct nx_opts *o, struct nx_row *row)
+/*
+ * One VM for --seconds with @row's recovery period.  With @out (the
+ * recovery half), also the lock statistics of the vCPUs' part and the
+ * reclamation statistics.  The tree is audited before the VM goes.
+ */
+static void nx_row_run(const struct nx_opts *o, struct nx_row *row, struct sweep_run *out)
 {
 	uint64_t n = bench_pages_per_vcpu(&o->b), t0, k0;
+	struct tdpmmu_lock_stats lock0;
 	struct tdpmmu_vm_config cfg;
 	struct bench_vcpu_sum s;
 	struct bench_pool *pool;
@@ -144,14 +163,19 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row)
 		ctx[i] = &g[i];
 	}
 	pool = bench_pool_create(vm, o->b.sw.vcpus, nx_guest_next, ctx, TDPMMU_RUN_LATENCY);
+	tdpmmu_read_lock_stats(vm, &lock0);
 	t0 = tdp_now_ns();
 	k0 = tdp_ticks();
 	bench_pool_start(pool);
-	sleep_ns((uint64_t)o->seconds * 1000000000ull);
+	sleep_ns((uint64_t)(o->seconds * 1e9));
 	atomic_store_explicit(&stop, true, memory_order_relaxed);
 	bench_pool_wait(pool);
 	row->ticks = tdp_ticks() - k0;
 	row->ns = tdp_now_ns() - t0;
+	if (out) {
+		tdpmmu_read_lock_stats(vm, &out->lock);
+		sweep_lock_since(&out->lock, &lock0);
+	}
 	bench_pool_stats(pool, &s);
 	bench_pool_destroy(pool);
 	row->faults = s.ept_violations;
@@ -161,6 +185,12 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row)
 	tdpmmu_vm_fault_latency(vm, &row->lat);
 	tdpmmu_read_counters(vm, row->counters);
 	row->listed_end = tdpmmu_nx_listed(vm);
+	if (out)
+		tdpmmu_read_reclaim_stats(vm, &out->reclaim);
+	if (tdpmmu_audit(vm))
+		fatal("nx-recovery (%s, %u vCPUs, %s): the audit after the run found violations",
+		      tdpmmu_strategy_name(o->b.sw.strategy), o->b.sw.vcpus,
+		      row->period_ms ? "recovery" : "baseline");
 	tdpmmu_vm_destroy(vm);
 	free(ctx);
 	free(g);
@@ -178,27 +208,11 @@ static double cycles_per_ns(const struct nx_row *r)
 
 static double ratio(uint64_t a, uint64_t b)
 {
-	return b ? (double)a / (double)b : 0;
+	return b ? (double)a / (double)b : NAN;
 }
 
-static void print_row(const struct nx_row *r)
-{
-	char period[16];
-
-	if (r->period_ms)
-		snprintf(period, sizeof(period), "%u ms", r->period_ms);
-	else
-		snprintf(period, sizeof(period), "0 (none)");
-	printf("%-10s %-9s %10llu %9llu %9llu %9llu %10llu %10llu %8llu %8.1f\n", r->name, period,
-	       (unsigned long long)r->faults, (unsigned long long)r->lat.p50_ns,
-	       (unsigned long long)r->lat.p99_ns, (unsigned long long)r->lat.p999_ns,
-	       (unsigned long long)r->lat.max_ns,
-	       (unsigned long long)r->counters[TDPMMU_C_NX_RECOVERED],
-	       (unsigned long long)r->listed_end,
-	       (double)r->accesses / ((double)r->ns / 1e9) / 1e6);
-}
-
-static void print_report(const struct nx_row *rows)
+/* The selftest's line, while a single run goes (one strategy, one count, one round). */
+static void print_row_line(const char *name, const struct nx_row *r)
 {
 	static const enum tdpmmu_counter key[] = {
 		TDPMMU_C_NX_TRACKED,   TDPMMU_C_NX_SPLITS,     TDPMMU_C_NX_RECOVERED,
@@ -206,124 +220,176 @@ static void print_report(const struct nx_row *rows)
 		TDPMMU_C_TLB_FLUSHES,  TDPMMU_C_LEAVES_4K,     TDPMMU_C_LEAVES_2M,
 		TDPMMU_C_LEAVES_1G,
 	};
+	double c = cycles_per_ns(r);
 
-	printf("\n%-10s %-9s %10s %9s %9s %9s %10s %10s %8s %8s\n", "row", "period", "faults",
-	       "p50 ns", "p99 ns", "p99.9 ns", "max ns", "recovered", "listed", "Macc/s");
-	for (int i = 0; i < 2; i++)
-		print_row(&rows[i]);
-	printf("\nrecovery / baseline: p50 %.2fx, p99 %.2fx, p99.9 %.2fx, max %.2fx; "
-	       "faults %.1fx\n",
-	       ratio(rows[1].lat.p50_ns, rows[0].lat.p50_ns),
-	       ratio(rows[1].lat.p99_ns, rows[0].lat.p99_ns),
-	       ratio(rows[1].lat.p999_ns, rows[0].lat.p999_ns),
-	       ratio(rows[1].lat.max_ns, rows[0].lat.max_ns),
-	       ratio(rows[1].faults, rows[0].faults));
-	for (int i = 0; i < 2; i++) {
-		double c = cycles_per_ns(&rows[i]);
-
-		printf("%s: Max fault latency: %llu ns", rows[i].name,
-		       (unsigned long long)rows[i].lat.max_ns);
-		if (c > 0)
-			printf(" (%.0f cycles)", (double)rows[i].lat.max_ns * c);
-		printf(", p99.9 %llu ns, p99 %llu ns, p50 %llu ns, %llu faults\n",
-		       (unsigned long long)rows[i].lat.p999_ns,
-		       (unsigned long long)rows[i].lat.p99_ns,
-		       (unsigned long long)rows[i].lat.p50_ns, (unsigned long long)rows[i].faults);
-	}
-	for (int i = 0; i < 2; i++) {
-		printf("\ncounters at the end of %s (%llu fetch+read loops over all vCPUs):\n",
-		       rows[i].name, (unsigned long long)rows[i].loops);
-		bench_print_counters(stdout, rows[i].counters, key,
-				     (int)(sizeof(key) / sizeof(key[0])));
-	}
+	printf("%s: Max fault latency: %" PRIu64 " ns", name, r->lat.max_ns);
+	if (c > 0)
+		printf(" (%.0f cycles)", (double)r->lat.max_ns * c);
+	printf(", p99.9 %" PRIu64 " ns, p99 %" PRIu64 " ns, p50 %" PRIu64 " ns, %" PRIu64
+	       " faults, %" PRIu64 " tables listed at the end\n",
+	       r->lat.p999_ns, r->lat.p99_ns, r->lat.p50_ns, r->faults, r->listed_end);
+	printf("counters at the end of %s (%" PRIu64 " fetch+read loops over all vCPUs):\n", name,
+	       r->loops);
+	bench_print_counters(stdout, r->counters, key, (int)(sizeof(key) / sizeof(key[0])));
 }
 
-static void write_json(FILE *f, const struct nx_opts *o, const struct nx_row *rows)
+static void nx_sweep_run(void *opts, bool lat_round, struct sweep_run *out)
 {
-	fprintf(f, "  \"config\": {\"vcpus\": %u, \"bytes_per_vcpu\": %llu, \"backing\": ",
-		o->b.sw.vcpus, (unsigned long long)o->b.bytes_per_vcpu);
-	json_string(f, backing_kvm_name(o->b.backing));
-	fprintf(f, ", \"period_ms\": %u, \"ratio\": %u, \"seconds\": %u},\n  \"results\": [",
-		o->period_ms, o->ratio, o->seconds);
-	for (int i = 0; i < 2; i++) {
-		const struct nx_row *r = &rows[i];
+	const struct nx_opts *o = opts;
+	struct nx_extra *x = calloc(1, sizeof(*x));
+	bool single = sweep_single_run(&o->b.sw);
 
-		fprintf(f, "%s\n    {\"scenario\": \"nx-recovery\", \"strategy\": \"%s\", "
-			   "\"row\": \"%s\", \"vcpus\": %u, \"period_ms\": %u, \"ratio\": %u,\n",
-			i ? "," : "", tdpmmu_strategy_name(o->b.sw.strategy), r->name, o->b.sw.vcpus, r->period_ms, o->ratio);
-		fputs("     \"phases\": [{\"name\": \"fetch and read loop\", \"seconds\": ", f);
-		json_number(f, (double)r->ns / 1e9, 9);
-		fprintf(f, ", \"faults\": %llu}],\n", (unsigned long long)r->faults);
-		fprintf(f, "     \"fault_latency_ns\": {\"p50\": %llu, \"p99\": %llu, "
-			   "\"p999\": %llu, \"max\": %llu, \"count\": %llu}, "
-			   "\"max_latency_cycles\": ",
-			(unsigned long long)r->lat.p50_ns, (unsigned long long)r->lat.p99_ns,
-			(unsigned long long)r->lat.p999_ns, (unsigned long long)r->lat.max_ns,
-			(unsigned long long)r->lat.count);
-		json_number(f,
-			    cycles_per_ns(r) > 0 ? (double)r->lat.max_ns * cycles_per_ns(r) : NAN,
-			    0);
-		fprintf(f, ",\n     \"accesses\": %llu, \"loops\": %llu, \"nx_listed_end\": %llu,\n"
-			   "     \"counters\": ",
-			(unsigned long long)r->accesses, (unsigned long long)r->loops,
-			(unsigned long long)r->listed_end);
-		bench_json_counters(f, r->counters);
-		fputc('}', f);
+	if (!x)
+		fatal("out of memory");
+	x->rec.period_ms = o->period_ms;
+	nx_row_run(o, &x->base, NULL);
+	if (single)
+		print_row_line("baseline", &x->base);
+	nx_row_run(o, &x->rec, out);
+	if (single) {
+		print_row_line("recovery", &x->rec);
+		printf("recovery / baseline: p50 %.2fx, p99 %.2fx, p99.9 %.2fx, max %.2fx; "
+		       "faults %.1fx\n",
+		       ratio(x->rec.lat.p50_ns, x->base.lat.p50_ns),
+		       ratio(x->rec.lat.p99_ns, x->base.lat.p99_ns),
+		       ratio(x->rec.lat.p999_ns, x->base.lat.p999_ns),
+		       ratio(x->rec.lat.max_ns, x->base.lat.max_ns),
+		       ratio(x->rec.faults, x->base.faults));
 	}
-	fputs("\n  ],\n  \"recovery_over_baseline\": {\"p50\": ", f);
-	json_number(f, ratio(rows[1].lat.p50_ns, rows[0].lat.p50_ns), 3);
-	fputs(", \"p99\": ", f);
-	json_number(f, ratio(rows[1].lat.p99_ns, rows[0].lat.p99_ns), 3);
-	fputs(", \"p999\": ", f);
-	json_number(f, ratio(rows[1].lat.p999_ns, rows[0].lat.p999_ns), 3);
-	fputs(", \"max\": ", f);
-	json_number(f, ratio(rows[1].lat.max_ns, rows[0].lat.max_ns), 3);
-	fputs("}\n", f);
+	bench_phase_add(&out->phases, "baseline: fetch and read loop", x->base.ns, x->base.faults);
+	bench_phase_add(&out->phases, "recovery: fetch and read loop", x->rec.ns, x->rec.faults);
+	out->metric = x->rec.lat.count ? (double)x->rec.lat.max_ns / 1e3 : NAN;
+	out->col[0] = (double)x->rec.lat.p99_ns / 1e3;
+	out->col[1] = (double)x->rec.lat.p999_ns / 1e3;
+	out->col[2] = (double)x->base.lat.max_ns / 1e3;
+	out->col[3] = ratio(x->rec.lat.p99_ns, x->base.lat.p99_ns);
+	out->col[4] = (double)x->rec.counters[TDPMMU_C_NX_RECOVERED];
+	out->has_latency = true;
+	out->latency = x->rec.lat;
+	memcpy(out->counters, x->rec.counters, sizeof(out->counters));
+	out->extra = x;
 }
+
+static void print_settings(const void *opts, FILE *f)
+{
+	const struct nx_opts *o = opts;
+	char size[32];
+
+	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
+	fprintf(f, "nx-recovery: %s per vCPU (%" PRIu64 " pages); -s %s; NX huge pages on; %s\n"
+		   "    each vCPU: fetch from every page, read every page, again; every fault "
+		   "timed\n"
+		   "    each run: baseline (no recovery thread), then recovery (every %u ms zap "
+		   "1/%u of\n    the listed tables), a fresh VM of %g s each, audited at the end\n",
+		size, bench_pages_per_vcpu(&o->b), backing_kvm_name(o->b.backing),
+		o->b.sw.payload ? "real host memory (--payload)" : "no payload", o->period_ms,
+		o->ratio, o->seconds);
+}
+
+/* The issue's target, where both rcu and wrlock ran: wrlock's max over rcu's. */
+static void print_extra(const void *opts, const struct sweep_report *rep, FILE *f)
+{
+	const struct nx_opts *o = opts;
+	bool header = false;
+
+	for (int i = 0; i < o->b.sw.nr_counts; i++) {
+		unsigned v = o->b.sw.counts[i];
+		const struct sweep_row *rcu = sweep_find(rep, TDPMMU_STRATEGY_RCU, v);
+		const struct sweep_row *wr = sweep_find(rep, TDPMMU_STRATEGY_WRLOCK, v);
+		double r;
+
+		if (!rcu || !wr)
+			continue;
+		if (!header)
+			fputs("\ntarget: rcu's max fault latency with recovery >= 10x lower than "
+			      "wrlock's\n",
+			      f);
+		header = true;
+		r = sweep_ratio(rep, wr, TDPMMU_STRATEGY_RCU);
+		fprintf(f, "  %u vCPU%s: wrlock / rcu max %.2fx (%s), p99.9 %.2fx, p99 %.2fx\n", v,
+			v == 1 ? "" : "s", r, r >= 10 ? "met" : "not met",
+			ratio(wr->latency->latency.p999_ns, rcu->latency->latency.p999_ns),
+			ratio(wr->latency->latency.p99_ns, rcu->latency->latency.p99_ns));
+	}
+}
+
+static void json_config(const void *opts, FILE *f)
+{
+	const struct nx_opts *o = opts;
+
+	fprintf(f, "{\"bytes_per_vcpu\": %" PRIu64 ", \"backing\": ", o->b.bytes_per_vcpu);
+	json_string(f, backing_kvm_name(o->b.backing));
+	fprintf(f, ", \"period_ms\": %u, \"ratio\": %u, \"seconds\": %g}", o->period_ms, o->ratio,
+		o->seconds);
+}
+
+static void json_row(FILE *f, const char *name, const struct nx_row *r)
+{
+	double c = cycles_per_ns(r);
+
+	fprintf(f, "      \"%s\": {\"period_ms\": %u, \"seconds\": ", name, r->period_ms);
+	json_number(f, (double)r->ns / 1e9, 9);
+	fprintf(f, ", \"faults\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"loops\": %" PRIu64
+		   ", \"nx_listed_end\": %" PRIu64 ", \"nx_tables_recovered\": %" PRId64 ",\n"
+		   "        \"fault_latency_ns\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
+		   ", \"p999\": %" PRIu64 ", \"max\": %" PRIu64 ", \"count\": %" PRIu64
+		   "}, \"max_latency_cycles\": ",
+		r->faults, r->accesses, r->loops, r->listed_end,
+		r->counters[TDPMMU_C_NX_RECOVERED], r->lat.p50_ns, r->lat.p99_ns, r->lat.p999_ns,
+		r->lat.max_ns, r->lat.count);
+	json_number(f, c > 0 ? (double)r->lat.max_ns * c : NAN, 0);
+	fputc('}', f);
+}
+
+static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
+{
+	const struct nx_extra *x = run->extra;
+
+	json_row(f, "baseline", &x->base);
+	fputs(",\n", f);
+	json_row(f, "recovery", &x->rec);
+	fputs(",\n      \"recovery_over_baseline\": {\"p50\": ", f);
+	json_number(f, ratio(x->rec.lat.p50_ns, x->base.lat.p50_ns), 3);
+	fputs(", \"p99\": ", f);
+	json_number(f, ratio(x->rec.lat.p99_ns, x->base.lat.p99_ns), 3);
+	fputs(", \"p999\": ", f);
+	json_number(f, ratio(x->rec.lat.p999_ns, x->base.lat.p999_ns), 3);
+	fputs(", \"max\": ", f);
+	json_number(f, ratio(x->rec.lat.max_ns, x->base.lat.max_ns), 3);
+	fputc('}', f);
+}
+
+static const struct sweep_scenario nx_scenario = {
+	.name = "nx-recovery",
+	.title = "NX huge-page recovery benchmark (after KVM's nx_huge_pages_perf_test)",
+	.metric_name = "rec max us",
+	.metric_json = "recovery_max_fault_latency_us",
+	.metric_what = "the largest fault latency while NX recovery ran, in us (the "
+		       "selftest's Max fault latency)",
+	.metric_scale = 1,
+	.lower_is_better = true,
+	/* At most SWEEP_MAX_COLS - 1: the driver reads up to the NULL after them. */
+	.cols = { "rec p99 us", "rec p99.9 us", "base max us", "rec/base p99", "recovered" },
+	.col_decimals = { 3, 3, 3, 2, 0 },
+	.run = nx_sweep_run,
+	.print_settings = print_settings,
+	.print_extra = print_extra,
+	.json_config = json_config,
+	.json_extra = json_extra,
+};
 
 int bench_nx_main(int argc, char **argv)
 {
 	struct nx_opts o = { .period_ms = 10, .ratio = 10, .seconds = 5 };
-	struct nx_row rows[2] = { { .name = "baseline" }, { .name = "recovery" } };
-	struct machine_info m;
-	char command[256], size[32];
-	FILE *json;
+	char flags[512], size[32], command[700];
 
 	bench_opts_init(&o.b, TDPMMU_BACKING_HUGETLB_2M);
 	parse_options(nx_options, argc, argv, &o, "bench nx-recovery");
 	bench_check_layout(&o.b, false, 1, "-b");
 	format_size(o.b.bytes_per_vcpu, size, sizeof(size));
+	sweep_opts_format(&o.b.sw, flags, sizeof(flags));
 	snprintf(command, sizeof(command),
-		 "tdpmmu bench nx-recovery -v %u -b %s -s %s --period %u --ratio %u --seconds %u "
-		 "--strategy %s",
-		 o.b.sw.vcpus, size, backing_kvm_name(o.b.backing), o.period_ms, o.ratio, o.seconds,
-		 tdpmmu_strategy_name(o.b.sw.strategy));
-	json = bench_json_open(o.b.sw.json_path);
-	machine_info_read(&m);
-	bench_print_header(stdout,
-			   "NX huge-page recovery benchmark (after KVM's nx_huge_pages_perf_test)",
-			   command, &m);
-	printf("nx-recovery: %u vCPU%s x %s (%llu pages each); -s %s; NX huge pages on\n"
-	       "             each vCPU: fetch from every page, read every page, again; every "
-	       "fault timed\n"
-	       "             baseline: no recovery thread; recovery: every %u ms zap 1/%u of "
-	       "the listed tables\n             %u s per row\n",
-	       o.b.sw.vcpus, o.b.sw.vcpus == 1 ? "" : "s", size,
-	       (unsigned long long)bench_pages_per_vcpu(&o.b), backing_kvm_name(o.b.backing),
-	       o.period_ms, o.ratio, o.seconds);
-	fflush(stdout);
-	rows[1].period_ms = o.period_ms;
-	progress_init();
-	for (int i = 0; i < 2; i++) {
-		progress_show("%s row: %u s ...", rows[i].name, o.seconds);
-		nx_row_run(&o, &rows[i]);
-		progress_clear();
-	}
-	print_report(rows);
-	if (json) {
-		bench_json_head(json, &m, command);
-		write_json(json, &o, rows);
-		bench_json_close(json, o.b.sw.json_path);
-	}
-	return 0;
+		 "tdpmmu bench nx-recovery%s -b %s -s %s --period %u --ratio %u --seconds %g", flags,
+		 size, backing_kvm_name(o.b.backing), o.period_ms, o.ratio, o.seconds);
+	return sweep_main(&nx_scenario, &o, command);
 }

@@ -280,6 +280,25 @@ void print_access_help(FILE *f)
 	      f);
 }
 
+/*
+ * The sweep's flags as nx-recovery, huge-over-table and stalled-reader
+ * take them (-v: @vcpus says the range and default; --strategy: @strategy
+ * the default).
+ */
+#define SWEEP_FLAGS_HELP_B(vcpus, strategy) \
+	"  -v N[,N...]  a LIST of vCPU counts, comma separated: " vcpus "\n" \
+	"  --strategy NAME[,NAME...]|all  a LIST of reclamation strategies run side\n" \
+	"               by side, or all: rcu, rcu-qsbr, llist, llist-trylock, wrlock,\n" \
+	"               global (default " strategy ")\n" \
+	"  --repeat N   rounds, 1..1000: each runs every strategy at every count,\n" \
+	"               interleaved; a row shows its best round, the median beside it\n" \
+	"               (default 1)\n" \
+	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
+	"  --payload    real host memory behind the guest frames (default: frames\n" \
+	"               are numbers only)\n" \
+	"  --json FILE  also write the results as JSON to FILE\n" \
+	"  --plot FILE  also draw them with gnuplot into FILE (.svg or .png)\n"
+
 void print_nx_help(FILE *f)
 {
 	fputs("usage: tdpmmu bench nx-recovery [flags]\n"
@@ -288,24 +307,36 @@ void print_nx_help(FILE *f)
 	      "(huge leaves are not executable, so a fetch maps 4K and lists the table\n"
 	      "as a possible NX huge page).  Each vCPU loops: fetch (execute) from\n"
 	      "every 4K page of its memory, then read every page, again, with every\n"
-	      "fault timed.  Two rows, each on a fresh VM for --seconds: the baseline\n"
-	      "without the recovery thread, then with it (every --period, zap\n"
-	      "1/--ratio of the listed tables, so reads bring huge pages back and\n"
-	      "fetches split them again).\n"
+	      "fault timed.  Each run of a strategy at a vCPU count is two fresh VMs of\n"
+	      "--seconds each: the baseline without the recovery thread, then with it\n"
+	      "(every --period, zap 1/--ratio of the listed tables, so reads bring huge\n"
+	      "pages back and fetches split them again).\n"
 	      "\n"
-	      "flags:\n" COMMON_FLAGS_HELP("anonymous_hugetlb_2mb")
+	      "flags:\n"
+	      SWEEP_FLAGS_HELP_B("1..1000 each (default 1)", "rcu")
+	      "  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
+	      "               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"
+	      "  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"
+	      "               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"
+	      "               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n"
+	      "               anon, thp, hugetlb-2m, hugetlb-1g (default\n"
+	      "               anonymous_hugetlb_2mb)\n"
 	      "  --period MS  recovery period in ms, 1..60000 (default 10)\n"
 	      "  --ratio N    each period zap ceil(listed / N) tables, 1..1000000\n"
 	      "               (default 10)\n"
-	      "  --seconds S  run time of each row, 1..3600 (default 5)\n"
-	      "  --json FILE  also write the results as JSON to FILE\n"
+	      "  --seconds S  run time of the baseline and of the recovery VM,\n"
+	      "               0.05..3600, fractions allowed (default 5)\n"
 	      "  -h, --help   this text\n"
 	      "\n"
-	      "Reported per row: faults, fault latency p50, p99, p99.9 and max (ns),\n"
-	      "tables recovered (counter nx_tables_recovered), tables on the NX list\n"
-	      "at the end, vCPU accesses per second; then the ratios recovery over\n"
-	      "baseline, and 'Max fault latency' in ns and TSC cycles as the selftest\n"
-	      "prints it.  The default takes about 2 x 5 s plus setup.\n",
+	      "The metric is the largest fault latency while recovery ran ('rec max us',\n"
+	      "the selftest's Max fault latency; lower is better).  The issue's target:\n"
+	      "rcu's >= 10x lower than wrlock's (run --strategy rcu,wrlock; a 'target'\n"
+	      "line follows the tables).  Per row also: recovery p99 and p99.9, the\n"
+	      "baseline's max, recovery over baseline p99, tables recovered (counter\n"
+	      "nx_tables_recovered); then the standard latency, lock and reclamation\n"
+	      "table (of the recovery VM).  With one strategy, one count and one round,\n"
+	      "each VM's 'Max fault latency' line (ns and TSC cycles) and NX counters\n"
+	      "are printed as it ends.  The default takes about 2 x 5 s plus setup.\n",
 	      f);
 }
 
@@ -314,39 +345,41 @@ void print_reclaim_help(FILE *f, bool stall)
 	fprintf(f,
 		"usage: tdpmmu bench %s [flags]\n"
 		"\n"
-		"The reclamation strategies side by side, each on a fresh VM for --seconds.\n"
+		"The reclamation strategies side by side, each run a fresh VM for --seconds.\n"
 		"Half the vCPUs (rounded up) are 'huge' vCPUs: over 64 blocks of 2 MiB with\n"
 		"THP backing, each faults the block capped at 4K (a page table appears\n"
 		"under the block, splitting the huge page) and then uncapped (a huge page\n"
 		"replaces that table, which is retired: the seed thread's case).  The other\n"
-		"vCPUs fault fresh 4K pages elsewhere.  Every fault is timed.\n"
+		"vCPUs fault fresh 4K pages elsewhere.  Every fault is timed; every run is\n"
+		"audited at the end.\n"
 		"%s"
 		"\n"
 		"flags:\n"
-		"  -v N         vCPUs, 2..1000 (default 2)\n"
-		"  --seconds S  run time per strategy, 0.05..3600 (default 1)\n"
+		SWEEP_FLAGS_HELP_B("2..1000 each (default 2)", "all")
+		"  --seconds S  run time per run, 0.05..3600 (default 1)\n"
 		"%s"
-		"  --strategy LIST  comma-separated strategies, or all (the default):\n"
-		"               rcu, rcu-qsbr, llist, llist-trylock, wrlock, global\n"
-		"  --json FILE  also write the results as JSON to FILE\n"
 		"  -h, --help   this text\n"
 		"\n"
-		"Reported per strategy: faults/s over all vCPUs and its ratio to rcu, huge\n"
-		"pages that replaced a table per second, fault latency p50/p99/p99.9/max,\n"
-		"write-lock acquisitions (all, and by vCPU threads), time vCPUs waited for\n"
-		"the MMU lock, the peak of retired-but-not-freed tables in KiB, and drains\n"
-		"(list strategies) or call_rcu callbacks (rcu ones).%s\n",
+		"%s",
 		stall ? "stalled-reader" : "huge-over-table",
-		stall ? "\nA quarter into the run one more thread holds a walker's protection\n"
+		stall ? "\nA quarter into each run one more thread holds a walker's protection\n"
 			"(the MMU read lock and the strategy's walk protection, like a fault\n"
-			"preempted mid-walk) for --stall-ms.\n"
+			"preempted mid-walk) for --stall-ms, while the main thread samples the\n"
+			"retired memory not yet freed every millisecond.\n"
 		      : "",
 		stall ? "  --stall-ms MS  how long the reader stalls, under half of --seconds\n"
 			"               (default 200)\n"
 		      : "",
-		stall ? "  Then, for the stall\nwindow: faults/s, its ratio to the whole "
-			"run's, and the peak of retired\ntables not yet freed (count and KiB)."
-		      : "");
+		stall ? "The metric is faults/s of all vCPUs during the stall ('stall Mf/s',\n"
+			"higher is better).  Per row also: the stall's length, faults/s outside\n"
+			"it and the ratio, the most retired memory sampled during the stall, huge\n"
+			"pages over tables per second.  --plot also draws FILE-retired.svg (or\n"
+			".png): retired MiB over time, one line per strategy at the largest\n"
+			"count; the JSON holds the series (at most 200 points).\n"
+		      : "The metric is faults/s of all vCPUs, huge and small ('Mfaults/s', higher\n"
+			"is better).  Per row also: huge pages that replaced a table per second,\n"
+			"small and huge vCPUs' faults/s, wrlock's write-lock retries, drains\n"
+			"(list strategies) or call_rcu callbacks (rcu ones).\n");
 }
 
 void print_torture_help(FILE *f)
