@@ -162,7 +162,9 @@ static void run_all(struct sweep_report *rep, void *opts)
 		struct sweep_row *row = &rep->rows[i];
 
 		qsort(row->metrics, row->nr_metrics, sizeof(double), cmp_double);
-		row->median = row->metrics[(row->nr_metrics - 1) / 2];
+		/* The lower middle of an even count is the better one either way. */
+		row->median = row->metrics[rep->sc->lower_is_better ? row->nr_metrics / 2
+								    : (row->nr_metrics - 1) / 2];
 		if (!row->latency)
 			row->latency = row->best;
 	}

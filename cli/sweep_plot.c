@@ -64,6 +64,10 @@ static void metric_panel(const struct sweep_report *rep, FILE *g)
 	fprintf(g, "set title '%s: %s'\nset xlabel 'vCPUs'\nset ylabel '%s'\n", sc->name,
 		sc->metric_name, sc->metric_name);
 	fputs("set logscale x 2\nset yrange [0:*]\n", g);
+	/* One count alone would be an empty x range. */
+	if (rep->opts->nr_counts == 1)
+		fprintf(g, "set xrange [%g:%g]\n", rep->opts->counts[0] / 2.0,
+			rep->opts->counts[0] * 2.0);
 	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
 		if (!rep->opts->strategies[s])
 			continue;
@@ -82,7 +86,7 @@ static void metric_panel(const struct sweep_report *rep, FILE *g)
 			tdpmmu_strategy_name((enum tdpmmu_strategy)s));
 		sep = ", ";
 	}
-	fputs("\nunset logscale x\nset yrange [*:*]\n", g);
+	fputs("\nunset logscale x\nset xrange [*:*]\nset yrange [*:*]\n", g);
 }
 
 static bool has_latency_at(const struct sweep_row *row, unsigned vcpus)
