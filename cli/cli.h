@@ -29,6 +29,7 @@ void print_populate_help(FILE *f);
 void print_dirty_log_help(FILE *f);
 void print_access_help(FILE *f);
 void print_nx_help(FILE *f);
+void print_demand_help(FILE *f);
 void print_reclaim_help(FILE *f, bool stall);
 void print_torture_help(FILE *f);
 
@@ -89,6 +90,7 @@ int bench_populate_main(int argc, char **argv);
 int bench_dirty_log_main(int argc, char **argv);
 int bench_access_main(int argc, char **argv);
 int bench_nx_main(int argc, char **argv);
+int bench_demand_main(int argc, char **argv);
 int bench_huge_over_table_main(int argc, char **argv);
 int bench_stalled_reader_main(int argc, char **argv);
 int torture_main(int argc, char **argv);

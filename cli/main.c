@@ -41,7 +41,8 @@ void fatal(const char *fmt, ...)
 }
 
 #define BENCH_SCENARIOS                                                                            \
-	"populate, dirty-log, access-tracking, nx-recovery, huge-over-table, stalled-reader"
+	"populate, dirty-log, access-tracking, nx-recovery, demand-paging, huge-over-table, "      \
+	"stalled-reader"
 
 static int bench_main(int argc, char **argv)
 {
@@ -53,6 +54,7 @@ static int bench_main(int argc, char **argv)
 		{ "dirty-log", bench_dirty_log_main },
 		{ "access-tracking", bench_access_main },
 		{ "nx-recovery", bench_nx_main },
+		{ "demand-paging", bench_demand_main },
 		{ "huge-over-table", bench_huge_over_table_main },
 		{ "stalled-reader", bench_stalled_reader_main },
 	};

@@ -5,13 +5,14 @@
  * Every slot change (add, delete, move, logging on/off) runs under
  * slots_mutex, copies the array, publishes the copy with
  * rcu_assign_pointer and frees the old array after synchronize_rcu.  The
- * block_pfn and dirty_bitmap pointers are shared between an array and its
- * copies: they are freed only when no published array holds them any more
- * (slot deleted, bitmap dropped, blocks relaid by a move), and only after
- * that grace period, so a reader inside tdp_rcu_read_lock can use whatever
- * it found.  Bitmap words are only ever changed with atomic OR (marking),
- * exchange and AND-NOT (harvesting): a mark that races with a harvest lands
- * either in the value harvested or in the word left behind, never nowhere.
+ * block_pfn, dirty_bitmap and host_faulted (host_fault.c) pointers are
+ * shared between an array and its copies: they are freed only when no
+ * published array holds them any more (slot deleted, bitmap dropped,
+ * blocks relaid by a move), and only after that grace period, so a reader
+ * inside tdp_rcu_read_lock can use whatever it found.  Dirty bitmap words
+ * are only ever changed with atomic OR (marking), exchange and AND-NOT
+ * (harvesting): a mark that races with a harvest lands either in the value
+ * harvested or in the word left behind, never nowhere.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -80,6 +81,8 @@ int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&h->slots_mutex, NULL);
+	pthread_mutex_init(&h->fault_mutex, NULL);
+	pthread_cond_init(&h->fault_cond, NULL);
 	h->max_gfn = max_gfn;
 	h->next_host_pfn = 1; /* frame 0 is never handed out */
 	return 0;
@@ -91,9 +94,12 @@ void tdp_host_destroy(struct tdp_host *h)
 		for (int i = 0; i < h->slots->nr; i++) {
 			free(h->slots->slots[i].block_pfn);
 			free(h->slots->slots[i].dirty_bitmap);
+			free(h->slots->slots[i].host_faulted);
 		}
 		free(h->slots);
 		pthread_mutex_destroy(&h->slots_mutex);
+		pthread_cond_destroy(&h->fault_cond);
+		pthread_mutex_destroy(&h->fault_mutex);
 	}
 	if (h->payload)
 		munmap(h->payload, h->pfn_limit * 4096);
@@ -168,10 +174,14 @@ int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *d)
 	slot.desc = *d;
 	slot.first_block_gfn = tdp_align_gfn(d->base_gfn, TDP_LEVEL_2M);
 	slot.block_pfn = malloc(sizeof(*slot.block_pfn) * slot_nr_blocks(&slot));
+	/* A new slot's host pages are all still to be faulted in. */
+	if (h->fault_ns)
+		slot.host_faulted = calloc(tdp_host_faulted_words(d), sizeof(*slot.host_faulted));
 	new = malloc(sizeof(*new) + sizeof(new->slots[0]) * (size_t)(old->nr + 1));
-	if (!new || !slot.block_pfn) {
+	if (!new || !slot.block_pfn || (h->fault_ns && !slot.host_faulted)) {
 		free(new);
 		free(slot.block_pfn);
+		free(slot.host_faulted);
 		r = -ENOMEM;
 		goto out;
 	}
@@ -197,7 +207,12 @@ out:
 	return r;
 }
 
-static const struct tdp_memslot *find_slot(const struct tdp_memslots *s, uint64_t gfn)
+int tdp_backing_level(enum tdpmmu_backing b)
+{
+	return backing_level[b];
+}
+
+const struct tdp_memslot *tdp_host_find_slot(const struct tdp_memslots *s, uint64_t gfn)
 {
 	int lo = 0, hi = s->nr;
 
@@ -242,7 +257,7 @@ int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out
 	tdp_rcu_read_lock();
 	slots = rcu_dereference(h->slots);
 	tdp_tsan_acquire(slots);
-	m = find_slot(slots, gfn);
+	m = tdp_host_find_slot(slots, gfn);
 	if (m) {
 		out->pfn = slot_pfn(m, gfn);
 		out->host_level = max_mapping_level(m, gfn);
@@ -454,6 +469,7 @@ int tdp_host_delete_slot(struct tdp_host *h, uint32_t id)
 	memmove(&new->slots[i], &new->slots[i + 1], sizeof(new->slots[0]) * (size_t)(new->nr - i - 1));
 	new->nr--;
 	publish_and_unlock(h, new, gone.block_pfn, gone.dirty_bitmap);
+	free(gone.host_faulted); /* after the grace period, like the two above */
 	return 0;
 }
 
@@ -650,7 +666,7 @@ bool tdp_host_mark_gfn_dirty(struct tdp_host *h, uint64_t gfn)
 	tdp_rcu_read_lock();
 	slots = rcu_dereference(h->slots);
 	tdp_tsan_acquire(slots);
-	m = find_slot(slots, gfn);
+	m = tdp_host_find_slot(slots, gfn);
 	if (m && m->dirty_bitmap) {
 		uint64_t i = gfn - m->desc.base_gfn;
 

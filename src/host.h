@@ -49,6 +49,13 @@ struct tdp_memslot {
 	 */
 	unsigned log_flags;
 	_Atomic uint64_t *dirty_bitmap;
+	/*
+	 * Host faults (host_fault.c): two bits per host page of the backing
+	 * (claimed, in), counted from the slot's first page; NULL when the
+	 * VM's host_fault_us is 0.  Shared by the slot's copies like the
+	 * dirty bitmap, it moves with the slot and is freed when it goes.
+	 */
+	_Atomic uint64_t *host_faulted;
 };
 
 #define TDP_SLOT_LOGGING (1u << 31)
@@ -66,6 +73,15 @@ struct tdp_host {
 	uint64_t max_gfn;
 	uint8_t *payload;   /* real backing: frame f at payload + f * 4096, or NULL */
 	_Atomic uint64_t *dirty; /* with real backing: a bit per frame written by the guest */
+	/*
+	 * Host faults (host_fault.c): the delay a first touch pays (0: none,
+	 * set before any slot is added), and where a vCPU that touches a
+	 * page another vCPU is faulting in waits for it.
+	 */
+	uint64_t fault_ns;
+	pthread_mutex_t fault_mutex;
+	pthread_cond_t fault_cond;
+	_Atomic unsigned fault_waiters;
 };
 
 /* What the fault path learns about a gfn before taking the MMU lock. */
@@ -81,6 +97,10 @@ struct tdp_host_frame {
 int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes);
 void tdp_host_destroy(struct tdp_host *h);
 int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *desc);
+/* The slot of @s that maps @gfn, or NULL (inside tdp_rcu_read_lock). */
+const struct tdp_memslot *tdp_host_find_slot(const struct tdp_memslots *s, uint64_t gfn);
+/* Level of the largest host page of backing @b (TDP_LEVEL_4K for anonymous memory). */
+int tdp_backing_level(enum tdpmmu_backing b);
 /* -ENOENT if no slot maps @gfn. */
 int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out);
 /*
@@ -152,5 +172,28 @@ static inline _Atomic uint64_t *tdp_host_word(const struct tdp_host *h, uint64_t
 
 	return page ? (_Atomic uint64_t *)(page + (gpa & (4096 - 8))) : NULL;
 }
+
+/*
+ * host_fault.c: the host side of a first touch (the VM's host_fault_us),
+ * what userfaultfd's handler is to KVM.  Each host page of a slot is
+ * faulted in once: the first fault on it claims it and pays the delay,
+ * any fault on it meanwhile waits until it is in.  Called on the fault
+ * path before the MMU lock, and with no lock or RCU section held while
+ * anyone sleeps.
+ *   begin: PRESENT (nothing to pay: in, no slot, or no delay configured),
+ *          CLAIMED (the caller pays: tdp_host_fault_sleep, then _end), or
+ *          BUSY (another thread pays: tdp_host_fault_wait, then begin again).
+ */
+enum tdp_host_fault {
+	TDP_HOST_PRESENT,
+	TDP_HOST_CLAIMED,
+	TDP_HOST_BUSY,
+};
+/* Bitmap words for slot @d when the delay is on (2 bits per host page). */
+uint64_t tdp_host_faulted_words(const struct tdpmmu_memslot *d);
+enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn);
+void tdp_host_fault_sleep(const struct tdp_host *h);
+void tdp_host_fault_end(struct tdp_host *h, uint64_t gfn);
+void tdp_host_fault_wait(struct tdp_host *h, uint64_t gfn);
 
 #endif

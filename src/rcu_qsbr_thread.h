@@ -52,4 +52,24 @@ static inline void tdp_qsbr_exit(void)
 	}
 }
 
+/*
+ * Around a sleep of a thread that is online but holds no reference (a
+ * vCPU blocked on a host fault, outside every walk): offline meanwhile,
+ * as a sleeping kernel thread is in a quiescent state.  No-ops on a
+ * thread that is offline anyway.
+ */
+static inline void tdp_qsbr_sleep_begin(void)
+{
+	if (tdp_qsbr_depth) {
+		tdp_tsan_release(&tdp_qsbr_tsan_clock);
+		urcu_qsbr_thread_offline();
+	}
+}
+
+static inline void tdp_qsbr_sleep_end(void)
+{
+	if (tdp_qsbr_depth)
+		urcu_qsbr_thread_online();
+}
+
 #endif

@@ -10,7 +10,9 @@
  *     the CAS fails if anything changed the entry, and walk protection
  *     keeps the table from being freed under the walk.
  *  2. slow path: snapshot the notifier sequence; look up the host frame
- *     (memslot RCU, no MMU lock); fill the vCPU's table cache (no MMU lock,
+ *     (memslot RCU, no MMU lock); on the first touch of a host page, let
+ *     the host fault it in (host_fault_us; no lock held while it sleeps,
+ *     see host_fault.c); fill the vCPU's table cache (no MMU lock,
  *     tables are never allocated under it); take the read lock; if an
  *     invalidation started or finished since the snapshot, or covers the
  *     gfn, give up and retry; size the mapping (write tracking is read
@@ -154,6 +156,33 @@ static bool shape_fault(struct tdpmmu_vm *vm, struct tdp_fault *f, const struct 
 	return tracked && (access & TDPMMU_ACCESS_WRITE);
 }
 
+/*
+ * The host faults @gfn's page in if nobody has yet (host_fault.c): KVM's
+ * kvm_faultin_pfn blocking in userfaultfd, before mmu_lock.  The first
+ * fault on a host page sleeps the VM's host_fault_us; one that comes
+ * while another sleeps for the same page waits for it.  No lock and no
+ * RCU section is held meanwhile; under rcu-qsbr the thread is offline
+ * while it sleeps, so grace periods do not wait for the host.
+ */
+static void host_fault_in(struct tdpmmu_vcpu *v, uint64_t gfn)
+{
+	struct tdp_host *h = &v->vm->host;
+	enum tdp_host_fault st;
+
+	while ((st = tdp_host_fault_begin(h, gfn)) != TDP_HOST_PRESENT) {
+		tdp_qsbr_sleep_begin();
+		if (st == TDP_HOST_CLAIMED) {
+			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULTS);
+			tdp_host_fault_sleep(h);
+			tdp_host_fault_end(h, gfn);
+		} else {
+			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULT_WAITS);
+			tdp_host_fault_wait(h, gfn);
+		}
+		tdp_qsbr_sleep_end();
+	}
+}
+
 int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
 			  bool present, struct tdpmmu_fault_result *res)
 {
@@ -204,6 +233,8 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 			return r;
 		if ((access & TDPMMU_ACCESS_WRITE) && !hf.writable)
 			return -EFAULT;
+		if (unlikely(vm->host.fault_ns))
+			host_fault_in(v, gfn);
 		r = tdp_page_cache_topup(mmu, &v->cache);
 		if (r)
 			return r;

@@ -49,7 +49,8 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	int r;
 
 	if (!cfg || !out || (cfg->levels != 4 && cfg->levels != 5) || cfg->max_tables < 2 ||
-	    (unsigned)cfg->strategy >= TDPMMU_NR_STRATEGIES)
+	    (unsigned)cfg->strategy >= TDPMMU_NR_STRATEGIES ||
+	    cfg->host_fault_us > TDPMMU_MAX_HOST_FAULT_US)
 		return -EINVAL;
 	vm = zalloc_aligned(sizeof(*vm));
 	if (!vm)
@@ -61,6 +62,7 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	r = tdp_host_init(&vm->host, vm->mmu.max_gfn, cfg->payload_bytes);
 	if (r)
 		goto err_mmu;
+	vm->host.fault_ns = (uint64_t)cfg->host_fault_us * 1000; /* before any memslot */
 	tdp_notifier_init(&vm->notifier);
 	vm->mmu.dirty = tdp_host_mark_dirty;
 	vm->mmu.dirty_ctx = &vm->host;

@@ -60,7 +60,10 @@
 	/* aging */                                                                                \
 	X(YOUNG_CLEARED, "young_cleared")                                                          \
 	/* write tracking */                                                                       \
-	X(WRITES_EMULATED, "writes_emulated")
+	X(WRITES_EMULATED, "writes_emulated")                                                      \
+	/* host faults (host_fault_us): delays paid, faults that waited for another's */           \
+	X(HOST_FAULTS, "host_faults")                                                              \
+	X(HOST_FAULT_WAITS, "host_fault_waits")
 
 enum tdpmmu_counter {
 #define TDPMMU_COUNTER_ENUM(name, str) TDPMMU_C_##name,

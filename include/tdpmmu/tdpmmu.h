@@ -103,7 +103,23 @@ struct tdpmmu_vm_config {
 	enum tdpmmu_strategy strategy;
 	/* llist-trylock: how long the drain worker waits before it drains. Default 1000. */
 	unsigned drain_delay_ms;
+	/*
+	 * Demand paging: the host's cost of a guest's first touch of a host
+	 * page, in microseconds (0, the default: none; at most
+	 * TDPMMU_MAX_HOST_FAULT_US).  Like a userfaultfd handler that sleeps
+	 * before UFFDIO_COPY: the first fault on each host page of a memslot
+	 * (a backing page: 4K, or 2M/1G for huge backings) blocks this long
+	 * in the host lookup, before the MMU lock is taken and holding no
+	 * lock, so vCPUs faulting on different pages wait in parallel; a
+	 * fault on a page another vCPU is faulting in waits until that one
+	 * is done and pays nothing.  Pages are faulted in once per memslot:
+	 * zaps, remaps and moves keep them, a memslot added (again) starts
+	 * with none.  Counted in host_faults and host_fault_waits.
+	 */
+	unsigned host_fault_us;
 };
+
+#define TDPMMU_MAX_HOST_FAULT_US 1000000u
 
 /*
  * Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand), no
