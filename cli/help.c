@@ -6,9 +6,34 @@
 
 #include "cli.h"
 
-#define STRATEGY_FLAG_HELP \
-	"  --strategy NAME  how disconnected page tables are freed: rcu (default),\n" \
-	"               rcu-qsbr, llist, llist-trylock, wrlock, global\n"
+
+/*
+ * The flags every benchmark scenario shares (cli/sweep_opts.c,
+ * cli/bench_common.c): -v with its range and default; -b and -s with the
+ * backing's default; the sweep's own with the strategy's and --repeat's
+ * defaults.
+ */
+#define VCPUS_FLAG_HELP(range_default) \
+	"  -v LIST      vCPU counts, comma separated, " range_default "\n"
+#define LAYOUT_FLAGS_HELP(default_backing) \
+	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
+	"               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n" \
+	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
+	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
+	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
+	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n"
+#define SWEEP_FLAGS_HELP(default_strategy, default_repeat) \
+	"  --strategy LIST  reclamation strategies side by side, comma separated,\n" \
+	"               or all: rcu, rcu-qsbr, llist, llist-trylock, wrlock, global\n" \
+	"               (default " default_strategy ")\n" \
+	"  --repeat N   rounds, 1..1000: each runs every strategy at every count,\n" \
+	"               interleaved; a row shows its best round, the median beside\n" \
+	"               it (default " default_repeat ")\n" \
+	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
+	"  --payload    real host memory behind the guest: writes land in bytes\n" \
+	"  --json FILE  also write the results as JSON to FILE\n" \
+	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n" \
+	"               with gnuplot, into FILE.svg or FILE.png\n"
 
 void print_usage(FILE *f)
 {
@@ -105,30 +130,14 @@ void print_populate_help(FILE *f)
 	      "memory once (8 bytes at offset 0), each first touch an EPT violation\n"
 	      "that the fault path handles.\n"
 	      "\n"
-	      "flags (KVM selftests names):\n"
-	      "  -v LIST      vCPU counts, comma separated, 1..1000 each (default 1,2)\n"
-	      "  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
-	      "               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"
-	      "  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"
-	      "               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"
-	      "               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n"
-	      "               anon, thp, hugetlb-2m, hugetlb-1g (default anonymous)\n"
+	      "flags (KVM selftests names first):\n"
+	      VCPUS_FLAG_HELP("1..1000 each (default 1,2)") LAYOUT_FLAGS_HELP("anonymous")
 	      "  -w PCT       share of pages written, the rest read (default 100)\n"
 	      "  -o           overlapping memory: every vCPU walks the same region\n"
 	      "               (default: each vCPU its own)\n"
 	      "  -a           random access: each vCPU visits its pages in a\n"
 	      "               pseudo-random order of its own (default: ascending)\n"
-	      "  --payload    real host memory behind the guest: the writes land in\n"
-	      "               bytes that are checked afterwards\n"
-	      "  --repeat N   rounds; each runs every vCPU count under every strategy,\n"
-	      "               interleaved; the best run per row is reported, the\n"
-	      "               median beside it (default 5)\n"
-	      "  --levels N   page-table levels, 4 or 5 (default 4)\n"
-	      "  --strategy LIST  reclamation strategies to compare, comma separated,\n"
-	      "               or all: rcu (default), rcu-qsbr, llist, llist-trylock,\n"
-	      "               wrlock, global\n"
-	      "  --json FILE  also write the results as JSON to FILE\n"
-	      "  --plot FILE  also draw them (FILE.svg or FILE.png; needs gnuplot)\n"
+	      SWEEP_FLAGS_HELP("rcu", "5")
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "Reported per strategy and vCPU count: populate time (start barrier to\n"
@@ -145,43 +154,7 @@ void print_populate_help(FILE *f)
 	      f);
 }
 
-/* -v, -b and -s, as the three selftest scenarios below share them. */
-#define COMMON_FLAGS_HELP(default_backing) \
-	"  -v N         vCPUs, 1..1000 (default 1)\n" \
-	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
-	"               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n" \
-	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
-	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
-	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
-	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n" \
-	STRATEGY_FLAG_HELP
 
-/*
- * The flags dirty-log and access-tracking share: the selftests' -v, -b, -s
- * (LAYOUT), and the rest of the sweep's (cli/sweep.h).
- */
-#define SWEEP_LAYOUT_HELP_WTA \
-	"  -v LIST      vCPU counts, comma separated, 1..1000 each (default 1)\n" \
-	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
-	"               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n" \
-	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
-	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
-	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
-	"               anon, thp, hugetlb-2m, hugetlb-1g (default anonymous)\n"
-#define SWEEP_FLAGS_HELP_WTA \
-	"  --strategy LIST|all  reclamation strategies to run side by side, comma\n" \
-	"               separated: rcu (default), rcu-qsbr, llist, llist-trylock,\n" \
-	"               wrlock, global; or all\n" \
-	"  --repeat N   rounds, 1..1000; each runs every strategy at every count,\n" \
-	"               interleaved; the best round per row is reported, the median\n" \
-	"               beside it (default 1)\n" \
-	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
-	"  --payload    real host memory behind the guest (default: frames are\n" \
-	"               numbers only)\n" \
-	"  --json FILE  also write the results as JSON to FILE\n" \
-	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n" \
-	"               with gnuplot, to FILE.svg or FILE.png\n" \
-	"  -h, --help   this text\n"
 
 void print_dirty_log_help(FILE *f)
 {
@@ -192,7 +165,8 @@ void print_dirty_log_help(FILE *f)
 	      "own memory per phase (8 bytes at offset 0 of every 4K page) and waits\n"
 	      "outside guest mode between phases.\n"
 	      "\n"
-	      "flags (KVM selftests names first):\n" SWEEP_LAYOUT_HELP_WTA
+	      "flags (KVM selftests names first):\n"
+	      VCPUS_FLAG_HELP("1..1000 each (default 1)") LAYOUT_FLAGS_HELP("anonymous")
 	      "  -i N         iterations, 2..100 (default 2)\n"
 	      "  -g           no manual protect: get dirty log clears the bitmap and\n"
 	      "               write-protects what it returned (default: MANUAL_PROTECT |\n"
@@ -210,7 +184,8 @@ void print_dirty_log_help(FILE *f)
 	      "  --recover HOW  how disable brings huge pages back: zap (zap the\n"
 	      "               collapsible tables, refault huge), inplace (replace each\n"
 	      "               with a huge leaf by one CAS) or none (default inplace)\n"
-	      SWEEP_FLAGS_HELP_WTA
+	      SWEEP_FLAGS_HELP("rcu", "1")
+	      "  -h, --help   this text\n"
 	      "\n"
 	      "phases of each run, with one strategy, one count and one round printed\n"
 	      "as '<phase> time: S.NNNNNNNNNs' as they go:\n"
@@ -246,12 +221,14 @@ void print_access_help(FILE *f)
 	      "(clear_young, test_young) against vCPUs that touch every 4K page of\n"
 	      "their memory once per phase.\n"
 	      "\n"
-	      "flags (KVM selftests names first):\n" SWEEP_LAYOUT_HELP_WTA
+	      "flags (KVM selftests names first):\n"
+	      VCPUS_FLAG_HELP("1..1000 each (default 1)") LAYOUT_FLAGS_HELP("anonymous")
 	      "  -o           overlapping memory: every vCPU uses the same region\n"
 	      "               (default: each vCPU its own)\n"
 	      "  --flush      mark idle with clear_flush_young (TLBs flushed when\n"
 	      "               anything was cleared) instead of clear_young\n"
-	      SWEEP_FLAGS_HELP_WTA
+	      SWEEP_FLAGS_HELP("rcu", "1")
+	      "  -h, --help   this text\n"
 	      "\n"
 	      "phases of each run, with one strategy, one count and one round printed\n"
 	      "as '%-30s: S.NNNNNNNNNs' as they go:\n"
@@ -280,24 +257,6 @@ void print_access_help(FILE *f)
 	      f);
 }
 
-/*
- * The sweep's flags as nx-recovery, huge-over-table and stalled-reader
- * take them (-v: @vcpus says the range and default; --strategy: @strategy
- * the default).
- */
-#define SWEEP_FLAGS_HELP_B(vcpus, strategy) \
-	"  -v N[,N...]  a LIST of vCPU counts, comma separated: " vcpus "\n" \
-	"  --strategy NAME[,NAME...]|all  a LIST of reclamation strategies run side\n" \
-	"               by side, or all: rcu, rcu-qsbr, llist, llist-trylock, wrlock,\n" \
-	"               global (default " strategy ")\n" \
-	"  --repeat N   rounds, 1..1000: each runs every strategy at every count,\n" \
-	"               interleaved; a row shows its best round, the median beside it\n" \
-	"               (default 1)\n" \
-	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
-	"  --payload    real host memory behind the guest frames (default: frames\n" \
-	"               are numbers only)\n" \
-	"  --json FILE  also write the results as JSON to FILE\n" \
-	"  --plot FILE  also draw them with gnuplot into FILE (.svg or .png)\n"
 
 void print_nx_help(FILE *f)
 {
@@ -313,7 +272,7 @@ void print_nx_help(FILE *f)
 	      "pages back and fetches split them again).\n"
 	      "\n"
 	      "flags:\n"
-	      SWEEP_FLAGS_HELP_B("1..1000 each (default 1)", "rcu")
+	      VCPUS_FLAG_HELP("1..1000 each (default 1)") SWEEP_FLAGS_HELP("rcu", "1")
 	      "  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
 	      "               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"
 	      "  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"
@@ -340,18 +299,6 @@ void print_nx_help(FILE *f)
 	      f);
 }
 
-/* The sweep's common flags, as demand-paging words them. */
-#define SWEEP_FLAGS_HELP_DEMAND \
-	"  --strategy LIST  strategies to compare, comma separated, or all: rcu,\n" \
-	"               rcu-qsbr, llist, llist-trylock, wrlock, global (default rcu)\n" \
-	"  --repeat N   rounds; each runs every strategy at every vCPU count once,\n" \
-	"               interleaved; the best run per row is reported, the median\n" \
-	"               beside it (default 1)\n" \
-	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
-	"  --payload    real host memory behind the guest (the writes land in bytes)\n" \
-	"  --json FILE  also write the results as JSON to FILE\n" \
-	"  --plot FILE  draw the metric against vCPUs, one line per strategy, with\n" \
-	"               gnuplot into FILE.svg or FILE.png\n"
 
 void print_demand_help(FILE *f)
 {
@@ -381,7 +328,7 @@ void print_demand_help(FILE *f)
 	      "               (default: each vCPU its own)\n"
 	      "  -a           random access: each vCPU visits its pages in a\n"
 	      "               pseudo-random order of its own (default: ascending)\n"
-	      SWEEP_FLAGS_HELP_DEMAND
+	      SWEEP_FLAGS_HELP("rcu", "1")
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "Reported per strategy and vCPU count: demand paging time (start of the\n"
@@ -410,7 +357,8 @@ void print_reclaim_help(FILE *f, bool stall)
 		"%s"
 		"\n"
 		"flags:\n"
-		SWEEP_FLAGS_HELP_B("2..1000 each (default 2)", "all")
+		VCPUS_FLAG_HELP("2..1000 each (default 2)")
+		SWEEP_FLAGS_HELP("all", "1")
 		"  --seconds S  run time per run, 0.05..3600 (default 1)\n"
 		"%s"
 		"  -h, --help   this text\n"

@@ -1,7 +1,7 @@
 # access-tracking.sh - cli_test.sh checks of `tdpmmu bench access-tracking` (sourced by tests/cli_test.sh,
 # which defines run, expect_ok, expect_usage, fail, $prog and $tmp).
 
-for pattern in "-v LIST" "-o " "--flush" "--strategy LIST|all" "--repeat N" "--levels N" \
+for pattern in "-v LIST" "-o " "--flush" "--strategy LIST" "--repeat N" "--levels N" \
 	"--payload" "--plot FILE" "Mpages/s" "Populating memory" "Writing to populated memory" \
 	"Reading from populated memory" "Mark memory idle" "Writing to idle memory" \
 	"Reading from idle memory" "still idle"; do

@@ -2,7 +2,7 @@
 # which defines run, expect_ok, expect_usage, fail, $prog and $tmp).
 
 for pattern in "-v LIST" "-i N" "-g " "-e " "-w PCT" "-a " "-x N" "--eager-split" \
-	"--recover HOW" "--strategy LIST|all" "--repeat N" "--levels N" "--payload" \
+	"--recover HOW" "--strategy LIST" "--repeat N" "--levels N" "--payload" \
 	"--plot FILE" "Mpages/s" "Populate memory" "Enabling dirty logging" \
 	"Iteration N dirty memory" "Iteration N get dirty log" "Iteration N clear dirty log" \
 	"Disabling dirty logging"; do

@@ -1,7 +1,7 @@
 # nx-recovery.sh - cli_test.sh checks of `tdpmmu bench nx-recovery` (sourced by tests/cli_test.sh,
 # which defines run, expect_ok, expect_usage, fail, $prog and $tmp).
 
-for pattern in "-v N\[,N...\]" "--strategy NAME\[,NAME...\]|all" "--repeat N" "--levels N" \
+for pattern in "-v LIST" "--strategy LIST" "--repeat N" "--levels N" \
 	"--payload" "--plot FILE" "--period MS" "--ratio N" "--seconds S" "baseline" "p99.9" \
 	"anonymous_hugetlb_2mb)" "rec max us" "10x lower than"; do
 	expect_ok "bench nx-recovery --help names $pattern" "$pattern" bench nx-recovery --help

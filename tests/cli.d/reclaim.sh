@@ -4,7 +4,7 @@
 for scenario in huge-over-table stalled-reader; do
 	expect_ok "bench --help lists $scenario" "$scenario" bench --help
 	expect_ok "bench $scenario -h" "usage: tdpmmu bench $scenario" bench $scenario -h
-	for pattern in "-v N\[,N...\]" "--strategy NAME\[,NAME...\]|all" "(default all)" \
+	for pattern in "-v LIST" "--strategy LIST" "(default all)" \
 		"--repeat N" "--levels N" "--payload" "--json FILE" "--plot FILE" "--seconds S" \
 		"-h, --help"; do
 		expect_ok "bench $scenario --help names $pattern" "$pattern" bench $scenario --help
