@@ -41,7 +41,8 @@ void fatal(const char *fmt, ...)
 }
 
 #define BENCH_SCENARIOS                                                                            \
-	"populate, dirty-log, access-tracking, nx-recovery, huge-over-table, stalled-reader"
+	"populate, dirty-log, access-tracking, nx-recovery, huge-over-table, stalled-reader, "     \
+	"notifier, mixed"
 
 static int bench_main(int argc, char **argv)
 {
@@ -55,6 +56,8 @@ static int bench_main(int argc, char **argv)
 		{ "nx-recovery", bench_nx_main },
 		{ "huge-over-table", bench_huge_over_table_main },
 		{ "stalled-reader", bench_stalled_reader_main },
+		{ "notifier", bench_notifier_main },
+		{ "mixed", bench_mixed_main },
 	};
 
 	if (argc < 2)
