@@ -32,6 +32,8 @@ void print_nx_help(FILE *f);
 void print_demand_help(FILE *f);
 void print_reclaim_help(FILE *f, bool stall);
 void print_torture_help(FILE *f);
+void print_notifier_help(FILE *f);
+void print_mixed_help(FILE *f);
 
 /* parse.c: 0, -EINVAL (not a number / bad suffix) or -ERANGE (overflow). */
 int parse_u64(const char *s, uint64_t *out);
@@ -93,6 +95,8 @@ int bench_nx_main(int argc, char **argv);
 int bench_demand_main(int argc, char **argv);
 int bench_huge_over_table_main(int argc, char **argv);
 int bench_stalled_reader_main(int argc, char **argv);
+int bench_notifier_main(int argc, char **argv);
+int bench_mixed_main(int argc, char **argv);
 int torture_main(int argc, char **argv);
 int run_main(int argc, char **argv);
 

@@ -420,3 +420,113 @@ void print_torture_help(FILE *f)
 	      "internal invariant violation (a BUG) aborts at once.\n",
 	      f);
 }
+
+/* The sweep's common flags, as `bench notifier` and `bench mixed` take them. */
+#define SWEEP_FLAGS_HELP_WT_D \
+	"  -v LIST      vCPU counts, comma separated, 1..1000 each (default 1,2)\n" \
+	"  --strategy LIST|all  reclamation strategies side by side, comma\n" \
+	"               separated: rcu (default), rcu-qsbr, llist, llist-trylock,\n" \
+	"               wrlock, global; or all\n" \
+	"  --repeat N   rounds; each runs every strategy at every vCPU count once,\n" \
+	"               interleaved; the best run per row is reported, the median\n" \
+	"               beside it (default 1)\n" \
+	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
+	"  --payload    real host memory behind the guest: the bytes written are\n" \
+	"               checked afterwards, and a written page must stay dirty\n" \
+	"  --json FILE  also write the results as JSON to FILE\n" \
+	"  --plot FILE  also draw the metric and fault latency with gnuplot into\n" \
+	"               FILE.svg or FILE.png\n"
+
+/* -b, -s, -w and --seconds as both take them. */
+#define LOOP_FLAGS_HELP_WT_D(default_backing, size_note) \
+	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
+	"               page for hugetlb);\n" \
+	size_note \
+	"               K, M, G, T are powers of 1024 (default 128M)\n" \
+	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
+	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
+	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
+	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n" \
+	"  -w PCT       share of pages written, the rest read, 0..100 (default\n" \
+	"               100); which pages depends on the gfn only\n" \
+	"  --seconds S  run time of each run, 0.01..3600 (default 1)\n"
+
+/* --range and --remap as both take them. */
+#define INVAL_FLAGS_HELP_WT_D \
+	"  --range SIZE   bytes each invalidation covers, a multiple of 4K, at a\n" \
+	"               random 4K-aligned place (default 2M; larger than the\n" \
+	"               guest memory: all of it)\n" \
+	"  --remap PCT  share of invalidations that give the 2 MiB blocks in the\n" \
+	"               range new host frames (tdpmmu_host_remap; half of them\n" \
+	"               2M-aligned, like compaction, half misaligned, like\n" \
+	"               migration); such an invalidation widens to those blocks.\n" \
+	"               0..100 (default 50; hugetlb memory is never remapped: 0)\n"
+
+void print_notifier_help(FILE *f)
+{
+	fputs("usage: tdpmmu bench notifier [flags]\n"
+	      "\n"
+	      "MMU-notifier invalidation storms during faults, as a sweep over\n"
+	      "strategies and vCPU counts (a fresh VM per run).  Each vCPU thread\n"
+	      "passes over its own memory (8 bytes at offset 0 of every 4K page) again\n"
+	      "and again for --seconds, every fault timed, while the main thread, as\n"
+	      "the host, invalidates ranges at random places: invalidate_begin (zap\n"
+	      "and flush), for some a remap, invalidate_end.  Faults that meet an\n"
+	      "invalidation retry.  Afterwards the VM is checked: the audit, and every\n"
+	      "mapping against the host's frames (with --payload also the bytes).\n"
+	      "\n"
+	      "flags:\n"
+	      SWEEP_FLAGS_HELP_WT_D
+	      LOOP_FLAGS_HELP_WT_D("anonymous", "")
+	      INVAL_FLAGS_HELP_WT_D
+	      "  --rate N     invalidations per second, 0..10000000; 0 (the default):\n"
+	      "               back to back\n"
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "Reported per strategy and vCPU count: Kfaults/s (the metric: EPT\n"
+	      "violations per second over all vCPUs, higher is better), inval/s,\n"
+	      "zapped/inval (leaves zapped per invalidation), retries/s (faults that\n"
+	      "started over because of an invalidation), inval us (mean time from\n"
+	      "begin to end), Macc/s (guest accesses); then fault latency, MMU lock\n"
+	      "and reclamation.  docs/bench.md describes every number and the JSON.\n",
+	      f);
+}
+
+void print_mixed_help(FILE *f)
+{
+	fputs("usage: tdpmmu bench mixed [flags]\n"
+	      "\n"
+	      "Everything at once, the closest to a busy host, as a sweep over\n"
+	      "strategies and vCPU counts (a fresh VM per run).  Guest memory is two\n"
+	      "memslots: the lower half logs dirty pages (a migration), the upper half\n"
+	      "keeps huge pages under the NX huge-page mitigation.  Each vCPU passes\n"
+	      "over its own memory again and again for --seconds (written, read, and\n"
+	      "every 64th page fetched as code), every fault timed, while the main\n"
+	      "thread, as the host, at modest rates: gets and clears the dirty log,\n"
+	      "ages all memory (test_young, clear_young per 2 MiB), runs NX recovery\n"
+	      "passes and invalidates ranges at random places.  Afterwards the VM is\n"
+	      "checked: the audit and the NX list's, every mapping against the host's\n"
+	      "frames, no huge leaf executable, every writable page of the logging\n"
+	      "slot in the dirty log (with --payload also the bytes).\n"
+	      "\n"
+	      "flags:\n"
+	      SWEEP_FLAGS_HELP_WT_D
+	      LOOP_FLAGS_HELP_WT_D("anonymous_thp",
+				   "               and an even number of those pages (two memslots);\n")
+	      "  --dirty-rate N  dirty-log rounds (get, clear) per second, 0..100000;\n"
+	      "               0: no dirty logging (default 20)\n"
+	      "  --age-rate N   aging passes over all memory per second, 0: none\n"
+	      "               (default 20)\n"
+	      "  --nx-rate N    NX recovery passes per second, each zapping 1/10 of the\n"
+	      "               listed tables; 0: the NX mitigation off (default 20)\n"
+	      "  --inval-rate N  invalidations per second, 0: none (default 200)\n"
+	      INVAL_FLAGS_HELP_WT_D
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "Reported per strategy and vCPU count: Macc/s (the metric: guest\n"
+	      "accesses per second over all vCPUs, higher is better), faults/s, and\n"
+	      "per second: dirty rnd/s, aging/s, nx rec/s (passes), inval/s; then\n"
+	      "fault latency, MMU lock and reclamation.  docs/bench.md describes every\n"
+	      "number and the JSON.\n",
+	      f);
+}

@@ -41,8 +41,8 @@ void fatal(const char *fmt, ...)
 }
 
 #define BENCH_SCENARIOS                                                                            \
-	"populate, dirty-log, access-tracking, nx-recovery, demand-paging, huge-over-table, "      \
-	"stalled-reader"
+	"populate, demand-paging, dirty-log, access-tracking, nx-recovery, huge-over-table, "      \
+	"stalled-reader, notifier, mixed"
 
 static int bench_main(int argc, char **argv)
 {
@@ -57,6 +57,8 @@ static int bench_main(int argc, char **argv)
 		{ "demand-paging", bench_demand_main },
 		{ "huge-over-table", bench_huge_over_table_main },
 		{ "stalled-reader", bench_stalled_reader_main },
+		{ "notifier", bench_notifier_main },
+		{ "mixed", bench_mixed_main },
 	};
 
 	if (argc < 2)
