@@ -145,9 +145,9 @@ void print_populate_help(FILE *f)
 	      "all vCPUs) per second with ratios against rcu and global, fault latency\n"
 	      "percentiles, vCPU lock waits, write locks, retired page tables, tables\n"
 	      "and leaves built; then the floor (a bare root-to-leaf walk plus one CAS\n"
-	      "per page, with 4K mappings only), fault cost over the floor, scaling over the smallest\n"
-	      "count, and beside it how a private, sharing-free loop scales on this\n"
-	      "machine (the machine reference).  Every run is checked.  A latency round\n"
+	      "per page, with 4K mappings only), fault cost over the floor, scaling\n"
+	      "over the smallest count, and beside it how a private, sharing-free\n"
+	      "loop scales on this machine (the machine reference).  Every run is checked.  A latency round\n"
 	      "comes first: every fault timed, the full audit; its runs give the latency\n"
 	      "percentiles and are not counted for throughput.  docs/bench.md describes\n"
 	      "every number and the JSON.\n",
@@ -421,24 +421,8 @@ void print_torture_help(FILE *f)
 	      f);
 }
 
-/* The sweep's common flags, as `bench notifier` and `bench mixed` take them. */
-#define SWEEP_FLAGS_HELP_WT_D \
-	"  -v LIST      vCPU counts, comma separated, 1..1000 each (default 1,2)\n" \
-	"  --strategy LIST|all  reclamation strategies side by side, comma\n" \
-	"               separated: rcu (default), rcu-qsbr, llist, llist-trylock,\n" \
-	"               wrlock, global; or all\n" \
-	"  --repeat N   rounds; each runs every strategy at every vCPU count once,\n" \
-	"               interleaved; the best run per row is reported, the median\n" \
-	"               beside it (default 1)\n" \
-	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
-	"  --payload    real host memory behind the guest: the bytes written are\n" \
-	"               checked afterwards, and a written page must stay dirty\n" \
-	"  --json FILE  also write the results as JSON to FILE\n" \
-	"  --plot FILE  also draw the metric and fault latency with gnuplot into\n" \
-	"               FILE.svg or FILE.png\n"
-
 /* -b, -s, -w and --seconds as both take them. */
-#define LOOP_FLAGS_HELP_WT_D(default_backing, size_note) \
+#define LOOP_FLAGS_HELP(default_backing, size_note) \
 	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
 	"               page for hugetlb);\n" \
 	size_note \
@@ -452,7 +436,7 @@ void print_torture_help(FILE *f)
 	"  --seconds S  run time of each run, 0.01..3600 (default 1)\n"
 
 /* --range and --remap as both take them. */
-#define INVAL_FLAGS_HELP_WT_D \
+#define INVAL_FLAGS_HELP \
 	"  --range SIZE   bytes each invalidation covers, a multiple of 4K, at a\n" \
 	"               random 4K-aligned place (default 2M; larger than the\n" \
 	"               guest memory: all of it)\n" \
@@ -476,9 +460,10 @@ void print_notifier_help(FILE *f)
 	      "mapping against the host's frames (with --payload also the bytes).\n"
 	      "\n"
 	      "flags:\n"
-	      SWEEP_FLAGS_HELP_WT_D
-	      LOOP_FLAGS_HELP_WT_D("anonymous", "")
-	      INVAL_FLAGS_HELP_WT_D
+	      VCPUS_FLAG_HELP("1..1000 each (default 1,2)")
+	      LOOP_FLAGS_HELP("anonymous", "")
+	      INVAL_FLAGS_HELP
+	      SWEEP_FLAGS_HELP("rcu", "1")
 	      "  --rate N     invalidations per second, 0..10000000; 0 (the default):\n"
 	      "               back to back\n"
 	      "  -h, --help   this text\n"
@@ -510,8 +495,8 @@ void print_mixed_help(FILE *f)
 	      "slot in the dirty log (with --payload also the bytes).\n"
 	      "\n"
 	      "flags:\n"
-	      SWEEP_FLAGS_HELP_WT_D
-	      LOOP_FLAGS_HELP_WT_D("anonymous_thp",
+	      VCPUS_FLAG_HELP("1..1000 each (default 1,2)")
+	      LOOP_FLAGS_HELP("anonymous_thp",
 				   "               and an even number of those pages (two memslots);\n")
 	      "  --dirty-rate N  dirty-log rounds (get, clear) per second, 0..100000;\n"
 	      "               0: no dirty logging (default 20)\n"
@@ -520,7 +505,8 @@ void print_mixed_help(FILE *f)
 	      "  --nx-rate N    NX recovery passes per second, each zapping 1/10 of the\n"
 	      "               listed tables; 0: the NX mitigation off (default 20)\n"
 	      "  --inval-rate N  invalidations per second, 0: none (default 200)\n"
-	      INVAL_FLAGS_HELP_WT_D
+	      INVAL_FLAGS_HELP
+	      SWEEP_FLAGS_HELP("rcu", "1")
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "Reported per strategy and vCPU count: Macc/s (the metric: guest\n"
