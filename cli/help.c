@@ -147,9 +147,10 @@ void print_populate_help(FILE *f)
 	      "and leaves built; then the floor (a bare root-to-leaf walk plus one CAS\n"
 	      "per page, with 4K mappings only), fault cost over the floor, scaling\n"
 	      "over the smallest count, and beside it how a private, sharing-free\n"
-	      "loop scales on this machine (the machine reference).  Every run is checked.  A latency round\n"
-	      "comes first: every fault timed, the full audit; its runs give the latency\n"
-	      "percentiles and are not counted for throughput.  docs/bench.md describes\n"
+	      "loop scales on this machine (the machine reference).  Every run is\n"
+	      "checked.  A latency round comes first: every fault timed, the full\n"
+	      "audit; its runs give the latency percentiles and are not counted for\n"
+	      "throughput.  docs/bench.md describes\n"
 	      "every number and the JSON.\n",
 	      f);
 }
