@@ -136,18 +136,24 @@ define RUN_MATRIX
 		echo "$$s $$t"; TDPMMU_STRATEGY=$$s $(1) ./$(2)/$$t --seconds $(3); done; done
 endef
 
-asan: $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_reclaim $(CONC_TESTS))
+asan: $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_reclaim \
+		test_host_fault $(CONC_TESTS)) build/asan/tdpmmu
 	@echo "== asan+ubsan: differential, operations model, bad input, strategies, concurrency tests"
 	$(ASAN_RUN) ./build/asan/tests/test_diff --ops 20000
 	$(ASAN_RUN) ./build/asan/tests/test_ops_model --ops 20000
 	$(ASAN_RUN) ./build/asan/tests/test_badinput
 	$(ASAN_RUN) ./build/asan/tests/test_reclaim
+	$(ASAN_RUN) ./build/asan/tests/test_host_fault
+	$(ASAN_RUN) sh tests/bench_smoke.sh build/asan/tdpmmu
 	$(call RUN_MATRIX,$(ASAN_RUN),build/asan/tests,$(CHECK_SECONDS))
 
-tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim $(CONC_TESTS))
+tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim test_host_fault $(CONC_TESTS)) \
+		build/tsan/tdpmmu
 	@echo "== tsan: lock, strategies, concurrency tests"
 	$(TSAN_RUN) ./build/tsan/tests/test_lock
 	$(TSAN_RUN) ./build/tsan/tests/test_reclaim
+	$(TSAN_RUN) ./build/tsan/tests/test_host_fault
+	$(TSAN_RUN) sh tests/bench_smoke.sh build/tsan/tdpmmu
 	$(call RUN_MATRIX,$(TSAN_RUN),build/tsan/tests,$(CHECK_SECONDS))
 
 # The torture, a few seconds per strategy (make torture runs long ones).

@@ -114,16 +114,11 @@ void bench_pool_stats(const struct bench_pool *p, struct bench_vcpu_sum *out);
 /* "1.234567890s", the selftests' way. */
 void bench_format_secs(uint64_t ns, char *buf, size_t len);
 
-/* Header of every report: title, command line, machine. */
-void bench_print_header(FILE *f, const char *title, const char *command,
-			const struct machine_info *m);
 /* "  name  value" for each of @which. */
 void bench_print_counters(FILE *f, const int64_t *c, const enum tdpmmu_counter *which, int n);
 
 /* JSON: opened before the run (a bad path fails at once), NULL without --json. */
 FILE *bench_json_open(const char *path);
-/* "{ machine, command," */
-void bench_json_head(FILE *f, const struct machine_info *m, const char *command);
 void bench_json_phases(FILE *f, const struct bench_phases *ph);
 void bench_json_counters(FILE *f, const int64_t *c);
 /* "}" and close; fatal on a write error. */

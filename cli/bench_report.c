@@ -1,8 +1,8 @@
 /*
- * bench_report.c - report pieces of the dirty-log, access-tracking and
- * nx-recovery benchmarks: phase records, times written the selftests'
- * way, the header (command line and machine), counter lists, and the
- * parts of the JSON report they share.  Main thread only.
+ * bench_report.c - report pieces the benchmark scenarios share: phase
+ * records, times written the selftests' way, counter lists, and the
+ * JSON pieces of every result (phases, counters, lock and reclamation
+ * statistics).  Main thread only.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,14 +29,6 @@ void bench_format_secs(uint64_t ns, char *buf, size_t len)
 		 ns % UINT64_C(1000000000));
 }
 
-void bench_print_header(FILE *f, const char *title, const char *command,
-			const struct machine_info *m)
-{
-	fprintf(f, "tdpmmu %s: %s\ncommand: %s\n\n", TDPMMU_VERSION, title, command);
-	machine_info_print(m, 4, f);
-	fputc('\n', f);
-}
-
 void bench_print_counters(FILE *f, const int64_t *c, const enum tdpmmu_counter *which, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -53,15 +45,6 @@ FILE *bench_json_open(const char *path)
 	if (!f)
 		fatal("cannot write '%s': %s", path, strerror(errno));
 	return f;
-}
-
-void bench_json_head(FILE *f, const struct machine_info *m, const char *command)
-{
-	fputs("{\n  \"machine\": ", f);
-	machine_info_json(m, 4, f);
-	fputs(",\n  \"command\": ", f);
-	json_string(f, command);
-	fputs(",\n", f);
 }
 
 void bench_json_phases(FILE *f, const struct bench_phases *ph)

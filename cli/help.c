@@ -150,8 +150,7 @@ void print_populate_help(FILE *f)
 	      "loop scales on this machine (the machine reference).  Every run is\n"
 	      "checked.  A latency round comes first: every fault timed, the full\n"
 	      "audit; its runs give the latency percentiles and are not counted for\n"
-	      "throughput.  docs/bench.md describes\n"
-	      "every number and the JSON.\n",
+	      "throughput.  docs/bench.md describes every number and the JSON.\n",
 	      f);
 }
 
