@@ -112,7 +112,7 @@ void print_run_help(FILE *f)
 	      "                         whether two scale\n"
 	      "  populate -v 256        hundreds of vCPU threads on few cores\n"
 	      "  huge-over-table -v 2   faults that replace page tables\n"
-	      "  nx-recovery -v 2       fault latency while NX recovery runs\n"
+	      "  nx-recovery -v 1       fault latency while NX recovery runs\n"
 	      "Then the verdict: one line per question, the ratio of every strategy,\n"
 	      "the target and whether it was met.  About a minute on a 2-core machine;\n"
 	      "a progress line on a terminal only.  It takes no flags: run the printed\n"

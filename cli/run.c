@@ -4,7 +4,10 @@
  * `tdpmmu bench` command line (printed as it starts): populate at 1 and 2
  * vCPUs, populate with 256 vCPUs on however few cores, huge-over-table
  * (faults that replace page tables) and nx-recovery (fault latency while
- * recovery runs).  Each prints its main table only; the verdict table at
+ * recovery runs: every 100 ms a pass recovers every listed table, as on
+ * a big VM where a pass has thousands to do; one vCPU, so that beside the
+ * recovery thread no vCPU is preempted by another on a 2-core machine;
+ * the best of three rounds of the worst fault).  Each prints its main table only; the verdict table at
  * the end sets the numbers the debate turned on beside the issue's
  * targets.  Sized for about a minute on a 2-core machine.
  *
@@ -37,8 +40,8 @@ static const struct step steps[NR_STEPS] = {
 			      { "huge-over-table", "-v", "2", "--seconds", "1", "--repeat", "2",
 				"--strategy", "all" } },
 	[NX_RECOVERY] = { bench_nx_main,
-			  { "nx-recovery", "-v", "2", "-b", "256M", "--seconds", "1",
-			    "--strategy", "all" } },
+			  { "nx-recovery", "-v", "1", "-b", "512M", "--period", "100", "--ratio",
+			    "1", "--seconds", "0.5", "--repeat", "3", "--strategy", "all" } },
 };
 
 static void run_step(const struct step *st, struct sweep_report *out)
@@ -114,7 +117,7 @@ static void judge(struct sweep_report *r, long cores)
 		v[2].v[s] = metric(&r[POP_SMALL], st, 2) / metric(&r[POP_SMALL], RCU, 2);
 		v[3].v[s] = metric(&r[POP_MANY], st, 256) / metric(&r[POP_MANY], GLOBAL, 256);
 		v[4].v[s] = metric(&r[HUGE_OVER_TABLE], st, 2) / metric(&r[HUGE_OVER_TABLE], RCU, 2);
-		v[5].v[s] = metric(&r[NX_RECOVERY], st, 2) / metric(&r[NX_RECOVERY], RCU, 2);
+		v[5].v[s] = metric(&r[NX_RECOVERY], st, 1) / metric(&r[NX_RECOVERY], RCU, 1);
 	}
 	v[0].met = v[0].v[RCU] >= 0.90;
 	/* Two vCPUs can only scale where there are two cores. */
