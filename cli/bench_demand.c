@@ -57,18 +57,12 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 }
 
 static const struct cli_option demand_options[] = {
-	{ 'v', NULL, true, sweep_set_vcpus },
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
 	{ 'd', NULL, true, set_delay },
 	{ 'o', NULL, false, set_overlap },
 	{ 'a', NULL, false, set_random },
-	{ 0, "payload", false, sweep_set_payload },
-	{ 0, "repeat", true, sweep_set_repeat },
-	{ 0, "levels", true, sweep_set_levels },
-	{ 0, "strategy", true, sweep_set_strategies },
-	{ 0, "json", true, sweep_set_json },
-	{ 0, "plot", true, sweep_set_plot },
+	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };

@@ -112,7 +112,6 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 }
 
 static const struct cli_option mixed_options[] = {
-	{ 'v', NULL, true, sweep_set_vcpus },
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
 	{ 'w', NULL, true, set_write_pct },
@@ -123,12 +122,7 @@ static const struct cli_option mixed_options[] = {
 	{ 0, "inval-rate", true, set_inval_rate },
 	{ 0, "range", true, set_range },
 	{ 0, "remap", true, set_remap },
-	{ 0, "strategy", true, sweep_set_strategies },
-	{ 0, "repeat", true, sweep_set_repeat },
-	{ 0, "levels", true, sweep_set_levels },
-	{ 0, "payload", false, sweep_set_payload },
-	{ 0, "json", true, sweep_set_json },
-	{ 0, "plot", true, sweep_set_plot },
+	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };

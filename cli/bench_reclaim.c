@@ -205,16 +205,8 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 	exit(0);
 }
 
-#define COMMON_OPTIONS                                   \
-	{ 'v', NULL, true, sweep_set_vcpus },            \
-	{ 0, "seconds", true, set_seconds },             \
-	{ 0, "strategy", true, sweep_set_strategies },   \
-	{ 0, "repeat", true, sweep_set_repeat },         \
-	{ 0, "levels", true, sweep_set_levels },         \
-	{ 0, "payload", false, sweep_set_payload },      \
-	{ 0, "json", true, sweep_set_json },             \
-	{ 0, "plot", true, sweep_set_plot },             \
-	{ 'h', "help", false, show_help }
+#define COMMON_OPTIONS                                                                             \
+	SWEEP_CLI_OPTIONS, { 0, "seconds", true, set_seconds }, { 'h', "help", false, show_help }
 
 static const struct cli_option hot_options[] = {
 	COMMON_OPTIONS,

@@ -76,7 +76,6 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 }
 
 static const struct cli_option dirty_options[] = {
-	{ 'v', NULL, true, sweep_set_vcpus },
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
 	{ 'i', NULL, true, set_iterations },
@@ -87,12 +86,7 @@ static const struct cli_option dirty_options[] = {
 	{ 'x', NULL, true, set_slots },
 	{ 0, "eager-split", false, set_eager_split },
 	{ 0, "recover", true, set_recover },
-	{ 0, "strategy", true, sweep_set_strategies },
-	{ 0, "repeat", true, sweep_set_repeat },
-	{ 0, "levels", true, sweep_set_levels },
-	{ 0, "payload", false, sweep_set_payload },
-	{ 0, "json", true, sweep_set_json },
-	{ 0, "plot", true, sweep_set_plot },
+	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };

@@ -58,6 +58,12 @@ void sweep_set_levels(void *ctx, const char *opt, const char *arg);
 void sweep_set_payload(void *ctx, const char *opt, const char *arg);
 void sweep_set_json(void *ctx, const char *opt, const char *arg);
 void sweep_set_plot(void *ctx, const char *opt, const char *arg);
+/* The sweep's entries of a scenario's cli_option table (cli.h). */
+#define SWEEP_CLI_OPTIONS                                                                          \
+	{ 'v', NULL, true, sweep_set_vcpus }, { 0, "strategy", true, sweep_set_strategies },       \
+		{ 0, "repeat", true, sweep_set_repeat }, { 0, "levels", true, sweep_set_levels },  \
+		{ 0, "payload", false, sweep_set_payload }, { 0, "json", true, sweep_set_json },   \
+		{ 0, "plot", true, sweep_set_plot }
 /* After parsing: --plot needs gnuplot and a .svg or .png name (usage errors). */
 void sweep_opts_check(const struct sweep_opts *o);
 /* " -v 1,2 --strategy rcu,global --repeat 3 --levels 4" (plus --payload): for the command line. */
