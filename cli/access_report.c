@@ -69,7 +69,7 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 		snprintf(warned, sizeof(warned), "%u/%u", x->warned[0], x->warned[1]);
 		fprintf(f, "%-14s %5u %12.6f %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %11" PRIu64
 			   " %11" PRIu64 " %8s\n",
-			tdpmmu_strategy_name(row->strategy), row->vcpus,
+			sweep_strategy_name(row->strategy), row->vcpus,
 			(double)(x->mark_ns[0] + x->mark_ns[1]) / 1e9, x->pages,
 			x->young_cleared[0], x->young_cleared[1], x->still_idle[0],
 			x->still_idle[1], warned);

@@ -16,12 +16,13 @@
 #include "bench_common.h"
 #include "populate.h"
 
-static enum tdpmmu_strategy first_strategy(const struct sweep_opts *o)
+/* The first simulated strategy of the sweep (-1: kvm only). */
+static int first_strategy(const struct sweep_opts *o)
 {
 	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
 		if (o->strategies[s])
-			return (enum tdpmmu_strategy)s;
-	return TDPMMU_STRATEGY_RCU;
+			return s;
+	return -1;
 }
 
 static int count_index(const struct sweep_opts *o)
@@ -41,7 +42,7 @@ struct populate_extra {
 static void populate_sweep_run(void *opts, bool lat_round, struct sweep_run *out)
 {
 	struct populate_opts *o = opts;
-	bool first = o->sw.strategy == first_strategy(&o->sw);
+	bool first = (int)o->sw.strategy == first_strategy(&o->sw);
 	bool floor = !lat_round && first && o->sw.vcpus == o->sw.counts[0] &&
 		     populate_maps_4k_only(o);
 	struct populate_extra *x = calloc(1, sizeof(*x));
@@ -122,7 +123,7 @@ static void print_mappings(const struct sweep_report *rep, FILE *f)
 		const int64_t *c = row->best->counters;
 
 		fprintf(f, "%-14s %5u %10lld %10lld %10lld %10lld %11lld\n",
-			tdpmmu_strategy_name(row->strategy), row->vcpus,
+			sweep_strategy_name(row->strategy), row->vcpus,
 			(long long)(c[TDPMMU_C_TABLES_L1] + c[TDPMMU_C_TABLES_L2] +
 				    c[TDPMMU_C_TABLES_L3] + c[TDPMMU_C_TABLES_L4] +
 				    c[TDPMMU_C_TABLES_L5]),
@@ -138,19 +139,23 @@ static void print_scaling(const struct populate_opts *o, const struct sweep_repo
 	      "the best this machine allows)\n",
 	      f);
 	fprintf(f, "%5s %12s", "vCPUs", "machine ref");
-	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++)
 		if (o->sw.strategies[s])
-			fprintf(f, " %13s", tdpmmu_strategy_name((enum tdpmmu_strategy)s));
+			fprintf(f, " %13s", sweep_strategy_name(s));
 	fputc('\n', f);
 	for (int i = 0; i < o->sw.nr_counts; i++) {
-		fprintf(f, "%5u %11.2fx", o->sw.counts[i], o->machine_ref[i] / o->machine_ref[0]);
-		for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+		if (o->machine_ref[0] > 0) /* measured after the simulated runs only */
+			fprintf(f, "%5u %11.2fx", o->sw.counts[i],
+				o->machine_ref[i] / o->machine_ref[0]);
+		else
+			fprintf(f, "%5u %12s", o->sw.counts[i], "-");
+		for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
 			const struct sweep_row *row, *base;
 
 			if (!o->sw.strategies[s])
 				continue;
-			row = sweep_find(rep, (enum tdpmmu_strategy)s, o->sw.counts[i]);
-			base = sweep_find(rep, (enum tdpmmu_strategy)s, o->sw.counts[0]);
+			row = sweep_find(rep, s, o->sw.counts[i]);
+			base = sweep_find(rep, s, o->sw.counts[0]);
 			fprintf(f, " %12.2fx", row->best->metric / base->best->metric);
 		}
 		fputc('\n', f);
@@ -171,7 +176,7 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 	fprintf(f, "fault / floor: %.1f x (%s at %u vCPU%s, ns/fault/vCPU over the floor; a\n"
 		   "               fault here is the guest access, the EPT violation, the fault\n"
 		   "               path and the access again)\n",
-		base->best->col[1] / o->floor_ns_per_page, tdpmmu_strategy_name(base->strategy),
+		base->best->col[1] / o->floor_ns_per_page, sweep_strategy_name(base->strategy),
 		base->vcpus, base->vcpus == 1 ? "" : "s");
 }
 

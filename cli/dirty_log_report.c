@@ -49,7 +49,7 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 			reprotected += x->reprotected[it];
 		fprintf(f, "%-14s %5u %10.6f %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %12" PRIu64
 			   " %10" PRIu64 " %10" PRIu64 "\n",
-			tdpmmu_strategy_name(row->strategy), row->vcpus,
+			sweep_strategy_name(row->strategy), row->vcpus,
 			(double)x->disable_ns / 1e9, x->pages, x->dirty[o->iterations], reprotected,
 			x->dirty_faults, x->dirty_fast,
 			o->run_while_disabling ? x->disable_pass_faults : x->enable_wrprot);

@@ -128,7 +128,7 @@ void reclaim_series_plot(const struct reclaim_opts *o, const struct sweep_report
 		if (row->vcpus != top)
 			continue;
 		fprintf(g, "%s$r%d using 1:2 with lines lw 2 title '%s'", sep, (int)row->strategy,
-			tdpmmu_strategy_name(row->strategy));
+			sweep_strategy_name(row->strategy));
 		sep = ", ";
 	}
 	fputc('\n', g);

@@ -31,8 +31,12 @@ void sweep_lock_since(struct tdpmmu_lock_stats *now, const struct tdpmmu_lock_st
 #undef SINCE
 }
 
-const struct sweep_row *sweep_find(const struct sweep_report *rep, enum tdpmmu_strategy s,
-				   unsigned vcpus)
+const char *sweep_strategy_name(int s)
+{
+	return s == SWEEP_KVM ? "kvm" : tdpmmu_strategy_name((enum tdpmmu_strategy)s);
+}
+
+const struct sweep_row *sweep_find(const struct sweep_report *rep, int s, unsigned vcpus)
 {
 	for (int i = 0; i < rep->nr_rows; i++)
 		if (rep->rows[i].strategy == s && rep->rows[i].vcpus == vcpus)
@@ -40,8 +44,7 @@ const struct sweep_row *sweep_find(const struct sweep_report *rep, enum tdpmmu_s
 	return NULL;
 }
 
-double sweep_ratio(const struct sweep_report *rep, const struct sweep_row *row,
-		   enum tdpmmu_strategy s)
+double sweep_ratio(const struct sweep_report *rep, const struct sweep_row *row, int s)
 {
 	const struct sweep_row *base = sweep_find(rep, s, row->vcpus);
 
@@ -87,7 +90,7 @@ static void show_progress(const struct sweep_report *rep, const char *round,
 			  const struct sweep_opts *o, uint64_t t0)
 {
 	progress_show("%s %s: %s, %u vCPU%s ... (%.0f s so far)", rep->sc->name, round,
-		      tdpmmu_strategy_name(o->strategy), o->vcpus, o->vcpus == 1 ? "" : "s",
+		      o->kvm ? "kvm" : tdpmmu_strategy_name(o->strategy), o->vcpus, o->vcpus == 1 ? "" : "s",
 		      (double)(tdp_now_ns() - t0) / 1e9);
 }
 
@@ -99,13 +102,13 @@ static void make_rows(struct sweep_report *rep, const struct sweep_opts *o)
 			   sizeof(*rep->rows));
 	if (!rep->rows)
 		fatal("out of memory");
-	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
 		if (!o->strategies[s])
 			continue;
 		for (int i = 0; i < o->nr_counts; i++) {
 			struct sweep_row *row = &rep->rows[n++];
 
-			row->strategy = (enum tdpmmu_strategy)s;
+			row->strategy = s;
 			row->vcpus = o->counts[i];
 			row->metrics = calloc(o->repeat, sizeof(double));
 			if (!row->metrics)
@@ -122,10 +125,14 @@ static void run_row(struct sweep_report *rep, void *opts, struct sweep_row *row,
 	struct sweep_opts *o = opts;
 	struct sweep_run *run = new_run();
 
-	o->strategy = row->strategy;
+	o->kvm = row->strategy == SWEEP_KVM;
+	o->strategy = o->kvm ? TDPMMU_STRATEGY_RCU : (enum tdpmmu_strategy)row->strategy;
 	o->vcpus = row->vcpus;
 	show_progress(rep, label, o, t0);
-	sc->run(opts, lat_round, run);
+	if (o->kvm)
+		sc->run_kvm(opts, run);
+	else
+		sc->run(opts, lat_round, run);
 	if (lat_round) {
 		row->latency = run;
 		return;
@@ -145,9 +152,11 @@ static void run_all(struct sweep_report *rep, void *opts)
 	uint64_t t0 = tdp_now_ns();
 	char label[64];
 
+	/* The kernel's faults cannot be timed from here: kvm rows have no latency round. */
 	if (rep->sc->latency_round)
 		for (int i = 0; i < rep->nr_rows; i++)
-			run_row(rep, opts, &rep->rows[i], true, "latency round", t0);
+			if (rep->rows[i].strategy != SWEEP_KVM)
+				run_row(rep, opts, &rep->rows[i], true, "latency round", t0);
 	/* Counts inside strategies inside rounds: every row sees every slow spell. */
 	for (unsigned r = 0; r < o->repeat; r++) {
 		snprintf(label, sizeof(label), "round %u/%u", r + 1, o->repeat);
@@ -201,6 +210,9 @@ int sweep_main(const struct sweep_scenario *sc, void *opts, const char *command)
 
 	keep_next = NULL;
 	sweep_opts_check(o);
+	if (o->strategies[SWEEP_KVM] && !sc->run_kvm)
+		usage_error("--strategy kvm: bench %s runs the simulated strategies only "
+			    "(populate and dirty-log also run on kvm)", sc->name);
 	/* Before the long part, so that a bad path fails at once. */
 	if (!keep)
 		json = bench_json_open(o->json_path);

@@ -31,6 +31,16 @@
 #define SWEEP_MAX_COLS 6      /* a scenario's own table columns */
 
 /*
+ * Rows are the library's strategies and one more: kvm, the real kernel's
+ * TDP MMU through /dev/kvm (cli/kvm_vm.c), in the scenarios that have a
+ * run_kvm.  `--strategy all` means the six simulated ones; kvm is named.
+ */
+#define SWEEP_KVM TDPMMU_NR_STRATEGIES
+#define SWEEP_NR_STRATEGIES (TDPMMU_NR_STRATEGIES + 1)
+/* "rcu", ..., "global", "kvm". */
+const char *sweep_strategy_name(int s);
+
+/*
  * The flags every scenario shares.  A scenario's option struct starts
  * with this (directly or through struct bench_opts), so the setters in
  * sweep_opts.c can take the struct as their context.
@@ -38,14 +48,15 @@
 struct sweep_opts {
 	unsigned counts[SWEEP_MAX_COUNTS]; /* -v: ascending, no duplicates */
 	int nr_counts;
-	bool strategies[TDPMMU_NR_STRATEGIES]; /* --strategy LIST|all */
+	bool strategies[SWEEP_NR_STRATEGIES]; /* --strategy LIST|all, kvm */
 	unsigned repeat;                      /* --repeat */
 	unsigned levels;                      /* --levels 4|5 */
 	bool payload;                         /* --payload */
 	const char *json_path, *plot_path;
 	/* The configuration being run: set by the driver before each run. */
 	unsigned vcpus;
-	enum tdpmmu_strategy strategy;
+	enum tdpmmu_strategy strategy; /* of a simulated row */
+	bool kvm;                      /* a kvm row: run_kvm runs it */
 };
 
 /* One vCPU count, rcu, one round, 4 levels, no payload, no outputs. */
@@ -128,6 +139,8 @@ struct sweep_scenario {
 	bool latency_round;
 	/* Runs @opts' current configuration; failures are fatal. */
 	void (*run)(void *opts, bool latency_round, struct sweep_run *out);
+	/* The same on real KVM (NULL: the scenario has no kvm rows); no latency round. */
+	void (*run_kvm)(void *opts, struct sweep_run *out);
 	void (*print_settings)(const void *opts, FILE *f);
 	/* The scenario's "config" JSON object (no trailing comma or newline). */
 	void (*json_config)(const void *opts, FILE *f);
@@ -136,9 +149,9 @@ struct sweep_scenario {
 	void (*json_extra)(const void *opts, const struct sweep_run *run, FILE *f);
 };
 
-/* One row: a strategy at a vCPU count. */
+/* One row: a strategy (or SWEEP_KVM) at a vCPU count. */
 struct sweep_row {
-	enum tdpmmu_strategy strategy;
+	int strategy;
 	unsigned vcpus;
 	struct sweep_run *best;    /* the best round */
 	struct sweep_run *latency; /* the latency round's run (or the best run) */
@@ -176,11 +189,9 @@ void sweep_keep(struct sweep_report *r);
 void sweep_report_free(struct sweep_report *r);
 
 /* The row of @s at @vcpus, NULL when that strategy was not run. */
-const struct sweep_row *sweep_find(const struct sweep_report *rep, enum tdpmmu_strategy s,
-				   unsigned vcpus);
+const struct sweep_row *sweep_find(const struct sweep_report *rep, int s, unsigned vcpus);
 /* @row's metric over that of @s at the same count; NAN when @s was not run. */
-double sweep_ratio(const struct sweep_report *rep, const struct sweep_row *row,
-		   enum tdpmmu_strategy s);
+double sweep_ratio(const struct sweep_report *rep, const struct sweep_row *row, int s);
 
 /* sweep_report.c, sweep_json.c, sweep_plot.c */
 void sweep_print_header(const struct sweep_report *rep, FILE *f);

@@ -18,10 +18,10 @@ static void write_sweep(const struct sweep_opts *o, FILE *f)
 	for (int i = 0; i < o->nr_counts; i++)
 		fprintf(f, "%s%u", i ? ", " : "", o->counts[i]);
 	fputs("], \"strategies\": [", f);
-	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
 		if (!o->strategies[s])
 			continue;
-		fprintf(f, "%s\"%s\"", first ? "" : ", ", tdpmmu_strategy_name((enum tdpmmu_strategy)s));
+		fprintf(f, "%s\"%s\"", first ? "" : ", ", sweep_strategy_name(s));
 		first = false;
 	}
 	fprintf(f, "], \"repeat\": %u, \"levels\": %u, \"payload\": %s, "
@@ -52,7 +52,7 @@ static void write_row(const struct sweep_report *rep, const struct sweep_row *ro
 	const struct tdpmmu_latency *lat = &row->latency->latency;
 
 	fprintf(f, "    {\n      \"scenario\": \"%s\", \"strategy\": \"%s\", \"vcpus\": %u,\n",
-		rep->sc->name, tdpmmu_strategy_name(row->strategy), row->vcpus);
+		rep->sc->name, sweep_strategy_name(row->strategy), row->vcpus);
 	write_metric(rep, row, f);
 	fputs("      \"phases\": ", f);
 	bench_json_phases(f, &run->phases);

@@ -72,11 +72,33 @@ void sweep_set_vcpus(void *ctx, const char *opt, const char *arg)
 	o->vcpus = o->counts[0];
 }
 
+/* Like bench_strategy_list_arg, and kvm too. */
 void sweep_set_strategies(void *ctx, const char *opt, const char *arg)
 {
 	struct sweep_opts *o = ctx;
+	char list[256], *p = list, *comma;
 
-	bench_strategy_list_arg(opt, arg, o->strategies);
+	if (strlen(arg) >= sizeof(list))
+		usage_error("%s: strategy list too long", opt);
+	strcpy(list, arg);
+	memset(o->strategies, 0, sizeof(o->strategies));
+	do {
+		comma = strchr(p, ',');
+		if (comma)
+			*comma = '\0';
+		if (!strcmp(p, "kvm")) {
+			o->strategies[SWEEP_KVM] = true;
+		} else {
+			bool one[TDPMMU_NR_STRATEGIES];
+
+			if (!*p)
+				usage_error("%s: bad strategy list '%s'", opt, arg);
+			bench_strategy_list_arg(opt, p, one); /* a name, or all */
+			for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+				o->strategies[s] |= one[s];
+		}
+		p = comma + 1;
+	} while (comma);
 	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
 		if (o->strategies[s]) {
 			o->strategy = (enum tdpmmu_strategy)s;
@@ -128,7 +150,7 @@ int sweep_nr_strategies(const struct sweep_opts *o)
 {
 	int n = 0;
 
-	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++)
 		n += o->strategies[s];
 	return n;
 }
@@ -147,14 +169,15 @@ void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? "," : "", o->counts[i]);
 	if (n < len)
 		n += (size_t)snprintf(buf + n, len - n, " --strategy ");
-	if (sweep_nr_strategies(o) == TDPMMU_NR_STRATEGIES && n < len) {
-		n += (size_t)snprintf(buf + n, len - n, "all");
+	if (sweep_nr_strategies(o) - o->strategies[SWEEP_KVM] == TDPMMU_NR_STRATEGIES && n < len) {
+		n += (size_t)snprintf(buf + n, len - n, "all%s",
+				      o->strategies[SWEEP_KVM] ? ",kvm" : "");
 	} else {
-		for (int s = 0; s < TDPMMU_NR_STRATEGIES && n < len; s++) {
+		for (int s = 0; s < SWEEP_NR_STRATEGIES && n < len; s++) {
 			if (!o->strategies[s])
 				continue;
 			n += (size_t)snprintf(buf + n, len - n, "%s%s", first ? "" : ",",
-					      tdpmmu_strategy_name((enum tdpmmu_strategy)s));
+					      sweep_strategy_name(s));
 			first = false;
 		}
 	}

@@ -68,22 +68,22 @@ static void metric_panel(const struct sweep_report *rep, FILE *g)
 	if (rep->opts->nr_counts == 1)
 		fprintf(g, "set xrange [%g:%g]\n", rep->opts->counts[0] / 2.0,
 			rep->opts->counts[0] * 2.0);
-	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
 		if (!rep->opts->strategies[s])
 			continue;
 		fprintf(g, "$m%d << EOD\n", s);
 		for (int i = 0; i < rep->nr_rows; i++)
-			if (rep->rows[i].strategy == (enum tdpmmu_strategy)s &&
+			if (rep->rows[i].strategy == s &&
 			    !isnan(rep->rows[i].best->metric))
 				fprintf(g, "%u %.6g\n", rep->rows[i].vcpus,
 					rep->rows[i].best->metric / sc->metric_scale);
 		fputs("EOD\n", g);
 	}
-	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
 		if (!rep->opts->strategies[s])
 			continue;
 		fprintf(g, "%s$m%d using 1:2 with linespoints lw 2 title '%s'", sep, s,
-			tdpmmu_strategy_name((enum tdpmmu_strategy)s));
+			sweep_strategy_name(s));
 		sep = ", ";
 	}
 	fputs("\nunset logscale x\nset xrange [*:*]\nset yrange [*:*]\n", g);
@@ -117,7 +117,7 @@ static void latency_panel(const struct sweep_report *rep, FILE *g)
 		if (!has_latency_at(&rep->rows[i], top))
 			continue;
 		fprintf(g, "%s$l%d using 1:2 with linespoints lw 2 title '%s'", sep,
-			(int)rep->rows[i].strategy, tdpmmu_strategy_name(rep->rows[i].strategy));
+			(int)rep->rows[i].strategy, sweep_strategy_name(rep->rows[i].strategy));
 		sep = ", ";
 	}
 	if (!strcmp(sep, "plot "))

@@ -53,7 +53,7 @@ static void print_main_table(const struct sweep_report *rep, FILE *f)
 	for (int i = 0; i < rep->nr_rows; i++) {
 		const struct sweep_row *row = &rep->rows[i];
 
-		fprintf(f, "%-14s %5u", tdpmmu_strategy_name(row->strategy), row->vcpus);
+		fprintf(f, "%-14s %5u", sweep_strategy_name(row->strategy), row->vcpus);
 		for (int c = 0; c < SWEEP_MAX_COLS && sc->cols[c]; c++)
 			fprintf(f, " %*.*f", col_width(sc->cols[c]), sc->col_decimals[c],
 				row->best->col[c]);
@@ -76,7 +76,7 @@ static void print_detail_table(const struct sweep_report *rep, FILE *f)
 		const struct tdpmmu_lock_stats *l = &row->best->lock;
 		const struct tdpmmu_reclaim_stats *rc = &row->best->reclaim;
 
-		fprintf(f, "%-14s %5u", tdpmmu_strategy_name(row->strategy), row->vcpus);
+		fprintf(f, "%-14s %5u", sweep_strategy_name(row->strategy), row->vcpus);
 		if (row->latency->has_latency)
 			fprintf(f, " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9" PRIu64
 				   " %10" PRIu64, lat->count, lat->p50_ns, lat->p99_ns, lat->p999_ns,
