@@ -78,7 +78,7 @@ section huge-over-table "huge-over-table: the seed thread's case" \
 	huge-over-table -v 2,4 --seconds 1 --strategy all
 section stalled-reader "stalled-reader: a walker that does not leave" \
 	"As huge-over-table, with one walker's protection held: how much memory piles up, and who waits." \
-	stalled-reader -v 2 --seconds 1 --stall-ms 500 --strategy all
+	stalled-reader -v 2 --seconds 2 --stall-ms 500 --strategy all
 section nx-recovery "nx-recovery: fault latency while NX huge pages are recovered" \
 	"Fault latency with recovery running, against a baseline without it." \
 	nx-recovery -v 2 -b 256M --seconds 1 --strategy all
@@ -89,10 +89,11 @@ section mixed "mixed: everything at once" \
 	"Faults, dirty logging, aging, NX recovery and invalidations together." \
 	mixed -v 2,8 --seconds 1 --strategy all
 
-for f in "$dir"/device-*.txt; do
+for name in populate dirty-log huge-over-table nx-recovery demand-paging notifier mixed run; do
+	f=$dir/device-$name.txt
 	[ -e "$f" ] || continue
 	{
-		printf '\n## %s\n\n```\n' "$(head -n 1 "$f")"
+		printf '\n## %s\n\n```\n' "$(head -n 1 "$f" | sed 's/: tdpmmu / - tdpmmu /')"
 		tail -n +2 "$f"
 		printf '```\n'
 	} >>"$out.new"
