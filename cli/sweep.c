@@ -157,7 +157,7 @@ static void run_all(struct sweep_report *rep, void *opts)
 		for (int i = 0; i < rep->nr_rows; i++)
 			if (rep->rows[i].strategy != SWEEP_KVM)
 				run_row(rep, opts, &rep->rows[i], true, "latency round", t0);
-	/* Counts inside strategies inside rounds: every row sees every slow spell. */
+	/* Strategies inside counts inside rounds: neighbouring rows share slow spells. */
 	for (unsigned r = 0; r < o->repeat; r++) {
 		snprintf(label, sizeof(label), "round %u/%u", r + 1, o->repeat);
 		for (int i = 0; i < o->nr_counts; i++)
@@ -171,7 +171,7 @@ static void run_all(struct sweep_report *rep, void *opts)
 		struct sweep_row *row = &rep->rows[i];
 
 		qsort(row->metrics, row->nr_metrics, sizeof(double), cmp_double);
-		/* The lower middle of an even count is the better one either way. */
+		/* Of an even count, the worse middle either way (the best is beside it). */
 		row->median = row->metrics[rep->sc->lower_is_better ? row->nr_metrics / 2
 								    : (row->nr_metrics - 1) / 2];
 		if (!row->latency)

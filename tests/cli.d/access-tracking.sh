@@ -11,7 +11,7 @@ expect_usage "access-tracking: value to --flush" bench access-tracking --flush=y
 expect_usage "access-tracking: -w is not an access-tracking flag" bench access-tracking -w 50
 expect_usage "access-tracking: duplicate vCPU count" bench access-tracking -v 2,2
 expect_usage "access-tracking: unknown strategy in a list" \
-	bench access-tracking --strategy all,rcu
+	bench access-tracking --strategy all,epoch
 expect_usage "access-tracking: zero repeats" bench access-tracking --repeat 0
 expect_usage "access-tracking: plot not svg or png" bench access-tracking --plot "$tmp/at.pdf"
 run bench access-tracking -b 1M --repeat 0 --json "$tmp/never-at.json"
