@@ -136,6 +136,17 @@ void kvm_host_facts_read(struct kvm_host_facts *f)
 			break;
 		}
 	}
+	f->tdp = -1;
+	if (!strcmp(f->vendor, "kvm_pvm")) {
+		f->tdp = 0;
+	} else if (f->vendor[0]) {
+		char v[16];
+
+		snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", f->vendor,
+			 strcmp(f->vendor, "kvm_amd") ? "ept" : "npt");
+		if (read_line(path, v, sizeof(v)))
+			f->tdp = !strcmp(v, "Y") || !strcmp(v, "1");
+	}
 	f->tdp_mmu = read_bool_param("tdp_mmu");
 	f->eager_page_split = read_bool_param("eager_page_split");
 	read_line(KVM_PARAMS "nx_huge_pages", f->nx_huge_pages, sizeof(f->nx_huge_pages));

@@ -15,6 +15,11 @@
  * Page numbers given to populate_page_written() are data-region relative
  * (page 0 at KVM_GUEST_DATA_GPA), like the simulated benchmark's gfns.
  *
+ * The guest runs natively under VMX (EPT, with or without unrestricted
+ * guest) and SVM (NPT).  Under kvm_pvm (these sandboxes) KVM emulates a
+ * paging-off guest instruction by instruction: results are right, but no
+ * MMU fault happens (kvm_host_facts.tdp == 0, kstats insn_emulation grows).
+ *
  * Threads: one VM is driven by one host thread (create, passes, dirty
  * log, destroy); the dirty-log calls may also run between
  * kvm_vm_pass_start() and kvm_vm_pass_wait(), while the vCPUs run.
@@ -45,6 +50,8 @@ int kvm_probe_path(const char *path, char *why, size_t len);
 struct kvm_host_facts {
 	char kernel[128];        /* uname -r */
 	char vendor[16];         /* kvm_intel, kvm_amd, kvm_pvm... ("" unknown) */
+	int tdp;                 /* EPT / NPT in use: 0 with kvm_pvm (shadow paging, and
+				  * our paging-off guest is emulated instruction by instruction) */
 	int tdp_mmu;             /* kvm.tdp_mmu */
 	int eager_page_split;    /* kvm.eager_page_split */
 	char nx_huge_pages[16];  /* kvm.nx_huge_pages as written: Y, N, auto, never... */
