@@ -1,0 +1,154 @@
+/*
+ * kvm_vm.h - a minimal VMM of our own on the raw KVM ioctl API, so the
+ * benchmarks can run the populate / dirty-log guest workload on the real
+ * kernel's MMU: a VM with the data region split over memslots, one
+ * persistent thread per vCPU, a tiny 32-bit guest (no paging) that walks
+ * a list of its pages, and KVM's dirty log.
+ *
+ * Guest physical layout (all below 4 GiB, the guest has no paging):
+ *   KVM_GUEST_CTL_GPA   one control memslot: the guest code (one page),
+ *                       then one page list per vCPU (uint32 entries)
+ *   KVM_GUEST_DATA_GPA  the data region, vcpus x bytes_per_vcpu (or one
+ *                       shared region with overlap), split evenly into
+ *                       o->slots memslots with ids 0 .. slots - 1
+ *   0xFEC00000 and up   left free (TSS and identity map pages on Intel)
+ * Page numbers given to populate_page_written() are data-region relative
+ * (page 0 at KVM_GUEST_DATA_GPA), like the simulated benchmark's gfns.
+ *
+ * The guest runs natively under VMX (EPT, with or without unrestricted
+ * guest) and SVM (NPT).  Under kvm_pvm (these sandboxes) KVM emulates a
+ * paging-off guest instruction by instruction: results are right, but no
+ * MMU fault happens (kvm_host_facts.tdp == 0, kstats insn_emulation grows).
+ *
+ * Threads: one VM is driven by one host thread (create, passes, dirty
+ * log, destroy); the dirty-log calls may also run between
+ * kvm_vm_pass_start() and kvm_vm_pass_wait(), while the vCPUs run.
+ * Every error returns -errno; the calls that take @why also write a
+ * one-line reason there.
+ */
+#ifndef TDPMMU_CLI_KVM_VM_H
+#define TDPMMU_CLI_KVM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KVM_GUEST_PAGE_BYTES 4096ull
+#define KVM_GUEST_CTL_GPA 0x00100000ull  /* code page, then the page lists */
+#define KVM_GUEST_CTL_END 0x40000000ull
+#define KVM_GUEST_DATA_GPA 0x40000000ull /* 1 GiB aligned: any backing maps huge */
+#define KVM_GUEST_DATA_END 0xFEC00000ull /* about 3 GiB of data at most */
+
+/* ---- host (kvm_host.c) ---- */
+
+/* Whether /dev/kvm can run our guest: 0, or -errno with a one-line reason. */
+int kvm_probe(char *why, size_t len);
+/* The same against another device path (tests: a missing path). */
+int kvm_probe_path(const char *path, char *why, size_t len);
+
+/* -1 / "" where a parameter file or capability is missing. */
+struct kvm_host_facts {
+	char kernel[128];        /* uname -r */
+	char vendor[16];         /* kvm_intel, kvm_amd, kvm_pvm... ("" unknown) */
+	int tdp;                 /* EPT / NPT in use: 0 with kvm_pvm (shadow paging, and
+				  * our paging-off guest is emulated instruction by instruction) */
+	int tdp_mmu;             /* kvm.tdp_mmu */
+	int eager_page_split;    /* kvm.eager_page_split */
+	char nx_huge_pages[16];  /* kvm.nx_huge_pages as written: Y, N, auto, never... */
+	int64_t nx_recovery_ratio, nx_recovery_period_ms;
+	int manual_protect2;     /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 bits, 0 none */
+	int max_vcpus;           /* KVM_CAP_MAX_VCPUS */
+};
+void kvm_host_facts_read(struct kvm_host_facts *f);
+
+/* A vCPU's statistics (KVM_GET_STATS_FD), cumulative; -1 where missing. */
+struct kvm_vcpu_kstats {
+	int64_t exits, pf_taken, pf_fixed, pf_fast, pf_spurious, pf_emulate, io_exits;
+	int64_t insn_emulation; /* high: KVM emulates the guest (kvm_pvm), no MMU faults */
+};
+/* Reads one vCPU's statistics: 0 or -errno (no binary stats). */
+int kvm_vcpu_kstats_read(int vcpu_fd, struct kvm_vcpu_kstats *st);
+
+/* ---- the VM (kvm_vm.c) ---- */
+
+enum kvm_backing_kind { KVM_BACK_ANON, KVM_BACK_THP, KVM_BACK_HUGETLB_2M, KVM_BACK_HUGETLB_1G };
+
+struct kvm_vm_opts {
+	unsigned vcpus;
+	uint64_t bytes_per_vcpu;  /* a multiple of 4K (of the huge page for hugetlb) */
+	bool overlap;             /* one region all vCPUs walk */
+	enum kvm_backing_kind backing;
+	bool prefault;            /* populate host memory before the guest runs */
+	unsigned slots;           /* data memslots (0 counts as 1), split evenly */
+	unsigned timeout_s;       /* a pass running longer is an error (0: 300 s) */
+};
+
+struct kvm_guest_vm;
+
+/* Creates the VM, its memslots and its vCPU threads (waiting). */
+int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *why,
+		  size_t len);
+void kvm_vm_destroy(struct kvm_guest_vm *vm);
+
+/*
+ * One pass of every vCPU over its region: each 4K page once, 8 bytes at
+ * offset 0, ascending or (@random_order) in the vCPU's permutation of
+ * populate_guest.c; the pages populate_page_written(page, @write_pct)
+ * picks get @value in their low 4 bytes and 0 in the next 4, the others
+ * are read.  @ns: start barrier to the last vCPU done.  The first pass
+ * with new (@write_pct, @random_order) builds the page lists and maps
+ * them in the guest with an untimed warm-up pass first.
+ */
+int kvm_vm_pass(struct kvm_guest_vm *vm, unsigned write_pct, bool random_order, uint32_t value,
+		uint64_t *ns, char *why, size_t len);
+/* The same in two, so the host can work while the vCPUs run. */
+int kvm_vm_pass_start(struct kvm_guest_vm *vm, unsigned write_pct, bool random_order,
+		      uint32_t value, char *why, size_t len);
+int kvm_vm_pass_wait(struct kvm_guest_vm *vm, uint64_t *ns, char *why, size_t len);
+
+/* Dirty log of data slot @slot (0 .. slots - 1); @bitmap has kvm_vm_slot_pages() bits. */
+int kvm_dirty_log_enable(struct kvm_guest_vm *vm, unsigned slot, bool manual_protect);
+/* Returns the number of pages set, or -errno. */
+int kvm_dirty_log_get(struct kvm_guest_vm *vm, unsigned slot, uint64_t *bitmap);
+/* @first_page a multiple of 64; @npages too, or reaching the slot's end. */
+int kvm_dirty_log_clear(struct kvm_guest_vm *vm, unsigned slot, uint64_t first_page,
+			uint64_t npages, const uint64_t *bitmap);
+int kvm_dirty_log_disable(struct kvm_guest_vm *vm, unsigned slot);
+/* Whether the VM clears its log by hand (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2), INITIALLY_SET. */
+bool kvm_dirty_log_manual(const struct kvm_guest_vm *vm, bool *initially_set);
+
+unsigned kvm_vm_slots(const struct kvm_guest_vm *vm);
+uint64_t kvm_vm_slot_pages(const struct kvm_guest_vm *vm);
+uint64_t kvm_vm_slot_gpa(const struct kvm_guest_vm *vm, unsigned slot);
+/* Host view of guest memory (data or control), NULL outside the memslots. */
+void *kvm_vm_hva(struct kvm_guest_vm *vm, uint64_t gpa);
+/* Exits to user space (KVM_RUN returns), all vCPUs, since creation. */
+uint64_t kvm_vm_exits(const struct kvm_guest_vm *vm);
+/* The vCPUs' statistics summed (fields -1 where the kernel has none): 0 or -errno. */
+int kvm_vm_kstats(struct kvm_guest_vm *vm, struct kvm_vcpu_kstats *sum);
+
+/* ---- the guest program (kvm_guest.c) ---- */
+
+#define KVM_GUEST_PORT 0x10   /* the guest's OUT at the end of a pass */
+#define KVM_GUEST_DONE_PASS 1 /* ...with this in AL after a pass */
+#define KVM_GUEST_DONE_WARM 2 /* ...after a warm-up */
+
+struct kvm_regs;
+struct kvm_sregs;
+
+/* The code bytes, copied to KVM_GUEST_CTL_GPA. */
+const uint8_t *kvm_guest_code(size_t *len);
+/* 32-bit protected mode, flat 4 GiB segments, no paging, caches on. */
+void kvm_guest_sregs(struct kvm_sregs *s);
+/* Registers for a pass over the @count entries of the list at @list_gpa. */
+void kvm_guest_regs_pass(struct kvm_regs *r, uint64_t list_gpa, uint64_t count, uint32_t value);
+/* Registers for a warm-up reading @pages pages from @gpa. */
+void kvm_guest_regs_warm(struct kvm_regs *r, uint64_t gpa, uint64_t pages);
+/*
+ * Fills @list with one vCPU's pass over @npages pages from data page
+ * @first: entry = page's gpa, | 1 when written.
+ */
+void kvm_guest_list_fill(uint32_t *list, uint64_t first, uint64_t npages, unsigned vcpu,
+			 bool random_order, unsigned write_pct);
+
+#endif /* TDPMMU_CLI_KVM_VM_H */
