@@ -33,12 +33,6 @@ static int count_index(const struct sweep_opts *o)
 	return 0;
 }
 
-/* The per-run numbers only populate has, for its JSON. */
-struct populate_extra {
-	uint64_t pages;
-	struct populate_vcpu_totals vcpu;
-};
-
 static void populate_sweep_run(void *opts, bool lat_round, struct sweep_run *out)
 {
 	struct populate_opts *o = opts;
@@ -107,6 +101,9 @@ static void print_settings(const void *opts, FILE *f)
 		o->overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
 		o->random_order ? "random (-a)" : "ascending",
 		o->sw.payload ? "real host memory (--payload)" : "no payload");
+	if (o->sw.strategies[SWEEP_KVM])
+		fprintf(f, "          kvm rows: host memory %s\n",
+			o->prefault ? "pre-faulted (--prefault)" : "faulted in by the guest's first touch");
 	fputs("          a latency round (every fault timed, full audit), then the throughput\n"
 	      "          rounds; every run checked\n",
 	      f);
@@ -122,6 +119,8 @@ static void print_mappings(const struct sweep_report *rep, FILE *f)
 		const struct sweep_row *row = &rep->rows[i];
 		const int64_t *c = row->best->counters;
 
+		if (row->strategy == SWEEP_KVM)
+			continue; /* the kernel's tables are not ours to count */
 		fprintf(f, "%-14s %5u %10lld %10lld %10lld %10lld %11lld\n",
 			sweep_strategy_name(row->strategy), row->vcpus,
 			(long long)(c[TDPMMU_C_TABLES_L1] + c[TDPMMU_C_TABLES_L2] +
@@ -206,6 +205,8 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	json_number(f, run->metric, 1);
 	fputs(", \"ns_per_fault_per_vcpu\": ", f);
 	json_number(f, run->col[1], 2);
+	if (x->kvm)
+		return; /* the simulated vCPUs' totals: kvm_stats has the kernel's */
 	fprintf(f, ",\n      \"vcpu\": {\"accesses\": %" PRIu64 ", \"tlb_misses\": %" PRIu64
 		   ", \"ept_violations\": %" PRIu64 ", \"faults_fast\": %" PRIu64
 		   ", \"faults_slow\": %" PRIu64 ", \"fault_retries\": %" PRIu64
@@ -226,6 +227,7 @@ static const struct sweep_scenario populate_scenario = {
 	.col_decimals = { 6, 1 },
 	.latency_round = true,
 	.run = populate_sweep_run,
+	.run_kvm = populate_kvm_run,
 	.print_settings = print_settings,
 	.print_extra = print_extra,
 	.json_config = json_config,

@@ -22,6 +22,7 @@ struct populate_opts {
 	bool overlap;        /* -o: every vCPU walks the same region */
 	bool random_order;   /* -a: each vCPU walks its pages in its own random order */
 	enum tdpmmu_backing backing;
+	bool prefault;       /* --prefault: kvm rows' host memory populated first */
 	/* Measured along the way (bench_populate.c). */
 	double floor_ns_per_page;             /* best floor; NAN when not measured */
 	double machine_ref[SWEEP_MAX_COUNTS]; /* best machine reference per count */
@@ -122,6 +123,16 @@ uint64_t populate_payload_bytes(const struct populate_opts *o, unsigned vcpus);
 /* populate_check.c: verify a populated VM; fatal on the first failure. */
 void populate_check(struct tdpmmu_vm *vm, const struct populate_opts *o,
 		    const struct populate_result *res, bool audit);
+
+/* The per-run numbers only populate has, for its JSON (a run's extra). */
+struct populate_extra {
+	uint64_t pages;
+	struct populate_vcpu_totals vcpu;
+	bool kvm; /* a kvm row: no simulated vCPUs */
+};
+
+/* populate_kvm.c: a kvm row's run (the sweep's run_kvm). */
+void populate_kvm_run(void *opts, struct sweep_run *out);
 
 /* bench_populate.c: the populate scenario of the sweep driver. */
 int populate_bench(struct populate_opts *o, const char *command);

@@ -42,6 +42,11 @@ static void set_overlap(void *ctx, const char *opt, const char *arg)
 	((struct populate_opts *)ctx)->overlap = true;
 }
 
+static void set_prefault(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->prefault = true;
+}
+
 static void set_random(void *ctx, const char *opt, const char *arg)
 {
 	((struct populate_opts *)ctx)->random_order = true;
@@ -59,6 +64,7 @@ static const struct cli_option populate_options[] = {
 	{ 's', NULL, true, set_backing },
 	{ 'o', NULL, false, set_overlap },
 	{ 'a', NULL, false, set_random },
+	{ 0, "prefault", false, set_prefault },
 	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },
@@ -125,6 +131,7 @@ void populate_opts_format(const struct populate_opts *o, char *buf, size_t len)
 
 	format_size(o->bytes_per_vcpu, size, sizeof(size));
 	sweep_opts_format(&o->sw, common, sizeof(common));
-	snprintf(buf, len, "%s -b %s -s %s -w %u%s%s", common, size, backing_kvm_name(o->backing),
-		 o->write_pct, o->overlap ? " -o" : "", o->random_order ? " -a" : "");
+	snprintf(buf, len, "%s -b %s -s %s -w %u%s%s%s", common, size,
+		 backing_kvm_name(o->backing), o->write_pct, o->overlap ? " -o" : "",
+		 o->random_order ? " -a" : "", o->prefault ? " --prefault" : "");
 }

@@ -216,11 +216,14 @@ int sweep_main(const struct sweep_scenario *sc, void *opts, const char *command)
 	/* Before the long part, so that a bad path fails at once. */
 	if (!keep)
 		json = bench_json_open(o->json_path);
-	make_rows(&rep, o);
 	progress_init();
 	machine_info_read(&rep.machine);
-	if (!keep) {
+	if (!keep)
 		sweep_print_header(&rep, stdout);
+	sweep_kvm_prepare(&rep, opts);
+	make_rows(&rep, o);
+	if (!keep) {
+		sweep_kvm_print_host(&rep, stdout);
 		sc->print_settings(opts, stdout);
 	}
 	fflush(stdout);

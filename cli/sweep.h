@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "kvm_vm.h"
 #include "tdpmmu/tdpmmu.h"
 
 #define SWEEP_MAX_COUNTS 64   /* entries in the -v list */
@@ -113,6 +114,7 @@ struct sweep_run {
 	struct tdpmmu_lock_stats lock;     /* while the vCPUs ran */
 	struct tdpmmu_reclaim_stats reclaim;
 	int64_t counters[TDPMMU_NR_COUNTERS];
+	struct kvm_vcpu_kstats kvm; /* a kvm row: KVM's own vCPU statistics over the run */
 	void *extra; /* the scenario's own results, for its JSON; free()d by the driver */
 };
 
@@ -168,6 +170,9 @@ struct sweep_report {
 	struct sweep_row *rows; /* strategy-major, counts ascending */
 	int nr_rows;
 	uint64_t elapsed_ns;
+	bool kvm_rows;              /* kvm asked for and /dev/kvm usable */
+	struct kvm_host_facts kvm;  /* ...then the host's KVM */
+	char kvm_skipped[160];      /* kvm asked for and not usable: why */
 };
 
 /*
@@ -200,6 +205,13 @@ void sweep_print_tables(const struct sweep_report *rep, FILE *f, bool brief);
 void sweep_write_json(const struct sweep_report *rep, void *opts, FILE *f);
 /* Fatal when gnuplot fails. */
 void sweep_plot(const struct sweep_report *rep, const char *path);
+/* sweep_kvm.c: the kvm rows (see the file). */
+void sweep_kvm_prepare(struct sweep_report *rep, struct sweep_opts *o);
+void sweep_kvm_print_host(const struct sweep_report *rep, FILE *f);
+void sweep_kvm_json_host(const struct sweep_report *rep, FILE *f);
+void sweep_kvm_json_stats(const struct sweep_run *run, FILE *f);
+int sweep_kvm_backing(enum tdpmmu_backing b); /* an enum kvm_backing_kind */
+void sweep_kvm_stats_since(struct kvm_vcpu_kstats *after, const struct kvm_vcpu_kstats *before);
 /* Whether gnuplot can be run (for --plot's check before anything runs). */
 bool sweep_have_gnuplot(void);
 /*

@@ -63,12 +63,19 @@ static void write_row(const struct sweep_report *rep, const struct sweep_row *ro
 			lat->p50_ns, lat->p99_ns, lat->p999_ns, lat->max_ns, lat->count);
 	else
 		fputs("null", f);
-	fputs(",\n      \"lock\": ", f);
-	bench_json_lock(f, &run->lock);
-	fputs(",\n      \"reclaim\": ", f);
-	bench_json_reclaim(f, &run->reclaim);
-	fputs(",\n      \"counters\": ", f);
-	bench_json_counters(f, run->counters);
+	if (row->strategy == SWEEP_KVM) {
+		/* The kernel's MMU: its own statistics instead of ours. */
+		fputs(",\n      \"lock\": null, \"reclaim\": null, \"counters\": null,\n"
+		      "      \"kvm_stats\": ", f);
+		sweep_kvm_json_stats(run, f);
+	} else {
+		fputs(",\n      \"lock\": ", f);
+		bench_json_lock(f, &run->lock);
+		fputs(",\n      \"reclaim\": ", f);
+		bench_json_reclaim(f, &run->reclaim);
+		fputs(",\n      \"counters\": ", f);
+		bench_json_counters(f, run->counters);
+	}
 	if (rep->sc->json_extra) {
 		fputs(",\n", f);
 		rep->sc->json_extra(opts, run, f);
@@ -82,7 +89,9 @@ void sweep_write_json(const struct sweep_report *rep, void *opts, FILE *f)
 	machine_info_json(&rep->machine, rep->opts->levels, f);
 	fputs(",\n  \"command\": ", f);
 	json_string(f, rep->command);
-	fprintf(f, ",\n  \"scenario\": \"%s\",\n  \"config\": ", rep->sc->name);
+	fputs(",\n", f);
+	sweep_kvm_json_host(rep, f);
+	fprintf(f, "  \"scenario\": \"%s\",\n  \"config\": ", rep->sc->name);
 	rep->sc->json_config(opts, f);
 	fputs(",\n", f);
 	write_sweep(rep->opts, f);

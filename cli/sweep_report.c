@@ -83,6 +83,10 @@ static void print_detail_table(const struct sweep_report *rep, FILE *f)
 				lat->max_ns);
 		else
 			fprintf(f, " %10s %8s %8s %9s %10s", "-", "-", "-", "-", "-");
+		if (row->strategy == SWEEP_KVM) { /* the kernel's lock: not ours to see */
+			fprintf(f, " %12s %10s %9s %10s\n", "-", "-", "-", "-");
+			continue;
+		}
 		fprintf(f, " %12.3f %10" PRIu64 " %9" PRIu64 " %10" PRIu64 "\n",
 			(double)(l->vcpu_read_wait_ns + l->vcpu_write_wait_ns) / 1e6, l->writes,
 			rc->retired, rc->peak_outstanding_bytes >> 10);
