@@ -228,18 +228,17 @@ static void print_summary(const struct dirty_run *d)
 	fflush(stdout);
 }
 
-/* The table's columns and the metric, from the phases' times. */
-static void fill_result(struct dirty_run *d)
+void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x,
+			   unsigned iterations)
 {
-	const struct dirty_extra *x = d->x;
-	uint64_t pages = x->written * d->o->iterations;
+	uint64_t pages = x->written * iterations;
 
-	d->out->col[0] = (double)x->populate_ns / 1e9;
-	d->out->col[1] = (double)x->enable_ns / 1e9;
-	d->out->col[2] = (double)x->dirty_ns / 1e9 / d->o->iterations;
-	d->out->col[3] = (double)x->get_ns / 1e9;
-	d->out->col[4] = (double)x->clear_ns / 1e9;
-	d->out->metric = pages ? (double)pages / ((double)x->dirty_ns / 1e9) : NAN;
+	out->col[0] = (double)x->populate_ns / 1e9;
+	out->col[1] = (double)x->enable_ns / 1e9;
+	out->col[2] = (double)x->dirty_ns / 1e9 / iterations;
+	out->col[3] = (double)x->get_ns / 1e9;
+	out->col[4] = (double)x->clear_ns / 1e9;
+	out->metric = pages ? (double)pages / ((double)x->dirty_ns / 1e9) : NAN;
 }
 
 void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
@@ -294,7 +293,7 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 	out->has_latency = latency_round;
 	if (latency_round)
 		tdpmmu_vm_fault_latency(d.vm, &out->latency);
-	fill_result(&d);
+	dirty_log_fill_result(out, d.x, o->iterations);
 	if (d.verbose)
 		print_summary(&d);
 	tdpmmu_vm_destroy(d.vm);

@@ -51,5 +51,10 @@ unsigned dirty_log_flags(const struct dirty_opts *o);
 
 /* bench_dirty_log.c: the sweep's run function (@opts: struct dirty_opts). */
 void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out);
+/* The table's columns and the metric from @x's phase times. */
+void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x,
+			   unsigned iterations);
+/* dirty_log_kvm.c: a kvm row's run (the sweep's run_kvm). */
+void dirty_log_kvm_run(void *opts, struct sweep_run *out);
 
 #endif /* TDPMMU_CLI_DIRTY_LOG_H */

@@ -118,6 +118,7 @@ static const struct sweep_scenario dirty_log_scenario = {
 	.col_decimals = { 6, 6, 6, 6, 6 },
 	.latency_round = true,
 	.run = dirty_log_run,
+	.run_kvm = dirty_log_kvm_run,
 	.print_settings = print_settings,
 	.print_extra = print_extra,
 	.json_config = json_config,
