@@ -11,7 +11,7 @@
  * The flags every benchmark scenario shares (cli/sweep_opts.c,
  * cli/bench_common.c): -v with its range and default; -b and -s with the
  * backing's default; the sweep's own with the strategy's and --repeat's
- * defaults.
+ * defaults, and more lines on --strategy (KVM_STRATEGY_HELP, or "").
  */
 #define VCPUS_FLAG_HELP(range_default) \
 	"  -v LIST      vCPU counts, comma separated, " range_default "\n"
@@ -22,10 +22,10 @@
 	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
 	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
 	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n"
-#define SWEEP_FLAGS_HELP(default_strategy, default_repeat) \
+#define SWEEP_FLAGS_HELP(default_strategy, default_repeat, more_strategies) \
 	"  --strategy LIST  reclamation strategies side by side, comma separated,\n" \
 	"               or all: rcu, rcu-qsbr, llist, llist-trylock, wrlock, global\n" \
-	"               (default " default_strategy ")\n" \
+	"               (default " default_strategy ")\n" more_strategies \
 	"  --repeat N   rounds, 1..1000: each runs every strategy at every count,\n" \
 	"               interleaved; a row shows its best round, the median beside\n" \
 	"               it (default " default_repeat ")\n" \
@@ -34,6 +34,12 @@
 	"  --json FILE  also write the results as JSON to FILE\n" \
 	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n" \
 	"               with gnuplot, into FILE.svg or FILE.png\n"
+
+/* The kvm rows of populate and dirty-log (cli/sweep_kvm.c). */
+#define KVM_STRATEGY_HELP \
+	"               kvm (named in the list, e.g. all,kvm): the same workload on\n" \
+	"               this host's KVM (/dev/kvm) through tdpmmu's own VMM; where\n" \
+	"               /dev/kvm cannot run a VM, one line says why and the rest runs\n"
 
 void print_usage(FILE *f)
 {
@@ -137,7 +143,8 @@ void print_populate_help(FILE *f)
 	      "               (default: each vCPU its own)\n"
 	      "  -a           random access: each vCPU visits its pages in a\n"
 	      "               pseudo-random order of its own (default: ascending)\n"
-	      SWEEP_FLAGS_HELP("rcu", "5")
+	      "  --prefault   kvm rows: populate the host memory before the guest runs\n"
+	      SWEEP_FLAGS_HELP("rcu", "5", KVM_STRATEGY_HELP)
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "Reported per strategy and vCPU count: populate time (start barrier to\n"
@@ -184,7 +191,7 @@ void print_dirty_log_help(FILE *f)
 	      "  --recover HOW  how disable brings huge pages back: zap (zap the\n"
 	      "               collapsible tables, refault huge), inplace (replace each\n"
 	      "               with a huge leaf by one CAS) or none (default inplace)\n"
-	      SWEEP_FLAGS_HELP("rcu", "1")
+	      SWEEP_FLAGS_HELP("rcu", "1", KVM_STRATEGY_HELP)
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "phases of each run, with one strategy, one count and one round printed\n"
@@ -227,7 +234,7 @@ void print_access_help(FILE *f)
 	      "               (default: each vCPU its own)\n"
 	      "  --flush      mark idle with clear_flush_young (TLBs flushed when\n"
 	      "               anything was cleared) instead of clear_young\n"
-	      SWEEP_FLAGS_HELP("rcu", "1")
+	      SWEEP_FLAGS_HELP("rcu", "1", "")
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "phases of each run, with one strategy, one count and one round printed\n"
@@ -272,7 +279,7 @@ void print_nx_help(FILE *f)
 	      "pages back and fetches split them again).\n"
 	      "\n"
 	      "flags:\n"
-	      VCPUS_FLAG_HELP("1..1000 each (default 1)") SWEEP_FLAGS_HELP("rcu", "1")
+	      VCPUS_FLAG_HELP("1..1000 each (default 1)") SWEEP_FLAGS_HELP("rcu", "1", "")
 	      "  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
 	      "               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"
 	      "  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"
@@ -328,7 +335,7 @@ void print_demand_help(FILE *f)
 	      "               (default: each vCPU its own)\n"
 	      "  -a           random access: each vCPU visits its pages in a\n"
 	      "               pseudo-random order of its own (default: ascending)\n"
-	      SWEEP_FLAGS_HELP("rcu", "1")
+	      SWEEP_FLAGS_HELP("rcu", "1", "")
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "Reported per strategy and vCPU count: demand paging time (start of the\n"
@@ -358,7 +365,7 @@ void print_reclaim_help(FILE *f, bool stall)
 		"\n"
 		"flags:\n"
 		VCPUS_FLAG_HELP("2..1000 each (default 2)")
-		SWEEP_FLAGS_HELP("all", "1")
+		SWEEP_FLAGS_HELP("all", "1", "")
 		"  --seconds S  run time per run, 0.05..3600 (default 1)\n"
 		"%s"
 		"  -h, --help   this text\n"
@@ -463,7 +470,7 @@ void print_notifier_help(FILE *f)
 	      VCPUS_FLAG_HELP("1..1000 each (default 1,2)")
 	      LOOP_FLAGS_HELP("anonymous", "")
 	      INVAL_FLAGS_HELP
-	      SWEEP_FLAGS_HELP("rcu", "1")
+	      SWEEP_FLAGS_HELP("rcu", "1", "")
 	      "  --rate N     invalidations per second, 0..10000000; 0 (the default):\n"
 	      "               back to back\n"
 	      "  -h, --help   this text\n"
@@ -506,7 +513,7 @@ void print_mixed_help(FILE *f)
 	      "               listed tables; 0: the NX mitigation off (default 20)\n"
 	      "  --inval-rate N  invalidations per second, 0: none (default 200)\n"
 	      INVAL_FLAGS_HELP
-	      SWEEP_FLAGS_HELP("rcu", "1")
+	      SWEEP_FLAGS_HELP("rcu", "1", "")
 	      "  -h, --help   this text\n"
 	      "\n"
 	      "Reported per strategy and vCPU count: Macc/s (the metric: guest\n"
