@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench_smoke.sh - every benchmark scenario once, tiny, every strategy at
-# two vCPU counts (and the kvm rows of populate and dirty-log): under the sanitizer builds (make check's asan and tsan)
-# this runs the benchmarks' own threads (vCPU pools, host loops, samplers,
-# stalled readers) against every strategy.  Any failure or sanitizer
+# two vCPU counts (and the kvm rows of populate and dirty-log): under the
+# sanitizer builds (make check's asan and tsan) this runs the benchmarks'
+# own threads (vCPU pools, host loops, samplers, stalled readers, the
+# VMM's vCPUs) against every strategy.  Any failure or sanitizer
 # report fails the run.
 #
 # usage: sh tests/bench_smoke.sh PATH/TO/tdpmmu
