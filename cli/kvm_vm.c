@@ -3,7 +3,7 @@
  * control memslot (the guest code of kvm_guest.c and one page list per
  * vCPU) and the data region split evenly into memslots, one persistent
  * thread per vCPU, passes of the guest over its pages, and KVM's dirty
- * log of the data memslots.
+ * log's memslot flags (the dirty-log calls are kvm_dirty_log.c's).
  *
  * A pass: the main thread (re)fills the page lists when the pass's
  * write share or order changed (and, the first time, runs an untimed
@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kvm_vm.h"
+#include "kvm_vm_internal.h"
 
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
@@ -50,48 +50,6 @@
 #define THP_BYTES (2ull << 20)
 #define DEFAULT_TIMEOUT_S 300
 #define KICK_SIGNAL SIGUSR2
-
-enum run_mode { RUN_PASS, RUN_WARM };
-
-struct kvm_vcpu_thr {
-	struct kvm_guest_vm *vm;
-	int fd;
-	struct kvm_run *run;
-	unsigned idx;
-	pthread_t tid;
-	uint64_t exits; /* relaxed atomic */
-	int err;
-	char why[200];
-} __attribute__((aligned(64)));
-
-struct kvm_guest_vm {
-	struct kvm_vm_opts o;
-	int kvm_fd, vm_fd;
-	size_t run_bytes;
-	unsigned slots;
-	uint64_t pages_per_vcpu, data_bytes, slot_bytes;
-	void *data_map;  /* what was mmapped (THP: aligned inside) */
-	size_t data_map_bytes;
-	uint8_t *data;
-	uint8_t *ctl;     /* the control memslot: code page, then the lists */
-	size_t ctl_bytes;
-	uint64_t list_bytes; /* one vCPU's list, page aligned */
-	int lists_pct;    /* what the lists hold: -1 none yet */
-	bool lists_random, warmed;
-	int manual;       /* dirty-log protect mode: -1 not chosen, 0 auto, 1 manual */
-	bool initially_set;
-	bool *logging;    /* per data slot */
-
-	pthread_mutex_t lock;
-	pthread_cond_t go, done;
-	uint64_t pass;
-	enum run_mode mode;
-	uint32_t value;
-	unsigned finished, ready, started;
-	bool quit, running, timed_out;
-	uint64_t start_ns, end_ns;
-	struct kvm_vcpu_thr *v;
-};
 
 static uint64_t now_ns(void)
 {
@@ -419,7 +377,7 @@ static int map_data(struct kvm_guest_vm *vm, char *why, size_t len)
 	return 0;
 }
 
-static int set_slot(struct kvm_guest_vm *vm, unsigned id, uint64_t gpa, uint64_t bytes, void *hva,
+int kvm_vm_set_slot(struct kvm_guest_vm *vm, unsigned id, uint64_t gpa, uint64_t bytes, void *hva,
 		    uint32_t flags)
 {
 	struct kvm_userspace_memory_region r = {
@@ -571,7 +529,7 @@ int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *
 	if (r)
 		goto err;
 	for (unsigned s = 0; s < vm->slots; s++) {
-		r = set_slot(vm, s, kvm_vm_slot_gpa(vm, s), vm->slot_bytes,
+		r = kvm_vm_set_slot(vm, s, kvm_vm_slot_gpa(vm, s), vm->slot_bytes,
 			     vm->data + s * vm->slot_bytes, 0);
 		if (r) {
 			fail(why, len, r, "KVM_SET_USER_MEMORY_REGION (data slot %u): %s", s,
@@ -579,7 +537,7 @@ int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *
 			goto err;
 		}
 	}
-	r = set_slot(vm, vm->slots, KVM_GUEST_CTL_GPA, vm->ctl_bytes, vm->ctl, 0);
+	r = kvm_vm_set_slot(vm, vm->slots, KVM_GUEST_CTL_GPA, vm->ctl_bytes, vm->ctl, 0);
 	if (r) {
 		fail(why, len, r, "KVM_SET_USER_MEMORY_REGION (control slot): %s", strerror(-r));
 		goto err;
@@ -763,86 +721,6 @@ int kvm_vm_pass(struct kvm_guest_vm *vm, unsigned write_pct, bool random_order, 
 	int r = kvm_vm_pass_start(vm, write_pct, random_order, value, why, len);
 
 	return r ? r : kvm_vm_pass_wait(vm, ns, why, len);
-}
-
-/* ---- dirty log ---- */
-
-static int set_logging(struct kvm_guest_vm *vm, unsigned slot, bool on)
-{
-	int r;
-
-	if (slot >= vm->slots)
-		return -EINVAL;
-	r = set_slot(vm, slot, kvm_vm_slot_gpa(vm, slot), vm->slot_bytes,
-		     vm->data + slot * vm->slot_bytes, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
-	if (!r)
-		vm->logging[slot] = on;
-	return r;
-}
-
-int kvm_dirty_log_enable(struct kvm_guest_vm *vm, unsigned slot, bool manual_protect)
-{
-	if (slot >= vm->slots)
-		return -EINVAL;
-	if (vm->manual >= 0 && vm->manual != manual_protect)
-		return -EINVAL; /* one mode per VM */
-	if (manual_protect && vm->manual < 0) {
-		int cap = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
-		struct kvm_enable_cap ec = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
-
-		if (cap <= 0)
-			return -EOPNOTSUPP;
-		ec.args[0] = (uint64_t)cap & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
-					      KVM_DIRTY_LOG_INITIALLY_SET);
-		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &ec))
-			return -errno;
-		vm->initially_set = ec.args[0] & KVM_DIRTY_LOG_INITIALLY_SET;
-	}
-	vm->manual = manual_protect;
-	return set_logging(vm, slot, true);
-}
-
-int kvm_dirty_log_disable(struct kvm_guest_vm *vm, unsigned slot)
-{
-	return set_logging(vm, slot, false);
-}
-
-bool kvm_dirty_log_manual(const struct kvm_guest_vm *vm, bool *initially_set)
-{
-	if (initially_set)
-		*initially_set = vm->manual == 1 && vm->initially_set;
-	return vm->manual == 1;
-}
-
-int kvm_dirty_log_get(struct kvm_guest_vm *vm, unsigned slot, uint64_t *bitmap)
-{
-	struct kvm_dirty_log d = { .slot = slot, .dirty_bitmap = bitmap };
-	uint64_t words = (kvm_vm_slot_pages(vm) + 63) / 64;
-	int set = 0;
-
-	if (slot >= vm->slots || !vm->logging[slot])
-		return -EINVAL;
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &d))
-		return -errno;
-	for (uint64_t i = 0; i < words; i++)
-		set += __builtin_popcountll(bitmap[i]);
-	return set;
-}
-
-int kvm_dirty_log_clear(struct kvm_guest_vm *vm, unsigned slot, uint64_t first_page,
-			uint64_t npages, const uint64_t *bitmap)
-{
-	struct kvm_clear_dirty_log c = {
-		.slot = slot,
-		.num_pages = (uint32_t)npages,
-		.first_page = first_page,
-		.dirty_bitmap = (void *)(bitmap + first_page / 64),
-	};
-
-	if (slot >= vm->slots || !vm->logging[slot] || vm->manual != 1 || first_page % 64 ||
-	    npages > UINT32_MAX)
-		return -EINVAL;
-	return ioctl(vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &c) ? -errno : 0;
 }
 
 /* ---- layout and statistics ---- */
