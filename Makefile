@@ -167,8 +167,8 @@ torture-short: build/debug/tdpmmu build/fanout8/tdpmmu
 # torture, or, for the windows its mix reaches too rarely to be caught
 # every time in seconds, by the concurrency test that aims at that window
 # (docs/testing.md).
-CATCH_free-no-wait        := tdpmmu torture --strategy rcu --duration 10
-CATCH_skip-flush          := tdpmmu torture --strategy llist --duration 10
+CATCH_free-no-wait        := tdpmmu torture --strategy rcu --duration 30
+CATCH_skip-flush          := tdpmmu torture --strategy llist --duration 30
 CATCH_skip-notifier-retry := tests/test_notifier --seconds 5
 CATCH_plain-store         := tests/test_vcpu_ad --seconds 5
 CATCH_cas-from-frozen     := tests/test_stress --seconds 5
