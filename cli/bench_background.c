@@ -264,3 +264,26 @@ uint64_t bg_check(const struct bg_check *c)
 				   c->iv->recent_end[k] - c->iv->recent_start[k], false);
 	return done;
 }
+
+void bg_set_write_pct(void *ctx, const char *opt, const char *arg)
+{
+	((struct bg_opts *)ctx)->write_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
+}
+
+void bg_set_seconds(void *ctx, const char *opt, const char *arg)
+{
+	((struct bg_opts *)ctx)->seconds = bench_seconds_arg(opt, arg, 0.01, 3600);
+}
+
+void bg_set_range(void *ctx, const char *opt, const char *arg)
+{
+	((struct bg_opts *)ctx)->range_bytes = bench_size_arg(opt, arg);
+}
+
+void bg_set_remap(void *ctx, const char *opt, const char *arg)
+{
+	struct bg_opts *o = ctx;
+
+	o->remap_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
+	o->remap_given = true;
+}

@@ -21,6 +21,29 @@
 
 #include "bench_common.h"
 
+/*
+ * The flags notifier and mixed share.  Both option structs start with
+ * BG_OPTS_FIELDS, so that the setters below take either as a struct
+ * bg_opts (the bench_opts habit, one level up).
+ */
+#define BG_OPTS_FIELDS                                                                             \
+	struct bench_opts b; /* first: the common setters take the struct as theirs */            \
+	unsigned write_pct;  /* -w */                                                              \
+	double seconds;      /* --seconds */                                                       \
+	uint64_t range_bytes; /* --range */                                                        \
+	unsigned remap_pct;  /* --remap: of the invalidations, the ones that remap */              \
+	bool remap_given;
+struct bg_opts {
+	BG_OPTS_FIELDS
+};
+void bg_set_write_pct(void *ctx, const char *opt, const char *arg);
+void bg_set_seconds(void *ctx, const char *opt, const char *arg);
+void bg_set_range(void *ctx, const char *opt, const char *arg);
+void bg_set_remap(void *ctx, const char *opt, const char *arg);
+#define BG_CLI_OPTIONS                                                                             \
+	{ 'w', NULL, true, bg_set_write_pct }, { 0, "seconds", true, bg_set_seconds },             \
+		{ 0, "range", true, bg_set_range }, { 0, "remap", true, bg_set_remap }
+
 /* Every BG_EXEC_EVERY-th page (gfn % BG_EXEC_EVERY == BG_EXEC_EVERY - 1) is fetched from. */
 #define BG_EXEC_EVERY 64
 

@@ -48,24 +48,9 @@ static const char *const act_flag[NR_ACTS] = { "--dirty-rate", "--age-rate", "--
 					       "--inval-rate" };
 
 struct mixed_opts {
-	struct bench_opts b; /* first: the common setters take the struct as theirs */
-	unsigned write_pct;
-	double seconds;
+	BG_OPTS_FIELDS          /* first: the shared setters take the struct as theirs */
 	unsigned rate[NR_ACTS]; /* per second, 0: off */
-	uint64_t range_bytes;
-	unsigned remap_pct;
-	bool remap_given;
 };
-
-static void set_write_pct(void *ctx, const char *opt, const char *arg)
-{
-	((struct mixed_opts *)ctx)->write_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
-}
-
-static void set_seconds(void *ctx, const char *opt, const char *arg)
-{
-	((struct mixed_opts *)ctx)->seconds = bench_seconds_arg(opt, arg, 0.01, 3600);
-}
 
 static void set_rate(struct mixed_opts *o, enum mixed_act a, const char *opt, const char *arg)
 {
@@ -92,19 +77,6 @@ static void set_inval_rate(void *ctx, const char *opt, const char *arg)
 	set_rate(ctx, ACT_INVAL, opt, arg);
 }
 
-static void set_range(void *ctx, const char *opt, const char *arg)
-{
-	((struct mixed_opts *)ctx)->range_bytes = bench_size_arg(opt, arg);
-}
-
-static void set_remap(void *ctx, const char *opt, const char *arg)
-{
-	struct mixed_opts *o = ctx;
-
-	o->remap_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
-	o->remap_given = true;
-}
-
 static void show_help(void *ctx, const char *opt, const char *arg)
 {
 	print_mixed_help(stdout);
@@ -114,14 +86,11 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 static const struct cli_option mixed_options[] = {
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
-	{ 'w', NULL, true, set_write_pct },
-	{ 0, "seconds", true, set_seconds },
+	BG_CLI_OPTIONS,
 	{ 0, "dirty-rate", true, set_dirty_rate },
 	{ 0, "age-rate", true, set_age_rate },
 	{ 0, "nx-rate", true, set_nx_rate },
 	{ 0, "inval-rate", true, set_inval_rate },
-	{ 0, "range", true, set_range },
-	{ 0, "remap", true, set_remap },
 	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },

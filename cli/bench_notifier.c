@@ -26,41 +26,13 @@
 #include "compiler.h"
 
 struct notifier_opts {
-	struct bench_opts b; /* first: the common setters take the struct as theirs */
-	unsigned write_pct;
-	double seconds;
-	uint64_t range_bytes;
-	unsigned rate;      /* invalidations per second, 0: back to back */
-	unsigned remap_pct; /* of the invalidations, the ones that remap */
-	bool remap_given;
+	BG_OPTS_FIELDS /* first: the shared setters take the struct as theirs */
+	unsigned rate; /* invalidations per second, 0: back to back */
 };
-
-static void set_write_pct(void *ctx, const char *opt, const char *arg)
-{
-	((struct notifier_opts *)ctx)->write_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
-}
-
-static void set_seconds(void *ctx, const char *opt, const char *arg)
-{
-	((struct notifier_opts *)ctx)->seconds = bench_seconds_arg(opt, arg, 0.01, 3600);
-}
-
-static void set_range(void *ctx, const char *opt, const char *arg)
-{
-	((struct notifier_opts *)ctx)->range_bytes = bench_size_arg(opt, arg);
-}
 
 static void set_rate(void *ctx, const char *opt, const char *arg)
 {
 	((struct notifier_opts *)ctx)->rate = (unsigned)bench_number_arg(opt, arg, 0, 10000000);
-}
-
-static void set_remap(void *ctx, const char *opt, const char *arg)
-{
-	struct notifier_opts *o = ctx;
-
-	o->remap_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
-	o->remap_given = true;
 }
 
 static void show_help(void *ctx, const char *opt, const char *arg)
@@ -72,11 +44,8 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 static const struct cli_option notifier_options[] = {
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
-	{ 'w', NULL, true, set_write_pct },
-	{ 0, "seconds", true, set_seconds },
-	{ 0, "range", true, set_range },
+	BG_CLI_OPTIONS,
 	{ 0, "rate", true, set_rate },
-	{ 0, "remap", true, set_remap },
 	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },
