@@ -265,6 +265,29 @@ uint64_t bg_check(const struct bg_check *c)
 	return done;
 }
 
+void bg_opts_init(struct bg_opts *o, enum tdpmmu_backing backing)
+{
+	bench_opts_init(&o->b, backing);
+	o->b.sw.counts[1] = 2;
+	o->b.sw.nr_counts = 2;
+	o->b.bytes_per_vcpu = 128ull << 20;
+	o->write_pct = 100;
+	o->seconds = 1;
+	o->range_bytes = 2ull << 20;
+	o->remap_pct = 50;
+	o->remap_given = false;
+}
+
+void bg_opts_check_remap(struct bg_opts *o)
+{
+	if (o->b.backing != TDPMMU_BACKING_HUGETLB_2M && o->b.backing != TDPMMU_BACKING_HUGETLB_1G)
+		return;
+	if (o->remap_given && o->remap_pct)
+		usage_error("--remap %u: -s %s memory is never remapped (use --remap 0)",
+			    o->remap_pct, backing_kvm_name(o->b.backing));
+	o->remap_pct = 0;
+}
+
 void bg_set_write_pct(void *ctx, const char *opt, const char *arg)
 {
 	((struct bg_opts *)ctx)->write_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);

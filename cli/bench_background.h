@@ -36,6 +36,10 @@
 struct bg_opts {
 	BG_OPTS_FIELDS
 };
+/* Defaults: -v 1,2, -b 128M of @backing, -w 100, 1 s, --range 2M, --remap 50. */
+void bg_opts_init(struct bg_opts *o, enum tdpmmu_backing backing);
+/* After parsing: hugetlb memory is never remapped (an explicit --remap is a usage error). */
+void bg_opts_check_remap(struct bg_opts *o);
 void bg_set_write_pct(void *ctx, const char *opt, const char *arg);
 void bg_set_seconds(void *ctx, const char *opt, const char *arg);
 void bg_set_range(void *ctx, const char *opt, const char *arg);

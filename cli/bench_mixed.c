@@ -450,13 +450,7 @@ static void mixed_check_opts(struct mixed_opts *o)
 	if (o->b.bytes_per_vcpu % (2 * align))
 		usage_error("-b %s: mixed splits guest memory into two memslots, so -b must be "
 			    "an even number of %s pages", size, page);
-	if (o->b.backing == TDPMMU_BACKING_HUGETLB_2M ||
-	    o->b.backing == TDPMMU_BACKING_HUGETLB_1G) {
-		if (o->remap_given && o->remap_pct)
-			usage_error("--remap %u: -s %s memory is never remapped (use --remap 0)",
-				    o->remap_pct, backing_kvm_name(o->b.backing));
-		o->remap_pct = 0;
-	}
+	bg_opts_check_remap((struct bg_opts *)o);
 }
 
 int bench_mixed_main(int argc, char **argv)
@@ -465,18 +459,11 @@ int bench_mixed_main(int argc, char **argv)
 	char common[512], size[32], range[32], command[900];
 
 	memset(&o, 0, sizeof(o));
-	bench_opts_init(&o.b, TDPMMU_BACKING_THP);
-	o.b.sw.counts[1] = 2;
-	o.b.sw.nr_counts = 2;
-	o.b.bytes_per_vcpu = 128ull << 20;
-	o.write_pct = 100;
-	o.seconds = 1;
+	bg_opts_init((struct bg_opts *)&o, TDPMMU_BACKING_THP);
 	o.rate[ACT_DIRTY] = 20;
 	o.rate[ACT_AGE] = 20;
 	o.rate[ACT_NX] = 20;
 	o.rate[ACT_INVAL] = 200;
-	o.range_bytes = 2ull << 20;
-	o.remap_pct = 50;
 	parse_options(mixed_options, argc, argv, &o, "bench mixed");
 	mixed_check_opts(&o);
 	sweep_opts_format(&o.b.sw, common, sizeof(common));

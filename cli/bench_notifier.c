@@ -51,11 +51,6 @@ static const struct cli_option notifier_options[] = {
 	{ 0 },
 };
 
-static bool is_hugetlb(enum tdpmmu_backing b)
-{
-	return b == TDPMMU_BACKING_HUGETLB_2M || b == TDPMMU_BACKING_HUGETLB_1G;
-}
-
 /* What one run measured beyond struct sweep_run, for the JSON. */
 struct notifier_extra {
 	double seconds;
@@ -237,12 +232,7 @@ static const struct sweep_scenario notifier_scenario = {
 static void notifier_check(struct notifier_opts *o)
 {
 	bench_check_layout(&o->b, false, 1, "-b");
-	if (is_hugetlb(o->b.backing)) {
-		if (o->remap_given && o->remap_pct)
-			usage_error("--remap %u: -s %s memory is never remapped (use --remap 0)",
-				    o->remap_pct, backing_kvm_name(o->b.backing));
-		o->remap_pct = 0;
-	}
+	bg_opts_check_remap((struct bg_opts *)o);
 }
 
 int bench_notifier_main(int argc, char **argv)
@@ -251,14 +241,7 @@ int bench_notifier_main(int argc, char **argv)
 	char common[512], size[32], range[32], command[800];
 
 	memset(&o, 0, sizeof(o));
-	bench_opts_init(&o.b, TDPMMU_BACKING_ANON);
-	o.b.sw.counts[1] = 2;
-	o.b.sw.nr_counts = 2;
-	o.b.bytes_per_vcpu = 128ull << 20;
-	o.write_pct = 100;
-	o.seconds = 1;
-	o.range_bytes = 2ull << 20;
-	o.remap_pct = 50;
+	bg_opts_init((struct bg_opts *)&o, TDPMMU_BACKING_ANON);
 	parse_options(notifier_options, argc, argv, &o, "bench notifier");
 	notifier_check(&o);
 	sweep_opts_format(&o.b.sw, common, sizeof(common));
