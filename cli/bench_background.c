@@ -72,8 +72,8 @@ uint64_t bg_payload_bytes(const struct bench_opts *b, uint64_t total_pages, unsi
 {
 	if (!b->sw.payload)
 		return 0;
-	/* Reserved, touched on demand: only the guest's pages and the remaps' count. */
-	return total_pages * POPULATE_PAGE_BYTES + (uint64_t)slots * (1ull << 30) + (2ull << 20) +
+	/* Reserved, touched on demand: the slots, and the frames remaps move blocks to. */
+	return tdpmmu_payload_bytes_for(total_pages, slots) +
 	       BG_REMAP_BLOCKS * 2 * BLOCK_PAGES * POPULATE_PAGE_BYTES;
 }
 

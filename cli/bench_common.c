@@ -143,13 +143,6 @@ static uint64_t machine_memory(void)
 	return sysinfo(&si) ? 0 : (uint64_t)si.totalram * si.mem_unit;
 }
 
-/* Bytes of real host memory --payload gives a VM of @pages guest pages. */
-static uint64_t payload_bytes(const struct bench_opts *b, uint64_t pages)
-{
-	/* Frames come from the first 1 GiB boundary (huge pages line up); 2 MiB of slack. */
-	return b->sw.payload ? pages * POPULATE_PAGE_BYTES + (1ull << 30) + (2ull << 20) : 0;
-}
-
 void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 			const char *slots_flag)
 {
@@ -178,8 +171,9 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 	if (pages % slots || (pages / slots * POPULATE_PAGE_BYTES) % align)
 		usage_error("%s %u: the %s of guest memory does not split into %u memslots of "
 			    "whole %s pages", slots_flag, slots, total, slots, page);
+	/* With --payload the guest's pages are touched; the rest is only reserved. */
 	bytes = bench_tables_needed(pages, slots, vcpus, levels) * POPULATE_PAGE_BYTES +
-		payload_bytes(b, pages);
+		(b->sw.payload ? pages * POPULATE_PAGE_BYTES : 0);
 	if (mem && bytes > mem / 2) {
 		format_size_approx(bytes, need, sizeof(need));
 		format_size_approx(mem, have, sizeof(have));
@@ -203,8 +197,8 @@ struct tdpmmu_vm *bench_vm_create(struct tdpmmu_vm_config *cfg, const struct ben
 	cfg->strategy = b->sw.strategy;
 	if (cfg->max_tables < tables)
 		cfg->max_tables = tables;
-	if (cfg->payload_bytes < payload_bytes(b, pages))
-		cfg->payload_bytes = payload_bytes(b, pages);
+	if (b->sw.payload && cfg->payload_bytes < tdpmmu_payload_bytes_for(pages, slots))
+		cfg->payload_bytes = tdpmmu_payload_bytes_for(pages, slots);
 	r = tdpmmu_vm_create(cfg, &vm);
 	if (r)
 		fatal("creating a VM with %llu page tables: %s",

@@ -41,14 +41,7 @@ uint64_t populate_tables_needed(const struct populate_opts *o, unsigned vcpus)
 
 uint64_t populate_payload_bytes(const struct populate_opts *o, unsigned vcpus)
 {
-	if (!o->sw.payload)
-		return 0;
-	/*
-	 * The host hands out a memslot's frames from the first 1 GiB boundary
-	 * past frame 0 (so that huge pages line up): the slot, that gap, and
-	 * 2 MiB of slack.  Only the frames the guest touches take memory.
-	 */
-	return populate_slot_pages(o, vcpus) * POPULATE_PAGE_BYTES + (1ull << 30) + (2ull << 20);
+	return o->sw.payload ? tdpmmu_payload_bytes_for(populate_slot_pages(o, vcpus), 1) : 0;
 }
 
 struct tdpmmu_vm *populate_vm_create(const struct populate_opts *o, unsigned vcpus)

@@ -161,13 +161,9 @@ static struct tdpmmu_vm *make_vm(const struct reclaim_opts *o)
 	cfg.levels = o->b.sw.levels;
 	/* Reserved and touched on demand: every small page, plus room to pile up. */
 	cfg.max_tables = anon.npages / BLOCK_PAGES * 2 + huge * HUGE_BLOCKS * 4 + (1u << 20);
-	/*
-	 * Real frames, reserved and never touched (the faults here access no
-	 * guest bytes).  The host starts each memslot's frames at a 1 GiB
-	 * boundary: both slots, a gap of up to 1 GiB before each, and slack.
-	 */
+	/* Real frames, reserved and never touched (the faults here access no guest bytes). */
 	if (o->b.sw.payload)
-		cfg.payload_bytes = (thp.npages + anon.npages) * 4096 + (2ull << 30) + (2ull << 20);
+		cfg.payload_bytes = tdpmmu_payload_bytes_for(thp.npages + anon.npages, 2);
 	r = tdpmmu_vm_create(&cfg, &vm);
 	if (!r)
 		r = tdpmmu_memslot_add(vm, &thp);

@@ -43,6 +43,12 @@ void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg)
 	cfg->drain_delay_ms = 1000;
 }
 
+uint64_t tdpmmu_payload_bytes_for(uint64_t npages, unsigned nslots)
+{
+	/* Per slot: the round-up to 1 GiB and the base gfn's offset in it, each < 1 GiB. */
+	return (npages + 2 * (uint64_t)nslots * tdp_pages_per_level(TDP_LEVEL_1G)) * 4096;
+}
+
 int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 {
 	struct tdpmmu_vm *vm;

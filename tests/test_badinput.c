@@ -182,9 +182,37 @@ static void test_arena_exhaustion(void)
 	tdpmmu_vm_destroy(vm); /* also proves nothing leaked */
 }
 
+/*
+ * tdpmmu_payload_bytes_for: the payload it sizes holds its memslots even
+ * where each base gfn sits just below a 1 GiB boundary (the host starts a
+ * slot's frames at a 1 GiB boundary plus that offset).
+ */
+static void test_payload_sizing(void)
+{
+	const uint64_t gb = 1ull << 18, npages = 512; /* pages per GiB; pages per slot */
+	struct tdpmmu_vm_config cfg;
+	struct tdpmmu_vm *vm;
+
+	tdpmmu_vm_config_init(&cfg);
+	cfg.payload_bytes = tdpmmu_payload_bytes_for(3 * npages, 3);
+	CHECK_EQ(tdpmmu_vm_create(&cfg, &vm), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		struct tdpmmu_memslot slot = {
+			.id = i,
+			.base_gfn = (2 * i + 1) * gb - npages,
+			.npages = npages,
+			.backing = TDPMMU_BACKING_ANON,
+		};
+
+		CHECK_EQ(tdpmmu_memslot_add(vm, &slot), 0);
+	}
+	tdpmmu_vm_destroy(vm);
+}
+
 int main(void)
 {
 	test_vm_create();
+	test_payload_sizing();
 	test_strategy_names();
 	test_memslots_and_faults();
 	test_arena_exhaustion();

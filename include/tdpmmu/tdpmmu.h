@@ -126,6 +126,13 @@ struct tdpmmu_vm_config {
  * payload, NX off, strategy rcu.
  */
 void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg);
+/*
+ * A cfg.payload_bytes that always holds @nslots memslots of @npages pages
+ * in all: each slot's frames start at a 1 GiB boundary, offset like its
+ * base gfn (so huge pages line up), which can leave up to 2 GiB unused
+ * per slot.  Only touched pages take memory.
+ */
+uint64_t tdpmmu_payload_bytes_for(uint64_t npages, unsigned nslots);
 int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out);
 /* Destroys the vCPUs still attached, zaps everything, waits for reclamation. */
 void tdpmmu_vm_destroy(struct tdpmmu_vm *vm);

@@ -97,3 +97,7 @@ expect_ok "dirty-log rounds, 5 levels, payload" "best of 2 rounds per row" \
 	bench dirty-log -b 1M -i 3 --repeat 2 --levels 5 --payload --strategy llist
 grep -q "^llist  *1 " "$tmp/out" || fail "dirty-log --strategy llist: no llist row"
 grep -q "^Iteration" "$tmp/out" && fail "dirty-log --repeat 2: per-run lines"
+# --payload with several memslots: each slot's frames start on their own
+# 1 GiB boundary, and the payload must have room for all of them.
+expect_ok "dirty-log --payload over 4 memslots" "^rcu  *2 " \
+	bench dirty-log -v 2 -b 4M -x 4 --payload
