@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "kvm_vm_internal.h"
 
 #ifndef MAP_HUGE_SHIFT
@@ -50,14 +51,6 @@
 #define THP_BYTES (2ull << 20)
 #define DEFAULT_TIMEOUT_S 300
 #define KICK_SIGNAL SIGUSR2
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static const char *exit_name(uint32_t reason)
 {
@@ -205,7 +198,7 @@ static void *vcpu_thread(void *arg)
 		pthread_mutex_lock(&vm->lock);
 		v->err = r;
 		if (++vm->finished == vm->o.vcpus) {
-			vm->end_ns = now_ns();
+			vm->end_ns = tdp_now_ns();
 			pthread_cond_broadcast(&vm->done);
 		}
 	}
@@ -626,18 +619,17 @@ static void round_start(struct kvm_guest_vm *vm, enum run_mode mode, uint32_t va
 	vm->running = true;
 	__atomic_store_n(&vm->timed_out, false, __ATOMIC_RELAXED);
 	vm->pass++;
-	vm->start_ns = now_ns();
+	vm->start_ns = tdp_now_ns();
 	pthread_cond_broadcast(&vm->go);
 	pthread_mutex_unlock(&vm->lock);
 }
 
 static int round_wait(struct kvm_guest_vm *vm, uint64_t *ns, char *why, size_t len)
 {
-	struct timespec dl;
+	/* vm->done waits on CLOCK_MONOTONIC (see kvm_vm_create). */
+	struct timespec dl = tdp_clock_after_ns(CLOCK_MONOTONIC, vm->o.timeout_s * 1000000000ull);
 	int r = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += vm->o.timeout_s;
 	pthread_mutex_lock(&vm->lock);
 	while (vm->finished < vm->o.vcpus) {
 		if (pthread_cond_timedwait(&vm->done, &vm->lock, &dl) != ETIMEDOUT)
@@ -645,12 +637,7 @@ static int round_wait(struct kvm_guest_vm *vm, uint64_t *ns, char *why, size_t l
 		__atomic_store_n(&vm->timed_out, true, __ATOMIC_RELAXED);
 		kick_vcpus(vm);
 		/* Kick again every 100 ms until every vCPU is out. */
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_nsec += 100000000;
-		if (dl.tv_nsec >= 1000000000) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000;
-		}
+		dl = tdp_clock_after_ns(CLOCK_MONOTONIC, 100000000ull);
 	}
 	vm->running = false;
 	*ns = vm->end_ns > vm->start_ns ? vm->end_ns - vm->start_ns : 1;

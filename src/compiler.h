@@ -37,19 +37,25 @@ static inline uint64_t tdp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* CLOCK_REALTIME @ms from now: a deadline for pthread_cond_timedwait. */
-static inline struct timespec tdp_deadline_after_ms(unsigned ms)
+/* @clock's time @ns from now: a deadline for clock_nanosleep or a timed wait. */
+static inline struct timespec tdp_clock_after_ns(clockid_t clock, uint64_t ns)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	clock_gettime(clock, &ts);
+	ts.tv_sec += (time_t)(ns / 1000000000ull);
+	ts.tv_nsec += (long)(ns % 1000000000ull);
 	if (ts.tv_nsec >= 1000000000L) {
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
 	return ts;
+}
+
+/* CLOCK_REALTIME @ms from now: a deadline for pthread_cond_timedwait. */
+static inline struct timespec tdp_deadline_after_ms(unsigned ms)
+{
+	return tdp_clock_after_ns(CLOCK_REALTIME, (uint64_t)ms * 1000000ull);
 }
 
 /*

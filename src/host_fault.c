@@ -35,6 +35,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "compiler.h"
 #include "host.h"
 #include "rcu_thread.h"
 
@@ -101,15 +102,8 @@ enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn)
 
 void tdp_host_fault_sleep(const struct tdp_host *h)
 {
-	struct timespec end;
+	struct timespec end = tdp_clock_after_ns(CLOCK_MONOTONIC, h->fault_ns);
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += (time_t)(h->fault_ns / 1000000000ull);
-	end.tv_nsec += (long)(h->fault_ns % 1000000000ull);
-	if (end.tv_nsec >= 1000000000l) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000l;
-	}
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) == EINTR)
 		;
 }
@@ -152,15 +146,9 @@ void tdp_host_fault_wait(struct tdp_host *h, uint64_t gfn)
 	atomic_fetch_add(&h->fault_waiters, 1);
 	pthread_mutex_lock(&h->fault_mutex);
 	while (page_busy(h, gfn)) {
-		struct timespec until;
+		/* 1 ms: see the comment at the top (the condvar's clock is the default). */
+		struct timespec until = tdp_deadline_after_ms(1);
 
-		/* pthread condition variables time out on CLOCK_REALTIME by default. */
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 1000000; /* 1 ms: see the comment at the top */
-		if (until.tv_nsec >= 1000000000l) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000l;
-		}
 		pthread_cond_timedwait(&h->fault_cond, &h->fault_mutex, &until);
 	}
 	pthread_mutex_unlock(&h->fault_mutex);
