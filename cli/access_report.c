@@ -115,7 +115,7 @@ static const struct sweep_scenario access_scenario = {
 	.metric_what = "pages marked idle per second (clear_young over every vCPU's range, "
 		       "both marks)",
 	.metric_scale = 1e6,
-	/* At most 5 (the driver's list is NULL-terminated): the marks are the metric. */
+	/* The marks are the metric, not a column. */
 	.cols = { "populate s", "write s", "read s", "write idle s", "read idle s" },
 	.col_decimals = { 6, 6, 6, 6, 6 },
 	.latency_round = false,

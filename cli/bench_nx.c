@@ -362,7 +362,6 @@ static const struct sweep_scenario nx_scenario = {
 		       "selftest's Max fault latency)",
 	.metric_scale = 1,
 	.lower_is_better = true,
-	/* At most SWEEP_MAX_COLS - 1: the driver reads up to the NULL after them. */
 	.cols = { "rec p99 us", "rec p99.9 us", "base max us", "rec/base p99", "recovered" },
 	.col_decimals = { 3, 3, 3, 2, 0 },
 	.run = nx_sweep_run,

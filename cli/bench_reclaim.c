@@ -163,7 +163,6 @@ static const struct sweep_scenario huge_over_table_scenario = {
 	.metric_what = "faults completed per second by all vCPUs, huge and small (threads "
 		       "started to stopped)",
 	.metric_scale = 1e6,
-	/* At most SWEEP_MAX_COLS - 1: the driver reads up to the NULL after them. */
 	.cols = { "replaced/s", "small Mf/s", "huge Mf/s", "write retries", "drains/cb" },
 	.col_decimals = { 0, 3, 3, 0, 0 },
 	.run = reclaim_sweep_run,

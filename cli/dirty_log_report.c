@@ -113,7 +113,7 @@ static const struct sweep_scenario dirty_log_scenario = {
 	.metric_what = "pages written per second in the dirty-memory passes, all "
 		       "iterations and vCPUs",
 	.metric_scale = 1e6,
-	/* At most 5: the driver's list is NULL-terminated; disable s is in print_extra. */
+	/* disable s is in print_extra, beside what disabling did. */
 	.cols = { "populate s", "enable s", "dirty s/it", "get s", "clear s" },
 	.col_decimals = { 6, 6, 6, 6, 6 },
 	.latency_round = true,
