@@ -82,22 +82,6 @@ static void add_vcpu_stats(struct populate_vcpu_totals *sum, const struct tdpmmu
 	sum->tlb_flushes += st.tlb_flushes;
 }
 
-/* @a - @b, never below 0 (tick-to-ns conversion moves a little between reads). */
-static uint64_t since(uint64_t a, uint64_t b)
-{
-	return a > b ? a - b : 0;
-}
-
-static void lock_stats_since(struct tdpmmu_lock_stats *now, const struct tdpmmu_lock_stats *then)
-{
-	now->reads = since(now->reads, then->reads);
-	now->writes = since(now->writes, then->writes);
-	now->read_wait_ns = since(now->read_wait_ns, then->read_wait_ns);
-	now->write_wait_ns = since(now->write_wait_ns, then->write_wait_ns);
-	now->read_hold_ns = since(now->read_hold_ns, then->read_hold_ns);
-	now->write_hold_ns = since(now->write_hold_ns, then->write_hold_ns);
-}
-
 /* Everything the report needs, read before the checks take the lock themselves. */
 static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned vcpus,
 		    const struct tdpmmu_lock_stats *lock_before, struct populate_result *res)
@@ -119,7 +103,7 @@ static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned 
 	res->faults = res->vcpu.ept_violations;
 	tdpmmu_read_counters(vm, res->counters);
 	tdpmmu_read_lock_stats(vm, &res->lock);
-	lock_stats_since(&res->lock, lock_before);
+	sweep_lock_since(&res->lock, lock_before);
 	tdpmmu_vm_fault_latency(vm, &res->latency);
 	tdpmmu_read_reclaim_stats(vm, &res->reclaim);
 }
