@@ -152,7 +152,6 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 	uint64_t align = backing_align_bytes(b->backing), pages, bytes;
 	char size[32], page[32], limit[32], need[32], have[32], total[32];
 
-	sweep_opts_check(&b->sw);
 	format_size(b->bytes_per_vcpu, size, sizeof(size));
 	format_size(align, page, sizeof(page));
 	if (b->bytes_per_vcpu % align)

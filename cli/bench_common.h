@@ -64,8 +64,8 @@ static inline uint64_t bench_pages_per_vcpu(const struct bench_opts *b)
  * bench_check_layout() makes every problem a usage error before anything
  * runs, at the largest vCPU count of -v: sizes that are not whole backing
  * pages, memslots that would not be, the guest address width, and page
- * tables (and --payload) that would need over half of this machine.  It
- * also checks --plot (sweep_opts_check).
+ * tables (and --payload) that would need over half of this machine
+ * (sweep_main checks --plot).
  */
 void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 			const char *slots_flag);
