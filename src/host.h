@@ -191,6 +191,7 @@ enum tdp_host_fault {
 };
 /* Bitmap words for slot @d when the delay is on (2 bits per host page). */
 uint64_t tdp_host_faulted_words(const struct tdpmmu_memslot *d);
+/* The fault path calls these only when h->fault_ns is set (host_fault.c). */
 enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn);
 void tdp_host_fault_sleep(const struct tdp_host *h);
 void tdp_host_fault_end(struct tdp_host *h, uint64_t gfn);

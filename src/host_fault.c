@@ -81,10 +81,8 @@ enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn)
 	unsigned shift;
 	uint64_t old;
 
-	if (!h->fault_ns)
-		return TDP_HOST_PRESENT;
 	tdp_rcu_read_lock();
-	w = page_bits(h, gfn, &shift);
+	w = page_bits(h, gfn, &shift); /* NULL without the delay: no bitmap */
 	if (w) {
 		old = atomic_load_explicit(w, memory_order_acquire) >> shift;
 		if (!(old & IN)) {

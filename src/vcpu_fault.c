@@ -169,6 +169,8 @@ static void host_fault_in(struct tdpmmu_vcpu *v, uint64_t gfn)
 	struct tdp_host *h = &v->vm->host;
 	enum tdp_host_fault st;
 
+	/* It may sleep: never under the MMU lock, in either mode. */
+	TDP_ASSERT(!mmu_lock_held_read(&v->vm->mmu.lock));
 	while ((st = tdp_host_fault_begin(h, gfn)) != TDP_HOST_PRESENT) {
 		tdp_qsbr_sleep_begin();
 		if (st == TDP_HOST_CLAIMED) {
