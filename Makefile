@@ -22,9 +22,13 @@ CFLAGS_asan    := -O1 -g -DTDP_DEBUG -fsanitize=address,undefined -fno-omit-fram
 CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
 # Deliberately broken builds (docs/testing.md): the debug build with one
 # bug planted; `make check` asserts the torture catches each.
-BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen
+BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen \
+	downgrade-no-flush flush-only-changed yield-no-flush
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
+# The harvest's flush is the second defence of the downgrade: alone, no
+# path leaves it anything to catch, so its broken build plants both.
+CFLAGS_broken-flush-only-changed += -DTDP_BREAK_DOWNGRADE_NO_FLUSH
 # The debug build with 8 entries per table: splits, collapses and teardowns
 # thousands of times more often for the same memory (the torture runs it).
 CFLAGS_fanout8 := $(CFLAGS_debug) -DTDP_PT_BITS=3
@@ -118,7 +122,7 @@ sanitize: asan tsan
 # prove its races happened).
 CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency test_roots \
 	test_recover test_nx test_dirty_log \
-	test_aging test_write_track
+	test_aging test_write_track test_dirty_race
 ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 # gcc 12's TSan needs a smaller mmap range than recent kernels give: turn
 # address randomisation off for its runs where the system allows it.
@@ -172,6 +176,9 @@ CATCH_skip-flush          := tdpmmu torture --strategy llist --duration 30
 CATCH_skip-notifier-retry := tests/test_notifier --seconds 5
 CATCH_plain-store         := tests/test_vcpu_ad --seconds 5
 CATCH_cas-from-frozen     := tests/test_stress --seconds 5
+CATCH_downgrade-no-flush  := tdpmmu torture --strategy rcu --duration 10
+CATCH_flush-only-changed  := tdpmmu torture --strategy llist --duration 10
+CATCH_yield-no-flush      := tests/test_dirty_race --rounds 16
 broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 	@set -e; for b in $(BROKEN); do \
 		case $$b in \
@@ -180,6 +187,9 @@ broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 		skip-notifier-retry) c="$(CATCH_skip-notifier-retry)";; \
 		plain-store) c="$(CATCH_plain-store)";; \
 		cas-from-frozen) c="$(CATCH_cas-from-frozen)";; \
+		downgrade-no-flush) c="$(CATCH_downgrade-no-flush)";; \
+		flush-only-changed) c="$(CATCH_flush-only-changed)";; \
+		yield-no-flush) c="$(CATCH_yield-no-flush)";; \
 		esac; \
 		start=$$(date +%s); \
 		if timeout 300 ./build/broken-$$b/$$c >build/broken-$$b.log 2>&1; then \

@@ -129,6 +129,11 @@ static void print_result(enum tdpmmu_strategy s, double secs, const struct tortu
 	       (unsigned long long)r->checks, (unsigned long long)r->accesses,
 	       (unsigned long long)r->reads_checked, (unsigned long long)r->chaos_ops,
 	       (unsigned long long)r->churn_cycles, (unsigned long long)r->enomem);
+	printf("  dirty-log oracle: %llu harvests checked, %llu pages written since the last "
+	       "harvest all reported; log racers: %llu read/write races, %llu rewrites all "
+	       "reported; TLB audited at every check\n",
+	       (unsigned long long)r->oracle_checked, (unsigned long long)r->oracle_pages,
+	       (unsigned long long)r->log_races, (unsigned long long)r->log_checked);
 	printf("  paths: cas_failed %lld, frozen_seen %lld, frozen_spins %lld, iter_yields %lld, "
 	       "notifier_retries %lld, fault_retries %lld, tables_lost_race %lld\n",
 	       (long long)c[TDPMMU_C_CAS_FAILED], (long long)c[TDPMMU_C_FROZEN_SEEN],

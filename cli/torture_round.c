@@ -4,7 +4,12 @@
  *   guest vCPUs   each owns words spread over a THP slot and an anonymous
  *                 slot; its guest program writes tagged values, reads them
  *                 back (a read must return the vCPU's last write there) and
- *                 fetches from its pages (NX splits huge pages);
+ *                 fetches from its pages (NX splits huge pages).  An eighth
+ *                 of every vCPU's words lie on a few pages of the THP slot
+ *                 that all vCPUs share, so read and write faults on one
+ *                 page meet (while it logs, too); the host's first touch
+ *                 of each page sleeps (host_fault_us), so the vCPUs that
+ *                 wait for it wake together;
  *   host churn    the library's host_churn thread migrates and compacts
  *                 2 MiB blocks (invalidate, new frames with the bytes
  *                 copied, end);
@@ -16,6 +21,14 @@
  *   racers        two threads fault the same few blocks of a third slot,
  *                 one capped at 4K and one uncapped, so tables are replaced
  *                 under walkers all the time (the seed thread's case);
+ *   log racers    vCPU A writes a page of a fourth slot, which always
+ *                 logs, while vCPU B reads it: both are the page's first
+ *                 touch, so both wait out the host fault and wake
+ *                 together; every few pages A's thread harvests, checks
+ *                 that the pages A wrote again after the previous harvest
+ *                 are all in it, and A writes the pages raced since once
+ *                 more (the lost-write sequence of issue 15, as a user
+ *                 met it);
  *   NX recovery   the library's thread, every 10 ms.
  *
  * Every check_ms the main thread stops everyone (the churn thread is
@@ -24,7 +37,13 @@
  * memslots), every word through the host, every mapped word's frame
  * against the host's, Dirty never lost (a page written since the last
  * check has a Dirty leaf or a dirty host frame; then the host writes every
- * page back, tdpmmu_host_writeback), and the reclamation counts.
+ * page back, tdpmmu_host_writeback), and the reclamation counts.  Then
+ * two checks of what the MMU promised, not only what it holds:
+ *   every vCPU's TLB against the tables (tdpmmu_audit_tlbs): nothing
+ *   cached grants W, X or a frame that the leaf does not;
+ *   KVM's dirty_log_test oracle, while the THP slot logs: every page of
+ *   it written by an access that began after the last harvest returned
+ *   (the chaos thread's get, or enable) is in the harvest made now.
  *
  * Concurrency of the harness: a guest's fields are written by its vCPU
  * thread only while it runs and read by the main thread while it is
@@ -52,7 +71,13 @@
 #define RACE_BASE ALL_PAGES /* slot 2: THP, where the racers fight */
 #define RACE_PAGES (4 * BLOCK)
 #define RACERS 2
+#define LOG_BASE (RACE_BASE + RACE_PAGES) /* slot 3: anonymous, always logging */
+#define LOG_PAGES (8 * BLOCK)
+#define LOG_BATCH 8 /* pages raced between two of the log racers' harvests */
 #define WORDS 128      /* per vCPU */
+#define SHARED_WORDS (WORDS / 8) /* of them on the shared pages */
+#define SHARED_PAGES 32          /* in the THP slot, two per 2 MiB block */
+#define HOST_FAULT_US 2000
 #define BURST 512      /* accesses per tdpmmu_vcpu_run */
 #define PAYLOAD (16ull << 30) /* frames for the slots and ~4000 churn cycles */
 
@@ -70,6 +95,7 @@ struct tguest {
 	unsigned id;
 	struct tword w[WORDS];
 	uint64_t rnd, seq, prev; /* prev: the word's value before the pending write */
+	uint64_t epoch;          /* the log epoch when the pending access was chosen */
 	int j, pending, left;
 	uint64_t accesses, reads, mismatches, enomem;
 	pthread_t thread;
@@ -83,6 +109,21 @@ struct racer {
 	pthread_t thread;
 } __cacheline_aligned;
 
+/* The log racers: A's thread drives, B's thread reads when told. */
+struct log_racers {
+	struct round *r;
+	struct tdpmmu_vcpu *a, *b;
+	pthread_t a_thread, b_thread;
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	uint64_t page;       /* B's next page; UINT64_MAX: stop */
+	unsigned posted, done;
+	uint64_t next;       /* first page never touched */
+	uint64_t raced[LOG_BATCH], rewritten[LOG_BATCH];
+	unsigned nraced, nrewritten;
+	uint64_t races, checked;
+};
+
 struct round {
 	struct tdpmmu_vm *vm;
 	const struct torture_opts *o;
@@ -94,12 +135,21 @@ struct round {
 	unsigned parked, workers;
 	struct tdpmmu_vcpu *cv; /* the chaos thread's */
 	struct racer racer[RACERS];
+	struct log_racers lr;
 	uint64_t chaos_rnd, chaos_ops, chaos_enomem;
 	bool logging;
 	pthread_t chaos;
 	struct tdp_churn churn;
 	uint64_t churn_cycles;
 	_Atomic uint64_t written[ALL_PAGES / 64];
+	/*
+	 * The dirty-log oracle: the epoch goes up after each harvest (and
+	 * enable) returns; a write records the epoch in which it was chosen
+	 * in log_epoch[gfn] (the largest wins).
+	 */
+	_Atomic uint64_t epoch;
+	_Atomic uint64_t log_epoch[THP_PAGES];
+	uint64_t oracle_checked, oracle_pages;
 	_Atomic uint64_t violations;
 };
 
@@ -136,6 +186,13 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 	} else if (g->pending == P_WRITE) {
 		atomic_fetch_or_explicit(&g->r->written[gfn / 64], 1ull << (gfn % 64),
 					 memory_order_relaxed);
+		if (gfn < THP_PAGES) {
+			uint64_t e = atomic_load_explicit(&g->r->log_epoch[gfn], memory_order_relaxed);
+
+			while (e < g->epoch && !atomic_compare_exchange_weak(&g->r->log_epoch[gfn],
+									     &e, g->epoch))
+				;
+		}
 	}
 	if (g->left-- <= 0) {
 		g->pending = P_NONE;
@@ -146,6 +203,8 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 	w = &g->w[g->j];
 	a->gpa = w->gpa;
 	g->accesses++;
+	/* Before the access begins: a harvest that returned earlier must see it. */
+	g->epoch = atomic_load(&g->r->epoch);
 	switch ((x >> 32) % 10) {
 	case 0:
 		a->type = TDPMMU_ACCESS_EXEC; /* the value fetched is not checked */
@@ -232,6 +291,156 @@ static void *racer_thread(void *arg)
 	return NULL;
 }
 
+/* One guest access, then out of guest mode. */
+struct one_access {
+	uint64_t gpa;
+	unsigned type;
+	bool done;
+};
+
+static bool one_next(void *ctx, struct tdpmmu_access *a)
+{
+	struct one_access *o = ctx;
+
+	if (o->done)
+		return false;
+	o->done = true;
+	a->gpa = o->gpa;
+	a->type = o->type;
+	a->value = o->gpa;
+	return true;
+}
+
+static void lr_access(struct log_racers *l, struct tdpmmu_vcpu *v, uint64_t gfn, unsigned type)
+{
+	struct one_access o = { gfn << 12, type, false };
+	int e = tdpmmu_vcpu_run(v, one_next, &o, 0);
+
+	if (e && !(e == -ENOMEM && l->r->o->alloc_fail))
+		VIOLATION(l->r, "log racer: access to gfn 0x%llx returned %d",
+			  (unsigned long long)gfn, e);
+}
+
+static void *lr_b_thread(void *arg)
+{
+	struct log_racers *l = arg;
+
+	for (unsigned n = 1;; n++) {
+		uint64_t page;
+
+		pthread_mutex_lock(&l->m);
+		while (l->posted < n)
+			pthread_cond_wait(&l->c, &l->m);
+		page = l->page;
+		pthread_mutex_unlock(&l->m);
+		if (page == UINT64_MAX)
+			return NULL;
+		lr_access(l, l->b, page, TDPMMU_ACCESS_READ);
+		pthread_mutex_lock(&l->m);
+		l->done++;
+		pthread_cond_broadcast(&l->c);
+		pthread_mutex_unlock(&l->m);
+	}
+}
+
+/* Tell B to read @page (UINT64_MAX: to stop). */
+static void lr_post(struct log_racers *l, uint64_t page)
+{
+	pthread_mutex_lock(&l->m);
+	l->page = page;
+	l->posted++;
+	pthread_cond_broadcast(&l->c);
+	pthread_mutex_unlock(&l->m);
+}
+
+static void lr_wait_b(struct log_racers *l)
+{
+	pthread_mutex_lock(&l->m);
+	while (l->done < l->posted)
+		pthread_cond_wait(&l->c, &l->m);
+	pthread_mutex_unlock(&l->m);
+}
+
+/*
+ * Harvest slot 3: every page A wrote again after the previous harvest must
+ * be in it; then A writes the pages raced since, once more.
+ */
+static void lr_harvest(struct log_racers *l)
+{
+	static uint64_t bitmap[LOG_PAGES / 64];
+	int e = tdpmmu_dirty_log_get(l->r->vm, 3, bitmap);
+
+	if (e < 0) {
+		VIOLATION(l->r, "log racer: get returned %d", e);
+		return;
+	}
+	for (unsigned i = 0; i < l->nrewritten; i++) {
+		uint64_t p = l->rewritten[i] - LOG_BASE;
+
+		l->checked++;
+		if (!(bitmap[p / 64] >> (p % 64) & 1))
+			VIOLATION(l->r, "log racer: gfn 0x%llx was written after a harvest "
+				  "returned, and the next harvest does not report it",
+				  (unsigned long long)l->rewritten[i]);
+	}
+	for (unsigned i = 0; i < l->nraced; i++) {
+		lr_access(l, l->a, l->raced[i], TDPMMU_ACCESS_WRITE);
+		l->rewritten[i] = l->raced[i];
+	}
+	l->nrewritten = l->nraced;
+	l->nraced = 0;
+}
+
+static void *lr_a_thread(void *arg)
+{
+	struct log_racers *l = arg;
+
+	while (checkpoint(l->r)) {
+		uint64_t gfn = LOG_BASE + l->next;
+
+		if (l->next >= LOG_PAGES) {
+			/* Every page touched: no more first touches this round. */
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL); /* pacing */
+			continue;
+		}
+		l->next++;
+		lr_post(l, gfn);
+		lr_access(l, l->a, gfn, TDPMMU_ACCESS_WRITE);
+		lr_wait_b(l);
+		l->races++;
+		l->raced[l->nraced++] = gfn;
+		if (l->nraced == LOG_BATCH)
+			lr_harvest(l);
+	}
+	lr_post(l, UINT64_MAX);
+	return NULL;
+}
+
+static void lr_start(struct round *r)
+{
+	struct log_racers *l = &r->lr;
+
+	l->r = r;
+	pthread_mutex_init(&l->m, NULL);
+	pthread_cond_init(&l->c, NULL);
+	if (tdpmmu_vcpu_create(r->vm, &l->a) || tdpmmu_vcpu_create(r->vm, &l->b) ||
+	    pthread_create(&l->b_thread, NULL, lr_b_thread, l) ||
+	    pthread_create(&l->a_thread, NULL, lr_a_thread, l))
+		fatal("torture: cannot start the log racers");
+}
+
+static void lr_stop(struct round *r)
+{
+	struct log_racers *l = &r->lr;
+
+	pthread_join(l->a_thread, NULL);
+	pthread_join(l->b_thread, NULL);
+	tdpmmu_vcpu_destroy(l->a);
+	tdpmmu_vcpu_destroy(l->b);
+	pthread_cond_destroy(&l->c);
+	pthread_mutex_destroy(&l->m);
+}
+
 static uint64_t chaos_gfn(struct round *r)
 {
 	struct tguest *g = &r->g[next_rnd(&r->chaos_rnd) % r->n];
@@ -283,11 +492,13 @@ static void chaos_op(struct round *r)
 			what = "dirty log enable";
 			e = tdpmmu_dirty_log_enable(vm, 0, (x >> 8) & 1 ? TDPMMU_DIRTY_LOG_EAGER_SPLIT
 								       : 0);
+			atomic_fetch_add(&r->epoch, 1);
 			/* Eager splitting out of tables: logging is on, fewer leaves split. */
 			r->logging = e >= 0 || e == -ENOMEM;
 		} else if ((x >> 8) % 4) {
 			what = "dirty log get";
 			e = tdpmmu_dirty_log_get(vm, 0, bitmap);
+			atomic_fetch_add(&r->epoch, 1);
 		} else {
 			what = "dirty log disable";
 			e = tdpmmu_dirty_log_disable(vm, 0, (enum tdpmmu_huge_recovery)((x >> 10) % 3));
@@ -352,6 +563,34 @@ static bool dirty_somewhere(struct tdpmmu_vm *vm, uint64_t gfn)
 }
 
 /*
+ * KVM's dirty_log_test oracle at a quiescent point: harvest the THP slot
+ * now; every page written by an access chosen after the last harvest
+ * returned must be in it.
+ */
+static void dirty_log_oracle(struct round *r)
+{
+	static uint64_t bitmap[THP_PAGES / 64];
+	uint64_t epoch = atomic_load(&r->epoch);
+	int e = tdpmmu_dirty_log_get(r->vm, 0, bitmap);
+
+	if (e < 0) {
+		VIOLATION(r, "dirty-log oracle: get returned %d", e);
+		return;
+	}
+	r->oracle_checked++;
+	for (uint64_t gfn = 0; gfn < THP_PAGES; gfn++) {
+		if (atomic_load(&r->log_epoch[gfn]) != epoch)
+			continue;
+		r->oracle_pages++;
+		if (!(bitmap[gfn / 64] >> (gfn % 64) & 1))
+			VIOLATION(r, "dirty-log oracle: gfn 0x%llx was written after the last "
+				  "harvest returned, and this harvest does not report it",
+				  (unsigned long long)gfn);
+	}
+	atomic_fetch_add(&r->epoch, 1);
+}
+
+/*
  * Everything the torture started is parked (or stopped): check what must
  * hold at rest.  The library's NX recovery thread still runs.
  */
@@ -363,6 +602,12 @@ static void quiescent_checks(struct round *r)
 	bad = tdpmmu_audit(r->vm);
 	if (bad)
 		VIOLATION(r, "audit: %d violations (details above)", bad);
+	bad = tdpmmu_audit_tlbs(r->vm);
+	if (bad)
+		VIOLATION(r, "TLB audit: %d translations grant more than their leaves (details "
+			  "above)", bad);
+	if (r->logging)
+		dirty_log_oracle(r);
 	for (unsigned i = 0; i < r->n; i++) {
 		for (int j = 0; j < WORDS; j++) {
 			const struct tword *w = &r->g[i].w[j];
@@ -431,6 +676,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
 	struct tdpmmu_memslot thp = { 0, 0, THP_PAGES, TDPMMU_BACKING_THP, 0 };
 	struct tdpmmu_memslot anon = { 1, ANON_BASE, ANON_PAGES, TDPMMU_BACKING_ANON, 0 };
 	struct tdpmmu_memslot race = { 2, RACE_BASE, RACE_PAGES, TDPMMU_BACKING_THP, 0 };
+	struct tdpmmu_memslot log = { 3, LOG_BASE, LOG_PAGES, TDPMMU_BACKING_ANON, 0 };
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_vm *vm;
 	int e;
@@ -444,6 +690,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
 	cfg.nx_huge_pages = true;
 	cfg.nx_recovery_period_ms = 10;
 	cfg.nx_recovery_ratio = 4;
+	cfg.host_fault_us = HOST_FAULT_US;
 	e = tdpmmu_vm_create(&cfg, &vm);
 	if (!e)
 		e = tdpmmu_memslot_add(vm, &thp);
@@ -451,6 +698,10 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
 		e = tdpmmu_memslot_add(vm, &anon);
 	if (!e)
 		e = tdpmmu_memslot_add(vm, &race);
+	if (!e)
+		e = tdpmmu_memslot_add(vm, &log);
+	if (!e && tdpmmu_dirty_log_enable(vm, 3, 0) < 0)
+		e = -EIO;
 	if (e)
 		fatal("torture: creating the VM: %s", strerror(-e));
 	return vm;
@@ -473,7 +724,12 @@ static void place_words(struct round *r, uint64_t seed)
 			int k;
 
 			do {
-				gfn = next_rnd(&g->rnd) % ALL_PAGES;
+				uint64_t x = next_rnd(&g->rnd);
+
+				/* Shared: pages 7 and 300 of each 2 MiB block of the THP slot. */
+				gfn = j < SHARED_WORDS ? (x % (SHARED_PAGES / 2)) * BLOCK +
+								 (x / SHARED_PAGES % 2 ? 300 : 7)
+						       : x % ALL_PAGES;
 				for (k = 0; k < j && g->w[k].gpa >> 12 != gfn; k++)
 					;
 			} while (k < j);
@@ -504,7 +760,7 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	r->churn.discard_old = true;
 	r->chaos_rnd = seed | 1;
 	place_words(r, seed);
-	r->workers = r->n + 1 + RACERS;
+	r->workers = r->n + 1 + RACERS + 1; /* + the log racers' driver */
 	for (unsigned i = 0; i < r->n; i++) {
 		if (tdpmmu_vcpu_create(r->vm, &r->g[i].v) ||
 		    pthread_create(&r->g[i].thread, NULL, guest_thread, &r->g[i]))
@@ -522,6 +778,7 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 		    pthread_create(&k->thread, NULL, racer_thread, k))
 			fatal("torture: cannot start racer %d", i);
 	}
+	lr_start(r);
 	churn_start(r, seed * 31 + 7);
 
 	end = tdp_now_ns() + (uint64_t)(seconds * 1e9);
@@ -553,6 +810,9 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	for (unsigned i = 0; i < r->n; i++)
 		pthread_join(r->g[i].thread, NULL);
 	pthread_join(r->chaos, NULL);
+	lr_stop(r);
+	res->log_races += r->lr.races;
+	res->log_checked += r->lr.checked;
 	for (int i = 0; i < RACERS; i++) {
 		pthread_join(r->racer[i].thread, NULL);
 		res->enomem += r->racer[i].enomem;
@@ -574,6 +834,8 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	res->chaos_ops += r->chaos_ops;
 	res->enomem += r->chaos_enomem;
 	res->churn_cycles += r->churn_cycles;
+	res->oracle_checked += r->oracle_checked;
+	res->oracle_pages += r->oracle_pages;
 	res->violations += atomic_load(&r->violations);
 	res->rounds++;
 	tdpmmu_vm_destroy(r->vm); /* BUGs on a leaked table or a counter not back at 0 */

@@ -25,9 +25,10 @@
  *     it).  On a 4K leaf MMU-writable stays, so the fast path can make
  *     the page writable again, marking it; a huge leaf loses MMU-writable
  *     too (see wrprot_bits).
- *   The TLB flush is issued after the lock is dropped and before enable
- *   returns: no table was disconnected, so nothing waits on it but the
- *   caller.
+ *   A pass that took MMU-writable away flushes before every yield and
+ *   before it unlocks (struct wrprot_pass); W alone is flushed after the
+ *   unlock, before enable returns.  With INITIALLY_SET enable changes no
+ *   entry: each clear splits (with EAGER_SPLIT) and protects its range.
  * - get (without MANUAL_PROTECT) and clear take each bit away from the
  *   bitmap atomically (exchange or AND-NOT), then re-protect those pages
  *   under the WRITE lock.  A fault that marked a page does so under the
@@ -36,7 +37,9 @@
  *   came after the bit was taken and stays for the next harvest.  Under
  *   the write lock only lockless bit-setters race with us (hardware A/D,
  *   the fast path's W, aging's A), so W is cleared with an atomic
- *   fetch-and that keeps whatever they set.  The flush follows the unlock.
+ *   fetch-and that keeps whatever they set.  The flush follows the unlock
+ *   (before it if a huge leaf lost MMU-writable) and is issued whenever
+ *   a bit was harvested, as KVM does, not only when a leaf changed here.
  * - disable publishes "not logging", bumps the notifier, and lets huge
  *   pages come back (huge_recovery.c) if asked.
  * Every walk sits inside reclaim_walk_begin/end; internal passes assert
@@ -80,24 +83,25 @@ static void stash_free(struct tdp_mmu *mmu, struct split_stash *st)
 }
 
 /*
- * Split every huge leaf of @root in [start, end) down to 4K, read lock
- * held.  Pre-order with min level 2M: a 1G leaf becomes 2M leaves, which
- * the walk then steps into and splits again.  May drop and retake the
- * lock to allocate.  Returns -ENOMEM when the arena ran out (the rest
- * stays huge), else 0.
+ * Split every huge leaf of @root in [start, end) down to 4K, MMU lock
+ * held in @mode (read at enable, write at clear time).  Pre-order with
+ * min level 2M: a 1G leaf becomes 2M leaves, which the walk then steps
+ * into and splits again.  May drop and retake the lock to allocate.
+ * Returns -ENOMEM when the arena ran out (the rest stays huge), else 0.
  */
 static int split_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start, uint64_t end,
-		      struct split_stash *st)
+		      struct split_stash *st, enum tdp_lock_mode mode)
 {
 	struct tdp_iter it;
 	int r = 0;
 
-	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
+	mmu_lock_assert_held(&mmu->lock, mode);
 	reclaim_walk_begin(&mmu->reclaim);
 	for_each_tdp_pte_min_level(it, &mmu->arena, root, TDP_LEVEL_2M, start, end) {
 		struct tdp_page *p;
 
-		if (tdp_mmu_iter_cond_yield(mmu, &it, false, TDP_SHARED))
+		/* A split keeps every frame and bit: nothing to flush before a yield. */
+		if (tdp_mmu_iter_cond_yield(mmu, &it, false, mode))
 			continue;
 retry:
 		if (!spte_is_leaf(it.old_spte, it.level))
@@ -105,9 +109,9 @@ retry:
 		if (!st->nr) {
 			/* Never allocate under the MMU lock: leave it, fill, restart. */
 			reclaim_walk_end(&mmu->reclaim);
-			tdp_mmu_unlock(mmu, TDP_SHARED);
+			tdp_mmu_unlock(mmu, mode);
 			stash_fill(mmu, st);
-			tdp_mmu_lock(mmu, TDP_SHARED);
+			tdp_mmu_lock(mmu, mode);
 			reclaim_walk_begin(&mmu->reclaim);
 			if (!st->nr) {
 				r = -ENOMEM;
@@ -120,7 +124,7 @@ retry:
 		p->gfn = it.gfn;
 		p->level = it.level - 1;
 		p->mmu = mmu;
-		if (tdp_mmu_split_huge_leaf(mmu, &it, p, TDP_SHARED)) {
+		if (tdp_mmu_split_huge_leaf(mmu, &it, p, mode)) {
 			/* Never visible: back to the stash; the snapshot is fresh. */
 			tdp_page_reset(&mmu->arena, p);
 			st->pages[st->nr++] = p;
@@ -132,20 +136,21 @@ retry:
 	return r;
 }
 
-static void eager_split_slot(struct tdp_mmu *mmu, uint64_t start, uint64_t end)
+/*
+ * Split [start, end) in every valid root, MMU lock held in @mode.  The
+ * caller frees what is left in @st after it unlocks.
+ */
+static void split_range(struct tdp_mmu *mmu, uint64_t start, uint64_t end,
+			enum tdp_lock_mode mode, struct split_stash *st)
 {
-	struct split_stash st = { .nr = 0 };
 	struct tdp_page *root;
 
-	tdp_mmu_lock(mmu, TDP_SHARED);
-	for_each_tdp_root(mmu, root, true, TDP_SHARED) {
-		if (split_root(mmu, root, start, end, &st)) {
-			tdp_root_put(mmu, root, TDP_SHARED);
+	for_each_tdp_root(mmu, root, true, mode) {
+		if (split_root(mmu, root, start, end, st, mode)) {
+			tdp_root_put(mmu, root, mode);
 			break;
 		}
 	}
-	tdp_mmu_unlock(mmu, TDP_SHARED);
-	stash_free(mmu, &st);
 }
 
 /*
@@ -161,63 +166,109 @@ static tdp_spte_t wrprot_bits(int level)
 }
 
 /*
- * Write-protect every present leaf of @root in [start, end) at @min_level
- * or above (wrprot_bits), read lock held.  Returns the number of leaves
- * protected.
+ * What a write-protection pass owes the TLBs.  The rule (invariant 16 of
+ * docs/testing.md): a leaf without MMU-writable has no writable TLB
+ * entry once the lock is dropped, because write_protect_gfn and write
+ * tracking find nothing to clear there and skip their flush.  So a pass
+ * that took MMU-writable away flushes before it yields and before it
+ * unlocks; W alone (a 4K leaf keeps MMU-writable) may wait until the end
+ * of the call, before it returns.
  */
-static int64_t wrprot_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start,
-			   uint64_t end, int min_level)
+struct wrprot_pass {
+	int64_t leaves;         /* leaves protected */
+	bool unflushed;         /* anything protected since the last flush */
+	bool unflushed_mmu_wr;  /* MMU-writable among it */
+};
+
+#ifdef TDP_BREAK_YIELD_NO_FLUSH /* deliberately broken build: MMU-writable gone, unflushed */
+#define FLUSH_MMU_WR_IN_LOCK false
+#else
+#define FLUSH_MMU_WR_IN_LOCK true
+#endif
+
+static void wrprot_pass_count(struct tdp_mmu *mmu, struct wrprot_pass *p, tdp_spte_t old,
+			      tdp_spte_t cleared)
+{
+	tdp_count(&mmu->counters, TDPMMU_C_LEAVES_WRPROT);
+	p->leaves++;
+	p->unflushed = true;
+	if (old & cleared & SPTE_MMU_WRITABLE)
+		p->unflushed_mmu_wr = true;
+}
+
+/* MMU lock held: flush now if MMU-writable was taken away since the last flush. */
+static void wrprot_pass_flush_locked(struct tdp_mmu *mmu, struct wrprot_pass *p)
+{
+	if (FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr) {
+		tdp_flush_remote_tlbs(mmu, 0, 0);
+		p->unflushed = p->unflushed_mmu_wr = false;
+	}
+}
+
+/*
+ * Write-protect every present leaf of @root in [start, end) at @min_level
+ * or above (wrprot_bits), read lock held.
+ */
+static void wrprot_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start, uint64_t end,
+			int min_level, struct wrprot_pass *p)
 {
 	struct tdp_iter it;
-	int64_t n = 0;
 
 	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
 	reclaim_walk_begin(&mmu->reclaim);
 	for_each_tdp_pte_min_level(it, &mmu->arena, root, min_level, start, end) {
 		tdp_spte_t old = it.old_spte;
 
-		/* W cleared so far needs no flush before a yield: only enable waits on it. */
-		if (tdp_mmu_iter_cond_yield(mmu, &it, false, TDP_SHARED))
+		if (tdp_mmu_iter_cond_yield(mmu, &it, FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr,
+					    TDP_SHARED)) {
+			if (FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr)
+				p->unflushed = p->unflushed_mmu_wr = false;
 			continue;
+		}
 		/* A failed CAS hands back the fresh value: go again from it. */
 		while (spte_is_leaf(old, it.level) && (old & wrprot_bits(it.level))) {
 			if (atomic_compare_exchange_weak(it.sptep, &old,
 							 old & ~wrprot_bits(it.level))) {
-				tdp_count(&mmu->counters, TDPMMU_C_LEAVES_WRPROT);
-				n++;
+				wrprot_pass_count(mmu, p, old, wrprot_bits(it.level));
 				break;
 			}
 		}
 	}
 	reclaim_walk_end(&mmu->reclaim);
-	return n;
 }
 
+/* Enable's pass, under the read lock; a flush follows it before enable returns. */
 static int64_t wrprot_slot(struct tdp_mmu *mmu, uint64_t start, uint64_t end, int min_level)
 {
+	struct wrprot_pass p = { 0 };
 	struct tdp_page *root;
-	int64_t n = 0;
 
 	tdp_mmu_lock(mmu, TDP_SHARED);
 	for_each_tdp_root(mmu, root, true, TDP_SHARED)
-		n += wrprot_root(mmu, root, start, end, min_level);
+		wrprot_root(mmu, root, start, end, min_level, &p);
+	wrprot_pass_flush_locked(mmu, &p);
 	tdp_mmu_unlock(mmu, TDP_SHARED);
-	return n;
+	/*
+	 * Always, as KVM does after protecting the slot: even with nothing
+	 * changed here, a harvest of an earlier logging session may still owe
+	 * its flush, and the session starts only once no vCPU writes unseen.
+	 */
+	tdp_flush_remote_tlbs(mmu, 0, 0);
+	return p.leaves;
 }
 
 /*
  * Clear W on the 4K leaves of @root that map gfn + i for each bit i of
- * @mask, write lock held.  Huge leaves are write-protected by enable and
- * never made writable while the slot logs; one can only still be writable
- * while an enable of this slot is running its own pass (a harvest that
- * raced with enable), and is protected here the same way.  Returns the
- * number of leaves protected.
+ * @mask, write lock held.  A huge leaf that maps one of those pages loses
+ * W and MMU-writable (wrprot_bits): with INITIALLY_SET it was left
+ * writable at enable and this is the first clear of its range; without,
+ * an enable of this slot is still running its own pass (a harvest that
+ * raced with enable).
  */
-static int64_t wrprot_masked_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t gfn,
-				  uint64_t mask)
+static void wrprot_masked_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t gfn,
+			       uint64_t mask, struct wrprot_pass *p)
 {
 	struct tdp_iter it;
-	int64_t n = 0;
 
 	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
 	reclaim_walk_begin(&mmu->reclaim);
@@ -245,32 +296,46 @@ static int64_t wrprot_masked_root(struct tdp_mmu *mmu, struct tdp_page *root, ui
 					"(frame 0x%llx) under the write lock",
 					(unsigned long long)it.gfn, it.level, (unsigned long long)old,
 					(unsigned long long)spte_pfn(old));
-			if (old & wrprot_bits(it.level)) {
-				tdp_count(&mmu->counters, TDPMMU_C_LEAVES_WRPROT);
-				n++;
-			}
+			if (old & wrprot_bits(it.level))
+				wrprot_pass_count(mmu, p, old, wrprot_bits(it.level));
 		}
 		if (!mask)
 			break;
 	}
 	reclaim_walk_end(&mmu->reclaim);
-	return n;
 }
 
 /* Re-protect the pages of @words (bit i of word w: page base + 64 w + i).  Write lock. */
-static int64_t wrprot_words(struct tdp_mmu *mmu, uint64_t base, uint64_t first_word,
-			    const uint64_t *words, uint64_t nwords)
+static void wrprot_words(struct tdp_mmu *mmu, uint64_t base, uint64_t first_word,
+			 const uint64_t *words, uint64_t nwords, struct wrprot_pass *p)
 {
 	struct tdp_page *root;
-	int64_t n = 0;
 
 	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
 	for_each_tdp_root(mmu, root, true, TDP_EXCLUSIVE)
 		for (uint64_t w = 0; w < nwords; w++)
 			if (words[w])
-				n += wrprot_masked_root(mmu, root, base + (first_word + w) * 64,
-							words[w]);
-	return n;
+				wrprot_masked_root(mmu, root, base + (first_word + w) * 64,
+						   words[w], p);
+}
+
+/*
+ * The harvest's flush, after the write lock is dropped (one that took
+ * MMU-writable away has flushed already, before it unlocked).  As KVM's
+ * kvm_get_dirty_log_protect and kvm_clear_dirty_log_protect do, it flushes
+ * whenever a bit was harvested, not only when a leaf changed here: a leaf
+ * found already without W may still be cached writable by a vCPU (some
+ * path took W away and its flush has not been seen yet), and every write
+ * after the harvest returns must fault and be logged.
+ */
+static void harvest_flush(struct tdp_mmu *mmu, const struct wrprot_pass *p, bool harvested)
+{
+#ifdef TDP_BREAK_FLUSH_ONLY_CHANGED /* deliberately broken build: trust the walk */
+	harvested = p->unflushed;
+#endif
+	/* Protected leaves and no unflushed change: the flush under the lock covered them. */
+	if (harvested && (p->unflushed || !p->leaves))
+		tdp_flush_remote_tlbs(mmu, 0, 0);
 }
 
 int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags)
@@ -293,16 +358,22 @@ int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned fla
 	/* Faults that looked up the slot before this point start over. */
 	tdp_notifier_bump(&vm->notifier, mmu);
 
-	if (flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT)
-		eager_split_slot(mmu, d.base_gfn, d.base_gfn + d.npages);
 	/*
-	 * Initially-all-set: every page is already reported, so only huge
-	 * leaves must go read-only (the first write then maps 4K).
+	 * Initially-all-set: every page is reported already, so nothing is
+	 * split or protected now; each clear does it for its own range
+	 * (KVM's kvm_arch_mmu_enable_log_dirty_pt_masked).
 	 */
-	n = wrprot_slot(mmu, d.base_gfn, d.base_gfn + d.npages,
-			flags & TDPMMU_DIRTY_LOG_INITIALLY_SET ? TDP_LEVEL_2M : TDP_LEVEL_4K);
-	if (n)
-		tdp_flush_remote_tlbs(mmu, 0, 0);
+	if (flags & TDPMMU_DIRTY_LOG_INITIALLY_SET)
+		return 0;
+	if (flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT) {
+		struct split_stash st = { .nr = 0 };
+
+		tdp_mmu_lock(mmu, TDP_SHARED);
+		split_range(mmu, d.base_gfn, d.base_gfn + d.npages, TDP_SHARED, &st);
+		tdp_mmu_unlock(mmu, TDP_SHARED);
+		stash_free(mmu, &st);
+	}
+	n = wrprot_slot(mmu, d.base_gfn, d.base_gfn + d.npages, TDP_LEVEL_4K);
 	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -317,12 +388,12 @@ static int popcount_words(const uint64_t *w, uint64_t n)
 
 int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap)
 {
+	struct wrprot_pass p = { 0 };
 	struct tdpmmu_memslot d;
 	unsigned log_flags;
 	uint64_t nwords;
 	bool manual;
-	int64_t n;
-	int r;
+	int n, r;
 
 	if (!vm || !bitmap)
 		return -EINVAL;
@@ -340,21 +411,23 @@ int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitma
 	if (manual)
 		return popcount_words(bitmap, nwords);
 
+	n = popcount_words(bitmap, nwords);
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
-	n = wrprot_words(&vm->mmu, d.base_gfn, 0, bitmap, nwords);
+	wrprot_words(&vm->mmu, d.base_gfn, 0, bitmap, nwords, &p);
+	wrprot_pass_flush_locked(&vm->mmu, &p);
 	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
-	if (n)
-		tdp_flush_remote_tlbs(&vm->mmu, 0, 0);
-	return popcount_words(bitmap, nwords);
+	harvest_flush(&vm->mmu, &p, n > 0);
+	return n;
 }
 
 int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
 			   uint64_t mask)
 {
+	struct wrprot_pass p = { 0 };
+	struct split_stash st = { .nr = 0 };
 	struct tdpmmu_memslot d;
 	unsigned log_flags;
-	uint64_t was_set;
-	int64_t n;
+	uint64_t was_set, first;
 	int r;
 
 	if (!vm || first_page % 64)
@@ -371,11 +444,22 @@ int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t firs
 	if (!was_set)
 		return 0;
 
+	first = d.base_gfn + first_page;
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
-	n = wrprot_words(&vm->mmu, d.base_gfn, first_page / 64, &was_set, 1);
+	/*
+	 * Initially-all-set with eager splitting: the huge leaves over the
+	 * pages being cleared split now (no flush: same frames and bits), so
+	 * their protection below is at 4K and the rest of each stays mapped.
+	 */
+	if ((log_flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) &&
+	    (log_flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT))
+		split_range(&vm->mmu, first + (uint64_t)__builtin_ctzll(was_set),
+			    first + 64 - (uint64_t)__builtin_clzll(was_set), TDP_EXCLUSIVE, &st);
+	wrprot_words(&vm->mmu, d.base_gfn, first_page / 64, &was_set, 1, &p);
+	wrprot_pass_flush_locked(&vm->mmu, &p);
 	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
-	if (n)
-		tdp_flush_remote_tlbs(&vm->mmu, 0, 0);
+	stash_free(&vm->mmu, &st);
+	harvest_flush(&vm->mmu, &p, true);
 	return __builtin_popcountll(was_set);
 }
 

@@ -9,8 +9,9 @@
  * frames are contiguous and aligned), the slot is not logging, no gfn in
  * the range is write-tracked, and no MMU notifier invalidation in progress
  * overlaps the range.  Two ways:
- *   ZAP      CAS the table's entry to non-present; the next fault maps
- *            huge (KVM's zap_collapsible_spte_range).
+ *   ZAP      freeze the table's entry (CAS to FROZEN), flush the TLBs,
+ *            then store non-present; the next fault maps huge (KVM's
+ *            zap_collapsible_spte_range with tdp_mmu_zap_spte_atomic).
  *   INPLACE  CAS a huge leaf over the table's entry, with the permissions
  *            of the leaves below and the host's frame for the range (KVM's
  *            recover_huge_pages_range): no fault needed afterwards.
@@ -18,13 +19,24 @@
  * Concurrency: the MMU lock is held for read for the whole pass (apart
  * from yields) and every table walk is inside one walk-protection section,
  * so tables and roots seen cannot be freed under us.
- * - Every change is one CAS from the iterator's snapshot
+ * - Every change starts with one CAS from the iterator's snapshot
  *   (tdp_set_spte_atomic).  A lost CAS refreshes the snapshot and the
  *   entry is judged again; FROZEN or a leaf is never a candidate, so we
- *   never CAS from FROZEN.  Replacing a table (by a leaf or non-present)
+ *   never CAS from FROZEN.  Replacing a table (by a leaf or FROZEN)
  *   disconnects it, and only the CAS winner tears it down and retires it
  *   (tdp_spte_update.c); the Dirty bits of the leaves it held go to the
  *   host then, so none is lost.
+ * - ZAP: from the CAS to FROZEN until our plain store of non-present, the
+ *   entry is ours.  Nobody CASes from FROZEN, a write-lock holder cannot
+ *   run while we hold the read lock, faults and walks that meet it retry
+ *   or pass over it, and a thread tearing down a table above it spins
+ *   until our store (handle_removed_table); it is not in guest mode, so
+ *   our flush does not wait for it.  So nothing can be installed at the
+ *   entry before the flush has taken every vCPU's translations through
+ *   the old table away: no vCPU ever holds a stale 4K translation beside
+ *   a new mapping of the range.  The tear-down runs inside the freezing
+ *   CAS, before the flush, so the flush also starts after the retire
+ *   (what the list strategies' drain looks for).
  * - The candidate checks are authoritative because they are made under
  *   the read lock: invalidate_begin/end and the notifier sequence bump
  *   that follows a memslot change (dirty logging on, delete, move) take the
@@ -33,14 +45,16 @@
  *   tracked gfn) stays true until we unlock, which is after the CAS.  A
  *   change that starts later sees our leaf and zaps or write-protects it
  *   like any other.
- * - The huge leaf is writable (or MMU-writable, executable) only if every
- *   present leaf below is: write protection of a single gfn is not
- *   remembered anywhere else, and a collapse must not undo it.  Accessed
- *   and Dirty come from the first present leaf below; the Dirty bits of
- *   the others reach the host when the table is torn down.
- * - One remote TLB flush covers the pass, issued before walk protection
- *   ends (tables retired here cannot be freed before it), and before every
- *   yield that follows an unflushed change.
+ * - INPLACE: the huge leaf is writable (or MMU-writable, executable) only
+ *   if every present leaf below is: write protection of a single gfn is
+ *   not remembered anywhere else, and a collapse must not undo it.
+ *   Accessed and Dirty come from the first present leaf below; the Dirty
+ *   bits of the others reach the host when the table is torn down.  The
+ *   huge leaf maps the same frames as the leaves it replaces, so vCPUs
+ *   may keep using the old ones until the flush.  One remote TLB flush
+ *   covers the INPLACE pass, issued before walk protection ends (tables
+ *   retired here cannot be freed before it), and before every yield that
+ *   follows an unflushed change.  ZAP flushes per entry and needs neither.
  */
 #include <errno.h>
 
@@ -129,6 +143,25 @@ static tdp_spte_t make_huge_leaf(struct tdp_mmu *mmu, const struct tdp_iter *it,
 	return s;
 }
 
+/*
+ * Zap the table entry under @it as upstream's atomic zap does: freeze it
+ * (the CAS winner tears the table down and retires it), flush, then store
+ * non-present.  -EBUSY: the CAS lost, the snapshot is fresh, nothing done.
+ */
+static int zap_frozen(struct tdp_mmu *mmu, struct tdp_iter *it)
+{
+	int r = tdp_set_spte_atomic(mmu, it, SPTE_FROZEN);
+
+	if (r)
+		return r;
+	/* While FROZEN nobody installs anything here: the flush comes first. */
+	tdp_flush_remote_tlbs(mmu, it->gfn, it->level);
+	/* FROZEN -> non-present: nobody else writes a FROZEN entry, no bookkeeping. */
+	atomic_store_explicit(it->sptep, SPTE_NONPRESENT, memory_order_release);
+	it->old_spte = SPTE_NONPRESENT;
+	return 0;
+}
+
 static int recover_root(struct tdpmmu_vm *vm, struct tdp_page *root, uint64_t start, uint64_t end,
 			enum tdpmmu_huge_recovery how, bool *flush)
 {
@@ -149,17 +182,19 @@ retry:
 		if (!collapsible(vm, &it, &pfn))
 			continue;
 		if (how == TDPMMU_RECOVER_ZAP) {
-			new = SPTE_NONPRESENT;
-		} else {
-			new = make_huge_leaf(mmu, &it, pfn);
-			if (!new)
-				continue; /* an empty table: leave it to the next fault */
+			/* Lost: the snapshot is fresh, judge the entry again. */
+			if (zap_frozen(mmu, &it))
+				goto retry;
+			tdp_count(&mmu->counters, TDPMMU_C_COLLAPSIBLE_ZAPPED);
+			done++;
+			continue;
 		}
-		/* Lost: the snapshot is fresh, judge the entry again. */
+		new = make_huge_leaf(mmu, &it, pfn);
+		if (!new)
+			continue; /* an empty table: leave it to the next fault */
 		if (tdp_set_spte_atomic(mmu, &it, new))
 			goto retry;
-		tdp_count(&mmu->counters, how == TDPMMU_RECOVER_ZAP ? TDPMMU_C_COLLAPSIBLE_ZAPPED
-								    : TDPMMU_C_HUGE_RECOVERED);
+		tdp_count(&mmu->counters, TDPMMU_C_HUGE_RECOVERED);
 		*flush = true;
 		done++;
 	}
@@ -185,7 +220,7 @@ int tdp_recover_huge_pages(struct tdpmmu_vm *vm, uint64_t start, uint64_t end,
 	reclaim_walk_begin(&mmu->reclaim);
 	for_each_tdp_root(mmu, root, true, TDP_SHARED)
 		done += recover_root(vm, root, start, end, how, &flush);
-	/* Before the walk ends: the tables retired above cannot be freed yet. */
+	/* INPLACE, before the walk ends: the tables retired above cannot be freed yet. */
 	if (flush)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 	reclaim_walk_end(&mmu->reclaim);

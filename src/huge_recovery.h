@@ -10,8 +10,10 @@
 
 /*
  * Recover huge pages over [start, end) in every valid root, @how, under
- * the read lock (taken here), flushing once before walk protection ends
- * (and before any yield).  Returns tables zapped or collapsed.
+ * the read lock (taken here).  ZAP freezes each table's entry, flushes,
+ * then clears it; INPLACE flushes once before walk protection ends (and
+ * before any yield that follows a change).  Returns tables zapped or
+ * collapsed.
  */
 int tdp_recover_huge_pages(struct tdpmmu_vm *vm, uint64_t start, uint64_t end,
 			   enum tdpmmu_huge_recovery how);

@@ -11,6 +11,7 @@ _Atomic unsigned tdp_inject_alloc_one_in;
 _Atomic bool tdp_quarantine;
 void (*tdp_inject_fault_hook)(uint64_t gfn);
 void (*tdp_inject_store_hook)(_Atomic uint64_t *sptep);
+bool (*tdp_inject_yield_hook)(bool locked);
 static __thread uint64_t inject_rnd;
 static _Atomic uint64_t delays_injected, allocs_failed;
 

@@ -123,9 +123,11 @@ static void sleep_on(_Atomic uint32_t *word, _Atomic uint32_t *sleepers, uint32_
 void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me)
 {
 	uint64_t start = tdp_ticks();
-	uint32_t seq0 = atomic_load(&l->writer_seq), passed;
+	uint32_t seq0, passed;
 
 	atomic_fetch_add(&l->readers_waiting, 1);
+	/* After the indicator: only writers that could see us waiting count. */
+	seq0 = atomic_load(&l->writer_seq);
 	do {
 		atomic_store(&me->active, 0);
 		mmu_lock_wake_writer(l);

@@ -15,6 +15,16 @@
  *   read-only afterwards, except for the list links and the retire flag,
  *   the NX flags and links (nx_list.h) and a root's reference count,
  *   invalid flag and list link (tdp_root.h).
+ * - Quarantine: the free rings and the quarantine counters are under the
+ *   arena mutex.  The mprotect calls on one table run without it, by the
+ *   thread that owns the table while it is on no ring: tdp_page_free's
+ *   before the push, tdp_page_alloc's after the pop (a failure pushes it
+ *   back).  The allocator's last resort, making the whole arena writable
+ *   and emptying the quarantine ring, runs under the mutex, so it covers
+ *   exactly the tables on the ring.  A table is on the quarantine ring
+ *   when it may be PROT_NONE, so one that was protected, or whose state a
+ *   failed call left unknown, is never handed out before an mprotect to
+ *   read-write has succeeded on it.
  * - The in-use list is protected by the MMU lock held for write, or by the
  *   pages lock when the MMU lock is held for read.  The pages lock is only
  *   ever taken inside the MMU lock (asserted), because a writer does not
@@ -77,11 +87,36 @@ struct tdp_page {
 	bool root_zap_scheduled; /* under the MMU's fast_zap_mutex */
 	unsigned root_role;
 	struct tdp_page *_Atomic root_next;
-	bool quarantined; /* freed in quarantine: the table is PROT_NONE (inject.h) */
 } __cacheline_aligned; /* a power-of-two size: entry <-> metadata is a shift */
 static_assert((sizeof(struct tdp_page) & (sizeof(struct tdp_page) - 1)) == 0,
 	      "table metadata size must be a power of two");
 
+/* Free tables, by index: a ring, so either end can be taken. */
+struct tdp_free_ring {
+	uint64_t *slot; /* capacity entries */
+	uint64_t head, nr;
+};
+
+/*
+ * Quarantine's failures (see tdp_page_alloc), counted under the arena
+ * mutex.  Each mprotect on a table splits a mapping of the arena unless it
+ * merges with a neighbour's, and a split fails with ENOMEM once the process
+ * has vm.max_map_count mappings.
+ */
+struct tdp_quarantine_stats {
+	uint64_t protect_failures;   /* a freed table stayed accessible, poisoned only */
+	uint64_t unprotect_failures; /* a quarantined table stayed PROT_NONE; another was taken */
+	uint64_t releases;           /* every quarantined table made accessible at once */
+	uint64_t release_failures;   /* ... and that failed too */
+};
+
+/*
+ * Quarantine (tdp_quarantine, inject.h) on: a freed table is made PROT_NONE
+ * and goes on the quarantine ring; the oldest is reused first, so a use
+ * after free faults at once.  A freed table that could not be protected, or
+ * was freed with quarantine off, goes on the open ring (poisoned only).  A
+ * table on the quarantine ring is handed out only once it is writable again.
+ */
 struct tdp_arena {
 	/* Read-mostly: every walk reads these. */
 	_Atomic(tdp_spte_t) *mem;
@@ -89,14 +124,19 @@ struct tdp_arena {
 	struct tdp_page *meta;
 	/* Allocator state, on its own cache line: written on every alloc/free. */
 	pthread_mutex_t lock __cacheline_aligned;
-	uint64_t *free_stack; /* a ring: LIFO normally, FIFO in quarantine */
-	uint64_t free_head, nr_free;
+	struct tdp_free_ring open;  /* LIFO normally, FIFO in quarantine */
+	struct tdp_free_ring quar;  /* PROT_NONE (or believed so): FIFO */
 	uint64_t next_fresh; /* tables below this index have been handed out once */
+	bool can_protect; /* a table is exactly one host page: mprotect can quarantine it */
+	struct tdp_quarantine_stats qstats;
 };
 
 int tdp_arena_init(struct tdp_arena *a, uint64_t capacity);
 void tdp_arena_destroy(struct tdp_arena *a);
-/* A table with every entry non-present, or NULL when the arena is full. */
+/*
+ * A writable table with every entry non-present, or NULL when the arena has
+ * no table that is or can be made writable.
+ */
 struct tdp_page *tdp_page_alloc(struct tdp_arena *a);
 /* Make an allocated table pristine again: every entry non-present, no metadata. */
 void tdp_page_reset(struct tdp_arena *a, struct tdp_page *p);
@@ -104,6 +144,24 @@ void tdp_page_reset(struct tdp_arena *a, struct tdp_page *p);
 void tdp_page_free(struct tdp_arena *a, struct tdp_page *p);
 /* Tables allocated and not yet freed. */
 uint64_t tdp_arena_in_use(struct tdp_arena *a);
+void tdp_arena_quarantine_stats(struct tdp_arena *a, struct tdp_quarantine_stats *out);
+
+/*
+ * Quarantined tables tdp_page_alloc tries to make writable, oldest first,
+ * before it takes a table that was never protected.
+ */
+#define TDP_QUARANTINE_TRIES 4
+
+/*
+ * Tests only: make 1 in @protect_one_in of the mprotect calls that
+ * quarantine a freed table, and 1 in @unprotect_one_in of those that make
+ * one quarantined table writable again, fail with ENOMEM without changing
+ * anything, as when the process is at vm.max_map_count (0: never).  The
+ * failures are deterministic: the Nth, 2Nth, ... call after this one.
+ * Making every quarantined table writable at once never splits a mapping
+ * and is not affected.
+ */
+void tdp_inject_quarantine_fail(unsigned protect_one_in, unsigned unprotect_one_in);
 
 static inline uint64_t tdp_page_index(const struct tdp_arena *a, const struct tdp_page *p)
 {

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "inject.h"
 #include "nx_list.h"
 #include "tdp_mmu_internal.h"
 #include "tdp_root.h"
@@ -144,13 +145,16 @@ bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flus
 	/* Forward progress: never yield twice at the same place. */
 	if (it->next_last_level_gfn == it->yielded_gfn)
 		return false;
-	if (!mmu_lock_needbreak(&mmu->lock, mode) && !slice_used(it))
+	if (!mmu_lock_needbreak(&mmu->lock, mode) && !slice_used(it) &&
+	    !(unlikely(tdp_inject_yield_hook) && tdp_inject_yield_hook(true)))
 		return false;
 
 	if (flush)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 	reclaim_walk_end(&mmu->reclaim);
 	tdp_mmu_unlock(mmu, mode);
+	if (unlikely(tdp_inject_yield_hook))
+		tdp_inject_yield_hook(false);
 	sched_yield();
 	tdp_mmu_lock(mmu, mode);
 	reclaim_walk_begin(&mmu->reclaim);

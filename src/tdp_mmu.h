@@ -122,12 +122,21 @@ struct tdp_fault {
 	uint64_t pfn;       /* host frame backing gfn */
 	int goal_level;     /* level to map at (already capped by slot/host) */
 	unsigned spte_flags; /* SPTE_MAKE_* */
+	unsigned access;    /* TDPMMU_ACCESS_READ, _WRITE or _EXEC */
 	bool exec;          /* an execute fault */
 	bool huge_disallowed; /* NX: execute fault forced small (huge was allowed) */
 	int req_level;      /* largest level the host allows, before NX */
 	int mapped_level;   /* out: level of the leaf that now maps gfn */
 	tdp_spte_t mapped;  /* out: the leaf that now maps gfn */
 };
+
+/* Does leaf @s allow @access (one TDPMMU_ACCESS_* kind, or several)? */
+static inline bool tdp_access_allowed(tdp_spte_t s, unsigned access)
+{
+	if ((access & TDPMMU_ACCESS_WRITE) && !spte_is_writable(s))
+		return false;
+	return !(access & TDPMMU_ACCESS_EXEC) || (s & SPTE_X);
+}
 
 enum tdp_map_result {
 	TDP_MAP_FIXED,

@@ -97,6 +97,42 @@ int tdp_mmu_split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp
 	return 0;
 }
 
+/*
+ * What a fault keeps of a present leaf that maps the same frame.  The
+ * deliberately broken build (TDP_BREAK_DOWNGRADE_NO_FLUSH) restores the
+ * old bug: a read fault in a logging slot replaces a W leaf by one
+ * without W, and nothing flushes the writer's TLB.
+ */
+#ifdef TDP_BREAK_DOWNGRADE_NO_FLUSH
+#define BROKEN_DOWNGRADE true
+#define MAP_KEEP_BITS (SPTE_ACCESSED | SPTE_DIRTY)
+#else
+#define BROKEN_DOWNGRADE false
+#define MAP_KEEP_BITS (SPTE_W | SPTE_MMU_WRITABLE | SPTE_X | SPTE_ACCESSED | SPTE_DIRTY)
+#endif
+
+/*
+ * The permissions a CAS may take away from a leaf only with a TLB flush
+ * before the walk ends: W, X, the frame, the leaf itself.
+ */
+static bool leaf_change_needs_flush(tdp_spte_t old, tdp_spte_t new, int level)
+{
+	if (!spte_is_leaf(old, level))
+		return false;
+	return !spte_is_leaf(new, level) || spte_pfn(new) != spte_pfn(old) ||
+	       ((old & SPTE_W) && !(new & SPTE_W)) || ((old & SPTE_X) && !(new & SPTE_X));
+}
+
+/*
+ * The leaf at the goal level.  A fault never weakens a present leaf that
+ * maps the same frame: if the leaf already allows the access, another
+ * vCPU fixed it and the fault is spurious (KVM's target-level handling);
+ * otherwise the new leaf keeps every permission the old one granted (W,
+ * MMU-writable, X) and the A/D bits hardware set.  W kept this way is
+ * still under the dirty-log contract: the CAS is from the snapshot, so a
+ * harvester that took W away in between makes it fail.  Should a change
+ * still take a permission away, the flush goes out before the walk ends.
+ */
 static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter *it,
 					    struct tdp_fault *f, enum tdp_lock_mode mode)
 {
@@ -105,15 +141,17 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 	unsigned flags = f->spte_flags;
 	tdp_spte_t new;
 
+	f->mapped_level = it->level;
+	f->mapped = old;
+	if (!BROKEN_DOWNGRADE && spte_is_leaf(old, it->level) && spte_pfn(old) == pfn &&
+	    tdp_access_allowed(old, f->access))
+		return TDP_MAP_SPURIOUS;
 	/* The NX mitigation: a huge page is never executable. */
 	if (mmu->nx_huge_pages && it->level > TDP_LEVEL_4K)
 		flags &= ~SPTE_MAKE_EXEC;
 	new = spte_make_leaf(pfn, it->level, flags);
-
-	/* Never drop A/D that hardware already set on this very mapping. */
 	if (spte_is_leaf(old, it->level) && spte_pfn(old) == pfn)
-		new |= old & (SPTE_ACCESSED | SPTE_DIRTY);
-	f->mapped_level = it->level;
+		new |= old & MAP_KEEP_BITS;
 	f->mapped = new;
 	if (new == old)
 		return TDP_MAP_SPURIOUS;
@@ -125,6 +163,8 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 	if (spte_is_present(old) && !spte_is_last(old, it->level)) {
 		tdp_count(&mmu->counters, TDPMMU_C_TABLES_REPLACED);
 		tdp_inject_delay(); /* unlinked, not yet flushed */
+		tdp_flush_remote_tlbs(mmu, it->gfn, it->level);
+	} else if (!BROKEN_DOWNGRADE && leaf_change_needs_flush(old, new, it->level)) {
 		tdp_flush_remote_tlbs(mmu, it->gfn, it->level);
 	}
 	return TDP_MAP_FIXED;

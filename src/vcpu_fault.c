@@ -36,13 +36,6 @@
 
 #define FAST_FAULT_TRIES 4
 
-static bool access_allowed(tdp_spte_t s, unsigned access)
-{
-	if ((access & TDPMMU_ACCESS_WRITE) && !spte_is_writable(s))
-		return false;
-	return !(access & TDPMMU_ACCESS_EXEC) || (s & SPTE_X);
-}
-
 static void mark_dirty(struct tdpmmu_vm *vm, uint64_t gfn)
 {
 	if (tdp_host_mark_gfn_dirty(&vm->host, gfn))
@@ -78,13 +71,13 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 		    (max_level && it.level > max_level))
 			break;
 		*level = it.level;
-		if (access_allowed(it.old_spte, access)) {
+		if (tdp_access_allowed(it.old_spte, access)) {
 			fixed = true; /* spurious: somebody fixed it already */
 			tdp_count(&mmu->counters, TDPMMU_C_FAULTS_SPURIOUS);
 			break;
 		}
 		if (!(access & TDPMMU_ACCESS_WRITE) || !spte_is_mmu_writable(it.old_spte) ||
-		    !access_allowed(it.old_spte | SPTE_W, access))
+		    !tdp_access_allowed(it.old_spte | SPTE_W, access))
 			break;
 		new = it.old_spte | SPTE_W | SPTE_DIRTY | SPTE_ACCESSED;
 		if (atomic_compare_exchange_strong(it.sptep, &it.old_spte, new)) {
@@ -147,6 +140,7 @@ static bool shape_fault(struct tdpmmu_vm *vm, struct tdp_fault *f, const struct 
 	if (max_level && max_level < f->goal_level)
 		f->goal_level = max_level;
 	f->req_level = f->goal_level;
+	f->access = access;
 	f->exec = access & TDPMMU_ACCESS_EXEC;
 	f->huge_disallowed = mmu->nx_huge_pages && f->exec && f->goal_level > TDP_LEVEL_4K;
 	if (f->huge_disallowed) {

@@ -50,14 +50,25 @@
  *     result's and within the cap, a write made it writable (unless the gfn
  *     is write-tracked: then TDPMMU_FAULT_EMULATE and read-only), an
  *     execute made it executable, and a fault that was not spurious left it
- *     young;
+ *     young; if the gfn's leaf before was at the same level with the same
+ *     frame, the fault kept its W, MMU-writable, X, A and D, and changed
+ *     nothing at all (answering spurious) if that leaf already allowed the
+ *     access;
  *   - at every sampled gfn (the call's gfns, the last faulted ones, and a
  *     cursor that sweeps the windows): the state above holds; a present
  *     leaf maps the host frame, lies in a memslot, is 4K in an anon slot,
  *     is not writable in a read-only slot or on a write-tracked gfn, and in
- *     a logging slot is writable only at 4K with its dirty bit set;
- *   - dirty logging: get returns the model's bitmap and its popcount,
- *     clear returns the bits it cleared; write protection and write
+ *     a logging slot is writable only with the dirty bit of every page it
+ *     maps set, and huge only with INITIALLY_SET;
+ *   - dirty logging: enable with INITIALLY_SET returns 0 and changes
+ *     nothing; get returns the model's bitmap and its popcount; clear
+ *     returns the bits it cleared, changes nothing if none was set, and
+ *     otherwise leaves every sampled gfn as the contract says: with
+ *     INITIALLY_SET and EAGER_SPLIT the huge leaves over its lowest to
+ *     highest cleared page split (a 1G leaf into 2M leaves, those over the
+ *     range into 4K ones with the same bits; huge still only where a
+ *     table allocation could fail), then the leaf of each cleared page
+ *     loses W (4K) or W and MMU-writable (huge); write protection and write
  *     tracking leave no W or MMU-writable on the leaf; clear_young leaves
  *     nothing young; nx_listed is 0 after a zap of everything; a moved
  *     slot keeps its frames; with real backing, frames are read as zero,
@@ -170,6 +181,8 @@ static struct fuzz_state {
 	bool smm[2]; /* the role the vCPU's next fault uses */
 	bool smm_used; /* an SMM root may hold leaves */
 	uint64_t max_gfn;
+	uint64_t max_tables; /* the arena */
+	bool alloc_inject; /* table allocations fail now and then */
 	bool payload, nx;
 	enum tdpmmu_strategy strategy;
 	/* the model */
@@ -403,6 +416,27 @@ static void set_bit_of(struct mslot *s, uint64_t g)
 		s->bits[i / 64] |= 1ull << (i % 64);
 }
 
+/* Are the model's bits of every page of @s in [start, end) set? */
+static bool bits_all_set(const struct mslot *s, uint64_t start, uint64_t end)
+{
+	uint64_t i = (start > s->d.base_gfn ? start : s->d.base_gfn) - s->d.base_gfn,
+		 e = (end < s->d.base_gfn + s->d.npages ? end : s->d.base_gfn + s->d.npages) -
+		     s->d.base_gfn;
+
+	while (i < e) {
+		if (i % 64 == 0 && e - i >= 64) {
+			if (s->bits[i / 64] != ~0ull)
+				return false;
+			i += 64;
+		} else {
+			if (!((s->bits[i / 64] >> (i % 64)) & 1))
+				return false;
+			i++;
+		}
+	}
+	return true;
+}
+
 static void slot_forget(struct mslot *s)
 {
 	free(s->bits);
@@ -523,12 +557,19 @@ static void check_gfn(uint64_t g)
 	if (w && is_tracked(g))
 		fail("gfn 0x%" PRIx64 ": write-tracked but mapped writable (spte 0x%016" PRIx64 ")",
 		     g, m.spte);
-	if (w && s->logging && m.level != 1)
+	/* Huge and writable only as enable left it with INITIALLY_SET, none of it cleared. */
+	if (w && s->logging && m.level != 1 && !(s->log_flags & TDPMMU_DIRTY_LOG_INITIALLY_SET))
 		fail("gfn 0x%" PRIx64 ": writable level %d leaf in logging slot %u", g, m.level,
 		     s->d.id);
 	if (w && s->logging && !bit_of(s, g))
 		fail("gfn 0x%" PRIx64 ": writable leaf in logging slot %u, dirty bit clear", g,
 		     s->d.id);
+	if (w && s->logging && m.level != 1 &&
+	    !bits_all_set(s, align_down(g, pages_at(m.level)),
+			  align_down(g, pages_at(m.level)) + pages_at(m.level)))
+		fail("gfn 0x%" PRIx64 ": writable level %d leaf in logging slot %u over a page "
+		     "whose dirty bit is clear",
+		     g, m.level, s->d.id);
 }
 
 static void sample_add(uint64_t g)
@@ -736,6 +777,46 @@ static const char *backing_str(enum tdpmmu_backing b)
 
 /* --- operations ---------------------------------------------------------------- */
 
+/*
+ * After a fault of @access on @g that left it mapped by @m: if @g's leaf
+ * before was at the same level with the same frame (the same leaf at the
+ * fault's goal level), the fault never weakened it: W, MMU-writable, X, A
+ * and D all stay.  If that leaf already allowed the access (a write needs
+ * W, an execute X, a read only presence) the fault was spurious and
+ * changed nothing at all.  So did a slow-path fault (no
+ * TDPMMU_ACCESS_PRESENT: the fast path, which answers "spurious" also
+ * when it fixes W, did not run) that answered spurious.
+ */
+static void same_leaf_kept(uint64_t g, const struct tdpmmu_mapping *m, unsigned access,
+			   bool want_res, bool spurious)
+{
+	const tdp_spte_t keep = SPTE_W | SPTE_MMU_WRITABLE | SPTE_X | SPTE_ACCESSED | SPTE_DIRTY;
+
+	for (int i = 0; i < F.nsample; i++) {
+		const struct tdpmmu_mapping *b = &F.before[i];
+		bool allowed;
+
+		if (F.sample[i] != g || !b->present || b->level != m->level || b->pfn != m->pfn)
+			continue;
+		allowed = (!(access & TDPMMU_ACCESS_WRITE) || spte_is_writable(b->spte)) &&
+			  (!(access & TDPMMU_ACCESS_EXEC) || (b->spte & SPTE_X));
+		if ((m->spte & b->spte & keep) != (b->spte & keep))
+			fail("fault 0x%x on 0x%" PRIx64 " weakened its leaf: spte 0x%016" PRIx64
+			     " before, 0x%016" PRIx64 " after",
+			     access, g, b->spte, m->spte);
+		if (allowed && (m->spte != b->spte || (want_res && !spurious)))
+			fail("fault 0x%x on 0x%" PRIx64
+			     " over a leaf that allowed it: spurious %d, "
+			     "spte 0x%016" PRIx64 " before, 0x%016" PRIx64 " after",
+			     access, g, want_res ? spurious : -1, b->spte, m->spte);
+		if (want_res && spurious && !(access & TDPMMU_ACCESS_PRESENT) && m->spte != b->spte)
+			fail("spurious fault 0x%x on 0x%" PRIx64
+			     " changed its leaf: spte 0x%016" PRIx64 " before, 0x%016" PRIx64
+			     " after",
+			     access, g, b->spte, m->spte);
+	}
+}
+
 static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_res)
 {
 	const unsigned kinds = TDPMMU_ACCESS_READ | TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_EXEC;
@@ -821,6 +902,7 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 		if (tracked && !(access & TDPMMU_ACCESS_PRESENT) && m.level != 1)
 			fail("slow fault on write-tracked 0x%" PRIx64 " mapped level %d", g,
 			     m.level);
+		same_leaf_kept(g, &m, access, want_res, want_res && res.spurious);
 		states_update(align_down(g, pages_at(m.level)),
 			      align_down(g, pages_at(m.level)) + pages_at(m.level), M_ABSENT,
 			      ST_UNKNOWN);
@@ -1305,6 +1387,12 @@ static void op_log_enable(void)
 		if (flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) {
 			for (uint64_t i = 0; i < s->d.npages; i++)
 				set_bit_of(s, s->d.base_gfn + i);
+			/* Every page reported already: no split, no protection. */
+			if (r)
+				fail("tdpmmu_dirty_log_enable(%u, 0x%x) = %d, initially set: "
+				     "expected 0",
+				     id, flags, r);
+			unchanged("tdpmmu_dirty_log_enable (initially set)");
 		}
 	}
 	after_call();
@@ -1364,6 +1452,120 @@ static void op_log_get(void)
 	after_call();
 }
 
+/* The bits i of a word at @lo whose page lo + i lies in [start, end). */
+static uint64_t word_bits_in(uint64_t lo, uint64_t start, uint64_t end)
+{
+	uint64_t a, b;
+
+	if (end <= lo || start >= lo + 64)
+		return 0;
+	a = start > lo ? start - lo : 0;
+	b = end < lo + 64 ? end - lo : 64;
+	return b - a == 64 ? ~0ull : ((1ull << (b - a)) - 1) << a;
+}
+
+/* What a leaf grants, beside its frame and level. */
+#define LEAF_BITS (SPTE_RWX | SPTE_ACCESSED | SPTE_DIRTY | SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE)
+
+/*
+ * After a clear of @was (the bits it cleared, of the word whose first
+ * page is @lo): the level @g should be mapped at now, from its leaf @b
+ * before.  With INITIALLY_SET and EAGER_SPLIT (@split) the huge leaves
+ * over [lowest, highest] of @was split first: pre-order with min level
+ * 2M, a 1G leaf into 2M leaves, the 2M ones over the range into 4K.
+ */
+static int cleared_level(const struct tdpmmu_mapping *b, uint64_t g, uint64_t lo, uint64_t was,
+			 bool split)
+{
+	uint64_t range = word_bits_in(lo, lo + (uint64_t)__builtin_ctzll(was),
+				      lo + 64 - (uint64_t)__builtin_clzll(was)),
+		 n = pages_at(b->level), blk = align_down(g, MB2_PAGES);
+
+	if (!split || b->level == 1 ||
+	    !(word_bits_in(lo, align_down(g, n), align_down(g, n) + n) & range))
+		return b->level;
+	if (b->level == 3 && !(word_bits_in(lo, blk, blk + MB2_PAGES) & range))
+		return 2;
+	return 1;
+}
+
+/*
+ * ... and the bits of the leaf at @level that maps @g then: the same leaf's
+ * (4K children of a split are executable under NX), less W on a 4K leaf
+ * and W and MMU-writable on a huge one if it maps a page of @was.
+ */
+static tdp_spte_t cleared_bits(const struct tdpmmu_mapping *b, uint64_t g, int level, uint64_t lo,
+			       uint64_t was)
+{
+	uint64_t n = pages_at(level), start = align_down(g, n);
+	tdp_spte_t bits = b->spte & LEAF_BITS;
+
+	if (level == 1 && b->level > 1 && F.nx)
+		bits |= SPTE_X;
+	if (word_bits_in(lo, start, start + n) & was)
+		bits &= ~(level == 1 ? SPTE_W : SPTE_W | SPTE_MMU_WRITABLE);
+	return bits;
+}
+
+/*
+ * Could a table allocation fail now (a split then stops, the rest stays
+ * huge)?  Injected failures, or an arena nearly full: the tables in use,
+ * those waiting for reclamation, and room for the vCPUs' caches and a
+ * split's stash.
+ */
+static bool alloc_may_fail(void)
+{
+	struct tdpmmu_reclaim_stats rs;
+	int64_t c[TDPMMU_NR_COUNTERS];
+	uint64_t used;
+
+	if (F.alloc_inject)
+		return true;
+	tdpmmu_read_counters(F.vm, c);
+	tdpmmu_read_reclaim_stats(F.vm, &rs);
+	used = (uint64_t)(c[TDPMMU_C_TABLES_L1] + c[TDPMMU_C_TABLES_L2] + c[TDPMMU_C_TABLES_L3] +
+			  c[TDPMMU_C_TABLES_L4] + c[TDPMMU_C_TABLES_L5]) +
+	       rs.outstanding;
+	return used + 64 >= F.max_tables;
+}
+
+/* After a clear of @was at @lo: every sampled gfn against its lookup before. */
+static void check_cleared(const struct mslot *s, uint64_t lo, uint64_t was, bool may_fail)
+{
+	const unsigned both = TDPMMU_DIRTY_LOG_INITIALLY_SET | TDPMMU_DIRTY_LOG_EAGER_SPLIT;
+	bool split = (s->log_flags & both) == both;
+
+	for (int i = 0; i < F.nsample; i++) {
+		const struct tdpmmu_mapping *b = &F.before[i];
+		uint64_t g = F.sample[i];
+		struct tdpmmu_mapping m;
+		int level;
+
+		lookup_ok(g, &m);
+		if (!b->present && !m.present)
+			continue;
+		if (!b->present || !m.present || m.pfn != b->pfn)
+			fail("tdpmmu_dirty_log_clear changed the frame of gfn 0x%" PRIx64
+			     ": before present %d pfn 0x%" PRIx64
+			     ", after present %d pfn 0x%" PRIx64,
+			     g, b->present, b->pfn, m.present, m.pfn);
+		level = cleared_level(b, g, lo, was, split);
+		/* A split that ran out of tables leaves the rest huge. */
+		if (m.level != level &&
+		    !(may_fail && split && m.level > level && m.level <= b->level))
+			fail("tdpmmu_dirty_log_clear(lo 0x%" PRIx64 ", was 0x%016" PRIx64
+			     "): gfn 0x%" PRIx64 " at level %d, expected %d (%d before)",
+			     lo, was, g, m.level, level, b->level);
+		if ((m.spte & LEAF_BITS) != cleared_bits(b, g, m.level, lo, was))
+			fail("tdpmmu_dirty_log_clear(lo 0x%" PRIx64 ", was 0x%016" PRIx64
+			     "): gfn 0x%" PRIx64 " level %d spte 0x%016" PRIx64
+			     ", expected bits 0x%016" PRIx64 " (before: level %d spte 0x%016" PRIx64
+			     ")",
+			     lo, was, g, m.level, m.spte, cleared_bits(b, g, m.level, lo, was),
+			     b->level, b->spte);
+	}
+}
+
 static void op_log_clear(void)
 {
 	uint32_t id = id_arg();
@@ -1371,6 +1573,7 @@ static void op_log_clear(void)
 	struct mslot *s = slot_by_id(id);
 	uint64_t words = s ? slot_words(s) : 1, first, mask, want = 0;
 	unsigned t1 = 0, t2 = 0;
+	bool may_fail = false;
 	int r;
 
 	switch (fm % 6) {
@@ -1420,6 +1623,7 @@ static void op_log_clear(void)
 		sample_range(s->d.base_gfn + first, s->d.base_gfn + first + 64);
 		for (uint64_t m = want; m; m &= m - 1)
 			sample_add(s->d.base_gfn + first + (uint64_t)__builtin_ctzll(m));
+		may_fail = alloc_may_fail();
 	}
 	before_call();
 	r = tdpmmu_dirty_log_clear(F.vm, id, first, mask);
@@ -1435,6 +1639,11 @@ static void op_log_clear(void)
 			     ") = %d, the model clears %d bits (0x%016" PRIx64 ")",
 			     id, first, mask, r, __builtin_popcountll(want), want);
 		s->bits[first / 64] &= ~mask;
+		/* Nothing was set: nothing else happens. */
+		if (!want)
+			unchanged("tdpmmu_dirty_log_clear of no set bit");
+		else
+			check_cleared(s, s->d.base_gfn + first, want, may_fail);
 	}
 	after_call();
 }
@@ -2102,6 +2311,8 @@ static void run_input(void)
 	tdpmmu_quarantine(b2 & 0x80);
 	cfg.flush_tlbs = flush_observer;
 	cfg.flush_ctx = &flushes;
+	F.max_tables = cfg.max_tables;
+	F.alloc_inject = inject_alloc[(b2 >> 5) & 3] != 0;
 	F.nx = cfg.nx_huge_pages;
 	F.strategy = cfg.strategy;
 	F.payload = cfg.payload_bytes != 0;

@@ -36,7 +36,10 @@
  *     failures, so the race is proved from outside: the aging thread counts
  *     calls during which leaves were zapped, tables were retired, and the
  *     vCPUs' walkers set A/D bits (all read before and after the call).
- *     Rounds go on past --seconds (up to 10x) until each is non-zero.
+ *     Rounds go on past --seconds (up to 10x) until each is non-zero, a
+ *     fault replaced a table with a huge leaf and aging cleared Accessed
+ *     bits.  Every vCPU's TLB is audited against the tables wherever the
+ *     threads are stopped (tdpmmu_audit_tlbs).
  *
  *   test_aging [--seconds S] [--vcpus N] [--seed S]
  */
@@ -233,6 +236,7 @@ static void test_aging_single(void)
 	for (int i = 0; i < A_LEAVES; i++)
 		acc[i] = (struct tdpmmu_access){ a_gfn(i) << 12, TDPMMU_ACCESS_READ, 0 };
 	CHECK_EQ(run_prog(v, acc, A_LEAVES), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	snapshot(vm, before);
 	for (int i = 0; i < A_LEAVES; i++)
 		CHECK(spte_is_accessed(before[i]));
@@ -243,6 +247,7 @@ static void test_aging_single(void)
 	for (int i = 0; i < A_LEAVES; i += 3)
 		acc[read_set++] = (struct tdpmmu_access){ a_gfn(i) << 12, TDPMMU_ACCESS_READ, 0 };
 	CHECK_EQ(run_prog(v, acc, (size_t)read_set), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	snapshot(vm, now);
 	for (int i = 0; i < A_LEAVES; i++) {
 		tdp_spte_t want = (before[i] & ~SPTE_ACCESSED) | (i % 3 ? 0 : SPTE_ACCESSED);
@@ -268,6 +273,8 @@ static void test_aging_single(void)
 	for (int i = 0; i < A_LEAVES; i += 3)
 		still_idle += !spte_is_accessed(now[i]);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	/* Accessed cleared without a flush: the TLB still agrees on frames, W and X. */
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	snprintf(aging_summary, sizeof(aging_summary),
 		 "single: %d leaves (%d 4K, %d 2M) aged, %d re-read after "
 		 "clear_flush_young all "
@@ -371,7 +378,10 @@ static void test_write_protect(void)
 	 */
 	acc[0] = (struct tdpmmu_access){ g_guest << 12, TDPMMU_ACCESS_WRITE, 0x1111 };
 	CHECK_EQ(run_prog(v, acc, 1), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	CHECK_EQ(tdpmmu_write_protect_gfn(vm, g_guest), 1);
+	/* The writable translation the TLB held is gone, or its flush is pending. */
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	s0 = vcpu_stats(v);
 	acc[0] = (struct tdpmmu_access){ g_guest << 12, TDPMMU_ACCESS_WRITE, 0x2222 };
 	acc[1] = (struct tdpmmu_access){ (g_guest << 12) + 8, TDPMMU_ACCESS_WRITE, 0x3333 };
@@ -387,6 +397,7 @@ static void test_write_protect(void)
 	m = lookup(vm, g_guest);
 	CHECK(m.present && spte_is_writable(m.spte) && spte_is_dirty(m.spte));
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vm_destroy(vm);
 }
 
@@ -594,6 +605,8 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 	atomic_store(&stop, true);
 	pthread_join(g.thread, NULL);
 	pthread_join(z.thread, NULL);
+	/* Quiescent: sweepers, aging and zapping threads all joined. */
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
 	/* Every page written once: its leaf is Dirty or its frame is, and it holds
 	 * the value. */
@@ -632,7 +645,8 @@ static void test_aging_concurrent(double seconds, uint64_t seed)
 		now = tdp_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
-		if ((t.during_zap && t.during_retire && t.during_ad && t.tables_replaced) ||
+		if ((t.during_zap && t.during_retire && t.during_ad && t.tables_replaced &&
+		     t.young_cleared) ||
 		    now - start > (uint64_t)(10 * seconds * 1e9) || atomic_load(&run_errors) ||
 		    t.bad || check_failures)
 			break;

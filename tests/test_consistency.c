@@ -216,6 +216,8 @@ int main(int argc, char **argv)
 	atomic_store(&run.stop, true);
 	pthread_join(shaper, NULL);
 	word_guests_join(guests, nvcpus);
+	/* Quiescent: churn stopped, shaper and vCPU threads joined. */
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
 	/* Every word, through the host. */
 	host_bad = word_guests_check_host(vm, guests, nvcpus, &reads_ok, &writes);
@@ -246,6 +248,7 @@ int main(int argc, char **argv)
 	CHECK(c[TDPMMU_C_NOTIFIER_RETRIES] > 0);
 	CHECK(atomic_load(&churn.huge_cycles) > 0);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vm_destroy(vm);
 	return check_report("test_consistency");
 }

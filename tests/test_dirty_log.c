@@ -134,6 +134,44 @@ static bool bit(const uint64_t *bm, uint64_t i)
 	return (bm[i / 64] >> (i % 64)) & 1;
 }
 
+static tdp_spte_t spte_of(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	struct tdpmmu_mapping m;
+
+	REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0);
+	return m.present ? m.spte : 0;
+}
+
+/* The leaf entries over [base, base + n) into @out. */
+static void sptes(struct tdpmmu_vm *vm, uint64_t base, uint64_t n, tdp_spte_t *out)
+{
+	for (uint64_t g = 0; g < n; g++)
+		out[g] = spte_of(vm, base + g);
+}
+
+/* Are the leaf entries over [base, base + n) still @before? */
+static bool sptes_unchanged(struct tdpmmu_vm *vm, uint64_t base, uint64_t n,
+			    const tdp_spte_t *before)
+{
+	for (uint64_t g = 0; g < n; g++)
+		if (spte_of(vm, base + g) != before[g])
+			return false;
+	return true;
+}
+
+/* A fault's result; *spurious: the fault changed nothing. */
+static int fault_spurious(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, bool *spurious)
+{
+	struct tdpmmu_fault_result res;
+	int r = tdpmmu_fault(v, gfn, access, 0, &res);
+
+	*spurious = !r && res.spurious;
+	return r ? r : res.level;
+}
+
+/* What a leaf grants, beside its frame and level. */
+#define LEAF_BITS (SPTE_RWX | SPTE_ACCESSED | SPTE_DIRTY | SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE)
+
 /* Expect @r from @call and no counter change. */
 #define EXPECT_NOCHANGE(vm, call, r)                                                               \
 	do {                                                                                       \
@@ -156,9 +194,14 @@ static void part1(void)
 	};
 	uint64_t bm[64], bm2[64], pfns[MAN_PAGES];
 	int64_t c0[TDPMMU_NR_COUNTERS], c1[TDPMMU_NR_COUNTERS];
+	static tdp_spte_t huge_before[HUGE_PAGES];
+	struct tdpmmu_fault_result res;
 	struct tdpmmu_vcpu *v;
 	struct tdpmmu_vm *vm;
 	struct leaf_census lc;
+	uint64_t bad_leaf, bad_bits;
+	tdp_spte_t spte;
+	bool spurious;
 	int r;
 
 	test_config_init(&cfg);
@@ -225,6 +268,29 @@ static void part1(void)
 	CHECK_EQ(c1[TDPMMU_C_FAST_FAULTS_FIXED] - c0[TDPMMU_C_FAST_FAULTS_FIXED], 2);
 	CHECK(is_writable(vm, ANON_BASE + 3) && is_writable(vm, ANON_BASE + 64) &&
 	      is_writable(vm, ANON_BASE + 999) && !is_writable(vm, ANON_BASE + 65));
+	/*
+	 * A fault on a leaf that already allows the access is spurious and
+	 * changes nothing: a read (not a permission fault) on a writable leaf
+	 * keeps W; a read or an execute on a read-only one (a read needs only
+	 * presence) sets no Accessed that aging took away.
+	 */
+	read_counters(vm, c0);
+	spte = spte_of(vm, ANON_BASE + 64);
+	CHECK_EQ(fault_spurious(v, ANON_BASE + 64, TDPMMU_ACCESS_READ, &spurious), 1);
+	CHECK(spurious);
+	CHECK_EQ(spte_of(vm, ANON_BASE + 64), spte);
+	CHECK(spte & SPTE_W);
+	CHECK_EQ(tdpmmu_clear_young(vm, ANON_BASE + 65, ANON_BASE + 66), 1);
+	spte = spte_of(vm, ANON_BASE + 65);
+	CHECK(!(spte & (SPTE_W | SPTE_ACCESSED)) && (spte & SPTE_MMU_WRITABLE));
+	CHECK_EQ(fault_spurious(v, ANON_BASE + 65, TDPMMU_ACCESS_READ, &spurious), 1);
+	CHECK(spurious);
+	CHECK_EQ(fault_spurious(v, ANON_BASE + 65, TDPMMU_ACCESS_EXEC, &spurious), 1);
+	CHECK(spurious);
+	CHECK_EQ(spte_of(vm, ANON_BASE + 65), spte);
+	read_counters(vm, c1);
+	CHECK_EQ(c1[TDPMMU_C_PAGES_LOGGED_DIRTY], c0[TDPMMU_C_PAGES_LOGGED_DIRTY]);
+	CHECK_EQ(c1[TDPMMU_C_FAULTS_SPURIOUS] - c0[TDPMMU_C_FAULTS_SPURIOUS], 3);
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_ANON, bm), 3);
 	for (uint64_t i = 0; i < ANON_PAGES; i++)
 		CHECK_EQ(bit(bm, i), i == 3 || i == 64 || i == 999);
@@ -235,6 +301,26 @@ static void part1(void)
 	CHECK_EQ(fault(v, ANON_BASE + 3, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT), 1);
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_ANON, bm), 1);
 	CHECK(bit(bm, 3));
+	/*
+	 * A fault that does change the leaf keeps what the same leaf had: a
+	 * write to a write-tracked page (to emulate) leaves it without W and
+	 * MMU-writable, keeps its Dirty and sets only the Accessed that aging
+	 * took away; the next such write has nothing to change.
+	 */
+	CHECK_EQ(tdpmmu_write_track_add(vm, ANON_BASE + 3), 0);
+	CHECK_EQ(tdpmmu_clear_young(vm, ANON_BASE + 3, ANON_BASE + 4), 1);
+	spte = spte_of(vm, ANON_BASE + 3);
+	CHECK((spte & SPTE_DIRTY) && !(spte & (SPTE_W | SPTE_MMU_WRITABLE | SPTE_ACCESSED)));
+	CHECK_EQ(tdpmmu_fault(v, ANON_BASE + 3, TDPMMU_ACCESS_WRITE, 0, &res),
+		 TDPMMU_FAULT_EMULATE);
+	CHECK(res.level == 1 && !res.spurious);
+	CHECK_EQ(spte_of(vm, ANON_BASE + 3), spte | SPTE_ACCESSED);
+	CHECK_EQ(tdpmmu_fault(v, ANON_BASE + 3, TDPMMU_ACCESS_WRITE, 0, &res),
+		 TDPMMU_FAULT_EMULATE);
+	CHECK(res.level == 1 && res.spurious);
+	CHECK_EQ(spte_of(vm, ANON_BASE + 3), spte | SPTE_ACCESSED);
+	CHECK_EQ(tdpmmu_write_track_remove(vm, ANON_BASE + 3), 0);
+	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_ANON, bm), 0);
 
 	/* THP with eager split: every 2M leaf becomes 512 read-only 4K leaves. */
 	CHECK_EQ(level_of(vm, THP_BASE), 2);
@@ -252,25 +338,53 @@ static void part1(void)
 	CHECK(bit(bm, 600));
 
 	/*
-	 * hugetlb, manual + initially set, no split: the 2M leaves go
-	 * read-only (not even the fast path may make them writable), 4K
-	 * leaves would stay; get reports everything and does not clear.
+	 * hugetlb, manual + initially set, no split: every page is reported
+	 * already, so enable changes no entry at all and returns 0; get
+	 * reports everything and does not clear.  While a 2M leaf stays
+	 * writable a write to it is spurious.
 	 */
+	sptes(vm, HUGE_BASE, HUGE_PAGES, huge_before);
 	read_counters(vm, c0);
 	r = tdpmmu_dirty_log_enable(vm, P1_HUGE,
 				    TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET);
-	CHECK_EQ(r, 4);
+	CHECK_EQ(r, 0);
 	read_counters(vm, c1);
 	CHECK_EQ(c1[TDPMMU_C_EAGER_SPLITS], c0[TDPMMU_C_EAGER_SPLITS]);
+	CHECK_EQ(c1[TDPMMU_C_HUGE_SPLITS], c0[TDPMMU_C_HUGE_SPLITS]);
+	CHECK_EQ(c1[TDPMMU_C_LEAVES_WRPROT], c0[TDPMMU_C_LEAVES_WRPROT]);
+	CHECK(sptes_unchanged(vm, HUGE_BASE, HUGE_PAGES, huge_before));
 	lc = census(vm, HUGE_BASE, HUGE_PAGES);
 	CHECK_EQ(lc.present, HUGE_PAGES);
 	CHECK_EQ(lc.small, 0);
-	CHECK_EQ(lc.writable, 0);
-	CHECK_EQ(lc.mmu_writable, 0);
+	CHECK_EQ(lc.writable, HUGE_PAGES);
+	CHECK_EQ(lc.mmu_writable, HUGE_PAGES);
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES);
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES);
+	CHECK_EQ(fault_spurious(v, HUGE_BASE + MB2 + 3, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT,
+				&spurious),
+		 2);
+	CHECK(spurious);
+	CHECK(sptes_unchanged(vm, HUGE_BASE, HUGE_PAGES, huge_before));
+	/*
+	 * A clear protects the leaf over what it cleared: the first 2M leaf
+	 * loses W and MMU-writable (so not even the fast path may make it
+	 * writable), keeping A and D; the other 2M leaves are untouched.  A
+	 * clear of nothing set changes nothing.
+	 */
+	read_counters(vm, c0);
 	CHECK_EQ(tdpmmu_dirty_log_clear(vm, P1_HUGE, 0, ~0ull), 64);
-	CHECK_EQ(tdpmmu_dirty_log_clear(vm, P1_HUGE, 0, ~0ull), 0);
+	read_counters(vm, c1);
+	CHECK_EQ(c1[TDPMMU_C_LEAVES_WRPROT] - c0[TDPMMU_C_LEAVES_WRPROT], 1);
+	CHECK_EQ(c1[TDPMMU_C_EAGER_SPLITS], c0[TDPMMU_C_EAGER_SPLITS]);
+	CHECK_EQ(c1[TDPMMU_C_HUGE_SPLITS], c0[TDPMMU_C_HUGE_SPLITS]);
+	CHECK_EQ(spte_of(vm, HUGE_BASE), huge_before[0] & ~(SPTE_W | SPTE_MMU_WRITABLE));
+	CHECK(sptes_unchanged(vm, HUGE_BASE + MB2, HUGE_PAGES - MB2, huge_before + MB2));
+	lc = census(vm, HUGE_BASE, HUGE_PAGES);
+	CHECK_EQ(lc.present, HUGE_PAGES);
+	CHECK_EQ(lc.small, 0);
+	CHECK_EQ(lc.writable, HUGE_PAGES - MB2);
+	CHECK_EQ(lc.mmu_writable, HUGE_PAGES - MB2);
+	EXPECT_NOCHANGE(vm, tdpmmu_dirty_log_clear(vm, P1_HUGE, 0, ~0ull), 0);
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES - 64);
 	/* A write faults (no fast fix of a huge leaf) and maps that page at 4K. */
 	read_counters(vm, c0);
@@ -278,11 +392,14 @@ static void part1(void)
 	read_counters(vm, c1);
 	CHECK_EQ(c1[TDPMMU_C_FAST_FAULTS_FIXED], c0[TDPMMU_C_FAST_FAULTS_FIXED]);
 	CHECK(is_writable(vm, HUGE_BASE + 5) && !is_writable(vm, HUGE_BASE + 6));
+	CHECK(!spte_is_mmu_writable(spte_of(vm, HUGE_BASE + 6)));
 	CHECK_EQ(level_of(vm, HUGE_BASE + 6), 1);
+	CHECK_EQ(level_of(vm, HUGE_BASE + MB2), 2);
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES - 63);
 	CHECK_EQ(bm[0], 1ull << 5);
 	CHECK_EQ(tdpmmu_dirty_log_clear(vm, P1_HUGE, 0, 1ull << 5), 1);
 	CHECK(!is_writable(vm, HUGE_BASE + 5));
+	CHECK(spte_is_mmu_writable(spte_of(vm, HUGE_BASE + 5)));
 	/* Bad clears change nothing (bitmap included). */
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES - 64);
 	EXPECT_NOCHANGE(vm, tdpmmu_dirty_log_clear(vm, P1_HUGE, 32, 1), -EINVAL);
@@ -327,6 +444,73 @@ static void part1(void)
 	CHECK_EQ(c1[TDPMMU_C_COLLAPSIBLE_ZAPPED] - c0[TDPMMU_C_COLLAPSIBLE_ZAPPED], 1);
 	CHECK_EQ(level_of(vm, HUGE_BASE + 6), 0);
 	CHECK_EQ(fault(v, HUGE_BASE + 6, TDPMMU_ACCESS_WRITE), 2);
+
+	/*
+	 * hugetlb again, initially set with eager splitting: enable changes
+	 * nothing; a clear splits only the 2M leaf over its pages, down to
+	 * 4K leaves with the same bits and frames, and protects the cleared
+	 * pages' 4K leaves (W gone, MMU-writable kept, so the fast path may
+	 * make them writable again); the other 2M leaves stay huge and
+	 * writable.
+	 */
+	sptes(vm, HUGE_BASE, HUGE_PAGES, huge_before);
+	lc = census(vm, HUGE_BASE, HUGE_PAGES);
+	CHECK(lc.present == HUGE_PAGES && lc.small == 0 && lc.writable == HUGE_PAGES);
+	read_counters(vm, c0);
+	r = tdpmmu_dirty_log_enable(vm, P1_HUGE,
+				    TDPMMU_DIRTY_LOG_MANUAL_PROTECT |
+					    TDPMMU_DIRTY_LOG_INITIALLY_SET |
+					    TDPMMU_DIRTY_LOG_EAGER_SPLIT);
+	CHECK_EQ(r, 0);
+	read_counters(vm, c1);
+	CHECK_EQ(c1[TDPMMU_C_EAGER_SPLITS], c0[TDPMMU_C_EAGER_SPLITS]);
+	CHECK_EQ(c1[TDPMMU_C_LEAVES_WRPROT], c0[TDPMMU_C_LEAVES_WRPROT]);
+	CHECK(sptes_unchanged(vm, HUGE_BASE, HUGE_PAGES, huge_before));
+	read_counters(vm, c0);
+	CHECK_EQ(tdpmmu_dirty_log_clear(vm, P1_HUGE, MB2 + 64, (1ull << 3) | (1ull << 40)), 2);
+	read_counters(vm, c1);
+	CHECK_EQ(c1[TDPMMU_C_EAGER_SPLITS] - c0[TDPMMU_C_EAGER_SPLITS], 1);
+	CHECK_EQ(c1[TDPMMU_C_HUGE_SPLITS] - c0[TDPMMU_C_HUGE_SPLITS], 1);
+	CHECK_EQ(c1[TDPMMU_C_LEAVES_WRPROT] - c0[TDPMMU_C_LEAVES_WRPROT], 2);
+	/* The block's 512 4K leaves: each its own frame, the 2M leaf's bits but W. */
+	bad_leaf = bad_bits = 0;
+	for (uint64_t g = MB2; g < 2 * MB2; g++) {
+		bool cleared = g == MB2 + 64 + 3 || g == MB2 + 64 + 40;
+		struct tdpmmu_mapping m;
+		uint64_t pfn = 0;
+
+		REQUIRE(tdpmmu_lookup(vm, HUGE_BASE + g, &m) == 0);
+		REQUIRE(tdpmmu_host_pfn(vm, HUGE_BASE + g, &pfn) == 0);
+		bad_leaf += !m.present || m.level != 1 || m.pfn != pfn || spte_pfn(m.spte) != pfn;
+		bad_bits += (m.spte & LEAF_BITS) !=
+			    (huge_before[g] & LEAF_BITS & ~(cleared ? SPTE_W : 0));
+	}
+	CHECK_EQ(bad_leaf, 0);
+	CHECK_EQ(bad_bits, 0);
+	CHECK(sptes_unchanged(vm, HUGE_BASE, MB2, huge_before));
+	CHECK(sptes_unchanged(vm, HUGE_BASE + 2 * MB2, 2 * MB2, huge_before + 2 * MB2));
+	lc = census(vm, HUGE_BASE, HUGE_PAGES);
+	CHECK_EQ(lc.present, HUGE_PAGES);
+	CHECK_EQ(lc.small, MB2);
+	CHECK_EQ(lc.writable, HUGE_PAGES - 2);
+	CHECK_EQ(lc.mmu_writable, HUGE_PAGES);
+	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES - 2);
+	CHECK(!bit(bm, MB2 + 64 + 3) && !bit(bm, MB2 + 64 + 40) && bit(bm, MB2 + 64 + 4));
+	/* Nothing set in the mask: no split, no protection. */
+	EXPECT_NOCHANGE(vm, tdpmmu_dirty_log_clear(vm, P1_HUGE, 2 * MB2 + 64, 0), 0);
+	EXPECT_NOCHANGE(vm, tdpmmu_dirty_log_clear(vm, P1_HUGE, MB2 + 64, 1ull << 3), 0);
+	CHECK_EQ(level_of(vm, HUGE_BASE + 2 * MB2 + 64), 2);
+	/* The fast path makes a cleared page writable again, and logs it. */
+	read_counters(vm, c0);
+	CHECK_EQ(fault(v, HUGE_BASE + MB2 + 67, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT), 1);
+	read_counters(vm, c1);
+	CHECK_EQ(c1[TDPMMU_C_FAST_FAULTS_FIXED] - c0[TDPMMU_C_FAST_FAULTS_FIXED], 1);
+	CHECK(is_writable(vm, HUGE_BASE + MB2 + 67));
+	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES - 1);
+	CHECK(bit(bm, MB2 + 67) && !bit(bm, MB2 + 104));
+	/* Off again, the split block collapsed in place. */
+	CHECK_EQ(tdpmmu_dirty_log_disable(vm, P1_HUGE, TDPMMU_RECOVER_INPLACE), 1);
+	CHECK_EQ(level_of(vm, HUGE_BASE + MB2 + 67), 2);
 	/* And on again, after all that. */
 	CHECK(tdpmmu_dirty_log_enable(vm, P1_THP, TDPMMU_DIRTY_LOG_EAGER_SPLIT) >= 0);
 	lc = census(vm, THP_BASE, THP_PAGES);
@@ -741,6 +925,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 	CHECK(c[TDPMMU_C_COLLAPSIBLE_ZAPPED] > 0);
 	CHECK(c[TDPMMU_C_NX_RECOVERED] > 0);
 	CHECK_EQ(tdpmmu_audit(P.vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(P.vm), 0);
 	for (int i = 0; i < nvcpus; i++)
 		tdpmmu_vcpu_destroy(P.g[i].v);
 	tdpmmu_vm_destroy(P.vm);

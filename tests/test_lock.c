@@ -60,6 +60,7 @@ static void *writer(void *arg)
 
 static void test_exclusion_and_fairness(void)
 {
+	uint64_t deadline = tdp_now_ns() + DEADLINE_NS;
 	pthread_t r[READERS], w[2];
 	struct tdpmmu_lock_stats st;
 
@@ -71,6 +72,13 @@ static void test_exclusion_and_fairness(void)
 		pthread_create(&w[i], NULL, writer, NULL);
 	for (int i = 0; i < 2; i++)
 		pthread_join(w[i], NULL);
+	/*
+	 * Readers share the lock: two inside at once needs two of them on
+	 * CPUs together (or one preempted inside), which a loaded machine may
+	 * not do while the writers run.  Run on until it happened.
+	 */
+	while (!atomic_load(&overlaps) && tdp_now_ns() < deadline)
+		sched_yield();
 	atomic_store(&stop, true);
 	for (int i = 0; i < READERS; i++)
 		pthread_join(r[i], NULL);
@@ -104,6 +112,15 @@ static void *writer_stream(void *arg)
 	return NULL;
 }
 
+/* Whether one of our read acquisitions had to wait for writers. */
+static bool a_read_waited(void)
+{
+	struct tdpmmu_lock_stats st;
+
+	mmu_lock_read_stats(&lock, &st);
+	return st.read_wait_writers_max >= 1;
+}
+
 static void test_writers_do_not_starve_readers(void)
 {
 	const int rounds = 200;
@@ -119,7 +136,11 @@ static void test_writers_do_not_starve_readers(void)
 	while (atomic_load(&stream_writes) < 100)
 		sched_yield();
 	writes_before = atomic_load(&stream_writes);
-	for (; got < rounds && tdp_now_ns() < deadline; got++) {
+	/*
+	 * At least `rounds` reads, and on until one of them found a writer in
+	 * (the writers may all be off the CPUs for a while on a loaded machine).
+	 */
+	for (; (got < rounds || !a_read_waited()) && tdp_now_ns() < deadline; got++) {
 		long w0 = atomic_load(&stream_writes);
 
 		mmu_lock_read(&lock);
@@ -137,8 +158,8 @@ static void test_writers_do_not_starve_readers(void)
 	       "went first while a read waited\n",
 	       got, atomic_load(&stream_writes) - writes_before,
 	       (unsigned long long)st.read_wait_writers_max);
-	CHECK_EQ(got, rounds);
-	CHECK_EQ(during, rounds);
+	CHECK(got >= rounds);
+	CHECK_EQ(during, got);
 	/*
 	 * Turns: a waiting reader lets at most the writer holding the lock and
 	 * one that raised its flag before the reader queued go first.

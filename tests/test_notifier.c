@@ -165,6 +165,8 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 	atomic_store(&stop, true);
 	for (int i = 0; i < nvcpus; i++)
 		pthread_join(g[i].thread, NULL);
+	/* Quiescent: the churn thread is stopped and the vCPU threads joined. */
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
 	tdpmmu_read_counters(vm, c);
 	for (int i = 0; i < nvcpus; i++) {
@@ -193,6 +195,7 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 	/* The churn ended every invalidation it began: nothing is in progress. */
 	CHECK_EQ(tdpmmu_invalidate_end(vm, THP_BASE, THP_BASE + MB2), -EINVAL);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vm_destroy(vm);
 	vm = NULL;
 }

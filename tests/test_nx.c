@@ -24,10 +24,10 @@
  *     and by zapping, in turn (every third pass while the vCPUs do not
  *     execute, so that the list can only shrink).  Every read returns the value
  * last written; at the end the host holds every last value, the list and the
- * tree audit clean, and nx_tables_tracked equals the list length.  The run goes
- * on past --seconds (up to 10x) until the thread zapped listed tables, execute
- * faults split huge leaves, and huge-page recovery took listed tables away
- * while vCPUs ran.
+ * tree audit clean, and every vCPU's TLB agrees with the tables (the TLB
+ * audit).  The run goes on past --seconds (up to 10x) until the thread
+ * zapped listed tables, execute faults split huge leaves, huge-page recovery
+ * took listed tables away while vCPUs ran, and reads returned the right value.
  *
  *   test_nx [--seconds S] [--vcpus N] [--words N] [--seed S]
  */
@@ -258,7 +258,16 @@ static unsigned choose_access(struct word_guest *g)
 	return r <= 1 ? TDPMMU_ACCESS_READ : TDPMMU_ACCESS_WRITE;
 }
 
-static struct word_run run = { .choose = choose_access };
+static atomic_long good_reads; /* the main thread watches it */
+
+/* Each access once it completed: counts the reads that returned the right value. */
+static void count_good_read(struct word_guest *g, int j, unsigned type, bool ok)
+{
+	if (type == TDPMMU_ACCESS_READ && ok)
+		atomic_fetch_add_explicit(&good_reads, 1, memory_order_relaxed);
+}
+
+static struct word_run run = { .choose = choose_access, .completed = count_good_read };
 
 static void test_concurrent(double seconds, uint64_t seed)
 {
@@ -283,7 +292,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 		tdpmmu_read_counters(cvm, c);
 		if (now - start >= (uint64_t)(seconds * 1e9) &&
 		    ((c[TDPMMU_C_NX_RECOVERED] > 0 && c[TDPMMU_C_NX_SPLITS] > 0 &&
-		      untracked_by_recovery > 0) ||
+		      untracked_by_recovery > 0 && atomic_load(&good_reads) > 0) ||
 		     now - start > (uint64_t)(10 * seconds * 1e9) || atomic_load(&run.mismatches) ||
 		     atomic_load(&run.run_errors) || errors))
 			break;
@@ -316,6 +325,12 @@ static void test_concurrent(double seconds, uint64_t seed)
 	}
 	atomic_store(&run.stop, true);
 	word_guests_join(guests, nvcpus);
+	/*
+	 * Quiescent: vCPU threads joined, this thread made every huge-page
+	 * recovery; the VM's NX recovery thread may still run (the TLB audit
+	 * takes the write lock and lets its pass finish first).
+	 */
+	CHECK_EQ(tdpmmu_audit_tlbs(cvm), 0);
 	host_bad = word_guests_check_host(cvm, guests, nvcpus, &reads_ok, &writes);
 	for (int i = 0; i < nvcpus; i++)
 		execs_all += execs[i].n;
@@ -343,6 +358,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	CHECK(c[TDPMMU_C_NX_RECOVERED] > 0);
 	CHECK(c[TDPMMU_C_NX_SPLITS] > 0);
 	CHECK(untracked_by_recovery > 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(cvm), 0);
 	tdpmmu_vm_destroy(cvm);
 }
 

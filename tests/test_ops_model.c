@@ -27,12 +27,17 @@
  *               Walking down, a missing table is created, a huge leaf in
  *               the way is split (children keep every bit; 4K children
  *               become executable under NX), a table at the goal level is
- *               replaced by the leaf.  The leaf: Accessed, MMU-writable if
- *               the slot is writable, W too unless the slot logs and the
- *               access is not a write (a logging write marks the page),
- *               Dirty on a write or if the same leaf already had it,
- *               executable unless huge under NX.  A write to the read-only
- *               slot is -EFAULT and changes nothing.
+ *               replaced by the leaf.  A logging write marks the page
+ *               first.  If a leaf at the goal level already maps the gfn
+ *               and allows the access (a read needs only presence), the
+ *               fault is spurious and changes nothing, A/D included.  Else
+ *               the leaf: Accessed, MMU-writable if the slot is writable,
+ *               W too unless the slot logs and the access is not a write,
+ *               Dirty on a write, executable unless huge under NX; and
+ *               the same leaf's W, MMU-writable, X, A and D are kept (a
+ *               leaf that would come out unchanged is spurious too).  A
+ *               write to the read-only slot is -EFAULT and changes
+ *               nothing.
  *   zap_range   every leaf overlapping the range goes whole; tables stay.
  *   zap_all, zap_all_fast   everything goes, tables and the NX list too.
  *   write_protect_gfn       W and MMU-writable cleared on the leaf; 1 iff it
@@ -41,7 +46,8 @@
  *               an untracked gfn; adds nest.  add protects the leaf like
  *               write_protect_gfn.  While a gfn is tracked, a fault maps
  *               no huge leaf over it (the goal is capped), its own leaf is
- *               mapped without W, MMU-writable and Dirty, a write to it
+ *               mapped without W, MMU-writable and a new Dirty (a Dirty the
+ *               same leaf had stays), a write to it
  *               answers TDPMMU_FAULT_EMULATE, and recovery skips the tables
  *               above it.
  *   clear_young, clear_flush_young, test_young   Accessed cleared on (or
@@ -56,18 +62,22 @@
  *               A/D are the first (lowest gfn) leaf's, skipping tables with
  *               no leaf.  Both return exactly the tables they removed.
  *   dirty_log_enable   -EINVAL bad flags, -EROFS read-only, -EBUSY logging;
- *               else the bitmap starts empty (all set with INITIALLY_SET),
- *               EAGER_SPLIT splits every huge leaf of the slot down to 4K
- *               (new tables not NX-disallowed), then every leaf at 4K and
- *               above (2M and above with INITIALLY_SET) loses W at 4K, W
- *               and MMU-writable when huge; returns the leaves that lost
- *               something.
+ *               else the bitmap starts empty, EAGER_SPLIT splits every
+ *               huge leaf of the slot down to 4K (new tables not
+ *               NX-disallowed), then every leaf loses W at 4K, W and
+ *               MMU-writable when huge; returns the leaves that lost
+ *               something.  With INITIALLY_SET the bitmap starts all set
+ *               and nothing else changes (no split, no protection): 0.
  *   dirty_log_get      -EINVAL when not logging; copies the bitmap, returns
  *               its popcount; without MANUAL_PROTECT clears it and
  *               re-protects the pages that were set (as enable does).
  *   dirty_log_clear    MANUAL_PROTECT only (-EINVAL else, and for a bad
- *               first_page); clears mask & bitmap word, re-protects those
- *               pages, returns their number.
+ *               first_page); clears mask & bitmap word (was_set); if any,
+ *               with INITIALLY_SET and EAGER_SPLIT the huge leaves over
+ *               the pages from its lowest to its highest bit split first
+ *               (as at enable: a 1G leaf into all its 2M leaves, the 2M
+ *               ones in the range into 4K), then those pages are
+ *               re-protected (as enable does); returns their number.
  *   dirty_log_disable  -EINVAL when not logging; the bitmap goes, then
  *               recovery as above (NONE: 0).
  *   nx_recover  pops ceil(listed / ratio) of the oldest listed tables
@@ -78,9 +88,10 @@
  * Checks after every operation: each model leaf is looked up at its first
  * gfn (present, level, frame, W, MMU-writable, A, D, X must match); the
  * leaf counters (leaves_4k/2m/1g) and table counters (tables_l1/l2) equal
- * the model's counts, so the MMU's leaves are the model's; each logging
- * slot has no writable leaf above 4K and each writable 4K leaf's page is
- * set in the model's bitmap; the bitmap of each MANUAL_PROTECT slot, read
+ * the model's counts, so the MMU's leaves are the model's; in each logging
+ * slot a writable leaf is 4K, or huge with INITIALLY_SET, and every page it
+ * maps is set in the model's bitmap; a fault's result (level, spurious)
+ * is the model's; the bitmap of each MANUAL_PROTECT slot, read
  * with dirty_log_get (which does not clear there), equals the model's;
  * with NX on, no huge leaf is executable, tdpmmu_nx_listed equals the
  * model's list length and tdp_nx_audit is clean.  The counters are audited
@@ -156,6 +167,9 @@ static uint64_t *bitmap[NR_SLOTS], *bitmap_buf;
 static uint16_t track[SPACE];
 static uint32_t track_b[NBLOCKS], track_g[NG1];
 static bool model_emulate; /* the last model_fault was a write to emulate */
+static bool model_spurious; /* ... was answered spurious (fast path, or nothing to change) */
+static uint64_t slow_spurious; /* slow-path faults on a leaf that allowed the access already */
+static uint64_t clear_splits; /* huge leaves split by dirty_log_clear (INITIALLY_SET) */
 static uint64_t emulate_count; /* faults that answered TDPMMU_FAULT_EMULATE */
 /* The distinct tracked gfns; at most TRACK_MAX, so that huge pages stay possible. */
 #define TRACK_MAX 8
@@ -383,26 +397,44 @@ static bool access_allowed(uint8_t v, unsigned access)
 	return !(access & TDPMMU_ACCESS_EXEC) || (v & M_X);
 }
 
-/* The slow path's leaf at @level for @gfn. */
+/*
+ * The slow path's leaf at @level for @gfn.  The page is marked first (the
+ * fault marks before it maps, whatever the map then does).  A leaf already
+ * at @level (the same frame: no remaps here) that allows the access makes
+ * the fault spurious and stays exactly as it is; otherwise the new leaf
+ * keeps the old one's W, MMU-writable, X, A and D.
+ */
 static int map_leaf(uint64_t gfn, int level, unsigned access)
 {
 	bool write = access & TDPMMU_ACCESS_WRITE, writable = !in_ro(gfn) && !track[gfn];
+	bool same = lvl(gfn) == level;
 	uint8_t v = (uint8_t)(level | M_A);
 
 	model_emulate = write && track[gfn];
+	if (writable && (!logging(gfn) || write))
+		mark(gfn); /* before the writable leaf may exist (no-op unless logging) */
+	if (same && access_allowed(model[gfn], access)) {
+		model_spurious = true;
+		slow_spurious++;
+		touch_range(gfn, gfn + 1);
+		return level;
+	}
 	if (writable) {
 		v |= M_MW;
-		if (!logging(gfn) || write) {
+		if (!logging(gfn) || write)
 			v |= M_W;
-			mark(gfn); /* before the writable leaf exists (no-op unless logging) */
-		}
 	}
 	if (write && !track[gfn])
 		v |= M_D;
 	if (level == 1 || !nx_on)
 		v |= M_X;
-	if (lvl(gfn) == level)
-		v |= model[gfn] & M_D; /* the same leaf keeps its Dirty bit */
+	if (same)
+		v |= model[gfn] & (M_W | M_MW | M_X | M_A | M_D);
+	if (same && v == model[gfn]) {
+		/* Nothing to change (a write to a tracked gfn): spurious too. */
+		model_spurious = true;
+		return level;
+	}
 	model_set(gfn, level, v);
 	return level;
 }
@@ -422,6 +454,7 @@ static int model_fault(uint64_t gfn, unsigned access, bool present, int cap)
 	if (write && in_ro(gfn))
 		return -EFAULT;
 	if (present && l && (!cap || l <= cap)) {
+		model_spurious = true; /* the fast path answers "spurious" when it fixes, too */
 		if (access_allowed(model[gfn], access))
 			return l; /* spurious */
 		if (write && (model[gfn] & M_MW)) {
@@ -429,6 +462,7 @@ static int model_fault(uint64_t gfn, unsigned access, bool present, int cap)
 			mark(gfn);
 			return l;
 		}
+		model_spurious = false;
 	}
 	hd = nx_on && (access & TDPMMU_ACCESS_EXEC) && goal > 1;
 	if (hd)
@@ -602,12 +636,43 @@ static bool log_wrprot_leaf(uint64_t gfn)
 	return true;
 }
 
-/* Returns enable's result, with the model changed as enable changes the MMU.
+/*
+ * Eager splitting of [start, end): the pre-order walk with min level 2M.
+ * A 1G leaf it meets becomes 512 2M leaves (all of them), and each 2M leaf
+ * over the range becomes 512 4K leaves; the new tables are not
+ * NX-disallowed.
+ */
+static int model_split_range(uint64_t start, uint64_t end)
+{
+	int n = 0;
+
+	for (uint64_t g = next_leaf(start, end), next; g < end; g = next_leaf(next, end)) {
+		int l = lvl(g);
+
+		next = align_down(g, l) + pages_at(l);
+		if (l == 3) {
+			split_leaf(g, 3);
+			table_new(&t1[g / GB], &t1_seq[g / GB], false, false);
+			n++;
+		}
+		for (uint64_t c = align_down(g, 2); l >= 2 && c < next && c < end; c += MB2) {
+			split_leaf(c, 2);
+			table_new(&t2[c / MB2], &t2_seq[c / MB2], false, false);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Returns enable's result, with the model changed as enable changes the
+ * MMU.  With INITIALLY_SET nothing but the bitmap: each clear splits and
+ * protects its own range (model_log_clear).
  */
 static int model_log_enable(int s, unsigned flags)
 {
 	uint64_t base = slots[s].base_gfn, end = base + slots[s].npages;
-	int min_level = flags & TDPMMU_DIRTY_LOG_INITIALLY_SET ? 2 : 1, n = 0;
+	int n = 0;
 
 	if ((flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) && !(flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT))
 		return -EINVAL;
@@ -617,25 +682,12 @@ static int model_log_enable(int s, unsigned flags)
 		return -EBUSY;
 	log_flags[s] = LOG_ON | flags;
 	memset(bitmap[s], flags & TDPMMU_DIRTY_LOG_INITIALLY_SET ? 0xff : 0, slot_words(s) * 8);
-	if (flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT) {
-		for (uint64_t g = next_leaf(base, end), pages; g < end;
-		     g = next_leaf(g + pages, end)) {
-			int l = lvl(g);
-
-			pages = pages_at(l);
-			if (l == 3) {
-				split_leaf(g, 3);
-				table_new(&t1[g / GB], &t1_seq[g / GB], false, false);
-			}
-			for (uint64_t c = g; l >= 2 && c < g + pages; c += MB2) {
-				split_leaf(c, 2);
-				table_new(&t2[c / MB2], &t2_seq[c / MB2], false, false);
-			}
-		}
-	}
+	if (flags & TDPMMU_DIRTY_LOG_INITIALLY_SET)
+		return 0;
+	if (flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT)
+		model_split_range(base, end);
 	for (uint64_t g = next_leaf(base, end); g < end; g = next_leaf(g + pages_at(lvl(g)), end))
-		if (lvl(g) >= min_level)
-			n += log_wrprot_leaf(g);
+		n += log_wrprot_leaf(g);
 	return n;
 }
 
@@ -649,6 +701,28 @@ static void model_reprotect(int s, uint64_t first, uint64_t mask)
 		if (lvl(g))
 			log_wrprot_leaf(g);
 	}
+}
+
+/*
+ * A valid clear of @mask at slot page @first (a multiple of 64): the bits
+ * that were set go; with INITIALLY_SET and EAGER_SPLIT the huge leaves
+ * over [lowest, highest] of them split first; then each of their pages is
+ * re-protected.  Returns the number of bits cleared.
+ */
+static int model_log_clear(int s, uint64_t first, uint64_t mask)
+{
+	uint64_t *word = &bitmap[s][first / 64], was = *word & mask, g = slots[s].base_gfn + first;
+	const unsigned both = TDPMMU_DIRTY_LOG_INITIALLY_SET | TDPMMU_DIRTY_LOG_EAGER_SPLIT;
+
+	*word &= ~mask;
+	if (!was)
+		return 0;
+	if ((log_flags[s] & both) == both)
+		clear_splits +=
+			(uint64_t)model_split_range(g + (uint64_t)__builtin_ctzll(was),
+						    g + 64 - (uint64_t)__builtin_clzll(was));
+	model_reprotect(s, first, was);
+	return __builtin_popcountll(was);
 }
 
 static int popcount_words(const uint64_t *w, uint64_t n)
@@ -747,19 +821,51 @@ static void compare_gfn(struct tdpmmu_vm *vm, uint64_t g, const char *op, struct
 		report(g, m, pfn, op);
 }
 
-/* The invariants of the MMU's leaf @m at @g (logging, NX). */
+/* Are the bits of slot @s's pages [lo, hi) all set? */
+static bool bits_all_set(int s, uint64_t lo, uint64_t hi)
+{
+	while (lo < hi) {
+		if (lo % 64 == 0 && hi - lo >= 64) {
+			if (bitmap[s][lo / 64] != ~0ull)
+				return false;
+			lo += 64;
+		} else {
+			if (!((bitmap[s][lo / 64] >> (lo % 64)) & 1))
+				return false;
+			lo++;
+		}
+	}
+	return true;
+}
+
+/*
+ * The invariants of the MMU's leaf @m at @g (logging, NX).  In a logging
+ * slot a leaf is writable only while the bit of every page it maps is
+ * set; a huge one only with INITIALLY_SET (left as it was at enable, no
+ * page of it cleared since).  The whole leaf is checked at its first gfn.
+ */
 static void leaf_invariants(uint64_t g, const struct tdpmmu_mapping *m, const char *op)
 {
+	uint64_t first, base;
+	int s;
+
 	if (!m->present)
 		return;
 	if (nx_on && m->level > 1 && (m->spte & SPTE_X))
 		violation("executable huge leaf under NX", g, op);
 	if (!logging(g) || !spte_is_writable(m->spte))
 		return;
-	if (m->level > 1)
-		violation("writable huge leaf in a logging slot", g, op);
+	s = slot_of(g);
+	base = slots[s].base_gfn;
+	first = align_down(g, m->level);
+	if (m->level > 1 && !(log_flags[s] & TDPMMU_DIRTY_LOG_INITIALLY_SET))
+		violation("writable huge leaf in a logging slot without INITIALLY_SET", g, op);
 	else if (!bit_set(g))
-		violation("writable 4K leaf whose dirty bit is clear", g, op);
+		violation("writable leaf whose dirty bit is clear", g, op);
+	else if (g == first && first >= base &&
+		 (first + pages_at(m->level) > base + slots[s].npages ||
+		  !bits_all_set(s, first - base, first - base + pages_at(m->level))))
+		violation("writable huge leaf over a page whose dirty bit is clear", g, op);
 }
 
 /*
@@ -966,7 +1072,7 @@ static int do_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, boo
 	struct tdpmmu_fault_result res;
 	int want, r;
 
-	model_emulate = false;
+	model_emulate = model_spurious = false;
 	want = model_fault(gfn, access, present, cap);
 	r = tdpmmu_fault(vcpu, gfn, access | (present ? TDPMMU_ACCESS_PRESENT : 0), cap, &res);
 	if (want < 0) {
@@ -977,6 +1083,7 @@ static int do_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, boo
 	CHECK_EQ(r, model_emulate ? TDPMMU_FAULT_EMULATE : 0);
 	emulate_count += r == TDPMMU_FAULT_EMULATE;
 	CHECK_EQ(res.level, want);
+	CHECK_EQ(res.spurious, model_spurious);
 	return res.level;
 }
 
@@ -988,6 +1095,8 @@ static const unsigned log_combos[] = {
 	TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET,
 	TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT |
 		TDPMMU_DIRTY_LOG_INITIALLY_SET,
+	TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT |
+		TDPMMU_DIRTY_LOG_INITIALLY_SET, /* twice: its clears split huge leaves */
 	TDPMMU_DIRTY_LOG_INITIALLY_SET, /* invalid: INITIALLY_SET needs MANUAL */
 };
 
@@ -1007,7 +1116,8 @@ static uint64_t random_mask(uint64_t *rs, uint64_t word)
 }
 
 struct run_stats {
-	uint64_t done[NR_OPS], effective[NR_OPS], refault_huge, emulate;
+	uint64_t done[NR_OPS], effective[NR_OPS], refault_huge, emulate, slow_spurious,
+		clear_splits;
 	int64_t c[TDPMMU_NR_COUNTERS];
 };
 
@@ -1025,7 +1135,7 @@ static void reset_model(void)
 	memset(track_b, 0, sizeof(track_b));
 	memset(track_g, 0, sizeof(track_g));
 	ntracked = 0;
-	emulate_count = 0;
+	emulate_count = slow_spurious = clear_splits = 0;
 }
 
 static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, struct run_stats *st)
@@ -1105,6 +1215,10 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 			if (ntracked == TRACK_MAX && !track[gfn])
 				gfn = tracked_gfns[test_rand(&rs) % TRACK_MAX];
 			touch_range(gfn, gfn + 1);
+			/* Often written first: a tracked leaf that is Dirty, which a later
+			 * fault on it must keep (the same leaf keeps A/D). */
+			if (!track[gfn] && !in_ro(gfn) && test_rand(&rs) % 2)
+				do_fault(vcpu, gfn, TDPMMU_ACCESS_WRITE, false, 0);
 			want = model_track_add(gfn);
 			CHECK_EQ(tdpmmu_write_track_add(vm, gfn), want);
 			st->effective[kind] += want == 0;
@@ -1178,17 +1292,52 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 		}
 		case OP_LOG_ENABLE: {
 			unsigned flags = log_combos[test_rand(&rs) % ARRAY_SIZE(log_combos)];
+			bool huge_1g = false;
 
-			/* Splitting a 1G leaf eagerly makes 256K 4K leaves, which every later
-			 * comparison looks up: rare. */
+			/* Splitting a 1G leaf (or the 511 2M leaves a clear left of one)
+			 * eagerly at enable makes up to 256K 4K leaves, which every later
+			 * comparison looks up: rare.  With INITIALLY_SET enable splits
+			 * nothing (a clear splits one 2M block). */
 			if (s == SLOT_HUGE && (flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT) &&
-			    lvl(HUGE_BASE) == 3 && test_rand(&rs) % 16)
+			    !(flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) &&
+			    (lvl(HUGE_BASE) == 3 || nleaves[2] > 64) && test_rand(&rs) % 16)
 				flags &= ~TDPMMU_DIRTY_LOG_EAGER_SPLIT;
 
+			/*
+			 * For clears that split a 1G leaf, often map the hugetlb slot
+			 * 1G first (its tracked gfns untracked, as they would keep it
+			 * small).
+			 */
+			if (s == SLOT_HUGE && !log_flags[s] &&
+			    (flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) &&
+			    (flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT) && test_rand(&rs) % 2) {
+				/* From the end: a removal moves the last entry into its place. */
+				for (int i = ntracked - 1; i >= 0; i--) {
+					uint64_t t = tracked_gfns[i];
+
+					if (t >= HUGE_BASE + GB)
+						continue;
+					touch_range(t, t + 1);
+					while (track[t]) {
+						want = model_track_remove(t);
+						CHECK_EQ(tdpmmu_write_track_remove(vm, t), want);
+					}
+				}
+				huge_1g = do_fault(vcpu, gfn, TDPMMU_ACCESS_READ, false, 3) == 3;
+			}
 			want = model_log_enable(s, flags);
 			r = tdpmmu_dirty_log_enable(vm, slots[s].id, flags);
 			CHECK_EQ(r, want);
 			st->effective[kind] += r >= 0;
+			/* ... and clear a word of it at once: the clear splits the 1G leaf. */
+			if (huge_1g && r == 0) {
+				uint64_t w = test_rand(&rs) % slot_words(s),
+					 mask = random_mask(&rs, bitmap[s][w]);
+
+				want = model_log_clear(s, w * 64, mask);
+				CHECK_EQ(tdpmmu_dirty_log_clear(vm, slots[s].id, w * 64, mask),
+					 want);
+			}
 			break;
 		}
 		case OP_LOG_GET:
@@ -1215,6 +1364,16 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 			uint64_t words = slot_words(s), w = test_rand(&rs) % words, first, mask;
 			unsigned how = (unsigned)(test_rand(&rs) % 16);
 
+			/* Now and then a word under a huge leaf (a clear may split it). */
+			if (log_flags[s] && test_rand(&rs) % 4 == 0) {
+				uint64_t base = slots[s].base_gfn, e = base + slots[s].npages,
+					 g = next_leaf(base + test_rand(&rs) % slots[s].npages, e);
+
+				for (int k = 0; k < 1024 && g < e && lvl(g) < 2; k++)
+					g = next_leaf(g + 1, e);
+				if (g < e && lvl(g) >= 2)
+					w = (g - base) / 64;
+			}
 			/* Mostly a word with bits set, if any. */
 			if (log_flags[s] && test_rand(&rs) % 2)
 				for (uint64_t i = 0; i < words && !bitmap[s][w]; i++)
@@ -1230,9 +1389,7 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 				CHECK_EQ(r, -EINVAL);
 				break;
 			}
-			want = __builtin_popcountll(bitmap[s][w] & mask);
-			model_reprotect(s, first, bitmap[s][w] & mask);
-			bitmap[s][w] &= ~mask;
+			want = model_log_clear(s, first, mask);
 			CHECK_EQ(r, want);
 			st->effective[kind] += want > 0;
 			break;
@@ -1278,6 +1435,8 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 	}
 	tdpmmu_read_counters(vm, st->c);
 	st->emulate = emulate_count;
+	st->slow_spurious = slow_spurious;
+	st->clear_splits = clear_splits;
 	tdpmmu_vm_destroy(vm);
 }
 
@@ -1290,14 +1449,15 @@ static void print_run(const char *name, uint64_t ops, uint64_t seed, const struc
 	       "%lld, huge recovered %lld, collapsible zapped %lld, wrprot %lld, "
 	       "eager splits %lld, pages logged %lld, nx tracked now %lld, nx "
 	       "forced small %lld, nx recovered %lld, huge refaults %" PRIu64
-	       ", faults to emulate %" PRIu64 "\n",
+	       ", faults to emulate %" PRIu64 ", slow spurious faults %" PRIu64
+	       ", huge leaves split by clear %" PRIu64 "\n",
 	       (long long)st->c[TDPMMU_C_HUGE_SPLITS], (long long)st->c[TDPMMU_C_TABLES_REPLACED],
 	       (long long)st->c[TDPMMU_C_YOUNG_CLEARED], (long long)st->c[TDPMMU_C_HUGE_RECOVERED],
 	       (long long)st->c[TDPMMU_C_COLLAPSIBLE_ZAPPED],
 	       (long long)st->c[TDPMMU_C_LEAVES_WRPROT], (long long)st->c[TDPMMU_C_EAGER_SPLITS],
 	       (long long)st->c[TDPMMU_C_PAGES_LOGGED_DIRTY], (long long)st->c[TDPMMU_C_NX_TRACKED],
 	       (long long)st->c[TDPMMU_C_NX_SPLITS], (long long)st->c[TDPMMU_C_NX_RECOVERED],
-	       st->refault_huge, st->emulate);
+	       st->refault_huge, st->emulate, st->slow_spurious, st->clear_splits);
 }
 
 int main(int argc, char **argv)
@@ -1343,6 +1503,8 @@ int main(int argc, char **argv)
 		CHECK(plain.emulate > 0);
 		CHECK(nx.c[TDPMMU_C_NX_SPLITS] > 0);
 		CHECK(nx.refault_huge > 0);
+		CHECK(plain.slow_spurious > 0 && nx.slow_spurious > 0);
+		CHECK(plain.clear_splits + nx.clear_splits > 0);
 	}
 	for (int s = 0; s < NR_SLOTS; s++)
 		free(bitmap[s]);

@@ -291,17 +291,21 @@ static void test_qsbr_blocked_thread(void)
 	while (!b.ran)
 		pthread_cond_wait(&b.c, &b.m);
 	pthread_mutex_unlock(&b.m);
-	/* The vCPU thread is blocked; faults from here use another thread. */
+	/* The vCPU thread is blocked (parked behind b.m, which we have taken since). */
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
+	/* Faults from here use another thread. */
 	REQUIRE(tdpmmu_zap_all(vm) == 0);
 	CHECK(rstats(vm).retired >= 1);
 	reclaim_barrier(&tdp_vm_mmu(vm)->reclaim); /* would hang if the blocked thread stalled it */
 	CHECK_EQ(rstats(vm).freed, rstats(vm).retired);
 	CHECK(rstats(vm).rcu_callbacks >= 1);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0); /* its TLB still holds the page; the flush is pending */
 	pthread_mutex_lock(&b.m);
 	b.release = true;
 	pthread_cond_broadcast(&b.c);
 	pthread_mutex_unlock(&b.m);
 	pthread_join(t, NULL);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vm_destroy(vm);
 	printf("test_reclaim: rcu-qsbr: a grace period ended while a vCPU thread was blocked\n");
 }

@@ -7,13 +7,14 @@
  *     ZAP: exactly the collapsible tables go (8 + 7 + 0 + 1, the 1G one
  *     whole), their gfns read non-present, the misaligned block and the
  *     anon slot keep their 4K leaves, every Dirty bit of a zapped leaf
- *     reaches the host, each call that changed something flushed exactly
- *     once, and refaults map 2M/1G again.  INPLACE: from a fresh 4K
- *     mapping with written, clean, partly faulted, write-protected and
- *     empty blocks: every gfn is then mapped by a 2M (or 1G) leaf with the
- *     host's frame, Accessed, Dirty as its first leaf, writable only if
- *     every leaf below was, executable; the empty table and the
- *     misaligned block are left alone; again one flush per call; a second
+ *     reaches the host, each table zapped was flushed once (and a call
+ *     that zapped nothing did not flush), and refaults map 2M/1G again.
+ *     INPLACE: from a fresh 4K mapping with written, clean, partly
+ *     faulted, write-protected and empty blocks: every gfn is then mapped
+ *     by a 2M (or 1G) leaf with the host's frame, Accessed, Dirty as its
+ *     first leaf, writable only if every leaf below was, executable; the
+ *     empty table and the misaligned block are left alone; one flush per
+ *     call that changed something; a second
  *     pass finds nothing.  Bad input is rejected.  A slot that logs dirty
  *     pages is never collapsed (the API says -EINVAL, the per-table check
  *     skips it), and disabling logging with INPLACE collapses it.  Audit
@@ -25,9 +26,10 @@
  *     split some blocks down to 4K (faults capped at 4K), then recover a
  *     slot, ZAP and INPLACE in turn.  No read may return anything but the
  *     value last written, nor may the host hold anything else at the end;
- *     the audit is clean.  The run goes on past --seconds (up to 10x) until
- *     both ways collapsed tables while vCPU faults were in flight (vCPU
- *     slow-fault counts moved during the recovery call).
+ *     the audit and the TLB audit are clean.  The run goes on past
+ *     --seconds (up to 10x) until both ways collapsed tables while vCPU
+ *     faults were in flight (vCPU slow-fault counts moved during the
+ *     recovery call) and reads returned the right value.
  *
  *   test_recover [--seconds S] [--vcpus N] [--words N] [--seed S]
  */
@@ -151,16 +153,18 @@ static void test_zap(void)
 	CHECK_EQ(tdpmmu_recover_huge_pages(NULL, H2_ID, TDPMMU_RECOVER_ZAP), -EINVAL);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), H2_BLOCKS + THP_BLOCKS + 2 + G1_TABLES);
 
+	/* ZAP freezes each table's entry and flushes before it stores non-present. */
 	flushes = test_counter(vm, TDPMMU_C_TLB_FLUSHES);
 	dropped = test_counter(vm, TDPMMU_C_DIRTY_LEAVES_DROPPED);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, TDPMMU_RECOVER_ZAP), H2_BLOCKS);
-	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 1);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + H2_BLOCKS);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, THP_ID, TDPMMU_RECOVER_ZAP), THP_BLOCKS - 1);
-	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 2);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + H2_BLOCKS + THP_BLOCKS - 1);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, ANON_ID, TDPMMU_RECOVER_ZAP), 0);
-	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 2); /* nothing changed: no flush */
+	/* nothing changed: no flush */
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + H2_BLOCKS + THP_BLOCKS - 1);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, G1_ID, TDPMMU_RECOVER_ZAP), 1);
-	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 3);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + H2_BLOCKS + THP_BLOCKS);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_COLLAPSIBLE_ZAPPED), H2_BLOCKS + THP_BLOCKS - 1 + 1);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_HUGE_RECOVERED), 0);
 	/* Left: the misaligned block's table and the anon slot's two. */
@@ -388,9 +392,18 @@ static void test_inplace(void)
 #define CHURN_CYCLES 16384ull
 
 static struct tdpmmu_vm *cvm;
-static struct word_run run; /* the plain program: read or write */
 static int nvcpus = 3, nwords = 128;
 static struct word_guest guests[MAX_VCPUS];
+static atomic_long good_reads; /* the main thread watches it */
+
+/* Each access once it completed: counts the reads that returned the right value. */
+static void count_good_read(struct word_guest *g, int j, unsigned type, bool ok)
+{
+	if (type == TDPMMU_ACCESS_READ && ok)
+		atomic_fetch_add_explicit(&good_reads, 1, memory_order_relaxed);
+}
+
+static struct word_run run = { .completed = count_good_read }; /* read or write */
 
 static uint64_t vcpu_slow_faults(void)
 {
@@ -443,7 +456,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 		int r;
 
 		if (now - start >= (uint64_t)(seconds * 1e9) &&
-		    ((overlapped[0] > 0 && overlapped[1] > 0) ||
+		    ((overlapped[0] > 0 && overlapped[1] > 0 && atomic_load(&good_reads) > 0) ||
 		     now - start > (uint64_t)(10 * seconds * 1e9) || atomic_load(&run.mismatches) ||
 		     atomic_load(&run.run_errors) || atomic_load(&churn.error) ||
 		     atomic_load(&churn.out_of_frames)))
@@ -481,6 +494,8 @@ static void test_concurrent(double seconds, uint64_t seed)
 	tdp_churn_stop(&churn);
 	atomic_store(&run.stop, true);
 	word_guests_join(guests, nvcpus);
+	/* Quiescent: churn stopped, vCPU threads joined, this thread made every recovery. */
+	CHECK_EQ(tdpmmu_audit_tlbs(cvm), 0);
 	host_bad = word_guests_check_host(cvm, guests, nvcpus, &reads_ok, &writes);
 	tdpmmu_read_counters(cvm, c);
 	printf("test_recover: concurrent: %.1f s, %d vCPUs x %d words: %" PRIu64 " writes, %" PRIu64
@@ -508,6 +523,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	CHECK_EQ(c[TDPMMU_C_COLLAPSIBLE_ZAPPED], (int64_t)got[0]);
 	CHECK_EQ(c[TDPMMU_C_HUGE_RECOVERED], (int64_t)got[1]);
 	CHECK_EQ(tdpmmu_audit(cvm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(cvm), 0);
 	tdpmmu_vcpu_destroy(shaper);
 	tdpmmu_vm_destroy(cvm);
 }

@@ -16,10 +16,15 @@
  *     that slot.  Each guest, in guest mode, checks its vCPU's root: an
  *     invalid root is legal only while a fast zap is in progress (the zap
  *     returns only after every vCPU left guest mode and will reload
- *     first).  Written values read back through the host at the end, the
- *     audit is clean, and once every vCPU is gone no root is left.  The
- *     run must show reloads and guests that met an invalidated root while
- *     a zap was under way (the window the check guards).
+ *     first); so a guest that saw a whole fast zap complete since its last
+ *     look and is on a valid root has reloaded in between.  The run goes
+ *     on past --seconds (up to 10x) until guests met an invalidated root
+ *     while a zap was under way (the window the check guards) and saw such
+ *     a reload; the reload counter must cover every reload a guest saw.
+ *     Written values read back through the host at the end, the audit and
+ *     the TLB audit are clean.  Then, with every thread stopped, one more
+ *     fast zap: each vCPU's next run must reload exactly once and enter on
+ *     a new valid root.  Once every vCPU is gone no root is left.
  *
  *   test_roots [--seconds S] [--vcpus N] [--seed S]
  */
@@ -121,6 +126,7 @@ static void test_single(void)
 	CHECK_EQ(rs.allocated, 2);
 	CHECK(mapped(vm, 5) && mapped(vm, 700));
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
 	/* Fast zap: nothing mapped afterwards; holders keep their old roots until reload. */
 	CHECK_EQ(tdpmmu_zap_all_fast(vm), 0);
@@ -129,6 +135,7 @@ static void test_single(void)
 	CHECK_EQ(rs.valid, 0);
 	CHECK_EQ(rs.invalid, 2);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0); /* a's TLB is on an invalid root: reloaded first */
 	run_one(a, 5 << 12, TDPMMU_ACCESS_READ, &val);
 	CHECK_EQ(val, 0x1234); /* the bytes stay with the host */
 	CHECK_EQ(tdpmmu_fault(b, 6, TDPMMU_ACCESS_READ, 0, NULL), 0);
@@ -138,6 +145,7 @@ static void test_single(void)
 	CHECK_EQ(rs.invalid, 0); /* every invalidated root is gone */
 	CHECK_EQ(rs.allocated, 4);
 	CHECK(a->root == b->root && tdp_root_is_valid(a->root));
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
 	/* Move slot 1: contents follow, old place unmapped. */
 	val = 0xabcdef;
@@ -150,6 +158,7 @@ static void test_single(void)
 	val = 0;
 	run_one(a, gfn_new << 12, TDPMMU_ACCESS_READ, &val);
 	CHECK_EQ(val, 0xabcdef);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	/* Bad moves and deletes change nothing. */
 	tdpmmu_read_counters(vm, c);
 	CHECK_EQ(tdpmmu_memslot_move(vm, 1, 100), -EEXIST); /* overlaps slot 0 */
@@ -169,6 +178,7 @@ static void test_single(void)
 	CHECK_EQ(tdpmmu_fault(a, 7, TDPMMU_ACCESS_READ, 0, NULL), 0);
 	CHECK_EQ(tdpmmu_fault(smm, 7, TDPMMU_ACCESS_READ, 0, NULL), 0);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
 	tdpmmu_vcpu_destroy(a);
 	tdpmmu_vcpu_destroy(b);
@@ -189,6 +199,8 @@ struct shared {
 	atomic_long errors;
 	_Atomic uint64_t zap_seq; /* odd while a fast zap is in progress */
 	atomic_long bad_root, invalid_during_zap, moves, zaps, direct_faults;
+	/* Guests that saw a zap complete since their last look, on a valid root: reloaded. */
+	atomic_long root_replaced;
 	uint64_t pages_per_vcpu;
 };
 
@@ -200,14 +212,18 @@ struct guest {
 	long value_errors;
 	int last_read;
 	bool in_guest;
+	/* The last look in guest mode with no zap under way: zap_seq then. */
+	bool have_stable;
+	uint64_t stable_seq;
 };
 
 static bool guest_next(void *ctx, struct tdpmmu_access *a)
 {
 	struct guest *g = ctx;
 	struct shared *sh = g->sh;
+	const struct tdp_page *root;
 	uint64_t s1, s2, idx;
-	bool inv;
+	bool inv, guest = g->in_guest;
 
 	if (g->last_read >= 0 && g->written[g->last_read] && a->value != g->written[g->last_read])
 		g->value_errors++;
@@ -217,13 +233,30 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 	 * entry): the root may be invalid only while a fast zap runs.
 	 */
 	s1 = atomic_load(&sh->zap_seq);
-	inv = g->in_guest && !tdp_root_is_valid(g->v->root);
+	root = g->v->root;
+	inv = guest && !tdp_root_is_valid(root);
 	g->in_guest = true;
 	s2 = atomic_load(&sh->zap_seq);
 	if (inv && s1 == s2 && !(s1 & 1))
 		atomic_fetch_add(&sh->bad_root, 1);
 	else if (inv)
 		atomic_fetch_add(&sh->invalid_during_zap, 1);
+	/*
+	 * The reload.  Between two looks in guest mode with no zap under
+	 * way, zap_seq moved: a whole fast zap began after the first look,
+	 * whose root was valid (else bad_root), and has returned.  That root
+	 * object is invalid now, and this vCPU holds it until it reloads; so
+	 * a valid root now is a reload this vCPU made in between, before it
+	 * entered guest mode, and an invalid one is bad_root above.
+	 * (Comparing root addresses would prove nothing: after two reloads the
+	 * old table may be freed and come back as a new root.)
+	 */
+	if (guest && s1 == s2 && !(s1 & 1)) {
+		if (g->have_stable && s1 != g->stable_seq && !inv)
+			atomic_fetch_add_explicit(&sh->root_replaced, 1, memory_order_relaxed);
+		g->have_stable = true;
+		g->stable_seq = s1;
+	}
 	if (!g->budget--)
 		return false;
 	idx = test_rand(&g->rs) % g->n;
@@ -312,6 +345,54 @@ static void *direct_main(void *arg)
 	return NULL;
 }
 
+/* One access; then, in guest mode, whether the root is valid and not @old. */
+struct reload_probe {
+	struct tdpmmu_vcpu *v;
+	uint64_t gfn;
+	const struct tdp_page *old;
+	int step;
+	bool new_valid_root;
+};
+
+static bool probe_next(void *ctx, struct tdpmmu_access *a)
+{
+	struct reload_probe *p = ctx;
+
+	if (p->step++) {
+		p->new_valid_root = p->v->root && p->v->root != p->old &&
+				    tdp_root_is_valid(p->v->root);
+		return false;
+	}
+	a->gpa = p->gfn << 12;
+	a->type = TDPMMU_ACCESS_READ;
+	return true;
+}
+
+/*
+ * Every thread is stopped: a fast zap, then each vCPU runs once.  Each
+ * held a root (or none) that is invalid now, so each must reload exactly
+ * once, before its access, and run on a new valid root.
+ */
+static void zap_then_each_reloads(struct tdpmmu_vm *vm, struct vcpu_thread *t, int n)
+{
+	int64_t reloads = test_counter(vm, TDPMMU_C_ROOT_RELOADS);
+
+	CHECK_EQ(tdpmmu_zap_all_fast(vm), 0);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_ROOT_RELOADS), reloads); /* nobody ran yet */
+	for (int i = 0; i < n; i++) {
+		struct reload_probe p = { .v = t[i].g.v, .gfn = t[i].g.first,
+					  .old = t[i].g.v->root };
+
+		CHECK_EQ(tdpmmu_vcpu_run(p.v, probe_next, &p, 0), 0);
+		CHECK_EQ(p.step, 2);
+		if (!p.new_valid_root)
+			fprintf(stderr, "vCPU %d: ran after the zap without a new valid root\n", i);
+		CHECK(p.new_valid_root);
+		CHECK_EQ(test_counter(vm, TDPMMU_C_ROOT_RELOADS), reloads + i + 1);
+	}
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
+}
+
 static void test_concurrent(const struct test_opts *o)
 {
 	static struct vcpu_thread t[MAX_VCPUS];
@@ -341,7 +422,9 @@ static void test_concurrent(const struct test_opts *o)
 	REQUIRE(pthread_create(&direct, NULL, direct_main, &sh) == 0);
 	/* Run --seconds, longer (up to 10x) until the guarded window was met. */
 	while (waited < o->seconds ||
-	       (atomic_load(&sh.invalid_during_zap) == 0 && waited < 10 * o->seconds)) {
+	       ((atomic_load(&sh.invalid_during_zap) == 0 || atomic_load(&sh.root_replaced) == 0 ||
+		 atomic_load(&sh.zaps) <= 2 || atomic_load(&sh.moves) == 0) &&
+		waited < 10 * o->seconds)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
@@ -367,20 +450,25 @@ static void test_concurrent(const struct test_opts *o)
 		}
 	}
 	CHECK_EQ(tdpmmu_audit(sh.vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(sh.vm), 0);
 	tdpmmu_read_counters(sh.vm, c);
 	printf("roots: %ld fast zaps (%ld by memslot moves), %lld reloads, %lld roots allocated, "
 	       "%lld invalidated; guests met an invalidated root during a zap %ld times, after "
-	       "one %ld times; %ld direct faults on the moving slot\n",
+	       "one %ld times; saw their root replaced after a zap %ld times; "
+	       "%ld direct faults on the moving slot\n",
 	       atomic_load(&sh.zaps), atomic_load(&sh.moves), (long long)c[TDPMMU_C_ROOT_RELOADS],
 	       (long long)c[TDPMMU_C_ROOTS_ALLOCATED], (long long)c[TDPMMU_C_ROOTS_INVALIDATED],
 	       atomic_load(&sh.invalid_during_zap), atomic_load(&sh.bad_root),
-	       atomic_load(&sh.direct_faults));
+	       atomic_load(&sh.root_replaced), atomic_load(&sh.direct_faults));
 	CHECK_EQ(atomic_load(&sh.errors), 0);
 	CHECK_EQ(atomic_load(&sh.bad_root), 0);
 	CHECK_EQ(value_errors, 0);
 	CHECK(atomic_load(&sh.zaps) > 2 && atomic_load(&sh.moves) > 0);
-	CHECK(c[TDPMMU_C_ROOT_RELOADS] > atomic_load(&sh.zaps));
 	CHECK(atomic_load(&sh.invalid_during_zap) > 0);
+	CHECK(atomic_load(&sh.root_replaced) > 0);
+	/* Each reload a guest saw is one of its own vCPU's, in a span apart from its others. */
+	CHECK(c[TDPMMU_C_ROOT_RELOADS] >= atomic_load(&sh.root_replaced));
+	zap_then_each_reloads(sh.vm, t, o->vcpus);
 
 	for (int i = 0; i < o->vcpus; i++) {
 		tdpmmu_vcpu_destroy(t[i].g.v);

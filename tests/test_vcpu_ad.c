@@ -185,6 +185,7 @@ static void test_exact_dirty(uint64_t seed)
 	CHECK_EQ(tdpmmu_vcpu_run(v, prog_next, &p, 0), 0);
 	CHECK_EQ(p.i, p.n);
 	CHECK_EQ(p.bad_reads, 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vcpu_read_stats(v, &st);
 
 	for (uint64_t gfn = ANON_BASE; gfn < ANON_BASE + ANON_PAGES; gfn++) {
@@ -247,6 +248,7 @@ static void test_exact_dirty(uint64_t seed)
 	}
 	CHECK_EQ(bad, 0);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	snprintf(exact_summary, sizeof(exact_summary),
 		 "exact: %zu accesses, %zu of %llu pages and %zu of %llu THP blocks written, "
 		 "ad_updates %" PRIu64 ", tlb_hits %" PRIu64 ", dirty_leaves_dropped %lld",
@@ -397,6 +399,8 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 	} while (running);
 	for (int i = 0; i < nvcpus; i++)
 		pthread_join(w[i].thread, NULL);
+	/* Quiescent: the writers are joined and this thread made every zap. */
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
 	/* Every page written once: its leaf is Dirty or its frame is. */
 	for (uint64_t p = 0; p < RPAGES; p++)
@@ -427,6 +431,7 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 	t->leaves_zapped += c[TDPMMU_C_LEAVES_ZAPPED];
 	t->dirty_dropped += c[TDPMMU_C_DIRTY_LEAVES_DROPPED];
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vm_destroy(vm);
 	t->rounds++;
 }

@@ -20,8 +20,10 @@
  *     a translation from before it.  (Spans that long occur when the vCPU
  *     thread is preempted in guest mode, which the flush must wait out.)
  *     The run goes on past --seconds (up to 10x) until the first check
- *     happened and flushes kicked vCPUs that were in guest mode (the second
- *     needs preemption, so it is counted, not required).
+ *     happened, the TLBs hit, and flushes kicked vCPUs that were in guest
+ *     mode (the second check needs preemption, so it is counted, not
+ *     required).  Once the threads are joined, every TLB is audited
+ *     against the tables (tdpmmu_audit_tlbs).
  *
  * (b) A vCPU outside guest mode never holds up a flush: one that ran once
  *     and returned, one created and never run, and one whose thread is
@@ -281,16 +283,19 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 			continue;
 		tdpmmu_read_counters(vm, c);
 		kicks = 0;
+		hits = 0;
 		for (int i = 0; i < nvcpus; i++) {
 			tdpmmu_vcpu_read_stats(g[i].v, &st);
 			kicks += st.kicks;
+			hits += st.tlb_hits;
 		}
 		/*
 		 * made_to_exit is not required: spans of two zaps between two
 		 * callbacks need the vCPU thread preempted in guest mode, which
 		 * an idle machine with spare cores may never do.
 		 */
-		proven = atomic_load(&verified) > 0 && c[TDPMMU_C_TLB_FLUSH_KICKS] > 0 && kicks > 0;
+		proven = atomic_load(&verified) > 0 && c[TDPMMU_C_TLB_FLUSH_KICKS] > 0 && kicks > 0 &&
+			 hits > 0;
 		if (proven || now - start > (uint64_t)(10 * seconds * 1e9) ||
 		    atomic_load(&run_errors) || atomic_load(&stale_hits) ||
 		    atomic_load(&stayed_in_guest))
@@ -300,8 +305,10 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 	for (int i = 0; i < nvcpus; i++)
 		pthread_join(g[i].thread, NULL);
 
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_read_counters(vm, c);
 	kicks = 0;
+	hits = 0;
 	for (int i = 0; i < nvcpus; i++) {
 		tdpmmu_vcpu_read_stats(g[i].v, &st);
 		acc += st.accesses;
@@ -414,6 +421,7 @@ static void test_outside_never_blocks(void)
 	CHECK_EQ(tdpmmu_vcpu_run(ran, guest_once, &o, 0), 0);
 	REQUIRE(tdpmmu_lookup(vm, 5, &m) == 0);
 	CHECK(m.present);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
 	/* A vCPU thread inside tdpmmu_vcpu_run, blocked before guest mode. */
 	b.o = (struct once){ .gpa = 6 << 12, .type = TDPMMU_ACCESS_READ };
@@ -438,6 +446,12 @@ static void test_outside_never_blocks(void)
 	pthread_mutex_unlock(&blk_lock);
 	pthread_join(t, NULL);
 	CHECK_EQ(b.r, 0);
+	/*
+	 * Quiescent: the blocked thread is joined and "ran" is outside
+	 * tdpmmu_vcpu_run, its TLB still holding gfn 5, with the zap's flush
+	 * request pending until it enters again.
+	 */
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vcpu_read_stats(b.v, &after);
 	CHECK(after.tlb_flushes >= 1);
 	CHECK_EQ(after.ept_violations, 1); /* gfn 6 was never mapped */
@@ -461,6 +475,7 @@ static void test_outside_never_blocks(void)
 	CHECK_EQ(before.tlb_hits - after.tlb_hits, 1);
 
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vm_destroy(vm);
 	vm = NULL;
 }

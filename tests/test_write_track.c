@@ -169,6 +169,7 @@ static void test_exact(void)
 		CHECK_EQ(val, 0x1000 + i);
 	}
 	CHECK_EQ(test_counter(vm, TDPMMU_C_WRITES_EMULATED) - emulated0, 3);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	s = test_leaf(vm, a0, &level);
 	CHECK(level == 1 && !leaf_writable(s));
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, ANON_ID, bm), 1);
@@ -291,6 +292,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	tdp_churn_stop(&churn);
 	host_bad = word_guests_check_host(vm, guests, nvcpus, &reads_ok, &writes);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
+	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_read_counters(vm, c);
 	printf("test_write_track: concurrent: %.1f s, %d vCPUs x %d words: %" PRIu64
 	       " writes (%lld emulated), %" PRIu64 " reads ok, %ld mismatches, %" PRIu64

@@ -309,6 +309,20 @@ int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out
  */
 int tdpmmu_audit(struct tdpmmu_vm *vm);
 
+/*
+ * Every vCPU's TLB against the tables: no cached translation may map
+ * another frame than the leaf that maps its page now, or grant W or X
+ * that leaf does not (a permission taken away without its flush).  Call
+ * only at a quiescent point: no thread is inside tdpmmu_vcpu_run or
+ * tdpmmu_fault for this VM, and none is inside a call that takes a
+ * permission away (write protection, dirty-log calls, zaps,
+ * invalidations, aging, recovery); the library's NX recovery thread may
+ * run.  The vCPU threads must be joined or parked behind a lock this
+ * thread has since taken.  Returns the number of violations (details on
+ * stderr), 0 when clean, -EINVAL for a NULL @vm.
+ */
+int tdpmmu_audit_tlbs(struct tdpmmu_vm *vm);
+
 void tdpmmu_read_counters(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS]);
 const char *tdpmmu_counter_name(enum tdpmmu_counter c);
 
@@ -410,9 +424,12 @@ void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
  *   TDPMMU_DIRTY_LOG_MANUAL_PROTECT  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
  *                                    get does not clear; clear re-protects
  *   TDPMMU_DIRTY_LOG_INITIALLY_SET   with MANUAL_PROTECT: the bitmap starts
- *                                    all set and only huge leaves are
- *                                    write-protected on enable
- * Returns the number of leaves write-protected, or an error: -ENOENT no
+ *                                    all set and enable changes no entry;
+ *                                    each clear protects (and, with
+ *                                    EAGER_SPLIT, first splits) the huge
+ *                                    leaves over its pages, as KVM does
+ * Returns the number of leaves write-protected (0 with INITIALLY_SET),
+ * or an error: -ENOENT no
  * such slot, -EBUSY already logging, -EINVAL bad flags, -EROFS read-only
  * slot.
  */
@@ -432,8 +449,9 @@ int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitma
 /*
  * KVM_CLEAR_DIRTY_LOG (MANUAL_PROTECT only, else -EINVAL): for each bit i
  * of @mask, clear page first_page + i's dirty bit and, if it was set,
- * write-protect the page (write lock), flushing before it returns.
- * @first_page is relative to the slot and a multiple of 64; bits past the
+ * write-protect the page (write lock), flushing before it returns.  With
+ * INITIALLY_SET and EAGER_SPLIT the huge leaves over those pages are split
+ * to 4K first.  @first_page is relative to the slot and a multiple of 64; bits past the
  * slot's end must be clear.  Returns the number of bits it cleared (each
  * such page is write-protected).
  */
@@ -446,8 +464,9 @@ int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t firs
  *                           so the next fault maps a huge page (the old way)
  *   TDPMMU_RECOVER_INPLACE  replace each collapsible table with a huge
  *                           leaf by one CAS (the new way)
- * A table is collapsible when the host allows a mapping of its level.  One
- * flush covers the pass, before walk protection is dropped.
+ * A table is collapsible when the host allows a mapping of its level.  ZAP
+ * freezes each entry, flushes, then clears it (as KVM); INPLACE issues one
+ * flush for the pass, before walk protection is dropped.
  */
 enum tdpmmu_huge_recovery {
 	TDPMMU_RECOVER_NONE,

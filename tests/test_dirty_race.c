@@ -1,0 +1,326 @@
+/*
+ * test_dirty_race.c - the two ways writes escaped dirty logging and write
+ * tracking (issue 15), each forced step by step, then raced for real.
+ *
+ * 1. A read fault weakened a writable leaf.  In a logging slot a read
+ *    fault maps without W.  vCPU B read-faults page P and is held (the
+ *    fault hook) between its host lookup and the MMU lock; meanwhile
+ *    vCPU A write-faults P (W+D leaf, page marked) and its TLB caches W.
+ *    B goes on.  The bug: B's map replaced the W leaf by a leaf without
+ *    W and flushed nothing; the harvest then found no W to clear and
+ *    flushed nothing either, and A's next write went through its stale
+ *    TLB entry, unlogged.  Checked: after the first harvest no vCPU TLB
+ *    grants W the leaf does not (tdpmmu_audit_tlbs), neither after B's
+ *    fault nor after the first harvest, and A's second write is in the
+ *    second harvest.
+ *
+ * 2. A pass yielded without flushing the MMU-writable it took away.  vCPU
+ *    V writes G through a 2M leaf (its TLB caches it writable).  Dirty
+ *    logging is enabled; its pass clears W and MMU-writable on that leaf
+ *    and is made to yield right after (the yield hook).  Inside the yield
+ *    write tracking is added for G: it finds nothing left to clear and
+ *    skips its flush.  The bug: V's next write to G went through the
+ *    stale 2M entry instead of faulting and being emulated.  Checked: the
+ *    write is emulated.
+ *
+ * The first race without any hook, as a user met it, runs in the torture
+ * (its log racers).
+ *
+ *   test_dirty_race [--rounds N] [--seconds S]   (S is accepted and ignored)
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "check.h"
+#include "inject.h"
+#include "tdpmmu/tdpmmu.h"
+#include "test_vm.h"
+
+#define SLOT_PAGES 512ull  /* race 1: one 2 MiB block of 4K pages */
+#define THP_PAGES 8192ull  /* race 2: sixteen 2 MiB leaves */
+#define G_GFN (5 * 512ull + 17)
+#define TRACKED_WRITES 256 /* race 4: writes checked after tracking is on */
+
+/* ------------------------------------------------------------ helpers */
+
+struct one_access {
+	uint64_t gpa, value;
+	unsigned type;
+	bool done;
+};
+
+static bool one_next(void *ctx, struct tdpmmu_access *a)
+{
+	struct one_access *o = ctx;
+
+	if (o->done) {
+		if (o->type == TDPMMU_ACCESS_READ)
+			o->value = a->value;
+		return false;
+	}
+	o->done = true;
+	a->gpa = o->gpa;
+	a->type = o->type;
+	a->value = o->value;
+	return true;
+}
+
+static void access_once(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned type, uint64_t value)
+{
+	struct one_access o = { gfn << 12, value, type, false };
+
+	REQUIRE(tdpmmu_vcpu_run(v, one_next, &o, 0) == 0);
+}
+
+static struct tdpmmu_vm *make_vm(enum tdpmmu_backing backing, uint64_t npages, unsigned fault_us)
+{
+	struct tdpmmu_memslot slot = { 1, 0, npages, backing, 0 };
+	struct tdpmmu_vm_config cfg;
+	struct tdpmmu_vm *vm;
+
+	test_config_init(&cfg);
+	cfg.max_tables = 4096;
+	cfg.payload_bytes = tdpmmu_payload_bytes_for(npages, 1);
+	cfg.host_fault_us = fault_us;
+	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
+	test_add_slots(vm, &slot, 1);
+	return vm;
+}
+
+static bool bit_set(const uint64_t *bm, uint64_t page)
+{
+	return bm[page / 64] >> (page % 64) & 1;
+}
+
+/* A one-shot event between two threads: a mutex and a condition, no sleeping. */
+struct event {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	unsigned posted;
+};
+
+static void event_init(struct event *e)
+{
+	pthread_mutex_init(&e->m, NULL);
+	pthread_cond_init(&e->c, NULL);
+	e->posted = 0;
+}
+
+static void event_post(struct event *e)
+{
+	pthread_mutex_lock(&e->m);
+	e->posted++;
+	pthread_cond_broadcast(&e->c);
+	pthread_mutex_unlock(&e->m);
+}
+
+/* Wait until the event has been posted @n times in all. */
+static void event_wait(struct event *e, unsigned n)
+{
+	pthread_mutex_lock(&e->m);
+	while (e->posted < n)
+		pthread_cond_wait(&e->c, &e->m);
+	pthread_mutex_unlock(&e->m);
+}
+
+/* ---------------------------------------- 1: a read fault weakens a leaf */
+
+static struct {
+	struct tdpmmu_vm *vm;
+	struct tdpmmu_vcpu *a, *b;
+	pthread_t b_thread;
+	uint64_t page;
+	struct event b_held, b_go, b_done;
+	unsigned round;
+	bool hook_ran;
+} r1;
+
+/* B's fault, between its host lookup and the MMU lock: A writes the page now. */
+static void r1_fault_hook(uint64_t gfn)
+{
+	if (!pthread_equal(pthread_self(), r1.b_thread) || gfn != r1.page)
+		return;
+	r1.hook_ran = true;
+	event_post(&r1.b_held);
+	event_wait(&r1.b_go, r1.round);
+}
+
+static void *r1_b_main(void *arg)
+{
+	for (unsigned round = 1;; round++) {
+		event_wait(&r1.b_go, 2 * round - 1); /* even posts release the hook */
+		if (r1.page == UINT64_MAX)
+			return NULL;
+		access_once(r1.b, r1.page, TDPMMU_ACCESS_READ, 0);
+		event_post(&r1.b_done);
+	}
+}
+
+static void race1_forced(unsigned rounds)
+{
+	uint64_t bm[SLOT_PAGES / 64];
+	unsigned lost = 0, audits_bad = 0;
+
+	memset(&r1, 0, sizeof(r1));
+	event_init(&r1.b_held);
+	event_init(&r1.b_go);
+	event_init(&r1.b_done);
+	r1.vm = make_vm(TDPMMU_BACKING_ANON, SLOT_PAGES, 0);
+	REQUIRE(tdpmmu_vcpu_create(r1.vm, &r1.a) == 0);
+	REQUIRE(tdpmmu_vcpu_create(r1.vm, &r1.b) == 0);
+	REQUIRE(tdpmmu_dirty_log_enable(r1.vm, 1, 0) >= 0);
+	REQUIRE(pthread_create(&r1.b_thread, NULL, r1_b_main, NULL) == 0);
+	tdp_inject_fault_hook = r1_fault_hook;
+	if (rounds > SLOT_PAGES)
+		rounds = SLOT_PAGES;
+	for (unsigned i = 0; i < rounds; i++) {
+		r1.page = i;
+		r1.hook_ran = false;
+		r1.round = 2 * i + 2;
+		event_post(&r1.b_go);      /* B starts its read of page i */
+		event_wait(&r1.b_held, i + 1);
+		access_once(r1.a, i, TDPMMU_ACCESS_WRITE, 0x1000 + i); /* W+D, in A's TLB */
+		event_post(&r1.b_go);      /* B maps */
+		event_wait(&r1.b_done, i + 1);
+		CHECK(r1.hook_ran);
+		/* B's map must not have left A a writable translation of a non-W leaf. */
+		if (tdpmmu_audit_tlbs(r1.vm))
+			audits_bad++;
+
+		REQUIRE(tdpmmu_dirty_log_get(r1.vm, 1, bm) >= 1);
+		CHECK(bit_set(bm, i));
+		if (tdpmmu_audit_tlbs(r1.vm))
+			audits_bad++;
+		access_once(r1.a, i, TDPMMU_ACCESS_WRITE, 0x2000 + i);
+		REQUIRE(tdpmmu_dirty_log_get(r1.vm, 1, bm) >= 0);
+		if (!bit_set(bm, i))
+			lost++;
+	}
+	r1.page = UINT64_MAX;
+	event_post(&r1.b_go);
+	pthread_join(r1.b_thread, NULL);
+	tdp_inject_fault_hook = NULL;
+	printf("test_dirty_race: 1 (forced): %u rounds, %u writes lost, %u TLB audits failed\n",
+	       rounds, lost, audits_bad);
+	CHECK_EQ(lost, 0);
+	CHECK_EQ(audits_bad, 0);
+	CHECK_EQ(tdpmmu_audit(r1.vm), 0);
+	tdpmmu_vcpu_destroy(r1.a);
+	tdpmmu_vcpu_destroy(r1.b);
+	tdpmmu_vm_destroy(r1.vm);
+}
+
+/* ---------------------------------- 2: a yield without its flush */
+
+static struct {
+	struct tdpmmu_vm *vm;
+	struct tdpmmu_vcpu *v;
+	pthread_t enabler, v_thread;
+	struct event v_go, v_done;
+	unsigned v_round;
+	uint64_t v_gfn; /* what V writes next */
+	bool stop, yielded, in_yield;
+	int64_t emulated; /* writes to G emulated inside the yield */
+} r2;
+
+/*
+ * The enable pass's yield: forced once G's 2M leaf has lost W; inside it
+ * tracking is added for G and V writes G, which must fault and be
+ * emulated.
+ */
+static bool r2_yield_hook(bool locked)
+{
+	struct tdpmmu_mapping m;
+	int64_t before;
+
+	if (!pthread_equal(pthread_self(), r2.enabler) || r2.yielded)
+		return false;
+	if (locked) {
+		REQUIRE(tdpmmu_lookup(r2.vm, G_GFN, &m) == 0);
+		return m.present && !spte_is_writable(m.spte);
+	}
+	r2.yielded = true;
+	REQUIRE(tdpmmu_write_track_add(r2.vm, G_GFN) == 0);
+	r2.v_gfn = G_GFN;
+	before = test_counter(r2.vm, TDPMMU_C_WRITES_EMULATED);
+	event_post(&r2.v_go);
+	event_wait(&r2.v_done, ++r2.v_round);
+	r2.emulated = test_counter(r2.vm, TDPMMU_C_WRITES_EMULATED) - before;
+	return false;
+}
+
+static void *r2_v_main(void *arg)
+{
+	for (unsigned round = 1;; round++) {
+		event_wait(&r2.v_go, round);
+		if (r2.stop)
+			return NULL;
+		access_once(r2.v, r2.v_gfn, TDPMMU_ACCESS_WRITE, 0x3000 + round);
+		event_post(&r2.v_done);
+	}
+}
+
+static void race2_forced(unsigned rounds)
+{
+	unsigned escaped = 0, unreached = 0;
+
+	for (unsigned i = 0; i < rounds; i++) {
+		int level;
+
+		memset(&r2, 0, sizeof(r2));
+		event_init(&r2.v_go);
+		event_init(&r2.v_done);
+		r2.vm = make_vm(TDPMMU_BACKING_THP, THP_PAGES, 0);
+		REQUIRE(tdpmmu_vcpu_create(r2.vm, &r2.v) == 0);
+		REQUIRE(pthread_create(&r2.v_thread, NULL, r2_v_main, NULL) == 0);
+		/* Every 2M block mapped writable; G's translation is in V's TLB. */
+		for (uint64_t g = 0; g < THP_PAGES; g += 512) {
+			r2.v_gfn = g == (G_GFN & ~511ull) ? G_GFN : g;
+			event_post(&r2.v_go);
+			event_wait(&r2.v_done, ++r2.v_round);
+		}
+		test_leaf(r2.vm, G_GFN, &level);
+		CHECK_EQ(level, 2);
+
+		r2.enabler = pthread_self();
+		tdp_inject_yield_hook = r2_yield_hook;
+		REQUIRE(tdpmmu_dirty_log_enable(r2.vm, 1, 0) >= 1);
+		tdp_inject_yield_hook = NULL;
+		if (!r2.yielded)
+			unreached++;
+		else if (r2.emulated != 1)
+			escaped++;
+		CHECK_EQ(tdpmmu_audit_tlbs(r2.vm), 0);
+		r2.stop = true;
+		event_post(&r2.v_go);
+		pthread_join(r2.v_thread, NULL);
+		CHECK_EQ(tdpmmu_audit(r2.vm), 0);
+		tdpmmu_vcpu_destroy(r2.v);
+		tdpmmu_vm_destroy(r2.vm);
+	}
+	printf("test_dirty_race: 2 (forced): %u rounds, %u writes escaped tracking, %u yields not "
+	       "reached\n", rounds, escaped, unreached);
+	CHECK_EQ(escaped, 0);
+	CHECK_EQ(unreached, 0);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned rounds = 64;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
+			rounds = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+			i++;
+		else {
+			fprintf(stderr, "usage: test_dirty_race [--rounds N]\n");
+			return 2;
+		}
+	}
+	race1_forced(rounds);
+	race2_forced(rounds);
+	return check_report("test_dirty_race");
+}
