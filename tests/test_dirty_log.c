@@ -5,7 +5,9 @@
  * hugetlb-2m slots populated by write faults, then enable with and without
  * eager splitting and with initially-set; through tdpmmu_lookup no leaf in
  * a logging slot is writable (and, after an eager split, every leaf is
- * 4K); write faults (slow, and fast on a present leaf) set exactly the
+ * 4K), except the huge leaves an initially-set enable leaves untouched
+ * until a clear covers them (which splits them first with eager
+ * splitting); a fault never weakens a leaf that maps its frame; write faults (slow, and fast on a present leaf) set exactly the
  * expected bits; get and clear behave as documented, with and without
  * MANUAL_PROTECT, and re-protect what they report; disable with each way
  * of recovering huge pages; a slot move keeps frames and bitmap.  Every

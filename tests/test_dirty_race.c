@@ -23,10 +23,19 @@
  *    stale 2M entry instead of faulting and being emulated.  Checked: the
  *    write is emulated.
  *
- * The first race without any hook, as a user met it, runs in the torture
- * (its log racers).
+ * 3 and 4. The same two races with no hook, as a user met them:
+ *    3: A writes P while B reads P, both the first touch of P with a host
+ *    fault delay of 2 ms, so both wake together; harvest; A writes P
+ *    again; harvest: P must be in it.  4: V writes G through a 2M leaf in
+ *    a loop while another thread enables logging, and the main thread
+ *    adds write tracking for G as soon as the enable has begun; every
+ *    write V starts after write_track_add returned must be emulated.
+ *    Each round counts as lost what the bug would lose; the torture runs
+ *    race 3 too (its log racers).
  *
- *   test_dirty_race [--rounds N] [--seconds S]   (S is accepted and ignored)
+ *   test_dirty_race [--rounds N] [--race-rounds M] [--seconds S]
+ *   N rounds of each forced sequence (default 64), M of each free race
+ *   (default 32); S is accepted and ignored.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,7 +50,8 @@
 #define SLOT_PAGES 512ull  /* race 1: one 2 MiB block of 4K pages */
 #define THP_PAGES 8192ull  /* race 2: sixteen 2 MiB leaves */
 #define G_GFN (5 * 512ull + 17)
-#define TRACKED_WRITES 256 /* race 4: writes checked after tracking is on */
+#define R4_PAGES (128 * 512ull) /* race 4: 128 2 MiB leaves, so enable's pass takes a while */
+#define R4_G 17ull              /* in the first, which the pass protects first */
 
 /* ------------------------------------------------------------ helpers */
 
@@ -306,21 +316,188 @@ static void race2_forced(unsigned rounds)
 	CHECK_EQ(unreached, 0);
 }
 
+/* ------------------------------- 3: the read/write race, free running */
+
+static struct {
+	struct tdpmmu_vm *vm;
+	struct tdpmmu_vcpu *a, *b;
+	pthread_barrier_t go, done;
+	uint64_t page;
+	bool stop;
+} r3;
+
+/* A and B: per round, both touch the page at once; A writes it again in step 2. */
+static void *r3_vcpu_main(void *arg)
+{
+	bool is_a = arg != NULL;
+
+	for (;;) {
+		pthread_barrier_wait(&r3.go);
+		if (r3.stop)
+			return NULL;
+		access_once(is_a ? r3.a : r3.b, r3.page,
+			    is_a ? TDPMMU_ACCESS_WRITE : TDPMMU_ACCESS_READ, 0x4000 + r3.page);
+		pthread_barrier_wait(&r3.done);
+		pthread_barrier_wait(&r3.go);
+		if (is_a)
+			access_once(r3.a, r3.page, TDPMMU_ACCESS_WRITE, 0x5000 + r3.page);
+		pthread_barrier_wait(&r3.done);
+	}
+}
+
+static void race3_free(unsigned rounds)
+{
+	uint64_t bm[SLOT_PAGES / 64];
+	unsigned lost = 0, audits_bad = 0;
+	pthread_t ta, tb;
+
+	memset(&r3, 0, sizeof(r3));
+	pthread_barrier_init(&r3.go, NULL, 3);
+	pthread_barrier_init(&r3.done, NULL, 3);
+	REQUIRE(pthread_create(&ta, NULL, r3_vcpu_main, &r3) == 0);
+	REQUIRE(pthread_create(&tb, NULL, r3_vcpu_main, NULL) == 0);
+	for (unsigned i = 0; i < rounds; i++) {
+		if (i % SLOT_PAGES == 0) {
+			/* A fresh VM: every page is a first touch again. */
+			if (r3.vm) {
+				tdpmmu_vcpu_destroy(r3.a);
+				tdpmmu_vcpu_destroy(r3.b);
+				tdpmmu_vm_destroy(r3.vm);
+			}
+			r3.vm = make_vm(TDPMMU_BACKING_ANON, SLOT_PAGES, 2000);
+			REQUIRE(tdpmmu_vcpu_create(r3.vm, &r3.a) == 0);
+			REQUIRE(tdpmmu_vcpu_create(r3.vm, &r3.b) == 0);
+			REQUIRE(tdpmmu_dirty_log_enable(r3.vm, 1, 0) >= 0);
+		}
+		r3.page = i % SLOT_PAGES;
+		pthread_barrier_wait(&r3.go); /* A writes, B reads */
+		pthread_barrier_wait(&r3.done);
+		REQUIRE(tdpmmu_dirty_log_get(r3.vm, 1, bm) >= 0);
+		if (tdpmmu_audit_tlbs(r3.vm))
+			audits_bad++;
+		pthread_barrier_wait(&r3.go); /* A writes again */
+		pthread_barrier_wait(&r3.done);
+		REQUIRE(tdpmmu_dirty_log_get(r3.vm, 1, bm) >= 0);
+		if (!bit_set(bm, r3.page))
+			lost++;
+	}
+	r3.stop = true;
+	pthread_barrier_wait(&r3.go);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	if (r3.vm) {
+		CHECK_EQ(tdpmmu_audit(r3.vm), 0);
+		tdpmmu_vcpu_destroy(r3.a);
+		tdpmmu_vcpu_destroy(r3.b);
+		tdpmmu_vm_destroy(r3.vm);
+	}
+	pthread_barrier_destroy(&r3.go);
+	pthread_barrier_destroy(&r3.done);
+	printf("test_dirty_race: 3 (free): %u rounds, %u writes lost, %u TLB audits failed, "
+	       "host faults 2 ms\n", rounds, lost, audits_bad);
+	CHECK_EQ(lost, 0);
+	CHECK_EQ(audits_bad, 0);
+}
+
+/* --------------------- 4: enable against write tracking, free running */
+
+static struct {
+	struct tdpmmu_vm *vm;
+	struct tdpmmu_vcpu *v;
+	_Atomic bool enabling, tracked, stop;
+	_Atomic uint64_t after; /* writes V chose after tracking was on */
+} r4;
+
+/* V's guest program: write G until told to stop; count writes begun after tracking. */
+static bool r4_next(void *ctx, struct tdpmmu_access *a)
+{
+	if (atomic_load(&r4.stop))
+		return false;
+	if (atomic_load(&r4.tracked))
+		atomic_fetch_add(&r4.after, 1);
+	a->gpa = R4_G << 12;
+	a->type = TDPMMU_ACCESS_WRITE;
+	a->value = 0x6000;
+	return true;
+}
+
+static void *r4_v_main(void *arg)
+{
+	REQUIRE(tdpmmu_vcpu_run(r4.v, r4_next, NULL, 0) == 0);
+	return NULL;
+}
+
+static void *r4_enabler(void *arg)
+{
+	atomic_store(&r4.enabling, true);
+	REQUIRE(tdpmmu_dirty_log_enable(r4.vm, 1, 0) >= 0);
+	return NULL;
+}
+
+static void race4_free(unsigned rounds)
+{
+	uint64_t escaped = 0, bad_rounds = 0, checked = 0;
+
+	for (unsigned i = 0; i < rounds; i++) {
+		pthread_t tv, te;
+		int64_t before, emulated;
+		uint64_t after;
+
+		memset(&r4, 0, sizeof(r4));
+		r4.vm = make_vm(TDPMMU_BACKING_THP, R4_PAGES, 0);
+		REQUIRE(tdpmmu_vcpu_create(r4.vm, &r4.v) == 0);
+		for (uint64_t g = R4_PAGES; g > 0; g -= 512) /* G's block last: in the TLB */
+			access_once(r4.v, g == 512 ? R4_G : g - 512, TDPMMU_ACCESS_WRITE, 1);
+		REQUIRE(pthread_create(&tv, NULL, r4_v_main, NULL) == 0);
+		REQUIRE(pthread_create(&te, NULL, r4_enabler, NULL) == 0);
+		while (!atomic_load(&r4.enabling))
+			sched_yield();
+		before = test_counter(r4.vm, TDPMMU_C_WRITES_EMULATED);
+		REQUIRE(tdpmmu_write_track_add(r4.vm, R4_G) == 0);
+		atomic_store(&r4.tracked, true);
+		pthread_join(te, NULL);
+		/* A few writes after the enable returned too, then stop. */
+		after = atomic_load(&r4.after);
+		while (atomic_load(&r4.after) < after + 16)
+			sched_yield();
+		atomic_store(&r4.stop, true);
+		pthread_join(tv, NULL);
+		/* Every write begun after tracking was on faulted and was emulated. */
+		emulated = test_counter(r4.vm, TDPMMU_C_WRITES_EMULATED) - before;
+		after = atomic_load(&r4.after);
+		checked += after;
+		if ((uint64_t)emulated < after) {
+			escaped += after - (uint64_t)emulated;
+			bad_rounds++;
+		}
+		tdpmmu_vcpu_destroy(r4.v);
+		tdpmmu_vm_destroy(r4.vm);
+	}
+	printf("test_dirty_race: 4 (free): %u rounds, %llu writes after tracking checked, %llu "
+	       "escaped in %llu rounds\n", rounds, (unsigned long long)checked,
+	       (unsigned long long)escaped, (unsigned long long)bad_rounds);
+	CHECK_EQ(escaped, 0);
+}
+
 int main(int argc, char **argv)
 {
-	unsigned rounds = 64;
+	unsigned rounds = 64, race_rounds = 32;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--race-rounds") && i + 1 < argc)
+			race_rounds = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			i++;
 		else {
-			fprintf(stderr, "usage: test_dirty_race [--rounds N]\n");
+			fprintf(stderr, "usage: test_dirty_race [--rounds N] [--race-rounds M]\n");
 			return 2;
 		}
 	}
 	race1_forced(rounds);
 	race2_forced(rounds);
+	race3_free(race_rounds);
+	race4_free(race_rounds);
 	return check_report("test_dirty_race");
 }

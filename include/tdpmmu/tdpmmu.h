@@ -413,9 +413,11 @@ void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
 
 /*
  * Dirty logging on a memslot (KVM_MEM_LOG_DIRTY_PAGES).  While enabled,
- * writable leaves in the slot exist only at 4K and every leaf that becomes
- * writable (slow fault or lockless fast fault) marks its page in the
- * slot's dirty bitmap first.
+ * writable leaves in the slot exist only at 4K (except huge leaves that an
+ * INITIALLY_SET enable left writable, until a clear covers them: their
+ * pages are all reported already) and every leaf that becomes writable
+ * (slow fault or lockless fast fault) marks its page in the slot's dirty
+ * bitmap first.
  *
  * enable write-protects the slot's leaves under the read lock and flushes
  * before it returns.  Flags:
