@@ -82,6 +82,7 @@ static void test_strategy_names(void)
 	CHECK_EQ(tdpmmu_strategy_parse("", &s), -EINVAL);
 	CHECK_EQ(tdpmmu_strategy_parse(NULL, &s), -EINVAL);
 	CHECK_EQ(s, TDPMMU_STRATEGY_WRLOCK); /* untouched by the failures */
+	CHECK_EQ(tdpmmu_audit_tlbs(NULL), -EINVAL);
 }
 
 static void test_memslots_and_faults(void)

@@ -168,6 +168,17 @@ static void *r1_b_main(void *arg)
 	}
 }
 
+static void race1_vm_done(void)
+{
+	if (!r1.vm)
+		return;
+	CHECK_EQ(tdpmmu_audit(r1.vm), 0);
+	tdpmmu_vcpu_destroy(r1.a);
+	tdpmmu_vcpu_destroy(r1.b);
+	tdpmmu_vm_destroy(r1.vm);
+	r1.vm = NULL;
+}
+
 static void race1_forced(unsigned rounds)
 {
 	uint64_t bm[SLOT_PAGES / 64];
@@ -177,21 +188,25 @@ static void race1_forced(unsigned rounds)
 	event_init(&r1.b_held);
 	event_init(&r1.b_go);
 	event_init(&r1.b_done);
-	r1.vm = make_vm(TDPMMU_BACKING_ANON, SLOT_PAGES, 0);
-	REQUIRE(tdpmmu_vcpu_create(r1.vm, &r1.a) == 0);
-	REQUIRE(tdpmmu_vcpu_create(r1.vm, &r1.b) == 0);
-	REQUIRE(tdpmmu_dirty_log_enable(r1.vm, 1, 0) >= 0);
 	REQUIRE(pthread_create(&r1.b_thread, NULL, r1_b_main, NULL) == 0);
 	tdp_inject_fault_hook = r1_fault_hook;
-	if (rounds > SLOT_PAGES)
-		rounds = SLOT_PAGES;
 	for (unsigned i = 0; i < rounds; i++) {
-		r1.page = i;
+		uint64_t p = i % SLOT_PAGES;
+
+		if (!p) {
+			/* A fresh VM every SLOT_PAGES rounds: each round needs an untouched page. */
+			race1_vm_done();
+			r1.vm = make_vm(TDPMMU_BACKING_ANON, SLOT_PAGES, 0);
+			REQUIRE(tdpmmu_vcpu_create(r1.vm, &r1.a) == 0);
+			REQUIRE(tdpmmu_vcpu_create(r1.vm, &r1.b) == 0);
+			REQUIRE(tdpmmu_dirty_log_enable(r1.vm, 1, 0) >= 0);
+		}
+		r1.page = p;
 		r1.hook_ran = false;
 		r1.round = 2 * i + 2;
 		event_post(&r1.b_go);      /* B starts its read of page i */
 		event_wait(&r1.b_held, i + 1);
-		access_once(r1.a, i, TDPMMU_ACCESS_WRITE, 0x1000 + i); /* W+D, in A's TLB */
+		access_once(r1.a, p, TDPMMU_ACCESS_WRITE, 0x1000 + p); /* W+D, in A's TLB */
 		event_post(&r1.b_go);      /* B maps */
 		event_wait(&r1.b_done, i + 1);
 		CHECK(r1.hook_ran);
@@ -200,12 +215,12 @@ static void race1_forced(unsigned rounds)
 			audits_bad++;
 
 		REQUIRE(tdpmmu_dirty_log_get(r1.vm, 1, bm) >= 1);
-		CHECK(bit_set(bm, i));
+		CHECK(bit_set(bm, p));
 		if (tdpmmu_audit_tlbs(r1.vm))
 			audits_bad++;
-		access_once(r1.a, i, TDPMMU_ACCESS_WRITE, 0x2000 + i);
+		access_once(r1.a, p, TDPMMU_ACCESS_WRITE, 0x2000 + p);
 		REQUIRE(tdpmmu_dirty_log_get(r1.vm, 1, bm) >= 0);
-		if (!bit_set(bm, i))
+		if (!bit_set(bm, p))
 			lost++;
 	}
 	r1.page = UINT64_MAX;
@@ -216,10 +231,7 @@ static void race1_forced(unsigned rounds)
 	       rounds, lost, audits_bad);
 	CHECK_EQ(lost, 0);
 	CHECK_EQ(audits_bad, 0);
-	CHECK_EQ(tdpmmu_audit(r1.vm), 0);
-	tdpmmu_vcpu_destroy(r1.a);
-	tdpmmu_vcpu_destroy(r1.b);
-	tdpmmu_vm_destroy(r1.vm);
+	race1_vm_done();
 }
 
 /* ---------------------------------- 2: a yield without its flush */
