@@ -134,6 +134,9 @@ static void print_result(enum tdpmmu_strategy s, double secs, const struct tortu
 	       "reported; TLB audited at every check\n",
 	       (unsigned long long)r->oracle_checked, (unsigned long long)r->oracle_pages,
 	       (unsigned long long)r->log_races, (unsigned long long)r->log_checked);
+	printf("  write tracking: %llu adds and removes, %llu writes to tracked pages all "
+	       "faulted\n", (unsigned long long)r->track_changes,
+	       (unsigned long long)r->tracked_writes);
 	printf("  paths: cas_failed %lld, frozen_seen %lld, frozen_spins %lld, iter_yields %lld, "
 	       "notifier_retries %lld, fault_retries %lld, tables_lost_race %lld\n",
 	       (long long)c[TDPMMU_C_CAS_FAILED], (long long)c[TDPMMU_C_FROZEN_SEEN],

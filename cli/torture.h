@@ -32,6 +32,7 @@ struct torture_result {
 	uint64_t enomem; /* operations that failed on an injected allocation failure */
 	uint64_t oracle_checked, oracle_pages; /* dirty-log oracle: harvests, pages checked */
 	uint64_t log_races, log_checked; /* log racers: pages raced, rewrites checked */
+	uint64_t track_changes, tracked_writes; /* tracker: adds and removes, writes checked */
 	int64_t counters[TDPMMU_NR_COUNTERS];
 	struct tdpmmu_reclaim_stats reclaim; /* of the last round */
 };

@@ -29,6 +29,12 @@
  *                 are all in it, and A writes the pages raced since once
  *                 more (the lost-write sequence of issue 15, as a user
  *                 met it);
+ *   tracker       adds write tracking for one of the shared pages, holds
+ *                 it a millisecond, removes it, over and over: a guest
+ *                 write begun while tracking was on (and stayed on until
+ *                 the write was done) must have faulted (its vCPU's EPT
+ *                 violations went up), never gone through a translation
+ *                 cached before the tracking;
  *   NX recovery   the library's thread, every 10 ms.
  *
  * Every check_ms the main thread stops everyone (the churn thread is
@@ -96,6 +102,9 @@ struct tguest {
 	struct tword w[WORDS];
 	uint64_t rnd, seq, prev; /* prev: the word's value before the pending write */
 	uint64_t epoch;          /* the log epoch when the pending access was chosen */
+	bool must_fault;         /* the pending write is to a tracked gfn */
+	uint64_t track_seq, violations0; /* when it was chosen */
+	uint64_t tracked_writes, escapes;
 	int j, pending, left;
 	uint64_t accesses, reads, mismatches, enomem;
 	pthread_t thread;
@@ -150,6 +159,14 @@ struct round {
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t log_epoch[THP_PAGES];
 	uint64_t oracle_checked, oracle_pages;
+	/*
+	 * The tracker: tracked[gfn] is set once write_track_add(gfn) has
+	 * returned; track_seq goes up before each removal begins.
+	 */
+	_Atomic uint8_t tracked[THP_PAGES];
+	_Atomic uint64_t track_seq;
+	pthread_t tracker;
+	uint64_t track_changes;
 	_Atomic uint64_t violations;
 };
 
@@ -186,6 +203,17 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 	} else if (g->pending == P_WRITE) {
 		atomic_fetch_or_explicit(&g->r->written[gfn / 64], 1ull << (gfn % 64),
 					 memory_order_relaxed);
+		if (g->must_fault && atomic_load(&g->r->track_seq) == g->track_seq) {
+			struct tdpmmu_vcpu_stats st;
+
+			/* Tracked from before the write was chosen until now: it faulted. */
+			tdpmmu_vcpu_read_stats(g->v, &st);
+			g->tracked_writes++;
+			if (st.ept_violations == g->violations0 && !g->escapes++)
+				torture_violation("vCPU %u wrote gpa 0x%llx, write-tracked since before "
+						  "the write, without a fault",
+						  g->id, (unsigned long long)w->gpa);
+		}
 		if (gfn < THP_PAGES) {
 			uint64_t e = atomic_load_explicit(&g->r->log_epoch[gfn], memory_order_relaxed);
 
@@ -215,6 +243,16 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 		g->prev = w->last;
 		a->value = w->last = ((uint64_t)g->id << 48) | ++g->seq;
 		g->pending = P_WRITE;
+		/* The sequence first: a removal that starts after this read changes it. */
+		g->track_seq = atomic_load(&g->r->track_seq);
+		g->must_fault = (a->gpa >> 12) < THP_PAGES &&
+				atomic_load(&g->r->tracked[a->gpa >> 12]);
+		if (g->must_fault) {
+			struct tdpmmu_vcpu_stats st;
+
+			tdpmmu_vcpu_read_stats(g->v, &st);
+			g->violations0 = st.ept_violations;
+		}
 		break;
 	default:
 		a->type = TDPMMU_ACCESS_READ;
@@ -439,6 +477,40 @@ static void lr_stop(struct round *r)
 	tdpmmu_vcpu_destroy(l->b);
 	pthread_cond_destroy(&l->c);
 	pthread_mutex_destroy(&l->m);
+}
+
+/* A shared page of the THP slot, where every vCPU has words (place_words). */
+static uint64_t shared_gfn(uint64_t x)
+{
+	return (x % (SHARED_PAGES / 2)) * BLOCK + (x / SHARED_PAGES % 2 ? 300 : 7);
+}
+
+static void *tracker_thread(void *arg)
+{
+	struct round *r = arg;
+	uint64_t rnd = (uintptr_t)r | 1;
+
+	while (checkpoint(r)) {
+		uint64_t gfn = shared_gfn(next_rnd(&rnd));
+		int e = tdpmmu_write_track_add(r->vm, gfn);
+
+		if (e) {
+			VIOLATION(r, "tracker: write_track_add(0x%llx) returned %d",
+				  (unsigned long long)gfn, e);
+			continue;
+		}
+		atomic_store(&r->tracked[gfn], 1);
+		/* Pacing, not synchronisation: let the guests write it a while. */
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+		atomic_store(&r->tracked[gfn], 0);
+		atomic_fetch_add(&r->track_seq, 1);
+		e = tdpmmu_write_track_remove(r->vm, gfn);
+		if (e)
+			VIOLATION(r, "tracker: write_track_remove(0x%llx) returned %d",
+				  (unsigned long long)gfn, e);
+		r->track_changes += 2;
+	}
+	return NULL;
 }
 
 static uint64_t chaos_gfn(struct round *r)
@@ -726,10 +798,7 @@ static void place_words(struct round *r, uint64_t seed)
 			do {
 				uint64_t x = next_rnd(&g->rnd);
 
-				/* Shared: pages 7 and 300 of each 2 MiB block of the THP slot. */
-				gfn = j < SHARED_WORDS ? (x % (SHARED_PAGES / 2)) * BLOCK +
-								 (x / SHARED_PAGES % 2 ? 300 : 7)
-						       : x % ALL_PAGES;
+				gfn = j < SHARED_WORDS ? shared_gfn(x) : x % ALL_PAGES;
 				for (k = 0; k < j && g->w[k].gpa >> 12 != gfn; k++)
 					;
 			} while (k < j);
@@ -760,7 +829,7 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	r->churn.discard_old = true;
 	r->chaos_rnd = seed | 1;
 	place_words(r, seed);
-	r->workers = r->n + 1 + RACERS + 1; /* + the log racers' driver */
+	r->workers = r->n + 1 + RACERS + 2; /* + the log racers' driver, the tracker */
 	for (unsigned i = 0; i < r->n; i++) {
 		if (tdpmmu_vcpu_create(r->vm, &r->g[i].v) ||
 		    pthread_create(&r->g[i].thread, NULL, guest_thread, &r->g[i]))
@@ -779,6 +848,8 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 			fatal("torture: cannot start racer %d", i);
 	}
 	lr_start(r);
+	if (pthread_create(&r->tracker, NULL, tracker_thread, r))
+		fatal("torture: cannot start the tracker");
 	churn_start(r, seed * 31 + 7);
 
 	end = tdp_now_ns() + (uint64_t)(seconds * 1e9);
@@ -811,6 +882,8 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 		pthread_join(r->g[i].thread, NULL);
 	pthread_join(r->chaos, NULL);
 	lr_stop(r);
+	pthread_join(r->tracker, NULL);
+	res->track_changes += r->track_changes;
 	res->log_races += r->lr.races;
 	res->log_checked += r->lr.checked;
 	for (int i = 0; i < RACERS; i++) {
@@ -826,7 +899,8 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	for (unsigned i = 0; i < r->n; i++) {
 		res->accesses += r->g[i].accesses;
 		res->reads_checked += r->g[i].reads;
-		atomic_fetch_add(&r->violations, r->g[i].mismatches);
+		atomic_fetch_add(&r->violations, r->g[i].mismatches + r->g[i].escapes);
+		res->tracked_writes += r->g[i].tracked_writes;
 		res->enomem += r->g[i].enomem;
 		tdpmmu_vcpu_destroy(r->g[i].v);
 	}
