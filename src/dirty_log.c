@@ -176,8 +176,7 @@ static tdp_spte_t wrprot_bits(int level)
  */
 struct wrprot_pass {
 	int64_t leaves;         /* leaves protected */
-	bool unflushed;         /* anything protected since the last flush */
-	bool unflushed_mmu_wr;  /* MMU-writable among it */
+	bool unflushed_mmu_wr;  /* MMU-writable taken away since the last flush */
 };
 
 #ifdef TDP_BREAK_YIELD_NO_FLUSH /* deliberately broken build: MMU-writable gone, unflushed */
@@ -191,7 +190,6 @@ static void wrprot_pass_count(struct tdp_mmu *mmu, struct wrprot_pass *p, tdp_sp
 {
 	tdp_count(&mmu->counters, TDPMMU_C_LEAVES_WRPROT);
 	p->leaves++;
-	p->unflushed = true;
 	if (old & cleared & SPTE_MMU_WRITABLE)
 		p->unflushed_mmu_wr = true;
 }
@@ -201,7 +199,7 @@ static void wrprot_pass_flush_locked(struct tdp_mmu *mmu, struct wrprot_pass *p)
 {
 	if (FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr) {
 		tdp_flush_remote_tlbs(mmu, 0, 0);
-		p->unflushed = p->unflushed_mmu_wr = false;
+		p->unflushed_mmu_wr = false;
 	}
 }
 
@@ -218,11 +216,10 @@ static void wrprot_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t sta
 	reclaim_walk_begin(&mmu->reclaim);
 	for_each_tdp_pte_min_level(it, &mmu->arena, root, min_level, start, end) {
 		tdp_spte_t old = it.old_spte;
+		bool flush = FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr;
 
-		if (tdp_mmu_iter_cond_yield(mmu, &it, FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr,
-					    TDP_SHARED)) {
-			if (FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr)
-				p->unflushed = p->unflushed_mmu_wr = false;
+		if (tdp_mmu_iter_cond_yield(mmu, &it, flush, TDP_SHARED)) {
+			p->unflushed_mmu_wr &= !flush;
 			continue;
 		}
 		/* A failed CAS hands back the fresh value: go again from it. */
@@ -320,8 +317,7 @@ static void wrprot_words(struct tdp_mmu *mmu, uint64_t base, uint64_t first_word
 }
 
 /*
- * The harvest's flush, after the write lock is dropped (one that took
- * MMU-writable away has flushed already, before it unlocked).  As KVM's
+ * The harvest's flush, after the write lock is dropped.  As KVM's
  * kvm_get_dirty_log_protect and kvm_clear_dirty_log_protect do, it flushes
  * whenever a bit was harvested, not only when a leaf changed here: a leaf
  * found already without W may still be cached writable by a vCPU (some
@@ -331,10 +327,9 @@ static void wrprot_words(struct tdp_mmu *mmu, uint64_t base, uint64_t first_word
 static void harvest_flush(struct tdp_mmu *mmu, const struct wrprot_pass *p, bool harvested)
 {
 #ifdef TDP_BREAK_FLUSH_ONLY_CHANGED /* deliberately broken build: trust the walk */
-	harvested = p->unflushed;
+	harvested = p->leaves > 0;
 #endif
-	/* Protected leaves and no unflushed change: the flush under the lock covered them. */
-	if (harvested && (p->unflushed || !p->leaves))
+	if (harvested)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 }
 

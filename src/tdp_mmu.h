@@ -123,7 +123,6 @@ struct tdp_fault {
 	int goal_level;     /* level to map at (already capped by slot/host) */
 	unsigned spte_flags; /* SPTE_MAKE_* */
 	unsigned access;    /* TDPMMU_ACCESS_READ, _WRITE or _EXEC */
-	bool exec;          /* an execute fault */
 	bool huge_disallowed; /* NX: execute fault forced small (huge was allowed) */
 	int req_level;      /* largest level the host allows, before NX */
 	int mapped_level;   /* out: level of the leaf that now maps gfn */

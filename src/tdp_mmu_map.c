@@ -112,26 +112,16 @@ int tdp_mmu_split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp
 #endif
 
 /*
- * The permissions a CAS may take away from a leaf only with a TLB flush
- * before the walk ends: W, X, the frame, the leaf itself.
- */
-static bool leaf_change_needs_flush(tdp_spte_t old, tdp_spte_t new, int level)
-{
-	if (!spte_is_leaf(old, level))
-		return false;
-	return !spte_is_leaf(new, level) || spte_pfn(new) != spte_pfn(old) ||
-	       ((old & SPTE_W) && !(new & SPTE_W)) || ((old & SPTE_X) && !(new & SPTE_X));
-}
-
-/*
  * The leaf at the goal level.  A fault never weakens a present leaf that
  * maps the same frame: if the leaf already allows the access, another
  * vCPU fixed it and the fault is spurious (KVM's target-level handling);
  * otherwise the new leaf keeps every permission the old one granted (W,
  * MMU-writable, X) and the A/D bits hardware set.  W kept this way is
  * still under the dirty-log contract: the CAS is from the snapshot, so a
- * harvester that took W away in between makes it fail.  Should a change
- * still take a permission away, the flush goes out before the walk ends.
+ * harvester that took W away in between makes it fail.  So a CAS here
+ * never takes W or X from a leaf and needs no flush (KVM flushes, with a
+ * WARN, if one ever did); a leaf that changes frame is a BUG in
+ * handle_changed_spte.
  */
 static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter *it,
 					    struct tdp_fault *f, enum tdp_lock_mode mode)
@@ -163,8 +153,6 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 	if (spte_is_present(old) && !spte_is_last(old, it->level)) {
 		tdp_count(&mmu->counters, TDPMMU_C_TABLES_REPLACED);
 		tdp_inject_delay(); /* unlinked, not yet flushed */
-		tdp_flush_remote_tlbs(mmu, it->gfn, it->level);
-	} else if (!BROKEN_DOWNGRADE && leaf_change_needs_flush(old, new, it->level)) {
 		tdp_flush_remote_tlbs(mmu, it->gfn, it->level);
 	}
 	return TDP_MAP_FIXED;

@@ -141,8 +141,8 @@ static bool shape_fault(struct tdpmmu_vm *vm, struct tdp_fault *f, const struct 
 		f->goal_level = max_level;
 	f->req_level = f->goal_level;
 	f->access = access;
-	f->exec = access & TDPMMU_ACCESS_EXEC;
-	f->huge_disallowed = mmu->nx_huge_pages && f->exec && f->goal_level > TDP_LEVEL_4K;
+	f->huge_disallowed = mmu->nx_huge_pages && (access & TDPMMU_ACCESS_EXEC) &&
+			     f->goal_level > TDP_LEVEL_4K;
 	if (f->huge_disallowed) {
 		f->goal_level = TDP_LEVEL_4K;
 		tdp_count(&mmu->counters, TDPMMU_C_NX_SPLITS);
