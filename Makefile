@@ -23,7 +23,8 @@ CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
 # Deliberately broken builds (docs/testing.md): the debug build with one
 # bug planted; `make check` asserts the torture catches each.
 BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen \
-	downgrade-no-flush flush-only-changed yield-no-flush
+	downgrade-no-flush flush-only-changed yield-no-flush claim-by-gfn slot-no-invalid \
+	remap-two-holds mark-by-gfn huge-over-invalidation
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
 # The harvest's flush is the second defence of the downgrade: alone, no
@@ -122,7 +123,7 @@ sanitize: asan tsan
 # prove its races happened).
 CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency test_roots \
 	test_recover test_nx test_dirty_log \
-	test_aging test_write_track test_dirty_race
+	test_aging test_write_track test_dirty_race test_memslot_race
 ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 # gcc 12's TSan needs a smaller mmap range than recent kernels give: turn
 # address randomisation off for its runs where the system allows it.
@@ -179,6 +180,11 @@ CATCH_cas-from-frozen     := tests/test_stress --seconds 5
 CATCH_downgrade-no-flush  := tdpmmu torture --strategy rcu --duration 10
 CATCH_flush-only-changed  := tdpmmu torture --strategy llist --duration 10
 CATCH_yield-no-flush      := tests/test_dirty_race --rounds 16
+CATCH_claim-by-gfn        := tests/test_memslot_race --only 1 --rounds 4
+CATCH_slot-no-invalid     := tests/test_memslot_race --only 2 --rounds 8
+CATCH_remap-two-holds     := tests/test_memslot_race --only 3 --rounds 8
+CATCH_mark-by-gfn         := tests/test_memslot_race --only 4 --rounds 8 --strategy rcu-qsbr
+CATCH_huge-over-invalidation := tests/test_memslot_race --only 5 --rounds 8
 broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 	@set -e; for b in $(BROKEN); do \
 		case $$b in \
@@ -190,6 +196,11 @@ broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 		downgrade-no-flush) c="$(CATCH_downgrade-no-flush)";; \
 		flush-only-changed) c="$(CATCH_flush-only-changed)";; \
 		yield-no-flush) c="$(CATCH_yield-no-flush)";; \
+		claim-by-gfn) c="$(CATCH_claim-by-gfn)";; \
+		slot-no-invalid) c="$(CATCH_slot-no-invalid)";; \
+		remap-two-holds) c="$(CATCH_remap-two-holds)";; \
+		mark-by-gfn) c="$(CATCH_mark-by-gfn)";; \
+		huge-over-invalidation) c="$(CATCH_huge-over-invalidation)";; \
 		esac; \
 		start=$$(date +%s); \
 		if timeout 300 ./build/broken-$$b/$$c >build/broken-$$b.log 2>&1; then \

@@ -333,7 +333,7 @@ static void harvest_flush(struct tdp_mmu *mmu, const struct wrprot_pass *p, bool
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 }
 
-int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags)
+static int dirty_log_enable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags)
 {
 	struct tdp_mmu *mmu;
 	struct tdpmmu_memslot d;
@@ -381,7 +381,7 @@ static int popcount_words(const uint64_t *w, uint64_t n)
 	return c > INT32_MAX ? INT32_MAX : (int)c;
 }
 
-int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap)
+static int dirty_log_get_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap)
 {
 	struct wrprot_pass p = { 0 };
 	struct tdpmmu_memslot d;
@@ -415,7 +415,7 @@ int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitma
 	return n;
 }
 
-int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
+static int dirty_log_clear_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
 			   uint64_t mask)
 {
 	struct wrprot_pass p = { 0 };
@@ -458,7 +458,7 @@ int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t firs
 	return __builtin_popcountll(was_set);
 }
 
-int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu_huge_recovery how)
+static int dirty_log_disable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu_huge_recovery how)
 {
 	struct tdpmmu_memslot d;
 	unsigned log_flags;
@@ -480,4 +480,58 @@ int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu
 	if (how == TDPMMU_RECOVER_NONE)
 		return 0;
 	return tdp_recover_huge_pages(vm, d.base_gfn, d.base_gfn + d.npages, how);
+}
+
+/*
+ * The public calls hold slots_lock throughout (as KVM's dirty-log ioctls
+ * hold slots_lock): the slot read at the start is the slot whose range is
+ * protected at the end; a move cannot come in between.
+ */
+int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = dirty_log_enable_locked(vm, slot_id, flags);
+	tdp_host_unlock(&vm->host);
+	return r;
+}
+
+int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = dirty_log_get_locked(vm, slot_id, bitmap);
+	tdp_host_unlock(&vm->host);
+	return r;
+}
+
+int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
+			   uint64_t mask)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = dirty_log_clear_locked(vm, slot_id, first_page, mask);
+	tdp_host_unlock(&vm->host);
+	return r;
+}
+
+int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu_huge_recovery how)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = dirty_log_disable_locked(vm, slot_id, how);
+	tdp_host_unlock(&vm->host);
+	return r;
 }

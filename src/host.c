@@ -1,18 +1,12 @@
 /*
- * host.c - memslot set, host frame lookup, slot delete/move and the dirty
- * bitmaps (concurrency in host.h).
+ * host.c - host frames of the memslots: lookup, remap, the dirty bitmaps
+ * (concurrency in host.h; slot set changes are in host_slots.c).
  *
- * Every slot change (add, delete, move, logging on/off) runs under
- * slots_mutex, copies the array, publishes the copy with
- * rcu_assign_pointer and frees the old array after synchronize_rcu.  The
- * block_pfn, dirty_bitmap and host_faulted (host_fault.c) pointers are
- * shared between an array and its copies: they are freed only when no
- * published array holds them any more (slot deleted, bitmap dropped,
- * blocks relaid by a move), and only after that grace period, so a reader
- * inside tdp_rcu_read_lock can use whatever it found.  Dirty bitmap words
- * are only ever changed with atomic OR (marking), exchange and AND-NOT
- * (harvesting): a mark that races with a harvest lands either in the value
- * harvested or in the word left behind, never nowhere.
+ * Dirty bitmap words are only ever changed with atomic OR (marking),
+ * exchange and AND-NOT (harvesting): a mark that races with a harvest
+ * lands either in the value harvested or in the word left behind, never
+ * nowhere.  A bitmap is shared by every copy of its slot, invalid or
+ * moved, so a mark made through any of them is harvested.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,7 +47,7 @@ int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out)
 	return -EINVAL;
 }
 
-#define BLOCK_PAGES tdp_pages_per_level(TDP_LEVEL_2M)
+#define BLOCK_PAGES TDP_BLOCK_PAGES
 
 int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes)
 {
@@ -80,7 +74,7 @@ int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes)
 		tdp_host_destroy(h);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&h->slots_mutex, NULL);
+	pthread_mutex_init(&h->slots_lock, NULL);
 	pthread_mutex_init(&h->fault_mutex, NULL);
 	pthread_cond_init(&h->fault_cond, NULL);
 	h->max_gfn = max_gfn;
@@ -97,7 +91,7 @@ void tdp_host_destroy(struct tdp_host *h)
 			free(h->slots->slots[i].host_faulted);
 		}
 		free(h->slots);
-		pthread_mutex_destroy(&h->slots_mutex);
+		pthread_mutex_destroy(&h->slots_lock);
 		pthread_cond_destroy(&h->fault_cond);
 		pthread_mutex_destroy(&h->fault_mutex);
 	}
@@ -105,106 +99,6 @@ void tdp_host_destroy(struct tdp_host *h)
 		munmap(h->payload, h->pfn_limit * 4096);
 	free(h->dirty);
 	memset(h, 0, sizeof(*h));
-}
-
-static uint64_t slot_nr_blocks(const struct tdp_memslot *m)
-{
-	uint64_t end = m->desc.base_gfn + m->desc.npages;
-
-	return (end - m->first_block_gfn + BLOCK_PAGES - 1) / BLOCK_PAGES;
-}
-
-static uint64_t slot_pfn(const struct tdp_memslot *m, uint64_t gfn)
-{
-	uint64_t b = (gfn - m->first_block_gfn) / BLOCK_PAGES;
-
-	return atomic_load_explicit(&m->block_pfn[b], memory_order_acquire) +
-	       (gfn & (BLOCK_PAGES - 1));
-}
-
-static int validate_slot(const struct tdp_host *h, const struct tdpmmu_memslot *d)
-{
-	uint64_t align;
-
-	if (!d || (unsigned)d->backing >= TDPMMU_NR_BACKINGS ||
-	    (d->flags & ~TDPMMU_MEMSLOT_READONLY) || d->npages == 0)
-		return -EINVAL;
-	if (d->base_gfn >= h->max_gfn || d->npages > h->max_gfn - d->base_gfn)
-		return -ERANGE;
-	if (d->backing == TDPMMU_BACKING_HUGETLB_2M || d->backing == TDPMMU_BACKING_HUGETLB_1G) {
-		align = tdp_pages_per_level(backing_level[d->backing]);
-		if ((d->base_gfn | d->npages) & (align - 1))
-			return -EINVAL;
-	}
-	return 0;
-}
-
-int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *d)
-{
-	uint64_t huge = tdp_pages_per_level(TDP_LEVEL_1G), host_pfn;
-	struct tdp_memslots *old, *new;
-	struct tdp_memslot slot;
-	int r = validate_slot(h, d), pos;
-
-	if (r)
-		return r;
-	pthread_mutex_lock(&h->slots_mutex);
-	old = h->slots;
-	for (pos = 0; pos < old->nr; pos++) {
-		const struct tdpmmu_memslot *o = &old->slots[pos].desc;
-
-		if (o->id == d->id || (d->base_gfn < o->base_gfn + o->npages &&
-				       o->base_gfn < d->base_gfn + d->npages)) {
-			r = -EEXIST;
-			goto out;
-		}
-	}
-	if (old->nr >= TDPMMU_MAX_MEMSLOTS) {
-		r = -ENOSPC;
-		goto out;
-	}
-	/* Congruent to base_gfn modulo 1 GiB, so huge pages line up. */
-	host_pfn = ((h->next_host_pfn + huge - 1) & ~(huge - 1)) + (d->base_gfn & (huge - 1));
-	/* pfn_limit is at most TDP_HOST_PFN_LIMIT, below every table frame. */
-	if (host_pfn + d->npages > h->pfn_limit || host_pfn + d->npages < host_pfn) {
-		r = -ENOSPC;
-		goto out;
-	}
-	memset(&slot, 0, sizeof(slot));
-	slot.desc = *d;
-	slot.first_block_gfn = tdp_align_gfn(d->base_gfn, TDP_LEVEL_2M);
-	slot.block_pfn = malloc(sizeof(*slot.block_pfn) * slot_nr_blocks(&slot));
-	/* A new slot's host pages are all still to be faulted in. */
-	if (h->fault_ns)
-		slot.host_faulted = calloc(tdp_host_faulted_words(d), sizeof(*slot.host_faulted));
-	new = malloc(sizeof(*new) + sizeof(new->slots[0]) * (size_t)(old->nr + 1));
-	if (!new || !slot.block_pfn || (h->fault_ns && !slot.host_faulted)) {
-		free(new);
-		free(slot.block_pfn);
-		free(slot.host_faulted);
-		r = -ENOMEM;
-		goto out;
-	}
-	/* Contiguous at first: block b starts where the slot's frames put it. */
-	for (uint64_t b = 0; b < slot_nr_blocks(&slot); b++)
-		atomic_init(&slot.block_pfn[b],
-			    host_pfn + (slot.first_block_gfn + b * BLOCK_PAGES) - d->base_gfn);
-	for (pos = 0; pos < old->nr && old->slots[pos].desc.base_gfn < d->base_gfn; pos++)
-		;
-	memcpy(new->slots, old->slots, sizeof(old->slots[0]) * (size_t)pos);
-	new->slots[pos] = slot;
-	memcpy(&new->slots[pos + 1], &old->slots[pos], sizeof(old->slots[0]) * (size_t)(old->nr - pos));
-	new->nr = old->nr + 1;
-	h->next_host_pfn = host_pfn + d->npages;
-	tdp_tsan_release(new);
-	rcu_assign_pointer(h->slots, new);
-	pthread_mutex_unlock(&h->slots_mutex);
-	tdp_synchronize_rcu(); /* no reader still sees the old array */
-	free(old);
-	return 0;
-out:
-	pthread_mutex_unlock(&h->slots_mutex);
-	return r;
 }
 
 int tdp_backing_level(enum tdpmmu_backing b)
@@ -242,7 +136,7 @@ static int max_mapping_level(const struct tdp_memslot *m, uint64_t gfn)
 		uint64_t n = tdp_pages_per_level(level), base = tdp_align_gfn(gfn, level);
 
 		if (base >= m->desc.base_gfn && base + n <= m->desc.base_gfn + m->desc.npages &&
-		    !(slot_pfn(m, base) & (n - 1)))
+		    !(tdp_slot_pfn(m, base) & (n - 1)))
 			return level;
 	}
 	return TDP_LEVEL_4K;
@@ -259,12 +153,13 @@ int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out
 	tdp_tsan_acquire(slots);
 	m = tdp_host_find_slot(slots, gfn);
 	if (m) {
-		out->pfn = slot_pfn(m, gfn);
+		out->pfn = tdp_slot_pfn(m, gfn);
 		out->host_level = max_mapping_level(m, gfn);
 		out->dirty_logging = (m->log_flags & TDP_SLOT_LOGGING) != 0;
 		/* While logging, writes must fault per 4K page so each is seen. */
 		out->max_level = out->dirty_logging ? TDP_LEVEL_4K : out->host_level;
 		out->writable = !(m->desc.flags & TDPMMU_MEMSLOT_READONLY);
+		out->invalid = m->invalid;
 		r = 0;
 	}
 	tdp_rcu_read_unlock();
@@ -317,7 +212,6 @@ int tdp_host_remap_extent(struct tdp_host *h, uint64_t start, uint64_t end, uint
 	struct tdp_memslots *s;
 	int r = -ENOENT;
 
-	pthread_mutex_lock(&h->slots_mutex);
 	s = h->slots;
 	for (int i = 0; i < s->nr; i++) {
 		const struct tdp_memslot *m = &s->slots[i];
@@ -335,7 +229,6 @@ int tdp_host_remap_extent(struct tdp_host *h, uint64_t start, uint64_t end, uint
 			*hi = b;
 		r = 0;
 	}
-	pthread_mutex_unlock(&h->slots_mutex);
 	return r;
 }
 
@@ -347,7 +240,6 @@ int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge)
 
 	if (start >= end)
 		return -EINVAL;
-	pthread_mutex_lock(&h->slots_mutex);
 	s = h->slots;
 	/* Check everything first, so that an error changes nothing. */
 	for (int i = 0; i < s->nr; i++) {
@@ -397,264 +289,18 @@ int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge)
 	}
 	h->next_host_pfn = next;
 out:
-	pthread_mutex_unlock(&h->slots_mutex);
 	return r;
 }
 
-/* Index of slot @id in @s, or -1. */
-static int find_slot_id(const struct tdp_memslots *s, uint32_t id)
+bool tdp_host_slot_mark_dirty(const struct tdp_memslot *m, uint64_t gfn)
 {
-	for (int i = 0; i < s->nr; i++)
-		if (s->slots[i].desc.id == id)
-			return i;
-	return -1;
-}
+	uint64_t i = gfn - m->desc.base_gfn;
 
-static uint64_t bitmap_words(uint64_t npages)
-{
-	return (npages + 63) / 64;
-}
-
-static struct tdp_memslots *slots_copy(const struct tdp_memslots *old, int extra)
-{
-	struct tdp_memslots *new =
-		malloc(sizeof(*new) + sizeof(new->slots[0]) * (size_t)(old->nr + extra));
-
-	if (new) {
-		new->nr = old->nr;
-		memcpy(new->slots, old->slots, sizeof(old->slots[0]) * (size_t)old->nr);
-	}
-	return new;
-}
-
-/*
- * Publish @new (slots_mutex held), drop the mutex, wait until no reader can
- * still see the old array, then free it and @free1/@free2 (pointers the new
- * array no longer holds).
- */
-static void publish_and_unlock(struct tdp_host *h, struct tdp_memslots *new, void *free1,
-			       void *free2)
-{
-	struct tdp_memslots *old = h->slots;
-
-	tdp_tsan_release(new);
-	rcu_assign_pointer(h->slots, new);
-	pthread_mutex_unlock(&h->slots_mutex);
-	tdp_synchronize_rcu(); /* no reader still sees the old array */
-	/* For TSan: every read-side section that could see it has ended. */
-	tdp_tsan_acquire(&tdp_rcu_tsan_clock);
-	free(old);
-	free(free1);
-	free(free2);
-}
-
-int tdp_host_delete_slot(struct tdp_host *h, uint32_t id)
-{
-	struct tdp_memslots *new;
-	struct tdp_memslot gone;
-	int i;
-
-	pthread_mutex_lock(&h->slots_mutex);
-	i = find_slot_id(h->slots, id);
-	if (i < 0) {
-		pthread_mutex_unlock(&h->slots_mutex);
-		return -ENOENT;
-	}
-	new = slots_copy(h->slots, 0);
-	if (!new) {
-		pthread_mutex_unlock(&h->slots_mutex);
-		return -ENOMEM;
-	}
-	gone = new->slots[i];
-	memmove(&new->slots[i], &new->slots[i + 1], sizeof(new->slots[0]) * (size_t)(new->nr - i - 1));
-	new->nr--;
-	publish_and_unlock(h, new, gone.block_pfn, gone.dirty_bitmap);
-	free(gone.host_faulted); /* after the grace period, like the two above */
-	return 0;
-}
-
-/*
- * The block layout of @m moved to @new_base, keeping every page's frame:
- * each new 2M block must see contiguous frames over the part of it that
- * lies in the slot.  Always true when the move keeps the offset inside 2M
- * (the blocks just shift) or when the slot was never remapped (its frames
- * are contiguous); otherwise -EINVAL.  On success *out holds a new array
- * (or NULL when the old one can be shared: same offset inside 2M).
- */
-static int relayout_blocks(const struct tdp_memslot *m, uint64_t new_base, _Atomic uint64_t **out)
-{
-	struct tdp_memslot n = *m;
-	uint64_t end, nblocks;
-
-	*out = NULL;
-	if (!((new_base ^ m->desc.base_gfn) & (BLOCK_PAGES - 1)))
-		return 0;
-	n.desc.base_gfn = new_base;
-	n.first_block_gfn = tdp_align_gfn(new_base, TDP_LEVEL_2M);
-	nblocks = slot_nr_blocks(&n);
-	end = new_base + m->desc.npages;
-	n.block_pfn = malloc(sizeof(*n.block_pfn) * nblocks);
-	if (!n.block_pfn)
-		return -ENOMEM;
-	for (uint64_t b = 0; b < nblocks; b++) {
-		uint64_t first = n.first_block_gfn + b * BLOCK_PAGES, last = first + BLOCK_PAGES;
-		uint64_t pfn0;
-
-		if (first < new_base)
-			first = new_base;
-		if (last > end)
-			last = end;
-		/* Frame of page (gfn - new_base) of the slot, in the old layout. */
-		pfn0 = slot_pfn(m, m->desc.base_gfn + (first - new_base));
-		for (uint64_t g = first + 1; g < last; g++) {
-			if (slot_pfn(m, m->desc.base_gfn + (g - new_base)) != pfn0 + (g - first)) {
-				free(n.block_pfn);
-				return -EINVAL;
-			}
-		}
-		atomic_init(&n.block_pfn[b], pfn0 - (first - (n.first_block_gfn + b * BLOCK_PAGES)));
-	}
-	*out = n.block_pfn;
-	return 0;
-}
-
-int tdp_host_move_slot(struct tdp_host *h, uint32_t id, uint64_t new_base_gfn)
-{
-	_Atomic uint64_t *blocks, *old_blocks = NULL;
-	struct tdp_memslots *s, *new;
-	struct tdpmmu_memslot d;
-	struct tdp_memslot moved;
-	int i, r, pos;
-
-	pthread_mutex_lock(&h->slots_mutex);
-	s = h->slots;
-	i = find_slot_id(s, id);
-	if (i < 0) {
-		r = -ENOENT;
-		goto out;
-	}
-	d = s->slots[i].desc;
-	d.base_gfn = new_base_gfn;
-	r = validate_slot(h, &d);
-	if (r)
-		goto out;
-	for (int j = 0; j < s->nr; j++) {
-		const struct tdpmmu_memslot *o = &s->slots[j].desc;
-
-		if (j != i && d.base_gfn < o->base_gfn + o->npages &&
-		    o->base_gfn < d.base_gfn + d.npages) {
-			r = -EEXIST;
-			goto out;
-		}
-	}
-	r = relayout_blocks(&s->slots[i], new_base_gfn, &blocks);
-	if (r)
-		goto out;
-	new = slots_copy(s, 0);
-	if (!new) {
-		free(blocks);
-		r = -ENOMEM;
-		goto out;
-	}
-	moved = s->slots[i];
-	moved.desc.base_gfn = new_base_gfn;
-	moved.first_block_gfn = tdp_align_gfn(new_base_gfn, TDP_LEVEL_2M);
-	if (blocks) {
-		old_blocks = moved.block_pfn;
-		moved.block_pfn = blocks;
-	}
-	/* Take it out and put it back where its new base sorts. */
-	memmove(&new->slots[i], &new->slots[i + 1], sizeof(new->slots[0]) * (size_t)(new->nr - i - 1));
-	new->nr--;
-	for (pos = 0; pos < new->nr && new->slots[pos].desc.base_gfn < new_base_gfn; pos++)
-		;
-	memmove(&new->slots[pos + 1], &new->slots[pos], sizeof(new->slots[0]) * (size_t)(new->nr - pos));
-	new->slots[pos] = moved;
-	new->nr++;
-	publish_and_unlock(h, new, old_blocks, NULL);
-	return 0;
-out:
-	pthread_mutex_unlock(&h->slots_mutex);
-	return r;
-}
-
-#define LOG_FLAGS_KNOWN                                                                            \
-	(TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET)
-
-int tdp_host_set_logging(struct tdp_host *h, uint32_t id, bool on, unsigned flags)
-{
-	_Atomic uint64_t *bitmap = NULL, *old_bitmap = NULL;
-	struct tdp_memslots *new;
-	struct tdp_memslot *m;
-	uint64_t words;
-	int i, r;
-
-	if (on && (flags & ~LOG_FLAGS_KNOWN))
-		return -EINVAL;
-	pthread_mutex_lock(&h->slots_mutex);
-	i = find_slot_id(h->slots, id);
-	if (i < 0) {
-		r = -ENOENT;
-		goto out;
-	}
-	m = &h->slots->slots[i];
-	if (on && (m->desc.flags & TDPMMU_MEMSLOT_READONLY)) {
-		r = -EROFS;
-		goto out;
-	}
-	if (on == !!(m->log_flags & TDP_SLOT_LOGGING)) {
-		r = -EBUSY;
-		goto out;
-	}
-	if (on) {
-		words = bitmap_words(m->desc.npages);
-		bitmap = calloc(words, sizeof(*bitmap));
-		if (!bitmap) {
-			r = -ENOMEM;
-			goto out;
-		}
-		/* Written before the publication below, which releases them. */
-		if (flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) {
-			for (uint64_t w = 0; w < words; w++)
-				atomic_init(&bitmap[w], ~0ull);
-			if (m->desc.npages % 64)
-				atomic_init(&bitmap[words - 1], (1ull << (m->desc.npages % 64)) - 1);
-		}
-	}
-	new = slots_copy(h->slots, 0);
-	if (!new) {
-		free(bitmap);
-		r = -ENOMEM;
-		goto out;
-	}
-	old_bitmap = new->slots[i].dirty_bitmap;
-	new->slots[i].dirty_bitmap = bitmap;
-	new->slots[i].log_flags = on ? (flags | TDP_SLOT_LOGGING) : 0;
-	publish_and_unlock(h, new, old_bitmap, NULL);
-	return 0;
-out:
-	pthread_mutex_unlock(&h->slots_mutex);
-	return r;
-}
-
-int tdp_host_get_slot(struct tdp_host *h, uint32_t id, struct tdpmmu_memslot *desc,
-		      unsigned *log_flags)
-{
-	const struct tdp_memslots *slots;
-	int i;
-
-	tdp_rcu_read_lock();
-	slots = rcu_dereference(h->slots);
-	tdp_tsan_acquire(slots);
-	i = find_slot_id(slots, id);
-	if (i >= 0) {
-		if (desc)
-			*desc = slots->slots[i].desc;
-		if (log_flags)
-			*log_flags = slots->slots[i].log_flags;
-	}
-	tdp_rcu_read_unlock();
-	return i < 0 ? -ENOENT : 0;
+	if (!m->dirty_bitmap)
+		return false;
+	/* Release: what the marker did before is seen by the harvester's exchange. */
+	atomic_fetch_or_explicit(&m->dirty_bitmap[i / 64], 1ull << (i % 64), memory_order_release);
+	return true;
 }
 
 bool tdp_host_mark_gfn_dirty(struct tdp_host *h, uint64_t gfn)
@@ -667,14 +313,8 @@ bool tdp_host_mark_gfn_dirty(struct tdp_host *h, uint64_t gfn)
 	slots = rcu_dereference(h->slots);
 	tdp_tsan_acquire(slots);
 	m = tdp_host_find_slot(slots, gfn);
-	if (m && m->dirty_bitmap) {
-		uint64_t i = gfn - m->desc.base_gfn;
-
-		/* Release: what the marker did before is seen by the harvester's exchange. */
-		atomic_fetch_or_explicit(&m->dirty_bitmap[i / 64], 1ull << (i % 64),
-					 memory_order_release);
-		marked = true;
-	}
+	if (m)
+		marked = tdp_host_slot_mark_dirty(m, gfn);
 	tdp_rcu_read_unlock();
 	return marked;
 }
@@ -682,7 +322,7 @@ bool tdp_host_mark_gfn_dirty(struct tdp_host *h, uint64_t gfn)
 /* The logging slot @id in @slots, or -ENOENT / -EINVAL (not logging). */
 static int logging_slot(const struct tdp_memslots *slots, uint32_t id, const struct tdp_memslot **m)
 {
-	int i = find_slot_id(slots, id);
+	int i = tdp_slot_index(slots, id);
 
 	if (i < 0)
 		return -ENOENT;
@@ -703,8 +343,8 @@ int tdp_host_dirty_words(struct tdp_host *h, uint32_t id, uint64_t first_page, u
 	slots = rcu_dereference(h->slots);
 	tdp_tsan_acquire(slots);
 	r = logging_slot(slots, id, &m);
-	if (!r && (first_page / 64 > bitmap_words(m->desc.npages) ||
-		   nwords > bitmap_words(m->desc.npages) - first_page / 64))
+	if (!r && (first_page / 64 > tdp_bitmap_words(m->desc.npages) ||
+		   nwords > tdp_bitmap_words(m->desc.npages) - first_page / 64))
 		r = -EINVAL;
 	for (uint64_t w = 0; !r && w < nwords; w++) {
 		_Atomic uint64_t *word = &m->dirty_bitmap[first_page / 64 + w];

@@ -22,20 +22,28 @@
  *
  * Concurrency: the slot set is an immutable array published with
  * rcu_assign_pointer; readers (the fault path, outside the MMU lock) look
- * it up inside an RCU read-side section; writers serialise on slots_mutex
- * and free the old array after synchronize_rcu.  This is KVM's memslot
- * SRCU, and is independent of how page tables are reclaimed.  block_pfn
- * entries are atomics written by remap (under slots_mutex) with release
- * and read with acquire; a reader that sees an old frame is caught by the
+ * it up inside an RCU read-side section; writers free the old array after
+ * synchronize_rcu.  This is KVM's memslot SRCU, and is independent of how
+ * page tables are reclaimed.  Writers serialise on slots_lock (KVM's
+ * slots_lock), which the VM layer holds across a whole operation, not
+ * just a publication: a delete or move from its checks through the zap of
+ * the old place to the commit (memslot.c), a harvest from reading the
+ * slot to protecting its range (dirty_log.c), a remap from checking the
+ * invalidation to the new frames.  Every tdp_host_* call below that
+ * changes slots or frames must be called with it held (tdp_host_lock).
+ * block_pfn entries are atomics written by remap with release and read
+ * with acquire; a reader that sees an old frame is caught by the
  * notifier sequence check (see mmu_notifier.h).
  */
 #ifndef TDP_HOST_H
 #define TDP_HOST_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tdpmmu/spte.h"
 #include "tdpmmu/tdpmmu.h"
 
 struct tdp_memslot {
@@ -56,6 +64,12 @@ struct tdp_memslot {
 	 * dirty bitmap, it moves with the slot and is freed when it goes.
 	 */
 	_Atomic uint64_t *host_faulted;
+	uint64_t faulted_gen; /* names this host_faulted bitmap (host_fault.c) */
+	/*
+	 * A delete or move in progress (KVM_MEMSLOT_INVALID): the old place
+	 * is being zapped.  Faults retry; host queries may still use it.
+	 */
+	bool invalid;
 };
 
 #define TDP_SLOT_LOGGING (1u << 31)
@@ -67,8 +81,9 @@ struct tdp_memslots {
 
 struct tdp_host {
 	struct tdp_memslots *slots; /* RCU-protected */
-	pthread_mutex_t slots_mutex;
+	pthread_mutex_t slots_lock; /* see the top of this file */
 	uint64_t next_host_pfn;
+	uint64_t next_faulted_gen;
 	uint64_t pfn_limit; /* frames at or above this cannot be handed out */
 	uint64_t max_gfn;
 	uint8_t *payload;   /* real backing: frame f at payload + f * 4096, or NULL */
@@ -84,6 +99,40 @@ struct tdp_host {
 	_Atomic unsigned fault_waiters;
 };
 
+#define TDP_BLOCK_PAGES tdp_pages_per_level(TDP_LEVEL_2M)
+
+/* 2 MiB blocks that overlap slot @m. */
+static inline uint64_t tdp_slot_nr_blocks(const struct tdp_memslot *m)
+{
+	uint64_t end = m->desc.base_gfn + m->desc.npages;
+
+	return (end - m->first_block_gfn + TDP_BLOCK_PAGES - 1) / TDP_BLOCK_PAGES;
+}
+
+/* The frame that backs @gfn, which @m maps. */
+static inline uint64_t tdp_slot_pfn(const struct tdp_memslot *m, uint64_t gfn)
+{
+	uint64_t b = (gfn - m->first_block_gfn) / TDP_BLOCK_PAGES;
+
+	return atomic_load_explicit(&m->block_pfn[b], memory_order_acquire) +
+	       (gfn & (TDP_BLOCK_PAGES - 1));
+}
+
+/* Index of slot @id in @s, or -1. */
+static inline int tdp_slot_index(const struct tdp_memslots *s, uint32_t id)
+{
+	for (int i = 0; i < s->nr; i++)
+		if (s->slots[i].desc.id == id)
+			return i;
+	return -1;
+}
+
+/* Dirty bitmap words for @npages pages. */
+static inline uint64_t tdp_bitmap_words(uint64_t npages)
+{
+	return (npages + 63) / 64;
+}
+
 /* What the fault path learns about a gfn before taking the MMU lock. */
 struct tdp_host_frame {
 	uint64_t pfn;
@@ -91,11 +140,23 @@ struct tdp_host_frame {
 	int host_level; /* largest mapping the host backing allows, logging aside */
 	bool writable;
 	bool dirty_logging; /* the slot logs dirty pages: mark before making writable */
+	bool invalid; /* the slot is being deleted or moved: a fault must retry */
 };
 
 /* @payload_bytes: 0 for no real backing, else the host memory to reserve. */
 int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes);
 void tdp_host_destroy(struct tdp_host *h);
+static inline void tdp_host_lock(struct tdp_host *h)
+{
+	pthread_mutex_lock(&h->slots_lock);
+}
+
+static inline void tdp_host_unlock(struct tdp_host *h)
+{
+	pthread_mutex_unlock(&h->slots_lock);
+}
+
+/* host_slots.c, slots_lock held: add a slot (-EINVAL, -ERANGE, -EEXIST, -ENOSPC, -ENOMEM). */
 int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *desc);
 /* The slot of @s that maps @gfn, or NULL (inside tdp_rcu_read_lock). */
 const struct tdp_memslot *tdp_host_find_slot(const struct tdp_memslots *s, uint64_t gfn);
@@ -104,41 +165,60 @@ int tdp_backing_level(enum tdpmmu_backing b);
 /* -ENOENT if no slot maps @gfn. */
 int tdp_host_lookup(struct tdp_host *h, uint64_t gfn, struct tdp_host_frame *out);
 /*
- * New frames for every 2M block overlapping [start, end): 2M-aligned when
- * @huge, misaligned otherwise.  Call inside an invalidation covering the
- * blocks.  -ENOENT: no slot there; -EINVAL: a hugetlb slot; -ENOSPC: frames
- * exhausted.  On error nothing changed.
- */
-/*
  * The gfns whose frames a remap of [start, end) changes: every 2 MiB block
  * it touches, clipped to the memslots, as one extent [*lo, *hi).  -ENOENT
- * when no memslot overlaps.
+ * when no memslot overlaps.  slots_lock held.
  */
 int tdp_host_remap_extent(struct tdp_host *h, uint64_t start, uint64_t end, uint64_t *lo,
 			  uint64_t *hi);
+/*
+ * New frames for every 2M block overlapping [start, end): 2M-aligned when
+ * @huge, misaligned otherwise.  slots_lock held since the caller checked
+ * that an invalidation covers the extent above, so the blocks it checked
+ * are the blocks renumbered.  -ENOENT: no slot there; -EINVAL: a hugetlb
+ * slot; -ENOSPC: frames exhausted.  On error nothing changed.
+ */
 int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge);
 /*
- * Memslot changes.  Each publishes a new slot array and waits for readers
- * of the old one (synchronize_rcu): call without the MMU lock.  The caller
- * then bumps the notifier sequence (tdp_notifier_bump) so that a fault
- * that looked up the old array retries.
- *   delete: -ENOENT.  move: -ENOENT, or add's errors for the new place
- *   (frames and contents move with the slot).
- *   set_logging: @on with TDPMMU_DIRTY_LOG_* @flags allocates the bitmap
- *   (all set with INITIALLY_SET); off frees it after the grace period.
- *   -ENOENT, -EBUSY (already in that state), -EROFS (read-only slot).
+ * host_slots.c: a delete or move, in KVM's two publications
+ * (kvm_set_memslot).  With slots_lock held throughout: prepare checks the
+ * change and builds both arrays, so nothing after it can fail; then
+ * publish_invalid installs the first (the slot marked invalid: faults on
+ * it retry) and waits for readers of the old array; the caller zaps the
+ * old place; commit installs the second, waits again, and frees what the
+ * change left behind.  prepare: -ENOENT, -ENOMEM, and for a move add's
+ * -EINVAL, -ERANGE, -EEXIST; on error nothing changed.  A move keeps the
+ * slot's frames, contents, dirty bitmap and faulted-in pages.
  */
-int tdp_host_delete_slot(struct tdp_host *h, uint32_t id);
-int tdp_host_move_slot(struct tdp_host *h, uint32_t id, uint64_t new_base_gfn);
+struct tdp_slot_change {
+	struct tdp_memslots *invalid, *final;
+	void *stale[3]; /* what only the old slot held: freed after the commit */
+};
+int tdp_host_prepare_delete(struct tdp_host *h, uint32_t id, struct tdp_slot_change *c);
+int tdp_host_prepare_move(struct tdp_host *h, uint32_t id, uint64_t new_base_gfn,
+			  struct tdp_slot_change *c);
+void tdp_host_publish_invalid(struct tdp_host *h, struct tdp_slot_change *c);
+void tdp_host_commit_change(struct tdp_host *h, struct tdp_slot_change *c);
+/*
+ * set_logging (slots_lock held): @on with TDPMMU_DIRTY_LOG_* @flags
+ * allocates the bitmap (all set with INITIALLY_SET); off frees it after
+ * the grace period.  -ENOENT, -EBUSY (already in that state), -EROFS
+ * (read-only slot).
+ */
 int tdp_host_set_logging(struct tdp_host *h, uint32_t id, bool on, unsigned flags);
 /* A copy of slot @id's descriptor and logging flags; -ENOENT. */
 int tdp_host_get_slot(struct tdp_host *h, uint32_t id, struct tdpmmu_memslot *desc,
 		      unsigned *log_flags);
 /*
  * Mark @gfn in its slot's dirty bitmap if the slot is logging (RCU
- * inside); returns whether it did.
+ * inside); returns whether it did.  The slot is the one the array holds
+ * now: call it only where the layout cannot have changed since the
+ * caller resolved @gfn (under the MMU lock after the notifier check; see
+ * memslot.c), or use tdp_host_slot_mark_dirty inside the RCU section that
+ * found the slot.
  */
 bool tdp_host_mark_gfn_dirty(struct tdp_host *h, uint64_t gfn);
+bool tdp_host_slot_mark_dirty(const struct tdp_memslot *m, uint64_t gfn);
 /*
  * Harvest: atomically exchange (clear) or just read the bitmap words of
  * slot @id from page @first_page (multiple of 64) for @nwords words into
@@ -189,12 +269,32 @@ enum tdp_host_fault {
 	TDP_HOST_CLAIMED,
 	TDP_HOST_BUSY,
 };
+/*
+ * The host page a begin found: end and wait act on exactly that page of
+ * exactly that bitmap, wherever the slot has moved since (a gfn may name
+ * another page by then, or none).
+ */
+struct tdp_host_claim {
+	uint32_t slot_id;
+	uint64_t gen;  /* the slot's faulted_gen */
+	uint64_t page; /* host page index in the bitmap */
+	uint64_t gfn;  /* the gfn that found it */
+};
 /* Bitmap words for slot @d when the delay is on (2 bits per host page). */
 uint64_t tdp_host_faulted_words(const struct tdpmmu_memslot *d);
+/* The host page of @gfn in @m, counted in aligned host pages from the slot's first. */
+uint64_t tdp_host_faulted_page(const struct tdpmmu_memslot *d, uint64_t gfn);
+/*
+ * A moved slot's bitmap when the move changes the slot's offset inside a
+ * host page: a new host page is in when every old one it overlaps was
+ * (host_slots.c, building the move).  NULL: -ENOMEM.
+ */
+_Atomic uint64_t *tdp_host_faulted_relayout(const struct tdp_memslot *m, uint64_t new_base);
 /* The fault path calls these only when h->fault_ns is set (host_fault.c). */
-enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn);
+enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn,
+					 struct tdp_host_claim *c);
 void tdp_host_fault_sleep(const struct tdp_host *h);
-void tdp_host_fault_end(struct tdp_host *h, uint64_t gfn);
-void tdp_host_fault_wait(struct tdp_host *h, uint64_t gfn);
+void tdp_host_fault_end(struct tdp_host *h, const struct tdp_host_claim *c);
+void tdp_host_fault_wait(struct tdp_host *h, const struct tdp_host_claim *c);
 
 #endif

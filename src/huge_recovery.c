@@ -237,10 +237,13 @@ int tdpmmu_recover_huge_pages(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmm
 
 	if (!vm || (how != TDPMMU_RECOVER_ZAP && how != TDPMMU_RECOVER_INPLACE))
 		return -EINVAL;
+	/* slots_lock: the range recovered is where the slot is (no move in between). */
+	tdp_host_lock(&vm->host);
 	r = tdp_host_get_slot(&vm->host, slot_id, &desc, &log_flags);
-	if (r)
-		return r;
-	if (log_flags & TDP_SLOT_LOGGING)
-		return -EINVAL;
-	return tdp_recover_huge_pages(vm, desc.base_gfn, desc.base_gfn + desc.npages, how);
+	if (!r && (log_flags & TDP_SLOT_LOGGING))
+		r = -EINVAL;
+	if (!r)
+		r = tdp_recover_huge_pages(vm, desc.base_gfn, desc.base_gfn + desc.npages, how);
+	tdp_host_unlock(&vm->host);
+	return r;
 }

@@ -12,6 +12,7 @@ _Atomic bool tdp_quarantine;
 void (*tdp_inject_fault_hook)(uint64_t gfn);
 void (*tdp_inject_store_hook)(_Atomic uint64_t *sptep);
 bool (*tdp_inject_yield_hook)(bool locked);
+void (*tdp_inject_site_hook)(enum tdp_inject_site site, uint64_t gfn);
 static __thread uint64_t inject_rnd;
 static _Atomic uint64_t delays_injected, allocs_failed;
 

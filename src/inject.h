@@ -16,6 +16,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "compiler.h"
 
@@ -48,6 +49,28 @@ extern void (*tdp_inject_store_hook)(_Atomic uint64_t *sptep);
  * run another call exactly inside a pass's yield.
  */
 extern bool (*tdp_inject_yield_hook)(bool locked);
+
+/*
+ * Tests only: called where a host-side change meets the MMU, so that a
+ * test can run another call exactly there (test_memslot_race).
+ */
+enum tdp_inject_site {
+	/* A fault paid the host fault of its page and has not released it (no lock). */
+	TDP_SITE_HOST_FAULT_PAID,
+	/* A delete or move made the old place invalid and will zap it (slots_lock held). */
+	TDP_SITE_SLOT_INVALID,
+	/* host_remap found its invalidation and will remap (slots_lock held). */
+	TDP_SITE_REMAP_CHECKED,
+	/* The fast path set W and will mark the page dirty (memslot RCU held). */
+	TDP_SITE_FAST_FIXED,
+};
+extern void (*tdp_inject_site_hook)(enum tdp_inject_site site, uint64_t gfn);
+
+static inline void tdp_inject_site(enum tdp_inject_site site, uint64_t gfn)
+{
+	if (unlikely(tdp_inject_site_hook))
+		tdp_inject_site_hook(site, gfn);
+}
 
 void tdp_inject_delay_slow(unsigned one_in);
 bool tdp_inject_alloc_fail_slow(unsigned one_in);

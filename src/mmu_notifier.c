@@ -100,9 +100,36 @@ bool tdp_notifier_in_progress(struct tdp_notifier *n, struct tdp_mmu *mmu, uint6
 	return covered;
 }
 
+void tdp_notifier_bump_locked(struct tdp_notifier *n, struct tdp_mmu *mmu)
+{
+	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
+	atomic_fetch_add_explicit(&n->seq, 1, memory_order_release);
+}
+
 void tdp_notifier_bump(struct tdp_notifier *n, struct tdp_mmu *mmu)
 {
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
-	atomic_fetch_add_explicit(&n->seq, 1, memory_order_release);
+	tdp_notifier_bump_locked(n, mmu);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
+}
+
+int tdp_notifier_cap_level(const struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t gfn,
+			   int level)
+{
+	mmu_lock_assert_held_any(&mmu->lock);
+#ifdef TDP_BREAK_HUGE_OVER_INVALIDATION
+	/* Deliberately broken build: only the fault's own gfn is checked (docs/testing.md). */
+	return level;
+#endif
+	for (int64_t i = 0; level > TDP_LEVEL_4K &&
+			    i < atomic_load_explicit(&n->in_progress, memory_order_relaxed);
+	     i++) {
+		uint64_t base = tdp_align_gfn(gfn, level);
+
+		if (n->starts[i] < base + tdp_pages_per_level(level) && base < n->ends[i]) {
+			level--;
+			i = -1; /* the smaller range, against every invalidation again */
+		}
+	}
+	return level;
 }

@@ -51,6 +51,16 @@ int tdp_notifier_end(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start
  * slots, so no fault maps from a lookup of the old ones.
  */
 void tdp_notifier_bump(struct tdp_notifier *n, struct tdp_mmu *mmu);
+void tdp_notifier_bump_locked(struct tdp_notifier *n, struct tdp_mmu *mmu);
+/*
+ * The largest level up to @level whose aligned range around @gfn overlaps
+ * no invalidation in progress (MMU lock held, either mode).  A fault maps
+ * no leaf over a range the host is changing, even one that its own gfn is
+ * outside: our host invalidates parts of a huge page, which Linux never
+ * does to a mapped one (docs/design.md).
+ */
+int tdp_notifier_cap_level(const struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t gfn,
+			   int level);
 /* Whether one invalidation in progress covers all of [start, end). */
 bool tdp_notifier_in_progress(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start,
 			      uint64_t end);

@@ -31,6 +31,7 @@
 #include <sched.h>
 
 #include "inject.h"
+#include "rcu_thread.h"
 #include "tdp_root.h"
 #include "vm_internal.h"
 
@@ -45,15 +46,35 @@ static void mark_dirty(struct tdpmmu_vm *vm, uint64_t gfn)
 /*
  * Returns true when the fault is resolved without the MMU lock, with the
  * leaf's level in *level.  A leaf larger than @max_level (when given) is
- * left to the slow path, which splits it.
+ * left to the slow path, which splits it.  The memslot is looked up first
+ * and held (memslot RCU) until the page is marked: a move or delete waits
+ * for us before it zaps, and the mark lands in the slot's bitmap wherever
+ * the slot goes (memslot.c).
  */
 static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
 			    int *level)
 {
 	struct tdp_mmu *mmu = &v->vm->mmu;
+	const struct tdp_memslots *slots;
+	const struct tdp_memslot *slot;
 	bool fixed = false;
 	struct tdp_iter it;
 
+	tdp_rcu_read_lock();
+	slots = rcu_dereference(v->vm->host.slots);
+	tdp_tsan_acquire(slots);
+	slot = tdp_host_find_slot(slots, gfn);
+#ifdef TDP_BREAK_MARK_BY_GFN
+	/* Deliberately broken build: the slot is not held (docs/testing.md). */
+	tdp_rcu_read_unlock();
+	if (!slot)
+		return false;
+#else
+	if (!slot) {
+		tdp_rcu_read_unlock();
+		return false; /* the slow path reports it */
+	}
+#endif
 	reclaim_lockless_begin(&mmu->reclaim);
 	tdp_inject_delay(); /* inside walk protection, no lock */
 	for (int tries = 0; tries < FAST_FAULT_TRIES && !fixed; tries++) {
@@ -83,12 +104,21 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 		if (atomic_compare_exchange_strong(it.sptep, &it.old_spte, new)) {
 			tdp_count(&mmu->counters, TDPMMU_C_FAST_FAULTS_FIXED);
 			tdp_count(&mmu->counters, TDPMMU_C_FAULTS_FIXED);
+			tdp_inject_site(TDP_SITE_FAST_FIXED, gfn);
 			/* W went 0 -> 1: a logging slot must report the page. */
-			mark_dirty(v->vm, gfn);
+#ifdef TDP_BREAK_MARK_BY_GFN
+			mark_dirty(v->vm, gfn); /* in whatever the array holds by now */
+#else
+			if (tdp_host_slot_mark_dirty(slot, gfn))
+				tdp_count(&mmu->counters, TDPMMU_C_PAGES_LOGGED_DIRTY);
+#endif
 			fixed = true;
 		}
 	}
 	reclaim_lockless_end(&mmu->reclaim);
+#ifndef TDP_BREAK_MARK_BY_GFN
+	tdp_rcu_read_unlock();
+#endif
 	return fixed;
 }
 
@@ -139,6 +169,8 @@ static bool shape_fault(struct tdpmmu_vm *vm, struct tdp_fault *f, const struct 
 	}
 	if (max_level && max_level < f->goal_level)
 		f->goal_level = max_level;
+	/* No huge leaf over a range the host is changing (mmu_notifier.h). */
+	f->goal_level = tdp_notifier_cap_level(&vm->notifier, mmu, f->gfn, f->goal_level);
 	f->req_level = f->goal_level;
 	f->access = access;
 	f->huge_disallowed = mmu->nx_huge_pages && (access & TDPMMU_ACCESS_EXEC) &&
@@ -161,19 +193,21 @@ static bool shape_fault(struct tdpmmu_vm *vm, struct tdp_fault *f, const struct 
 static void host_fault_in(struct tdpmmu_vcpu *v, uint64_t gfn)
 {
 	struct tdp_host *h = &v->vm->host;
+	struct tdp_host_claim claim;
 	enum tdp_host_fault st;
 
 	/* It may sleep: never under the MMU lock, in either mode. */
 	TDP_ASSERT(!mmu_lock_held_read(&v->vm->mmu.lock));
-	while ((st = tdp_host_fault_begin(h, gfn)) != TDP_HOST_PRESENT) {
+	while ((st = tdp_host_fault_begin(h, gfn, &claim)) != TDP_HOST_PRESENT) {
 		tdp_qsbr_sleep_begin();
 		if (st == TDP_HOST_CLAIMED) {
 			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULTS);
 			tdp_host_fault_sleep(h);
-			tdp_host_fault_end(h, gfn);
+			tdp_inject_site(TDP_SITE_HOST_FAULT_PAID, gfn);
+			tdp_host_fault_end(h, &claim);
 		} else {
 			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULT_WAITS);
-			tdp_host_fault_wait(h, gfn);
+			tdp_host_fault_wait(h, &claim);
 		}
 		tdp_qsbr_sleep_end();
 	}
@@ -227,6 +261,12 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 		r = tdp_host_lookup(&vm->host, gfn, &hf);
 		if (r)
 			return r;
+		if (hf.invalid) {
+			/* Being deleted or moved (KVM_MEMSLOT_INVALID): wait it out. */
+			tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
+			sched_yield();
+			continue;
+		}
 		if ((access & TDPMMU_ACCESS_WRITE) && !hf.writable)
 			return -EFAULT;
 		if (unlikely(vm->host.fault_ns))
@@ -307,6 +347,10 @@ int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)
 		r = tdp_host_lookup(&vm->host, gfn, &hf);
 		if (r)
 			return r;
+		if (hf.invalid) {
+			sched_yield();
+			continue;
+		}
 		if (!hf.writable)
 			return -EFAULT;
 		tdp_mmu_lock(&vm->mmu, TDP_SHARED);

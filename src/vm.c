@@ -123,11 +123,6 @@ uint64_t tdpmmu_vm_max_gfn(const struct tdpmmu_vm *vm)
 	return vm->mmu.max_gfn;
 }
 
-int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot)
-{
-	return tdp_host_add_slot(&vm->host, slot);
-}
-
 int tdpmmu_host_pfn(struct tdpmmu_vm *vm, uint64_t gfn, uint64_t *pfn)
 {
 	struct tdp_host_frame f;
@@ -259,40 +254,6 @@ void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
 	out->allocated = (uint64_t)tdp_counter_read(&mmu->counters, TDPMMU_C_ROOTS_ALLOCATED);
 }
 
-/*
- * A memslot change: publish the new slots, forget the write tracking of
- * the old place, make faults that looked up the old slots retry (notifier
- * bump), then fast-zap so nothing maps the old place any more.  KVM marks
- * the slot invalid and fast-zaps the same way.
- */
-static int memslot_changed(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *old, int r)
-{
-	if (r)
-		return r;
-	/* Write tracking belongs to the slot and goes with it, as in KVM. */
-	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
-	tdp_write_track_drop_range(&vm->track, old->base_gfn, old->base_gfn + old->npages);
-	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
-	tdp_notifier_bump(&vm->notifier, &vm->mmu);
-	return tdpmmu_zap_all_fast(vm);
-}
-
-int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id)
-{
-	struct tdpmmu_memslot old;
-	int r = vm ? tdp_host_get_slot(&vm->host, id, &old, NULL) : -EINVAL;
-
-	return r ? r : memslot_changed(vm, &old, tdp_host_delete_slot(&vm->host, id));
-}
-
-int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn)
-{
-	struct tdpmmu_memslot old;
-	int r = vm ? tdp_host_get_slot(&vm->host, id, &old, NULL) : -EINVAL;
-
-	return r ? r : memslot_changed(vm, &old, tdp_host_move_slot(&vm->host, id, new_base_gfn));
-}
-
 int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out)
 {
 	tdp_spte_t leaf = 0;
@@ -381,22 +342,6 @@ int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 {
 	return tdp_notifier_end(&vm->notifier, &vm->mmu, start, end);
-}
-
-int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags)
-{
-	uint64_t lo = start, hi = end;
-
-	if (start >= end || (flags & ~TDPMMU_REMAP_HUGE))
-		return -EINVAL;
-	if (end > vm->mmu.max_gfn)
-		return -ERANGE;
-	/* Whole blocks change frames: the invalidation must cover them all. */
-	if (tdp_host_remap_extent(&vm->host, start, end, &lo, &hi))
-		lo = start, hi = end; /* no memslot: the remap says -ENOENT */
-	if (!tdp_notifier_in_progress(&vm->notifier, &vm->mmu, lo, hi))
-		return -EBUSY;
-	return tdp_host_remap(&vm->host, start, end, flags & TDPMMU_REMAP_HUGE);
 }
 
 int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value)

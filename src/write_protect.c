@@ -107,17 +107,20 @@ int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
 }
 
 /*
- * Tracking belongs to a memslot: the gfn must be in one.  Looked up under
- * the write lock: a slot deletion forgets the slot's tracking under the
- * write lock after its grace period, so either we insert before that (and
- * are forgotten with the slot) or our lookup already misses the slot.
+ * Tracking belongs to a memslot: the gfn must be in one that is not going
+ * away.  Looked up under the write lock: a delete or move marks the slot
+ * invalid and then forgets its tracking under the write lock (memslot.c),
+ * so either we insert before that (and are forgotten with the slot) or
+ * our lookup finds the slot invalid or gone.
  */
 static int track_gfn_slot(struct tdpmmu_vm *vm, uint64_t gfn)
 {
 	struct tdp_host_frame hf;
+	int r;
 
 	mmu_lock_assert_held(&vm->mmu.lock, TDP_EXCLUSIVE);
-	return tdp_host_lookup(&vm->host, gfn, &hf);
+	r = tdp_host_lookup(&vm->host, gfn, &hf);
+	return !r && hf.invalid ? -ENOENT : r;
 }
 
 /*

@@ -213,7 +213,10 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
  * those 2 MiB blocks, clipped to the memslots (-EBUSY otherwise);
  * hugetlb slots are never remapped (-EINVAL).  invalidate_end takes the
  * range its begin took; any other range is -EINVAL.  At most 64
- * invalidations may be in progress at once (-EBUSY).
+ * invalidations may be in progress at once (-EBUSY).  Until end, no
+ * mapping covers any gfn of [start, end): a fault nearby maps below the
+ * huge page that would cover it.  A remap sees one memslot layout from
+ * its check to its new frames (a concurrent move waits).
  */
 int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
 int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
@@ -385,7 +388,10 @@ void tdpmmu_quarantine(bool on);
 /*
  * Memslot deletion and move (KVM_SET_USER_MEMORY_REGION).  Both retire
  * every mapping with a fast zap (tdpmmu_zap_all_fast) before they return;
- * a moved slot keeps its frames and contents (and its dirty log).
+ * a moved slot keeps its frames and contents (and its dirty log).  While
+ * one runs, faults on the slot wait (retry) and other memslot calls,
+ * dirty-log calls and remaps wait their turn, so the old place is free
+ * for a new slot only once nothing maps it any more.
  * -ENOENT: no slot @id; -EEXIST/-EINVAL/-ERANGE as for tdpmmu_memslot_add
  * for the new place; -EINVAL also for a move that changes the slot's
  * offset within 2 MiB after the host remapped part of it.
