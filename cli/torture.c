@@ -137,6 +137,19 @@ static void print_result(enum tdpmmu_strategy s, double secs, const struct tortu
 	printf("  write tracking: %llu adds and removes, %llu writes to tracked pages all "
 	       "faulted\n", (unsigned long long)r->track_changes,
 	       (unsigned long long)r->tracked_writes);
+	printf("  memslot churn: %llu moves of a logging slot (%llu changing its offset in 2 MiB), "
+	       "%llu temporary slots where it was (%llu added before the move returned); "
+	       "migration oracle: %llu harvests "
+	       "(%llu dirty pages), %llu pages compared; its vCPU: %llu accesses, %llu reads "
+	       "checked, %llu writes raced a move, %llu accesses found no memslot; %llu partial "
+	       "invalidations held (%llu with a neighbour faulted in meanwhile)\n",
+	       (unsigned long long)r->migr_moves, (unsigned long long)r->migr_skewed,
+	       (unsigned long long)r->migr_temps, (unsigned long long)r->migr_early,
+	       (unsigned long long)r->migr_harvests, (unsigned long long)r->migr_dirty,
+	       (unsigned long long)r->migr_pages, (unsigned long long)r->migr_accesses,
+	       (unsigned long long)r->migr_reads, (unsigned long long)r->migr_unsure,
+	       (unsigned long long)r->migr_skips, (unsigned long long)r->migr_holds,
+	       (unsigned long long)r->migr_hold_faults);
 	printf("  paths: cas_failed %lld, frozen_seen %lld, frozen_spins %lld, iter_yields %lld, "
 	       "notifier_retries %lld, fault_retries %lld, tables_lost_race %lld\n",
 	       (long long)c[TDPMMU_C_CAS_FAILED], (long long)c[TDPMMU_C_FROZEN_SEEN],

@@ -33,6 +33,15 @@ struct torture_result {
 	uint64_t oracle_checked, oracle_pages; /* dirty-log oracle: harvests, pages checked */
 	uint64_t log_races, log_checked; /* log racers: pages raced, rewrites checked */
 	uint64_t track_changes, tracked_writes; /* tracker: adds and removes, writes checked */
+	/* memslot churn: moves (those changing the offset inside 2 MiB), temporary slots
+	   (those added before the move that freed their place had returned) */
+	uint64_t migr_moves, migr_skewed, migr_temps, migr_early;
+	/* migration oracle: harvests, dirty pages they reported, pages compared at checks */
+	uint64_t migr_harvests, migr_dirty, migr_pages;
+	/* the migrant vCPU: accesses, reads checked, writes that raced a move, -ENOENT skips */
+	uint64_t migr_accesses, migr_reads, migr_unsure, migr_skips;
+	/* partial invalidations held, and those during which a neighbour was faulted in */
+	uint64_t migr_holds, migr_hold_faults;
 	int64_t counters[TDPMMU_NR_COUNTERS];
 	struct tdpmmu_reclaim_stats reclaim; /* of the last round */
 };
@@ -40,6 +49,40 @@ struct torture_result {
 /* torture_round.c: run one VM for @seconds, adding to @res. */
 void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double seconds,
 		   uint64_t seed, struct torture_result *res);
+
+/*
+ * torture_slots.c: memslot churn under load (see its header).  A slot
+ * moves between places in [region, region + 16 Ki pages) while a vCPU
+ * writes it and a harvester keeps a shadow copy from its dirty log; a
+ * temporary slot takes each place it leaves; partial invalidations are
+ * held inside the huge pages of the @hot gfns (pages every guest faults).
+ */
+struct torture_slots;
+
+struct torture_slots_env {
+	struct tdpmmu_vm *vm;
+	uint64_t region;            /* free gfns, 2 MiB aligned, above every other slot */
+	const uint64_t *hot;        /* hot gfns of a THP slot */
+	unsigned nhot;
+	unsigned alloc_fail;        /* injected allocation failures: -ENOMEM is benign */
+	bool (*checkpoint)(void *ctx); /* parks while the round pauses; false once it ends */
+	void *ctx;
+	_Atomic uint64_t *violations;
+	uint64_t seed;
+};
+
+#define TORTURE_SLOTS_THREADS 2 /* threads that call env->checkpoint (of three) */
+
+/* Host memory the slot churn needs, on top of the round's. */
+uint64_t torture_slots_payload_bytes(void);
+/* Add the moving slot, start logging it and start the threads. */
+struct torture_slots *torture_slots_start(const struct torture_slots_env *env);
+/* At a quiescent point (the threads parked): final harvest, then compare. */
+void torture_slots_check(struct torture_slots *s);
+/* When the round finds a thread hung: print what the churn's vCPU was doing. */
+void torture_slots_report_stuck(struct torture_slots *s);
+/* After the round's end was signalled: join, add the counts to @res, free. */
+void torture_slots_stop(struct torture_slots *s, struct torture_result *res);
 
 /* Report a violation (printed at once, counted by the caller's result). */
 __attribute__((format(printf, 1, 2))) void torture_violation(const char *fmt, ...);

@@ -35,7 +35,24 @@
  *                 the write was done) must have faulted (its vCPU's EPT
  *                 violations went up), never gone through a translation
  *                 cached before the tracking;
- *   NX recovery   the library's thread, every 10 ms.
+ *   NX recovery   the library's thread, every 10 ms;
+ *   slot churn    (torture_slots.c) a fifth slot, THP and always logging,
+ *                 moves between places above the others, keeping or
+ *                 changing its offset inside 2 MiB, while a vCPU of its
+ *                 own writes and reads it at its current base.  Each move
+ *                 zaps everything, so moves are paced (at most a quarter
+ *                 of the time, and 10 ms apart).  Right before each move
+ *                 its dirty log is harvested into a shadow copy (the
+ *                 migration oracle); during it a temporary slot is added
+ *                 where it leaves, as soon as the library lets go of the
+ *                 place (while the move still runs, if it allows that),
+ *                 written and read by another vCPU, checked through the
+ *                 host (its words hold what was written there, the moved
+ *                 slot's do not) and deleted, after which the range must
+ *                 fault with -ENOENT.  Between moves the same thread holds
+ *                 invalidations of one gfn inside a huge page of the THP
+ *                 slot, checking that no fault maps it (no huge leaf over
+ *                 it) until the end.
  *
  * Every check_ms the main thread stops everyone (the churn thread is
  * stopped and joined; the others park between units of work) and checks:
@@ -44,12 +61,20 @@
  * against the host's, Dirty never lost (a page written since the last
  * check has a Dirty leaf or a dirty host frame; then the host writes every
  * page back, tdpmmu_host_writeback), and the reclamation counts.  Then
- * two checks of what the MMU promised, not only what it holds:
+ * three checks of what the MMU promised, not only what it holds:
  *   every vCPU's TLB against the tables (tdpmmu_audit_tlbs): nothing
  *   cached grants W, X or a frame that the leaf does not;
  *   KVM's dirty_log_test oracle, while the THP slot logs: every page of
  *   it written by an access that began after the last harvest returned
- *   (the chaos thread's get, or enable) is in the harvest made now.
+ *   (the chaos thread's get, or enable) is in the harvest made now;
+ *   the migration oracle, at the moving slot's current base: after a
+ *   final harvest the shadow copy built from every harvest since logging
+ *   began equals host memory (no dirty write went unreported, across
+ *   moves too); its vCPU's words hold its last write (or, for writes that
+ *   raced a move, one of them); the words only temporary slots write are
+ *   still 0 in it; its mappings point at its frames.
+ * A thread that does not park within PARK_TIMEOUT_S is a hang: the round
+ * reports it and the program exits.
  *
  * Concurrency of the harness: a guest's fields are written by its vCPU
  * thread only while it runs and read by the main thread while it is
@@ -60,9 +85,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "compiler.h"
@@ -86,6 +113,8 @@
 #define HOST_FAULT_US 2000
 #define BURST 512      /* accesses per tdpmmu_vcpu_run */
 #define PAYLOAD (16ull << 30) /* frames for the slots and ~4000 churn cycles */
+#define SLOTS_BASE (LOG_BASE + LOG_PAGES) /* the slot churn's places start here */
+#define PARK_TIMEOUT_S 60
 
 enum { P_NONE, P_WRITE, P_READ, P_EXEC };
 
@@ -168,6 +197,8 @@ struct round {
 	pthread_t tracker;
 	uint64_t track_changes;
 	_Atomic uint64_t violations;
+	uint64_t hot[SHARED_PAGES]; /* the shared pages, for the partial invalidations */
+	struct torture_slots *slots;
 };
 
 static uint64_t next_rnd(uint64_t *s)
@@ -349,7 +380,8 @@ static bool one_next(void *ctx, struct tdpmmu_access *a)
 	return true;
 }
 
-static void lr_access(struct log_racers *l, struct tdpmmu_vcpu *v, uint64_t gfn, unsigned type)
+/* Whether the access was made (not under an injected allocation failure). */
+static bool lr_access(struct log_racers *l, struct tdpmmu_vcpu *v, uint64_t gfn, unsigned type)
 {
 	struct one_access o = { gfn << 12, type, false };
 	int e = tdpmmu_vcpu_run(v, one_next, &o, 0);
@@ -357,6 +389,7 @@ static void lr_access(struct log_racers *l, struct tdpmmu_vcpu *v, uint64_t gfn,
 	if (e && !(e == -ENOMEM && l->r->o->alloc_fail))
 		VIOLATION(l->r, "log racer: access to gfn 0x%llx returned %d",
 			  (unsigned long long)gfn, e);
+	return !e;
 }
 
 static void *lr_b_thread(void *arg)
@@ -421,11 +454,11 @@ static void lr_harvest(struct log_racers *l)
 				  "returned, and the next harvest does not report it",
 				  (unsigned long long)l->rewritten[i]);
 	}
-	for (unsigned i = 0; i < l->nraced; i++) {
-		lr_access(l, l->a, l->raced[i], TDPMMU_ACCESS_WRITE);
-		l->rewritten[i] = l->raced[i];
-	}
-	l->nrewritten = l->nraced;
+	/* Only a write that was made must be reported: a failed one wrote nothing. */
+	l->nrewritten = 0;
+	for (unsigned i = 0; i < l->nraced; i++)
+		if (lr_access(l, l->a, l->raced[i], TDPMMU_ACCESS_WRITE))
+			l->rewritten[l->nrewritten++] = l->raced[i];
 	l->nraced = 0;
 }
 
@@ -717,20 +750,50 @@ static void quiescent_checks(struct round *r)
 	for (uint64_t gfn = 0; gfn < ALL_PAGES; gfn++)
 		if (tdpmmu_host_writeback(r->vm, gfn))
 			VIOLATION(r, "writeback of gfn 0x%llx failed", (unsigned long long)gfn);
-	tdpmmu_read_reclaim_stats(r->vm, &rs);
+	torture_slots_check(r->slots);
+	/*
+	 * The NX recovery thread and the strategy's own freeing (RCU
+	 * callbacks, drains) still run: a table between its two counts makes
+	 * one read disagree.  Only a disagreement that stays is a violation.
+	 */
+	for (int i = 0; i < 1000; i++) {
+		tdpmmu_read_reclaim_stats(r->vm, &rs);
+		if (rs.freed <= rs.retired && rs.outstanding == rs.retired - rs.freed)
+			break;
+		sched_yield();
+	}
 	if (rs.freed > rs.retired || rs.outstanding != rs.retired - rs.freed)
 		VIOLATION(r, "reclaim: %llu retired, %llu freed, %llu outstanding",
 			  (unsigned long long)rs.retired, (unsigned long long)rs.freed,
 			  (unsigned long long)rs.outstanding);
 }
 
+/*
+ * Stop everyone.  A thread that never parks is stuck in the library (a
+ * fault that waits forever, say): no check could run, so report it and
+ * end the program, with the verdict line, rather than hang.
+ */
 static void pause_all(struct round *r)
 {
+	struct timespec deadline;
+
 	churn_stop(r);
+	clock_gettime(CLOCK_REALTIME, &deadline); /* the condition variable's clock */
+	deadline.tv_sec += PARK_TIMEOUT_S;
 	pthread_mutex_lock(&r->m);
 	r->pause = true;
-	while (r->parked < r->workers)
-		pthread_cond_wait(&r->c, &r->m);
+	while (r->parked < r->workers) {
+		if (pthread_cond_timedwait(&r->c, &r->m, &deadline) == ETIMEDOUT &&
+		    r->parked < r->workers) {
+			torture_violation("%u of %u threads did not stop within %d s: one hangs",
+					  r->workers - r->parked, r->workers, PARK_TIMEOUT_S);
+			torture_slots_report_stuck(r->slots);
+			printf("violations: %llu\n",
+			       (unsigned long long)atomic_load(&r->violations) + 1);
+			fflush(stdout);
+			_exit(1);
+		}
+	}
 	pthread_mutex_unlock(&r->m);
 }
 
@@ -741,6 +804,32 @@ static void resume_all(struct round *r, uint64_t seed)
 	pthread_cond_broadcast(&r->c);
 	pthread_mutex_unlock(&r->m);
 	churn_start(r, seed);
+}
+
+static bool checkpoint_cb(void *ctx)
+{
+	return checkpoint(ctx);
+}
+
+/* The slot churn, above slot 3; its partial invalidations go next to the shared pages. */
+static void slots_start(struct round *r, uint64_t seed)
+{
+	struct torture_slots_env env = {
+		.vm = r->vm,
+		.region = SLOTS_BASE,
+		.hot = r->hot,
+		.nhot = SHARED_PAGES,
+		.alloc_fail = r->o->alloc_fail,
+		.checkpoint = checkpoint_cb,
+		.ctx = r,
+		.violations = &r->violations,
+		.seed = seed * 0x2545f4914f6cdd1dull + 3,
+	};
+
+	/* shared_gfn(x): x % 16 picks the block, bit 5 of x the page in it. */
+	for (unsigned k = 0; k < SHARED_PAGES; k++)
+		r->hot[k] = shared_gfn(k % 16 + k / 16 * 32);
+	r->slots = torture_slots_start(&env);
 }
 
 static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
@@ -758,7 +847,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
 	/* A small fan-out (TDP_PT_BITS) needs the fifth level to cover the slots. */
 	cfg.levels = 4 * TDP_PT_BITS >= 20 ? 4 : 5;
 	cfg.max_tables = 1 << 16;
-	cfg.payload_bytes = PAYLOAD;
+	cfg.payload_bytes = PAYLOAD + torture_slots_payload_bytes();
 	cfg.nx_huge_pages = true;
 	cfg.nx_recovery_period_ms = 10;
 	cfg.nx_recovery_ratio = 4;
@@ -829,7 +918,8 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	r->churn.discard_old = true;
 	r->chaos_rnd = seed | 1;
 	place_words(r, seed);
-	r->workers = r->n + 1 + RACERS + 2; /* + the log racers' driver, the tracker */
+	/* + the log racers' driver, the tracker, the slot churn's */
+	r->workers = r->n + 1 + RACERS + 2 + TORTURE_SLOTS_THREADS;
 	for (unsigned i = 0; i < r->n; i++) {
 		if (tdpmmu_vcpu_create(r->vm, &r->g[i].v) ||
 		    pthread_create(&r->g[i].thread, NULL, guest_thread, &r->g[i]))
@@ -850,6 +940,7 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	lr_start(r);
 	if (pthread_create(&r->tracker, NULL, tracker_thread, r))
 		fatal("torture: cannot start the tracker");
+	slots_start(r, seed);
 	churn_start(r, seed * 31 + 7);
 
 	end = tdp_now_ns() + (uint64_t)(seconds * 1e9);
@@ -883,6 +974,7 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	pthread_join(r->chaos, NULL);
 	lr_stop(r);
 	pthread_join(r->tracker, NULL);
+	torture_slots_stop(r->slots, res);
 	res->track_changes += r->track_changes;
 	res->log_races += r->lr.races;
 	res->log_checked += r->lr.checked;

@@ -42,7 +42,9 @@
  *   a bit was harvested, as KVM does, not only when a leaf changed here.
  * - disable publishes "not logging", bumps the notifier, and lets huge
  *   pages come back (huge_recovery.c) if asked.
- * Every walk sits inside reclaim_walk_begin/end; internal passes assert
+ * Each public call holds the host's slots_lock from start to end (KVM's
+ * dirty-log ioctls hold slots_lock): no memslot change comes between the
+ * slot it reads and the range it protects.  Every walk sits inside reclaim_walk_begin/end; internal passes assert
  * the lock mode they were given.
  */
 #include <errno.h>
@@ -416,7 +418,7 @@ static int dirty_log_get_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t
 }
 
 static int dirty_log_clear_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
-			   uint64_t mask)
+				  uint64_t mask)
 {
 	struct wrprot_pass p = { 0 };
 	struct split_stash st = { .nr = 0 };
@@ -458,7 +460,8 @@ static int dirty_log_clear_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64
 	return __builtin_popcountll(was_set);
 }
 
-static int dirty_log_disable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu_huge_recovery how)
+static int dirty_log_disable_locked(struct tdpmmu_vm *vm, uint32_t slot_id,
+				    enum tdpmmu_huge_recovery how)
 {
 	struct tdpmmu_memslot d;
 	unsigned log_flags;
@@ -482,11 +485,7 @@ static int dirty_log_disable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, enum
 	return tdp_recover_huge_pages(vm, d.base_gfn, d.base_gfn + d.npages, how);
 }
 
-/*
- * The public calls hold slots_lock throughout (as KVM's dirty-log ioctls
- * hold slots_lock): the slot read at the start is the slot whose range is
- * protected at the end; a move cannot come in between.
- */
+/* The public calls: slots_lock around each (see the top of the file). */
 int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags)
 {
 	int r;
