@@ -3,20 +3,25 @@
  * directly with tdpmmu_fault), top to bottom:
  *
  *  1. fast page fault (permission faults only: a not-present fault has
- *     nothing it could fix): a lockless walk inside walk protection only.  If the
- *     leaf already allows the access, another vCPU fixed it: done.  If it
- *     is write-protected but MMU-writable and the access is a write, set
- *     W (and D) with one CAS; the page is dirty from then on.  No lock:
+ *     nothing it could fix): a lockless walk inside walk protection and
+ *     the memslot RCU section of its slot lookup.  If the leaf already
+ *     allows the access, another vCPU fixed it: done.  If it is
+ *     write-protected but MMU-writable and the access is a write, set W
+ *     (and D) with one CAS and mark the page through that slot; the page
+ *     is dirty from then on.  No lock:
  *     the CAS fails if anything changed the entry, and walk protection
  *     keeps the table from being freed under the walk.
  *  2. slow path: snapshot the notifier sequence; look up the host frame
- *     (memslot RCU, no MMU lock); on the first touch of a host page, let
- *     the host fault it in (host_fault_us; no lock held while it sleeps,
- *     see host_fault.c); fill the vCPU's table cache (no MMU lock,
- *     tables are never allocated under it); take the read lock; if an
+ *     (memslot RCU, no MMU lock; a slot being deleted or moved is
+ *     retried until the change is done, see memslot.c); on the first
+ *     touch of a host page, let the host fault it in (host_fault_us; no
+ *     lock held while it sleeps, see host_fault.c); fill the vCPU's table
+ *     cache (no MMU lock, tables are never allocated under it); take the
+ *     read lock; if an
  *     invalidation started or finished since the snapshot, or covers the
  *     gfn, give up and retry; size the mapping (write tracking is read
- *     here, under the lock); map; unlock.  Under the wrlock strategy a map
+ *     here, under the lock, and no huge leaf may cover a gfn being
+ *     invalidated); map; unlock.  Under the wrlock strategy a map
  *     that would replace a table backs off, and the next try holds the
  *     write lock (same code, stronger lock).
  *  3. a write to a write-tracked gfn is emulated (tdp_vcpu_emulate_write):
