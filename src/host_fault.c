@@ -44,6 +44,7 @@
 #include "compiler.h"
 #include "host.h"
 #include "rcu_thread.h"
+#include "lock_rank.h"
 
 #define CLAIMED 1ull
 #define IN 2ull
@@ -188,9 +189,9 @@ void tdp_host_fault_end(struct tdp_host *h, const struct tdp_host_claim *c)
 		atomic_fetch_or(w, IN << shift);
 	tdp_rcu_read_unlock();
 	if (atomic_load(&h->fault_waiters)) {
-		pthread_mutex_lock(&h->fault_mutex);
+		tdp_mutex_lock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
 		pthread_cond_broadcast(&h->fault_cond);
-		pthread_mutex_unlock(&h->fault_mutex);
+		tdp_mutex_unlock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
 	}
 }
 
@@ -212,13 +213,13 @@ static bool page_busy(struct tdp_host *h, const struct tdp_host_claim *c)
 void tdp_host_fault_wait(struct tdp_host *h, const struct tdp_host_claim *c)
 {
 	atomic_fetch_add(&h->fault_waiters, 1);
-	pthread_mutex_lock(&h->fault_mutex);
+	tdp_mutex_lock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
 	while (page_busy(h, c)) {
 		/* 1 ms: see the comment at the top (the condvar's clock is the default). */
 		struct timespec until = tdp_deadline_after_ms(1);
 
 		pthread_cond_timedwait(&h->fault_cond, &h->fault_mutex, &until);
 	}
-	pthread_mutex_unlock(&h->fault_mutex);
+	tdp_mutex_unlock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
 	atomic_fetch_sub(&h->fault_waiters, 1);
 }

@@ -160,6 +160,8 @@ void mmu_lock_write(struct mmu_lock *l)
 
 	TDP_ASSERT(atomic_load_explicit(&me->active, memory_order_relaxed) == 0);
 	TDP_ASSERT(!mmu_lock_held_write(l));
+	/* Also the read acquisitions that take the write lock (global, wrlock). */
+	tdp_lock_rank_acquire(TDP_RANK_MMU);
 	atomic_fetch_add(&l->writers_waiting, 1);
 	pthread_mutex_lock(&l->writer_mutex);
 	/*
@@ -224,6 +226,7 @@ bool mmu_lock_write_trylock(struct mmu_lock *l)
 		}
 	}
 	atomic_store_explicit(&l->writer_slot, tdp_thread_slot(), memory_order_relaxed);
+	tdp_lock_rank_tryacquired(TDP_RANK_MMU); /* a trylock cannot deadlock: no order check */
 	tdp_stat_add(&me->writes, 1);
 	if (tdp_thread_runs_vcpu)
 		tdp_stat_add(&me->vcpu_writes, 1);
@@ -238,6 +241,7 @@ void mmu_lock_write_unlock(struct mmu_lock *l)
 	TDP_ASSERT(mmu_lock_held_write(l));
 	tdp_stat_add(&me->write_hold, tdp_ticks() - me->acquired_at);
 	atomic_store_explicit(&l->writer_slot, -1, memory_order_relaxed);
+	tdp_lock_rank_release(TDP_RANK_MMU);
 	if (l->read_as_write) {
 		pthread_mutex_unlock(&l->writer_mutex); /* the mutex orders everything */
 		return;

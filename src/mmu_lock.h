@@ -50,6 +50,7 @@
 #include <stdint.h>
 
 #include "compiler.h"
+#include "lock_rank.h"
 #include "thread_slot.h"
 #include "tdpmmu/tdpmmu.h"
 
@@ -162,6 +163,7 @@ static inline void mmu_lock_read(struct mmu_lock *l)
 		return;
 	}
 	TDP_ASSERT(atomic_load_explicit(&me->active, memory_order_relaxed) == 0);
+	tdp_lock_rank_acquire(TDP_RANK_MMU);
 	mmu_lock_set_indicator(me, 1);
 	if (unlikely(atomic_load_explicit(&l->writer, memory_order_acquire)))
 		mmu_lock_read_slow(l, me);
@@ -184,6 +186,7 @@ static inline void mmu_lock_read_unlock(struct mmu_lock *l)
 	if (unlikely(me->acquired_at))
 		tdp_stat_add(&me->read_hold, (tdp_ticks() - me->acquired_at) * MMU_LOCK_SAMPLE);
 	mmu_lock_set_indicator(me, 0);
+	tdp_lock_rank_release(TDP_RANK_MMU);
 	if (unlikely(atomic_load_explicit(&l->writer, memory_order_relaxed)))
 		mmu_lock_wake_writer(l);
 }

@@ -10,6 +10,7 @@
 
 #include "inject.h"
 #include "mmu_page.h"
+#include "lock_rank.h"
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
@@ -174,7 +175,7 @@ struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 
 	if (tdp_inject_alloc_fail())
 		return NULL; /* torture: as if the arena were full */
-	pthread_mutex_lock(&a->lock);
+	tdp_mutex_lock(&a->lock, TDP_RANK_ARENA);
 	for (;;) {
 		if (!quarantine && ring_pop_newest(a, &a->open, &i))
 			break;
@@ -182,11 +183,11 @@ struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 			tries++;
 			ring_pop_oldest(a, &a->quar, &i);
 			/* Off any ring, the table is ours: the system call runs unlocked. */
-			pthread_mutex_unlock(&a->lock);
+			tdp_mutex_unlock(&a->lock, TDP_RANK_ARENA);
 			if (!table_mprotect(tdp_page_table(a, &a->meta[i]), PROT_READ | PROT_WRITE,
 					    &tdp_inject_unprotect_fail_one_in, &unprotect_calls))
 				goto writable;
-			pthread_mutex_lock(&a->lock);
+			tdp_mutex_lock(&a->lock, TDP_RANK_ARENA);
 			a->qstats.unprotect_failures++;
 			ring_push(a, &a->quar, i);
 			continue;
@@ -199,10 +200,10 @@ struct tdp_page *tdp_page_alloc(struct tdp_arena *a)
 		}
 		if (a->quar.nr && release_quarantine(a) && ring_pop_oldest(a, &a->open, &i))
 			break;
-		pthread_mutex_unlock(&a->lock);
+		tdp_mutex_unlock(&a->lock, TDP_RANK_ARENA);
 		return NULL;
 	}
-	pthread_mutex_unlock(&a->lock);
+	tdp_mutex_unlock(&a->lock, TDP_RANK_ARENA);
 writable:
 	p = &a->meta[i];
 	table_unpoison(tdp_page_table(a, p), TDP_TABLE_BYTES);
@@ -237,27 +238,27 @@ void tdp_page_free(struct tdp_arena *a, struct tdp_page *p)
 			quarantined = mprotect(pt, TDP_TABLE_BYTES, PROT_READ | PROT_WRITE) != 0;
 		}
 	}
-	pthread_mutex_lock(&a->lock);
+	tdp_mutex_lock(&a->lock, TDP_RANK_ARENA);
 	a->qstats.protect_failures += protect_failed;
 	ring_push(a, quarantined ? &a->quar : &a->open, i);
-	pthread_mutex_unlock(&a->lock);
+	tdp_mutex_unlock(&a->lock, TDP_RANK_ARENA);
 }
 
 uint64_t tdp_arena_in_use(struct tdp_arena *a)
 {
 	uint64_t n;
 
-	pthread_mutex_lock(&a->lock);
+	tdp_mutex_lock(&a->lock, TDP_RANK_ARENA);
 	n = a->next_fresh - a->open.nr - a->quar.nr;
-	pthread_mutex_unlock(&a->lock);
+	tdp_mutex_unlock(&a->lock, TDP_RANK_ARENA);
 	return n;
 }
 
 void tdp_arena_quarantine_stats(struct tdp_arena *a, struct tdp_quarantine_stats *out)
 {
-	pthread_mutex_lock(&a->lock);
+	tdp_mutex_lock(&a->lock, TDP_RANK_ARENA);
 	*out = a->qstats;
-	pthread_mutex_unlock(&a->lock);
+	tdp_mutex_unlock(&a->lock, TDP_RANK_ARENA);
 }
 
 void tdp_pages_init(struct tdp_pages *pl)
@@ -277,13 +278,13 @@ void tdp_pages_lock(struct tdp_pages *pl, struct mmu_lock *lock, enum tdp_lock_m
 {
 	mmu_lock_assert_held(lock, mode);
 	if (mode == TDP_SHARED)
-		pthread_mutex_lock(&pl->lock);
+		tdp_mutex_lock(&pl->lock, TDP_RANK_PAGES);
 }
 
 void tdp_pages_unlock(struct tdp_pages *pl, enum tdp_lock_mode mode)
 {
 	if (mode == TDP_SHARED)
-		pthread_mutex_unlock(&pl->lock);
+		tdp_mutex_unlock(&pl->lock, TDP_RANK_PAGES);
 }
 
 void tdp_pages_link_locked(struct tdp_pages *pl, struct tdp_page *p)

@@ -34,6 +34,7 @@
 #include "nx_list.h"
 #include "nx_recovery.h"
 #include "tdp_mmu_internal.h"
+#include "lock_rank.h"
 
 #define NX_ZAP_BATCH 64 /* tables popped between lock breaks */
 
@@ -158,7 +159,7 @@ static void *nx_worker(void *arg)
 {
 	struct tdpmmu_vm *vm = arg;
 
-	pthread_mutex_lock(&vm->nx_mutex);
+	tdp_mutex_lock(&vm->nx_mutex, TDP_RANK_NX);
 	while (!vm->nx_stop) {
 		/* nx_cond uses the default clock (CLOCK_REALTIME). */
 		struct timespec deadline = tdp_deadline_after_ms(vm->nx_period_ms);
@@ -169,11 +170,11 @@ static void *nx_worker(void *arg)
 			r = pthread_cond_timedwait(&vm->nx_cond, &vm->nx_mutex, &deadline);
 		if (vm->nx_stop)
 			break;
-		pthread_mutex_unlock(&vm->nx_mutex);
+		tdp_mutex_unlock(&vm->nx_mutex, TDP_RANK_NX);
 		tdpmmu_nx_recover(vm, 0);
-		pthread_mutex_lock(&vm->nx_mutex);
+		tdp_mutex_lock(&vm->nx_mutex, TDP_RANK_NX);
 	}
-	pthread_mutex_unlock(&vm->nx_mutex);
+	tdp_mutex_unlock(&vm->nx_mutex, TDP_RANK_NX);
 	return NULL;
 }
 
@@ -195,10 +196,10 @@ void tdp_nx_worker_stop(struct tdpmmu_vm *vm)
 {
 	if (!vm->nx_thread_running)
 		return;
-	pthread_mutex_lock(&vm->nx_mutex);
+	tdp_mutex_lock(&vm->nx_mutex, TDP_RANK_NX);
 	vm->nx_stop = true;
 	pthread_cond_signal(&vm->nx_cond);
-	pthread_mutex_unlock(&vm->nx_mutex);
+	tdp_mutex_unlock(&vm->nx_mutex, TDP_RANK_NX);
 	pthread_join(vm->nx_thread, NULL);
 	vm->nx_thread_running = false;
 }

@@ -11,6 +11,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "compiler.h"
+#include "lock_rank.h"
 
 /*
  * ThreadSanitizer cannot see the ordering that a grace period provides.
@@ -45,9 +46,19 @@ static inline void tdp_rcu_read_unlock(void)
 	urcu_memb_read_unlock();
 }
 
-/* Wait for every read-side section in progress to end (a grace period). */
+/*
+ * Wait for every read-side section in progress to end (a grace period).
+ * Never inside a read-side section (it would wait for itself) and never
+ * under the MMU lock (docs/locking.md): debug builds check both.
+ */
 static inline void tdp_synchronize_rcu(void)
 {
+#ifdef TDP_DEBUG
+	if (tdp_lock_rank_held(TDP_RANK_MMU))
+		tdp_bug("synchronize_rcu under the MMU lock");
+	if (tdp_rcu_registered && urcu_memb_read_ongoing())
+		tdp_bug("synchronize_rcu inside an RCU read-side section");
+#endif
 	urcu_memb_synchronize_rcu();
 	tdp_tsan_acquire(&tdp_rcu_tsan_clock);
 }

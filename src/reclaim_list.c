@@ -31,6 +31,7 @@
 #include "counters.h"
 #include "reclaim.h"
 #include "tdp_mmu.h"
+#include "lock_rank.h"
 
 #define HOLDOFF_SPINS 128
 
@@ -164,7 +165,7 @@ static void *drain_worker(void *arg)
 {
 	struct tdp_reclaim *r = arg;
 
-	pthread_mutex_lock(&r->worker_mutex);
+	tdp_mutex_lock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 	for (;;) {
 		struct timespec until;
 
@@ -180,23 +181,23 @@ static void *drain_worker(void *arg)
 			break;
 		/* Kicks from now on ask for another pass after this one. */
 		r->worker_kicked = false;
-		pthread_mutex_unlock(&r->worker_mutex);
+		tdp_mutex_unlock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 		atomic_fetch_add_explicit(&r->worker_drains, drain_until_empty(r),
 					  memory_order_relaxed);
-		pthread_mutex_lock(&r->worker_mutex);
+		tdp_mutex_lock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 	}
-	pthread_mutex_unlock(&r->worker_mutex);
+	tdp_mutex_unlock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 	return NULL;
 }
 
 static void kick_worker(struct tdp_reclaim *r)
 {
-	pthread_mutex_lock(&r->worker_mutex);
+	tdp_mutex_lock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 	if (!r->worker_running && !r->worker_stop)
 		r->worker_running = !pthread_create(&r->worker, NULL, drain_worker, r);
 	r->worker_kicked = true;
 	pthread_cond_broadcast(&r->worker_cond);
-	pthread_mutex_unlock(&r->worker_mutex);
+	tdp_mutex_unlock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 	/* No worker (thread creation failed): drain here rather than leak. */
 	if (!r->worker_running)
 		drain_until_empty(r);
@@ -206,11 +207,11 @@ void reclaim_list_barrier(struct tdp_reclaim *r)
 {
 	bool running;
 
-	pthread_mutex_lock(&r->worker_mutex);
+	tdp_mutex_lock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 	r->worker_stop = true;
 	running = r->worker_running;
 	pthread_cond_broadcast(&r->worker_cond);
-	pthread_mutex_unlock(&r->worker_mutex);
+	tdp_mutex_unlock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 	if (running)
 		pthread_join(r->worker, NULL);
 	drain_until_empty(r);

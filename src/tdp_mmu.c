@@ -24,6 +24,7 @@
 #include "nx_list.h"
 #include "tdp_mmu_internal.h"
 #include "tdp_root.h"
+#include "lock_rank.h"
 
 #define TDP_YIELD_SLICE_NS 1000000ull /* 1 ms of walking, then offer the lock */
 #define TDP_YIELD_CHECK_STEPS 64
@@ -77,7 +78,7 @@ void tdp_mmu_destroy(struct tdp_mmu *mmu)
 	 * Every vCPU is gone, so the MMU holds the only reference to each root
 	 * still on the list.  Invalidate, zap and put them all.
 	 */
-	pthread_mutex_lock(&mmu->fast_zap_mutex);
+	tdp_mutex_lock(&mmu->fast_zap_mutex, TDP_RANK_FAST_ZAP);
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	tdp_roots_invalidate_all(mmu);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
@@ -86,7 +87,7 @@ void tdp_mmu_destroy(struct tdp_mmu *mmu)
 	tdp_roots_zap_invalidated(mmu);
 	tdp_mmu_unlock(mmu, TDP_SHARED);
 	tdp_mmu_unlink_op_end(mmu);
-	pthread_mutex_unlock(&mmu->fast_zap_mutex);
+	tdp_mutex_unlock(&mmu->fast_zap_mutex, TDP_RANK_FAST_ZAP);
 	root = atomic_load(&mmu->roots);
 	if (root)
 		tdp_bug("teardown: root at frame 0x%llx still has %d references",

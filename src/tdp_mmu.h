@@ -82,15 +82,19 @@ int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables,
 /* Zap everything, wait for every retired table, free the root. */
 void tdp_mmu_destroy(struct tdp_mmu *mmu);
 
-static inline void tdp_mmu_lock(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
+static inline void tdp_mmu_lock_fn(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
 {
 	mmu_lock_acquire(&mmu->lock, mode);
 }
 
-static inline void tdp_mmu_unlock(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
+static inline void tdp_mmu_unlock_fn(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
 {
 	reclaim_unlock(&mmu->reclaim, mode);
 }
+
+/* Macros: the lock-order checker (lock_rank.h) reports the caller's line. */
+#define tdp_mmu_lock(mmu, mode) (tdp_lock_rank_site(TDP_RANK_MMU), tdp_mmu_lock_fn((mmu), (mode)))
+#define tdp_mmu_unlock(mmu, mode) tdp_mmu_unlock_fn((mmu), (mode))
 
 /*
  * Bracket the locked part of an operation that disconnects tables under

@@ -12,6 +12,7 @@
 
 #include "compiler.h"
 #include "thread_slot.h"
+#include "lock_rank.h"
 
 __thread int tdp_self_slot; /* slot + 1; 0 = none yet */
 
@@ -25,9 +26,9 @@ static void slot_release(void *arg)
 {
 	int s = (int)(intptr_t)arg - 1;
 
-	pthread_mutex_lock(&slot_mutex);
+	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	slot_used[s] = false;
-	pthread_mutex_unlock(&slot_mutex);
+	tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 }
 
 static void slot_key_create(void)
@@ -40,7 +41,7 @@ int tdp_thread_slot_assign(void)
 	int s;
 
 	pthread_once(&slot_once, slot_key_create);
-	pthread_mutex_lock(&slot_mutex);
+	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	for (s = 0; s < TDP_MAX_THREADS && slot_used[s]; s++)
 		;
 	if (s == TDP_MAX_THREADS)
@@ -53,7 +54,7 @@ int tdp_thread_slot_assign(void)
 	 */
 	if (s + 1 > atomic_load_explicit(&slot_limit, memory_order_relaxed))
 		atomic_store(&slot_limit, s + 1);
-	pthread_mutex_unlock(&slot_mutex);
+	tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	tdp_self_slot = s + 1;
 	pthread_setspecific(slot_key, (void *)(intptr_t)(s + 1));
 	return s;

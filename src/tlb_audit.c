@@ -27,6 +27,7 @@
 
 #include "tdp_root.h"
 #include "vm_internal.h"
+#include "lock_rank.h"
 
 static int report(const struct tdpmmu_vcpu *v, uint64_t gfn, int level, tdp_spte_t cached,
 		  const char *what, uint64_t leaf_gfn, int leaf_level, tdp_spte_t leaf)
@@ -119,10 +120,10 @@ int tdpmmu_audit_tlbs(struct tdpmmu_vm *vm)
 	mmu = &vm->mmu;
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	reclaim_walk_begin(&mmu->reclaim);
-	pthread_mutex_lock(&vm->vcpus_mutex);
+	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		bad += audit_tlb(mmu, vm->vcpus[i]);
-	pthread_mutex_unlock(&vm->vcpus_mutex);
+	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	reclaim_walk_end(&mmu->reclaim);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
 	return bad;

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "vm_internal.h"
+#include "lock_rank.h"
 
 #define ACK_SPINS 256
 
@@ -53,7 +54,7 @@ int tdp_vm_request_all(struct tdpmmu_vm *vm, uint32_t req)
 	struct tdpmmu_vcpu *kicked[TDP_MAX_VCPUS];
 	int nr_kicked = 0;
 
-	pthread_mutex_lock(&vm->vcpus_mutex);
+	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		struct tdpmmu_vcpu *v = vm->vcpus[i];
 		int in = IN_GUEST_MODE;
@@ -65,7 +66,7 @@ int tdp_vm_request_all(struct tdpmmu_vm *vm, uint32_t req)
 	}
 	for (int i = 0; i < nr_kicked; i++)
 		wait_for_exit(kicked[i]);
-	pthread_mutex_unlock(&vm->vcpus_mutex);
+	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	return nr_kicked;
 }
 

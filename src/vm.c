@@ -20,6 +20,7 @@
 #include "nx_recovery.h"
 #include "tdp_root.h"
 #include "vm_internal.h"
+#include "lock_rank.h"
 
 /* calloc for types that ask for cache-line alignment. */
 static void *zalloc_aligned(size_t size)
@@ -144,15 +145,15 @@ int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out)
 		return -ENOMEM;
 	v->vm = vm;
 	atomic_init(&v->mode, OUTSIDE_GUEST_MODE);
-	pthread_mutex_lock(&vm->vcpus_mutex);
+	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	if (vm->nr_vcpus == TDP_MAX_VCPUS) {
-		pthread_mutex_unlock(&vm->vcpus_mutex);
+		tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 		free(v);
 		return -ENOSPC;
 	}
 	v->index = vm->nr_vcpus;
 	vm->vcpus[vm->nr_vcpus++] = v;
-	pthread_mutex_unlock(&vm->vcpus_mutex);
+	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	*out = v;
 	return 0;
 }
@@ -165,10 +166,10 @@ void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu)
 		return;
 	vm = vcpu->vm;
 	/* Under vcpus_mutex: no flusher is looking at this vCPU any more. */
-	pthread_mutex_lock(&vm->vcpus_mutex);
+	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	vm->vcpus[vcpu->index] = vm->vcpus[--vm->nr_vcpus];
 	vm->vcpus[vcpu->index]->index = vcpu->index;
-	pthread_mutex_unlock(&vm->vcpus_mutex);
+	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	if (vcpu->root) {
 		tdp_mmu_lock(&vm->mmu, TDP_SHARED);
 		tdp_root_put(&vm->mmu, vcpu->root, TDP_SHARED);
@@ -213,7 +214,7 @@ int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm)
 {
 	struct tdp_mmu *mmu = &vm->mmu;
 
-	pthread_mutex_lock(&mmu->fast_zap_mutex);
+	tdp_mutex_lock(&mmu->fast_zap_mutex, TDP_RANK_FAST_ZAP);
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	tdp_roots_invalidate_all(mmu);
 	tdp_vm_request_all(vm, TDP_REQ_ROOT_RELOAD);
@@ -223,7 +224,7 @@ int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm)
 	tdp_roots_zap_invalidated(mmu);
 	tdp_mmu_unlock(mmu, TDP_SHARED);
 	tdp_mmu_unlink_op_end(mmu);
-	pthread_mutex_unlock(&mmu->fast_zap_mutex);
+	tdp_mutex_unlock(&mmu->fast_zap_mutex, TDP_RANK_FAST_ZAP);
 	tdp_count(&mmu->counters, TDPMMU_C_FAST_ZAPS);
 	return 0;
 }
@@ -404,7 +405,7 @@ void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
 	struct tdpmmu_vcpu_stats st;
 
 	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&vm->vcpus_mutex);
+	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		tdpmmu_vcpu_read_stats(vm->vcpus[i], &st);
 		for (unsigned b = 0; b < TDPMMU_LATENCY_BUCKETS; b++) {
@@ -414,7 +415,7 @@ void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
 		if (st.latency_max_ns > out->max_ns)
 			out->max_ns = st.latency_max_ns;
 	}
-	pthread_mutex_unlock(&vm->vcpus_mutex);
+	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	out->p50_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 500, out->max_ns);
 	out->p99_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 990, out->max_ns);
 	out->p999_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 999, out->max_ns);
