@@ -4,10 +4,16 @@
 CC      ?= cc
 AR      := gcc-ar
 PREFIX  ?= /usr/local
-VERSION := 0.1.0
+# The release is defined in the public header only (TDPMMU_VERSION_*);
+# this reads it back for the pkg-config file.
+VERSION := $(shell sed -n 's/^\#define TDPMMU_VERSION_\(MAJOR\|MINOR\|PATCH\) *\([0-9]*\).*/\2/p' \
+	include/tdpmmu/tdpmmu.h | paste -sd.)
+ifneq ($(words $(subst ., ,$(VERSION))),3)
+$(error cannot read TDPMMU_VERSION_MAJOR/MINOR/PATCH from include/tdpmmu/tdpmmu.h (got '$(VERSION)'))
+endif
 
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -pthread \
-	-D_LGPL_SOURCE -DTDPMMU_VERSION='"$(VERSION)"' -Iinclude -Isrc -fPIC $(EXTRA_CFLAGS)
+	-D_LGPL_SOURCE -Iinclude -Isrc -fPIC $(EXTRA_CFLAGS)
 LDLIBS  := -lurcu-memb -lurcu-qsbr -lurcu-common -pthread
 
 # Build variants: release for the program and benchmarks; debug (lock-mode
@@ -39,30 +45,43 @@ LIB_SRCS  := $(wildcard src/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TESTS     := $(patsubst tests/%.c,%,$(TEST_SRCS))
 CLI_SRCS  := $(wildcard cli/*.c)
-HDRS      := $(wildcard include/tdpmmu/*.h src/*.h tests/*.h cli/*.h)
 
 DEPS_OK := build/.deps-ok
 # Where variant objects go; a separate B lets several builds share one tree.
 B ?= build
 
-.PHONY: all run check test-unit test-stress sanitize asan tsan stress-long asan-long \
+PHONY := all run check test-unit sanitize asan tsan stress-long asan-long \
 	torture-short torture broken-check model fuzz fuzz-replay report \
 	tsan-long install uninstall clean help
+.PHONY: $(PHONY)
 
 all: build/tdpmmu build/libtdpmmu.a build/libtdpmmu.so
 
+# One line per phony target, each starting "make <target> "; test-unit
+# checks that every target in $(PHONY) has its line.
 help:
-	@echo "make            build library (build/libtdpmmu.{a,so}) and program (build/tdpmmu)"
-	@echo "make run        build and run the main job (the seed thread's debate, about a minute)"
-	@echo "make report     regenerate docs/results.md and its plots (about ten minutes)"
-	@echo "make check      build and run every test, with short ASan+UBSan and TSan runs"
-	@echo "make stress-long every concurrency test under every strategy for DURATION seconds (default 60)"
-	@echo "make asan-long  the same under ASan+UBSan"
-	@echo "make tsan-long  the same under TSan"
-	@echo "make torture    tdpmmu torture, every strategy, DURATION seconds each (debug and ASan)"
-	@echo "make model      check the Promela model of retire, flush and free with spin"
-	@echo "make fuzz       libFuzzer on the API against a reference model, DURATION seconds"
+	@echo "make              build library (build/libtdpmmu.{a,so}) and program (build/tdpmmu)"
+	@echo "make all          the same"
+	@echo "make run          build and run the main job (the seed thread's debate, about a minute)"
+	@echo "make report       regenerate docs/results.md and its plots (about ten minutes)"
+	@echo "make check        every step below marked (check), in that order"
+	@echo "make test-unit    (check) unit, concurrency, CLI, install and exported-symbol tests"
+	@echo "make sanitize     (check) asan and tsan"
+	@echo "make asan         short runs of the tests and concurrency matrix under ASan+UBSan"
+	@echo "make tsan         short runs of the lock, strategy and concurrency tests under TSan"
+	@echo "make fuzz-replay  (check) replay tests/fuzz_corpus under ASan+UBSan"
+	@echo "make torture-short (check) tdpmmu torture, every strategy, TORTURE_SECONDS each (default 2)"
+	@echo "make broken-check (check) each deliberately broken build must be caught"
+	@echo "make stress-long  every concurrency test under every strategy for DURATION seconds (default 60)"
+	@echo "make asan-long    the same under ASan+UBSan"
+	@echo "make tsan-long    the same under TSan"
+	@echo "make torture      tdpmmu torture, every strategy, DURATION seconds each (debug and ASan)"
+	@echo "make model        check the Promela model of retire, flush and free with spin"
+	@echo "make fuzz         libFuzzer on the API against a reference model, DURATION seconds"
 	@echo "make install PREFIX=/path   headers, libraries, pkg-config file, program"
+	@echo "make uninstall PREFIX=/path remove what install put there"
+	@echo "make clean        remove build/"
+	@echo "make help         this list"
 
 $(DEPS_OK): scripts/deps.sh
 	@mkdir -p build
@@ -71,9 +90,9 @@ $(DEPS_OK): scripts/deps.sh
 
 # $(1) = variant
 define VARIANT_RULES
-$(B)/$(1)/obj/%.o: %.c $(HDRS) $(DEPS_OK) Makefile
+$(B)/$(1)/obj/%.o: %.c $(DEPS_OK) Makefile
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -c $$< -o $$@
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
 
 $(B)/$(1)/libtdpmmu.a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(LIB_SRCS))
 	@rm -f $$@
@@ -88,14 +107,32 @@ $(B)/$(1)/tests/%: $(B)/$(1)/obj/tests/%.o $(B)/$(1)/libtdpmmu.a
 endef
 $(foreach v,$(VARIANTS),$(eval $(call VARIANT_RULES,$(v))))
 
+# Each object's header dependencies, as the compiler found them (-MMD) on
+# its last build; -MP adds an empty rule per header so that a header
+# deleted or renamed does not stop the build.  An object without a .d yet
+# has never been built, so it is out of date anyway.
+-include $(wildcard $(B)/*/obj/*/*.d)
+
 .SECONDARY:
 
 build/tdpmmu: build/release/tdpmmu
 	cp $< $@
 build/libtdpmmu.a: build/release/libtdpmmu.a
 	cp $< $@
-build/libtdpmmu.so: $(patsubst %.c,build/release/obj/%.o,$(LIB_SRCS))
-	$(CC) -shared -fno-lto -Wl,-soname,libtdpmmu.so.0 $^ -o $@ $(LDLIBS)
+# The shared library exports the tdpmmu_* API only (libtdpmmu.map).
+build/libtdpmmu.so: $(patsubst %.c,build/release/obj/%.o,$(LIB_SRCS)) libtdpmmu.map
+	$(CC) -shared -fno-lto -Wl,-soname,libtdpmmu.so.0 -Wl,--version-script,libtdpmmu.map \
+		$(filter %.o,$^) -o $@ $(LDLIBS)
+
+# Users of the public headers in the oldest standards they support (C99,
+# C++11; see tdpmmu.h), strict, linked against the static library.
+API_FLAGS := -pedantic -Wall -Wextra -Werror -Iinclude -pthread -MMD -MP
+build/api_c99: tests/api_c99.c build/libtdpmmu.a
+	$(CC) -std=c99 $(API_FLAGS) $< build/libtdpmmu.a -o $@ $(LDLIBS)
+build/api_cxx: tests/api_cxx.cc build/libtdpmmu.a
+	@CXX=$(CXX) sh scripts/deps.sh g++
+	$(CXX) -std=c++11 $(API_FLAGS) $< build/libtdpmmu.a -o $@ $(LDLIBS)
+-include build/api_c99.d build/api_cxx.d
 
 run: build/tdpmmu
 	./build/tdpmmu run
@@ -112,10 +149,15 @@ DURATION ?= 60
 check: test-unit sanitize fuzz-replay torture-short broken-check
 	@echo "make check: all tests passed"
 
-test-unit: $(DEBUG_TESTS) build/release/tdpmmu all
+test-unit: $(DEBUG_TESTS) build/release/tdpmmu all build/api_c99 build/api_cxx
 	@set -e; for t in $(TESTS); do echo "== $$t"; ./build/debug/tests/$$t; done
+	@echo "== api_c99"; ./build/api_c99
+	@echo "== api_cxx"; ./build/api_cxx
 	@echo "== cli"; sh tests/cli_test.sh build/release/tdpmmu
 	@echo "== install"; sh tests/install_test.sh
+	@echo "== exported symbols"; sh tests/symbols_test.sh build/libtdpmmu.so
+	@echo "== make help"; for t in $(PHONY); do \
+		grep -q "@echo \"make $$t " Makefile || { echo "make help lacks $$t"; exit 1; }; done
 
 sanitize: asan tsan
 

@@ -54,7 +54,7 @@ enum tdpmmu_backing bench_backing_arg(const char *opt, const char *arg)
 {
 	enum tdpmmu_backing b;
 
-	if (backing_parse(arg, &b))
+	if (tdpmmu_backing_parse(arg, &b))
 		usage_error("%s: unknown backing '%s' (anonymous, anonymous_thp, "
 			    "anonymous_hugetlb, anonymous_hugetlb_2mb, anonymous_hugetlb_1gb, "
 			    "hugetlb_2mb, hugetlb_1gb)",

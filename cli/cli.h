@@ -10,9 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#ifndef TDPMMU_VERSION
-#define TDPMMU_VERSION "0.1.0"
-#endif
+#include "tdpmmu/tdpmmu.h" /* TDPMMU_VERSION, for --version and the reports */
 
 #define EXIT_USAGE 2 /* bad command line: nothing was done */
 

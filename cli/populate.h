@@ -36,8 +36,7 @@ void populate_opts_parse(struct populate_opts *o, int argc, char **argv);
 /* "-v 1,2 -b 1G ...": the flags that reproduce @o, for the report. */
 void populate_opts_format(const struct populate_opts *o, char *buf, size_t len);
 
-/* backing.c: KVM's backing source names and this library's. */
-int backing_parse(const char *s, enum tdpmmu_backing *out);
+/* backing.c: a backing kind by its KVM selftests name (-s parses with tdpmmu_backing_parse). */
 const char *backing_kvm_name(enum tdpmmu_backing b);
 /* Bytes of the largest page the backing gives (what sizes must be multiples of). */
 uint64_t backing_align_bytes(enum tdpmmu_backing b);

@@ -3,10 +3,21 @@
 # As root, missing packages are installed with apt-get; otherwise the exact
 # command is printed and the build stops.
 #
-# usage: sh scripts/deps.sh [gnuplot]   (gnuplot: also the plots' package)
+# usage: sh scripts/deps.sh [gnuplot] [g++]
+#   gnuplot: also the plots' package; g++: also a C++ compiler ($CXX), for
+#   the check that the public headers build as C++ (make check)
 set -e
 CC=${CC:-cc}
-want_gnuplot=${1:-}
+CXX=${CXX:-g++}
+want_gnuplot=""
+want_cxx=""
+for w in "$@"; do
+	case $w in
+	gnuplot) want_gnuplot=gnuplot ;;
+	g++) want_cxx=g++ ;;
+	*) echo "deps: unknown extra '$w'" >&2; exit 2 ;;
+	esac
+done
 
 find_missing() {
 	missing=""
@@ -15,6 +26,9 @@ find_missing() {
 	fi
 	if [ "$want_gnuplot" = gnuplot ] && ! command -v gnuplot >/dev/null 2>&1; then
 		missing="$missing gnuplot-nox"
+	fi
+	if [ -n "$want_cxx" ] && ! command -v "$CXX" >/dev/null 2>&1; then
+		missing="$missing g++"
 	fi
 }
 

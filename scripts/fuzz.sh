@@ -57,10 +57,9 @@ fi
 rm -f "$BUILD/probe.c" "$BUILD/probe"
 CC=$CC sh scripts/deps.sh
 
-VERSION=$(sed -n 's/^VERSION *:= *//p' Makefile)
 echo "fuzz: building $BUILD/fuzz_api"
 # shellcheck disable=SC2046,SC2086 # the source list and FUZZ_CFLAGS split on purpose
-"$CC" -std=gnu11 -O1 -g -D_LGPL_SOURCE -DTDP_DEBUG -DTDPMMU_VERSION="\"$VERSION\"" \
+"$CC" -std=gnu11 -O1 -g -D_LGPL_SOURCE -DTDP_DEBUG \
 	-Iinclude -Isrc -pthread -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined ${FUZZ_CFLAGS:-} \
 	$(ls src/*.c) tests/fuzz_api.c -o "$BUILD/fuzz_api" \

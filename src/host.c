@@ -36,11 +36,39 @@ const char *tdpmmu_backing_name(enum tdpmmu_backing b)
 	return (unsigned)b < TDPMMU_NR_BACKINGS ? backing_names[b] : NULL;
 }
 
+/*
+ * The other spellings parsing takes: KVM selftests' backing source names
+ * (vm_mem_backing_src_alias, less the kinds not modelled here, shmem and
+ * the other hugetlb sizes), where a bare "anonymous_hugetlb" is the
+ * default 2M size, and the short forms the issue tracker uses.  The
+ * program's -s parses with this function, so it takes the same names.
+ */
+static const struct {
+	const char *name;
+	enum tdpmmu_backing backing;
+} backing_aliases[] = {
+	{ "anonymous", TDPMMU_BACKING_ANON },
+	{ "anonymous_thp", TDPMMU_BACKING_THP },
+	{ "anonymous_hugetlb", TDPMMU_BACKING_HUGETLB_2M },
+	{ "anonymous_hugetlb_2mb", TDPMMU_BACKING_HUGETLB_2M },
+	{ "anonymous_hugetlb_1gb", TDPMMU_BACKING_HUGETLB_1G },
+	{ "hugetlb_2mb", TDPMMU_BACKING_HUGETLB_2M },
+	{ "hugetlb_1gb", TDPMMU_BACKING_HUGETLB_1G },
+};
+
 int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out)
 {
+	if (!s)
+		return -EINVAL;
 	for (int b = 0; b < TDPMMU_NR_BACKINGS; b++) {
-		if (s && !strcmp(s, backing_names[b])) {
+		if (!strcmp(s, backing_names[b])) {
 			*out = (enum tdpmmu_backing)b;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < sizeof(backing_aliases) / sizeof(backing_aliases[0]); i++) {
+		if (!strcmp(s, backing_aliases[i].name)) {
+			*out = backing_aliases[i].backing;
 			return 0;
 		}
 	}

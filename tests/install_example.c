@@ -18,6 +18,8 @@ int main(void)
 	if (tdpmmu_fault(vcpu, 0x1234, TDPMMU_ACCESS_WRITE, 0, &r))
 		return 1;
 	printf("mapped at level %d, frame 0x%llx\n", r.level, (unsigned long long)r.pfn);
+	/* The header the program was built with, and the library it runs with. */
+	printf("tdpmmu %s, library %s\n", TDPMMU_VERSION, tdpmmu_version());
 	tdpmmu_zap_range(vm, 0x1000, 0x2000);
 	tdpmmu_vm_destroy(vm);
 	return 0;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # install_test.sh - `make install PREFIX=...` into a scratch prefix, then
 # build the README's example against the installed headers and both
-# libraries, and run it.
+# libraries, run it, and check that header, library, pkg-config file and
+# program agree on the version.
 set -eu
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -18,4 +19,16 @@ cc tests/install_example.c -I"$tmp/include" -L"$tmp/lib" -ltdpmmu -Wl,-rpath,"$t
 	-o "$tmp/shared"
 "$tmp/static" | grep -q "mapped at level 2" || { echo "install_test: static example" >&2; exit 1; }
 "$tmp/shared" | grep -q "mapped at level 2" || { echo "install_test: shared example" >&2; exit 1; }
-echo "install_test: ok"
+# One version everywhere: the installed header, the library and the
+# pkg-config file (the Makefile reads it from the header).
+v=$(sed -n 's/^Version: //p' "$tmp/lib/pkgconfig/tdpmmu.pc")
+for prog in static shared; do
+	"$tmp/$prog" | grep -qx "tdpmmu $v, library $v" || {
+		echo "install_test: $prog example: version is not $v (tdpmmu.pc):" \
+			"$("$tmp/$prog" | tail -1)" >&2
+		exit 1
+	}
+done
+"$tmp/bin/tdpmmu" --version | grep -qx "tdpmmu $v" ||
+	{ echo "install_test: tdpmmu --version is not $v" >&2; exit 1; }
+echo "install_test: ok, version $v"

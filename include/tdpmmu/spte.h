@@ -66,6 +66,12 @@ enum tdp_level {
 
 #define TDP_PFN_MAX (SPTE_PFN_MASK >> SPTE_PFN_SHIFT) /* largest frame */
 
+/*
+ * The layout's consistency, checked at compile time where the language has
+ * static_assert (C11, C++11); a C99 user includes this header without them,
+ * and the library's own build (C11) makes the checks.
+ */
+#if defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L)
 static_assert(TDP_PTES_PER_TABLE * sizeof(tdp_spte_t) <= TDP_TABLE_BYTES,
 	      "a table must fit its 4 KiB frame");
 static_assert(!(SPTE_FROZEN & SPTE_MMU_PRESENT), "FROZEN must not be present");
@@ -77,6 +83,11 @@ static_assert(!((SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE | SPTE_MMU_PRESENT) &
 		(SPTE_PFN_MASK | SPTE_RWX | SPTE_ACCESSED | SPTE_DIRTY | SPTE_LARGE)),
 	      "software bits overlap hardware fields");
 static_assert(SPTE_PFN_MASK == 0x000ffffffffff000ull, "frame is bits 51:12");
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Number of 4K frames mapped by one entry at @level. */
 static inline uint64_t tdp_pages_per_level(int level)
@@ -228,5 +239,9 @@ static inline tdp_spte_t spte_make_split_child(tdp_spte_t huge, int child_level,
 		s &= ~SPTE_LARGE;
 	return s | (pfn << SPTE_PFN_SHIFT);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* TDPMMU_SPTE_H */

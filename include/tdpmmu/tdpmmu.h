@@ -16,9 +16,28 @@
  * at the same time, concurrently with every other call except
  * tdpmmu_vm_destroy().  A vCPU handle is used by one thread at a time.
  * At most 1024 threads may use tdpmmu at once.
+ *
+ * Language: the public headers need C99 or C++11, or later (the library
+ * itself is built as GNU C11); tests/api_c99.c and tests/api_cxx.cc hold
+ * them to that.
  */
 #ifndef TDPMMU_TDPMMU_H
 #define TDPMMU_TDPMMU_H
+
+/*
+ * The release, defined here only: the Makefile reads these three lines for
+ * the pkg-config file, and tdpmmu_version() returns what the library was
+ * built with, to compare against TDPMMU_VERSION at run time.
+ */
+#define TDPMMU_VERSION_MAJOR 0
+#define TDPMMU_VERSION_MINOR 1
+#define TDPMMU_VERSION_PATCH 0
+#define TDPMMU_STRINGIFY_(x) #x
+#define TDPMMU_STRINGIFY(x) TDPMMU_STRINGIFY_(x)
+/* "MAJOR.MINOR.PATCH" */
+#define TDPMMU_VERSION                                                                             \
+	TDPMMU_STRINGIFY(TDPMMU_VERSION_MAJOR)                                                     \
+	"." TDPMMU_STRINGIFY(TDPMMU_VERSION_MINOR) "." TDPMMU_STRINGIFY(TDPMMU_VERSION_PATCH)
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +48,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The library's TDPMMU_VERSION, as it was built. */
+const char *tdpmmu_version(void);
 
 struct tdpmmu_vm;
 struct tdpmmu_vcpu;
@@ -163,7 +185,14 @@ int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot);
 /* Host frame that backs @gfn (what a correct mapping must point at). */
 int tdpmmu_host_pfn(struct tdpmmu_vm *vm, uint64_t gfn, uint64_t *pfn);
 const char *tdpmmu_backing_name(enum tdpmmu_backing b);
-/* Parses "anon", "thp", "hugetlb-2m", "hugetlb-1g"; -EINVAL otherwise. */
+/*
+ * "anon", "thp", "hugetlb-2m", "hugetlb-1g": the names tdpmmu_backing_name()
+ * gives.  Parsing also takes KVM selftests' backing source names, as the
+ * tdpmmu program's -s does: "anonymous", "anonymous_thp",
+ * "anonymous_hugetlb" and "anonymous_hugetlb_2mb" (both 2M),
+ * "anonymous_hugetlb_1gb", and "hugetlb_2mb", "hugetlb_1gb".  Exact
+ * matches only (case counts); -EINVAL otherwise, @out untouched.
+ */
 int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out);
 
 int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out);
