@@ -42,7 +42,7 @@
  * the test fails if it has not finished within HANG_MS.
  *
  *   test_memslot_race [--rounds N] [--only K] [--strategy NAME] [--seconds S]
- *   N rounds of each sequence (default 16); K runs sequence K only; NAME
+ *   N rounds of each sequence (default 8); K runs sequence K only; NAME
  *   overrides $TDPMMU_STRATEGY (sequence 4's window is open without the
  *   fix only where walk protection is not the memslot RCU: rcu-qsbr); S
  *   is accepted and ignored (the concurrency matrix passes it).
@@ -553,7 +553,7 @@ static void seq6(void)
 
 int main(int argc, char **argv)
 {
-	unsigned rounds = 16, only = 0;
+	unsigned rounds = 8, only = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
