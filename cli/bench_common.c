@@ -119,16 +119,17 @@ void bench_strategy_list_arg(const char *opt, const char *arg, bool out[TDPMMU_N
 }
 
 /*
- * Tables the tree can need when every page ends up mapped at 4K (dirty
- * logging, eager splitting and the NX mitigation all get there): the
- * tables of each level, one more per level at every memslot boundary, the
- * vCPUs' caches and some slack.
+ * Tables the tree can need when every page ends up mapped at @leaf_level
+ * (4K for dirty logging, eager splitting and the NX mitigation): the
+ * tables of each level, one more per level at every memslot boundary (and
+ * for a THP tail mapped at 4K), the vCPUs' caches and some slack.
  */
-uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus, unsigned levels)
+uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus, unsigned levels,
+			     int leaf_level)
 {
 	uint64_t n = 1; /* the root */
 
-	for (int level = TDP_LEVEL_4K; level < (int)levels; level++) {
+	for (int level = leaf_level; level < (int)levels; level++) {
 		uint64_t span = tdp_pages_per_level(level + 1);
 
 		n += (pages + span - 1) / span + slots;
@@ -171,7 +172,7 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 		usage_error("%s %u: the %s of guest memory does not split into %u memslots of "
 			    "whole %s pages", slots_flag, slots, total, slots, page);
 	/* With --payload the guest's pages are touched; the rest is only reserved. */
-	bytes = bench_tables_needed(pages, slots, vcpus, levels) * POPULATE_PAGE_BYTES +
+	bytes = bench_tables_needed(pages, slots, vcpus, levels, TDP_LEVEL_4K) * POPULATE_PAGE_BYTES +
 		(b->sw.payload ? pages * POPULATE_PAGE_BYTES : 0);
 	if (mem && bytes > mem / 2) {
 		format_size_approx(bytes, need, sizeof(need));
@@ -187,7 +188,7 @@ struct tdpmmu_vm *bench_vm_create(struct tdpmmu_vm_config *cfg, const struct ben
 {
 	unsigned regions = shared ? 1 : b->sw.vcpus;
 	uint64_t pages = bench_pages_per_vcpu(b) * regions, slot_pages = pages / slots;
-	uint64_t tables = 2 * bench_tables_needed(pages, slots, b->sw.vcpus, b->sw.levels) + 1024;
+	uint64_t tables = 2 * bench_tables_needed(pages, slots, b->sw.vcpus, b->sw.levels, TDP_LEVEL_4K) + 1024;
 	struct tdpmmu_vm *vm;
 	int r;
 

@@ -69,7 +69,9 @@ static inline uint64_t bench_pages_per_vcpu(const struct bench_opts *b)
  */
 void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 			const char *slots_flag);
-uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus, unsigned levels);
+/* Page tables for @pages in @slots memslots mapped at @leaf_level at most (the arena size). */
+uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus, unsigned levels,
+			     int leaf_level);
 /*
  * Creates the VM of the current run (the strategy, levels and vCPU count
  * in b->sw) from @cfg, arena and payload sized here, and adds memslots

@@ -712,11 +712,6 @@ int kvm_vm_pass(struct kvm_guest_vm *vm, unsigned write_pct, bool random_order, 
 
 /* ---- layout and statistics ---- */
 
-unsigned kvm_vm_slots(const struct kvm_guest_vm *vm)
-{
-	return vm->slots;
-}
-
 uint64_t kvm_vm_slot_pages(const struct kvm_guest_vm *vm)
 {
 	return vm->slot_bytes / KVM_GUEST_PAGE_BYTES;
@@ -734,15 +729,6 @@ void *kvm_vm_hva(struct kvm_guest_vm *vm, uint64_t gpa)
 	if (gpa >= KVM_GUEST_CTL_GPA && gpa - KVM_GUEST_CTL_GPA < vm->ctl_bytes)
 		return vm->ctl + (gpa - KVM_GUEST_CTL_GPA);
 	return NULL;
-}
-
-uint64_t kvm_vm_exits(const struct kvm_guest_vm *vm)
-{
-	uint64_t n = 0;
-
-	for (unsigned i = 0; i < vm->o.vcpus; i++)
-		n += __atomic_load_n(&vm->v[i].exits, __ATOMIC_RELAXED);
-	return n;
 }
 
 static void kstat_add(int64_t *sum, int64_t v)

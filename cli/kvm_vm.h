@@ -117,13 +117,10 @@ int kvm_dirty_log_disable(struct kvm_guest_vm *vm, unsigned slot);
 /* Whether the VM clears its log by hand (KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2), INITIALLY_SET. */
 bool kvm_dirty_log_manual(const struct kvm_guest_vm *vm, bool *initially_set);
 
-unsigned kvm_vm_slots(const struct kvm_guest_vm *vm);
 uint64_t kvm_vm_slot_pages(const struct kvm_guest_vm *vm);
 uint64_t kvm_vm_slot_gpa(const struct kvm_guest_vm *vm, unsigned slot);
 /* Host view of guest memory (data or control), NULL outside the memslots. */
 void *kvm_vm_hva(struct kvm_guest_vm *vm, uint64_t gpa);
-/* Exits to user space (KVM_RUN returns), all vCPUs, since creation. */
-uint64_t kvm_vm_exits(const struct kvm_guest_vm *vm);
 /* The vCPUs' statistics summed (fields -1 where the kernel has none): 0 or -errno. */
 int kvm_vm_kstats(struct kvm_guest_vm *vm, struct kvm_vcpu_kstats *sum);
 

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "bench_common.h"
 #include "populate.h"
 #include "tdp_mmu.h"
 
@@ -25,18 +26,8 @@ static int leaf_level(enum tdpmmu_backing b)
 
 uint64_t populate_tables_needed(const struct populate_opts *o, unsigned vcpus)
 {
-	uint64_t pages = populate_slot_pages(o, vcpus), n = 1; /* the root */
-
-	/* Tables whose entries are at @level, for each level below the root. */
-	for (int level = leaf_level(o->backing); level < (int)o->sw.levels; level++) {
-		uint64_t span = tdp_pages_per_level(level + 1); /* pages one such table covers */
-
-		n += (pages + span - 1) / span;
-	}
-	/* THP maps the tail of the slot that is no whole 2M block at 4K: one more table. */
-	if (o->backing == TDPMMU_BACKING_THP)
-		n++;
-	return n + (uint64_t)vcpus * TDP_PAGE_CACHE_CAP + 64;
+	return bench_tables_needed(populate_slot_pages(o, vcpus), 1, vcpus, o->sw.levels,
+				   leaf_level(o->backing));
 }
 
 uint64_t populate_payload_bytes(const struct populate_opts *o, unsigned vcpus)
