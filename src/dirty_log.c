@@ -342,7 +342,7 @@ static int dirty_log_enable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, unsig
 	int64_t n;
 	int r;
 
-	if (!vm || (flags & ~LOG_FLAGS_KNOWN) ||
+	if ((flags & ~LOG_FLAGS_KNOWN) ||
 	    ((flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) && !(flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT)))
 		return -EINVAL;
 	mmu = &vm->mmu;
@@ -392,7 +392,7 @@ static int dirty_log_get_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t
 	bool manual;
 	int n, r;
 
-	if (!vm || !bitmap)
+	if (!bitmap)
 		return -EINVAL;
 	r = tdp_host_get_slot(&vm->host, slot_id, &d, &log_flags);
 	if (r)
@@ -427,7 +427,7 @@ static int dirty_log_clear_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64
 	uint64_t was_set, first;
 	int r;
 
-	if (!vm || first_page % 64)
+	if (first_page % 64)
 		return -EINVAL;
 	r = tdp_host_get_slot(&vm->host, slot_id, &d, &log_flags);
 	if (r)
@@ -467,8 +467,8 @@ static int dirty_log_disable_locked(struct tdpmmu_vm *vm, uint32_t slot_id,
 	unsigned log_flags;
 	int r;
 
-	if (!vm || (how != TDPMMU_RECOVER_NONE && how != TDPMMU_RECOVER_ZAP &&
-		    how != TDPMMU_RECOVER_INPLACE))
+	if (how != TDPMMU_RECOVER_NONE && how != TDPMMU_RECOVER_ZAP &&
+	    how != TDPMMU_RECOVER_INPLACE)
 		return -EINVAL;
 	r = tdp_host_get_slot(&vm->host, slot_id, &d, &log_flags);
 	if (r)

@@ -67,15 +67,6 @@
 /* Bits taken from the first present leaf below. */
 #define HUGE_FIRST_BITS (SPTE_R | SPTE_ACCESSED | SPTE_DIRTY | SPTE_MMU_PRESENT)
 
-/* Whether an invalidation in progress overlaps [start, end); read lock:
- * authoritative. */
-static bool invalidation_overlaps(const struct tdp_notifier *n, uint64_t start, uint64_t end)
-{
-	return atomic_load_explicit(&n->in_progress, memory_order_relaxed) > 0 &&
-	       start < atomic_load_explicit(&n->range_end, memory_order_relaxed) &&
-	       atomic_load_explicit(&n->range_start, memory_order_relaxed) < end;
-}
-
 /*
  * Is the table under @it collapsible?  On yes, *@pfn is the host frame of
  * the range's first gfn, aligned to the level.
@@ -88,7 +79,7 @@ static bool collapsible(struct tdpmmu_vm *vm, const struct tdp_iter *it, uint64_
 	if (it->level > TDP_MAX_HUGE_LEVEL || !spte_is_present(it->old_spte) ||
 	    spte_is_last(it->old_spte, it->level))
 		return false;
-	if (invalidation_overlaps(&vm->notifier, it->gfn, it->gfn + n))
+	if (tdp_notifier_overlaps(&vm->notifier, it->gfn, it->gfn + n))
 		return false;
 	if (tdp_host_lookup(&vm->host, it->gfn, &hf))
 		return false;

@@ -44,8 +44,8 @@ int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot)
 	return r;
 }
 
-/* Steps 1-4 above for the change @c prepared on @old (slots_lock held). */
-static int memslot_change(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *old,
+/* Steps 1-4 above for the change @c prepared on @old (slots_lock held, released). */
+static void memslot_change(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *old,
 			  struct tdp_slot_change *c)
 {
 #ifdef TDP_BREAK_SLOT_NO_INVALID
@@ -67,7 +67,6 @@ static int memslot_change(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *old
 	tdp_host_commit_change(&vm->host, c);
 	tdp_host_unlock(&vm->host);
 #endif
-	return 0;
 }
 
 /* Delete (@move false) or move slot @id, under slots_lock throughout. */
@@ -88,7 +87,8 @@ static int memslot_delete_or_move(struct tdpmmu_vm *vm, uint32_t id, bool move, 
 		tdp_host_unlock(&vm->host);
 		return r;
 	}
-	return memslot_change(vm, &old, &c); /* unlocks */
+	memslot_change(vm, &old, &c);
+	return 0;
 }
 
 int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id)

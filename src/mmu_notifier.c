@@ -121,15 +121,12 @@ int tdp_notifier_cap_level(const struct tdp_notifier *n, struct tdp_mmu *mmu, ui
 	/* Deliberately broken build: only the fault's own gfn is checked (docs/testing.md). */
 	return level;
 #endif
-	for (int64_t i = 0; level > TDP_LEVEL_4K &&
-			    i < atomic_load_explicit(&n->in_progress, memory_order_relaxed);
-	     i++) {
+	while (level > TDP_LEVEL_4K) {
 		uint64_t base = tdp_align_gfn(gfn, level);
 
-		if (n->starts[i] < base + tdp_pages_per_level(level) && base < n->ends[i]) {
-			level--;
-			i = -1; /* the smaller range, against every invalidation again */
-		}
+		if (!tdp_notifier_overlaps(n, base, base + tdp_pages_per_level(level)))
+			break;
+		level--;
 	}
 	return level;
 }

@@ -54,7 +54,9 @@ void tdp_notifier_bump(struct tdp_notifier *n, struct tdp_mmu *mmu);
 void tdp_notifier_bump_locked(struct tdp_notifier *n, struct tdp_mmu *mmu);
 /*
  * The largest level up to @level whose aligned range around @gfn overlaps
- * no invalidation in progress (MMU lock held, either mode).  A fault maps
+ * no invalidation in progress (tdp_notifier_overlaps; MMU lock held,
+ * either mode, so begin, which holds the write lock, cannot come between
+ * this check and the map).  A fault maps
  * no leaf over a range the host is changing, even one that its own gfn is
  * outside: our host invalidates parts of a huge page, which Linux never
  * does to a mapped one (docs/design.md).
@@ -77,6 +79,20 @@ static inline bool tdp_notifier_covers(const struct tdp_notifier *n, uint64_t gf
 	return atomic_load_explicit(&n->in_progress, memory_order_relaxed) > 0 &&
 	       gfn >= atomic_load_explicit(&n->range_start, memory_order_relaxed) &&
 	       gfn < atomic_load_explicit(&n->range_end, memory_order_relaxed);
+}
+
+/*
+ * Does [start, end) overlap the invalidations in progress (their union,
+ * gaps included, as tdp_notifier_covers)?  Authoritative with the MMU lock
+ * held (either mode); huge-page recovery and the fault's level cap ask it
+ * for a whole huge range.
+ */
+static inline bool tdp_notifier_overlaps(const struct tdp_notifier *n, uint64_t start,
+					 uint64_t end)
+{
+	return atomic_load_explicit(&n->in_progress, memory_order_relaxed) > 0 &&
+	       start < atomic_load_explicit(&n->range_end, memory_order_relaxed) &&
+	       atomic_load_explicit(&n->range_start, memory_order_relaxed) < end;
 }
 
 /*

@@ -45,6 +45,7 @@
 #include "check.h"
 #include "inject.h"
 #include "tdpmmu/tdpmmu.h"
+#include "test_event.h"
 #include "test_vm.h"
 
 #define SLOT_PAGES 512ull  /* race 1: one 2 MiB block of 4K pages */
@@ -55,33 +56,9 @@
 
 /* ------------------------------------------------------------ helpers */
 
-struct one_access {
-	uint64_t gpa, value;
-	unsigned type;
-	bool done;
-};
-
-static bool one_next(void *ctx, struct tdpmmu_access *a)
-{
-	struct one_access *o = ctx;
-
-	if (o->done) {
-		if (o->type == TDPMMU_ACCESS_READ)
-			o->value = a->value;
-		return false;
-	}
-	o->done = true;
-	a->gpa = o->gpa;
-	a->type = o->type;
-	a->value = o->value;
-	return true;
-}
-
 static void access_once(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned type, uint64_t value)
 {
-	struct one_access o = { gfn << 12, value, type, false };
-
-	REQUIRE(tdpmmu_vcpu_run(v, one_next, &o, 0) == 0);
+	REQUIRE(guest_access(v, gfn << 12, type, value) == 0);
 }
 
 static struct tdpmmu_vm *make_vm(enum tdpmmu_backing backing, uint64_t npages, unsigned fault_us)
@@ -104,37 +81,6 @@ static bool bit_set(const uint64_t *bm, uint64_t page)
 	return bm[page / 64] >> (page % 64) & 1;
 }
 
-/* A one-shot event between two threads: a mutex and a condition, no sleeping. */
-struct event {
-	pthread_mutex_t m;
-	pthread_cond_t c;
-	unsigned posted;
-};
-
-static void event_init(struct event *e)
-{
-	pthread_mutex_init(&e->m, NULL);
-	pthread_cond_init(&e->c, NULL);
-	e->posted = 0;
-}
-
-static void event_post(struct event *e)
-{
-	pthread_mutex_lock(&e->m);
-	e->posted++;
-	pthread_cond_broadcast(&e->c);
-	pthread_mutex_unlock(&e->m);
-}
-
-/* Wait until the event has been posted @n times in all. */
-static void event_wait(struct event *e, unsigned n)
-{
-	pthread_mutex_lock(&e->m);
-	while (e->posted < n)
-		pthread_cond_wait(&e->c, &e->m);
-	pthread_mutex_unlock(&e->m);
-}
-
 /* ---------------------------------------- 1: a read fault weakens a leaf */
 
 static struct {
@@ -154,13 +100,13 @@ static void r1_fault_hook(uint64_t gfn)
 		return;
 	r1.hook_ran = true;
 	event_post(&r1.b_held);
-	event_wait(&r1.b_go, r1.round);
+	event_wait(&r1.b_go, r1.round, 0);
 }
 
 static void *r1_b_main(void *arg)
 {
 	for (unsigned round = 1;; round++) {
-		event_wait(&r1.b_go, 2 * round - 1); /* even posts release the hook */
+		event_wait(&r1.b_go, 2 * round - 1, 0); /* even posts release the hook */
 		if (r1.page == UINT64_MAX)
 			return NULL;
 		access_once(r1.b, r1.page, TDPMMU_ACCESS_READ, 0);
@@ -205,10 +151,10 @@ static void race1_forced(unsigned rounds)
 		r1.hook_ran = false;
 		r1.round = 2 * i + 2;
 		event_post(&r1.b_go);      /* B starts its read of page i */
-		event_wait(&r1.b_held, i + 1);
+		event_wait(&r1.b_held, i + 1, 0);
 		access_once(r1.a, p, TDPMMU_ACCESS_WRITE, 0x1000 + p); /* W+D, in A's TLB */
 		event_post(&r1.b_go);      /* B maps */
-		event_wait(&r1.b_done, i + 1);
+		event_wait(&r1.b_done, i + 1, 0);
 		CHECK(r1.hook_ran);
 		/* B's map must not have left A a writable translation of a non-W leaf. */
 		if (tdpmmu_audit_tlbs(r1.vm))
@@ -268,7 +214,7 @@ static bool r2_yield_hook(bool locked)
 	r2.v_gfn = G_GFN;
 	before = test_counter(r2.vm, TDPMMU_C_WRITES_EMULATED);
 	event_post(&r2.v_go);
-	event_wait(&r2.v_done, ++r2.v_round);
+	event_wait(&r2.v_done, ++r2.v_round, 0);
 	r2.emulated = test_counter(r2.vm, TDPMMU_C_WRITES_EMULATED) - before;
 	return false;
 }
@@ -276,7 +222,7 @@ static bool r2_yield_hook(bool locked)
 static void *r2_v_main(void *arg)
 {
 	for (unsigned round = 1;; round++) {
-		event_wait(&r2.v_go, round);
+		event_wait(&r2.v_go, round, 0);
 		if (r2.stop)
 			return NULL;
 		access_once(r2.v, r2.v_gfn, TDPMMU_ACCESS_WRITE, 0x3000 + round);
@@ -301,7 +247,7 @@ static void race2_forced(unsigned rounds)
 		for (uint64_t g = 0; g < THP_PAGES; g += 512) {
 			r2.v_gfn = g == (G_GFN & ~511ull) ? G_GFN : g;
 			event_post(&r2.v_go);
-			event_wait(&r2.v_done, ++r2.v_round);
+			event_wait(&r2.v_done, ++r2.v_round, 0);
 		}
 		test_leaf(r2.vm, G_GFN, &level);
 		CHECK_EQ(level, 2);

@@ -56,89 +56,13 @@
 #include "check.h"
 #include "inject.h"
 #include "tdpmmu/tdpmmu.h"
+#include "test_event.h"
 #include "test_vm.h"
 
 #define HOOK_WAIT_MS 20
 #define HANG_MS 5000
 
 /* ------------------------------------------------------------ helpers */
-
-/* A counting event between threads: a mutex and a condition. */
-struct event {
-	pthread_mutex_t m;
-	pthread_cond_t c;
-	unsigned posted;
-};
-
-static void event_init(struct event *e)
-{
-	pthread_mutex_init(&e->m, NULL);
-	pthread_cond_init(&e->c, NULL);
-	e->posted = 0;
-}
-
-static void event_post(struct event *e)
-{
-	pthread_mutex_lock(&e->m);
-	e->posted++;
-	pthread_cond_broadcast(&e->c);
-	pthread_mutex_unlock(&e->m);
-}
-
-/* Wait until posted @n times in all, or @ms pass (0: for ever); whether it was. */
-static bool event_wait(struct event *e, unsigned n, unsigned ms)
-{
-	struct timespec until;
-	bool ok;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000l;
-	if (until.tv_nsec >= 1000000000l) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000l;
-	}
-	pthread_mutex_lock(&e->m);
-	while (e->posted < n) {
-		if (!ms)
-			pthread_cond_wait(&e->c, &e->m);
-		else if (pthread_cond_timedwait(&e->c, &e->m, &until) == ETIMEDOUT)
-			break;
-	}
-	ok = e->posted >= n;
-	pthread_mutex_unlock(&e->m);
-	return ok;
-}
-
-struct one_access {
-	uint64_t gpa, value;
-	unsigned type;
-	bool done;
-};
-
-static bool one_next(void *ctx, struct tdpmmu_access *a)
-{
-	struct one_access *o = ctx;
-
-	if (o->done) {
-		if (o->type == TDPMMU_ACCESS_READ)
-			o->value = a->value;
-		return false;
-	}
-	o->done = true;
-	a->gpa = o->gpa;
-	a->type = o->type;
-	a->value = o->value;
-	return true;
-}
-
-/* One guest access through the vCPU's TLB and the hardware walker. */
-static int guest_access(struct tdpmmu_vcpu *v, uint64_t gpa, unsigned type, uint64_t value)
-{
-	struct one_access o = { gpa, value, type, false };
-
-	return tdpmmu_vcpu_run(v, one_next, &o, 0);
-}
 
 static uint64_t host_word(struct tdpmmu_vm *vm, uint64_t gpa)
 {
