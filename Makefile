@@ -13,7 +13,7 @@ $(error cannot read TDPMMU_VERSION_MAJOR/MINOR/PATCH from include/tdpmmu/tdpmmu.
 endif
 
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -pthread \
-	-D_LGPL_SOURCE -Iinclude -Isrc -fPIC $(EXTRA_CFLAGS)
+	-D_LGPL_SOURCE -Iinclude -Isrc -Icli -Itests -fPIC $(EXTRA_CFLAGS)
 LDLIBS  := -lurcu-memb -lurcu-qsbr -lurcu-common -pthread
 
 # Build variants: release for the program and benchmarks; debug (lock-mode
@@ -41,10 +41,14 @@ CFLAGS_broken-flush-only-changed += -DTDP_BREAK_DOWNGRADE_NO_FLUSH
 CFLAGS_fanout8 := $(CFLAGS_debug) -DTDP_PT_BITS=3
 VARIANTS := release debug asan tsan fanout8 $(addprefix broken-,$(BROKEN))
 
-LIB_SRCS  := $(wildcard src/*.c)
-TEST_SRCS := $(wildcard tests/test_*.c)
-TESTS     := $(patsubst tests/%.c,%,$(TEST_SRCS))
-CLI_SRCS  := $(wildcard cli/*.c)
+# src/ by layer (docs/design.md); src/testing/ is the test and benchmark
+# support library (libtdpmmu-testing.a), not shipped in libtdpmmu.
+LIB_SRCS     := $(filter-out src/testing/%,$(wildcard src/*/*.c))
+TESTING_SRCS := $(wildcard src/testing/*.c)
+# tests/ by kind: unit, concurrency, model (black-box) and whitebox.
+TEST_SRCS := $(wildcard tests/*/test_*.c)
+TESTS     := $(notdir $(basename $(TEST_SRCS)))
+CLI_SRCS  := $(wildcard cli/*.c cli/*/*.c)
 
 DEPS_OK := build/.deps-ok
 # Where variant objects go; a separate B lets several builds share one tree.
@@ -98,20 +102,30 @@ $(B)/$(1)/libtdpmmu.a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(LIB_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 
-$(B)/$(1)/tdpmmu: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(CLI_SRCS)) $(B)/$(1)/libtdpmmu.a
-	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$^ -o $$@ $$(LDLIBS) -lm
+$(B)/$(1)/libtdpmmu-testing.a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(TESTING_SRCS))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
 
-$(B)/$(1)/tests/%: $(B)/$(1)/obj/tests/%.o $(B)/$(1)/libtdpmmu.a
+$(B)/$(1)/tdpmmu: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(CLI_SRCS)) $(B)/$(1)/libtdpmmu-testing.a \
+		$(B)/$(1)/libtdpmmu.a
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$^ -o $$@ $$(LDLIBS) -lm
+endef
+# $(1) = variant, $(2) = test source (tests/<kind>/test_x.c)
+define TEST_RULE
+$(B)/$(1)/tests/$(notdir $(basename $(2))): $(patsubst %.c,$(B)/$(1)/obj/%.o,$(2)) \
+		$(B)/$(1)/libtdpmmu-testing.a $(B)/$(1)/libtdpmmu.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$^ -o $$@ $$(LDLIBS) -lm
 endef
 $(foreach v,$(VARIANTS),$(eval $(call VARIANT_RULES,$(v))))
+$(foreach v,$(VARIANTS),$(foreach t,$(TEST_SRCS) tests/model/fuzz_api.c,\
+	$(eval $(call TEST_RULE,$(v),$(t)))))
 
 # Each object's header dependencies, as the compiler found them (-MMD) on
 # its last build; -MP adds an empty rule per header so that a header
 # deleted or renamed does not stop the build.  An object without a .d yet
 # has never been built, so it is out of date anyway.
--include $(wildcard $(B)/*/obj/*/*.d)
+-include $(wildcard $(B)/*/obj/*/*.d $(B)/*/obj/*/*/*.d)
 
 .SECONDARY:
 
@@ -127,9 +141,9 @@ build/libtdpmmu.so: $(patsubst %.c,build/release/obj/%.o,$(LIB_SRCS)) libtdpmmu.
 # Users of the public headers in the oldest standards they support (C99,
 # C++11; see tdpmmu.h), strict, linked against the static library.
 API_FLAGS := -pedantic -Wall -Wextra -Werror -Iinclude -pthread -MMD -MP
-build/api_c99: tests/api_c99.c build/libtdpmmu.a
+build/api_c99: tests/install/api_c99.c build/libtdpmmu.a
 	$(CC) -std=c99 $(API_FLAGS) $< build/libtdpmmu.a -o $@ $(LDLIBS)
-build/api_cxx: tests/api_cxx.cc build/libtdpmmu.a
+build/api_cxx: tests/install/api_cxx.cc build/libtdpmmu.a
 	@CXX=$(CXX) sh scripts/deps.sh g++
 	$(CXX) -std=c++11 $(API_FLAGS) $< build/libtdpmmu.a -o $@ $(LDLIBS)
 -include build/api_c99.d build/api_cxx.d
@@ -153,9 +167,9 @@ test-unit: $(DEBUG_TESTS) build/release/tdpmmu all build/api_c99 build/api_cxx
 	@set -e; for t in $(TESTS); do echo "== $$t"; ./build/debug/tests/$$t; done
 	@echo "== api_c99"; ./build/api_c99
 	@echo "== api_cxx"; ./build/api_cxx
-	@echo "== cli"; sh tests/cli_test.sh build/release/tdpmmu
-	@echo "== install"; sh tests/install_test.sh
-	@echo "== exported symbols"; sh tests/symbols_test.sh build/libtdpmmu.so
+	@echo "== cli"; sh tests/cli/cli_test.sh build/release/tdpmmu
+	@echo "== install"; sh tests/install/install_test.sh
+	@echo "== exported symbols"; sh tests/install/symbols_test.sh build/libtdpmmu.so
 	@echo "== make help"; for t in $(PHONY); do \
 		grep -q "@echo \"make $$t " Makefile || { echo "make help lacks $$t"; exit 1; }; done
 
@@ -191,7 +205,7 @@ asan: $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_
 	$(ASAN_RUN) ./build/asan/tests/test_badinput
 	$(ASAN_RUN) ./build/asan/tests/test_reclaim
 	$(ASAN_RUN) ./build/asan/tests/test_host_fault
-	$(ASAN_RUN) sh tests/bench_smoke.sh build/asan/tdpmmu
+	$(ASAN_RUN) sh tests/cli/bench_smoke.sh build/asan/tdpmmu
 	$(call RUN_MATRIX,$(ASAN_RUN),build/asan/tests,$(CHECK_SECONDS))
 
 tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim test_host_fault $(CONC_TESTS)) \
@@ -200,7 +214,7 @@ tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim test_host_fault $(CON
 	$(TSAN_RUN) ./build/tsan/tests/test_lock
 	$(TSAN_RUN) ./build/tsan/tests/test_reclaim
 	$(TSAN_RUN) ./build/tsan/tests/test_host_fault
-	$(TSAN_RUN) sh tests/bench_smoke.sh build/tsan/tdpmmu
+	$(TSAN_RUN) sh tests/cli/bench_smoke.sh build/tsan/tdpmmu
 	$(call RUN_MATRIX,$(TSAN_RUN),build/tsan/tests,$(CHECK_SECONDS))
 
 # The torture, a few seconds per strategy (make torture runs long ones).
@@ -259,12 +273,12 @@ torture: build/debug/tdpmmu build/fanout8/tdpmmu build/asan/tdpmmu
 	./build/fanout8/tdpmmu torture --duration $(DURATION)
 	$(ASAN_RUN) ./build/asan/tdpmmu torture --duration $(DURATION)
 
-# The API fuzz harness (tests/fuzz_api.c): make check replays its corpus
+# The API fuzz harness (tests/model/fuzz_api.c): make check replays its corpus
 # under ASan+UBSan with gcc; make fuzz runs libFuzzer (clang) for DURATION.
-build/asan/obj/tests/fuzz_api.o: CFLAGS_asan += -DFUZZ_STANDALONE
+build/asan/obj/tests/model/fuzz_api.o: CFLAGS_asan += -DFUZZ_STANDALONE
 fuzz-replay: build/asan/tests/fuzz_api
 	@echo "== fuzz corpus replay (asan+ubsan)"
-	./build/asan/tests/fuzz_api tests/fuzz_corpus
+	./build/asan/tests/fuzz_api tests/model/fuzz_corpus
 fuzz:
 	sh scripts/fuzz.sh $(DURATION)
 

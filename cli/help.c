@@ -8,8 +8,8 @@
 
 
 /*
- * The flags every benchmark scenario shares (cli/sweep_opts.c,
- * cli/bench_common.c): -v with its range and default; -b and -s with the
+ * The flags every benchmark scenario shares (cli/sweep/sweep_opts.c,
+ * cli/common/bench_common.c): -v with its range and default; -b and -s with the
  * backing's default; the sweep's own with the strategy's and --repeat's
  * defaults, and more lines on --strategy (KVM_STRATEGY_HELP, or "").
  */
@@ -35,7 +35,7 @@
 	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n" \
 	"               with gnuplot, into FILE.svg or FILE.png\n"
 
-/* The kvm rows of populate and dirty-log (cli/sweep_kvm.c). */
+/* The kvm rows of populate and dirty-log (cli/sweep/sweep_kvm.c). */
 #define KVM_STRATEGY_HELP \
 	"               kvm (named in the list, e.g. all,kvm): the same workload on\n" \
 	"               this host's KVM (/dev/kvm) through tdpmmu's own VMM; where\n" \

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "compiler.h"
-#include "sweep.h"
+#include "base/compiler.h"
+#include "sweep/sweep.h"
 
 #define MAX_ARGS 16
 

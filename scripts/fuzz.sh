@@ -1,7 +1,7 @@
 #!/bin/sh
-# fuzz.sh - build the libFuzzer target tests/fuzz_api.c (with ASan and
+# fuzz.sh - build the libFuzzer target tests/model/fuzz_api.c (with ASan and
 # UBSan, from the library sources) and run it over a copy of
-# tests/fuzz_corpus for a while.
+# tests/model/fuzz_corpus for a while.
 #
 #   sh scripts/fuzz.sh DURATION_SECONDS [BUILD_DIR]
 #
@@ -60,14 +60,14 @@ CC=$CC sh scripts/deps.sh
 echo "fuzz: building $BUILD/fuzz_api"
 # shellcheck disable=SC2046,SC2086 # the source list and FUZZ_CFLAGS split on purpose
 "$CC" -std=gnu11 -O1 -g -D_LGPL_SOURCE -DTDP_DEBUG \
-	-Iinclude -Isrc -pthread -fno-omit-frame-pointer \
+	-Iinclude -Isrc -Itests -pthread -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined ${FUZZ_CFLAGS:-} \
-	$(ls src/*.c) tests/fuzz_api.c -o "$BUILD/fuzz_api" \
+	$(ls src/*/*.c) tests/model/fuzz_api.c -o "$BUILD/fuzz_api" \
 	-lurcu-memb -lurcu-qsbr -lurcu-common -lm
 
 rm -rf "$BUILD/corpus"
 mkdir -p "$BUILD/corpus" "$BUILD/artifacts"
-cp tests/fuzz_corpus/* "$BUILD/corpus/"
+cp tests/model/fuzz_corpus/* "$BUILD/corpus/"
 echo "fuzz: running for $DURATION s over $(find "$BUILD/corpus" -type f | wc -l) seed(s)"
 status=0
 # shellcheck disable=SC2086 # FUZZ_FLAGS splits on purpose

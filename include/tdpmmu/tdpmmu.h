@@ -18,7 +18,7 @@
  * At most 1024 threads may use tdpmmu at once.
  *
  * Language: the public headers need C99 or C++11, or later (the library
- * itself is built as GNU C11); tests/api_c99.c and tests/api_cxx.cc hold
+ * itself is built as GNU C11); tests/install/api_c99.c and tests/install/api_cxx.cc hold
  * them to that.
  */
 #ifndef TDPMMU_TDPMMU_H

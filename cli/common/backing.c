@@ -1,0 +1,35 @@
+/*
+ * backing.c - how the program prints a backing kind (KVM selftests' name,
+ * so that a report's command line can be pasted into a selftest's), and
+ * the page size each implies.  Parsing -s is the library's
+ * tdpmmu_backing_parse(), which takes these names and the short ones.
+ */
+#include "populate/populate.h"
+
+const char *backing_kvm_name(enum tdpmmu_backing b)
+{
+	switch (b) {
+	case TDPMMU_BACKING_ANON:
+		return "anonymous";
+	case TDPMMU_BACKING_THP:
+		return "anonymous_thp";
+	case TDPMMU_BACKING_HUGETLB_2M:
+		return "anonymous_hugetlb_2mb";
+	case TDPMMU_BACKING_HUGETLB_1G:
+		return "anonymous_hugetlb_1gb";
+	default:
+		return "unknown";
+	}
+}
+
+uint64_t backing_align_bytes(enum tdpmmu_backing b)
+{
+	switch (b) {
+	case TDPMMU_BACKING_HUGETLB_2M:
+		return 2ull << 20;
+	case TDPMMU_BACKING_HUGETLB_1G:
+		return 1ull << 30;
+	default:
+		return POPULATE_PAGE_BYTES; /* THP falls back to 4K where 2M does not fit */
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * dirty_log.h - `tdpmmu bench dirty-log` (KVM's dirty_log_perf_test) as a
+ * scenario of the sweep driver: its flags (dirty_log_opts.c), one run of
+ * one configuration (bench_dirty_log.c) and its report, JSON and the
+ * scenario itself (dirty_log_report.c).
+ *
+ * Threads: options and reports on the main thread only; a run's vCPU
+ * threads live inside dirty_log_run() (see bench_dirty_log.c).
+ */
+#ifndef TDPMMU_CLI_DIRTY_LOG_H
+#define TDPMMU_CLI_DIRTY_LOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/bench_common.h"
+
+#define DIRTY_MAX_ITERATIONS 100
+
+struct dirty_opts {
+	struct bench_opts b; /* first: the common setters take the struct as theirs */
+	unsigned iterations;
+	unsigned write_pct;
+	unsigned slots;
+	bool no_manual;           /* -g */
+	bool run_while_disabling; /* -e */
+	bool random_order;        /* -a */
+	bool eager_split;
+	enum tdpmmu_huge_recovery recover;
+};
+
+/* What one run measured beyond struct sweep_run: its extra (flat: free()d whole). */
+struct dirty_extra {
+	uint64_t pages;   /* 4K pages, all vCPUs */
+	uint64_t written; /* pages the guest writes per pass (-w) */
+	uint64_t dirty[DIRTY_MAX_ITERATIONS + 1];       /* bits set in the log, per iteration */
+	uint64_t reprotected[DIRTY_MAX_ITERATIONS + 1]; /* pages clear re-protected */
+	uint64_t populate_ns, enable_ns, dirty_ns, get_ns, clear_ns, disable_ns;
+	uint64_t dirty_faults, dirty_fast; /* EPT violations of the dirty passes, fast path */
+	uint64_t enable_wrprot;            /* leaves enable write-protected */
+	uint64_t disable_pass_faults;      /* -e */
+};
+
+/* dirty_log_opts.c */
+void dirty_opts_parse(struct dirty_opts *o, int argc, char **argv);
+/* "tdpmmu bench dirty-log -v ... --recover inplace" */
+void dirty_opts_command(const struct dirty_opts *o, char *buf, size_t len);
+const char *dirty_recover_name(enum tdpmmu_huge_recovery r);
+unsigned dirty_log_flags(const struct dirty_opts *o);
+
+/* bench_dirty_log.c: the sweep's run function (@opts: struct dirty_opts). */
+void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out);
+/* The table's columns and the metric from @x's phase times. */
+void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x,
+			   unsigned iterations);
+/* dirty_log_kvm.c: a kvm row's run (the sweep's run_kvm). */
+void dirty_log_kvm_run(void *opts, struct sweep_run *out);
+
+#endif /* TDPMMU_CLI_DIRTY_LOG_H */

@@ -1,0 +1,64 @@
+/*
+ * kvm_vm_internal.h - the VMM's state, shared by kvm_vm.c (the VM, its
+ * memslots, vCPU threads and passes) and kvm_dirty_log.c (KVM's dirty
+ * log).  The concurrency rules are kvm_vm.c's (its top comment).
+ */
+#ifndef TDPMMU_CLI_KVM_VM_INTERNAL_H
+#define TDPMMU_CLI_KVM_VM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvm/kvm_vm.h"
+
+struct kvm_run;
+
+enum run_mode { RUN_PASS, RUN_WARM };
+
+struct kvm_vcpu_thr {
+	struct kvm_guest_vm *vm;
+	int fd;
+	struct kvm_run *run;
+	unsigned idx;
+	pthread_t tid;
+	uint64_t exits; /* relaxed atomic */
+	int err;
+	char why[200];
+} __attribute__((aligned(64)));
+
+struct kvm_guest_vm {
+	struct kvm_vm_opts o;
+	int kvm_fd, vm_fd;
+	size_t run_bytes;
+	unsigned slots;
+	uint64_t pages_per_vcpu, data_bytes, slot_bytes;
+	void *data_map;  /* what was mmapped (THP: aligned inside) */
+	size_t data_map_bytes;
+	uint8_t *data;
+	uint8_t *ctl;     /* the control memslot: code page, then the lists */
+	size_t ctl_bytes;
+	uint64_t list_bytes; /* one vCPU's list, page aligned */
+	int lists_pct;    /* what the lists hold: -1 none yet */
+	bool lists_random, warmed;
+	int manual;       /* dirty-log protect mode: -1 not chosen, 0 auto, 1 manual */
+	bool initially_set;
+	bool *logging;    /* per data slot */
+
+	pthread_mutex_t lock;
+	pthread_cond_t go, done;
+	uint64_t pass;
+	enum run_mode mode;
+	uint32_t value;
+	unsigned finished, ready, started;
+	bool quit, running, timed_out;
+	uint64_t start_ns, end_ns;
+	struct kvm_vcpu_thr *v;
+};
+
+/* (Re)registers memslot @id: KVM_SET_USER_MEMORY_REGION with @flags. */
+int kvm_vm_set_slot(struct kvm_guest_vm *vm, unsigned id, uint64_t gpa, uint64_t bytes, void *hva,
+		    uint32_t flags);
+
+#endif /* TDPMMU_CLI_KVM_VM_INTERNAL_H */

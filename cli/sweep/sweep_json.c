@@ -1,0 +1,105 @@
+/*
+ * sweep_json.c - a sweep as JSON (--json FILE), written by hand: the
+ * machine, the command, the scenario's settings, the sweep's own, and one
+ * result per strategy and vCPU count (its best round, latency from the
+ * latency round).  docs/bench.md documents every field.  Main thread only.
+ */
+#include <inttypes.h>
+#include <math.h>
+
+#include "common/bench_common.h"
+#include "sweep/sweep.h"
+
+static void write_sweep(const struct sweep_opts *o, FILE *f)
+{
+	bool first = true;
+
+	fputs("  \"sweep\": {\"vcpus\": [", f);
+	for (int i = 0; i < o->nr_counts; i++)
+		fprintf(f, "%s%u", i ? ", " : "", o->counts[i]);
+	fputs("], \"strategies\": [", f);
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
+		if (!o->strategies[s])
+			continue;
+		fprintf(f, "%s\"%s\"", first ? "" : ", ", sweep_strategy_name(s));
+		first = false;
+	}
+	fprintf(f, "], \"repeat\": %u, \"levels\": %u, \"payload\": %s, "
+		   "\"statistic\": \"best of interleaved rounds\"},\n",
+		o->repeat, o->levels, o->payload ? "true" : "false");
+}
+
+static void write_metric(const struct sweep_report *rep, const struct sweep_row *row, FILE *f)
+{
+	const struct sweep_scenario *sc = rep->sc;
+
+	fprintf(f, "      \"metric\": {\"name\": \"%s\", \"best\": ", sc->metric_json);
+	json_number(f, row->best->metric, 3);
+	fputs(", \"median\": ", f);
+	json_number(f, row->median, 3);
+	fputs(", \"x_rcu\": ", f);
+	json_number(f, sweep_ratio(rep, row, TDPMMU_STRATEGY_RCU), 4);
+	fputs(", \"x_global\": ", f);
+	json_number(f, sweep_ratio(rep, row, TDPMMU_STRATEGY_GLOBAL), 4);
+	fprintf(f, ", \"lower_is_better\": %s, \"rounds\": %u},\n",
+		sc->lower_is_better ? "true" : "false", row->nr_metrics);
+}
+
+static void write_row(const struct sweep_report *rep, const struct sweep_row *row, void *opts,
+		      FILE *f)
+{
+	const struct sweep_run *run = row->best;
+	const struct tdpmmu_latency *lat = &row->latency->latency;
+
+	fprintf(f, "    {\n      \"scenario\": \"%s\", \"strategy\": \"%s\", \"vcpus\": %u,\n",
+		rep->sc->name, sweep_strategy_name(row->strategy), row->vcpus);
+	write_metric(rep, row, f);
+	fputs("      \"phases\": ", f);
+	bench_json_phases(f, &run->phases);
+	fputs(",\n      \"fault_latency_ns\": ", f);
+	if (row->latency->has_latency)
+		fprintf(f, "{\"p50\": %" PRIu64 ", \"p99\": %" PRIu64 ", \"p999\": %" PRIu64
+			   ", \"max\": %" PRIu64 ", \"count\": %" PRIu64 "}",
+			lat->p50_ns, lat->p99_ns, lat->p999_ns, lat->max_ns, lat->count);
+	else
+		fputs("null", f);
+	if (row->strategy == SWEEP_KVM) {
+		/* The kernel's MMU: its own statistics instead of ours. */
+		fputs(",\n      \"lock\": null, \"reclaim\": null, \"counters\": null,\n"
+		      "      \"kvm_stats\": ", f);
+		sweep_kvm_json_stats(run, f);
+	} else {
+		fputs(",\n      \"lock\": ", f);
+		bench_json_lock(f, &run->lock);
+		fputs(",\n      \"reclaim\": ", f);
+		bench_json_reclaim(f, &run->reclaim);
+		fputs(",\n      \"counters\": ", f);
+		bench_json_counters(f, run->counters);
+	}
+	if (rep->sc->json_extra) {
+		fputs(",\n", f);
+		rep->sc->json_extra(opts, run, f);
+	}
+	fputs("\n    }", f);
+}
+
+void sweep_write_json(const struct sweep_report *rep, void *opts, FILE *f)
+{
+	fputs("{\n  \"machine\": ", f);
+	machine_info_json(&rep->machine, rep->opts->levels, f);
+	fputs(",\n  \"command\": ", f);
+	json_string(f, rep->command);
+	fputs(",\n", f);
+	sweep_kvm_json_host(rep, f);
+	fprintf(f, "  \"scenario\": \"%s\",\n  \"config\": ", rep->sc->name);
+	rep->sc->json_config(opts, f);
+	fputs(",\n", f);
+	write_sweep(rep->opts, f);
+	fprintf(f, "  \"elapsed_seconds\": %.3f,\n  \"results\": [\n",
+		(double)rep->elapsed_ns / 1e9);
+	for (int i = 0; i < rep->nr_rows; i++) {
+		write_row(rep, &rep->rows[i], opts, f);
+		fputs(i + 1 < rep->nr_rows ? ",\n" : "\n", f);
+	}
+	fputs("  ]\n", f);
+}

@@ -1,0 +1,138 @@
+/*
+ * memslot.c - memslot add, delete and move, and host remaps: the host-side
+ * changes of guest memory, as KVM's kvm_set_memslot and the primary MMU's
+ * page migration make them.
+ *
+ * Concurrency.  Each call holds the host's slots_lock (KVM's slots_lock)
+ * from its first check to its last step, so slot changes, harvests and
+ * remaps never interleave; it takes the MMU lock inside, never the other
+ * way round.  A delete or move runs KVM's protocol:
+ *   1. publish the old array with the slot marked invalid and wait out
+ *      the readers of the array before it (memslot RCU): from now on a
+ *      fault that looks the slot up retries, and one that looked it up
+ *      earlier...
+ *   2. ...is made to retry by the notifier bump (write lock), which also
+ *      forgets the slot's write tracking: a fault that passed its notifier
+ *      check before the bump mapped under the read lock, which the bump
+ *      waited for, so its leaf is there for step 3;
+ *   3. fast zap: every root is invalidated, every vCPU leaves guest mode
+ *      and reloads (flushing its TLB), the old roots are zapped: no leaf
+ *      and no TLB entry maps the old place any more;
+ *   4. publish the final array.  Only now may another slot take the old
+ *      place (an add waits on slots_lock), and its gfns reach no frame of
+ *      the slot that left.
+ * Dirty pages marked through the old place land in the slot's bitmap,
+ * which every copy shares and the slot keeps when it moves: under the
+ * read lock after a passed notifier check the array still holds the slot
+ * there (step 4 is after the bump), and the fast path marks through the
+ * slot it found, inside the RCU section that step 1 waits for.
+ */
+#include <errno.h>
+
+#include "base/inject.h"
+#include "vm/vm_internal.h"
+
+int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = tdp_host_add_slot(&vm->host, slot);
+	tdp_host_unlock(&vm->host);
+	return r;
+}
+
+/* Steps 1-4 above for the change @c prepared on @old (slots_lock held, released). */
+static void memslot_change(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *old,
+			  struct tdp_slot_change *c)
+{
+#ifdef TDP_BREAK_SLOT_NO_INVALID
+	/* Deliberately broken build: the new layout first, zap later (docs/testing.md). */
+	tdp_host_publish_invalid(&vm->host, c);
+	tdp_host_commit_change(&vm->host, c);
+	tdp_host_unlock(&vm->host);
+#else
+	tdp_host_publish_invalid(&vm->host, c);
+#endif
+	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
+	/* Write tracking belongs to the slot and goes with it, as in KVM. */
+	tdp_write_track_drop_range(&vm->track, old->base_gfn, old->base_gfn + old->npages);
+	tdp_notifier_bump_locked(&vm->notifier, &vm->mmu);
+	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
+	tdp_inject_site(TDP_SITE_SLOT_INVALID, old->base_gfn);
+	tdpmmu_zap_all_fast(vm);
+#ifndef TDP_BREAK_SLOT_NO_INVALID
+	tdp_host_commit_change(&vm->host, c);
+	tdp_host_unlock(&vm->host);
+#endif
+}
+
+/* Delete (@move false) or move slot @id, under slots_lock throughout. */
+static int memslot_delete_or_move(struct tdpmmu_vm *vm, uint32_t id, bool move, uint64_t new_base)
+{
+	struct tdpmmu_memslot old;
+	struct tdp_slot_change c;
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = tdp_host_get_slot(&vm->host, id, &old, NULL);
+	if (!r)
+		r = move ? tdp_host_prepare_move(&vm->host, id, new_base, &c)
+			 : tdp_host_prepare_delete(&vm->host, id, &c);
+	if (r) {
+		tdp_host_unlock(&vm->host);
+		return r;
+	}
+	memslot_change(vm, &old, &c);
+	return 0;
+}
+
+int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id)
+{
+	return memslot_delete_or_move(vm, id, false, 0);
+}
+
+int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn)
+{
+	return memslot_delete_or_move(vm, id, true, new_base_gfn);
+}
+
+/*
+ * The blocks a remap renumbers must all lie inside one invalidation in
+ * progress.  The extent, the check and the remap see one layout: a move
+ * in between would renumber blocks the check never saw (slots_lock held
+ * throughout).
+ */
+int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags)
+{
+	uint64_t lo = start, hi = end;
+	int r;
+
+	if (!vm || start >= end || (flags & ~TDPMMU_REMAP_HUGE))
+		return -EINVAL;
+	if (end > vm->mmu.max_gfn)
+		return -ERANGE;
+	tdp_host_lock(&vm->host);
+	/* Whole blocks change frames: the invalidation must cover them all. */
+	if (tdp_host_remap_extent(&vm->host, start, end, &lo, &hi))
+		lo = start, hi = end; /* no memslot: the remap says -ENOENT */
+	if (!tdp_notifier_in_progress(&vm->notifier, &vm->mmu, lo, hi)) {
+		tdp_host_unlock(&vm->host);
+		return -EBUSY;
+	}
+#ifdef TDP_BREAK_REMAP_TWO_HOLDS
+	/* Deliberately broken build: the layout may change in between (docs/testing.md). */
+	tdp_host_unlock(&vm->host);
+	tdp_inject_site(TDP_SITE_REMAP_CHECKED, start);
+	tdp_host_lock(&vm->host);
+#else
+	tdp_inject_site(TDP_SITE_REMAP_CHECKED, start);
+#endif
+	r = tdp_host_remap(&vm->host, start, end, flags & TDPMMU_REMAP_HUGE);
+	tdp_host_unlock(&vm->host);
+	return r;
+}

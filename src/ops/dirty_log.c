@@ -1,0 +1,536 @@
+/*
+ * dirty_log.c - dirty logging on a memslot (KVM_MEM_LOG_DIRTY_PAGES with
+ * KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG, without PML): enable, harvest,
+ * clear, disable, and the MMU passes behind them.
+ *
+ * The contract.  While a slot logs, a leaf in it becomes writable only
+ * after its page's bit is set: the slow fault marks under the read lock
+ * before it installs a writable 4K leaf, and the lockless fast path marks
+ * right after its CAS sets W (vcpu_fault.c).  So a guest write lands in a
+ * page whose bit is set, or which a harvester is re-protecting right now.
+ *
+ * Concurrency:
+ * - enable publishes "logging" in the slot array (memslot RCU, host.c),
+ *   then bumps the notifier sequence under the write lock, so a fault
+ *   that looked up the old array (and would map huge or writable without
+ *   marking) retries.  The passes that follow run under the READ lock,
+ *   beside faults, changing entries only by CAS:
+ *     eager split: each huge leaf in the slot is replaced by a full table
+ *     of smaller leaves with the same bits (tdp_mmu_split_huge_leaf), no
+ *     flush needed.  Tables are allocated with the MMU lock dropped and
+ *     walk protection ended, kept in a private stash, and the walk
+ *     restarts from the root after the lock is retaken.
+ *     write-protect: W is cleared by CAS from the snapshot, retried from
+ *     the fresh value on failure; FROZEN is skipped (its owner is zapping
+ *     it).  On a 4K leaf MMU-writable stays, so the fast path can make
+ *     the page writable again, marking it; a huge leaf loses MMU-writable
+ *     too (see wrprot_bits).
+ *   A pass that took MMU-writable away flushes before every yield and
+ *   before it unlocks (struct wrprot_pass); W alone is flushed after the
+ *   unlock, before enable returns.  With INITIALLY_SET enable changes no
+ *   entry: each clear splits (with EAGER_SPLIT) and protects its range.
+ * - get (without MANUAL_PROTECT) and clear take each bit away from the
+ *   bitmap atomically (exchange or AND-NOT), then re-protect those pages
+ *   under the WRITE lock.  A fault that marked a page does so under the
+ *   read lock before installing its writable leaf, so either that leaf is
+ *   already there when the write lock is ours (and loses W), or the mark
+ *   came after the bit was taken and stays for the next harvest.  Under
+ *   the write lock only lockless bit-setters race with us (hardware A/D,
+ *   the fast path's W, aging's A), so W is cleared with an atomic
+ *   fetch-and that keeps whatever they set.  The flush follows the unlock
+ *   (before it if a huge leaf lost MMU-writable) and is issued whenever
+ *   a bit was harvested, as KVM does, not only when a leaf changed here.
+ * - disable publishes "not logging", bumps the notifier, and lets huge
+ *   pages come back (huge_recovery.c) if asked.
+ * Each public call holds the host's slots_lock from start to end (KVM's
+ * dirty-log ioctls hold slots_lock): no memslot change comes between the
+ * slot it reads and the range it protects.  Every walk sits inside reclaim_walk_begin/end; internal passes assert
+ * the lock mode they were given.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "ops/huge_recovery.h"
+#include "mmu/tdp_root.h"
+#include "vm/vm_internal.h"
+
+#define LOG_FLAGS_KNOWN                                                                            \
+	(TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET)
+
+/* Tables for eager splitting, allocated without the MMU lock. */
+#define SPLIT_STASH_CAP 16
+
+struct split_stash {
+	struct tdp_page *pages[SPLIT_STASH_CAP];
+	int nr;
+};
+
+/* Call without the MMU lock.  Returns false when the arena is full. */
+static bool stash_fill(struct tdp_mmu *mmu, struct split_stash *st)
+{
+	while (st->nr < SPLIT_STASH_CAP) {
+		struct tdp_page *p = tdp_page_alloc(&mmu->arena);
+
+		if (!p)
+			break;
+		st->pages[st->nr++] = p;
+	}
+	return st->nr > 0;
+}
+
+static void stash_free(struct tdp_mmu *mmu, struct split_stash *st)
+{
+	while (st->nr)
+		tdp_page_free(&mmu->arena, st->pages[--st->nr]);
+}
+
+/*
+ * Split every huge leaf of @root in [start, end) down to 4K, MMU lock
+ * held in @mode (read at enable, write at clear time).  Pre-order with
+ * min level 2M: a 1G leaf becomes 2M leaves, which the walk then steps
+ * into and splits again.  May drop and retake the lock to allocate.
+ * Returns -ENOMEM when the arena ran out (the rest stays huge), else 0.
+ */
+static int split_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start, uint64_t end,
+		      struct split_stash *st, enum tdp_lock_mode mode)
+{
+	struct tdp_iter it;
+	int r = 0;
+
+	mmu_lock_assert_held(&mmu->lock, mode);
+	reclaim_walk_begin(&mmu->reclaim);
+	for_each_tdp_pte_min_level(it, &mmu->arena, root, TDP_LEVEL_2M, start, end) {
+		struct tdp_page *p;
+
+		/* A split keeps every frame and bit: nothing to flush before a yield. */
+		if (tdp_mmu_iter_cond_yield(mmu, &it, false, mode))
+			continue;
+retry:
+		if (!spte_is_leaf(it.old_spte, it.level))
+			continue; /* a table, nothing, or FROZEN (being zapped) */
+		if (!st->nr) {
+			/* Never allocate under the MMU lock: leave it, fill, restart. */
+			reclaim_walk_end(&mmu->reclaim);
+			tdp_mmu_unlock(mmu, mode);
+			stash_fill(mmu, st);
+			tdp_mmu_lock(mmu, mode);
+			reclaim_walk_begin(&mmu->reclaim);
+			if (!st->nr) {
+				r = -ENOMEM;
+				break;
+			}
+			it.yielded = true; /* nothing read before may be followed */
+			continue;
+		}
+		p = st->pages[--st->nr];
+		p->gfn = it.gfn;
+		p->level = it.level - 1;
+		p->mmu = mmu;
+		if (tdp_mmu_split_huge_leaf(mmu, &it, p, mode)) {
+			/* Never visible: back to the stash; the snapshot is fresh. */
+			tdp_page_reset(&mmu->arena, p);
+			st->pages[st->nr++] = p;
+			goto retry;
+		}
+		tdp_count(&mmu->counters, TDPMMU_C_EAGER_SPLITS);
+	}
+	reclaim_walk_end(&mmu->reclaim);
+	return r;
+}
+
+/*
+ * Split [start, end) in every valid root, MMU lock held in @mode.  The
+ * caller frees what is left in @st after it unlocks.
+ */
+static void split_range(struct tdp_mmu *mmu, uint64_t start, uint64_t end,
+			enum tdp_lock_mode mode, struct split_stash *st)
+{
+	struct tdp_page *root;
+
+	for_each_tdp_root(mmu, root, true, mode) {
+		if (split_root(mmu, root, start, end, st, mode)) {
+			tdp_root_put(mmu, root, mode);
+			break;
+		}
+	}
+}
+
+/*
+ * What write protection for logging clears: W on a 4K leaf, so the fast
+ * path may make it writable again (and mark it); W and MMU-writable on a
+ * huge leaf, because the fast path does not know the slot logs and would
+ * make 2M writable for one marked page.  A write to it then takes the
+ * slow path, which maps that page at 4K.
+ */
+static tdp_spte_t wrprot_bits(int level)
+{
+	return level == TDP_LEVEL_4K ? SPTE_W : SPTE_W | SPTE_MMU_WRITABLE;
+}
+
+/*
+ * What a write-protection pass owes the TLBs.  The rule (invariant 16 of
+ * docs/testing.md): a leaf without MMU-writable has no writable TLB
+ * entry once the lock is dropped, because write_protect_gfn and write
+ * tracking find nothing to clear there and skip their flush.  So a pass
+ * that took MMU-writable away flushes before it yields and before it
+ * unlocks; W alone (a 4K leaf keeps MMU-writable) may wait until the end
+ * of the call, before it returns.
+ */
+struct wrprot_pass {
+	int64_t leaves;         /* leaves protected */
+	bool unflushed_mmu_wr;  /* MMU-writable taken away since the last flush */
+};
+
+#ifdef TDP_BREAK_YIELD_NO_FLUSH /* deliberately broken build: MMU-writable gone, unflushed */
+#define FLUSH_MMU_WR_IN_LOCK false
+#else
+#define FLUSH_MMU_WR_IN_LOCK true
+#endif
+
+static void wrprot_pass_count(struct tdp_mmu *mmu, struct wrprot_pass *p, tdp_spte_t old,
+			      tdp_spte_t cleared)
+{
+	tdp_count(&mmu->counters, TDPMMU_C_LEAVES_WRPROT);
+	p->leaves++;
+	if (old & cleared & SPTE_MMU_WRITABLE)
+		p->unflushed_mmu_wr = true;
+}
+
+/* MMU lock held: flush now if MMU-writable was taken away since the last flush. */
+static void wrprot_pass_flush_locked(struct tdp_mmu *mmu, struct wrprot_pass *p)
+{
+	if (FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr) {
+		tdp_flush_remote_tlbs(mmu, 0, 0);
+		p->unflushed_mmu_wr = false;
+	}
+}
+
+/*
+ * Write-protect every present leaf of @root in [start, end) at @min_level
+ * or above (wrprot_bits), read lock held.
+ */
+static void wrprot_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start, uint64_t end,
+			int min_level, struct wrprot_pass *p)
+{
+	struct tdp_iter it;
+
+	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
+	reclaim_walk_begin(&mmu->reclaim);
+	for_each_tdp_pte_min_level(it, &mmu->arena, root, min_level, start, end) {
+		tdp_spte_t old = it.old_spte;
+		bool flush = FLUSH_MMU_WR_IN_LOCK && p->unflushed_mmu_wr;
+
+		if (tdp_mmu_iter_cond_yield(mmu, &it, flush, TDP_SHARED)) {
+			p->unflushed_mmu_wr &= !flush;
+			continue;
+		}
+		/* A failed CAS hands back the fresh value: go again from it. */
+		while (spte_is_leaf(old, it.level) && (old & wrprot_bits(it.level))) {
+			if (atomic_compare_exchange_weak(it.sptep, &old,
+							 old & ~wrprot_bits(it.level))) {
+				wrprot_pass_count(mmu, p, old, wrprot_bits(it.level));
+				break;
+			}
+		}
+	}
+	reclaim_walk_end(&mmu->reclaim);
+}
+
+/* Enable's pass, under the read lock; a flush follows it before enable returns. */
+static int64_t wrprot_slot(struct tdp_mmu *mmu, uint64_t start, uint64_t end, int min_level)
+{
+	struct wrprot_pass p = { 0 };
+	struct tdp_page *root;
+
+	tdp_mmu_lock(mmu, TDP_SHARED);
+	for_each_tdp_root(mmu, root, true, TDP_SHARED)
+		wrprot_root(mmu, root, start, end, min_level, &p);
+	wrprot_pass_flush_locked(mmu, &p);
+	tdp_mmu_unlock(mmu, TDP_SHARED);
+	/*
+	 * Always, as KVM does after protecting the slot: even with nothing
+	 * changed here, a harvest of an earlier logging session may still owe
+	 * its flush, and the session starts only once no vCPU writes unseen.
+	 */
+	tdp_flush_remote_tlbs(mmu, 0, 0);
+	return p.leaves;
+}
+
+/*
+ * Clear W on the 4K leaves of @root that map gfn + i for each bit i of
+ * @mask, write lock held.  A huge leaf that maps one of those pages loses
+ * W and MMU-writable (wrprot_bits): with INITIALLY_SET it was left
+ * writable at enable and this is the first clear of its range; without,
+ * an enable of this slot is still running its own pass (a harvest that
+ * raced with enable).
+ */
+static void wrprot_masked_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t gfn,
+			       uint64_t mask, struct wrprot_pass *p)
+{
+	struct tdp_iter it;
+
+	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
+	reclaim_walk_begin(&mmu->reclaim);
+	for_each_tdp_pte(it, &mmu->arena, root, gfn + (uint64_t)__builtin_ctzll(mask), gfn + 64) {
+		uint64_t covered, lo, hi;
+		tdp_spte_t old;
+
+		if (!spte_is_leaf(it.old_spte, it.level))
+			continue;
+		/* The bits of @mask this leaf maps: [lo, hi) relative to @gfn. */
+		lo = it.gfn > gfn ? it.gfn - gfn : 0;
+		hi = it.gfn + tdp_pages_per_level(it.level) - gfn;
+		if (hi > 64)
+			hi = 64;
+		covered = (hi - lo == 64 ? ~0ull : (1ull << (hi - lo)) - 1) << lo;
+		if (!(mask & covered))
+			continue;
+		mask &= ~covered;
+		if (it.old_spte & wrprot_bits(it.level)) {
+			/* Keep A/D that hardware or the fast path set since our read. */
+			old = atomic_fetch_and(it.sptep, ~wrprot_bits(it.level));
+			if (unlikely(!spte_is_leaf(old, it.level) ||
+				     spte_pfn(old) != spte_pfn(it.old_spte)))
+				tdp_bug("dirty log: leaf at gfn 0x%llx level %d became 0x%016llx "
+					"(frame 0x%llx) under the write lock",
+					(unsigned long long)it.gfn, it.level, (unsigned long long)old,
+					(unsigned long long)spte_pfn(old));
+			if (old & wrprot_bits(it.level))
+				wrprot_pass_count(mmu, p, old, wrprot_bits(it.level));
+		}
+		if (!mask)
+			break;
+	}
+	reclaim_walk_end(&mmu->reclaim);
+}
+
+/* Re-protect the pages of @words (bit i of word w: page base + 64 w + i).  Write lock. */
+static void wrprot_words(struct tdp_mmu *mmu, uint64_t base, uint64_t first_word,
+			 const uint64_t *words, uint64_t nwords, struct wrprot_pass *p)
+{
+	struct tdp_page *root;
+
+	mmu_lock_assert_held(&mmu->lock, TDP_EXCLUSIVE);
+	for_each_tdp_root(mmu, root, true, TDP_EXCLUSIVE)
+		for (uint64_t w = 0; w < nwords; w++)
+			if (words[w])
+				wrprot_masked_root(mmu, root, base + (first_word + w) * 64,
+						   words[w], p);
+}
+
+/*
+ * The harvest's flush, after the write lock is dropped.  As KVM's
+ * kvm_get_dirty_log_protect and kvm_clear_dirty_log_protect do, it flushes
+ * whenever a bit was harvested, not only when a leaf changed here: a leaf
+ * found already without W may still be cached writable by a vCPU (some
+ * path took W away and its flush has not been seen yet), and every write
+ * after the harvest returns must fault and be logged.
+ */
+static void harvest_flush(struct tdp_mmu *mmu, const struct wrprot_pass *p, bool harvested)
+{
+#ifdef TDP_BREAK_FLUSH_ONLY_CHANGED /* deliberately broken build: trust the walk */
+	harvested = p->leaves > 0;
+#endif
+	if (harvested)
+		tdp_flush_remote_tlbs(mmu, 0, 0);
+}
+
+static int dirty_log_enable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags)
+{
+	struct tdp_mmu *mmu;
+	struct tdpmmu_memslot d;
+	int64_t n;
+	int r;
+
+	if ((flags & ~LOG_FLAGS_KNOWN) ||
+	    ((flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) && !(flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT)))
+		return -EINVAL;
+	mmu = &vm->mmu;
+	r = tdp_host_get_slot(&vm->host, slot_id, &d, NULL);
+	if (r)
+		return r;
+	r = tdp_host_set_logging(&vm->host, slot_id, true, flags);
+	if (r)
+		return r;
+	/* Faults that looked up the slot before this point start over. */
+	tdp_notifier_bump(&vm->notifier, mmu);
+
+	/*
+	 * Initially-all-set: every page is reported already, so nothing is
+	 * split or protected now; each clear does it for its own range
+	 * (KVM's kvm_arch_mmu_enable_log_dirty_pt_masked).
+	 */
+	if (flags & TDPMMU_DIRTY_LOG_INITIALLY_SET)
+		return 0;
+	if (flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT) {
+		struct split_stash st = { .nr = 0 };
+
+		tdp_mmu_lock(mmu, TDP_SHARED);
+		split_range(mmu, d.base_gfn, d.base_gfn + d.npages, TDP_SHARED, &st);
+		tdp_mmu_unlock(mmu, TDP_SHARED);
+		stash_free(mmu, &st);
+	}
+	n = wrprot_slot(mmu, d.base_gfn, d.base_gfn + d.npages, TDP_LEVEL_4K);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+static int popcount_words(const uint64_t *w, uint64_t n)
+{
+	int64_t c = 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		c += __builtin_popcountll(w[i]);
+	return c > INT32_MAX ? INT32_MAX : (int)c;
+}
+
+static int dirty_log_get_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap)
+{
+	struct wrprot_pass p = { 0 };
+	struct tdpmmu_memslot d;
+	unsigned log_flags;
+	uint64_t nwords;
+	bool manual;
+	int n, r;
+
+	if (!bitmap)
+		return -EINVAL;
+	r = tdp_host_get_slot(&vm->host, slot_id, &d, &log_flags);
+	if (r)
+		return r;
+	if (!(log_flags & TDP_SLOT_LOGGING))
+		return -EINVAL;
+	nwords = (d.npages + 63) / 64;
+	manual = log_flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT;
+	/* -EINVAL if logging went off (or the slot changed size) in between. */
+	r = tdp_host_dirty_words(&vm->host, slot_id, 0, nwords, !manual, bitmap);
+	if (r)
+		return r == -ENOENT ? r : -EINVAL;
+	if (manual)
+		return popcount_words(bitmap, nwords);
+
+	n = popcount_words(bitmap, nwords);
+	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
+	wrprot_words(&vm->mmu, d.base_gfn, 0, bitmap, nwords, &p);
+	wrprot_pass_flush_locked(&vm->mmu, &p);
+	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
+	harvest_flush(&vm->mmu, &p, n > 0);
+	return n;
+}
+
+static int dirty_log_clear_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
+				  uint64_t mask)
+{
+	struct wrprot_pass p = { 0 };
+	struct split_stash st = { .nr = 0 };
+	struct tdpmmu_memslot d;
+	unsigned log_flags;
+	uint64_t was_set, first;
+	int r;
+
+	if (first_page % 64)
+		return -EINVAL;
+	r = tdp_host_get_slot(&vm->host, slot_id, &d, &log_flags);
+	if (r)
+		return r;
+	if (!(log_flags & TDP_SLOT_LOGGING) || !(log_flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT))
+		return -EINVAL;
+	/* Range checks (first_page < npages, no bit past the end) are in here too. */
+	r = tdp_host_dirty_clear_mask(&vm->host, slot_id, first_page, mask, &was_set);
+	if (r)
+		return r;
+	if (!was_set)
+		return 0;
+
+	first = d.base_gfn + first_page;
+	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
+	/*
+	 * Initially-all-set with eager splitting: the huge leaves over the
+	 * pages being cleared split now (no flush: same frames and bits), so
+	 * their protection below is at 4K and the rest of each stays mapped.
+	 */
+	if ((log_flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) &&
+	    (log_flags & TDPMMU_DIRTY_LOG_EAGER_SPLIT))
+		split_range(&vm->mmu, first + (uint64_t)__builtin_ctzll(was_set),
+			    first + 64 - (uint64_t)__builtin_clzll(was_set), TDP_EXCLUSIVE, &st);
+	wrprot_words(&vm->mmu, d.base_gfn, first_page / 64, &was_set, 1, &p);
+	wrprot_pass_flush_locked(&vm->mmu, &p);
+	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
+	stash_free(&vm->mmu, &st);
+	harvest_flush(&vm->mmu, &p, true);
+	return __builtin_popcountll(was_set);
+}
+
+static int dirty_log_disable_locked(struct tdpmmu_vm *vm, uint32_t slot_id,
+				    enum tdpmmu_huge_recovery how)
+{
+	struct tdpmmu_memslot d;
+	unsigned log_flags;
+	int r;
+
+	if (how != TDPMMU_RECOVER_NONE && how != TDPMMU_RECOVER_ZAP &&
+	    how != TDPMMU_RECOVER_INPLACE)
+		return -EINVAL;
+	r = tdp_host_get_slot(&vm->host, slot_id, &d, &log_flags);
+	if (r)
+		return r;
+	if (!(log_flags & TDP_SLOT_LOGGING))
+		return -EINVAL;
+	r = tdp_host_set_logging(&vm->host, slot_id, false, 0);
+	if (r)
+		return r == -EBUSY ? -EINVAL : r; /* someone else turned it off first */
+	/* Faults that looked up "logging, 4K only" start over and may map huge. */
+	tdp_notifier_bump(&vm->notifier, &vm->mmu);
+	if (how == TDPMMU_RECOVER_NONE)
+		return 0;
+	return tdp_recover_huge_pages(vm, d.base_gfn, d.base_gfn + d.npages, how);
+}
+
+/* The public calls: slots_lock around each (see the top of the file). */
+int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = dirty_log_enable_locked(vm, slot_id, flags);
+	tdp_host_unlock(&vm->host);
+	return r;
+}
+
+int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = dirty_log_get_locked(vm, slot_id, bitmap);
+	tdp_host_unlock(&vm->host);
+	return r;
+}
+
+int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
+			   uint64_t mask)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = dirty_log_clear_locked(vm, slot_id, first_page, mask);
+	tdp_host_unlock(&vm->host);
+	return r;
+}
+
+int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu_huge_recovery how)
+{
+	int r;
+
+	if (!vm)
+		return -EINVAL;
+	tdp_host_lock(&vm->host);
+	r = dirty_log_disable_locked(vm, slot_id, how);
+	tdp_host_unlock(&vm->host);
+	return r;
+}

@@ -1,0 +1,391 @@
+/*
+ * vcpu_fault.c - the page-fault path, entered on an EPT violation (or
+ * directly with tdpmmu_fault), top to bottom:
+ *
+ *  1. fast page fault (permission faults only: a not-present fault has
+ *     nothing it could fix): a lockless walk inside walk protection and
+ *     the memslot RCU section of its slot lookup.  If the leaf already
+ *     allows the access, another vCPU fixed it: done.  If it is
+ *     write-protected but MMU-writable and the access is a write, set W
+ *     (and D) with one CAS and mark the page through that slot; the page
+ *     is dirty from then on.  No lock:
+ *     the CAS fails if anything changed the entry, and walk protection
+ *     keeps the table from being freed under the walk.
+ *  2. slow path: snapshot the notifier sequence; look up the host frame
+ *     (memslot RCU, no MMU lock; a slot being deleted or moved is
+ *     retried until the change is done, see memslot.c); on the first
+ *     touch of a host page, let the host fault it in (host_fault_us; no
+ *     lock held while it sleeps, see host_fault.c); fill the vCPU's table
+ *     cache (no MMU lock, tables are never allocated under it); take the
+ *     read lock; if an
+ *     invalidation started or finished since the snapshot, or covers the
+ *     gfn, give up and retry; size the mapping (write tracking is read
+ *     here, under the lock, and no huge leaf may cover a gfn being
+ *     invalidated); map; unlock.  Under the wrlock strategy a map
+ *     that would replace a table backs off, and the next try holds the
+ *     write lock (same code, stronger lock).
+ *  3. a write to a write-tracked gfn is emulated (tdp_vcpu_emulate_write):
+ *     the store goes to host memory under the read lock, after the same
+ *     notifier check, so it cannot land in a frame a remap already copied.
+ *
+ * The staleness check and the map run under one read-lock hold, and
+ * invalidations hold the write lock, so a mapping built from a stale host
+ * frame is never installed (see mmu_notifier.h).
+ */
+#include <errno.h>
+#include <sched.h>
+
+#include "base/inject.h"
+#include "reclaim/rcu_thread.h"
+#include "mmu/tdp_root.h"
+#include "vm/vm_internal.h"
+
+#define FAST_FAULT_TRIES 4
+
+static void mark_dirty(struct tdpmmu_vm *vm, uint64_t gfn)
+{
+	if (tdp_host_mark_gfn_dirty(&vm->host, gfn))
+		tdp_count(&vm->mmu.counters, TDPMMU_C_PAGES_LOGGED_DIRTY);
+}
+
+/*
+ * Returns true when the fault is resolved without the MMU lock, with the
+ * leaf's level in *level.  A leaf larger than @max_level (when given) is
+ * left to the slow path, which splits it.  The memslot is looked up first
+ * and held (memslot RCU) until the page is marked: a move or delete waits
+ * for us before it zaps, and the mark lands in the slot's bitmap wherever
+ * the slot goes (memslot.c).
+ */
+static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
+			    int *level)
+{
+	struct tdp_mmu *mmu = &v->vm->mmu;
+	const struct tdp_memslots *slots;
+	const struct tdp_memslot *slot;
+	bool fixed = false;
+	struct tdp_iter it;
+
+	tdp_rcu_read_lock();
+	slots = rcu_dereference(v->vm->host.slots);
+	tdp_tsan_acquire(slots);
+	slot = tdp_host_find_slot(slots, gfn);
+#ifdef TDP_BREAK_MARK_BY_GFN
+	/* Deliberately broken build: the slot is not held (docs/testing.md). */
+	tdp_rcu_read_unlock();
+	if (!slot)
+		return false;
+#else
+	if (!slot) {
+		tdp_rcu_read_unlock();
+		return false; /* the slow path reports it */
+	}
+#endif
+	reclaim_lockless_begin(&mmu->reclaim);
+	tdp_inject_delay(); /* inside walk protection, no lock */
+	for (int tries = 0; tries < FAST_FAULT_TRIES && !fixed; tries++) {
+		tdp_spte_t new;
+
+		for_each_tdp_pte(it, &mmu->arena, v->root, gfn, gfn + 1) {
+			if (spte_is_leaf(it.old_spte, it.level))
+				break;
+			if (spte_is_frozen(it.old_spte)) {
+				tdp_count(&mmu->counters, TDPMMU_C_FROZEN_SEEN);
+				break;
+			}
+		}
+		if (!it.valid || it.gfn > gfn || !spte_is_leaf(it.old_spte, it.level) ||
+		    (max_level && it.level > max_level))
+			break;
+		*level = it.level;
+		if (tdp_access_allowed(it.old_spte, access)) {
+			fixed = true; /* spurious: somebody fixed it already */
+			tdp_count(&mmu->counters, TDPMMU_C_FAULTS_SPURIOUS);
+			break;
+		}
+		if (!(access & TDPMMU_ACCESS_WRITE) || !spte_is_mmu_writable(it.old_spte) ||
+		    !tdp_access_allowed(it.old_spte | SPTE_W, access))
+			break;
+		new = it.old_spte | SPTE_W | SPTE_DIRTY | SPTE_ACCESSED;
+		if (atomic_compare_exchange_strong(it.sptep, &it.old_spte, new)) {
+			tdp_count(&mmu->counters, TDPMMU_C_FAST_FAULTS_FIXED);
+			tdp_count(&mmu->counters, TDPMMU_C_FAULTS_FIXED);
+			tdp_inject_site(TDP_SITE_FAST_FIXED, gfn);
+			/* W went 0 -> 1: a logging slot must report the page. */
+#ifdef TDP_BREAK_MARK_BY_GFN
+			mark_dirty(v->vm, gfn); /* in whatever the array holds by now */
+#else
+			if (tdp_host_slot_mark_dirty(slot, gfn))
+				tdp_count(&mmu->counters, TDPMMU_C_PAGES_LOGGED_DIRTY);
+#endif
+			fixed = true;
+		}
+	}
+	reclaim_lockless_end(&mmu->reclaim);
+#ifndef TDP_BREAK_MARK_BY_GFN
+	tdp_rcu_read_unlock();
+#endif
+	return fixed;
+}
+
+/*
+ * While a slot logs dirty pages, only a write maps writable (W is then
+ * set, and the page marked, right away); a read leaves W clear but
+ * MMU-writable, so the first write takes the fast path, which marks the
+ * page.  KVM maps writable on a read too and marks the page at once; this
+ * way a page is logged only when it can really be written.
+ */
+static unsigned leaf_flags(const struct tdp_host_frame *hf, unsigned access)
+{
+	unsigned flags = SPTE_MAKE_ACCESSED | SPTE_MAKE_EXEC;
+
+	if (hf->writable) {
+		flags |= SPTE_MAKE_HOST_WRITABLE | SPTE_MAKE_MMU_WRITABLE;
+		if (!hf->dirty_logging || (access & TDPMMU_ACCESS_WRITE))
+			flags |= SPTE_MAKE_WRITABLE;
+	}
+	if (access & TDPMMU_ACCESS_WRITE)
+		flags |= SPTE_MAKE_DIRTY;
+	return flags;
+}
+
+/*
+ * Size and permissions of the mapping, read lock held: the host's limit,
+ * write tracking (no huge leaf over a tracked gfn, a tracked gfn mapped
+ * without W, MMU-writable and D), the caller's cap, then the NX
+ * mitigation.  Tracking changes only under the write lock, so what this
+ * sees holds until the map is done.  Returns true when @access is a write
+ * to a tracked gfn, which the caller must emulate.
+ */
+static bool shape_fault(struct tdpmmu_vm *vm, struct tdp_fault *f, const struct tdp_host_frame *hf,
+			unsigned access, int max_level)
+{
+	struct tdp_mmu *mmu = &vm->mmu;
+	bool tracked = false;
+
+	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
+	f->goal_level = hf->max_level;
+	f->spte_flags = leaf_flags(hf, access);
+	if (unlikely(vm->track.gfns)) {
+		f->goal_level = tdp_write_track_max_level(&vm->track, f->gfn, f->goal_level);
+		tracked = tdp_write_tracked(&vm->track, f->gfn);
+		if (tracked)
+			f->spte_flags &=
+				~(SPTE_MAKE_MMU_WRITABLE | SPTE_MAKE_WRITABLE | SPTE_MAKE_DIRTY);
+	}
+	if (max_level && max_level < f->goal_level)
+		f->goal_level = max_level;
+	/* No huge leaf over a range the host is changing (mmu_notifier.h). */
+	f->goal_level = tdp_notifier_cap_level(&vm->notifier, mmu, f->gfn, f->goal_level);
+	f->req_level = f->goal_level;
+	f->access = access;
+	f->huge_disallowed = mmu->nx_huge_pages && (access & TDPMMU_ACCESS_EXEC) &&
+			     f->goal_level > TDP_LEVEL_4K;
+	if (f->huge_disallowed) {
+		f->goal_level = TDP_LEVEL_4K;
+		tdp_count(&mmu->counters, TDPMMU_C_NX_SPLITS);
+	}
+	return tracked && (access & TDPMMU_ACCESS_WRITE);
+}
+
+/*
+ * The host faults @gfn's page in if nobody has yet (host_fault.c): KVM's
+ * kvm_faultin_pfn blocking in userfaultfd, before mmu_lock.  The first
+ * fault on a host page sleeps the VM's host_fault_us; one that comes
+ * while another sleeps for the same page waits for it.  No lock and no
+ * RCU section is held meanwhile; under rcu-qsbr the thread is offline
+ * while it sleeps, so grace periods do not wait for the host.
+ */
+static void host_fault_in(struct tdpmmu_vcpu *v, uint64_t gfn)
+{
+	struct tdp_host *h = &v->vm->host;
+	struct tdp_host_claim claim;
+	enum tdp_host_fault st;
+
+	/* It may sleep: never under the MMU lock, in either mode. */
+	TDP_ASSERT(!mmu_lock_held_read(&v->vm->mmu.lock));
+	while ((st = tdp_host_fault_begin(h, gfn, &claim)) != TDP_HOST_PRESENT) {
+		tdp_qsbr_sleep_begin();
+		if (st == TDP_HOST_CLAIMED) {
+			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULTS);
+			tdp_host_fault_sleep(h);
+			tdp_inject_site(TDP_SITE_HOST_FAULT_PAID, gfn);
+			tdp_host_fault_end(h, &claim);
+		} else {
+			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULT_WAITS);
+			tdp_host_fault_wait(h, &claim);
+		}
+		tdp_qsbr_sleep_end();
+	}
+}
+
+int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
+			  bool present, struct tdpmmu_fault_result *res)
+{
+	struct tdpmmu_vm *vm = v->vm;
+	struct tdp_mmu *mmu = &vm->mmu;
+	enum tdp_map_result ret = TDP_MAP_RETRY;
+	struct tdp_host_frame hf = { 0 };
+	struct tdp_fault f = { 0 };
+	unsigned retries = 0;
+	bool emulate = false, need_write = false;
+	int r, level;
+
+	/* Tables first: running out must fail the fault before a root is made. */
+	r = tdp_page_cache_topup(mmu, &v->cache);
+	if (!r)
+		r = tdp_vcpu_load_root(v);
+	if (r)
+		return r;
+	if (present && fast_page_fault(v, gfn, access, max_level, &level)) {
+		VCPU_STAT_ADD(v, faults_fast, 1);
+		if (res && !(r = tdp_host_lookup(&vm->host, gfn, &hf))) {
+			res->level = level;
+			res->pfn = hf.pfn;
+			res->retries = 0;
+			res->spurious = true;
+		}
+		return 0;
+	}
+	VCPU_STAT_ADD(v, faults_slow, 1);
+	for (;; retries++) {
+		uint64_t seq = tdp_notifier_snapshot(&vm->notifier);
+
+		if (retries)
+			VCPU_STAT_ADD(v, fault_retries, 1);
+		/* Racy early check: do not contend for a lock an invalidation holds. */
+		if (tdp_notifier_covers(&vm->notifier, gfn)) {
+			tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
+			VCPU_STAT_ADD(v, notifier_retries, 1);
+			sched_yield();
+			continue;
+		}
+		/* A fast zap since the last try: move to the new root first. */
+		r = tdp_vcpu_load_root(v);
+		if (r)
+			return r;
+		r = tdp_host_lookup(&vm->host, gfn, &hf);
+		if (r)
+			return r;
+		if (hf.invalid) {
+			/* Being deleted or moved (KVM_MEMSLOT_INVALID): wait it out. */
+			tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
+			sched_yield();
+			continue;
+		}
+		if ((access & TDPMMU_ACCESS_WRITE) && !hf.writable)
+			return -EFAULT;
+		if (unlikely(vm->host.fault_ns))
+			host_fault_in(v, gfn);
+		r = tdp_page_cache_topup(mmu, &v->cache);
+		if (r)
+			return r;
+		tdp_inject_delay(); /* the frame looked up may be remapped meanwhile */
+		if (unlikely(tdp_inject_fault_hook))
+			tdp_inject_fault_hook(gfn);
+
+		f.root = v->root;
+		f.gfn = gfn;
+		f.pfn = hf.pfn;
+
+		/* wrlock: the last try would have replaced a table; hold the write lock. */
+		if (need_write)
+			mmu_lock_escalate_begin();
+		tdp_mmu_lock(mmu, TDP_SHARED);
+		if (tdp_notifier_retry(&vm->notifier, seq, gfn)) {
+			tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
+			VCPU_STAT_ADD(v, notifier_retries, 1);
+			ret = TDP_MAP_RETRY;
+		} else if (!tdp_root_is_valid(f.root)) {
+			/* Invalidated under the write lock: map nothing into it. */
+			ret = TDP_MAP_RETRY;
+		} else {
+			emulate = shape_fault(vm, &f, &hf, access, max_level);
+			/*
+			 * Mark before the writable leaf can exist, under the read
+			 * lock: a harvester that clears the bit and then takes the
+			 * write lock to re-protect is sure to see the leaf.
+			 */
+			if (hf.dirty_logging && (f.spte_flags & SPTE_MAKE_WRITABLE))
+				mark_dirty(vm, gfn);
+			ret = tdp_mmu_map(mmu, &v->cache, &f, TDP_SHARED);
+		}
+		tdp_mmu_unlock(mmu, TDP_SHARED);
+		if (need_write)
+			mmu_lock_escalate_end();
+		if (ret == TDP_MAP_NEED_WRITE) {
+			need_write = true;
+			atomic_fetch_add_explicit(&mmu->reclaim.write_retries, 1,
+						  memory_order_relaxed);
+			ret = TDP_MAP_RETRY;
+		}
+		if (ret != TDP_MAP_RETRY)
+			break;
+		tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
+	}
+	tdp_count(&mmu->counters,
+		  ret == TDP_MAP_SPURIOUS ? TDPMMU_C_FAULTS_SPURIOUS : TDPMMU_C_FAULTS_FIXED);
+	if (res) {
+		res->level = f.mapped_level;
+		res->pfn = hf.pfn;
+		res->retries = retries;
+		res->spurious = ret == TDP_MAP_SPURIOUS;
+	}
+	return emulate ? TDPMMU_FAULT_EMULATE : 0;
+}
+
+int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)
+{
+	struct tdpmmu_vm *vm = v->vm;
+	uint64_t gfn = gpa >> TDP_PAGE_SHIFT;
+	struct tdp_host_frame hf;
+	bool done = false;
+
+	while (!done) {
+		uint64_t seq = tdp_notifier_snapshot(&vm->notifier);
+		_Atomic uint64_t *word;
+		int r;
+
+		if (tdp_notifier_covers(&vm->notifier, gfn)) {
+			sched_yield();
+			continue;
+		}
+		r = tdp_host_lookup(&vm->host, gfn, &hf);
+		if (r)
+			return r;
+		if (hf.invalid) {
+			sched_yield();
+			continue;
+		}
+		if (!hf.writable)
+			return -EFAULT;
+		tdp_mmu_lock(&vm->mmu, TDP_SHARED);
+		if (!tdp_notifier_retry(&vm->notifier, seq, gfn)) {
+			word = tdp_host_word(&vm->host, hf.pfn, gpa);
+			if (word) {
+				atomic_store_explicit(word, value, memory_order_relaxed);
+				tdp_host_mark_dirty(&vm->host, hf.pfn, 1);
+			}
+			if (hf.dirty_logging)
+				mark_dirty(vm, gfn);
+			done = true;
+		}
+		tdp_mmu_unlock(&vm->mmu, TDP_SHARED);
+	}
+	tdp_count(&vm->mmu.counters, TDPMMU_C_WRITES_EMULATED);
+	return 0;
+}
+
+int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
+		 struct tdpmmu_fault_result *res)
+{
+	const unsigned kinds = TDPMMU_ACCESS_READ | TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_EXEC;
+
+	if (!vcpu || !(access & kinds) || (access & ~(kinds | TDPMMU_ACCESS_PRESENT)) ||
+	    max_level < 0 || max_level > TDP_MAX_HUGE_LEVEL)
+		return -EINVAL;
+	if (gfn >= vcpu->vm->mmu.max_gfn)
+		return -ERANGE;
+	tdp_thread_runs_vcpu = true;
+	return tdp_vcpu_handle_fault(vcpu, gfn, access & kinds, max_level,
+				     access & TDPMMU_ACCESS_PRESENT, res);
+}

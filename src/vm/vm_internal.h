@@ -1,0 +1,115 @@
+/*
+ * vm_internal.h - the VM and vCPU structures shared by the files that
+ * implement the public API (vm.c, vcpu*.c, tlb_flush.c) and by in-library
+ * tools (benchmarks, tests).  Not part of the public API.
+ */
+#ifndef TDP_VM_INTERNAL_H
+#define TDP_VM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "host/host.h"
+#include "host/mmu_notifier.h"
+#include "mmu/tdp_mmu.h"
+#include "vcpu/tlb.h"
+#include "ops/write_track.h"
+#include "tdpmmu/tdpmmu.h"
+
+#define TDP_MAX_VCPUS TDP_MAX_THREADS
+
+struct tdpmmu_vm {
+	struct tdp_mmu mmu;
+	struct tdp_host host;
+	struct tdp_notifier notifier;
+	struct tdp_write_track track; /* write-tracked gfns, under the MMU lock */
+	tdpmmu_flush_fn user_flush; /* the config's observer, called after each flush */
+	void *user_flush_ctx;
+	/* vCPUs: the array is changed and walked by flushers under vcpus_mutex. */
+	pthread_mutex_t vcpus_mutex;
+	struct tdpmmu_vcpu *vcpus[TDP_MAX_VCPUS];
+	int nr_vcpus;
+	/* NX recovery (nx_recovery.c): parameters and the thread. */
+	unsigned nx_period_ms, nx_ratio;
+	pthread_t nx_thread;
+	bool nx_thread_running;
+	pthread_mutex_t nx_mutex; /* guards nx_stop, with nx_cond for the period sleep */
+	pthread_cond_t nx_cond;
+	bool nx_stop;
+};
+
+/* KVM's vCPU modes. */
+enum {
+	OUTSIDE_GUEST_MODE,
+	IN_GUEST_MODE,
+	EXITING_GUEST_MODE,
+};
+
+/* Request bits, handled by the vCPU outside guest mode before it enters. */
+#define TDP_REQ_TLB_FLUSH (1u << 0)
+#define TDP_REQ_ROOT_RELOAD (1u << 1) /* KVM_REQ_MMU_FREE_OBSOLETE_ROOTS */
+
+struct tdpmmu_vcpu {
+	/* Written by other threads (flushers): its own cache line. */
+	_Atomic int mode;
+	_Atomic uint32_t requests;
+	_Atomic uint32_t ack_waiters; /* flushers sleeping until we leave guest mode */
+
+	/* Private to the vCPU's thread. */
+	struct tdpmmu_vm *vm __cacheline_aligned;
+	int index;
+	struct tdp_page_cache cache;
+	struct tdp_page *root; /* with a reference; NULL until first loaded */
+	bool smm;              /* address-space role wanted (tdpmmu_vcpu_set_smm) */
+	struct tdp_tlb tlb;
+	struct tdpmmu_vcpu_stats stats; /* written by this thread, read by anyone */
+};
+
+struct tdp_mmu *tdp_vm_mmu(struct tdpmmu_vm *vm);
+
+/* tlb_flush.c: the MMU's remote TLB flush (tdp_flush_fn). */
+void tdp_vm_flush_remote_tlbs(void *vm, uint64_t gfn, int level);
+/*
+ * tlb_flush.c: post @req to every vCPU and wait until none is still in
+ * guest mode from before (kvm_make_all_cpus_request with KVM_REQUEST_WAIT).
+ * Returns the number of vCPUs kicked.
+ */
+int tdp_vm_request_all(struct tdpmmu_vm *vm, uint32_t req);
+
+/*
+ * vcpu_root.c: load the vCPU's root for its role if it has none or it is
+ * invalid or of the other role (takes the read lock; flushes the vCPU's
+ * TLB when the root changes).  0 or -ENOMEM.  The check is inline: every
+ * guest entry and fault makes it.
+ */
+int tdp_vcpu_reload_root(struct tdpmmu_vcpu *v);
+
+static inline int tdp_vcpu_load_root(struct tdpmmu_vcpu *v)
+{
+	const struct tdp_page *root = v->root;
+
+	if (likely(root && !atomic_load_explicit(&root->root_invalid, memory_order_acquire) &&
+		   root->root_role == (unsigned)v->smm))
+		return 0;
+	return tdp_vcpu_reload_root(v);
+}
+
+/*
+ * vcpu_fault.c: the fault path entered on an EPT violation.  @present: the
+ * violation hit a present leaf (a permission fault), the only kind the
+ * lockless fast path can fix; not-present faults go straight to the slow
+ * path, as in KVM.
+ */
+int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
+			  bool present, struct tdpmmu_fault_result *res);
+/*
+ * vcpu_fault.c: emulate the guest write of @value to @gpa (after
+ * TDPMMU_FAULT_EMULATE): store it to the host memory of the gfn as it is
+ * now, and mark the page dirty.
+ */
+int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value);
+
+/* Add to a vCPU statistic (owner thread only; readers may race harmlessly). */
+#define VCPU_STAT_ADD(v, field, n) tdp_stat_add(&(v)->stats.field, (n))
+
+#endif
