@@ -73,7 +73,7 @@ help:
 	@echo "make sanitize     (check) asan and tsan"
 	@echo "make asan         short runs of the tests and concurrency matrix under ASan+UBSan"
 	@echo "make tsan         short runs of the lock, strategy and concurrency tests under TSan"
-	@echo "make fuzz-replay  (check) replay tests/fuzz_corpus under ASan+UBSan"
+	@echo "make fuzz-replay  (check) replay tests/model/fuzz_corpus under ASan+UBSan"
 	@echo "make torture-short (check) tdpmmu torture, every strategy, TORTURE_SECONDS each (default 2)"
 	@echo "make broken-check (check) each deliberately broken build must be caught"
 	@echo "make stress-long  every concurrency test under every strategy for DURATION seconds (default 60)"

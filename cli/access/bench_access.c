@@ -197,7 +197,7 @@ void access_run(void *opts, bool latency_round, struct sweep_run *out)
 		progress_clear();
 		printf("\n");
 	}
-	tdpmmu_read_lock_stats(a.vm, &lock_before);
+	tdpmmu_lock_stats_read(a.vm, &lock_before);
 
 	out->col[0] = (double)pass(&a, "Populating memory", true) / 1e9;
 	out->col[1] = (double)pass(&a, "Writing to populated memory", true) / 1e9;
@@ -209,13 +209,13 @@ void access_run(void *opts, bool latency_round, struct sweep_run *out)
 	out->col[4] = (double)pass(&a, "Reading from idle memory", false) / 1e9;
 	count_still_idle(&a, 1, "reading");
 
-	tdpmmu_read_lock_stats(a.vm, &out->lock);
+	tdpmmu_lock_stats_read(a.vm, &out->lock);
 	sweep_lock_since(&out->lock, &lock_before);
 	bench_pool_stats(a.pool, &a.x->vcpu);
 	bench_pool_destroy(a.pool);
-	tdpmmu_read_counters(a.vm, out->counters);
-	tdpmmu_read_reclaim_stats(a.vm, &out->reclaim);
-	tdpmmu_vm_fault_latency(a.vm, &out->latency);
+	tdpmmu_counters_read(a.vm, out->counters);
+	tdpmmu_reclaim_stats_read(a.vm, &out->reclaim);
+	tdpmmu_fault_latency_read(a.vm, &out->latency);
 	out->has_latency = true;
 	mark_s = (double)(a.x->mark_ns[0] + a.x->mark_ns[1]) / 1e9;
 	out->metric = mark_s > 0 ? (double)(ACCESS_IDLE_CHECKS * a.x->pages) / mark_s : NAN;

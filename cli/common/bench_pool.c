@@ -179,7 +179,7 @@ void bench_pool_stats(const struct bench_pool *p, struct bench_vcpu_sum *out)
 	for (unsigned i = 0; i < p->nr; i++) {
 		struct tdpmmu_vcpu_stats st;
 
-		tdpmmu_vcpu_read_stats(p->v[i].vcpu, &st);
+		tdpmmu_vcpu_stats_read(p->v[i].vcpu, &st);
 		out->accesses += st.accesses;
 		out->tlb_hits += st.tlb_hits;
 		out->tlb_misses += st.tlb_misses;

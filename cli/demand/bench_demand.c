@@ -116,7 +116,7 @@ static void demand_check(struct tdpmmu_vm *vm, const struct demand_opts *o,
 		if (g[i].next != g[i].npages)
 			fatal("demand-paging: vCPU %u touched %" PRIu64 " of %" PRIu64 " pages", i,
 			      g[i].next, g[i].npages);
-	tdpmmu_read_counters(vm, counters);
+	tdpmmu_counters_read(vm, counters);
 	c = counters;
 	mapped = (uint64_t)c[TDPMMU_C_LEAVES_4K] + (uint64_t)c[TDPMMU_C_LEAVES_2M] * 512 +
 		 (uint64_t)c[TDPMMU_C_LEAVES_1G] * 512 * 512;
@@ -196,16 +196,16 @@ static void demand_run(void *opts, bool lat_round, struct sweep_run *out)
 	x->create_ns = tdp_now_ns() - t0;
 	if (single)
 		print_start(o, x->create_ns);
-	tdpmmu_read_lock_stats(vm, &lock0);
+	tdpmmu_lock_stats_read(vm, &lock0);
 	x->paging_ns = bench_pool_pass(pool);
 	bench_pool_stats(pool, &s);
 	bench_pool_destroy(pool);
 
-	tdpmmu_read_counters(vm, out->counters);
-	tdpmmu_read_lock_stats(vm, &out->lock);
+	tdpmmu_counters_read(vm, out->counters);
+	tdpmmu_lock_stats_read(vm, &out->lock);
 	sweep_lock_since(&out->lock, &lock0);
-	tdpmmu_vm_fault_latency(vm, &out->latency);
-	tdpmmu_read_reclaim_stats(vm, &out->reclaim);
+	tdpmmu_fault_latency_read(vm, &out->latency);
+	tdpmmu_reclaim_stats_read(vm, &out->reclaim);
 	x->pages_touched = per * n;
 	x->region_pages = region_pages(o);
 	x->host_pages = (x->region_pages + host_page_pages(o) - 1) / host_page_pages(o);

@@ -274,7 +274,7 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 		progress_clear();
 		printf("\n");
 	}
-	tdpmmu_read_lock_stats(d.vm, &lock_before);
+	tdpmmu_lock_stats_read(d.vm, &lock_before);
 
 	/* Populate writes every page, so that enable has writable leaves to protect. */
 	ns = vcpu_pass(&d, 100, &faults);
@@ -285,14 +285,14 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 		iteration(&d, it);
 	disable_logging(&d);
 
-	tdpmmu_read_lock_stats(d.vm, &out->lock);
+	tdpmmu_lock_stats_read(d.vm, &out->lock);
 	sweep_lock_since(&out->lock, &lock_before);
 	bench_pool_destroy(d.pool);
-	tdpmmu_read_counters(d.vm, out->counters);
-	tdpmmu_read_reclaim_stats(d.vm, &out->reclaim);
+	tdpmmu_counters_read(d.vm, out->counters);
+	tdpmmu_reclaim_stats_read(d.vm, &out->reclaim);
 	out->has_latency = latency_round;
 	if (latency_round)
-		tdpmmu_vm_fault_latency(d.vm, &out->latency);
+		tdpmmu_fault_latency_read(d.vm, &out->latency);
 	dirty_log_fill_result(out, d.x, o->iterations);
 	if (d.verbose)
 		print_summary(&d);

@@ -297,8 +297,8 @@ static void mixed_run(void *opts, bool lat_round, struct sweep_run *out)
 	bg_inval_init(&h.x->iv, h.vm, h.total, o->range_bytes, o->remap_pct,
 		      0x6d69786564ull ^ ((uint64_t)n << 32) ^ o->b.sw.strategy);
 	pool = bench_pool_create(h.vm, n, bg_guest_next, ctx, TDPMMU_RUN_LATENCY);
-	tdpmmu_read_lock_stats(h.vm, &lock0);
-	tdpmmu_read_counters(h.vm, c0);
+	tdpmmu_lock_stats_read(h.vm, &lock0);
+	tdpmmu_counters_read(h.vm, c0);
 
 	bench_pool_start(pool);
 	t0 = tdp_now_ns();
@@ -308,11 +308,11 @@ static void mixed_run(void *opts, bool lat_round, struct sweep_run *out)
 	bench_pool_stats(pool, &s);
 	bench_pool_destroy(pool);
 
-	tdpmmu_read_lock_stats(h.vm, &out->lock);
+	tdpmmu_lock_stats_read(h.vm, &out->lock);
 	sweep_lock_since(&out->lock, &lock0);
-	tdpmmu_read_counters(h.vm, out->counters);
-	tdpmmu_read_reclaim_stats(h.vm, &out->reclaim);
-	tdpmmu_vm_fault_latency(h.vm, &out->latency);
+	tdpmmu_counters_read(h.vm, out->counters);
+	tdpmmu_reclaim_stats_read(h.vm, &out->reclaim);
+	tdpmmu_fault_latency_read(h.vm, &out->latency);
 	out->has_latency = true;
 	h.x->faults = s.ept_violations;
 	h.x->accesses = s.accesses;

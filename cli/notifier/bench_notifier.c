@@ -89,8 +89,8 @@ static void notifier_run(void *opts, bool lat_round, struct sweep_run *out)
 	bg_inval_init(&x->iv, vm, npages * n, o->range_bytes, o->remap_pct,
 		      0x6e6f7469666965ull ^ ((uint64_t)n << 32) ^ o->b.sw.strategy);
 	pool = bench_pool_create(vm, n, bg_guest_next, ctx, TDPMMU_RUN_LATENCY);
-	tdpmmu_read_lock_stats(vm, &lock0);
-	tdpmmu_read_counters(vm, c0);
+	tdpmmu_lock_stats_read(vm, &lock0);
+	tdpmmu_counters_read(vm, c0);
 
 	bench_pool_start(pool);
 	t0 = tdp_now_ns();
@@ -112,11 +112,11 @@ static void notifier_run(void *opts, bool lat_round, struct sweep_run *out)
 	bench_pool_stats(pool, &s);
 	bench_pool_destroy(pool);
 
-	tdpmmu_read_lock_stats(vm, &out->lock);
+	tdpmmu_lock_stats_read(vm, &out->lock);
 	sweep_lock_since(&out->lock, &lock0);
-	tdpmmu_read_counters(vm, out->counters);
-	tdpmmu_read_reclaim_stats(vm, &out->reclaim);
-	tdpmmu_vm_fault_latency(vm, &out->latency);
+	tdpmmu_counters_read(vm, out->counters);
+	tdpmmu_reclaim_stats_read(vm, &out->reclaim);
+	tdpmmu_fault_latency_read(vm, &out->latency);
 	out->has_latency = true;
 	for (unsigned i = 0; i < n; i++)
 		x->passes += g[i].passes;

@@ -157,7 +157,7 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row, struct sweep
 		ctx[i] = &g[i];
 	}
 	pool = bench_pool_create(vm, o->b.sw.vcpus, nx_guest_next, ctx, TDPMMU_RUN_LATENCY);
-	tdpmmu_read_lock_stats(vm, &lock0);
+	tdpmmu_lock_stats_read(vm, &lock0);
 	t0 = tdp_now_ns();
 	k0 = tdp_ticks();
 	bench_pool_start(pool);
@@ -167,7 +167,7 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row, struct sweep
 	row->ticks = tdp_ticks() - k0;
 	row->ns = tdp_now_ns() - t0;
 	if (out) {
-		tdpmmu_read_lock_stats(vm, &out->lock);
+		tdpmmu_lock_stats_read(vm, &out->lock);
 		sweep_lock_since(&out->lock, &lock0);
 	}
 	bench_pool_stats(pool, &s);
@@ -176,11 +176,11 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row, struct sweep
 	row->accesses = s.accesses;
 	for (unsigned i = 0; i < o->b.sw.vcpus; i++)
 		row->loops += g[i].loops;
-	tdpmmu_vm_fault_latency(vm, &row->lat);
-	tdpmmu_read_counters(vm, row->counters);
+	tdpmmu_fault_latency_read(vm, &row->lat);
+	tdpmmu_counters_read(vm, row->counters);
 	row->listed_end = tdpmmu_nx_listed(vm);
 	if (out)
-		tdpmmu_read_reclaim_stats(vm, &out->reclaim);
+		tdpmmu_reclaim_stats_read(vm, &out->reclaim);
 	if (tdpmmu_audit(vm))
 		fatal("nx-recovery (%s, %u vCPUs, %s): the audit after the run found violations",
 		      tdpmmu_strategy_name(o->b.sw.strategy), o->b.sw.vcpus,

@@ -82,7 +82,7 @@ bool populate_guest_next(void *ctx, struct tdpmmu_access *a);
 bool populate_page_written(uint64_t gfn, unsigned write_pct);
 uint64_t populate_page_value(uint64_t gfn);
 
-/* Sums of the vCPUs' statistics (tdpmmu_vcpu_read_stats) over one run. */
+/* Sums of the vCPUs' statistics (tdpmmu_vcpu_stats_read) over one run. */
 struct populate_vcpu_totals {
 	uint64_t accesses, tlb_misses, ept_violations, faults_fast, faults_slow;
 	uint64_t fault_retries, kicks, tlb_flushes;

@@ -71,7 +71,7 @@ static void add_vcpu_stats(struct populate_vcpu_totals *sum, const struct tdpmmu
 {
 	struct tdpmmu_vcpu_stats st;
 
-	tdpmmu_vcpu_read_stats(vcpu, &st);
+	tdpmmu_vcpu_stats_read(vcpu, &st);
 	sum->accesses += st.accesses;
 	sum->tlb_misses += st.tlb_misses;
 	sum->ept_violations += st.ept_violations;
@@ -101,11 +101,11 @@ static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned 
 	}
 	res->elapsed_ns = end > start ? end - start : 1;
 	res->faults = res->vcpu.ept_violations;
-	tdpmmu_read_counters(vm, res->counters);
-	tdpmmu_read_lock_stats(vm, &res->lock);
+	tdpmmu_counters_read(vm, res->counters);
+	tdpmmu_lock_stats_read(vm, &res->lock);
 	sweep_lock_since(&res->lock, lock_before);
-	tdpmmu_vm_fault_latency(vm, &res->latency);
-	tdpmmu_read_reclaim_stats(vm, &res->reclaim);
+	tdpmmu_fault_latency_read(vm, &res->latency);
+	tdpmmu_reclaim_stats_read(vm, &res->reclaim);
 }
 
 void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
@@ -134,7 +134,7 @@ void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, boo
 		t[i].run_flags = latency ? TDPMMU_RUN_LATENCY : 0;
 		populate_guest_init(&t[i].guest, o, i);
 	}
-	tdpmmu_read_lock_stats(vm, &lock_before);
+	tdpmmu_lock_stats_read(vm, &lock_before);
 	start_threads(t, vcpus);
 	for (unsigned i = 0; i < vcpus; i++)
 		pthread_join(t[i].tid, NULL);

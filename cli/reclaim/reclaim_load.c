@@ -21,7 +21,7 @@
  * read.  The staller writes its window (times, fault counts) and then sets
  * done with release; the main thread reads the window after joining it.
  * The main thread, for stalled-reader, samples the retired memory every
- * millisecond with tdpmmu_read_reclaim_stats, which reads only the
+ * millisecond with tdpmmu_reclaim_stats_read, which reads only the
  * library's atomics: it takes no lock, is no vCPU and no RCU reader, so
  * it can neither wait for the stalled reader nor hold up reclamation.  Its
  * sleeps set the measured duration; they synchronise nothing.  Stop is a
@@ -204,7 +204,7 @@ static void sample(struct tdpmmu_vm *vm, struct reclaim_result *res, uint64_t t0
 	struct tdpmmu_reclaim_stats rs;
 	uint64_t now = tdp_now_ns(), bytes;
 
-	tdpmmu_read_reclaim_stats(vm, &rs);
+	tdpmmu_reclaim_stats_read(vm, &rs);
 	bytes = rs.outstanding * 4096;
 	reclaim_series_add(&res->series, now - t0, bytes);
 	/* Inside the window as far as this thread can tell: started, not yet seen done. */
@@ -283,7 +283,7 @@ void reclaim_run(const struct reclaim_opts *o, struct sweep_run *out, struct rec
 	w = make_workers(o, vm, &stop);
 	st.w = w;
 	memset(res, 0, sizeof(*res));
-	tdpmmu_read_lock_stats(vm, &lock0);
+	tdpmmu_lock_stats_read(vm, &lock0);
 	t0 = tdp_now_ns();
 	for (unsigned i = 0; i < n; i++)
 		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]))
@@ -316,10 +316,10 @@ void reclaim_run(const struct reclaim_opts *o, struct sweep_run *out, struct rec
 	}
 	sum_latency(w, n, &out->latency);
 	out->has_latency = true;
-	tdpmmu_read_lock_stats(vm, &out->lock);
+	tdpmmu_lock_stats_read(vm, &out->lock);
 	sweep_lock_since(&out->lock, &lock0);
-	tdpmmu_read_reclaim_stats(vm, &out->reclaim);
-	tdpmmu_read_counters(vm, out->counters);
+	tdpmmu_reclaim_stats_read(vm, &out->reclaim);
+	tdpmmu_counters_read(vm, out->counters);
 	for (unsigned i = 0; i < n; i++)
 		tdpmmu_vcpu_destroy(w[i].v);
 	if (tdpmmu_audit(vm))

@@ -246,7 +246,7 @@ int torture_main(int argc, char **argv)
 	}
 	tdpmmu_inject(0, 0);
 	tdpmmu_quarantine(false);
-	tdpmmu_inject_stats(&delays, &alloc_failures);
+	tdpmmu_inject_stats_read(&delays, &alloc_failures);
 	printf("injected: %llu delays, %llu table allocation failures\n",
 	       (unsigned long long)delays, (unsigned long long)alloc_failures);
 	printf("violations: %llu\n", (unsigned long long)total);

@@ -238,7 +238,7 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 			struct tdpmmu_vcpu_stats st;
 
 			/* Tracked from before the write was chosen until now: it faulted. */
-			tdpmmu_vcpu_read_stats(g->v, &st);
+			tdpmmu_vcpu_stats_read(g->v, &st);
 			g->tracked_writes++;
 			if (st.ept_violations == g->violations0 && !g->escapes++)
 				torture_violation("vCPU %u wrote gpa 0x%llx, write-tracked since before "
@@ -281,7 +281,7 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 		if (g->must_fault) {
 			struct tdpmmu_vcpu_stats st;
 
-			tdpmmu_vcpu_read_stats(g->v, &st);
+			tdpmmu_vcpu_stats_read(g->v, &st);
 			g->violations0 = st.ept_violations;
 		}
 		break;
@@ -757,7 +757,7 @@ static void quiescent_checks(struct round *r)
 	 * one read disagree.  Only a disagreement that stays is a violation.
 	 */
 	for (int i = 0; i < 1000; i++) {
-		tdpmmu_read_reclaim_stats(r->vm, &rs);
+		tdpmmu_reclaim_stats_read(r->vm, &rs);
 		if (rs.freed <= rs.retired && rs.outstanding == rs.retired - rs.freed)
 			break;
 		sched_yield();
@@ -984,10 +984,10 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 		tdpmmu_vcpu_destroy(r->racer[i].v);
 	}
 
-	tdpmmu_read_counters(r->vm, c);
+	tdpmmu_counters_read(r->vm, c);
 	for (int i = 0; i < TDPMMU_NR_COUNTERS; i++)
 		res->counters[i] += c[i];
-	tdpmmu_read_reclaim_stats(r->vm, &res->reclaim);
+	tdpmmu_reclaim_stats_read(r->vm, &res->reclaim);
 	for (unsigned i = 0; i < r->n; i++) {
 		res->accesses += r->g[i].accesses;
 		res->reads_checked += r->g[i].reads;

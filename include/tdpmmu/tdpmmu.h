@@ -285,7 +285,7 @@ void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
  * another thread, or call anything that takes the MMU lock or flushes TLBs
  * (faults, zaps, invalidations, tdpmmu_flush_tlbs, audit): a flush waits
  * for every vCPU in guest mode to reach its next access.  Lockless calls
- * (tdpmmu_lookup, tdpmmu_host_pfn, tdpmmu_vcpu_read_stats) are fine.
+ * (tdpmmu_lookup, tdpmmu_host_pfn, tdpmmu_vcpu_stats_read) are fine.
  */
 #define TDPMMU_GUEST_BURST 256
 
@@ -311,13 +311,13 @@ struct tdpmmu_vcpu_stats {
 	uint64_t latency_max_ns;
 };
 
-void tdpmmu_vcpu_read_stats(const struct tdpmmu_vcpu *vcpu, struct tdpmmu_vcpu_stats *out);
+void tdpmmu_vcpu_stats_read(const struct tdpmmu_vcpu *vcpu, struct tdpmmu_vcpu_stats *out);
 
 struct tdpmmu_latency {
 	uint64_t count, p50_ns, p99_ns, p999_ns, max_ns;
 };
 /* Fault latency over the VM's vCPUs (those run with TDPMMU_RUN_LATENCY). */
-void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out);
+void tdpmmu_fault_latency_read(struct tdpmmu_vm *vm, struct tdpmmu_latency *out);
 
 /* Zap every leaf that maps part of [start, end) (write lock). */
 int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
@@ -355,7 +355,7 @@ int tdpmmu_audit(struct tdpmmu_vm *vm);
  */
 int tdpmmu_audit_tlbs(struct tdpmmu_vm *vm);
 
-void tdpmmu_read_counters(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS]);
+void tdpmmu_counters_read(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS]);
 const char *tdpmmu_counter_name(enum tdpmmu_counter c);
 
 struct tdpmmu_lock_stats {
@@ -367,7 +367,7 @@ struct tdpmmu_lock_stats {
 	uint64_t vcpu_reads, vcpu_writes;
 	uint64_t vcpu_read_wait_ns, vcpu_write_wait_ns;
 };
-void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats *out);
+void tdpmmu_lock_stats_read(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats *out);
 
 /*
  * Page tables handed to reclamation: retired, freed, waiting, and the most
@@ -385,7 +385,7 @@ struct tdpmmu_reclaim_stats {
 	uint64_t holdoff_waits;    /* flushes that waited for a lockless walker to finish */
 	uint64_t write_retries;    /* wrlock: faults that retried under the write lock */
 };
-void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out);
+void tdpmmu_reclaim_stats_read(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out);
 
 /*
  * Stay @ns inside a software walker's protection: the MMU read lock and
@@ -402,11 +402,11 @@ int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns);
  * flush, a teardown while entries are FROZEN, inside walk protection)
  * waits a little or yields; 1 in @alloc_fail_one_in page-table
  * allocations fails, so the operation fails cleanly with -ENOMEM.  0
- * turns either off (the default).  tdpmmu_inject_stats: how many of each
+ * turns either off (the default).  tdpmmu_inject_stats_read: how many of each
  * happened so far.
  */
 void tdpmmu_inject(unsigned delay_one_in, unsigned alloc_fail_one_in);
-void tdpmmu_inject_stats(uint64_t *delays, uint64_t *alloc_failures);
+void tdpmmu_inject_stats_read(uint64_t *delays, uint64_t *alloc_failures);
 /*
  * Quarantine, process-wide, for torture runs: page tables freed while it
  * is on become inaccessible (PROT_NONE) until reused, and the oldest freed
@@ -444,7 +444,7 @@ struct tdpmmu_root_stats {
 	uint64_t valid, invalid; /* roots on the list now */
 	uint64_t allocated;      /* ever */
 };
-void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out);
+void tdpmmu_root_stats_read(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out);
 
 /*
  * Dirty logging on a memslot (KVM_MEM_LOG_DIRTY_PAGES).  While enabled,

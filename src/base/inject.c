@@ -60,7 +60,7 @@ void tdpmmu_quarantine(bool on)
 	atomic_store(&tdp_quarantine, on);
 }
 
-void tdpmmu_inject_stats(uint64_t *delays, uint64_t *alloc_failures)
+void tdpmmu_inject_stats_read(uint64_t *delays, uint64_t *alloc_failures)
 {
 	*delays = atomic_load(&delays_injected);
 	*alloc_failures = atomic_load(&allocs_failed);

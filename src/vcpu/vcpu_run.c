@@ -268,7 +268,7 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 	return 0;
 }
 
-void tdpmmu_vcpu_read_stats(const struct tdpmmu_vcpu *v, struct tdpmmu_vcpu_stats *out)
+void tdpmmu_vcpu_stats_read(const struct tdpmmu_vcpu *v, struct tdpmmu_vcpu_stats *out)
 {
 	const uint64_t *src = (const uint64_t *)&v->stats;
 	uint64_t *dst = (uint64_t *)out;

@@ -238,7 +238,7 @@ int tdpmmu_vcpu_set_smm(struct tdpmmu_vcpu *vcpu, bool smm)
 	return 0;
 }
 
-void tdpmmu_read_root_stats(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
+void tdpmmu_root_stats_read(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
 {
 	struct tdp_mmu *mmu = &vm->mmu;
 	struct tdp_page *root;
@@ -291,7 +291,7 @@ int tdpmmu_audit(struct tdpmmu_vm *vm)
 	return tdp_mmu_audit(&vm->mmu, leaf_matches_host, vm, NULL);
 }
 
-void tdpmmu_read_counters(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS])
+void tdpmmu_counters_read(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS])
 {
 	tdp_counters_read_all(&vm->mmu.counters, out);
 }
@@ -301,12 +301,12 @@ const char *tdpmmu_counter_name(enum tdpmmu_counter c)
 	return tdp_counter_name(c);
 }
 
-void tdpmmu_read_lock_stats(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats *out)
+void tdpmmu_lock_stats_read(const struct tdpmmu_vm *vm, struct tdpmmu_lock_stats *out)
 {
 	mmu_lock_read_stats(&vm->mmu.lock, out);
 }
 
-void tdpmmu_read_reclaim_stats(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out)
+void tdpmmu_reclaim_stats_read(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out)
 {
 	/* Only atomics are read: the const is dropped for the shared helper. */
 	reclaim_read_stats((struct tdp_reclaim *)&vm->mmu.reclaim, out);
@@ -399,7 +399,7 @@ int tdpmmu_host_writeback(struct tdpmmu_vm *vm, uint64_t gfn)
 	return r;
 }
 
-void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
+void tdpmmu_fault_latency_read(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
 {
 	uint64_t hist[TDPMMU_LATENCY_BUCKETS] = { 0 };
 	struct tdpmmu_vcpu_stats st;
@@ -407,7 +407,7 @@ void tdpmmu_vm_fault_latency(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
 	memset(out, 0, sizeof(*out));
 	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
-		tdpmmu_vcpu_read_stats(vm->vcpus[i], &st);
+		tdpmmu_vcpu_stats_read(vm->vcpus[i], &st);
 		for (unsigned b = 0; b < TDPMMU_LATENCY_BUCKETS; b++) {
 			hist[b] += st.latency[b];
 			out->count += st.latency[b];

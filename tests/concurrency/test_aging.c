@@ -88,7 +88,7 @@ static struct tdpmmu_vcpu_stats vcpu_stats(const struct tdpmmu_vcpu *v)
 {
 	struct tdpmmu_vcpu_stats st;
 
-	tdpmmu_vcpu_read_stats(v, &st);
+	tdpmmu_vcpu_stats_read(v, &st);
 	return st;
 }
 
@@ -502,7 +502,7 @@ static void *ager_thread(void *arg)
 			start = page_gfn(test_rand(&rs) % RPAGES);
 			end = start + 1 + test_rand(&rs) % 1024;
 		}
-		tdpmmu_read_counters(g->vm, c0);
+		tdpmmu_counters_read(g->vm, c0);
 		ad0 = ad_updates_sum(g);
 		if (kind < 3)
 			r = tdpmmu_clear_flush_young(g->vm, start, end);
@@ -510,7 +510,7 @@ static void *ager_thread(void *arg)
 			r = tdpmmu_clear_young(g->vm, start, end);
 		else
 			r = tdpmmu_test_young(g->vm, start, end);
-		tdpmmu_read_counters(g->vm, c1);
+		tdpmmu_counters_read(g->vm, c1);
 		if (r < 0 || (kind >= 6 && r > 1)) {
 			fprintf(stderr,
 				"aging [0x%" PRIx64 ", 0x%" PRIx64 ") kind %u returned %d\n", start,
@@ -614,7 +614,7 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 		check_written_once(vm, round, page_gfn(p), page_word_gpa(p), written[p],
 				   value_of[p], &t->pages, &t->bad);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	t->young_cleared += c[TDPMMU_C_YOUNG_CLEARED];
 	t->tables_replaced += c[TDPMMU_C_TABLES_REPLACED];
 	t->dirty_dropped += c[TDPMMU_C_DIRTY_LEAVES_DROPPED];

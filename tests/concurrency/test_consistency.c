@@ -201,7 +201,7 @@ int main(int argc, char **argv)
 		now = tdp_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
-		tdpmmu_read_counters(vm, c);
+		tdpmmu_counters_read(vm, c);
 		after_move = reads_after_moves();
 		proven = c[TDPMMU_C_HUGE_SPLITS] > 0 && c[TDPMMU_C_TABLES_REPLACED] > 0 &&
 			 c[TDPMMU_C_NOTIFIER_RETRIES] > 0 && atomic_load(&churn.huge_cycles) > 0 &&
@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	after_move = reads_after_moves();
 	for (unsigned b = 0; b < THP_BLOCKS; b++)
 		moves += atomic_load(&block_moves[b]);
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	printf("test_consistency: %.1f s, %d vCPUs x %d words: %" PRIu64 " writes, %" PRIu64
 	       " reads ok (%" PRIu64 " after their block moved), %ld mismatches, %" PRIu64
 	       " host mismatches; churn %" PRIu64 " cycles (%" PRIu64 " compactions)%s; "

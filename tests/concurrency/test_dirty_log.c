@@ -59,7 +59,7 @@
 
 static void read_counters(struct tdpmmu_vm *vm, int64_t *c)
 {
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 }
 
 static bool counters_equal(const int64_t *a, const int64_t *b)
@@ -775,9 +775,9 @@ static void *toggler_thread(void *arg)
 		w0 = total_writes();
 		while (total_writes() - w0 < 256 && !atomic_load(&P.stop))
 			sched_yield();
-		tdpmmu_read_counters(P.vm, c0);
+		tdpmmu_counters_read(P.vm, c0);
 		r = tdpmmu_dirty_log_enable(P.vm, SLOT_B, flags);
-		tdpmmu_read_counters(P.vm, c1);
+		tdpmmu_counters_read(P.vm, c1);
 		if (r < 0)
 			atomic_fetch_add(&P.toggle_errors, 1);
 		/* Only this thread splits eagerly while the vCPUs run. */
@@ -884,7 +884,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 		now = tdp_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
-		tdpmmu_read_counters(P.vm, c);
+		tdpmmu_counters_read(P.vm, c);
 		proven = c[TDPMMU_C_PAGES_LOGGED_DIRTY] > 0 && c[TDPMMU_C_LEAVES_WRPROT] > 0 &&
 			 c[TDPMMU_C_FAST_FAULTS_FIXED] > 0 && atomic_load(&P.toggle_splits) > 0 &&
 			 c[TDPMMU_C_HUGE_RECOVERED] > 0 && c[TDPMMU_C_COLLAPSIBLE_ZAPPED] > 0 &&
@@ -898,7 +898,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 	for (int i = 0; i < nvcpus; i++)
 		pthread_join(P.g[i].thread, NULL);
 
-	tdpmmu_read_counters(P.vm, c);
+	tdpmmu_counters_read(P.vm, c);
 	printf("test_dirty_log (%s): %.1f s, %d vCPUs, %" PRIu64 " rounds, %" PRIu64
 	       " writes, %" PRIu64 " pages reported, %" PRIu64 " (a) checks (B stable in %" PRIu64
 	       " rounds), %" PRIu64 " excused in flight, %" PRIu64 " failures; B toggled %lld "

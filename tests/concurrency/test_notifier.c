@@ -152,7 +152,7 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 		now = tdp_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
-		tdpmmu_read_counters(vm, c);
+		tdpmmu_counters_read(vm, c);
 		proven = c[TDPMMU_C_NOTIFIER_RETRIES] > 0 && atomic_load(&leaves_after_end) > 0 &&
 			 atomic_load(&churn.huge_cycles) > 0 &&
 			 atomic_load(&churn.cycles) > atomic_load(&churn.huge_cycles);
@@ -168,9 +168,9 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 	/* Quiescent: the churn thread is stopped and the vCPU threads joined. */
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	for (int i = 0; i < nvcpus; i++) {
-		tdpmmu_vcpu_read_stats(g[i].v, &st);
+		tdpmmu_vcpu_stats_read(g[i].v, &st);
 		faults += st.faults_slow + st.faults_fast;
 		viol += st.ept_violations;
 	}
@@ -216,7 +216,7 @@ static const uint64_t probe_gfns[16] = {
 
 static void snap(struct snapshot *s)
 {
-	tdpmmu_read_counters(vm, s->c);
+	tdpmmu_counters_read(vm, s->c);
 	/* Freed by the call_rcu worker whenever a grace period ends: not our state. */
 	s->c[TDPMMU_C_TABLES_FREED] = 0;
 	for (unsigned i = 0; i < ARRAY_SIZE(probe_gfns); i++) {

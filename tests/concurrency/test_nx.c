@@ -289,7 +289,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 		/* Every third pass runs while no vCPU executes: nothing gets listed. */
 		bool quiet = passes % 3 == 2;
 
-		tdpmmu_read_counters(cvm, c);
+		tdpmmu_counters_read(cvm, c);
 		if (now - start >= (uint64_t)(seconds * 1e9) &&
 		    ((c[TDPMMU_C_NX_RECOVERED] > 0 && c[TDPMMU_C_NX_SPLITS] > 0 &&
 		      untracked_by_recovery > 0 && atomic_load(&good_reads) > 0) ||
@@ -298,7 +298,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 			break;
 		/* Huge-page recovery takes listed tables away under the worker's nose. */
 		atomic_store(&no_exec, quiet);
-		tdpmmu_read_counters(cvm, c);
+		tdpmmu_counters_read(cvm, c);
 		tracked = c[TDPMMU_C_NX_TRACKED];
 		recovered = c[TDPMMU_C_NX_RECOVERED];
 		r = tdpmmu_recover_huge_pages(cvm, 0,
@@ -315,7 +315,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 			 * teardown unlisted tables, or the worker popped tables
 			 * whose parent entry we had just replaced.
 			 */
-			tdpmmu_read_counters(cvm, c);
+			tdpmmu_counters_read(cvm, c);
 			if (quiet &&
 			    tracked - c[TDPMMU_C_NX_TRACKED] > c[TDPMMU_C_NX_RECOVERED] - recovered)
 				untracked_by_recovery++;
@@ -337,7 +337,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	/* The worker still runs: the audits take the write lock. */
 	CHECK_EQ(tdp_nx_audit(cvm), 0);
 	CHECK_EQ(tdpmmu_audit(cvm), 0);
-	tdpmmu_read_counters(cvm, c);
+	tdpmmu_counters_read(cvm, c);
 	listed = tdpmmu_nx_listed(cvm);
 	printf("test_nx: concurrent: %.1f s, %d vCPUs x %d words: %" PRIu64 " writes, %" PRIu64
 	       " reads ok, %" PRIu64 " execs, %ld mismatches, %" PRIu64 " host mismatches; %" PRIu64

@@ -411,7 +411,7 @@ static uint64_t vcpu_slow_faults(void)
 	uint64_t n = 0;
 
 	for (int i = 0; i < nvcpus; i++) {
-		tdpmmu_vcpu_read_stats(guests[i].v, &st);
+		tdpmmu_vcpu_stats_read(guests[i].v, &st);
 		n += st.faults_slow;
 	}
 	return n;
@@ -497,7 +497,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	/* Quiescent: churn stopped, vCPU threads joined, this thread made every recovery. */
 	CHECK_EQ(tdpmmu_audit_tlbs(cvm), 0);
 	host_bad = word_guests_check_host(cvm, guests, nvcpus, &reads_ok, &writes);
-	tdpmmu_read_counters(cvm, c);
+	tdpmmu_counters_read(cvm, c);
 	printf("test_recover: concurrent: %.1f s, %d vCPUs x %d words: %" PRIu64 " writes, %" PRIu64
 	       " reads ok, %ld mismatches, %" PRIu64 " host mismatches; %" PRIu64
 	       " passes (%" PRIu64 " split faults), zapped %" PRIu64 " (%" PRIu64

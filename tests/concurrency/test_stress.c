@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 		sched_yield();
 		if (now < deadline)
 			continue;
-		tdpmmu_read_counters(vm, c);
+		tdpmmu_counters_read(vm, c);
 		proven = (c[TDPMMU_C_CAS_FAILED] || !test_strategy_has_cas_races(vm)) &&
 			 (c[TDPMMU_C_FROZEN_SEEN] || !test_strategy_has_frozen_races(vm)) &&
 			 c[TDPMMU_C_TABLES_REPLACED] && c[TDPMMU_C_HUGE_SPLITS] &&
@@ -206,8 +206,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 
-	tdpmmu_read_counters(vm, c);
-	tdpmmu_read_lock_stats(vm, &ls);
+	tdpmmu_counters_read(vm, c);
+	tdpmmu_lock_stats_read(vm, &ls);
 	printf("test_stress: %.1f s, %d faulters: %ld faults, %ld zaps; cas_failed %lld, "
 	       "frozen_seen %lld, frozen_spins %lld, tables_replaced %lld, huge_splits %lld, "
 	       "tables_lost_race %lld, fault_retries %lld, tables_freed %lld; lock: %llu reads, "
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 	{
 		struct tdpmmu_reclaim_stats rs;
 
-		tdpmmu_read_reclaim_stats(vm, &rs);
+		tdpmmu_reclaim_stats_read(vm, &rs);
 		CHECK(rs.peak_outstanding > 0 && rs.peak_outstanding <= rs.retired);
 		CHECK(rs.freed <= rs.retired && rs.outstanding <= rs.peak_outstanding);
 	}

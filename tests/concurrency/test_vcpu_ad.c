@@ -186,7 +186,7 @@ static void test_exact_dirty(uint64_t seed)
 	CHECK_EQ(p.i, p.n);
 	CHECK_EQ(p.bad_reads, 0);
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
-	tdpmmu_vcpu_read_stats(v, &st);
+	tdpmmu_vcpu_stats_read(v, &st);
 
 	for (uint64_t gfn = ANON_BASE; gfn < ANON_BASE + ANON_PAGES; gfn++) {
 		int k = kind[gfn - ANON_BASE];
@@ -223,12 +223,12 @@ static void test_exact_dirty(uint64_t seed)
 		}
 	}
 	CHECK_EQ(bad, 0);
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	CHECK_EQ(c[TDPMMU_C_DIRTY_LEAVES_DROPPED], 0);
 
 	/* Zap everything: every Dirty bit must reach the host, and nothing else. */
 	CHECK_EQ(tdpmmu_zap_range(vm, 0, THP_BASE + THP_PAGES), 0);
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	CHECK_EQ(c[TDPMMU_C_DIRTY_LEAVES_DROPPED], nw + dirty_blocks);
 	for (uint64_t gfn = ANON_BASE; gfn < ANON_BASE + ANON_PAGES; gfn++) {
 		int k = kind[gfn - ANON_BASE];
@@ -302,7 +302,7 @@ static uint64_t ept_violations(const struct tdpmmu_vcpu *v)
 {
 	struct tdpmmu_vcpu_stats st;
 
-	tdpmmu_vcpu_read_stats(v, &st);
+	tdpmmu_vcpu_stats_read(v, &st);
 	return st.ept_violations;
 }
 
@@ -421,13 +421,13 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 				round, gfn, hd);
 	}
 	for (int i = 0; i < nvcpus; i++) {
-		tdpmmu_vcpu_read_stats(w[i].v, &st);
+		tdpmmu_vcpu_stats_read(w[i].v, &st);
 		t->walk_retries += st.walk_retries;
 		t->ad_updates += st.ad_updates;
 		t->bad += w[i].bad_reads;
 		t->split_writes += w[i].split_writes;
 	}
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	t->leaves_zapped += c[TDPMMU_C_LEAVES_ZAPPED];
 	t->dirty_dropped += c[TDPMMU_C_DIRTY_LEAVES_DROPPED];
 	CHECK_EQ(tdpmmu_audit(vm), 0);

@@ -159,7 +159,7 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 	uint64_t gen = atomic_load(&zap_gen);
 	int j;
 
-	tdpmmu_vcpu_read_stats(g->v, &st);
+	tdpmmu_vcpu_stats_read(g->v, &st);
 	/*
 	 * A zap numbered prev_gen + 2 or later started after the previous
 	 * callback (which saw prev_gen) and has returned now.  If it flushed,
@@ -268,11 +268,11 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 	for (;;) {
 		bool proven;
 
-		tdpmmu_read_counters(vm, c);
+		tdpmmu_counters_read(vm, c);
 		flushes_before = c[TDPMMU_C_TLB_FLUSHES];
 		REQUIRE(tdpmmu_zap_range(vm, 0, (uint64_t)nvcpus * 16) == 0);
 		/* The zap, flush included, has returned: publish it (flushes are ours only). */
-		tdpmmu_read_counters(vm, c);
+		tdpmmu_counters_read(vm, c);
 		atomic_store_explicit(&flushed[(zap_gen + 1) % FLUSH_RING],
 				      c[TDPMMU_C_TLB_FLUSHES] != flushes_before, memory_order_relaxed);
 		atomic_fetch_add(&zap_gen, 1);
@@ -281,11 +281,11 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 		now = tdp_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
-		tdpmmu_read_counters(vm, c);
+		tdpmmu_counters_read(vm, c);
 		kicks = 0;
 		hits = 0;
 		for (int i = 0; i < nvcpus; i++) {
-			tdpmmu_vcpu_read_stats(g[i].v, &st);
+			tdpmmu_vcpu_stats_read(g[i].v, &st);
 			kicks += st.kicks;
 			hits += st.tlb_hits;
 		}
@@ -306,11 +306,11 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 		pthread_join(g[i].thread, NULL);
 
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	kicks = 0;
 	hits = 0;
 	for (int i = 0; i < nvcpus; i++) {
-		tdpmmu_vcpu_read_stats(g[i].v, &st);
+		tdpmmu_vcpu_stats_read(g[i].v, &st);
 		acc += st.accesses;
 		hits += st.tlb_hits;
 		kicks += st.kicks;
@@ -433,7 +433,7 @@ static void test_outside_never_blocks(void)
 
 	tdpmmu_flush_tlbs(vm);
 	CHECK_EQ(tdpmmu_zap_range(vm, 0, SLOT_PAGES), 0);
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	CHECK_EQ(c[TDPMMU_C_TLB_FLUSH_KICKS], 0); /* nobody was in guest mode */
 	CHECK(c[TDPMMU_C_TLB_FLUSHES] >= 2);
 	REQUIRE(tdpmmu_lookup(vm, 5, &m) == 0);
@@ -452,16 +452,16 @@ static void test_outside_never_blocks(void)
 	 * request pending until it enters again.
 	 */
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
-	tdpmmu_vcpu_read_stats(b.v, &after);
+	tdpmmu_vcpu_stats_read(b.v, &after);
 	CHECK(after.tlb_flushes >= 1);
 	CHECK_EQ(after.ept_violations, 1); /* gfn 6 was never mapped */
 
 	/* The one that ran: its TLB still held gfn 5; entry must flush it. */
-	tdpmmu_vcpu_read_stats(ran, &before);
+	tdpmmu_vcpu_stats_read(ran, &before);
 	o.step = 0;
 	o.type = TDPMMU_ACCESS_READ;
 	CHECK_EQ(tdpmmu_vcpu_run(ran, guest_once, &o, 0), 0);
-	tdpmmu_vcpu_read_stats(ran, &after);
+	tdpmmu_vcpu_stats_read(ran, &after);
 	CHECK_EQ(after.tlb_flushes - before.tlb_flushes, 1);
 	CHECK_EQ(after.ept_violations - before.ept_violations, 1);
 	CHECK_EQ(after.tlb_hits - before.tlb_hits, 0);
@@ -469,7 +469,7 @@ static void test_outside_never_blocks(void)
 	/* And with nothing pending, a second run hits the TLB without faulting. */
 	o.step = 0;
 	CHECK_EQ(tdpmmu_vcpu_run(ran, guest_once, &o, 0), 0);
-	tdpmmu_vcpu_read_stats(ran, &before);
+	tdpmmu_vcpu_stats_read(ran, &before);
 	CHECK_EQ(before.tlb_flushes, after.tlb_flushes);
 	CHECK_EQ(before.ept_violations, after.ept_violations);
 	CHECK_EQ(before.tlb_hits - after.tlb_hits, 1);

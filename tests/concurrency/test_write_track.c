@@ -252,7 +252,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	for (;;) {
 		uint64_t now = tdp_now_ns();
 
-		tdpmmu_read_counters(vm, c);
+		tdpmmu_counters_read(vm, c);
 		if (now - start >= (uint64_t)(seconds * 1e9) &&
 		    ((c[TDPMMU_C_WRITES_EMULATED] > 0 && collapsed > 0 &&
 		      atomic_load(&churn.cycles) > 0) ||
@@ -293,7 +293,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	host_bad = word_guests_check_host(vm, guests, nvcpus, &reads_ok, &writes);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	printf("test_write_track: concurrent: %.1f s, %d vCPUs x %d words: %" PRIu64
 	       " writes (%lld emulated), %" PRIu64 " reads ok, %ld mismatches, %" PRIu64
 	       " host mismatches; %" PRIu64 " tracking changes, %" PRIu64

@@ -40,7 +40,7 @@ static inline bool test_strategy_has_cas_races(const struct tdpmmu_vm *vm)
 {
 	struct tdpmmu_reclaim_stats rs;
 
-	tdpmmu_read_reclaim_stats(vm, &rs);
+	tdpmmu_reclaim_stats_read(vm, &rs);
 	return rs.strategy != TDPMMU_STRATEGY_GLOBAL;
 }
 
@@ -48,7 +48,7 @@ static inline bool test_strategy_has_frozen_races(const struct tdpmmu_vm *vm)
 {
 	struct tdpmmu_reclaim_stats rs;
 
-	tdpmmu_read_reclaim_stats(vm, &rs);
+	tdpmmu_reclaim_stats_read(vm, &rs);
 	return rs.strategy != TDPMMU_STRATEGY_GLOBAL && rs.strategy != TDPMMU_STRATEGY_WRLOCK;
 }
 
@@ -57,7 +57,7 @@ static inline bool test_strategy_path_ran(const struct tdpmmu_vm *vm)
 {
 	struct tdpmmu_reclaim_stats rs;
 
-	tdpmmu_read_reclaim_stats(vm, &rs);
+	tdpmmu_reclaim_stats_read(vm, &rs);
 	switch (rs.strategy) {
 	case TDPMMU_STRATEGY_RCU:
 	case TDPMMU_STRATEGY_RCU_QSBR:
@@ -80,7 +80,7 @@ static inline int64_t test_counter(const struct tdpmmu_vm *vm, enum tdpmmu_count
 {
 	int64_t v[TDPMMU_NR_COUNTERS];
 
-	tdpmmu_read_counters(vm, v);
+	tdpmmu_counters_read(vm, v);
 	return v[c];
 }
 

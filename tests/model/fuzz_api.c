@@ -500,7 +500,7 @@ static void read_leaf_counters(int64_t out[3])
 {
 	int64_t c[TDPMMU_NR_COUNTERS];
 
-	tdpmmu_read_counters(F.vm, c);
+	tdpmmu_counters_read(F.vm, c);
 	out[0] = c[TDPMMU_C_LEAVES_4K];
 	out[1] = c[TDPMMU_C_LEAVES_2M];
 	out[2] = c[TDPMMU_C_LEAVES_1G];
@@ -1521,8 +1521,8 @@ static bool alloc_may_fail(void)
 
 	if (F.alloc_inject)
 		return true;
-	tdpmmu_read_counters(F.vm, c);
-	tdpmmu_read_reclaim_stats(F.vm, &rs);
+	tdpmmu_counters_read(F.vm, c);
+	tdpmmu_reclaim_stats_read(F.vm, &rs);
 	used = (uint64_t)(c[TDPMMU_C_TABLES_L1] + c[TDPMMU_C_TABLES_L2] + c[TDPMMU_C_TABLES_L3] +
 			  c[TDPMMU_C_TABLES_L4] + c[TDPMMU_C_TABLES_L5]) +
 	       rs.outstanding;
@@ -2029,7 +2029,7 @@ static void op_vcpu(void)
 		break;
 	default:
 		if (F.vcpu[vi])
-			tdpmmu_vcpu_read_stats(F.vcpu[vi], &st);
+			tdpmmu_vcpu_stats_read(F.vcpu[vi], &st);
 		break;
 	}
 	/* vCPUs come and go, roles switch: the normal-role tree stays as it was. */
@@ -2063,11 +2063,11 @@ static void op_misc(void)
 		struct tdpmmu_root_stats roots;
 		struct tdpmmu_latency lat;
 
-		tdpmmu_read_counters(F.vm, c);
-		tdpmmu_read_lock_stats(F.vm, &ls);
-		tdpmmu_read_reclaim_stats(F.vm, &rs);
-		tdpmmu_read_root_stats(F.vm, &roots);
-		tdpmmu_vm_fault_latency(F.vm, &lat);
+		tdpmmu_counters_read(F.vm, c);
+		tdpmmu_lock_stats_read(F.vm, &ls);
+		tdpmmu_reclaim_stats_read(F.vm, &rs);
+		tdpmmu_root_stats_read(F.vm, &roots);
+		tdpmmu_fault_latency_read(F.vm, &lat);
 		for (int i = 0; i < TDPMMU_NR_COUNTERS; i++)
 			if (!tdpmmu_counter_name((enum tdpmmu_counter)i))
 				fail("counter %d has no name", i);

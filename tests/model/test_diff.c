@@ -114,7 +114,7 @@ static void compare_leaf_counts(struct tdpmmu_vm *vm)
 
 	for (uint64_t g = 0; g < SPACE; g++)
 		n[model[g]]++;
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	CHECK_EQ(c[TDPMMU_C_LEAVES_4K], n[1]);
 	CHECK_EQ(c[TDPMMU_C_LEAVES_2M], n[2] / (int64_t)pages_at(2));
 	CHECK_EQ(c[TDPMMU_C_LEAVES_1G], n[3] / (int64_t)pages_at(3));
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 				break;
 		}
 	}
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	printf("test_diff: %" PRIu64 " ops (map %" PRIu64 ", huge-over-table %" PRIu64
 	       ", zap %" PRIu64 ", zap-all %" PRIu64 "); splits %lld, tables replaced %lld, "
 	       "tables freed %lld\n",

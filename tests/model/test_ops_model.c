@@ -908,7 +908,7 @@ static void compare_leaves(struct tdpmmu_vm *vm, const char *op, bool all)
 	memset(block_touched, 0, sizeof(block_touched));
 	for (uint64_t g = 0; g < NG1; g++)
 		nt1 += t1[g] != 0;
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	if ((c[TDPMMU_C_LEAVES_4K] != nleaves[1] || c[TDPMMU_C_LEAVES_2M] != nleaves[2] ||
 	     c[TDPMMU_C_LEAVES_1G] != nleaves[3] || c[TDPMMU_C_TABLES_L1] != nt2 ||
 	     c[TDPMMU_C_TABLES_L2] != nt1) &&
@@ -1433,7 +1433,7 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 			break;
 		}
 	}
-	tdpmmu_read_counters(vm, st->c);
+	tdpmmu_counters_read(vm, st->c);
 	st->emulate = emulate_count;
 	st->slow_spurious = slow_spurious;
 	st->clear_splits = clear_splits;

@@ -19,7 +19,7 @@ static void snap(struct tdpmmu_vm *vm, struct snapshot *s)
 {
 	int64_t c[TDPMMU_NR_COUNTERS];
 
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	memcpy(s->acct, c, sizeof(s->acct));
 	for (unsigned i = 0; i < ARRAY_SIZE(s->m); i++)
 		REQUIRE(tdpmmu_lookup(vm, i * 4099, &s->m[i]) == 0);

@@ -102,7 +102,7 @@ static void test_tree(unsigned levels, uint64_t base)
 	/* Full walk: every entry of every reachable table, once, in pre-order. */
 	n = walk(mmu, TDP_LEVEL_4K, 0, mmu->max_gfn, v, (int)ARRAY_SIZE(v), 0, NULL);
 	check_preorder(v, n, mmu->root_level);
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	for (int l = TDP_LEVEL_4K; l <= TDP_LEVEL_MAX; l++)
 		tables += c[TDPMMU_C_TABLES_L1 + l - 1];
 	CHECK_EQ(n, tables * TDP_PTES_PER_TABLE);

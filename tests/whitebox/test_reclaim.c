@@ -70,7 +70,7 @@ static struct tdpmmu_reclaim_stats rstats(struct tdpmmu_vm *vm)
 {
 	struct tdpmmu_reclaim_stats rs;
 
-	tdpmmu_read_reclaim_stats(vm, &rs);
+	tdpmmu_reclaim_stats_read(vm, &rs);
 	return rs;
 }
 
@@ -154,10 +154,10 @@ static void test_wrlock_retry(void)
 	struct tdpmmu_lock_stats ls0, ls;
 
 	map_small(v);
-	tdpmmu_read_lock_stats(vm, &ls0);
+	tdpmmu_lock_stats_read(vm, &ls0);
 	huge_fault(&j);
 	rs = rstats(vm);
-	tdpmmu_read_lock_stats(vm, &ls);
+	tdpmmu_lock_stats_read(vm, &ls);
 	CHECK_EQ(j.level, 2);
 	CHECK_EQ(rs.write_retries, 1);
 	CHECK_EQ(rs.retired, 1);
@@ -179,7 +179,7 @@ static void test_global_writes_only(void)
 	huge_fault(&j);
 	for (uint64_t gfn = 1024; gfn < 1100; gfn++)
 		REQUIRE(tdpmmu_fault(v, gfn, TDPMMU_ACCESS_WRITE, 0, NULL) == 0);
-	tdpmmu_read_lock_stats(vm, &ls);
+	tdpmmu_lock_stats_read(vm, &ls);
 	CHECK_EQ(ls.reads, 0);
 	CHECK(ls.vcpu_writes >= 3);
 	CHECK_EQ(rstats(vm).freed, 1);

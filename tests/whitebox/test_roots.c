@@ -112,7 +112,7 @@ static void test_single(void)
 	REQUIRE(tdpmmu_vcpu_create(vm, &a) == 0);
 	REQUIRE(tdpmmu_vcpu_create(vm, &b) == 0);
 	REQUIRE(tdpmmu_vcpu_create(vm, &smm) == 0);
-	tdpmmu_read_root_stats(vm, &rs);
+	tdpmmu_root_stats_read(vm, &rs);
 	CHECK_EQ(rs.valid + rs.invalid, 0); /* no root before the first fault */
 
 	run_one(a, 5 << 12, TDPMMU_ACCESS_WRITE, &val);
@@ -121,7 +121,7 @@ static void test_single(void)
 	CHECK_EQ(tdpmmu_vcpu_set_smm(smm, true), 0);
 	CHECK_EQ(tdpmmu_fault(smm, 5, TDPMMU_ACCESS_READ, 0, NULL), 0);
 	CHECK(smm->root && smm->root != a->root && smm->root->root_role == TDP_ROLE_SMM);
-	tdpmmu_read_root_stats(vm, &rs);
+	tdpmmu_root_stats_read(vm, &rs);
 	CHECK_EQ(rs.valid, 2);
 	CHECK_EQ(rs.allocated, 2);
 	CHECK(mapped(vm, 5) && mapped(vm, 700));
@@ -131,7 +131,7 @@ static void test_single(void)
 	/* Fast zap: nothing mapped afterwards; holders keep their old roots until reload. */
 	CHECK_EQ(tdpmmu_zap_all_fast(vm), 0);
 	CHECK(!mapped(vm, 5) && !mapped(vm, 700));
-	tdpmmu_read_root_stats(vm, &rs);
+	tdpmmu_root_stats_read(vm, &rs);
 	CHECK_EQ(rs.valid, 0);
 	CHECK_EQ(rs.invalid, 2);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
@@ -140,7 +140,7 @@ static void test_single(void)
 	CHECK_EQ(val, 0x1234); /* the bytes stay with the host */
 	CHECK_EQ(tdpmmu_fault(b, 6, TDPMMU_ACCESS_READ, 0, NULL), 0);
 	CHECK_EQ(tdpmmu_fault(smm, 6, TDPMMU_ACCESS_READ, 0, NULL), 0);
-	tdpmmu_read_root_stats(vm, &rs);
+	tdpmmu_root_stats_read(vm, &rs);
 	CHECK_EQ(rs.valid, 2);
 	CHECK_EQ(rs.invalid, 0); /* every invalidated root is gone */
 	CHECK_EQ(rs.allocated, 4);
@@ -160,14 +160,14 @@ static void test_single(void)
 	CHECK_EQ(val, 0xabcdef);
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	/* Bad moves and deletes change nothing. */
-	tdpmmu_read_counters(vm, c);
+	tdpmmu_counters_read(vm, c);
 	CHECK_EQ(tdpmmu_memslot_move(vm, 1, 100), -EEXIST); /* overlaps slot 0 */
 	CHECK_EQ(tdpmmu_memslot_move(vm, 9, MOVE_A), -ENOENT);
 	CHECK_EQ(tdpmmu_memslot_delete(vm, 9), -ENOENT);
 	{
 		int64_t c2[TDPMMU_NR_COUNTERS];
 
-		tdpmmu_read_counters(vm, c2);
+		tdpmmu_counters_read(vm, c2);
 		CHECK_EQ(c2[TDPMMU_C_FAST_ZAPS], c[TDPMMU_C_FAST_ZAPS]);
 	}
 	CHECK(mapped(vm, gfn_new));
@@ -183,10 +183,10 @@ static void test_single(void)
 	tdpmmu_vcpu_destroy(a);
 	tdpmmu_vcpu_destroy(b);
 	tdpmmu_vcpu_destroy(smm);
-	tdpmmu_read_root_stats(vm, &rs);
+	tdpmmu_root_stats_read(vm, &rs);
 	CHECK_EQ(rs.valid, 2); /* valid roots outlive their vCPUs (the MMU's reference) */
 	CHECK_EQ(tdpmmu_zap_all_fast(vm), 0);
-	tdpmmu_read_root_stats(vm, &rs);
+	tdpmmu_root_stats_read(vm, &rs);
 	CHECK_EQ(rs.valid + rs.invalid, 0);
 	tdpmmu_vm_destroy(vm);
 }
@@ -451,7 +451,7 @@ static void test_concurrent(const struct test_opts *o)
 	}
 	CHECK_EQ(tdpmmu_audit(sh.vm), 0);
 	CHECK_EQ(tdpmmu_audit_tlbs(sh.vm), 0);
-	tdpmmu_read_counters(sh.vm, c);
+	tdpmmu_counters_read(sh.vm, c);
 	printf("roots: %ld fast zaps (%ld by memslot moves), %lld reloads, %lld roots allocated, "
 	       "%lld invalidated; guests met an invalidated root during a zap %ld times, after "
 	       "one %ld times; saw their root replaced after a zap %ld times; "
@@ -475,7 +475,7 @@ static void test_concurrent(const struct test_opts *o)
 		free(t[i].g.written);
 	}
 	CHECK_EQ(tdpmmu_zap_all_fast(sh.vm), 0);
-	tdpmmu_read_root_stats(sh.vm, &rs);
+	tdpmmu_root_stats_read(sh.vm, &rs);
 	CHECK_EQ(rs.valid + rs.invalid, 0); /* every invalidated root was freed */
 	tdpmmu_vm_destroy(sh.vm);
 }
