@@ -13,7 +13,23 @@ $(error cannot read TDPMMU_VERSION_MAJOR/MINOR/PATCH from include/tdpmmu/tdpmmu.
 endif
 
 BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -pthread \
-	-D_LGPL_SOURCE -Iinclude -Isrc -Icli -Itests -fPIC $(EXTRA_CFLAGS)
+	-D_LGPL_SOURCE -fPIC $(EXTRA_CFLAGS)
+
+# Include paths by directory: the library boundary (docs/design.md).  The
+# library (src/, the testing library src/testing/ included) and the
+# white-box tests see the internal headers (-Isrc); the black-box tests and
+# the program see the public headers only (include/: tdpmmu.h, spte.h,
+# stats.h, testing.h).  INC_<dir> is looked up for a source's directory,
+# then for its top directory.
+INC_src               := -Iinclude -Isrc
+INC_tests/whitebox    := -Iinclude -Isrc -Itests
+INC_tests/unit        := -Iinclude -Itests
+INC_tests/concurrency := -Iinclude -Itests
+INC_tests/lib         := -Iinclude -Itests
+INC_tests/model       := -Iinclude -Itests
+INC_cli               := -Iinclude -Icli
+inc_for = $(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_$(firstword $(subst /, ,$(1)))))
+
 LDLIBS  := -lurcu-memb -lurcu-qsbr -lurcu-common -pthread
 
 # Build variants: release for the program and benchmarks; debug (lock-mode
@@ -27,7 +43,9 @@ CFLAGS_asan    := -O1 -g -DTDP_DEBUG -fsanitize=address,undefined -fno-omit-fram
 # liburcu is not instrumented: call it instead of inlining its fast paths.
 CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
 # Deliberately broken builds (docs/testing.md): the debug build with one
-# bug planted; `make check` asserts the torture catches each.
+# bug planted; `make check` asserts the torture catches each.  Broken build
+# x-y defines TDP_BREAK_X_Y, which turns TDP_MUTANT(X_Y) (src/base/mutant.h)
+# from 0 into 1 at its sites in the code.
 BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen \
 	downgrade-no-flush flush-only-changed yield-no-flush claim-by-gfn slot-no-invalid \
 	remap-two-holds mark-by-gfn huge-over-invalidation
@@ -96,7 +114,7 @@ $(DEPS_OK): scripts/deps.sh
 define VARIANT_RULES
 $(B)/$(1)/obj/%.o: %.c $(DEPS_OK) Makefile
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
+	$$(CC) $$(BASE_CFLAGS) $$(call inc_for,$$<) $$(CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
 
 $(B)/$(1)/libtdpmmu.a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(LIB_SRCS))
 	@rm -f $$@
@@ -115,9 +133,18 @@ define TEST_RULE
 $(B)/$(1)/tests/$(notdir $(basename $(2))): $(patsubst %.c,$(B)/$(1)/obj/%.o,$(2)) \
 		$(B)/$(1)/libtdpmmu-testing.a $(B)/$(1)/libtdpmmu.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$^ -o $$@ $$(LDLIBS) -lm
+	$$(CC) $$(BASE_CFLAGS) $$(CFLAGS_$(1)) $$(filter %.o,$$^) $$(filter %.a,$$^) -o $$@ \
+		$$(LDLIBS) -lm
 endef
 $(foreach v,$(VARIANTS),$(eval $(call VARIANT_RULES,$(v))))
+# The model programs also link the reference model they share: the sources
+# of tests/model/ other than the programs (the recipe puts objects before
+# the libraries).
+MODEL_PROGS := test_diff test_ops_model fuzz_api
+MODEL_SRCS  := $(filter-out tests/model/test_%.c tests/model/fuzz_api.c,\
+	$(wildcard tests/model/*.c))
+$(foreach v,$(VARIANTS),$(foreach t,$(MODEL_PROGS),\
+	$(eval $(B)/$(v)/tests/$(t): $(patsubst %.c,$(B)/$(v)/obj/%.o,$(MODEL_SRCS)))))
 $(foreach v,$(VARIANTS),$(foreach t,$(TEST_SRCS) tests/model/fuzz_api.c,\
 	$(eval $(call TEST_RULE,$(v),$(t)))))
 
@@ -146,7 +173,12 @@ build/api_c99: tests/install/api_c99.c build/libtdpmmu.a
 build/api_cxx: tests/install/api_cxx.cc build/libtdpmmu.a
 	@CXX=$(CXX) sh scripts/deps.sh g++
 	$(CXX) -std=c++11 $(API_FLAGS) $< build/libtdpmmu.a -o $@ $(LDLIBS)
--include build/api_c99.d build/api_cxx.d
+# tdpmmu/testing.h needs C11; its calls come from the testing library.
+build/libtdpmmu-testing.a: build/release/libtdpmmu-testing.a
+	cp $< $@
+build/api_c11: tests/install/api_c11.c build/libtdpmmu-testing.a build/libtdpmmu.a
+	$(CC) -std=c11 $(API_FLAGS) $< build/libtdpmmu-testing.a build/libtdpmmu.a -o $@ $(LDLIBS)
+-include build/api_c99.d build/api_cxx.d build/api_c11.d
 
 run: build/tdpmmu
 	./build/tdpmmu run
@@ -163,10 +195,11 @@ DURATION ?= 60
 check: test-unit sanitize fuzz-replay torture-short broken-check
 	@echo "make check: all tests passed"
 
-test-unit: $(DEBUG_TESTS) build/release/tdpmmu all build/api_c99 build/api_cxx
+test-unit: $(DEBUG_TESTS) build/release/tdpmmu all build/api_c99 build/api_cxx build/api_c11
 	@set -e; for t in $(TESTS); do echo "== $$t"; ./build/debug/tests/$$t; done
 	@echo "== api_c99"; ./build/api_c99
 	@echo "== api_cxx"; ./build/api_cxx
+	@echo "== api_c11"; ./build/api_c11
 	@echo "== cli"; sh tests/cli/cli_test.sh build/release/tdpmmu
 	@echo "== install"; sh tests/install/install_test.sh
 	@echo "== exported symbols"; sh tests/install/symbols_test.sh build/libtdpmmu.so
@@ -242,6 +275,12 @@ CATCH_remap-two-holds     := tests/test_memslot_race --only 3 --rounds 8
 CATCH_mark-by-gfn         := tests/test_memslot_race --only 4 --rounds 8 --strategy rcu-qsbr
 CATCH_huge-over-invalidation := tests/test_memslot_race --only 5 --rounds 8
 broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
+	@in_src="$$(grep -rhoE 'TDP_MUTANT\([A-Z0-9_]+\)' src --exclude=mutant.h | \
+		sed 's/.*(\(.*\))/\1/' | sort -u | tr '\n' ' ')"; \
+	in_mk="$$(echo $(BROKEN) | tr a-z- A-Z_ | tr ' ' '\n' | sort -u | tr '\n' ' ')"; \
+	if [ "$$in_src" != "$$in_mk" ]; then \
+		echo "TDP_MUTANT sites in src/: $$in_src"; echo "BROKEN builds: $$in_mk"; exit 1; \
+	fi
 	@set -e; for b in $(BROKEN); do \
 		case $$b in \
 		free-no-wait) c="$(CATCH_free-no-wait)";; \
@@ -275,7 +314,7 @@ torture: build/debug/tdpmmu build/fanout8/tdpmmu build/asan/tdpmmu
 
 # The API fuzz harness (tests/model/fuzz_api.c): make check replays its corpus
 # under ASan+UBSan with gcc; make fuzz runs libFuzzer (clang) for DURATION.
-build/asan/obj/tests/model/fuzz_api.o: CFLAGS_asan += -DFUZZ_STANDALONE
+$(B)/asan/obj/tests/model/fuzz_api.o: CFLAGS_asan += -DFUZZ_STANDALONE
 fuzz-replay: build/asan/tests/fuzz_api
 	@echo "== fuzz corpus replay (asan+ubsan)"
 	./build/asan/tests/fuzz_api tests/model/fuzz_corpus
@@ -296,10 +335,14 @@ tsan-long: $(addprefix build/tsan/tests/,$(CONC_TESTS))
 	$(call RUN_MATRIX,$(TSAN_RUN),build/tsan/tests,$(DURATION))
 
 # --- install ---------------------------------------------------------------
+# The product: its headers (not tdpmmu/testing.h: the testing library is
+# built for the tests and the program, and is not installed), libraries,
+# pkg-config file and program.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/tdpmmu $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin
-	install -m 644 include/tdpmmu/*.h $(DESTDIR)$(PREFIX)/include/tdpmmu/
+	install -m 644 $(filter-out %/testing.h,$(wildcard include/tdpmmu/*.h)) \
+		$(DESTDIR)$(PREFIX)/include/tdpmmu/
 	install -m 644 build/libtdpmmu.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 build/libtdpmmu.so $(DESTDIR)$(PREFIX)/lib/libtdpmmu.so.0
 	ln -sf libtdpmmu.so.0 $(DESTDIR)$(PREFIX)/lib/libtdpmmu.so

@@ -19,19 +19,9 @@ __attribute__((noreturn, format(printf, 1, 2))) void usage_error(const char *fmt
 /* Print "tdpmmu: <msg>" to stderr, exit 1 (something failed while running). */
 __attribute__((noreturn, format(printf, 1, 2))) void fatal(const char *fmt, ...);
 
-/* help.c: the program's --help, and each subcommand's. */
+/* help.c: the program's --help and `tdpmmu bench --help` (from scenario.c's table). */
 void print_usage(FILE *f);
 void print_bench_help(FILE *f);
-void print_run_help(FILE *f);
-void print_populate_help(FILE *f);
-void print_dirty_log_help(FILE *f);
-void print_access_help(FILE *f);
-void print_nx_help(FILE *f);
-void print_demand_help(FILE *f);
-void print_reclaim_help(FILE *f, bool stall);
-void print_torture_help(FILE *f);
-void print_notifier_help(FILE *f);
-void print_mixed_help(FILE *f);
 
 /* parse.c: 0, -EINVAL (not a number / bad suffix) or -ERANGE (overflow). */
 int parse_u64(const char *s, uint64_t *out);
@@ -85,17 +75,7 @@ void json_string(FILE *f, const char *s);
 /* A finite double, or null. */
 void json_number(FILE *f, double v, int decimals);
 
-/* bench_*.c and run.c: the subcommands. */
-int bench_populate_main(int argc, char **argv);
-int bench_dirty_log_main(int argc, char **argv);
-int bench_access_main(int argc, char **argv);
-int bench_nx_main(int argc, char **argv);
-int bench_demand_main(int argc, char **argv);
-int bench_huge_over_table_main(int argc, char **argv);
-int bench_stalled_reader_main(int argc, char **argv);
-int bench_notifier_main(int argc, char **argv);
-int bench_mixed_main(int argc, char **argv);
-int torture_main(int argc, char **argv);
+/* run.c: `tdpmmu run`. */
 int run_main(int argc, char **argv);
 
 #endif /* TDPMMU_CLI_H */

@@ -1,7 +1,8 @@
 /*
  * main.c - the tdpmmu program: command dispatch, --help, --version and
  * the two ways of failing (usage errors exit 2, run-time errors exit 1).
- * The help texts are in help.c.
+ * `tdpmmu bench NAME` finds its scenario in the one table (scenario.c);
+ * the help texts are in help.c, run.c and each command's folder.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "scenario.h"
+#include "torture/torture.h"
 
 static void verror(const char *fmt, va_list ap)
 {
@@ -40,37 +43,22 @@ void fatal(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
-#define BENCH_SCENARIOS                                                                            \
-	"populate, demand-paging, dirty-log, access-tracking, nx-recovery, huge-over-table, "      \
-	"stalled-reader, notifier, mixed"
-
 static int bench_main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*main)(int argc, char **argv);
-	} scenarios[] = {
-		{ "populate", bench_populate_main },
-		{ "dirty-log", bench_dirty_log_main },
-		{ "access-tracking", bench_access_main },
-		{ "nx-recovery", bench_nx_main },
-		{ "demand-paging", bench_demand_main },
-		{ "huge-over-table", bench_huge_over_table_main },
-		{ "stalled-reader", bench_stalled_reader_main },
-		{ "notifier", bench_notifier_main },
-		{ "mixed", bench_mixed_main },
-	};
+	const struct scenario *sc;
+	char known[256];
 
+	scenario_names(known, sizeof(known));
 	if (argc < 2)
-		usage_error("'bench' needs a scenario (known: " BENCH_SCENARIOS ")");
+		usage_error("'bench' needs a scenario (known: %s)", known);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		print_bench_help(stdout);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(argv[1], scenarios[i].name))
-			return scenarios[i].main(argc - 1, argv + 1);
-	usage_error("unknown benchmark scenario '%s' (known: " BENCH_SCENARIOS ")", argv[1]);
+	sc = scenario_find(argv[1]);
+	if (!sc)
+		usage_error("unknown benchmark scenario '%s' (known: %s)", argv[1], known);
+	return sc->main(sc, argc - 1, argv + 1);
 }
 
 int main(int argc, char **argv)

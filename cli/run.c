@@ -17,38 +17,37 @@
 #include <string.h>
 
 #include "cli.h"
-#include "base/compiler.h"
+#include "common/util.h"
+#include "scenario.h"
 #include "sweep/sweep.h"
 
 #define MAX_ARGS 16
 
 struct step {
-	int (*main)(int argc, char **argv);
-	const char *argv[MAX_ARGS]; /* argv[0] is the scenario; NULL-terminated */
+	const char *argv[MAX_ARGS]; /* argv[0] is the scenario (scenario.c); NULL-terminated */
 };
 
 enum { POP_SMALL, POP_MANY, HUGE_OVER_TABLE, NX_RECOVERY, NR_STEPS };
 
 static const struct step steps[NR_STEPS] = {
-	[POP_SMALL] = { bench_populate_main,
-			{ "populate", "-v", "1,2", "-b", "1G", "--repeat", "5", "--strategy",
+	[POP_SMALL] = { { "populate", "-v", "1,2", "-b", "1G", "--repeat", "5", "--strategy",
 			  "all" } },
-	[POP_MANY] = { bench_populate_main,
-		       { "populate", "-v", "256", "-b", "16M", "--repeat", "3", "--strategy",
+	[POP_MANY] = { { "populate", "-v", "256", "-b", "16M", "--repeat", "3", "--strategy",
 			 "all" } },
-	[HUGE_OVER_TABLE] = { bench_huge_over_table_main,
-			      { "huge-over-table", "-v", "2", "--seconds", "1", "--repeat", "2",
+	[HUGE_OVER_TABLE] = { { "huge-over-table", "-v", "2", "--seconds", "1", "--repeat", "2",
 				"--strategy", "all" } },
-	[NX_RECOVERY] = { bench_nx_main,
-			  { "nx-recovery", "-v", "1", "-b", "512M", "--period", "100", "--ratio",
+	[NX_RECOVERY] = { { "nx-recovery", "-v", "1", "-b", "512M", "--period", "100", "--ratio",
 			    "1", "--seconds", "0.5", "--repeat", "3", "--strategy", "all" } },
 };
 
 static void run_step(const struct step *st, struct sweep_report *out)
 {
+	const struct scenario *sc = scenario_find(st->argv[0]);
 	char *argv[MAX_ARGS];
 	int argc = 0;
 
+	if (!sc)
+		cli_bug("run: no scenario '%s'", st->argv[0]);
 	fputs("\n== tdpmmu bench", stdout);
 	for (; st->argv[argc]; argc++) {
 		argv[argc] = (char *)st->argv[argc];
@@ -58,7 +57,7 @@ static void run_step(const struct step *st, struct sweep_report *out)
 	fputc('\n', stdout);
 	fflush(stdout);
 	sweep_keep(out);
-	st->main(argc, argv);
+	sc->main(sc, argc, argv);
 }
 
 /* One verdict line: a ratio per strategy, the target, whether it was met. */
@@ -128,11 +127,30 @@ static void judge(struct sweep_report *r, long cores)
 	print_verdict(v, 6, cores);
 }
 
+static void print_run_help(FILE *f)
+{
+	fputs("usage: tdpmmu run\n"
+	      "\n"
+	      "The main job, what `make run` starts: the seed thread's debate on one\n"
+	      "screen.  Four benchmark sweeps of every strategy, each printed as the\n"
+	      "`tdpmmu bench` command it is, with its main table:\n"
+	      "  populate -v 1,2        the cost of parallel faults at one vCPU, and\n"
+	      "                         whether two scale\n"
+	      "  populate -v 256        hundreds of vCPU threads on few cores\n"
+	      "  huge-over-table -v 2   faults that replace page tables\n"
+	      "  nx-recovery -v 1       fault latency while NX recovery runs\n"
+	      "Then the verdict: one line per question, the ratio of every strategy,\n"
+	      "the target and whether it was met.  About a minute on a 2-core machine;\n"
+	      "a progress line on a terminal only.  It takes no flags: run the printed\n"
+	      "commands for the full tables, --json and --plot.\n",
+	      f);
+}
+
 int run_main(int argc, char **argv)
 {
 	struct sweep_report reports[NR_STEPS] = { 0 };
 	struct machine_info m;
-	uint64_t t0 = tdp_now_ns();
+	uint64_t t0 = now_ns();
 
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		print_run_help(stdout);
@@ -147,9 +165,10 @@ int run_main(int argc, char **argv)
 	for (int i = 0; i < NR_STEPS; i++)
 		run_step(&steps[i], &reports[i]);
 	judge(reports, m.usable_cores);
-	printf("\n%.0f s in all.  Each table is one `tdpmmu bench` command above; run it alone for\n"
+	printf("\n%.0f s in all.  Each table is one `tdpmmu bench` command above; run it alone "
+	       "for\n"
 	       "latency, lock and reclamation tables, --json and --plot (docs/bench.md).\n",
-	       (double)(tdp_now_ns() - t0) / 1e9);
+	       (double)(now_ns() - t0) / 1e9);
 	for (int i = 0; i < NR_STEPS; i++)
 		sweep_report_free(&reports[i]);
 	return 0;

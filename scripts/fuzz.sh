@@ -58,11 +58,16 @@ rm -f "$BUILD/probe.c" "$BUILD/probe"
 CC=$CC sh scripts/deps.sh
 
 echo "fuzz: building $BUILD/fuzz_api"
-# shellcheck disable=SC2046,SC2086 # the source list and FUZZ_CFLAGS split on purpose
+# The library and the testing library (src/*/ includes src/testing/), the
+# reference model's sources (tests/model/ minus its programs) and the
+# harness, in one compile: -Isrc is for the library's sources; the harness
+# itself uses the public headers and tdpmmu/testing.h.
+model_srcs=$(ls tests/model/*.c | grep -v -e '/test_[^/]*\.c$' -e '/fuzz_api\.c$' || true)
+# shellcheck disable=SC2046,SC2086 # the source lists and FUZZ_CFLAGS split on purpose
 "$CC" -std=gnu11 -O1 -g -D_LGPL_SOURCE -DTDP_DEBUG \
 	-Iinclude -Isrc -Itests -pthread -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined ${FUZZ_CFLAGS:-} \
-	$(ls src/*/*.c) tests/model/fuzz_api.c -o "$BUILD/fuzz_api" \
+	$(ls src/*/*.c) $model_srcs tests/model/fuzz_api.c -o "$BUILD/fuzz_api" \
 	-lurcu-memb -lurcu-qsbr -lurcu-common -lm
 
 rm -rf "$BUILD/corpus"

@@ -1,17 +1,19 @@
 /*
  * access.h - `tdpmmu bench access-tracking` (KVM's
- * access_tracking_perf_test) as a scenario of the sweep driver: one run
- * of one configuration (bench_access.c), and its flags, report, JSON and
- * the scenario itself (access_report.c).
+ * access_tracking_perf_test) as a scenario of the sweep driver, one file
+ * per part: opts.c (flags), run.c (one run of one configuration),
+ * report.c (settings, report, JSON, the sweep description, access_main)
+ * and help.c.
  *
  * Threads: options and reports on the main thread only; a run's vCPU
- * threads live inside access_run() (see bench_access.c).
+ * threads live inside access_run() (see run.c).
  */
 #ifndef TDPMMU_CLI_ACCESS_H
 #define TDPMMU_CLI_ACCESS_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/bench_common.h"
 
@@ -33,7 +35,17 @@ struct access_extra {
 	struct bench_vcpu_sum vcpu;                 /* the vCPUs' totals at the end */
 };
 
-/* bench_access.c: the sweep's run function (@opts: struct access_opts). */
+/* opts.c: parse and check the flags (usage errors exit 2)... */
+void access_opts_parse(struct access_opts *o, int argc, char **argv);
+/* ...and write them back out: "tdpmmu bench NAME -v ... -b 1G -s anonymous". */
+void access_opts_command(const struct access_opts *o, const char *name, char *buf, size_t len);
+
+/* run.c: the sweep's run function (@opts: struct access_opts). */
 void access_run(void *opts, bool latency_round, struct sweep_run *out);
+
+/* report.c and help.c: the scenario's entry in the table (cli/scenario.c). */
+extern const struct sweep_scenario access_sweep;
+int access_main(const struct scenario *sc, int argc, char **argv);
+void access_help(FILE *f);
 
 #endif /* TDPMMU_CLI_ACCESS_H */

@@ -4,7 +4,7 @@
  * the page size each implies.  Parsing -s is the library's
  * tdpmmu_backing_parse(), which takes these names and the short ones.
  */
-#include "populate/populate.h"
+#include "common/backing.h"
 
 const char *backing_kvm_name(enum tdpmmu_backing b)
 {
@@ -30,6 +30,6 @@ uint64_t backing_align_bytes(enum tdpmmu_backing b)
 	case TDPMMU_BACKING_HUGETLB_1G:
 		return 1ull << 30;
 	default:
-		return POPULATE_PAGE_BYTES; /* THP falls back to 4K where 2M does not fit */
+		return 4096; /* THP falls back to 4K where 2M does not fit */
 	}
 }

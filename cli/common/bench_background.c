@@ -18,11 +18,12 @@
 #include <time.h>
 
 #include "common/bench_background.h"
-#include "base/compiler.h"
+#include "common/util.h"
+#include "tdpmmu/testing.h"
 
-#define BLOCK_PAGES 512ull       /* one 2 MiB block */
+#define BLOCK_PAGES 512ull /* one 2 MiB block */
 #define CHECK_ALL_PAGES (1u << 18) /* up to 1 GiB of guest memory: every page */
-#define CHECK_SAMPLES 1024       /* else per region and per recent range */
+#define CHECK_SAMPLES 1024 /* else per region and per recent range */
 
 /* --- the guest program ---------------------------------------------------- */
 
@@ -30,7 +31,7 @@ unsigned bg_page_access(uint64_t gfn, unsigned write_pct, bool exec)
 {
 	if (exec && gfn % BG_EXEC_EVERY == BG_EXEC_EVERY - 1)
 		return TDPMMU_ACCESS_EXEC;
-	return populate_page_written(gfn, write_pct) ? TDPMMU_ACCESS_WRITE : TDPMMU_ACCESS_READ;
+	return page_written(gfn, write_pct) ? TDPMMU_ACCESS_WRITE : TDPMMU_ACCESS_READ;
 }
 
 void bg_guest_init(struct bg_guest *g, uint64_t base_gfn, uint64_t npages, unsigned write_pct,
@@ -52,9 +53,9 @@ bool bg_guest_next(void *ctx, struct tdpmmu_access *a)
 		g->passes++;
 	}
 	gfn = g->base_gfn + g->next++;
-	a->gpa = gfn * POPULATE_PAGE_BYTES;
+	a->gpa = gfn * GUEST_PAGE_BYTES;
 	a->type = bg_page_access(gfn, g->write_pct, g->exec);
-	a->value = a->type == TDPMMU_ACCESS_WRITE ? populate_page_value(gfn) : 0;
+	a->value = a->type == TDPMMU_ACCESS_WRITE ? page_value(gfn) : 0;
 	return true;
 }
 
@@ -74,13 +75,13 @@ uint64_t bg_payload_bytes(const struct bench_opts *b, uint64_t total_pages, unsi
 		return 0;
 	/* Reserved, touched on demand: the slots, and the frames remaps move blocks to. */
 	return tdpmmu_payload_bytes_for(total_pages, slots) +
-	       BG_REMAP_BLOCKS * 2 * BLOCK_PAGES * POPULATE_PAGE_BYTES;
+	       BG_REMAP_BLOCKS * 2 * BLOCK_PAGES * GUEST_PAGE_BYTES;
 }
 
 void bg_inval_init(struct bg_inval *iv, struct tdpmmu_vm *vm, uint64_t total_pages,
 		   uint64_t range_bytes, unsigned remap_pct, uint64_t seed)
 {
-	uint64_t range = range_bytes / POPULATE_PAGE_BYTES;
+	uint64_t range = range_bytes / GUEST_PAGE_BYTES;
 
 	memset(iv, 0, sizeof(*iv));
 	iv->vm = vm;
@@ -112,7 +113,7 @@ void bg_invalidate(struct bg_inval *iv)
 		if (end > iv->total_pages)
 			end = iv->total_pages;
 	}
-	t0 = tdp_now_ns();
+	t0 = now_ns();
 	r = tdpmmu_invalidate_begin(iv->vm, start, end);
 	if (r)
 		inval_fail("invalidate_begin", start, end, r);
@@ -130,7 +131,7 @@ void bg_invalidate(struct bg_inval *iv)
 	r = tdpmmu_invalidate_end(iv->vm, start, end);
 	if (r)
 		inval_fail("invalidate_end", start, end, r);
-	ns = tdp_now_ns() - t0;
+	ns = now_ns() - t0;
 	iv->ns += ns;
 	if (ns > iv->max_ns)
 		iv->max_ns = ns;
@@ -145,7 +146,7 @@ void bg_sleep_until(uint64_t t)
 {
 	uint64_t now;
 
-	while ((now = tdp_now_ns()) < t) {
+	while ((now = now_ns()) < t) {
 		struct timespec ts = { .tv_sec = (time_t)((t - now) / 1000000000ull),
 				       .tv_nsec = (long)((t - now) % 1000000000ull) };
 
@@ -167,8 +168,8 @@ void bg_pace(uint64_t *due, unsigned rate, uint64_t now)
 static int backing_max_level(enum tdpmmu_backing b)
 {
 	if (b == TDPMMU_BACKING_HUGETLB_1G)
-		return TDP_LEVEL_1G;
-	return b == TDPMMU_BACKING_ANON ? TDP_LEVEL_4K : TDP_LEVEL_2M;
+		return TDPMMU_LEVEL_1G;
+	return b == TDPMMU_BACKING_ANON ? TDPMMU_LEVEL_4K : TDPMMU_LEVEL_2M;
 }
 
 #define CHECK_FAIL(gfn, fmt, ...)                                                                  \
@@ -178,9 +179,9 @@ static void check_log(const struct bg_check *c, uint64_t gfn, const struct tdpmm
 {
 	uint64_t i = gfn - c->log_base;
 
-	if (!spte_is_writable(m->spte))
+	if (!tdpmmu_spte_writable(m->spte))
 		return;
-	if (m->level != TDP_LEVEL_4K)
+	if (m->level != TDPMMU_LEVEL_4K)
 		CHECK_FAIL(gfn, "is writable at level %d in a dirty-logging memslot", m->level);
 	if (!(c->log_bitmap[i / 64] & (1ull << (i % 64))))
 		CHECK_FAIL(gfn, "is mapped writable but not in the dirty log: a write could be "
@@ -191,9 +192,9 @@ static void check_payload(const struct bg_check *c, uint64_t gfn, const struct b
 			  const struct tdpmmu_mapping *m)
 {
 	bool written = bg_page_access(gfn, g->write_pct, g->exec) == TDPMMU_ACCESS_WRITE;
-	uint64_t want = written ? populate_page_value(gfn) : 0, got = 0;
+	uint64_t want = written ? page_value(gfn) : 0, got = 0;
 	bool dirty = false;
-	int r = tdpmmu_host_read(c->vm, gfn * POPULATE_PAGE_BYTES, &got);
+	int r = tdpmmu_host_read(c->vm, gfn * GUEST_PAGE_BYTES, &got);
 
 	if (r)
 		CHECK_FAIL(gfn, "cannot be read through the host: %s", strerror(-r));
@@ -201,7 +202,7 @@ static void check_payload(const struct bg_check *c, uint64_t gfn, const struct b
 		CHECK_FAIL(gfn, "holds 0x%llx, the guest %s 0x%llx", (unsigned long long)got,
 			   written ? "wrote" : "never wrote it, so it must hold",
 			   (unsigned long long)want);
-	if (!written || gfn < c->dirty_kept_from || (m->present && spte_is_dirty(m->spte)))
+	if (!written || gfn < c->dirty_kept_from || (m->present && tdpmmu_spte_dirty(m->spte)))
 		return;
 	r = tdpmmu_host_dirty(c->vm, gfn, &dirty);
 	if (r || !dirty)
@@ -224,9 +225,11 @@ static void check_page(const struct bg_check *c, uint64_t gfn)
 				   (unsigned long long)m.pfn, (unsigned long long)pfn);
 		if (m.level > backing_max_level(c->b->backing))
 			CHECK_FAIL(gfn, "is mapped at level %d, -s %s allows %d", m.level,
-				   backing_kvm_name(c->b->backing), backing_max_level(c->b->backing));
-		if (c->nx && m.level > TDP_LEVEL_4K && (m.spte & SPTE_X))
-			CHECK_FAIL(gfn, "is mapped by an executable huge leaf with NX huge pages on");
+				   backing_kvm_name(c->b->backing),
+				   backing_max_level(c->b->backing));
+		if (c->nx && m.level > TDPMMU_LEVEL_4K && (m.spte & TDPMMU_SPTE_X))
+			CHECK_FAIL(gfn,
+				   "is mapped by an executable huge leaf with NX huge pages on");
 		if (c->log_bitmap && gfn >= c->log_base && gfn - c->log_base < c->log_pages)
 			check_log(c, gfn, &m);
 	}

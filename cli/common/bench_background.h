@@ -106,7 +106,7 @@ void bg_inval_init(struct bg_inval *iv, struct tdpmmu_vm *vm, uint64_t total_pag
  */
 void bg_invalidate(struct bg_inval *iv);
 
-/* Sleep until tdp_now_ns() reaches @t. */
+/* Sleep until now_ns() reaches @t. */
 void bg_sleep_until(uint64_t t);
 /*
  * Pacing at @rate per second: the next time after one that was due at

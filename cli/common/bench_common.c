@@ -6,11 +6,11 @@
  * before the vCPU threads exist.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
 
 #include "common/bench_common.h"
-#include "mmu/tdp_mmu.h"
 
 void bench_opts_init(struct bench_opts *b, enum tdpmmu_backing backing)
 {
@@ -45,7 +45,7 @@ uint64_t bench_size_arg(const char *opt, const char *arg)
 		usage_error("%s: '%s' is too large", opt, arg);
 	if (v == 0)
 		usage_error("%s: the size must not be zero", opt);
-	if (v % POPULATE_PAGE_BYTES)
+	if (v % GUEST_PAGE_BYTES)
 		usage_error("%s: %s is not a multiple of 4K", opt, arg);
 	return v;
 }
@@ -130,11 +130,11 @@ uint64_t bench_tables_needed(uint64_t pages, unsigned slots, unsigned vcpus, uns
 	uint64_t n = 1; /* the root */
 
 	for (int level = leaf_level; level < (int)levels; level++) {
-		uint64_t span = tdp_pages_per_level(level + 1);
+		uint64_t span = tdpmmu_level_pages(level + 1);
 
 		n += (pages + span - 1) / span + slots;
 	}
-	return n + (uint64_t)vcpus * TDP_PAGE_CACHE_CAP + 64;
+	return n + (uint64_t)vcpus * tdpmmu_vcpu_cache_tables() + 64;
 }
 
 static uint64_t machine_memory(void)
@@ -149,7 +149,7 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 {
 	unsigned levels = b->sw.levels, vcpus = sweep_max_vcpus(&b->sw);
 	unsigned regions = shared ? 1 : vcpus;
-	uint64_t max_pages = 1ull << (levels * TDP_PT_BITS), mem = machine_memory();
+	uint64_t max_pages = 1ull << (levels * tdpmmu_pt_bits()), mem = machine_memory();
 	uint64_t align = backing_align_bytes(b->backing), pages, bytes;
 	char size[32], page[32], limit[32], need[32], have[32], total[32];
 
@@ -159,7 +159,7 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 		usage_error("-s %s: -b %s is not a multiple of its %s pages",
 			    backing_kvm_name(b->backing), size, page);
 	if (bench_pages_per_vcpu(b) > max_pages / regions) {
-		format_size(max_pages * POPULATE_PAGE_BYTES, limit, sizeof(limit));
+		format_size(max_pages * GUEST_PAGE_BYTES, limit, sizeof(limit));
 		if (regions == 1)
 			usage_error("-b %s is more than the %s guest address space of %u-level "
 				    "tables", size, limit, levels);
@@ -167,13 +167,15 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 			    "tables", regions, size, limit, levels);
 	}
 	pages = bench_pages_per_vcpu(b) * regions;
-	format_size(pages * POPULATE_PAGE_BYTES, total, sizeof(total));
-	if (pages % slots || (pages / slots * POPULATE_PAGE_BYTES) % align)
+	format_size(pages * GUEST_PAGE_BYTES, total, sizeof(total));
+	if (pages % slots || (pages / slots * GUEST_PAGE_BYTES) % align)
 		usage_error("%s %u: the %s of guest memory does not split into %u memslots of "
-			    "whole %s pages", slots_flag, slots, total, slots, page);
+			    "whole %s pages",
+			    slots_flag, slots, total, slots, page);
 	/* With --payload the guest's pages are touched; the rest is only reserved. */
-	bytes = bench_tables_needed(pages, slots, vcpus, levels, TDP_LEVEL_4K) * POPULATE_PAGE_BYTES +
-		(b->sw.payload ? pages * POPULATE_PAGE_BYTES : 0);
+	bytes = bench_tables_needed(pages, slots, vcpus, levels, TDPMMU_LEVEL_4K) *
+			GUEST_PAGE_BYTES +
+		(b->sw.payload ? pages * GUEST_PAGE_BYTES : 0);
 	if (mem && bytes > mem / 2) {
 		format_size_approx(bytes, need, sizeof(need));
 		format_size_approx(mem, have, sizeof(have));
@@ -188,7 +190,9 @@ struct tdpmmu_vm *bench_vm_create(struct tdpmmu_vm_config *cfg, const struct ben
 {
 	unsigned regions = shared ? 1 : b->sw.vcpus;
 	uint64_t pages = bench_pages_per_vcpu(b) * regions, slot_pages = pages / slots;
-	uint64_t tables = 2 * bench_tables_needed(pages, slots, b->sw.vcpus, b->sw.levels, TDP_LEVEL_4K) + 1024;
+	uint64_t tables =
+		2 * bench_tables_needed(pages, slots, b->sw.vcpus, b->sw.levels, TDPMMU_LEVEL_4K) +
+		1024;
 	struct tdpmmu_vm *vm;
 	int r;
 

@@ -21,7 +21,8 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "populate/populate.h"
+#include "common/backing.h"
+#include "common/guest.h"
 #include "sweep/sweep.h"
 #include "tdpmmu/tdpmmu.h"
 
@@ -55,7 +56,7 @@ void bench_strategy_list_arg(const char *opt, const char *arg, bool out[TDPMMU_N
 
 static inline uint64_t bench_pages_per_vcpu(const struct bench_opts *b)
 {
-	return b->bytes_per_vcpu / POPULATE_PAGE_BYTES;
+	return b->bytes_per_vcpu / GUEST_PAGE_BYTES;
 }
 
 /*

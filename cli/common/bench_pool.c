@@ -20,8 +20,7 @@
 #include <string.h>
 
 #include "common/bench_common.h"
-#include "base/compiler.h"
-#include "base/thread_slot.h"
+#include "common/util.h"
 
 #define VCPU_STACK_BYTES (128u << 10)
 
@@ -58,7 +57,8 @@ static void *vcpu_thread(void *arg)
 
 	/* One-time setup out of every timed pass: liburcu registration, thread slot. */
 	tdpmmu_lookup(p->vm, 0, &m);
-	tdp_thread_slot();
+	if (tdpmmu_thread_attach())
+		cli_bug("no per-thread slot left for a vCPU thread (the -v limit keeps one)");
 
 	pthread_mutex_lock(&p->lock);
 	if (++p->ready == p->nr)
@@ -133,11 +133,11 @@ void bench_pool_start(struct bench_pool *p)
 {
 	pthread_mutex_lock(&p->lock);
 	if (p->finished != p->nr)
-		tdp_bug("bench pool: a pass started while %u of %u vCPUs still run",
+		cli_bug("bench pool: a pass started while %u of %u vCPUs still run",
 			p->nr - p->finished, p->nr);
 	p->finished = 0;
 	p->pass++;
-	p->start_ns = tdp_now_ns();
+	p->start_ns = now_ns();
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -149,7 +149,7 @@ uint64_t bench_pool_wait(struct bench_pool *p)
 	pthread_mutex_lock(&p->lock);
 	while (p->finished < p->nr)
 		pthread_cond_wait(&p->done, &p->lock);
-	ns = tdp_now_ns() - p->start_ns;
+	ns = now_ns() - p->start_ns;
 	pthread_mutex_unlock(&p->lock);
 	for (unsigned i = 0; i < p->nr; i++)
 		if (p->v[i].err)

@@ -9,14 +9,14 @@
 #include <string.h>
 
 #include "common/bench_common.h"
-#include "base/compiler.h"
+#include "common/util.h"
 
 void bench_phase_add(struct bench_phases *ph, const char *name, uint64_t ns, uint64_t faults)
 {
 	struct bench_phase *p;
 
 	if (ph->n == BENCH_MAX_PHASES)
-		tdp_bug("more than %d phases", BENCH_MAX_PHASES);
+		cli_bug("more than %d phases", BENCH_MAX_PHASES);
 	p = &ph->p[ph->n++];
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->ns = ns;

@@ -89,8 +89,8 @@ void machine_info_print(const struct machine_info *m, unsigned levels, FILE *f)
 	fprintf(f, "kernel:  %s\n", m->kernel);
 	fprintf(f, "liburcu flavour: memb, sys_membarrier fast path: %s\n",
 		m->membarrier ? "active" : "INACTIVE");
-	fprintf(f, "build:   %s, %u-level tables, TDP_PT_BITS %d, cc %s\n", build_variant(),
-		levels, TDP_PT_BITS, __VERSION__);
+	fprintf(f, "build:   %s, %u-level tables, TDP_PT_BITS %u, cc %s\n", build_variant(), levels,
+		tdpmmu_pt_bits(), __VERSION__);
 }
 
 void machine_info_json(const struct machine_info *m, unsigned levels, FILE *f)
@@ -103,8 +103,8 @@ void machine_info_json(const struct machine_info *m, unsigned levels, FILE *f)
 	json_string(f, m->kernel);
 	fprintf(f, ",\n    \"rcu_flavour\": \"memb\",\n    \"membarrier_active\": %s,\n",
 		m->membarrier ? "true" : "false");
-	fprintf(f, "    \"levels\": %u,\n    \"pt_bits\": %d,\n    \"build\": ", levels,
-		TDP_PT_BITS);
+	fprintf(f, "    \"levels\": %u,\n    \"pt_bits\": %u,\n    \"build\": ", levels,
+		tdpmmu_pt_bits());
 	json_string(f, build_variant());
 	fputs(",\n    \"compiler\": ", f);
 	json_string(f, __VERSION__);

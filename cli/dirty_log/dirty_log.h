@@ -1,11 +1,12 @@
 /*
  * dirty_log.h - `tdpmmu bench dirty-log` (KVM's dirty_log_perf_test) as a
- * scenario of the sweep driver: its flags (dirty_log_opts.c), one run of
- * one configuration (bench_dirty_log.c) and its report, JSON and the
- * scenario itself (dirty_log_report.c).
+ * scenario of the sweep driver, one file per part: opts.c (flags), run.c
+ * (one run of one configuration), kvm.c (a kvm row's run), report.c
+ * (settings, report, JSON, the sweep description, dirty_log_main) and
+ * help.c.
  *
  * Threads: options and reports on the main thread only; a run's vCPU
- * threads live inside dirty_log_run() (see bench_dirty_log.c).
+ * threads live inside dirty_log_run() (see run.c).
  */
 #ifndef TDPMMU_CLI_DIRTY_LOG_H
 #define TDPMMU_CLI_DIRTY_LOG_H
@@ -42,19 +43,23 @@ struct dirty_extra {
 	uint64_t disable_pass_faults;      /* -e */
 };
 
-/* dirty_log_opts.c */
+/* opts.c */
 void dirty_opts_parse(struct dirty_opts *o, int argc, char **argv);
 /* "tdpmmu bench dirty-log -v ... --recover inplace" */
 void dirty_opts_command(const struct dirty_opts *o, char *buf, size_t len);
 const char *dirty_recover_name(enum tdpmmu_huge_recovery r);
 unsigned dirty_log_flags(const struct dirty_opts *o);
 
-/* bench_dirty_log.c: the sweep's run function (@opts: struct dirty_opts). */
+/* run.c: the sweep's run function (@opts: struct dirty_opts). */
 void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out);
 /* The table's columns and the metric from @x's phase times. */
-void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x,
-			   unsigned iterations);
-/* dirty_log_kvm.c: a kvm row's run (the sweep's run_kvm). */
+void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x, unsigned iterations);
+/* kvm.c: a kvm row's run (the sweep's run_kvm). */
 void dirty_log_kvm_run(void *opts, struct sweep_run *out);
+
+/* report.c and help.c: the scenario's entry in the table (cli/scenario.c). */
+extern const struct sweep_scenario dirty_log_sweep;
+int dirty_log_main(const struct scenario *sc, int argc, char **argv);
+void dirty_log_help(FILE *f);
 
 #endif /* TDPMMU_CLI_DIRTY_LOG_H */

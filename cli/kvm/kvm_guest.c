@@ -27,8 +27,8 @@
 #include <linux/kvm.h>
 #include <string.h>
 
+#include "common/guest.h"
 #include "kvm/kvm_vm.h"
-#include "populate/populate.h"
 
 #define GUEST_WARM_ENTRY 0x28
 
@@ -136,13 +136,13 @@ void kvm_guest_regs_warm(struct kvm_regs *r, uint64_t gpa, uint64_t pages)
 void kvm_guest_list_fill(uint32_t *list, uint64_t first, uint64_t npages, unsigned vcpu,
 			 bool random_order, unsigned write_pct)
 {
-	struct populate_guest g;
+	struct page_guest g;
 	struct tdpmmu_access a;
 	uint64_t i = 0;
 
 	/* The simulated benchmark's own order and write set, page for page. */
-	populate_guest_init_range(&g, first, npages, vcpu, random_order, write_pct);
-	while (populate_guest_next(&g, &a)) {
+	page_guest_init(&g, first, npages, vcpu, random_order, write_pct);
+	while (page_guest_next(&g, &a)) {
 		uint32_t e = (uint32_t)(KVM_GUEST_DATA_GPA + a.gpa);
 
 		if (a.type == TDPMMU_ACCESS_WRITE)

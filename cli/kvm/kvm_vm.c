@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/compiler.h"
+#include "common/util.h"
 #include "kvm/kvm_vm_internal.h"
 
 #ifndef MAP_HUGE_SHIFT
@@ -198,7 +198,7 @@ static void *vcpu_thread(void *arg)
 		pthread_mutex_lock(&vm->lock);
 		v->err = r;
 		if (++vm->finished == vm->o.vcpus) {
-			vm->end_ns = tdp_now_ns();
+			vm->end_ns = now_ns();
 			pthread_cond_broadcast(&vm->done);
 		}
 	}
@@ -619,7 +619,7 @@ static void round_start(struct kvm_guest_vm *vm, enum run_mode mode, uint32_t va
 	vm->running = true;
 	__atomic_store_n(&vm->timed_out, false, __ATOMIC_RELAXED);
 	vm->pass++;
-	vm->start_ns = tdp_now_ns();
+	vm->start_ns = now_ns();
 	pthread_cond_broadcast(&vm->go);
 	pthread_mutex_unlock(&vm->lock);
 }
@@ -627,7 +627,7 @@ static void round_start(struct kvm_guest_vm *vm, enum run_mode mode, uint32_t va
 static int round_wait(struct kvm_guest_vm *vm, uint64_t *ns, char *why, size_t len)
 {
 	/* vm->done waits on CLOCK_MONOTONIC (see kvm_vm_create). */
-	struct timespec dl = tdp_clock_after_ns(CLOCK_MONOTONIC, vm->o.timeout_s * 1000000000ull);
+	struct timespec dl = clock_after_ns(CLOCK_MONOTONIC, vm->o.timeout_s * 1000000000ull);
 	int r = 0;
 
 	pthread_mutex_lock(&vm->lock);
@@ -637,7 +637,7 @@ static int round_wait(struct kvm_guest_vm *vm, uint64_t *ns, char *why, size_t l
 		__atomic_store_n(&vm->timed_out, true, __ATOMIC_RELAXED);
 		kick_vcpus(vm);
 		/* Kick again every 100 ms until every vCPU is out. */
-		dl = tdp_clock_after_ns(CLOCK_MONOTONIC, 100000000ull);
+		dl = clock_after_ns(CLOCK_MONOTONIC, 100000000ull);
 	}
 	vm->running = false;
 	*ns = vm->end_ns > vm->start_ns ? vm->end_ns - vm->start_ns : 1;

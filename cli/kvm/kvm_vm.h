@@ -12,7 +12,7 @@
  *                       shared region with overlap), split evenly into
  *                       o->slots memslots with ids 0 .. slots - 1
  *   0xFEC00000 and up   left free (TSS and identity map pages on Intel)
- * Page numbers given to populate_page_written() are data-region relative
+ * Page numbers given to page_written() are data-region relative
  * (page 0 at KVM_GUEST_DATA_GPA), like the simulated benchmark's gfns.
  *
  * The guest runs natively under VMX (EPT, with or without unrestricted
@@ -93,7 +93,7 @@ void kvm_vm_destroy(struct kvm_guest_vm *vm);
 /*
  * One pass of every vCPU over its region: each 4K page once, 8 bytes at
  * offset 0, ascending or (@random_order) in the vCPU's permutation of
- * populate_guest.c; the pages populate_page_written(page, @write_pct)
+ * cli/common/guest.c; the pages page_written(page, @write_pct)
  * picks get @value in their low 4 bytes and 0 in the next 4, the others
  * are read.  @ns: start barrier to the last vCPU done.  The first pass
  * with new (@write_pct, @random_order) builds the page lists and maps

@@ -1,49 +1,48 @@
 /*
  * populate.h - the populate benchmark, KVM's dirty_log_perf_test populate
- * phase on simulated vCPUs: its options, the guest program, one timed run,
- * the checks after a run, and the summary the text and JSON reports print.
+ * phase on simulated vCPUs, one file per part: opts.c (flags), vm.c (the
+ * VM of a run), run.c (one timed run), check.c (the checks after a run),
+ * kvm.c (a kvm row's run), machine_ref.c (how this machine scales private
+ * work), report.c (settings, report, JSON, the sweep description,
+ * populate_main) and help.c.  The guest program is common/guest.c.
  */
 #ifndef TDPMMU_CLI_POPULATE_H
 #define TDPMMU_CLI_POPULATE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cli.h"
+#include "common/backing.h"
+#include "common/guest.h"
 #include "sweep/sweep.h"
 #include "tdpmmu/tdpmmu.h"
-
-#define POPULATE_PAGE_BYTES 4096ull
 
 struct populate_opts {
 	struct sweep_opts sw; /* first: -v, --strategy, --repeat, --levels, --payload, outputs */
 	uint64_t bytes_per_vcpu;
-	unsigned write_pct;  /* -w: share of pages written, the rest read */
-	bool overlap;        /* -o: every vCPU walks the same region */
-	bool random_order;   /* -a: each vCPU walks its pages in its own random order */
+	unsigned write_pct; /* -w: share of pages written, the rest read */
+	bool overlap; /* -o: every vCPU walks the same region */
+	bool random_order; /* -a: each vCPU walks its pages in its own random order */
 	enum tdpmmu_backing backing;
-	bool prefault;       /* --prefault: kvm rows' host memory populated first */
-	/* Measured along the way (bench_populate.c). */
-	double floor_ns_per_page;             /* best floor; NAN when not measured */
+	bool prefault; /* --prefault: kvm rows' host memory populated first */
+	/* Measured along the way (report.c). */
+	double floor_ns_per_page; /* best floor; NAN when not measured */
 	double machine_ref[SWEEP_MAX_COUNTS]; /* best machine reference per count */
-	unsigned cores;                       /* usable here, for the reference */
+	unsigned cores; /* usable here, for the reference */
 };
 
-/* populate_opts.c */
+/* opts.c */
 void populate_opts_init(struct populate_opts *o);
 /* Parse and validate everything; any problem is a usage error (exit 2). */
 void populate_opts_parse(struct populate_opts *o, int argc, char **argv);
 /* "-v 1,2 -b 1G ...": the flags that reproduce @o, for the report. */
 void populate_opts_format(const struct populate_opts *o, char *buf, size_t len);
 
-/* backing.c: a backing kind by its KVM selftests name (-s parses with tdpmmu_backing_parse). */
-const char *backing_kvm_name(enum tdpmmu_backing b);
-/* Bytes of the largest page the backing gives (what sizes must be multiples of). */
-uint64_t backing_align_bytes(enum tdpmmu_backing b);
-
 static inline uint64_t populate_pages_per_vcpu(const struct populate_opts *o)
 {
-	return o->bytes_per_vcpu / POPULATE_PAGE_BYTES;
+	return o->bytes_per_vcpu / GUEST_PAGE_BYTES;
 }
 
 /* Guest pages in the memslot: one region, or one per vCPU. */
@@ -58,29 +57,8 @@ static inline bool populate_maps_4k_only(const struct populate_opts *o)
 	return o->backing == TDPMMU_BACKING_ANON;
 }
 
-/* populate_guest.c: the guest program one vCPU runs (tdpmmu_guest_fn). */
-struct populate_guest {
-	uint64_t base_gfn, npages;
-	uint64_t next;     /* pages handed out so far */
-	uint64_t mask;     /* random order: the power-of-two range, minus one */
-	uint64_t seed;     /* random order: this vCPU's permutation */
-	bool random_order;
-	unsigned write_pct;
-};
-
-void populate_guest_init(struct populate_guest *g, const struct populate_opts *o,
-			 unsigned vcpu);
-/*
- * The same program over any region: @npages pages from @base_gfn, in the
- * order (-a) of vCPU @vcpu, writing the pages populate_page_written()
- * picks for @write_pct and reading the others.  Call it again to restart.
- */
-void populate_guest_init_range(struct populate_guest *g, uint64_t base_gfn, uint64_t npages,
-			       unsigned vcpu, bool random_order, unsigned write_pct);
-bool populate_guest_next(void *ctx, struct tdpmmu_access *a);
-/* Whether the program writes @gfn (the same for every vCPU), and what. */
-bool populate_page_written(uint64_t gfn, unsigned write_pct);
-uint64_t populate_page_value(uint64_t gfn);
+/* run.c: vCPU @vcpu's guest program over its region (or the shared one, -o). */
+void populate_guest_init(struct page_guest *g, const struct populate_opts *o, unsigned vcpu);
 
 /* Sums of the vCPUs' statistics (tdpmmu_vcpu_stats_read) over one run. */
 struct populate_vcpu_totals {
@@ -104,7 +82,7 @@ struct populate_result {
 };
 
 /*
- * populate_run.c: create a VM, let @vcpus vCPU threads run the guest
+ * run.c: create a VM, let @vcpus vCPU threads run the guest
  * program, check the result (with a full audit when @audit), optionally
  * time the floor over vCPU 0's region, destroy the VM.  Failures are fatal
  * (exit 1).
@@ -112,14 +90,14 @@ struct populate_result {
 void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
 		  bool latency, struct populate_result *res);
 
-/* populate_vm.c: a fresh VM with the one memslot a run of @vcpus needs... */
+/* vm.c: a fresh VM with the one memslot a run of @vcpus needs... */
 struct tdpmmu_vm *populate_vm_create(const struct populate_opts *o, unsigned vcpus);
 /* ...with room for this many page tables (the populated tree, caches, slack)... */
 uint64_t populate_tables_needed(const struct populate_opts *o, unsigned vcpus);
 /* ...and, with --payload, this many bytes of real host memory (0 without). */
 uint64_t populate_payload_bytes(const struct populate_opts *o, unsigned vcpus);
 
-/* populate_check.c: verify a populated VM; fatal on the first failure. */
+/* check.c: verify a populated VM; fatal on the first failure. */
 void populate_check(struct tdpmmu_vm *vm, const struct populate_opts *o,
 		    const struct populate_result *res, bool audit);
 
@@ -130,11 +108,13 @@ struct populate_extra {
 	bool kvm; /* a kvm row: no simulated vCPUs */
 };
 
-/* populate_kvm.c: a kvm row's run (the sweep's run_kvm). */
+/* kvm.c: a kvm row's run (the sweep's run_kvm). */
 void populate_kvm_run(void *opts, struct sweep_run *out);
 
-/* bench_populate.c: the populate scenario of the sweep driver. */
-int populate_bench(struct populate_opts *o, const char *command);
+/* report.c and help.c: the scenario's entry in the table (cli/scenario.c). */
+extern const struct sweep_scenario populate_sweep;
+int populate_main(const struct scenario *sc, int argc, char **argv);
+void populate_help(FILE *f);
 
 /*
  * machine_ref.c: @threads threads share a fixed amount of private work

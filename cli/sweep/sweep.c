@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common/bench_common.h"
-#include "base/compiler.h"
+#include "common/util.h"
 #include "sweep/sweep.h"
 
 void sweep_lock_since(struct tdpmmu_lock_stats *now, const struct tdpmmu_lock_stats *then)
@@ -89,9 +89,9 @@ static int cmp_double(const void *a, const void *b)
 static void show_progress(const struct sweep_report *rep, const char *round,
 			  const struct sweep_opts *o, uint64_t t0)
 {
-	progress_show("%s %s: %s, %u vCPU%s ... (%.0f s so far)", rep->sc->name, round,
-		      o->kvm ? "kvm" : tdpmmu_strategy_name(o->strategy), o->vcpus, o->vcpus == 1 ? "" : "s",
-		      (double)(tdp_now_ns() - t0) / 1e9);
+	progress_show("%s %s: %s, %u vCPU%s ... (%.0f s so far)", rep->name, round,
+		      o->kvm ? "kvm" : tdpmmu_strategy_name(o->strategy), o->vcpus,
+		      o->vcpus == 1 ? "" : "s", (double)(now_ns() - t0) / 1e9);
 }
 
 static void make_rows(struct sweep_report *rep, const struct sweep_opts *o)
@@ -149,7 +149,7 @@ static void run_row(struct sweep_report *rep, void *opts, struct sweep_row *row,
 static void run_all(struct sweep_report *rep, void *opts)
 {
 	const struct sweep_opts *o = opts;
-	uint64_t t0 = tdp_now_ns();
+	uint64_t t0 = now_ns();
 	char label[64];
 
 	/* The kernel's faults cannot be timed from here: kvm rows have no latency round. */
@@ -166,7 +166,7 @@ static void run_all(struct sweep_report *rep, void *opts)
 					run_row(rep, opts, &rep->rows[k], false, label, t0);
 	}
 	progress_clear();
-	rep->elapsed_ns = tdp_now_ns() - t0;
+	rep->elapsed_ns = now_ns() - t0;
 	for (int i = 0; i < rep->nr_rows; i++) {
 		struct sweep_row *row = &rep->rows[i];
 
@@ -201,18 +201,46 @@ void sweep_report_free(struct sweep_report *rep)
 	rep->nr_rows = 0;
 }
 
-int sweep_main(const struct sweep_scenario *sc, void *opts, const char *command)
+/* "populate and dirty-log": the scenarios of the table that have kvm rows. */
+static void kvm_scenarios(char *buf, size_t len)
 {
+	size_t n = 0, k = 0, used = 0;
+
+	for (size_t i = 0; i < nr_scenarios; i++)
+		n += scenarios[i].sweep->run_kvm != NULL;
+	buf[0] = '\0';
+	for (size_t i = 0; i < nr_scenarios && used < len; i++) {
+		if (!scenarios[i].sweep->run_kvm)
+			continue;
+		k++;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 k == 1	  ? ""
+					 : k == n ? " and "
+						  : ", ",
+					 scenarios[i].name);
+	}
+}
+
+int sweep_main(const struct scenario *scenario, void *opts, const char *command)
+{
+	const struct sweep_scenario *sc = scenario->sweep;
 	const struct sweep_opts *o = opts;
-	struct sweep_report rep = { .sc = sc, .opts = o, .command = command };
+	struct sweep_report rep = {
+		.name = scenario->name, .sc = sc, .opts = o, .command = command
+	};
 	struct sweep_report *keep = keep_next;
 	FILE *json = NULL;
 
 	keep_next = NULL;
 	sweep_opts_check(o);
-	if (o->strategies[SWEEP_KVM] && !sc->run_kvm)
+	if (o->strategies[SWEEP_KVM] && !sc->run_kvm) {
+		char kvm[128];
+
+		kvm_scenarios(kvm, sizeof(kvm));
 		usage_error("--strategy kvm: bench %s runs the simulated strategies only "
-			    "(populate and dirty-log also run on kvm)", sc->name);
+			    "(%s also run on kvm)",
+			    scenario->name, kvm);
+	}
 	/* Before the long part, so that a bad path fails at once. */
 	if (!keep)
 		json = bench_json_open(o->json_path);

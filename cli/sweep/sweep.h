@@ -4,9 +4,11 @@
  * per scenario (rows strategy x vCPUs, ratios against rcu and global),
  * as JSON (--json) and as a gnuplot picture (--plot).
  *
- * A scenario supplies one function that runs one configuration (the
- * strategy and vCPU count the driver put in its sweep_opts) and fills a
- * struct sweep_run; the driver does the rest.  Rounds are interleaved
+ * A scenario (its entry in the one table, cli/scenario.c) supplies a
+ * struct sweep_scenario: the report's title and metric, its columns, and
+ * the function that runs one configuration (the strategy and vCPU count
+ * the driver put in its sweep_opts) and fills a struct sweep_run; the
+ * driver does the rest.  Rounds are interleaved
  * (round 1 runs every count under every strategy, then round 2...), so a
  * slow spell on a shared machine hits every row alike; the best round of
  * each row is reported, its median beside it.
@@ -23,6 +25,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "scenario.h"
 #include "kvm/kvm_vm.h"
 #include "tdpmmu/tdpmmu.h"
 
@@ -123,14 +126,14 @@ void sweep_lock_since(struct tdpmmu_lock_stats *now, const struct tdpmmu_lock_st
 
 struct sweep_report;
 
+/* How a scenario runs and reports; its name is its table entry's (scenario.h). */
 struct sweep_scenario {
-	const char *name;  /* "populate": the JSON's scenario */
 	const char *title; /* the report's first line */
 	const char *metric_name; /* table header of the metric, in its unit after scaling */
 	const char *metric_json; /* JSON key of the metric, unscaled ("faults_per_sec") */
 	const char *metric_what; /* a sentence: what the metric is */
-	double metric_scale;     /* the table shows metric / metric_scale */
-	bool lower_is_better;    /* latency-like metric: the best round is the lowest */
+	double metric_scale; /* the table shows metric / metric_scale */
+	bool lower_is_better; /* latency-like metric: the best round is the lowest */
 	const char *cols[SWEEP_MAX_COLS]; /* the scenario's own columns (NULL after the last) */
 	int col_decimals[SWEEP_MAX_COLS];
 	/*
@@ -163,6 +166,7 @@ struct sweep_row {
 };
 
 struct sweep_report {
+	const char *name; /* the scenario's ("populate"): the JSON's, the plot's title */
 	const struct sweep_scenario *sc;
 	const struct sweep_opts *opts;
 	const char *command;
@@ -176,11 +180,11 @@ struct sweep_report {
 };
 
 /*
- * Runs the whole sweep and prints the report (and writes --json and
- * --plot).  @opts is the scenario's option struct, which starts with a
- * struct sweep_opts.  Returns 0; failures are fatal.
+ * Runs the whole sweep of @sc (its sc->sweep) and prints the report (and
+ * writes --json and --plot).  @opts is the scenario's option struct,
+ * which starts with a struct sweep_opts.  Returns 0; failures are fatal.
  */
-int sweep_main(const struct sweep_scenario *sc, void *opts, const char *command);
+int sweep_main(const struct scenario *sc, void *opts, const char *command);
 
 /*
  * `tdpmmu run` keeps each scenario's results for its verdict: after

@@ -52,7 +52,7 @@ static void write_row(const struct sweep_report *rep, const struct sweep_row *ro
 	const struct tdpmmu_latency *lat = &row->latency->latency;
 
 	fprintf(f, "    {\n      \"scenario\": \"%s\", \"strategy\": \"%s\", \"vcpus\": %u,\n",
-		rep->sc->name, sweep_strategy_name(row->strategy), row->vcpus);
+		rep->name, sweep_strategy_name(row->strategy), row->vcpus);
 	write_metric(rep, row, f);
 	fputs("      \"phases\": ", f);
 	bench_json_phases(f, &run->phases);
@@ -91,7 +91,7 @@ void sweep_write_json(const struct sweep_report *rep, void *opts, FILE *f)
 	json_string(f, rep->command);
 	fputs(",\n", f);
 	sweep_kvm_json_host(rep, f);
-	fprintf(f, "  \"scenario\": \"%s\",\n  \"config\": ", rep->sc->name);
+	fprintf(f, "  \"scenario\": \"%s\",\n  \"config\": ", rep->name);
 	rep->sc->json_config(opts, f);
 	fputs(",\n", f);
 	write_sweep(rep->opts, f);

@@ -61,7 +61,7 @@ static void metric_panel(const struct sweep_report *rep, FILE *g)
 	const struct sweep_scenario *sc = rep->sc;
 	const char *sep = "plot ";
 
-	fprintf(g, "set title '%s: %s'\nset xlabel 'vCPUs'\nset ylabel '%s'\n", sc->name,
+	fprintf(g, "set title '%s: %s'\nset xlabel 'vCPUs'\nset ylabel '%s'\n", rep->name,
 		sc->metric_name, sc->metric_name);
 	fputs("set logscale x 2\nset yrange [0:*]\n", g);
 	/* One count alone would be an empty x range. */

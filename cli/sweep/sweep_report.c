@@ -99,11 +99,12 @@ void sweep_print_tables(const struct sweep_report *rep, FILE *f, bool brief)
 	unsigned n = rep->opts->repeat;
 
 	fprintf(f, "\n%s: best of %u round%s per row (median beside it), %.1f s in all\n",
-		sc->name, n, n == 1 ? "" : "s", (double)rep->elapsed_ns / 1e9);
+		rep->name, n, n == 1 ? "" : "s", (double)rep->elapsed_ns / 1e9);
 	print_main_table(rep, f);
 	fprintf(f, "%s: %s\n", sc->metric_name, sc->metric_what);
-	fprintf(f, "x rcu, x global: the row's %s over rcu's and global's at the same vCPU "
-		   "count (%s is better)\n",
+	fprintf(f,
+		"x rcu, x global: the row's %s over rcu's and global's at the same vCPU "
+		"count (%s is better)\n",
 		sc->metric_name, sc->lower_is_better ? "lower" : "higher");
 	if (brief)
 		return;

@@ -12,8 +12,9 @@
 
 #include "common/bench_common.h"
 #include "cli.h"
-#include "base/compiler.h"
+#include "common/util.h"
 #include "torture/torture.h"
+#include "tdpmmu/testing.h"
 
 #define ROUND_SECONDS 10.0 /* a fresh VM (and fresh host frames) this often */
 #define EXTRA_ROUNDS 4     /* tries to reach a path not hit yet */
@@ -75,7 +76,7 @@ static void set_no_quarantine(void *ctx, const char *opt, const char *arg)
 
 static void show_help(void *ctx, const char *opt, const char *arg)
 {
-	print_torture_help(stdout);
+	torture_help(stdout);
 	exit(0);
 }
 
@@ -220,7 +221,7 @@ int torture_main(int argc, char **argv)
 	fflush(stdout);
 	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
 		struct torture_result res;
-		uint64_t t0 = tdp_now_ns(), seed = o.seed * 1000003 + (uint64_t)s;
+		uint64_t t0 = now_ns(), seed = o.seed * 1000003 + (uint64_t)s;
 		double left = o.duration;
 		const char *missing;
 
@@ -240,7 +241,7 @@ int torture_main(int argc, char **argv)
 					  tdpmmu_strategy_name(s), missing);
 			res.violations++;
 		}
-		print_result((enum tdpmmu_strategy)s, (double)(tdp_now_ns() - t0) / 1e9, &res);
+		print_result((enum tdpmmu_strategy)s, (double)(now_ns() - t0) / 1e9, &res);
 		fflush(stdout);
 		total += res.violations;
 	}

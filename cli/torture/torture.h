@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tdpmmu/tdpmmu.h"
 
@@ -24,6 +25,10 @@ struct torture_opts {
 	bool no_quarantine;  /* freed tables stay accessible (poisoned only) */
 	bool verbose;
 };
+
+/* torture.c: `tdpmmu torture` (argv[0] is "torture"); help.c: its --help. */
+int torture_main(int argc, char **argv);
+void torture_help(FILE *f);
 
 /* What one strategy's rounds found and did. */
 struct torture_result {
@@ -46,12 +51,12 @@ struct torture_result {
 	struct tdpmmu_reclaim_stats reclaim; /* of the last round */
 };
 
-/* torture_round.c: run one VM for @seconds, adding to @res. */
+/* round.c (round.h lists its files): run one VM for @seconds, adding to @res. */
 void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double seconds,
 		   uint64_t seed, struct torture_result *res);
 
 /*
- * torture_slots.c: memslot churn under load (see its header).  A slot
+ * slots.c (slots.h lists its files): memslot churn under load (see slots.c).  A slot
  * moves between places in [region, region + 16 Ki pages) while a vCPU
  * writes it and a harvester keeps a shadow copy from its dirty log; a
  * temporary slot takes each place it leaves; partial invalidations are

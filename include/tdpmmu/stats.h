@@ -3,8 +3,10 @@
  *
  * Counters are sharded per thread and summed when read, so reading them
  * while the MMU runs gives a value that was true at some recent moment,
- * not a consistent snapshot.  tdpmmu_audit() compares the accounting ones
- * with a full walk while nothing runs.
+ * not a consistent snapshot.  tdpmmu_audit() (tdpmmu/testing.h) compares
+ * the accounting ones with a full walk.  Read them with
+ * tdpmmu_counters_read() and name them with tdpmmu_counter_name()
+ * (tdpmmu/tdpmmu.h).  Language: C99 or C++11, or later.
  */
 #ifndef TDPMMU_STATS_H
 #define TDPMMU_STATS_H

@@ -2,9 +2,30 @@
  * tdpmmu/tdpmmu.h - public API of tdpmmu, a user-space model of KVM's x86
  * TDP MMU with parallel page faults.
  *
+ * Contents, in this order:
+ *   1. version, build and threads; reclamation strategies
+ *   2. the VM
+ *   3. memslots (add, delete, move; backings)
+ *   4. vCPUs and guest access
+ *   5. faults and lookups
+ *   6. operations: zap, write protection, write tracking, aging, huge-page
+ *      recovery, NX recovery
+ *   7. dirty logging
+ *   8. statistics (the counters themselves are in tdpmmu/stats.h)
+ *   9. the simulated host: host frames, MMU-notifier invalidation, remap
+ * The entry format (struct tdpmmu_mapping's spte) is in tdpmmu/spte.h; test
+ * and benchmark support (audits, injection, hooks) is in tdpmmu/testing.h
+ * and its own library, not in this one.
+ *
+ * Units.  A gfn is a guest frame number: a guest-physical address (gpa)
+ * >> TDPMMU_PAGE_SHIFT.  Every range is half-open, [start, end), in gfns,
+ * unless a call says gpa.  Sizes are in 4 KiB pages ("npages") unless they
+ * say bytes.  A pfn is a host frame number of the simulated host.
+ *
  * Errors are negative errno values; a call that fails changes nothing.
- *   -EINVAL  malformed argument (bad level count, empty or reversed range,
- *            unknown backing or access flag, misaligned hugetlb slot)
+ *   -EINVAL  malformed argument (NULL handle, bad level count, empty or
+ *            reversed range, unknown backing or access flag, misaligned
+ *            hugetlb slot)
  *   -ERANGE  gfn or range beyond the guest address width
  *   -EEXIST  memslot overlaps an existing one, or its id is taken
  *   -ENOENT  no memslot maps the gfn
@@ -12,17 +33,31 @@
  *   -ENOSPC  too many memslots, or host frames exhausted
  *   -ENOMEM  out of memory or page-table arena full
  *
- * Threads: any number of threads may call tdpmmu_fault() on their own vCPU
- * at the same time, concurrently with every other call except
- * tdpmmu_vm_destroy().  A vCPU handle is used by one thread at a time.
- * At most 1024 threads may use tdpmmu at once.
+ * Threads and locks.  Any number of threads may call tdpmmu_fault() (or
+ * run vCPUs) at the same time, each on its own vCPU, concurrently with
+ * every other call except tdpmmu_vm_destroy().  A vCPU handle is used by
+ * one thread at a time.  At most 1024 threads may use tdpmmu at once (each
+ * takes a per-thread slot on its first call, see tdpmmu_thread_attach).
+ * Each call below says which of the library's locks it takes (ranked, see
+ * docs/locking.md); the caller never holds one of them, so every call may
+ * be made from any thread that is not inside a tdpmmu_guest_fn:
+ *   MMU read lock   shared with faults: the call runs in parallel with them
+ *   MMU write lock  excludes faults while it runs (they wait)
+ *   slots lock      the host's memslot mutex: memslot, dirty-log, remap and
+ *                   huge-page recovery calls run one at a time per VM
+ *   lockless        atomics and walk protection only: never waits for a lock
+ * Under the wrlock and global strategies, faults and read-lock calls may
+ * take the write lock instead (see enum tdpmmu_strategy).
  *
- * Language: the public headers need C99 or C++11, or later (the library
- * itself is built as GNU C11); tests/install/api_c99.c and tests/install/api_cxx.cc hold
- * them to that.
+ * Language: this header, tdpmmu/spte.h and tdpmmu/stats.h need C99 or
+ * C++11, or later (the library itself is built as GNU C11);
+ * tests/install/api_c99.c and tests/install/api_cxx.cc hold them to that.
+ * tdpmmu/testing.h needs C11.
  */
 #ifndef TDPMMU_TDPMMU_H
 #define TDPMMU_TDPMMU_H
+
+/* ==== 1. Version, build and threads; reclamation strategies ============= */
 
 /*
  * The release, defined here only: the Makefile reads these three lines for
@@ -49,18 +84,41 @@
 extern "C" {
 #endif
 
-/* The library's TDPMMU_VERSION, as it was built. */
-const char *tdpmmu_version(void);
-
 struct tdpmmu_vm;
 struct tdpmmu_vcpu;
 
-/* Called for every remote TLB flush; @level 0 means "all of them". */
-typedef void (*tdpmmu_flush_fn)(void *ctx, uint64_t gfn, int level);
+/* The library's TDPMMU_VERSION, as it was built.  Constant. */
+const char *tdpmmu_version(void);
+
+/*
+ * This build's page-table geometry (a test build may have fewer entries per
+ * table than 512).  Constants, any thread.
+ *   tdpmmu_pt_bits            index bits per table level (9: 512 entries)
+ *   tdpmmu_level_pages        4 KiB pages one entry at @level (1..5) maps
+ *                             (1, 512, 512^2, ...); 0 for a level out of range
+ *   tdpmmu_vcpu_cache_tables  page tables a vCPU's page cache holds: each
+ *                             vCPU may keep this many 4 KiB tables of the
+ *                             arena (size max_tables with it)
+ */
+unsigned tdpmmu_pt_bits(void);
+uint64_t tdpmmu_level_pages(int level);
+unsigned tdpmmu_vcpu_cache_tables(void);
+
+/*
+ * Give the calling thread its per-thread slot now rather than on its
+ * first call (which takes a mutex once): call it before a timed region.
+ * Returns 0 (also when the thread has its slot already), or -EAGAIN when
+ * 1024 threads hold one.  The slot is given back when the thread exits.
+ */
+int tdpmmu_thread_attach(void);
+
+/* Whether liburcu's memb read side is fence-free (sys_membarrier present).  Constant. */
+bool tdpmmu_rcu_membarrier_active(void);
 
 /*
  * Reclamation strategies: how a page table that was disconnected while
- * other threads may still walk it gets freed.
+ * other threads may still walk it gets freed, and when faults take the
+ * write lock.
  *   RCU            upstream: walks are RCU read-side sections (liburcu memb),
  *                  tables are freed by call_rcu after a grace period.
  *   RCU_QSBR       the same with liburcu's QSBR flavour: vCPU threads are
@@ -92,8 +150,15 @@ enum tdpmmu_strategy {
 };
 /* "rcu", "rcu-qsbr", "llist", "llist-trylock", "wrlock", "global"; NULL if out of range. */
 const char *tdpmmu_strategy_name(enum tdpmmu_strategy s);
-/* Parses a name above; -EINVAL otherwise. */
+/* Parses a name above (the program's --strategy); -EINVAL otherwise, @out untouched. */
 int tdpmmu_strategy_parse(const char *s, enum tdpmmu_strategy *out);
+
+/* ==== 2. The VM ========================================================== */
+
+/* Called for every remote TLB flush; @gfn and @level say what, @level 0 means "all of them". */
+typedef void (*tdpmmu_flush_fn)(void *ctx, uint64_t gfn, int level);
+
+#define TDPMMU_MAX_HOST_FAULT_US 1000000u
 
 struct tdpmmu_vm_config {
 	unsigned levels;     /* 4 (48-bit guest physical) or 5 (57-bit) */
@@ -104,7 +169,8 @@ struct tdpmmu_vm_config {
 	 * and write real bytes, and every memslot and remap must fit in it.
 	 */
 	uint64_t payload_bytes;
-	tdpmmu_flush_fn flush_tlbs; /* observer, called after each remote flush */
+	/* Observer, called after each remote flush, on the flushing thread, MMU lock held. */
+	tdpmmu_flush_fn flush_tlbs;
 	void *flush_ctx;
 	/*
 	 * NX huge-page mitigation (KVM's nx_huge_pages): huge leaves are
@@ -118,12 +184,9 @@ struct tdpmmu_vm_config {
 	bool nx_huge_pages;
 	unsigned nx_recovery_period_ms;
 	unsigned nx_recovery_ratio;
-	/*
-	 * How page tables disconnected under the read lock are freed (the seed
-	 * thread's debate, see docs/design.md).  Default TDPMMU_STRATEGY_RCU.
-	 */
+	/* How disconnected page tables are freed (above).  Default TDPMMU_STRATEGY_RCU. */
 	enum tdpmmu_strategy strategy;
-	/* llist-trylock: how long the drain worker waits before it drains. Default 1000. */
+	/* llist-trylock: how long the drain worker waits before it drains, in ms.  Default 1000. */
 	unsigned drain_delay_ms;
 	/*
 	 * Demand paging: the host's cost of a guest's first touch of a host
@@ -141,31 +204,42 @@ struct tdpmmu_vm_config {
 	unsigned host_fault_us;
 };
 
-#define TDPMMU_MAX_HOST_FAULT_US 1000000u
-
 /*
  * Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand), no
  * payload, NX off, strategy rcu.
  */
 void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg);
 /*
- * A cfg.payload_bytes that always holds @nslots memslots of @npages pages
- * in all: each slot's frames start at a 1 GiB boundary, offset like its
- * base gfn (so huge pages line up), which can leave up to 2 GiB unused
- * per slot.  Only touched pages take memory.
+ * A cfg.payload_bytes (bytes) that always holds @nslots memslots of
+ * @npages pages in all: each slot's frames start at a 1 GiB boundary,
+ * offset like its base gfn (so huge pages line up), which can leave up to
+ * 2 GiB unused per slot.  Only touched pages take memory.  Pure.
  */
 uint64_t tdpmmu_payload_bytes_for(uint64_t npages, unsigned nslots);
+/* Create a VM (and its NX recovery thread, if configured).  Any thread. */
 int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out);
-/* Destroys the vCPUs still attached, zaps everything, waits for reclamation. */
+/*
+ * Destroys the vCPUs still attached, zaps everything, waits for
+ * reclamation.  No other call on this VM may run or follow.
+ */
 void tdpmmu_vm_destroy(struct tdpmmu_vm *vm);
-/* One past the largest gfn the VM's address width allows. */
+/* One past the largest gfn the VM's address width allows.  Lockless. */
 uint64_t tdpmmu_vm_max_gfn(const struct tdpmmu_vm *vm);
 
+/* ==== 3. Memslots ======================================================== */
+
+/*
+ * A memslot maps the gfns [base_gfn, base_gfn + npages) to host memory of
+ * one backing (KVM_SET_USER_MEMORY_REGION).  Memslot calls take the slots
+ * lock (one at a time per VM, and against dirty-log calls, remaps and
+ * huge-page recovery) and wait for a memslot RCU grace period; they run
+ * concurrently with faults and vCPUs.
+ */
 enum tdpmmu_backing {
-	TDPMMU_BACKING_ANON = 0,    /* 4 KiB pages */
-	TDPMMU_BACKING_THP,         /* 2 MiB where the 2 MiB block lies in the slot */
-	TDPMMU_BACKING_HUGETLB_2M,  /* slot must be 2 MiB aligned */
-	TDPMMU_BACKING_HUGETLB_1G,  /* slot must be 1 GiB aligned */
+	TDPMMU_BACKING_ANON = 0, /* 4 KiB pages */
+	TDPMMU_BACKING_THP, /* 2 MiB where the 2 MiB block lies in the slot */
+	TDPMMU_BACKING_HUGETLB_2M, /* slot must be 2 MiB aligned */
+	TDPMMU_BACKING_HUGETLB_1G, /* slot must be 1 GiB aligned */
 	TDPMMU_NR_BACKINGS,
 };
 
@@ -173,125 +247,91 @@ enum tdpmmu_backing {
 
 struct tdpmmu_memslot {
 	uint32_t id;
-	uint64_t base_gfn;
-	uint64_t npages;
+	uint64_t base_gfn; /* first gfn */
+	uint64_t npages; /* size in 4 KiB pages */
 	enum tdpmmu_backing backing;
 	uint32_t flags; /* TDPMMU_MEMSLOT_* */
 };
 
 #define TDPMMU_MAX_MEMSLOTS 512
 
+/* Add a memslot (slots lock).  -EEXIST, -EINVAL, -ERANGE, -ENOSPC as above. */
 int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot);
-/* Host frame that backs @gfn (what a correct mapping must point at). */
-int tdpmmu_host_pfn(struct tdpmmu_vm *vm, uint64_t gfn, uint64_t *pfn);
+
+/*
+ * Memslot deletion and move (to base gfn @new_base_gfn), under the slots
+ * lock throughout.  Both retire every mapping with a fast zap
+ * (tdpmmu_zap_all_fast: its mutex, then the MMU write and read locks)
+ * before they return; a moved slot keeps its frames and contents (and its
+ * dirty log; its write tracking is forgotten).  While one runs, faults on
+ * the slot wait (retry) and other memslot calls, dirty-log calls and
+ * remaps wait their turn, so the old place is free for a new slot only
+ * once nothing maps it any more.  -ENOENT: no slot @id;
+ * -EEXIST/-EINVAL/-ERANGE as for tdpmmu_memslot_add for the new place;
+ * -EINVAL also for a move that changes the slot's offset within 2 MiB
+ * after the host remapped part of it.
+ */
+int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id);
+int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn);
+
+/* "anon", "thp", "hugetlb-2m", "hugetlb-1g"; NULL if out of range. */
 const char *tdpmmu_backing_name(enum tdpmmu_backing b);
 /*
- * "anon", "thp", "hugetlb-2m", "hugetlb-1g": the names tdpmmu_backing_name()
- * gives.  Parsing also takes KVM selftests' backing source names, as the
- * tdpmmu program's -s does: "anonymous", "anonymous_thp",
- * "anonymous_hugetlb" and "anonymous_hugetlb_2mb" (both 2M),
- * "anonymous_hugetlb_1gb", and "hugetlb_2mb", "hugetlb_1gb".  Exact
- * matches only (case counts); -EINVAL otherwise, @out untouched.
+ * The names tdpmmu_backing_name() gives.  Parsing also takes KVM
+ * selftests' backing source names, as the tdpmmu program's -s does:
+ * "anonymous", "anonymous_thp", "anonymous_hugetlb" and
+ * "anonymous_hugetlb_2mb" (both 2M), "anonymous_hugetlb_1gb", and
+ * "hugetlb_2mb", "hugetlb_1gb".  Exact matches only (case counts);
+ * -EINVAL otherwise, @out untouched.
  */
 int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out);
 
+/* ==== 4. vCPUs and guest access ========================================== */
+
+/* Create a vCPU (takes the vCPU-list mutex).  At most 1024 per VM. */
 int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out);
+/* Destroy a vCPU no thread uses any more (MMU read lock, vCPU-list mutex). */
 void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu);
 
-#define TDPMMU_ACCESS_READ (1u << 0)
-#define TDPMMU_ACCESS_WRITE (1u << 1)
-#define TDPMMU_ACCESS_EXEC (1u << 2)
 /*
- * tdpmmu_fault only: the violation hit a present leaf (a permission fault,
- * the PRESENT bit of the error code).  Only such faults try the lockless
- * fast path first; a not-present fault goes straight to the slow path.
+ * Each vCPU runs on a reference-counted root of its address-space role
+ * (normal or SMM), loaded on first use and reloaded when it becomes
+ * invalid.  tdpmmu_vcpu_set_smm switches the vCPU's role; it takes effect
+ * at its next entry or fault.  Called by the vCPU's own thread; no lock.
  */
-#define TDPMMU_ACCESS_PRESENT (1u << 3)
-
-struct tdpmmu_fault_result {
-	int level;        /* level of the leaf that maps the gfn afterwards */
-	uint64_t pfn;     /* host frame of the gfn */
-	unsigned retries; /* attempts that had to start over */
-	bool spurious;    /* the mapping was already there */
-};
+int tdpmmu_vcpu_set_smm(struct tdpmmu_vcpu *vcpu, bool smm);
 
 /*
- * Handle a fault on @gfn as a vCPU would: with TDPMMU_ACCESS_PRESENT the
- * lockless fast path first; then look the frame up outside the lock, fill
- * the vCPU's table cache, and map under the MMU read lock, retrying until
- * it sticks.  @max_level (0 = no cap, else 1..3) caps the
- * mapping size, standing in for KVM's reasons to map small.  @res may be
- * NULL.
+ * Flush every vCPU's TLB, waiting until each in guest mode has left it
+ * (vCPU-list mutex).  Not from a tdpmmu_guest_fn.
  */
-int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
-		 struct tdpmmu_fault_result *res);
-/* tdpmmu_fault's answer to a write to a write-tracked gfn: mapped read-only, emulate the write. */
-#define TDPMMU_FAULT_EMULATE 1
-
-/*
- * MMU notifier.  invalidate_begin zaps [start, end) and flushes; until the
- * matching invalidate_end, faults retry on every gfn from the lowest start
- * to the highest end of the invalidations in progress (gaps between them
- * included, as in KVM, so a thread must not fault there itself).
- * Between the two the host may change the frames: tdpmmu_host_remap gives
- * every 2 MiB block overlapping [start, end) new frames, 2M-aligned with
- * TDPMMU_REMAP_HUGE (like compaction: huge mappings possible), misaligned
- * otherwise (like migration or a THP split: 4K mappings only); with real
- * backing the bytes and the host's dirty bits move along.  Remap needs one
- * invalidation in progress that covers every gfn whose frame changes:
- * those 2 MiB blocks, clipped to the memslots (-EBUSY otherwise);
- * hugetlb slots are never remapped (-EINVAL).  invalidate_end takes the
- * range its begin took; any other range is -EINVAL.  At most 64
- * invalidations may be in progress at once (-EBUSY).  Until end, no
- * mapping covers any gfn of [start, end): a fault nearby maps below the
- * huge page that would cover it.  A remap sees one memslot layout from
- * its check to its new frames (a concurrent move waits).
- */
-int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
-int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
-#define TDPMMU_REMAP_HUGE (1u << 0)
-int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags);
-/* The 8 bytes at guest-physical @gpa, through the host (real backing only). */
-int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value);
-/*
- * Whether the host frame now backing @gfn was marked dirty by the MMU:
- * a leaf carrying the Dirty bit was zapped or torn down (real backing
- * only, -ENODEV otherwise).  With the leaf's own D bit, this tells whether
- * a guest write was ever lost.
- */
-int tdpmmu_host_dirty(struct tdpmmu_vm *vm, uint64_t gfn, bool *dirty);
-/*
- * The host wrote the page of @gfn back (writeback clears a page's dirty
- * flag): its frame reads clean until the MMU reports it written again.  A
- * leaf that still carries Dirty keeps it, so "written since the writeback"
- * stays visible as leaf Dirty or frame dirty (real backing only, -ENODEV
- * otherwise; -ENOENT no memslot).
- */
-int tdpmmu_host_writeback(struct tdpmmu_vm *vm, uint64_t gfn);
-
-/* Flush every vCPU's TLB, waiting until each in guest mode has left it. */
 void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
 
 /*
  * Running a vCPU.  The calling thread becomes the vCPU (KVM_RUN): it
  * enters guest mode and performs the accesses @next produces through its
  * TLB and the hardware walker, leaving guest mode to handle EPT violations
- * (tdpmmu_fault), requests, and every TDPMMU_GUEST_BURST accesses.  @next
- * receives the previous access back (with the value read, for a read) and
- * fills in the next one; it returns false to stop.  Accesses are 8 bytes,
- * aligned.  Returns 0, or the fault's error.
+ * (as tdpmmu_fault: MMU read lock), requests, and every TDPMMU_GUEST_BURST
+ * accesses.  @next receives the previous access back (with the value
+ * read, for a read) and fills in the next one; it returns false to stop.
+ * Accesses are 8 bytes at an 8-byte aligned gpa (a guest-physical
+ * address in bytes, not a gfn).  Returns 0, or the fault's error.
  *
  * @next runs in guest mode, like guest code: it must not block, wait for
  * another thread, or call anything that takes the MMU lock or flushes TLBs
- * (faults, zaps, invalidations, tdpmmu_flush_tlbs, audit): a flush waits
- * for every vCPU in guest mode to reach its next access.  Lockless calls
- * (tdpmmu_lookup, tdpmmu_host_pfn, tdpmmu_vcpu_stats_read) are fine.
+ * (faults, zaps, invalidations, tdpmmu_flush_tlbs, the audits): a flush
+ * waits for every vCPU in guest mode to reach its next access.  Lockless
+ * calls (tdpmmu_lookup, tdpmmu_host_pfn, tdpmmu_vcpu_stats_read) are fine.
  */
 #define TDPMMU_GUEST_BURST 256
 
+#define TDPMMU_ACCESS_READ (1u << 0)
+#define TDPMMU_ACCESS_WRITE (1u << 1)
+#define TDPMMU_ACCESS_EXEC (1u << 2)
+
 struct tdpmmu_access {
-	uint64_t gpa;
-	unsigned type;  /* one TDPMMU_ACCESS_* bit */
+	uint64_t gpa; /* guest-physical address in bytes, 8-byte aligned */
+	unsigned type; /* one TDPMMU_ACCESS_* bit */
 	uint64_t value; /* written, or read back (0 without real backing) */
 };
 
@@ -300,8 +340,211 @@ typedef bool (*tdpmmu_guest_fn)(void *ctx, struct tdpmmu_access *a);
 #define TDPMMU_RUN_LATENCY (1u << 0)
 int tdpmmu_vcpu_run(struct tdpmmu_vcpu *vcpu, tdpmmu_guest_fn next, void *ctx, unsigned flags);
 
+/* ==== 5. Faults and lookups ============================================== */
+
+/*
+ * tdpmmu_fault only: the violation hit a present leaf (a permission fault,
+ * the PRESENT bit of the error code).  Only such faults try the lockless
+ * fast path first; a not-present fault goes straight to the slow path.
+ */
+#define TDPMMU_ACCESS_PRESENT (1u << 3)
+
+struct tdpmmu_fault_result {
+	int level; /* level of the leaf that maps the gfn afterwards (TDPMMU_LEVEL_*) */
+	uint64_t pfn; /* host frame of the gfn */
+	unsigned retries; /* attempts that had to start over */
+	bool spurious; /* the mapping was already there */
+};
+
+/*
+ * Handle a fault on @gfn (a gfn, not a gpa) as a vCPU would, on the
+ * thread that owns @vcpu: with TDPMMU_ACCESS_PRESENT the lockless fast
+ * path first; then look the frame up outside the lock (memslot RCU; a
+ * host fault may sleep here, no lock held), fill the vCPU's table cache,
+ * and map under the MMU read lock (the write lock under global, and for a
+ * retry under wrlock), retrying until it sticks.  Runs in parallel with
+ * other faults and read-lock calls.  @access: TDPMMU_ACCESS_* bits.
+ * @max_level (0 = no cap, else 1..3) caps the mapping size, standing in
+ * for KVM's reasons to map small.  @res may be NULL.
+ */
+int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
+		 struct tdpmmu_fault_result *res);
+/* tdpmmu_fault's answer to a write to a write-tracked gfn: mapped read-only, emulate the write. */
+#define TDPMMU_FAULT_EMULATE 1
+
+struct tdpmmu_mapping {
+	bool present;
+	int level; /* leaf level when present (TDPMMU_LEVEL_*) */
+	uint64_t pfn; /* host frame of @gfn itself (not of the huge page) */
+	tdpmmu_spte_t spte; /* the leaf entry (tdpmmu/spte.h) */
+};
+
+/* @gfn's translation in the normal root.  Lockless (walk protection only), any thread. */
+int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out);
+
+/* ==== 6. Operations ====================================================== */
+
+/*
+ * Zaps.  tdpmmu_zap_range: zap every leaf that maps part of the gfns
+ * [start, end), flushing before it returns.  tdpmmu_zap_all: zap
+ * everything, page tables included.  Both under the MMU write lock.
+ *
+ * tdpmmu_zap_all_fast (KVM's kvm_mmu_zap_all_fast) takes the fast-zap
+ * mutex, invalidates every root under the write lock, has every vCPU
+ * reload a new root (waiting for vCPUs in guest mode), and then zaps the
+ * invalidated roots under the read lock, bottom level first; every mapping
+ * is gone when it returns.  Not from a tdpmmu_guest_fn.
+ */
+int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+int tdpmmu_zap_all(struct tdpmmu_vm *vm);
+int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm);
+
+/*
+ * Write-protect @gfn once (KVM's kvm_tdp_mmu_write_protect_gfn) under the
+ * MMU write lock: clear W and MMU-writable on the leaf that maps it in
+ * every valid root (a huge leaf is protected whole), flushing before the
+ * lock is released.  The fast path cannot undo it; a later write fault
+ * maps the page writable again through the slow path.  Returns 1 if some
+ * leaf was protected, else 0.  To keep it protected, track it (below).
+ */
+int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn);
+
+/*
+ * Write tracking (KVM's page tracking in write mode, as used for shadowed
+ * guest page tables): while @gfn is tracked it is never mapped writable
+ * and no huge leaf covers it, so each guest write to it faults and is
+ * emulated: the vCPU writes the host memory itself under the MMU read
+ * lock (counted in writes_emulated), and a direct tdpmmu_fault returns
+ * TDPMMU_FAULT_EMULATE after mapping the page read-only.  Adds nest; add
+ * write-protects the gfn (and the huge leaf around it) under the write
+ * lock before it returns; remove and tracked take the read lock.  Tracking
+ * belongs to the memslot: deleting or moving the slot forgets it.
+ * Errors: -ERANGE, -ENOENT (no memslot), -ENOMEM, -EOVERFLOW (added
+ * 2^32 - 1 times), -EINVAL (remove of an untracked gfn).
+ */
+int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn);
+int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn);
+bool tdpmmu_write_tracked(struct tdpmmu_vm *vm, uint64_t gfn);
+
+/*
+ * Aging for the host's page reclaim (MMU-notifier test_young, clear_young,
+ * clear_flush_young) over the gfns [start, end) in every valid root.  No
+ * MMU lock: walk protection only (parallel with faults and with the write
+ * lock); Accessed is cleared atomically.  test_young returns 1 if some
+ * leaf is young, else 0; the others return how many leaves were young (and
+ * cleared).  clear_flush_young flushes TLBs when it cleared any, so the
+ * next access sets Accessed again (not from a tdpmmu_guest_fn).
+ */
+int tdpmmu_test_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+int tdpmmu_clear_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+int tdpmmu_clear_flush_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+
+/*
+ * How huge pages come back after dirty logging (or on demand):
+ *   TDPMMU_RECOVER_ZAP      zap each collapsible table under the read lock,
+ *                           so the next fault maps a huge page (the old way)
+ *   TDPMMU_RECOVER_INPLACE  replace each collapsible table with a huge
+ *                           leaf by one CAS (the new way)
+ * A table is collapsible when the host allows a mapping of its level.  ZAP
+ * freezes each entry, flushes, then clears it (as KVM); INPLACE issues one
+ * flush for the pass, before walk protection is dropped.
+ */
+enum tdpmmu_huge_recovery {
+	TDPMMU_RECOVER_NONE,
+	TDPMMU_RECOVER_ZAP,
+	TDPMMU_RECOVER_INPLACE,
+};
+/*
+ * Recover huge pages in memslot @slot_id, which must not be logging
+ * (slots lock, then the MMU read lock: parallel with faults).  Returns
+ * tables collapsed or zapped; -ENOENT, -EINVAL (logging, or bad @how).
+ */
+int tdpmmu_recover_huge_pages(struct tdpmmu_vm *vm, uint32_t slot_id,
+			      enum tdpmmu_huge_recovery how);
+
+/*
+ * NX recovery pass (what the recovery thread runs each period): zap
+ * ceil(listed / @ratio) tables from the possible-NX list under the MMU
+ * read lock (@ratio 0: the VM's ratio).  Returns tables zapped.
+ */
+int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio);
+/* Tables on the possible-NX list now (MMU read lock). */
+uint64_t tdpmmu_nx_listed(struct tdpmmu_vm *vm);
+
+/* ==== 7. Dirty logging =================================================== */
+
+/*
+ * Dirty logging on a memslot (KVM_MEM_LOG_DIRTY_PAGES).  While enabled,
+ * writable leaves in the slot exist only at 4K (except huge leaves that an
+ * INITIALLY_SET enable left writable, until a clear covers them: their
+ * pages are all reported already) and every leaf that becomes writable
+ * (slow fault or lockless fast fault) marks its page in the slot's dirty
+ * bitmap first.  Every dirty-log call holds the slots lock, as KVM's
+ * ioctls do; they run in parallel with faults and vCPUs.
+ *
+ * enable write-protects the slot's leaves under the MMU read lock and
+ * flushes before it returns.  Flags:
+ *   TDPMMU_DIRTY_LOG_EAGER_SPLIT     also split huge leaves down to 4K
+ *                                    (KVM's eager_page_split)
+ *   TDPMMU_DIRTY_LOG_MANUAL_PROTECT  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+ *                                    get does not clear; clear re-protects
+ *   TDPMMU_DIRTY_LOG_INITIALLY_SET   with MANUAL_PROTECT: the bitmap starts
+ *                                    all set and enable changes no entry;
+ *                                    each clear protects (and, with
+ *                                    EAGER_SPLIT, first splits) the huge
+ *                                    leaves over its pages, as KVM does
+ * Returns the number of leaves write-protected (0 with INITIALLY_SET), or
+ * an error: -ENOENT no such slot, -EBUSY already logging, -EINVAL bad
+ * flags, -EROFS read-only slot.
+ */
+#define TDPMMU_DIRTY_LOG_EAGER_SPLIT (1u << 0)
+#define TDPMMU_DIRTY_LOG_MANUAL_PROTECT (1u << 1)
+#define TDPMMU_DIRTY_LOG_INITIALLY_SET (1u << 2)
+int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags);
+
+/*
+ * KVM_GET_DIRTY_LOG: copy the slot's bitmap (bit i = page base_gfn + i,
+ * ceil(npages / 64) 64-bit words) to @bitmap.  Without MANUAL_PROTECT it
+ * also clears what it copied and write-protects those pages (MMU write
+ * lock), flushing before it returns.  Returns the number of bits set.
+ */
+int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap);
+
+/*
+ * KVM_CLEAR_DIRTY_LOG (MANUAL_PROTECT only, else -EINVAL): for each bit i
+ * of @mask, clear page first_page + i's dirty bit and, if it was set,
+ * write-protect the page (MMU write lock), flushing before it returns.
+ * With INITIALLY_SET and EAGER_SPLIT the huge leaves over those pages are
+ * split to 4K first.  @first_page is a page index relative to the slot
+ * (not a gfn) and a multiple of 64; bits past the slot's end must be
+ * clear.  Returns the number of bits it cleared (each such page is
+ * write-protected).
+ */
+int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
+			   uint64_t mask);
+
+/*
+ * Disable dirty logging and recover huge pages @how (as
+ * tdpmmu_recover_huge_pages: MMU read lock).  -ENOENT, -EINVAL (not logging).
+ */
+int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu_huge_recovery how);
+
+/* ==== 8. Statistics ====================================================== */
+
+/*
+ * Every reader below is lockless and may run at any time from any thread:
+ * what it returns was true at some recent moment, not a consistent
+ * snapshot (counters are sharded per thread, see tdpmmu/stats.h).
+ */
+
+/* The MMU's counters (enum tdpmmu_counter), summed over threads. */
+void tdpmmu_counters_read(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS]);
+/* "tables_l1", ...: the counter's name; NULL if out of range. */
+const char *tdpmmu_counter_name(enum tdpmmu_counter c);
+
 #define TDPMMU_LATENCY_BUCKETS 512
 
+/* Per vCPU, written only by the vCPU's thread. */
 struct tdpmmu_vcpu_stats {
 	uint64_t accesses, tlb_hits, tlb_misses, walks, walk_retries, ad_updates;
 	uint64_t guest_entries, ept_violations, kicks, tlb_flushes;
@@ -310,59 +553,22 @@ struct tdpmmu_vcpu_stats {
 	uint64_t latency[TDPMMU_LATENCY_BUCKETS];
 	uint64_t latency_max_ns;
 };
-
 void tdpmmu_vcpu_stats_read(const struct tdpmmu_vcpu *vcpu, struct tdpmmu_vcpu_stats *out);
 
+/* Fault latency in ns. */
 struct tdpmmu_latency {
 	uint64_t count, p50_ns, p99_ns, p999_ns, max_ns;
 };
-/* Fault latency over the VM's vCPUs (those run with TDPMMU_RUN_LATENCY). */
+/* Over the VM's vCPUs (those run with TDPMMU_RUN_LATENCY); takes the vCPU-list mutex. */
 void tdpmmu_fault_latency_read(struct tdpmmu_vm *vm, struct tdpmmu_latency *out);
 
-/* Zap every leaf that maps part of [start, end) (write lock). */
-int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
-/* Zap everything, page tables included (write lock). */
-int tdpmmu_zap_all(struct tdpmmu_vm *vm);
-
-struct tdpmmu_mapping {
-	bool present;
-	int level;        /* leaf level when present */
-	uint64_t pfn;     /* host frame of @gfn itself (not of the huge page) */
-	tdp_spte_t spte;  /* the leaf entry */
-};
-
-/* Lockless lookup of @gfn's translation. */
-int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out);
-
-/*
- * Full walk under the write lock: accounting against the tree, each leaf
- * against the memslots, structural invariants.  Returns the number of
- * violations (details on stderr); 0 means clean.
- */
-int tdpmmu_audit(struct tdpmmu_vm *vm);
-
-/*
- * Every vCPU's TLB against the tables: no cached translation may map
- * another frame than the leaf that maps its page now, or grant W or X
- * that leaf does not (a permission taken away without its flush).  Call
- * only at a quiescent point: no thread is inside tdpmmu_vcpu_run or
- * tdpmmu_fault for this VM, and none is inside a call that takes a
- * permission away (write protection, dirty-log calls, zaps,
- * invalidations, aging, recovery); the library's NX recovery thread may
- * run.  The vCPU threads must be joined or parked behind a lock this
- * thread has since taken.  Returns the number of violations (details on
- * stderr), 0 when clean, -EINVAL for a NULL @vm.
- */
-int tdpmmu_audit_tlbs(struct tdpmmu_vm *vm);
-
-void tdpmmu_counters_read(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS]);
-const char *tdpmmu_counter_name(enum tdpmmu_counter c);
-
+/* The MMU lock: acquisitions, and wait and hold times in ns. */
 struct tdpmmu_lock_stats {
 	uint64_t reads, writes;
 	uint64_t read_wait_ns, write_wait_ns;
 	uint64_t read_hold_ns, write_hold_ns;
-	uint64_t read_wait_writers_max; /* most write sections that went first while a reader waited */
+	/* Most write sections that went first while a reader waited. */
+	uint64_t read_wait_writers_max;
 	/* The part of the above due to threads running vCPUs (tdpmmu_vcpu_run). */
 	uint64_t vcpu_reads, vcpu_writes;
 	uint64_t vcpu_read_wait_ns, vcpu_write_wait_ns;
@@ -387,186 +593,70 @@ struct tdpmmu_reclaim_stats {
 };
 void tdpmmu_reclaim_stats_read(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim_stats *out);
 
-/*
- * Stay @ns inside a software walker's protection: the MMU read lock and
- * the strategy's walk protection, as a fault preempted in the middle of
- * its walk would (the stalled reader of `tdpmmu bench stalled-reader`).
- * Nothing retired meanwhile may be freed; what else stops depends on the
- * strategy.  Call without the MMU lock.  -EINVAL for a NULL @vm.
- */
-int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns);
-
-/*
- * Anomaly injection, process-wide, for torture runs: 1 in @delay_one_in
- * passes through a race window (snapshot to CAS or store, unlink to
- * flush, a teardown while entries are FROZEN, inside walk protection)
- * waits a little or yields; 1 in @alloc_fail_one_in page-table
- * allocations fails, so the operation fails cleanly with -ENOMEM.  0
- * turns either off (the default).  tdpmmu_inject_stats_read: how many of each
- * happened so far.
- */
-void tdpmmu_inject(unsigned delay_one_in, unsigned alloc_fail_one_in);
-void tdpmmu_inject_stats_read(uint64_t *delays, uint64_t *alloc_failures);
-/*
- * Quarantine, process-wide, for torture runs: page tables freed while it
- * is on become inaccessible (PROT_NONE) until reused, and the oldest freed
- * table is reused first, so any use after free faults at once.
- */
-void tdpmmu_quarantine(bool on);
-
-/*
- * Memslot deletion and move (KVM_SET_USER_MEMORY_REGION).  Both retire
- * every mapping with a fast zap (tdpmmu_zap_all_fast) before they return;
- * a moved slot keeps its frames and contents (and its dirty log).  While
- * one runs, faults on the slot wait (retry) and other memslot calls,
- * dirty-log calls and remaps wait their turn, so the old place is free
- * for a new slot only once nothing maps it any more.
- * -ENOENT: no slot @id; -EEXIST/-EINVAL/-ERANGE as for tdpmmu_memslot_add
- * for the new place; -EINVAL also for a move that changes the slot's
- * offset within 2 MiB after the host remapped part of it.
- */
-int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id);
-int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn);
-
-/*
- * Roots.  Each vCPU runs on a reference-counted root of its address-space
- * role (normal or SMM), loaded on first use and reloaded when it becomes
- * invalid.  tdpmmu_zap_all_fast (KVM's kvm_mmu_zap_all_fast) invalidates
- * every root under the write lock, has every vCPU reload a new root, and
- * then zaps the invalidated roots under the read lock, bottom level first;
- * every mapping is gone when it returns.  tdpmmu_vcpu_set_smm switches the
- * vCPU's role (it takes effect at its next entry or fault).
- */
-int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm);
-int tdpmmu_vcpu_set_smm(struct tdpmmu_vcpu *vcpu, bool smm);
-
 struct tdpmmu_root_stats {
 	uint64_t valid, invalid; /* roots on the list now */
 	uint64_t allocated;      /* ever */
 };
 void tdpmmu_root_stats_read(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out);
 
-/*
- * Dirty logging on a memslot (KVM_MEM_LOG_DIRTY_PAGES).  While enabled,
- * writable leaves in the slot exist only at 4K (except huge leaves that an
- * INITIALLY_SET enable left writable, until a clear covers them: their
- * pages are all reported already) and every leaf that becomes writable
- * (slow fault or lockless fast fault) marks its page in the slot's dirty
- * bitmap first.
- *
- * enable write-protects the slot's leaves under the read lock and flushes
- * before it returns.  Flags:
- *   TDPMMU_DIRTY_LOG_EAGER_SPLIT     also split huge leaves down to 4K
- *                                    (KVM's eager_page_split)
- *   TDPMMU_DIRTY_LOG_MANUAL_PROTECT  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
- *                                    get does not clear; clear re-protects
- *   TDPMMU_DIRTY_LOG_INITIALLY_SET   with MANUAL_PROTECT: the bitmap starts
- *                                    all set and enable changes no entry;
- *                                    each clear protects (and, with
- *                                    EAGER_SPLIT, first splits) the huge
- *                                    leaves over its pages, as KVM does
- * Returns the number of leaves write-protected (0 with INITIALLY_SET),
- * or an error: -ENOENT no
- * such slot, -EBUSY already logging, -EINVAL bad flags, -EROFS read-only
- * slot.
- */
-#define TDPMMU_DIRTY_LOG_EAGER_SPLIT (1u << 0)
-#define TDPMMU_DIRTY_LOG_MANUAL_PROTECT (1u << 1)
-#define TDPMMU_DIRTY_LOG_INITIALLY_SET (1u << 2)
-int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags);
+/* ==== 9. The simulated host ============================================== */
 
 /*
- * KVM_GET_DIRTY_LOG: copy the slot's bitmap (bit i = page base_gfn + i,
- * ceil(npages / 64) words) to @bitmap.  Without MANUAL_PROTECT it also
- * clears what it copied and write-protects those pages (write lock),
- * flushing before it returns.  Returns the number of bits set.
+ * Host frames.  Each memslot's gfns are backed by host frames (pfns) of
+ * the simulated host, with real bytes when cfg.payload_bytes is set.
+ * These calls are lockless (memslot RCU) and may run at any time.
  */
-int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap);
+
+/* Host frame that backs @gfn now (what a correct mapping must point at).  -ENOENT: no slot. */
+int tdpmmu_host_pfn(struct tdpmmu_vm *vm, uint64_t gfn, uint64_t *pfn);
+/* The 8 bytes at guest-physical address @gpa (bytes, 8-aligned); real backing only (-ENODEV). */
+int tdpmmu_host_read(struct tdpmmu_vm *vm, uint64_t gpa, uint64_t *value);
+/*
+ * Whether the host frame now backing @gfn was marked dirty by the MMU:
+ * a leaf carrying the Dirty bit was zapped or torn down (real backing
+ * only, -ENODEV otherwise).  With the leaf's own D bit, this tells whether
+ * a guest write was ever lost.
+ */
+int tdpmmu_host_dirty(struct tdpmmu_vm *vm, uint64_t gfn, bool *dirty);
+/*
+ * The host wrote the page of @gfn back (writeback clears a page's dirty
+ * flag): its frame reads clean until the MMU reports it written again.  A
+ * leaf that still carries Dirty keeps it, so "written since the writeback"
+ * stays visible as leaf Dirty or frame dirty (real backing only, -ENODEV
+ * otherwise; -ENOENT no memslot).
+ */
+int tdpmmu_host_writeback(struct tdpmmu_vm *vm, uint64_t gfn);
 
 /*
- * KVM_CLEAR_DIRTY_LOG (MANUAL_PROTECT only, else -EINVAL): for each bit i
- * of @mask, clear page first_page + i's dirty bit and, if it was set,
- * write-protect the page (write lock), flushing before it returns.  With
- * INITIALLY_SET and EAGER_SPLIT the huge leaves over those pages are split
- * to 4K first.  @first_page is relative to the slot and a multiple of 64; bits past the
- * slot's end must be clear.  Returns the number of bits it cleared (each
- * such page is write-protected).
+ * MMU notifier, over the gfns [start, end).  invalidate_begin zaps the
+ * range and flushes (MMU write lock); until the matching invalidate_end
+ * (MMU write lock), faults retry on every gfn from the lowest start to the
+ * highest end of the invalidations in progress (gaps between them
+ * included, as in KVM, so a thread must not fault there itself).
+ * invalidate_end takes the range its begin took; any other range is
+ * -EINVAL.  At most 64 invalidations may be in progress at once (-EBUSY).
+ * Until end, no mapping covers any gfn of [start, end): a fault nearby
+ * maps below the huge page that would cover it.  Not from a
+ * tdpmmu_guest_fn.
  */
-int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
-			   uint64_t mask);
+int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
+int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
 
 /*
- * How huge pages come back after dirty logging (or on demand):
- *   TDPMMU_RECOVER_ZAP      zap each collapsible table under the read lock,
- *                           so the next fault maps a huge page (the old way)
- *   TDPMMU_RECOVER_INPLACE  replace each collapsible table with a huge
- *                           leaf by one CAS (the new way)
- * A table is collapsible when the host allows a mapping of its level.  ZAP
- * freezes each entry, flushes, then clears it (as KVM); INPLACE issues one
- * flush for the pass, before walk protection is dropped.
+ * Between begin and end the host may change the frames: tdpmmu_host_remap
+ * gives every 2 MiB block overlapping the gfns [start, end) new frames,
+ * 2M-aligned with TDPMMU_REMAP_HUGE (like compaction: huge mappings
+ * possible), misaligned otherwise (like migration or a THP split: 4K
+ * mappings only); with real backing the bytes and the host's dirty bits
+ * move along.  Remap needs one invalidation in progress that covers every
+ * gfn whose frame changes: those 2 MiB blocks, clipped to the memslots
+ * (-EBUSY otherwise); hugetlb slots are never remapped (-EINVAL); -ENOSPC
+ * when host frames run out.  It holds the slots lock (and the MMU read
+ * lock for its check), so it sees one memslot layout from its check to its
+ * new frames (a concurrent move waits).
  */
-enum tdpmmu_huge_recovery {
-	TDPMMU_RECOVER_NONE,
-	TDPMMU_RECOVER_ZAP,
-	TDPMMU_RECOVER_INPLACE,
-};
-/* Disable dirty logging and recover huge pages @how.  -ENOENT, -EINVAL (not logging). */
-int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id,
-			     enum tdpmmu_huge_recovery how);
-/* Recover huge pages in a slot that is not logging; returns tables collapsed or zapped. */
-int tdpmmu_recover_huge_pages(struct tdpmmu_vm *vm, uint32_t slot_id,
-			      enum tdpmmu_huge_recovery how);
-
-/*
- * NX recovery pass (what the recovery thread runs each period): zap
- * ceil(listed / @ratio) tables from the possible-NX list under the read
- * lock (@ratio 0: the VM's ratio).  Returns tables zapped.
- */
-int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio);
-/* Tables on the possible-NX list now. */
-uint64_t tdpmmu_nx_listed(struct tdpmmu_vm *vm);
-
-/*
- * Aging for the host's page reclaim (MMU-notifier test_young, clear_young,
- * clear_flush_young) over [start, end) in every valid root.  No MMU lock:
- * walk protection only; Accessed is cleared atomically.  test_young
- * returns 1 if some leaf is young, else 0; the others return how many
- * leaves were young (and cleared).  clear_flush_young flushes TLBs when
- * it cleared any, so the next access sets Accessed again.
- */
-int tdpmmu_test_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
-int tdpmmu_clear_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
-int tdpmmu_clear_flush_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
-
-/*
- * Write-protect @gfn once (KVM's kvm_tdp_mmu_write_protect_gfn)
- * under the write lock: clear W and MMU-writable on the leaf that maps it
- * in every valid root (a huge leaf is protected whole), flushing before the
- * lock is released.  The fast path cannot undo it; a later write fault
- * maps the page writable again through the slow path.  Returns 1 if some
- * leaf was protected, else 0.  To keep it protected, track it (below).
- */
-int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn);
-
-/*
- * Write tracking (KVM's page tracking in write mode, as used for shadowed
- * guest page tables): while @gfn is tracked it is never mapped writable
- * and no huge leaf covers it, so each guest write to it faults and is
- * emulated: the vCPU writes the host memory itself under the MMU read
- * lock (counted in writes_emulated), and a direct tdpmmu_fault returns
- * TDPMMU_FAULT_EMULATE after mapping the page read-only.  Adds nest; add
- * write-protects the gfn (and the huge leaf around it) under the write
- * lock before it returns.  Tracking belongs to the memslot: deleting or
- * moving the slot forgets it.  Errors: -ERANGE, -ENOENT (no memslot),
- * -ENOMEM, -EOVERFLOW (added 2^32 - 1 times), -EINVAL (remove of an
- * untracked gfn).
- */
-int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn);
-int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn);
-bool tdpmmu_write_tracked(struct tdpmmu_vm *vm, uint64_t gfn);
-
-/* Whether liburcu's memb read side is fence-free (sys_membarrier present). */
-bool tdpmmu_rcu_membarrier_active(void);
+#define TDPMMU_REMAP_HUGE (1u << 0)
+int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags);
 
 #ifdef __cplusplus
 }

@@ -1,10 +1,9 @@
-/* inject.c - anomaly injection (see inject.h). */
+/* inject.c - anomaly injection and the hook sites (see inject.h). */
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "base/inject.h"
-#include "tdpmmu/tdpmmu.h"
 
 _Atomic unsigned tdp_inject_delay_one_in;
 _Atomic unsigned tdp_inject_alloc_one_in;
@@ -49,18 +48,8 @@ bool tdp_inject_alloc_fail_slow(unsigned one_in)
 	return true;
 }
 
-void tdpmmu_inject(unsigned delay_one_in, unsigned alloc_fail_one_in)
-{
-	atomic_store(&tdp_inject_delay_one_in, delay_one_in);
-	atomic_store(&tdp_inject_alloc_one_in, alloc_fail_one_in);
-}
-
-void tdpmmu_quarantine(bool on)
-{
-	atomic_store(&tdp_quarantine, on);
-}
-
-void tdpmmu_inject_stats_read(uint64_t *delays, uint64_t *alloc_failures)
+/* The public setters and getter are in src/testing/inject.c (tdpmmu/testing.h). */
+void tdp_inject_stats(uint64_t *delays, uint64_t *alloc_failures)
 {
 	*delays = atomic_load(&delays_injected);
 	*alloc_failures = atomic_load(&allocs_failed);

@@ -10,6 +10,11 @@
  * Concurrency: the rate is a relaxed global, set while the MMU runs; each
  * thread draws from its own generator.  Off (0), a site costs one load
  * and a predicted branch.
+ *
+ * These globals are internal to the library (not exported by the shared
+ * library); tests and benchmarks set them through the tdpmmu_inject,
+ * tdpmmu_quarantine and tdpmmu_test_set_*_hook wrappers of the testing
+ * library (src/testing/inject.c, include/tdpmmu/testing.h).
  */
 #ifndef TDP_INJECT_H
 #define TDP_INJECT_H
@@ -71,6 +76,9 @@ static inline void tdp_inject_site(enum tdp_inject_site site, uint64_t gfn)
 	if (unlikely(tdp_inject_site_hook))
 		tdp_inject_site_hook(site, gfn);
 }
+
+/* Delays and allocation failures injected so far. */
+void tdp_inject_stats(uint64_t *delays, uint64_t *alloc_failures);
 
 void tdp_inject_delay_slow(unsigned one_in);
 bool tdp_inject_alloc_fail_slow(unsigned one_in);

@@ -5,6 +5,7 @@
  * read by their owner only (thread-local), and the high-water mark is an
  * atomic that only grows (seq_cst, see tdp_thread_slot_assign).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -36,16 +37,20 @@ static void slot_key_create(void)
 	pthread_key_create(&slot_key, slot_release);
 }
 
-int tdp_thread_slot_assign(void)
+int tdp_thread_slot_try_assign(void)
 {
 	int s;
 
+	if (tdp_self_slot > 0)
+		return tdp_self_slot - 1;
 	pthread_once(&slot_once, slot_key_create);
 	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	for (s = 0; s < TDP_MAX_THREADS && slot_used[s]; s++)
 		;
-	if (s == TDP_MAX_THREADS)
-		tdp_bug("more than %d threads use tdpmmu at once", TDP_MAX_THREADS);
+	if (s == TDP_MAX_THREADS) {
+		tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
+		return -EAGAIN;
+	}
 	slot_used[s] = true;
 	/*
 	 * seq_cst: a writer of the MMU lock that stores its flag and then reads
@@ -57,6 +62,15 @@ int tdp_thread_slot_assign(void)
 	tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	tdp_self_slot = s + 1;
 	pthread_setspecific(slot_key, (void *)(intptr_t)(s + 1));
+	return s;
+}
+
+int tdp_thread_slot_assign(void)
+{
+	int s = tdp_thread_slot_try_assign();
+
+	if (s < 0)
+		tdp_bug("more than %d threads use tdpmmu at once", TDP_MAX_THREADS);
 	return s;
 }
 

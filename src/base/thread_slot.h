@@ -13,7 +13,10 @@
 
 extern __thread int tdp_self_slot;
 
+/* This thread's slot, taken now if it has none: aborts past TDP_MAX_THREADS. */
 int tdp_thread_slot_assign(void);
+/* The same, -EAGAIN instead of aborting (tdpmmu_thread_attach). */
+int tdp_thread_slot_try_assign(void);
 
 /* This thread's slot, assigned on first use.  Aborts past TDP_MAX_THREADS. */
 static inline int tdp_thread_slot(void)

@@ -15,7 +15,7 @@
 
 #include "host/host.h"
 #include "mmu/mmu_page.h"
-#include "reclaim/rcu_thread.h"
+#include "base/rcu_thread.h"
 
 static const int backing_level[TDPMMU_NR_BACKINGS] = {
 	[TDPMMU_BACKING_ANON] = TDP_LEVEL_4K,

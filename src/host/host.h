@@ -44,7 +44,7 @@
 #include <stdint.h>
 
 #include "base/lock_rank.h"
-#include "tdpmmu/spte.h"
+#include "mmu/spte.h"
 #include "tdpmmu/tdpmmu.h"
 
 struct tdp_memslot {

@@ -42,8 +42,9 @@
 #include <time.h>
 
 #include "base/compiler.h"
+#include "base/mutant.h"
 #include "host/host.h"
-#include "reclaim/rcu_thread.h"
+#include "base/rcu_thread.h"
 #include "base/lock_rank.h"
 
 #define CLAIMED 1ull
@@ -117,14 +118,14 @@ static _Atomic uint64_t *claim_word(struct tdp_host *h, const struct tdp_host_cl
 	int i;
 
 	tdp_tsan_acquire(slots);
-#ifdef TDP_BREAK_CLAIM_BY_GFN
-	/* Deliberately broken build: the page the gfn names now (docs/testing.md). */
-	m = tdp_host_find_slot(slots, c->gfn);
-	if (!m || !m->host_faulted)
-		return NULL;
-	*shift = (unsigned)(tdp_host_faulted_page(&m->desc, c->gfn) % 32) * 2;
-	return &m->host_faulted[tdp_host_faulted_page(&m->desc, c->gfn) / 32];
-#endif
+	if (TDP_MUTANT(CLAIM_BY_GFN)) {
+		/* The mutant: the page the gfn names now (docs/testing.md). */
+		m = tdp_host_find_slot(slots, c->gfn);
+		if (!m || !m->host_faulted)
+			return NULL;
+		*shift = (unsigned)(tdp_host_faulted_page(&m->desc, c->gfn) % 32) * 2;
+		return &m->host_faulted[tdp_host_faulted_page(&m->desc, c->gfn) / 32];
+	}
 	i = tdp_slot_index(slots, c->slot_id);
 	if (i < 0)
 		return NULL;

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "host/host.h"
-#include "reclaim/rcu_thread.h"
+#include "base/rcu_thread.h"
 
 static int validate_slot(const struct tdp_host *h, const struct tdpmmu_memslot *d)
 {

@@ -30,6 +30,7 @@
 #include <errno.h>
 
 #include "base/inject.h"
+#include "base/mutant.h"
 #include "vm/vm_internal.h"
 
 int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot)
@@ -46,16 +47,14 @@ int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot)
 
 /* Steps 1-4 above for the change @c prepared on @old (slots_lock held, released). */
 static void memslot_change(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *old,
-			  struct tdp_slot_change *c)
+			   struct tdp_slot_change *c)
 {
-#ifdef TDP_BREAK_SLOT_NO_INVALID
-	/* Deliberately broken build: the new layout first, zap later (docs/testing.md). */
 	tdp_host_publish_invalid(&vm->host, c);
-	tdp_host_commit_change(&vm->host, c);
-	tdp_host_unlock(&vm->host);
-#else
-	tdp_host_publish_invalid(&vm->host, c);
-#endif
+	if (TDP_MUTANT(SLOT_NO_INVALID)) {
+		/* The mutant: the new layout first, zap later (docs/testing.md). */
+		tdp_host_commit_change(&vm->host, c);
+		tdp_host_unlock(&vm->host);
+	}
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
 	/* Write tracking belongs to the slot and goes with it, as in KVM. */
 	tdp_write_track_drop_range(&vm->track, old->base_gfn, old->base_gfn + old->npages);
@@ -63,10 +62,10 @@ static void memslot_change(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *ol
 	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
 	tdp_inject_site(TDP_SITE_SLOT_INVALID, old->base_gfn);
 	tdpmmu_zap_all_fast(vm);
-#ifndef TDP_BREAK_SLOT_NO_INVALID
-	tdp_host_commit_change(&vm->host, c);
-	tdp_host_unlock(&vm->host);
-#endif
+	if (!TDP_MUTANT(SLOT_NO_INVALID)) {
+		tdp_host_commit_change(&vm->host, c);
+		tdp_host_unlock(&vm->host);
+	}
 }
 
 /* Delete (@move false) or move slot @id, under slots_lock throughout. */
@@ -124,14 +123,12 @@ int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsign
 		tdp_host_unlock(&vm->host);
 		return -EBUSY;
 	}
-#ifdef TDP_BREAK_REMAP_TWO_HOLDS
-	/* Deliberately broken build: the layout may change in between (docs/testing.md). */
-	tdp_host_unlock(&vm->host);
+	/* The mutant remap-two-holds lets the layout change in between (docs/testing.md). */
+	if (TDP_MUTANT(REMAP_TWO_HOLDS))
+		tdp_host_unlock(&vm->host);
 	tdp_inject_site(TDP_SITE_REMAP_CHECKED, start);
-	tdp_host_lock(&vm->host);
-#else
-	tdp_inject_site(TDP_SITE_REMAP_CHECKED, start);
-#endif
+	if (TDP_MUTANT(REMAP_TWO_HOLDS))
+		tdp_host_lock(&vm->host);
 	r = tdp_host_remap(&vm->host, start, end, flags & TDPMMU_REMAP_HUGE);
 	tdp_host_unlock(&vm->host);
 	return r;

@@ -117,10 +117,8 @@ int tdp_notifier_cap_level(const struct tdp_notifier *n, struct tdp_mmu *mmu, ui
 			   int level)
 {
 	mmu_lock_assert_held_any(&mmu->lock);
-#ifdef TDP_BREAK_HUGE_OVER_INVALIDATION
-	/* Deliberately broken build: only the fault's own gfn is checked (docs/testing.md). */
-	return level;
-#endif
+	if (TDP_MUTANT(HUGE_OVER_INVALIDATION))
+		return level; /* the mutant: only the fault's own gfn is checked */
 	while (level > TDP_LEVEL_4K) {
 		uint64_t base = tdp_align_gfn(gfn, level);
 

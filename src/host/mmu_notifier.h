@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/mutant.h"
 #include "mmu/tdp_mmu.h"
 
 #define TDP_NOTIFIER_MAX_RANGES 64
@@ -101,12 +102,10 @@ static inline bool tdp_notifier_overlaps(const struct tdp_notifier *n, uint64_t 
  */
 static inline bool tdp_notifier_retry(const struct tdp_notifier *n, uint64_t seq, uint64_t gfn)
 {
-#ifdef TDP_BREAK_SKIP_NOTIFIER_RETRY
-	/* Deliberately broken build: only the racy early check (docs/testing.md). */
-	return false;
-#endif
-	return tdp_notifier_covers(n, gfn) ||
-	       atomic_load_explicit(&n->seq, memory_order_relaxed) != seq;
+	/* The mutant skip-notifier-retry keeps only the racy early check (docs/testing.md). */
+	return !TDP_MUTANT(SKIP_NOTIFIER_RETRY) &&
+	       (tdp_notifier_covers(n, gfn) ||
+		atomic_load_explicit(&n->seq, memory_order_relaxed) != seq);
 }
 
 #endif

@@ -30,8 +30,6 @@ static void futex_wake_all(_Atomic uint32_t *word)
 }
 
 bool mmu_lock_asymmetric;
-__thread unsigned mmu_lock_escalated;
-__thread bool tdp_thread_runs_vcpu;
 static pthread_once_t asymmetric_once = PTHREAD_ONCE_INIT;
 
 static void asymmetric_probe(void)
@@ -62,7 +60,7 @@ static void writer_fence(void)
 #endif
 }
 
-int mmu_lock_init(struct mmu_lock *l)
+int mmu_lock_init(struct mmu_lock *l, bool single)
 {
 	pthread_once(&asymmetric_once, asymmetric_probe);
 	memset(l, 0, sizeof(*l));
@@ -71,6 +69,7 @@ int mmu_lock_init(struct mmu_lock *l)
 		return -ENOMEM;
 	memset(l->readers, 0, sizeof(*l->readers) * TDP_MAX_THREADS);
 	atomic_init(&l->writer_slot, -1);
+	l->single = single;
 	{
 		/* Spin a little before sleeping: write sections are short. */
 		pthread_mutexattr_t attr;
@@ -120,7 +119,7 @@ static void sleep_on(_Atomic uint32_t *word, _Atomic uint32_t *sleepers, uint32_
  * reader stays counted in readers_waiting until it is in, so the next
  * writer lets it in first (see mmu_lock_write).
  */
-void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me)
+void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me, bool vcpu)
 {
 	uint64_t start = tdp_ticks();
 	uint32_t seq0, passed;
@@ -145,7 +144,7 @@ void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me)
 	} while (atomic_load(&l->writer));
 	atomic_fetch_sub(&l->readers_waiting, 1);
 	tdp_stat_add(&me->read_wait, tdp_ticks() - start);
-	if (tdp_thread_runs_vcpu)
+	if (vcpu)
 		tdp_stat_add(&me->vcpu_read_wait, tdp_ticks() - start);
 	/* writer_seq moves once per write unlock: the writers that went first. */
 	passed = atomic_load(&l->writer_seq) - seq0;
@@ -153,23 +152,23 @@ void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me)
 		__atomic_store_n(&me->read_wait_writers_max, passed, __ATOMIC_RELAXED);
 }
 
-void mmu_lock_write(struct mmu_lock *l)
+void mmu_lock_write_as(struct mmu_lock *l, bool vcpu)
 {
 	struct mmu_lock_reader *me = &l->readers[tdp_thread_slot()];
 	uint64_t start = tdp_ticks();
 
 	TDP_ASSERT(atomic_load_explicit(&me->active, memory_order_relaxed) == 0);
 	TDP_ASSERT(!mmu_lock_held_write(l));
-	/* Also the read acquisitions that take the write lock (global, wrlock). */
+	/* Also a single lock's shared acquisitions. */
 	tdp_lock_rank_acquire(TDP_RANK_MMU);
 	atomic_fetch_add(&l->writers_waiting, 1);
 	pthread_mutex_lock(&l->writer_mutex);
 	/*
-	 * read_as_write: no thread ever raises a reader indicator, so the
+	 * A single lock: no thread ever raises a reader indicator, so the
 	 * mutex alone excludes everyone (a plain lock, as the pre-2021 MMU's
 	 * spinlock): no flag, no membarrier, no scan.
 	 */
-	if (l->read_as_write)
+	if (mmu_lock_is_single(l))
 		goto locked;
 	/*
 	 * Phase fairness: readers that queued behind the previous writer go
@@ -199,19 +198,21 @@ locked:
 	tdp_stat_add(&me->writes, 1);
 	me->acquired_at = tdp_ticks();
 	tdp_stat_add(&me->write_wait, me->acquired_at - start);
-	if (tdp_thread_runs_vcpu) {
+	if (vcpu) {
 		tdp_stat_add(&me->vcpu_writes, 1);
 		tdp_stat_add(&me->vcpu_write_wait, me->acquired_at - start);
 	}
 }
 
-bool mmu_lock_write_trylock(struct mmu_lock *l)
+bool mmu_lock_write_trylock_as(struct mmu_lock *l, bool vcpu)
 {
 	struct mmu_lock_reader *me = &l->readers[tdp_thread_slot()];
 
 	TDP_ASSERT(atomic_load_explicit(&me->active, memory_order_relaxed) == 0);
 	if (atomic_load(&l->readers_waiting) || pthread_mutex_trylock(&l->writer_mutex))
 		return false;
+	if (mmu_lock_is_single(l))
+		goto locked; /* the mutex is the whole lock */
 	atomic_store(&l->writer, 1);
 	writer_fence(); /* pairs with mmu_lock_reader_fence, as in mmu_lock_write */
 	for (int s = 0, n = tdp_thread_slot_limit(); s < n; s++) {
@@ -225,10 +226,11 @@ bool mmu_lock_write_trylock(struct mmu_lock *l)
 			return false;
 		}
 	}
+locked:
 	atomic_store_explicit(&l->writer_slot, tdp_thread_slot(), memory_order_relaxed);
 	tdp_lock_rank_tryacquired(TDP_RANK_MMU); /* a trylock cannot deadlock: no order check */
 	tdp_stat_add(&me->writes, 1);
-	if (tdp_thread_runs_vcpu)
+	if (vcpu)
 		tdp_stat_add(&me->vcpu_writes, 1);
 	me->acquired_at = tdp_ticks();
 	return true;
@@ -242,7 +244,7 @@ void mmu_lock_write_unlock(struct mmu_lock *l)
 	tdp_stat_add(&me->write_hold, tdp_ticks() - me->acquired_at);
 	atomic_store_explicit(&l->writer_slot, -1, memory_order_relaxed);
 	tdp_lock_rank_release(TDP_RANK_MMU);
-	if (l->read_as_write) {
+	if (mmu_lock_is_single(l)) {
 		pthread_mutex_unlock(&l->writer_mutex); /* the mutex orders everything */
 		return;
 	}

@@ -35,11 +35,16 @@
  * read-side assertion: code written for the read side (CAS updates) is
  * correct with the stronger lock too.
  *
- * Two ways a read acquisition takes the write lock instead, for the
- * reclamation strategies (reclaim.h): read_as_write makes every one do so
- * (global), and mmu_lock_escalate_begin/end does it for the calling thread
- * in between (wrlock's operations that disconnect tables).  The release
- * then releases the write lock; neither may change while the lock is held.
+ * A single lock (mmu_lock_init's @single, the global fault-lock policy,
+ * fault_lock.h): every acquisition, shared or exclusive, takes the writer
+ * mutex and nothing else, as the pre-2021 MMU's spinlock.  A caller that
+ * asked for TDP_SHARED still runs read-side code (correct under the
+ * stronger lock) and releases in TDP_SHARED.  Fixed at init; nothing else
+ * makes a shared acquisition exclusive, and every caller says the mode it
+ * takes (see tdp_mmu.h for how the fault path chooses it).
+ *
+ * Statistics: each acquisition says whether the vCPU layer makes it
+ * (@vcpu of the *_as calls); those are also counted in the vcpu_* fields.
  */
 #ifndef TDP_MMU_LOCK_H
 #define TDP_MMU_LOCK_H
@@ -66,7 +71,7 @@ struct mmu_lock_reader {
 	uint64_t read_wait, write_wait; /* ticks */
 	uint64_t read_hold, write_hold; /* ticks */
 	uint64_t read_wait_writers_max; /* most writers that went first while we waited */
-	/* The same, by threads running a vCPU (tdp_thread_runs_vcpu). */
+	/* The same, for acquisitions made by the vCPU layer (@vcpu). */
 	uint64_t vcpu_reads, vcpu_writes, vcpu_read_wait, vcpu_write_wait;
 } __cacheline_aligned;
 
@@ -79,23 +84,24 @@ struct mmu_lock {
 	_Atomic uint32_t writers_waiting;
 	/* Asleep on a futex: wakers skip the system call when there are none. */
 	_Atomic uint32_t readers_sleeping; /* on writer_seq */
-	_Atomic uint32_t writer_sleeping;  /* on reader_seq */
+	_Atomic uint32_t writer_sleeping; /* on reader_seq */
 	_Atomic int writer_slot; /* holder's thread slot, -1 if none */
-	bool read_as_write;      /* every read acquisition takes the write lock */
+	bool single; /* one mode only: every acquisition excludes all others */
 	pthread_mutex_t writer_mutex;
 	struct mmu_lock_reader *readers; /* TDP_MAX_THREADS */
-	uint64_t born_ticks, born_ns;   /* to convert ticks to ns */
+	uint64_t born_ticks, born_ns; /* to convert ticks to ns */
 };
 
-
-int mmu_lock_init(struct mmu_lock *l);
+/* @single: a plain exclusive lock (see above); false: the reader-writer lock. */
+int mmu_lock_init(struct mmu_lock *l, bool single);
 void mmu_lock_destroy(struct mmu_lock *l);
-void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me);
+void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me, bool vcpu);
 void mmu_lock_wake_writer(struct mmu_lock *l);
-void mmu_lock_write(struct mmu_lock *l);
+/* @vcpu: the vCPU layer takes it (statistics only). */
+void mmu_lock_write_as(struct mmu_lock *l, bool vcpu);
 void mmu_lock_write_unlock(struct mmu_lock *l);
 /* Take the write lock only if no reader or writer holds or waits for it now. */
-bool mmu_lock_write_trylock(struct mmu_lock *l);
+bool mmu_lock_write_trylock_as(struct mmu_lock *l, bool vcpu);
 void mmu_lock_read_stats(const struct mmu_lock *l, struct tdpmmu_lock_stats *out);
 
 /*
@@ -108,24 +114,11 @@ void mmu_lock_read_stats(const struct mmu_lock *l, struct tdpmmu_lock_stats *out
  * which cannot see membarrier, the reader uses a full barrier.
  */
 extern bool mmu_lock_asymmetric;
-/* Read acquisitions by this thread take the write lock while > 0. */
-extern __thread unsigned mmu_lock_escalated;
-/* This thread runs a vCPU: its lock statistics also count as the vCPUs'. */
-extern __thread bool tdp_thread_runs_vcpu;
 
-static inline void mmu_lock_escalate_begin(void)
+/* Is this a single lock, where a shared acquisition excludes everyone too? */
+static inline bool mmu_lock_is_single(const struct mmu_lock *l)
 {
-	mmu_lock_escalated++;
-}
-
-static inline void mmu_lock_escalate_end(void)
-{
-	mmu_lock_escalated--;
-}
-
-static inline bool mmu_lock_read_is_write(const struct mmu_lock *l)
-{
-	return l->read_as_write || mmu_lock_escalated;
+	return l->single;
 }
 
 static inline void mmu_lock_reader_fence(void)
@@ -153,23 +146,23 @@ static inline void mmu_lock_set_indicator(struct mmu_lock_reader *me, uint32_t v
 /* Hold times are sampled: one read acquisition in MMU_LOCK_SAMPLE is timed. */
 #define MMU_LOCK_SAMPLE 17 /* prime: no beat with power-of-two access patterns */
 
-static inline void mmu_lock_read(struct mmu_lock *l)
+static inline void mmu_lock_read_as(struct mmu_lock *l, bool vcpu)
 {
 	struct mmu_lock_reader *me = &l->readers[tdp_thread_slot()];
 	uint64_t n;
 
-	if (unlikely(mmu_lock_read_is_write(l))) {
-		mmu_lock_write(l);
+	if (unlikely(mmu_lock_is_single(l))) {
+		mmu_lock_write_as(l, vcpu);
 		return;
 	}
 	TDP_ASSERT(atomic_load_explicit(&me->active, memory_order_relaxed) == 0);
 	tdp_lock_rank_acquire(TDP_RANK_MMU);
 	mmu_lock_set_indicator(me, 1);
 	if (unlikely(atomic_load_explicit(&l->writer, memory_order_acquire)))
-		mmu_lock_read_slow(l, me);
+		mmu_lock_read_slow(l, me, vcpu);
 	n = __atomic_load_n(&me->reads, __ATOMIC_RELAXED);
 	__atomic_store_n(&me->reads, n + 1, __ATOMIC_RELAXED);
-	if (tdp_thread_runs_vcpu)
+	if (vcpu)
 		tdp_stat_add(&me->vcpu_reads, 1);
 	me->acquired_at = n % MMU_LOCK_SAMPLE ? 0 : tdp_ticks();
 }
@@ -178,7 +171,7 @@ static inline void mmu_lock_read_unlock(struct mmu_lock *l)
 {
 	struct mmu_lock_reader *me = &l->readers[tdp_thread_slot()];
 
-	if (unlikely(mmu_lock_read_is_write(l))) {
+	if (unlikely(mmu_lock_is_single(l))) {
 		mmu_lock_write_unlock(l);
 		return;
 	}
@@ -208,24 +201,45 @@ static inline bool mmu_lock_held(struct mmu_lock *l, enum tdp_lock_mode mode)
 	return mode == TDP_SHARED ? mmu_lock_held_read(l) : mmu_lock_held_write(l);
 }
 
+static inline void mmu_lock_read(struct mmu_lock *l)
+{
+	mmu_lock_read_as(l, false);
+}
+
+static inline void mmu_lock_write(struct mmu_lock *l)
+{
+	mmu_lock_write_as(l, false);
+}
+
+static inline bool mmu_lock_write_trylock(struct mmu_lock *l)
+{
+	return mmu_lock_write_trylock_as(l, false);
+}
+
 /*
  * Should the holder yield?  A reader yields to a waiting writer; a writer
- * yields to anyone waiting.
+ * yields to anyone waiting.  On a single lock a shared-mode holder holds
+ * the writer mutex and yields as a writer.
  */
 static inline bool mmu_lock_needbreak(struct mmu_lock *l, enum tdp_lock_mode mode)
 {
-	if (mode == TDP_SHARED && !mmu_lock_read_is_write(l))
+	if (mode == TDP_SHARED && !mmu_lock_is_single(l))
 		return atomic_load_explicit(&l->writers_waiting, memory_order_relaxed) != 0;
 	return atomic_load_explicit(&l->readers_waiting, memory_order_relaxed) != 0 ||
 	       atomic_load_explicit(&l->writers_waiting, memory_order_relaxed) != 0;
 }
 
-static inline void mmu_lock_acquire(struct mmu_lock *l, enum tdp_lock_mode mode)
+static inline void mmu_lock_acquire_as(struct mmu_lock *l, enum tdp_lock_mode mode, bool vcpu)
 {
 	if (mode == TDP_SHARED)
-		mmu_lock_read(l);
+		mmu_lock_read_as(l, vcpu);
 	else
-		mmu_lock_write(l);
+		mmu_lock_write_as(l, vcpu);
+}
+
+static inline void mmu_lock_acquire(struct mmu_lock *l, enum tdp_lock_mode mode)
+{
+	mmu_lock_acquire_as(l, mode, false);
 }
 
 static inline void mmu_lock_release(struct mmu_lock *l, enum tdp_lock_mode mode)

@@ -40,7 +40,7 @@
 #include <urcu/urcu-memb.h>
 
 #include "mmu/mmu_lock.h"
-#include "tdpmmu/spte.h"
+#include "mmu/spte.h"
 
 /* Table frames live far above any host frame the memslots hand out. */
 #define TDP_TABLE_PFN_BASE (1ull << 39)
@@ -54,6 +54,7 @@ static_assert(SPTE_POISON != SPTE_FROZEN && SPTE_POISON != SPTE_NONPRESENT,
 	      "poison must be recognisable");
 
 struct tdp_mmu;
+struct tdp_reclaim;
 
 struct tdp_page {
 	uint64_t gfn;  /* first gfn this table covers */
@@ -62,9 +63,12 @@ struct tdp_page {
 	bool is_root;
 	_Atomic uint32_t retired; /* set once, by the thread that unlinked it */
 	struct tdp_page *prev, *next;
-	union { /* after retire: the strategy's bookkeeping (reclaim.h) */
-		struct rcu_head rcu; /* rcu, rcu-qsbr */
-		struct {             /* list strategies */
+	union { /* after retire: the reclamation policy's bookkeeping (reclaim.h) */
+		struct { /* rcu, rcu-qsbr */
+			struct rcu_head rcu;
+			struct tdp_reclaim *rcu_owner; /* the callback frees it there */
+		};
+		struct { /* list policies */
 			struct tdp_page *retire_next;
 			uint64_t retire_flushes; /* flushes started when it was retired */
 		};

@@ -21,7 +21,9 @@
 #include <string.h>
 
 #include "base/inject.h"
-#include "ops/nx_list.h"
+#include "base/mutant.h"
+#include "mmu/nx_list.h"
+#include "mmu/strategy.h"
 #include "mmu/tdp_mmu_internal.h"
 #include "mmu/tdp_root.h"
 #include "base/lock_rank.h"
@@ -29,22 +31,43 @@
 #define TDP_YIELD_SLICE_NS 1000000ull /* 1 ms of walking, then offer the lock */
 #define TDP_YIELD_CHECK_STEPS 64
 
+/* Reclamation's view of the MMU (reclaim.h): all it may ask of it. */
+static void reclaim_flush_all(void *ctx)
+{
+	tdp_flush_remote_tlbs(ctx, 0, 0);
+}
+
+static void reclaim_free(void *ctx, struct tdp_page *p)
+{
+	struct tdp_mmu *mmu = ctx;
+
+	tdp_page_free(&mmu->arena, p);
+	tdp_count(&mmu->counters, TDPMMU_C_TABLES_FREED);
+}
+
 int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables,
 		 enum tdpmmu_strategy strategy, unsigned drain_delay_ms, tdp_flush_fn flush,
 		 void *flush_ctx)
 {
+	const struct tdp_reclaim_ops ops = { reclaim_flush_all, reclaim_free, mmu };
+	const struct tdp_strategy *st = tdp_strategy(strategy);
+	const struct tdp_fault_lock_traits *fl;
 	int r;
 
 	memset(mmu, 0, sizeof(*mmu));
-	if (levels != 4 && levels != 5)
+	if ((levels != 4 && levels != 5) || !st)
 		return -EINVAL;
-	r = mmu_lock_init(&mmu->lock);
+	fl = tdp_fault_lock_traits(st->fault_lock);
+	if (!fl)
+		return -EINVAL;
+	mmu->fault_lock = *fl;
+	r = mmu_lock_init(&mmu->lock, fl->single_lock);
 	if (r)
 		return r;
 	r = tdp_counters_init(&mmu->counters);
 	if (r)
 		goto err_lock;
-	r = reclaim_init(&mmu->reclaim, strategy, &mmu->lock, drain_delay_ms);
+	r = reclaim_init(&mmu->reclaim, st->reclaim, strategy, &mmu->lock, drain_delay_ms, &ops);
 	if (r)
 		goto err_counters;
 	r = tdp_arena_init(&mmu->arena, max_tables);
@@ -71,6 +94,7 @@ err_lock:
 
 void tdp_mmu_destroy(struct tdp_mmu *mmu)
 {
+	enum tdp_lock_mode unlink = tdp_mmu_unlink_mode(mmu);
 	struct tdp_page *root;
 	uint64_t left;
 
@@ -82,11 +106,9 @@ void tdp_mmu_destroy(struct tdp_mmu *mmu)
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	tdp_roots_invalidate_all(mmu);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
-	tdp_mmu_unlink_op_begin(mmu);
-	tdp_mmu_lock(mmu, TDP_SHARED);
-	tdp_roots_zap_invalidated(mmu);
-	tdp_mmu_unlock(mmu, TDP_SHARED);
-	tdp_mmu_unlink_op_end(mmu);
+	tdp_mmu_lock(mmu, unlink);
+	tdp_roots_zap_invalidated(mmu, unlink);
+	tdp_mmu_unlock(mmu, unlink);
 	tdp_mutex_unlock(&mmu->fast_zap_mutex, TDP_RANK_FAST_ZAP);
 	root = atomic_load(&mmu->roots);
 	if (root)
@@ -119,10 +141,9 @@ void tdp_flush_remote_tlbs(struct tdp_mmu *mmu, uint64_t gfn, int level)
 	uint64_t started = reclaim_flush_begin(&mmu->reclaim);
 
 	tdp_count(&mmu->counters, TDPMMU_C_TLB_FLUSHES);
-#ifndef TDP_BREAK_SKIP_FLUSH /* deliberately broken build: no vCPU is told (docs/testing.md) */
-	if (mmu->flush)
+	/* The mutant skip-flush (docs/testing.md) tells no vCPU. */
+	if (mmu->flush && !TDP_MUTANT(SKIP_FLUSH))
 		mmu->flush(mmu->flush_ctx, gfn, level);
-#endif
 	reclaim_flush_end(&mmu->reclaim, started);
 }
 

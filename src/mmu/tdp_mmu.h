@@ -13,6 +13,14 @@
  *                  bits is still updated with an atomic exchange.
  * Every walk also runs inside reclaim_walk_begin/end (lock held) or
  * reclaim_lockless_begin/end (no lock).
+ *
+ * Which mode: the caller decides, from the fault-lock policy
+ * (fault_lock.h), and passes it down.  A fault takes tdp_mmu_fault_mode();
+ * if the map would replace a table and the mode may not do that
+ * (tdp_mmu_may_unlink), it returns TDP_MAP_NEED_WRITE and the fault
+ * retries in tdp_mmu_unlink_mode().  Operations that disconnect tables
+ * take tdp_mmu_unlink_mode().  Functions assert (debug builds) that the
+ * lock is held in the mode they are given; no function changes it.
  */
 #ifndef TDP_MMU_H
 #define TDP_MMU_H
@@ -21,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/counters.h"
+#include "mmu/fault_lock.h"
 #include "mmu/mmu_lock.h"
 #include "mmu/mmu_page.h"
 #include "reclaim/reclaim.h"
@@ -46,6 +55,7 @@ struct tdp_mmu {
 	struct tdp_page *_Atomic roots; /* the root list, see tdp_root.h */
 	int root_level;
 	uint64_t max_gfn; /* exclusive bound of the address width */
+	struct tdp_fault_lock_traits fault_lock; /* the fault-lock policy */
 	tdp_flush_fn flush;
 	void *flush_ctx;
 	tdp_dirty_fn dirty;
@@ -82,37 +92,47 @@ int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables,
 /* Zap everything, wait for every retired table, free the root. */
 void tdp_mmu_destroy(struct tdp_mmu *mmu);
 
-static inline void tdp_mmu_lock_fn(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
+/* The mode a page fault takes first. */
+static inline enum tdp_lock_mode tdp_mmu_fault_mode(const struct tdp_mmu *mmu)
 {
-	mmu_lock_acquire(&mmu->lock, mode);
+	return mmu->fault_lock.fault_mode;
 }
 
-static inline void tdp_mmu_unlock_fn(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
+/*
+ * The mode an operation that disconnects tables takes (huge-page and NX
+ * recovery, zapping invalidated roots), and a fault's retry after
+ * TDP_MAP_NEED_WRITE.
+ */
+static inline enum tdp_lock_mode tdp_mmu_unlink_mode(const struct tdp_mmu *mmu)
 {
-	reclaim_unlock(&mmu->reclaim, mode);
+	return mmu->fault_lock.unlink_mode;
+}
+
+/* May code holding the MMU lock in @mode disconnect a table? */
+static inline bool tdp_mmu_may_unlink(const struct tdp_mmu *mmu, enum tdp_lock_mode mode)
+{
+	return mode == TDP_EXCLUSIVE || mmu->fault_lock.unlink_mode == TDP_SHARED;
+}
+
+/* @vcpu: the vCPU layer takes the lock (the lock's vcpu_* statistics). */
+static inline void tdp_mmu_lock_fn(struct tdp_mmu *mmu, enum tdp_lock_mode mode, bool vcpu)
+{
+	mmu_lock_acquire_as(&mmu->lock, mode, vcpu);
+}
+
+static inline void tdp_mmu_unlock_fn(struct tdp_mmu *mmu, enum tdp_lock_mode mode, bool vcpu)
+{
+	reclaim_unlock_as(&mmu->reclaim, mode, vcpu);
 }
 
 /* Macros: the lock-order checker (lock_rank.h) reports the caller's line. */
-#define tdp_mmu_lock(mmu, mode) (tdp_lock_rank_site(TDP_RANK_MMU), tdp_mmu_lock_fn((mmu), (mode)))
-#define tdp_mmu_unlock(mmu, mode) tdp_mmu_unlock_fn((mmu), (mode))
-
-/*
- * Bracket the locked part of an operation that disconnects tables under
- * the read lock (huge-page and NX recovery, zapping invalidated roots):
- * under wrlock its read acquisitions take the write lock instead.  The
- * code inside stays the read-side code.  Call without the MMU lock.
- */
-static inline void tdp_mmu_unlink_op_begin(struct tdp_mmu *mmu)
-{
-	if (!reclaim_shared_unlink_ok(&mmu->reclaim))
-		mmu_lock_escalate_begin();
-}
-
-static inline void tdp_mmu_unlink_op_end(struct tdp_mmu *mmu)
-{
-	if (!reclaim_shared_unlink_ok(&mmu->reclaim))
-		mmu_lock_escalate_end();
-}
+#define tdp_mmu_lock(mmu, mode)                                                                    \
+	(tdp_lock_rank_site(TDP_RANK_MMU), tdp_mmu_lock_fn((mmu), (mode), false))
+#define tdp_mmu_unlock(mmu, mode) tdp_mmu_unlock_fn((mmu), (mode), false)
+/* The same, by the vCPU layer (fault path, emulated writes, root loads). */
+#define tdp_mmu_lock_vcpu(mmu, mode)                                                               \
+	(tdp_lock_rank_site(TDP_RANK_MMU), tdp_mmu_lock_fn((mmu), (mode), true))
+#define tdp_mmu_unlock_vcpu(mmu, mode) tdp_mmu_unlock_fn((mmu), (mode), true)
 
 /* Call without the MMU lock. */
 int tdp_page_cache_topup(struct tdp_mmu *mmu, struct tdp_page_cache *c);
@@ -145,7 +165,8 @@ enum tdp_map_result {
 	TDP_MAP_FIXED,
 	TDP_MAP_SPURIOUS,
 	TDP_MAP_RETRY,
-	TDP_MAP_NEED_WRITE, /* wrlock: it would replace a table; retry with the write lock */
+	TDP_MAP_NEED_WRITE, /* it would replace a table, which @mode may not: retry in
+			     * tdp_mmu_unlink_mode() */
 };
 
 /* Map @f->gfn in @f->root.  Call with the MMU lock held in @mode and @c topped up. */

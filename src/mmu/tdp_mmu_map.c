@@ -12,14 +12,15 @@
  * - a huge leaf that replaces a table (the seed thread's case) disconnects
  *   the table; the CAS winner tears it down, and the TLB flush for the
  *   range is issued here, before the walk ends, so the table cannot be
- *   freed before the flush.  Under the wrlock strategy a fault holding
- *   only the read lock backs off instead (TDP_MAP_NEED_WRITE) and comes
- *   back with the write lock;
+ *   freed before the flush.  When the fault-lock policy does not let
+ *   @mode disconnect tables (wrlock in TDP_SHARED), the fault backs off
+ *   instead (TDP_MAP_NEED_WRITE) and comes back in tdp_mmu_unlink_mode();
  * - FROZEN anywhere on the path, or a lost CAS, ends the attempt with
  *   TDP_MAP_RETRY and the vCPU faults again.
  */
 #include "base/inject.h"
-#include "ops/nx_list.h"
+#include "base/mutant.h"
+#include "mmu/nx_list.h"
 #include "mmu/tdp_mmu_internal.h"
 
 int tdp_page_cache_topup(struct tdp_mmu *mmu, struct tdp_page_cache *c)
@@ -99,17 +100,13 @@ int tdp_mmu_split_huge_leaf(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp
 
 /*
  * What a fault keeps of a present leaf that maps the same frame.  The
- * deliberately broken build (TDP_BREAK_DOWNGRADE_NO_FLUSH) restores the
- * old bug: a read fault in a logging slot replaces a W leaf by one
- * without W, and nothing flushes the writer's TLB.
+ * mutant downgrade-no-flush (docs/testing.md) restores the old bug: a read
+ * fault in a logging slot replaces a W leaf by one without W, and nothing
+ * flushes the writer's TLB.
  */
-#ifdef TDP_BREAK_DOWNGRADE_NO_FLUSH
-#define BROKEN_DOWNGRADE true
-#define MAP_KEEP_BITS (SPTE_ACCESSED | SPTE_DIRTY)
-#else
-#define BROKEN_DOWNGRADE false
-#define MAP_KEEP_BITS (SPTE_W | SPTE_MMU_WRITABLE | SPTE_X | SPTE_ACCESSED | SPTE_DIRTY)
-#endif
+#define BROKEN_DOWNGRADE TDP_MUTANT(DOWNGRADE_NO_FLUSH)
+#define MAP_KEEP_BITS                                                                              \
+	(SPTE_ACCESSED | SPTE_DIRTY | (BROKEN_DOWNGRADE ? 0 : SPTE_W | SPTE_MMU_WRITABLE | SPTE_X))
 
 /*
  * The leaf at the goal level.  A fault never weakens a present leaf that
@@ -145,8 +142,7 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 	f->mapped = new;
 	if (new == old)
 		return TDP_MAP_SPURIOUS;
-	if (spte_is_present(old) && !spte_is_last(old, it->level) &&
-	    !reclaim_shared_unlink_ok(&mmu->reclaim) && !mmu_lock_held_write(&mmu->lock))
+	if (spte_is_present(old) && !spte_is_last(old, it->level) && !tdp_mmu_may_unlink(mmu, mode))
 		return TDP_MAP_NEED_WRITE;
 	if (tdp_set_spte_mode(mmu, it, new, mode))
 		return TDP_MAP_RETRY;
@@ -187,9 +183,8 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 
 		if (spte_is_frozen(it.old_spte)) {
 			tdp_count(&mmu->counters, TDPMMU_C_FROZEN_SEEN);
-#ifndef TDP_BREAK_CAS_FROM_FROZEN /* deliberately broken build: map over FROZEN */
-			goto out;
-#endif
+			if (!TDP_MUTANT(CAS_FROM_FROZEN)) /* the mutant maps over FROZEN */
+				goto out;
 		}
 		if (mmu->nx_huge_pages)
 			nx_adjust_goal(mmu, &it, f);

@@ -57,6 +57,7 @@ void tdp_root_put(struct tdp_mmu *mmu, struct tdp_page *root, enum tdp_lock_mode
 	tdp_count_add(&mmu->counters, TDPMMU_C_ROOTS_LIVE, -1);
 	/* Lockless walkers may still be in it: the table goes the usual way. */
 	reclaim_walk_begin(&mmu->reclaim);
+	tdp_count(&mmu->counters, TDPMMU_C_TABLES_RETIRED);
 	reclaim_retire(&mmu->reclaim, root);
 	reclaim_walk_end(&mmu->reclaim);
 }
@@ -178,17 +179,17 @@ void tdp_root_zap(struct tdp_mmu *mmu, struct tdp_page *root, enum tdp_lock_mode
 	reclaim_walk_end(&mmu->reclaim);
 }
 
-void tdp_roots_zap_invalidated(struct tdp_mmu *mmu)
+void tdp_roots_zap_invalidated(struct tdp_mmu *mmu, enum tdp_lock_mode mode)
 {
 	struct tdp_page *root;
 
-	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
-	for_each_tdp_root(mmu, root, false, TDP_SHARED) {
+	mmu_lock_assert_held(&mmu->lock, mode);
+	for_each_tdp_root(mmu, root, false, mode) {
 		if (!root->root_zap_scheduled)
 			continue;
 		root->root_zap_scheduled = false;
-		tdp_root_zap(mmu, root, TDP_SHARED);
+		tdp_root_zap(mmu, root, mode);
 		/* The MMU's own reference; the iterator still holds one. */
-		tdp_root_put(mmu, root, TDP_SHARED);
+		tdp_root_put(mmu, root, mode);
 	}
 }

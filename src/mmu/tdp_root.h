@@ -74,11 +74,12 @@ struct tdp_page *tdp_root_find_valid(struct tdp_mmu *mmu, unsigned role);
 /* Write lock: mark every valid root invalid and scheduled for the zap. */
 void tdp_roots_invalidate_all(struct tdp_mmu *mmu);
 /*
- * Read lock, fast_zap_mutex held: zap each scheduled root (passes 4K, 2M,
- * 1G, root level) and drop the MMU's reference.  No flush: every vCPU was
- * made to reload (with a local flush) before this runs.
+ * MMU lock held in @mode (tdp_mmu_unlink_mode), fast_zap_mutex held: zap
+ * each scheduled root (passes 4K, 2M, 1G, root level) and drop the MMU's
+ * reference.  No flush: every vCPU was made to reload (with a local flush)
+ * before this runs.
  */
-void tdp_roots_zap_invalidated(struct tdp_mmu *mmu);
+void tdp_roots_zap_invalidated(struct tdp_mmu *mmu, enum tdp_lock_mode mode);
 /* Zap every entry of @root, lowest level first; the caller holds a reference. */
 void tdp_root_zap(struct tdp_mmu *mmu, struct tdp_page *root, enum tdp_lock_mode mode);
 

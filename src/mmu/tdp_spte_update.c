@@ -24,7 +24,8 @@
 #include <sched.h>
 
 #include "base/inject.h"
-#include "ops/nx_list.h"
+#include "base/mutant.h"
+#include "mmu/nx_list.h"
 #include "mmu/tdp_mmu_internal.h"
 
 static const enum tdpmmu_counter leaf_counter[] = {
@@ -60,12 +61,13 @@ static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p,
 	tdp_nx_untrack_locked(mmu, p);
 	tdp_pages_unlock(&mmu->pages, mode);
 	tdp_account_table(mmu, p, -1);
-	if (unlikely(!reclaim_shared_unlink_ok(&mmu->reclaim) && !mmu_lock_held_write(&mmu->lock)))
-		tdp_bug("table level %d gfn 0x%llx (frame 0x%llx) unlinked without the write lock "
-			"under the %s strategy",
+	/* CAS-based operations (recovery) may hold the write lock and say TDP_SHARED. */
+	if (unlikely(!tdp_mmu_may_unlink(mmu, mode) && !mmu_lock_held_write(&mmu->lock)))
+		tdp_bug("table level %d gfn 0x%llx (frame 0x%llx) unlinked in %s mode under "
+			"the %s fault-lock policy",
 			p->level, (unsigned long long)p->gfn,
 			(unsigned long long)tdp_page_pfn(&mmu->arena, p),
-			tdpmmu_strategy_name(mmu->reclaim.strategy));
+			mode == TDP_SHARED ? "shared" : "exclusive", mmu->fault_lock.name);
 
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {
 		uint64_t gfn = p->gfn + i * step;
@@ -99,6 +101,7 @@ static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p,
 		handle_changed_spte(mmu, gfn, old, SPTE_FROZEN, p->level, mode);
 		tdp_inject_delay(); /* entries stay FROZEN a while: walkers meet them */
 	}
+	tdp_count(&mmu->counters, TDPMMU_C_TABLES_RETIRED);
 	reclaim_retire(&mmu->reclaim, p);
 }
 
@@ -154,11 +157,8 @@ static void handle_changed_spte(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t ol
 int tdp_set_spte_atomic(struct tdp_mmu *mmu, struct tdp_iter *it, tdp_spte_t new)
 {
 	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
-#ifndef TDP_BREAK_CAS_FROM_FROZEN /* deliberately broken build (docs/testing.md) */
-	if (unlikely(it->yielded || spte_is_frozen(it->old_spte)))
-#else
-	if (unlikely(it->yielded))
-#endif
+	/* The mutant cas-from-frozen (docs/testing.md) lets a CAS replace FROZEN. */
+	if (unlikely(it->yielded || (!TDP_MUTANT(CAS_FROM_FROZEN) && spte_is_frozen(it->old_spte))))
 		tdp_bug("CAS from %s at level %d gfn 0x%llx",
 			it->yielded ? "a yielded iterator" : "FROZEN", it->level,
 			(unsigned long long)it->gfn);
@@ -184,12 +184,8 @@ void tdp_set_spte(struct tdp_mmu *mmu, struct tdp_iter *it, tdp_spte_t new)
 	tdp_inject_delay(); /* hardware may set A/D after the snapshot */
 	if (unlikely(tdp_inject_store_hook))
 		tdp_inject_store_hook(it->sptep);
-#ifdef TDP_BREAK_PLAIN_STORE
-	/* Deliberately broken build: A/D set since the snapshot are lost (docs/testing.md). */
-	if (0)
-#else
-	if (spte_has_volatile_bits(old, it->level))
-#endif
+	/* The mutant plain-store (docs/testing.md) loses A/D set since the snapshot. */
+	if (!TDP_MUTANT(PLAIN_STORE) && spte_has_volatile_bits(old, it->level))
 		old = atomic_exchange(it->sptep, new);
 	else
 		atomic_store_explicit(it->sptep, new, memory_order_release);

@@ -50,6 +50,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "base/mutant.h"
 #include "ops/huge_recovery.h"
 #include "mmu/tdp_root.h"
 #include "vm/vm_internal.h"
@@ -181,11 +182,8 @@ struct wrprot_pass {
 	bool unflushed_mmu_wr;  /* MMU-writable taken away since the last flush */
 };
 
-#ifdef TDP_BREAK_YIELD_NO_FLUSH /* deliberately broken build: MMU-writable gone, unflushed */
-#define FLUSH_MMU_WR_IN_LOCK false
-#else
-#define FLUSH_MMU_WR_IN_LOCK true
-#endif
+/* The mutant yield-no-flush yields and unlocks with MMU-writable gone, unflushed. */
+#define FLUSH_MMU_WR_IN_LOCK (!TDP_MUTANT(YIELD_NO_FLUSH))
 
 static void wrprot_pass_count(struct tdp_mmu *mmu, struct wrprot_pass *p, tdp_spte_t old,
 			      tdp_spte_t cleared)
@@ -328,9 +326,8 @@ static void wrprot_words(struct tdp_mmu *mmu, uint64_t base, uint64_t first_word
  */
 static void harvest_flush(struct tdp_mmu *mmu, const struct wrprot_pass *p, bool harvested)
 {
-#ifdef TDP_BREAK_FLUSH_ONLY_CHANGED /* deliberately broken build: trust the walk */
-	harvested = p->leaves > 0;
-#endif
+	if (TDP_MUTANT(FLUSH_ONLY_CHANGED)) /* the mutant trusts the walk */
+		harvested = p->leaves > 0;
 	if (harvested)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 }

@@ -154,18 +154,18 @@ static int zap_frozen(struct tdp_mmu *mmu, struct tdp_iter *it)
 }
 
 static int recover_root(struct tdpmmu_vm *vm, struct tdp_page *root, uint64_t start, uint64_t end,
-			enum tdpmmu_huge_recovery how, bool *flush)
+			enum tdpmmu_huge_recovery how, bool *flush, enum tdp_lock_mode mode)
 {
 	struct tdp_mmu *mmu = &vm->mmu;
 	struct tdp_iter it;
 	int done = 0;
 
-	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
+	mmu_lock_assert_held(&mmu->lock, mode);
 	for_each_tdp_pte_min_level(it, &mmu->arena, root, TDP_LEVEL_2M, start, end) {
 		uint64_t pfn;
 		tdp_spte_t new;
 
-		if (tdp_mmu_iter_cond_yield(mmu, &it, *flush, TDP_SHARED)) {
+		if (tdp_mmu_iter_cond_yield(mmu, &it, *flush, mode)) {
 			*flush = false;
 			continue;
 		}
@@ -196,6 +196,8 @@ int tdp_recover_huge_pages(struct tdpmmu_vm *vm, uint64_t start, uint64_t end,
 			   enum tdpmmu_huge_recovery how)
 {
 	struct tdp_mmu *mmu = &vm->mmu;
+	/* CAS-based updates, under the lock mode that may disconnect tables. */
+	enum tdp_lock_mode mode = tdp_mmu_unlink_mode(mmu);
 	struct tdp_page *root;
 	bool flush = false;
 	int done = 0;
@@ -206,17 +208,15 @@ int tdp_recover_huge_pages(struct tdpmmu_vm *vm, uint64_t start, uint64_t end,
 		end = mmu->max_gfn;
 	if (start >= end)
 		return 0;
-	tdp_mmu_unlink_op_begin(mmu);
-	tdp_mmu_lock(mmu, TDP_SHARED);
+	tdp_mmu_lock(mmu, mode);
 	reclaim_walk_begin(&mmu->reclaim);
-	for_each_tdp_root(mmu, root, true, TDP_SHARED)
-		done += recover_root(vm, root, start, end, how, &flush);
+	for_each_tdp_root(mmu, root, true, mode)
+		done += recover_root(vm, root, start, end, how, &flush, mode);
 	/* INPLACE, before the walk ends: the tables retired above cannot be freed yet. */
 	if (flush)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 	reclaim_walk_end(&mmu->reclaim);
-	tdp_mmu_unlock(mmu, TDP_SHARED);
-	tdp_mmu_unlink_op_end(mmu);
+	tdp_mmu_unlock(mmu, mode);
 	return done;
 }
 

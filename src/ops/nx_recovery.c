@@ -31,7 +31,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "ops/nx_list.h"
+#include "mmu/nx_list.h"
 #include "ops/nx_recovery.h"
 #include "mmu/tdp_mmu_internal.h"
 #include "base/lock_rank.h"
@@ -93,6 +93,7 @@ static bool nx_zap_one(struct tdpmmu_vm *vm, struct tdp_page *p)
 
 int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio)
 {
+	enum tdp_lock_mode mode;
 	struct tdp_mmu *mmu;
 	uint64_t to_zap, popped = 0, since_break = 0;
 	bool flush = false;
@@ -105,27 +106,28 @@ int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio)
 		ratio = vm->nx_ratio;
 	if (!ratio)
 		return 0;
-	tdp_mmu_unlink_op_begin(mmu);
-	tdp_mmu_lock(mmu, TDP_SHARED);
-	to_zap = (nx_listed_locked(mmu, TDP_SHARED) + ratio - 1) / ratio;
+	/* CAS-based zaps, under the lock mode that may disconnect tables. */
+	mode = tdp_mmu_unlink_mode(mmu);
+	tdp_mmu_lock(mmu, mode);
+	to_zap = (nx_listed_locked(mmu, mode) + ratio - 1) / ratio;
 	/* Before popping: what we pop cannot be freed until this walk ends. */
 	reclaim_walk_begin(&mmu->reclaim);
 	for (; popped < to_zap; popped++) {
 		struct tdp_page *p;
 
 		if (since_break &&
-		    (since_break >= NX_ZAP_BATCH || mmu_lock_needbreak(&mmu->lock, TDP_SHARED))) {
+		    (since_break >= NX_ZAP_BATCH || mmu_lock_needbreak(&mmu->lock, mode))) {
 			if (flush)
 				tdp_flush_remote_tlbs(mmu, 0, 0);
 			flush = false;
 			since_break = 0;
 			reclaim_walk_end(&mmu->reclaim);
-			tdp_mmu_unlock(mmu, TDP_SHARED);
+			tdp_mmu_unlock(mmu, mode);
 			sched_yield();
-			tdp_mmu_lock(mmu, TDP_SHARED);
+			tdp_mmu_lock(mmu, mode);
 			reclaim_walk_begin(&mmu->reclaim);
 		}
-		p = tdp_nx_pop(mmu, TDP_SHARED);
+		p = tdp_nx_pop(mmu, mode);
 		if (!p)
 			break;
 		since_break++;
@@ -138,8 +140,7 @@ int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio)
 	if (flush)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 	reclaim_walk_end(&mmu->reclaim);
-	tdp_mmu_unlock(mmu, TDP_SHARED);
-	tdp_mmu_unlink_op_end(mmu);
+	tdp_mmu_unlock(mmu, mode);
 	return zapped;
 }
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/compiler.h"
-#include "tdpmmu/spte.h"
+#include "mmu/spte.h"
 #include "ops/write_track.h"
 
 static uint64_t track_key(uint64_t gfn, int level)

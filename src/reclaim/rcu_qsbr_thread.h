@@ -28,7 +28,7 @@
 #include <urcu/urcu-qsbr.h>
 
 #include "base/compiler.h"
-#include "reclaim/rcu_thread.h"
+#include "base/rcu_thread.h"
 
 extern __thread bool tdp_qsbr_registered;
 extern __thread unsigned tdp_qsbr_depth;

@@ -1,6 +1,17 @@
 /*
- * reclaim.h - how disconnected page-table pages are freed: the seed
- * thread's strategies behind one interface.
+ * reclaim.h - how disconnected page-table pages are freed: the
+ * reclamation policies behind one interface.
+ *
+ * A policy (enum tdp_reclaim_policy; what each does is the table in
+ * reclaim_policy.c) is one half of a user's strategy; the other half, when
+ * faults take which lock, is the MMU's fault-lock policy (mmu/fault_lock.h),
+ * and mmu/strategy.c pairs them.
+ *
+ * Layering: reclamation sits below the MMU core and above the MMU lock
+ * and the page metadata (mmu_lock.h, mmu_page.h), which it uses.  What it
+ * needs from the MMU above it, a remote TLB flush and the freeing of a
+ * table, the MMU hands it at init (struct tdp_reclaim_ops); it never
+ * includes tdp_mmu.h or looks inside struct tdp_mmu.
  *
  * The MMU code talks to reclamation through these calls only:
  *
@@ -14,10 +25,10 @@
  *                               thread that unlinked it, lock held.
  *   reclaim_flush_begin/end     bracket every remote TLB flush.
  *   reclaim_unlock              release the MMU lock (tdp_mmu_unlock); the
- *                               list strategies drain here.
+ *                               list policies drain here.
  *   reclaim_barrier             free everything retired (teardown only).
  *
- * The rule every strategy keeps: a table is freed only when no software
+ * The rule every policy keeps: a table is freed only when no software
  * walker can still be in it and a remote TLB flush that started after its
  * unlink has completed (so no vCPU TLB entry or hardware walk uses it).
  *
@@ -25,7 +36,7 @@
  * read-side section; retire is call_rcu.  Flows that retire flush before
  * their walk ends, so the grace period also follows the flush.
  *
- * llist, llist-trylock, wrlock, global (reclaim_list.c).  Walks under the
+ * list, list-trylock, under-lock (reclaim_list.c).  Walks under the
  * MMU lock need nothing: the list is drained with the write lock held, so
  * every read-side section that could have seen a table has ended.  A
  * lockless walker instead makes its thread's walk counter odd, and every
@@ -44,8 +55,35 @@
 #include "mmu/mmu_lock.h"
 #include "mmu/mmu_page.h"
 #include "reclaim/rcu_qsbr_thread.h"
-#include "reclaim/rcu_thread.h"
+#include "base/rcu_thread.h"
 #include "tdpmmu/tdpmmu.h"
+
+enum tdp_reclaim_policy {
+	TDP_RECLAIM_RCU, /* call_rcu, liburcu's memb flavour */
+	TDP_RECLAIM_RCU_QSBR, /* call_rcu, liburcu's QSBR flavour */
+	TDP_RECLAIM_LIST, /* retired list, drained with the write lock, freed after it */
+	TDP_RECLAIM_LIST_TRYLOCK, /* the same; a reader's unlock only tries, a worker drains */
+	TDP_RECLAIM_UNDER_LOCK, /* retired list, freed before the write lock is released */
+	TDP_NR_RECLAIM_POLICIES,
+};
+
+/* What a policy does: one row of the table in reclaim_policy.c. */
+struct tdp_reclaim_traits {
+	const char *name;
+	bool rcu; /* walks are RCU read-side sections; retire is call_rcu */
+	bool qsbr; /* ... of the QSBR flavour (vCPUs are offline in guest mode) */
+	bool drain_trylock; /* a reader's unlock only tries the write lock to drain */
+	bool free_under_lock; /* a drained batch is freed before the write lock is released */
+};
+
+const struct tdp_reclaim_traits *tdp_reclaim_traits(enum tdp_reclaim_policy policy);
+
+/* What reclamation needs from the MMU above it, given at init. */
+struct tdp_reclaim_ops {
+	void (*flush_all)(void *ctx); /* remote TLB flush, everything */
+	void (*free_table)(void *ctx, struct tdp_page *p); /* back to the arena, counted */
+	void *ctx;
+};
 
 /* One lockless-walk counter per thread slot: odd while the thread walks. */
 struct reclaim_walker {
@@ -53,12 +91,14 @@ struct reclaim_walker {
 } __cacheline_aligned;
 
 struct tdp_reclaim {
-	enum tdpmmu_strategy strategy;
+	struct tdp_reclaim_traits pol; /* copied from the policy table: read on every walk */
+	enum tdpmmu_strategy strategy; /* only reported, in the statistics */
+	struct tdp_reclaim_ops ops;
 	struct mmu_lock *lock;
-	struct reclaim_walker *walkers; /* TDP_MAX_THREADS; list strategies only */
+	struct reclaim_walker *walkers; /* TDP_MAX_THREADS; list policies only */
 	unsigned drain_delay_ms;
 
-	/* List strategies: retired tables, and flushes started / completed. */
+	/* List policies: retired tables, and flushes started / completed. */
 	struct tdp_page *_Atomic list __cacheline_aligned;
 	_Atomic uint64_t flushes_started;
 	_Atomic uint64_t flushes_done; /* highest start number of a completed flush */
@@ -72,45 +112,47 @@ struct tdp_reclaim {
 	/* Retired and not yet freed, its high-water mark, what was done (own line). */
 	_Atomic int64_t outstanding __cacheline_aligned;
 	_Atomic int64_t peak_outstanding;
+	_Atomic uint64_t retired, freed;
 	_Atomic uint64_t rcu_callbacks, drains, drain_flushes, trylock_failures, worker_drains,
 		holdoff_waits, write_retries;
 };
 
-int reclaim_init(struct tdp_reclaim *r, enum tdpmmu_strategy s, struct mmu_lock *lock,
-		 unsigned drain_delay_ms);
+/*
+ * @strategy is only reported by reclaim_read_stats; @ops is copied.
+ * -EINVAL for an unknown policy.
+ */
+int reclaim_init(struct tdp_reclaim *r, enum tdp_reclaim_policy policy,
+		 enum tdpmmu_strategy strategy, struct mmu_lock *lock, unsigned drain_delay_ms,
+		 const struct tdp_reclaim_ops *ops);
 void reclaim_destroy(struct tdp_reclaim *r);
 
 static inline bool reclaim_uses_rcu(const struct tdp_reclaim *r)
 {
-	return r->strategy == TDPMMU_STRATEGY_RCU || r->strategy == TDPMMU_STRATEGY_RCU_QSBR;
-}
-
-/* May a table be unlinked under the read lock?  Not under wrlock and global. */
-static inline bool reclaim_shared_unlink_ok(const struct tdp_reclaim *r)
-{
-	return r->strategy != TDPMMU_STRATEGY_WRLOCK && r->strategy != TDPMMU_STRATEGY_GLOBAL;
+	return r->pol.rcu;
 }
 
 static inline void reclaim_walk_begin(struct tdp_reclaim *r)
 {
-	if (r->strategy == TDPMMU_STRATEGY_RCU)
-		tdp_rcu_read_lock();
-	else if (r->strategy == TDPMMU_STRATEGY_RCU_QSBR)
+	if (!r->pol.rcu)
+		mmu_lock_assert_held_any(r->lock); /* the lock is the protection */
+	else if (r->pol.qsbr)
 		tdp_qsbr_enter();
 	else
-		mmu_lock_assert_held_any(r->lock); /* the lock is the protection */
+		tdp_rcu_read_lock();
 }
 
 static inline void reclaim_walk_end(struct tdp_reclaim *r)
 {
-	if (r->strategy == TDPMMU_STRATEGY_RCU)
-		tdp_rcu_read_unlock();
-	else if (r->strategy == TDPMMU_STRATEGY_RCU_QSBR)
+	if (!r->pol.rcu)
+		return;
+	if (r->pol.qsbr)
 		tdp_qsbr_exit();
+	else
+		tdp_rcu_read_unlock();
 }
 
 /*
- * Lockless walks, list strategies: the seq_cst increment is a full barrier
+ * Lockless walks, list policies: the seq_cst increment is a full barrier
  * (a locked instruction on x86), so either a flusher that reads the counter
  * after its unlink sees it odd and waits, or this walk reads the entries
  * after the unlink and cannot reach the table.
@@ -143,17 +185,17 @@ void reclaim_retire(struct tdp_reclaim *r, struct tdp_page *p);
  */
 static inline void reclaim_vcpu_exit(struct tdp_reclaim *r)
 {
-	if (r->strategy == TDPMMU_STRATEGY_RCU_QSBR)
+	if (r->pol.qsbr)
 		tdp_qsbr_enter();
 }
 
 static inline void reclaim_vcpu_enter(struct tdp_reclaim *r)
 {
-	if (r->strategy == TDPMMU_STRATEGY_RCU_QSBR)
+	if (r->pol.qsbr)
 		tdp_qsbr_exit();
 }
 
-/* Returns the flush's start number (list strategies), for reclaim_flush_end. */
+/* Returns the flush's start number (list policies), for reclaim_flush_end. */
 static inline uint64_t reclaim_flush_begin(struct tdp_reclaim *r)
 {
 	if (reclaim_uses_rcu(r))
@@ -169,21 +211,30 @@ static inline void reclaim_flush_end(struct tdp_reclaim *r, uint64_t started)
 		reclaim_flush_end_slow(r, started);
 }
 
-void reclaim_unlock_slow(struct tdp_reclaim *r, enum tdp_lock_mode mode);
+void reclaim_unlock_slow(struct tdp_reclaim *r, enum tdp_lock_mode mode, bool vcpu);
 
-/* Release the MMU lock held in @mode; drains retired tables where the strategy says. */
-static inline void reclaim_unlock(struct tdp_reclaim *r, enum tdp_lock_mode mode)
+/*
+ * Release the MMU lock held in @mode; drains retired tables where the
+ * policy says.  @vcpu: the vCPU layer unlocks (the drain's own write
+ * acquisition is counted as the vCPU's, mmu_lock.h).
+ */
+static inline void reclaim_unlock_as(struct tdp_reclaim *r, enum tdp_lock_mode mode, bool vcpu)
 {
 	if (likely(!atomic_load_explicit(&r->list, memory_order_relaxed)))
 		mmu_lock_release(r->lock, mode);
 	else
-		reclaim_unlock_slow(r, mode);
+		reclaim_unlock_slow(r, mode, vcpu);
+}
+
+static inline void reclaim_unlock(struct tdp_reclaim *r, enum tdp_lock_mode mode)
+{
+	reclaim_unlock_as(r, mode, false);
 }
 
 /* Free every table retired so far (teardown: no walks, no lock held). */
 void reclaim_barrier(struct tdp_reclaim *r);
 
-/* Shared by the strategy files: count a retired table, free one. */
+/* Shared by the policy files: count a retired table, free one. */
 void reclaim_count_retired(struct tdp_reclaim *r, struct tdp_page *p);
 void reclaim_free_table(struct tdp_reclaim *r, struct tdp_page *p);
 void reclaim_list_retire(struct tdp_reclaim *r, struct tdp_page *p);

@@ -1,21 +1,26 @@
 /*
- * reclaim_list.c - the strategies without RCU: llist, llist-trylock,
- * wrlock, global (see reclaim.h for the rule they keep).
+ * reclaim_list.c - the policies without RCU: list, list-trylock and
+ * under-lock (see reclaim.h for the rule they keep).
  *
  * Retire pushes the table on a lock-free list (a CAS on the head; popping
  * takes the whole list with one exchange, so there is no ABA).  The list
  * is drained when the MMU lock is released:
  *
- *   llist          after a read-side section: take the write lock, take
+ *   list           after a read-side section: take the write lock, take
  *                  the list, unlock, free.  After a write-side section: take
- *                  the list, unlock, free.
- *   llist-trylock  the same, but after a read-side section only try the
+ *                  the list, unlock, free.  (Strategy llist.)
+ *   list-trylock   the same, but after a read-side section only try the
  *                  write lock; if it is busy, wake the worker, which waits
  *                  drain_delay_ms, then drains with the write lock until
- *                  the list stays empty.
- *   wrlock, global tables are freed before the write lock is released,
- *                  right after the flush.  (Only an empty root is retired
- *                  under the read lock; its drain takes the write lock.)
+ *                  the list stays empty.  (Strategy llist-trylock.)
+ *   under-lock     tables are freed before the write lock is released,
+ *                  right after the flush.  (Strategies wrlock and global,
+ *                  where only an empty root is retired under the read
+ *                  lock; its drain takes the write lock.)
+ *
+ * A section held in TDP_SHARED on a single lock (the global fault-lock
+ * policy, mmu_lock.h) excludes everyone, so its unlock drains like a
+ * write-side section's.
  *
  * Why a batch taken with the write lock held is safe to free: every table
  * on it was retired by a thread holding the MMU lock, so each read-side
@@ -29,9 +34,8 @@
 #include <sched.h>
 
 #include "base/counters.h"
-#include "reclaim/reclaim.h"
-#include "mmu/tdp_mmu.h"
 #include "base/lock_rank.h"
+#include "reclaim/reclaim.h"
 
 #define HOLDOFF_SPINS 128
 
@@ -96,7 +100,7 @@ static void drain_batch(struct tdp_reclaim *r, struct tdp_page *batch)
 		if (p->retire_flushes > newest)
 			newest = p->retire_flushes;
 	if (atomic_load(&r->flushes_done) <= newest) {
-		tdp_flush_remote_tlbs(batch->mmu, 0, 0);
+		r->ops.flush_all(r->ops.ctx); /* the MMU's flush: reclaim_flush_begin/end */
 		atomic_fetch_add_explicit(&r->drain_flushes, 1, memory_order_relaxed);
 	}
 	while (batch) {
@@ -108,17 +112,12 @@ static void drain_batch(struct tdp_reclaim *r, struct tdp_page *batch)
 	atomic_fetch_add_explicit(&r->drains, 1, memory_order_relaxed);
 }
 
-static bool frees_under_lock(const struct tdp_reclaim *r)
-{
-	return !reclaim_shared_unlink_ok(r); /* wrlock, global */
-}
-
-/* Called with the write lock held (in @mode's clothing); releases it. */
+/* Called with the lock held in @mode, excluding everyone; releases it. */
 static void drain_and_unlock(struct tdp_reclaim *r, enum tdp_lock_mode mode)
 {
 	struct tdp_page *batch = atomic_exchange(&r->list, NULL);
 
-	if (frees_under_lock(r)) {
+	if (r->pol.free_under_lock) {
 		drain_batch(r, batch);
 		mmu_lock_release(r->lock, mode);
 	} else {
@@ -129,21 +128,22 @@ static void drain_and_unlock(struct tdp_reclaim *r, enum tdp_lock_mode mode)
 
 static void kick_worker(struct tdp_reclaim *r);
 
-void reclaim_unlock_slow(struct tdp_reclaim *r, enum tdp_lock_mode mode)
+void reclaim_unlock_slow(struct tdp_reclaim *r, enum tdp_lock_mode mode, bool vcpu)
 {
-	if (mode == TDP_EXCLUSIVE || mmu_lock_held_write(r->lock)) {
+	mmu_lock_assert_held(r->lock, mode);
+	if (mode == TDP_EXCLUSIVE || mmu_lock_is_single(r->lock)) {
 		drain_and_unlock(r, mode);
 		return;
 	}
 	mmu_lock_release(r->lock, mode);
-	if (r->strategy == TDPMMU_STRATEGY_LLIST_TRYLOCK) {
-		if (!mmu_lock_write_trylock(r->lock)) {
+	if (r->pol.drain_trylock) {
+		if (!mmu_lock_write_trylock_as(r->lock, vcpu)) {
 			atomic_fetch_add_explicit(&r->trylock_failures, 1, memory_order_relaxed);
 			kick_worker(r);
 			return;
 		}
 	} else {
-		mmu_lock_write(r->lock);
+		mmu_lock_write_as(r->lock, vcpu);
 	}
 	drain_and_unlock(r, TDP_EXCLUSIVE);
 }

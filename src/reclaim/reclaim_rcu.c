@@ -1,5 +1,5 @@
 /*
- * reclaim_rcu.c - the rcu and rcu-qsbr strategies: call_rcu after unlink.
+ * reclaim_rcu.c - the rcu and rcu-qsbr policies: call_rcu after unlink.
  *
  * Concurrency: reclaim_retire runs inside a walk (a read-side section of
  * the VM's flavour) on the thread that unlinked the table; the callback
@@ -9,7 +9,6 @@
  */
 #include "base/counters.h"
 #include "reclaim/reclaim.h"
-#include "mmu/tdp_mmu.h"
 
 /*
  * liburcu declares call_rcu and rcu_barrier for the first flavour a file
@@ -30,7 +29,7 @@ static void rcu_free_table(struct rcu_head *head)
 	tdp_tsan_acquire(&tdp_rcu_tsan_clock);
 	tdp_tsan_acquire(&tdp_qsbr_tsan_clock);
 	tdp_tsan_acquire(p);
-	r = &p->mmu->reclaim;
+	r = p->rcu_owner;
 	reclaim_free_table(r, p);
 	atomic_fetch_add_explicit(&r->rcu_callbacks, 1, memory_order_relaxed);
 	tdp_tsan_release(&callbacks_done_clock);
@@ -38,8 +37,9 @@ static void rcu_free_table(struct rcu_head *head)
 
 void reclaim_rcu_retire(struct tdp_reclaim *r, struct tdp_page *p)
 {
+	p->rcu_owner = r;
 	tdp_tsan_release(p);
-	if (r->strategy == TDPMMU_STRATEGY_RCU_QSBR)
+	if (r->pol.qsbr)
 		urcu_qsbr_call_rcu(&p->rcu, rcu_free_table);
 	else
 		urcu_memb_call_rcu(&p->rcu, rcu_free_table);
@@ -47,7 +47,7 @@ void reclaim_rcu_retire(struct tdp_reclaim *r, struct tdp_page *p)
 
 void reclaim_rcu_barrier(struct tdp_reclaim *r)
 {
-	if (r->strategy == TDPMMU_STRATEGY_RCU_QSBR) {
+	if (r->pol.qsbr) {
 		if (!tdp_qsbr_registered)
 			tdp_qsbr_register_slow();
 		urcu_qsbr_barrier(); /* the caller is offline: it holds nothing */

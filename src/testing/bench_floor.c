@@ -1,15 +1,15 @@
 /*
- * bench_floor.c - bare walk + CAS (see bench_floor.h).  Deliberately
+ * bench_floor.c - bare walk + CAS (tdpmmu_bench_floor, see tdpmmu/testing.h).  Deliberately
  * unprotected: it exists to measure what the real fault path adds.
  */
 #include <errno.h>
 
-#include "testing/bench_floor.h"
+#include "tdpmmu/testing.h"
 #include "mmu/tdp_mmu.h"
 #include "mmu/tdp_root.h"
 #include "vm/vm_internal.h"
 
-int tdp_bench_floor(struct tdpmmu_vm *vm, uint64_t start_gfn, uint64_t npages, uint64_t *ns_out)
+int tdpmmu_bench_floor(struct tdpmmu_vm *vm, uint64_t start_gfn, uint64_t npages, uint64_t *ns_out)
 {
 	struct tdp_mmu *mmu = tdp_vm_mmu(vm);
 	struct tdp_page *root = tdp_root_find_valid(mmu, TDP_ROLE_NORMAL);

@@ -1,12 +1,12 @@
 /*
- * host_churn.c - the simulated host memory manager (see host_churn.h).
+ * host_churn.c - the simulated host memory manager (tdpmmu_churn_*, see tdpmmu/testing.h).
  */
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "testing/host_churn.h"
+#include "tdpmmu/testing.h"
 #include "vm/vm_internal.h"
 
 #define BLOCK_PAGES 512ull
@@ -22,7 +22,7 @@ static uint64_t churn_rand(uint64_t *s)
 	return x * 0x2545F4914F6CDD1Dull;
 }
 
-static void set_error(struct tdp_churn *c, int r)
+static void set_error(struct tdpmmu_churn *c, int r)
 {
 	int none = 0;
 
@@ -39,7 +39,7 @@ static void discard_frames(struct tdpmmu_vm *vm, uint64_t pfn)
 }
 
 /* One cycle on @blk; false when the thread must stop. */
-static bool churn_cycle(struct tdp_churn *c, uint64_t blk, unsigned flags)
+static bool churn_cycle(struct tdpmmu_churn *c, uint64_t blk, unsigned flags)
 {
 	struct tdpmmu_vm *vm = c->vm;
 	uint64_t old_pfn = 0, new_pfn = 0, n;
@@ -66,7 +66,7 @@ static bool churn_cycle(struct tdp_churn *c, uint64_t blk, unsigned flags)
 		return false;
 	}
 	n = atomic_load_explicit(&c->cycles, memory_order_relaxed);
-	c->log[n % TDP_CHURN_LOG] = (struct tdp_churn_cycle){
+	c->log[n % TDPMMU_CHURN_LOG] = (struct tdpmmu_churn_cycle){
 		.blk = blk, .old_pfn = old_pfn, .new_pfn = new_pfn, .flags = flags
 	};
 	if (flags & TDPMMU_REMAP_HUGE)
@@ -81,7 +81,7 @@ static bool churn_cycle(struct tdp_churn *c, uint64_t blk, unsigned flags)
 
 static void *churn_thread(void *arg)
 {
-	struct tdp_churn *c = arg;
+	struct tdpmmu_churn *c = arg;
 	uint64_t rs = c->seed ? c->seed : 0x9e3779b97f4a7c15ull;
 
 	while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
@@ -95,8 +95,8 @@ static void *churn_thread(void *arg)
 	return NULL;
 }
 
-int tdp_churn_start(struct tdp_churn *c, struct tdpmmu_vm *vm, uint64_t start_gfn,
-		    uint64_t end_gfn, uint64_t seed)
+int tdpmmu_churn_start(struct tdpmmu_churn *c, struct tdpmmu_vm *vm, uint64_t start_gfn,
+		       uint64_t end_gfn, uint64_t seed)
 {
 	uint64_t first, last, pfn;
 	int r;
@@ -127,7 +127,7 @@ int tdp_churn_start(struct tdp_churn *c, struct tdpmmu_vm *vm, uint64_t start_gf
 	return -r;
 }
 
-void tdp_churn_wait(struct tdp_churn *c)
+void tdpmmu_churn_wait(struct tdpmmu_churn *c)
 {
 	if (!c || !c->running)
 		return;
@@ -135,10 +135,10 @@ void tdp_churn_wait(struct tdp_churn *c)
 	c->running = false;
 }
 
-void tdp_churn_stop(struct tdp_churn *c)
+void tdpmmu_churn_stop(struct tdpmmu_churn *c)
 {
 	if (!c || !c->running)
 		return;
 	atomic_store(&c->stop, true);
-	tdp_churn_wait(c);
+	tdpmmu_churn_wait(c);
 }

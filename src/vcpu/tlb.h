@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "tdpmmu/spte.h"
+#include "mmu/spte.h"
 
 #define TLB_SETS_4K 256
 #define TLB_SETS_2M 32

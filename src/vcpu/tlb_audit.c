@@ -1,6 +1,6 @@
 /*
  * tlb_audit.c - no vCPU's TLB grants more than the tables do
- * (tdpmmu_audit_tlbs; invariant 17 of docs/testing.md).
+ * (tdp_audit_tlbs, tdpmmu_audit_tlbs in tdpmmu/testing.h; invariant 17 of docs/testing.md).
  *
  * Every path that takes a permission away from a leaf (W, X, the leaf
  * itself, or its frame) flushes remote TLBs before its caller relies on
@@ -110,7 +110,7 @@ static int audit_tlb(struct tdp_mmu *mmu, const struct tdpmmu_vcpu *v)
 	return bad;
 }
 
-int tdpmmu_audit_tlbs(struct tdpmmu_vm *vm)
+int tdp_audit_tlbs(struct tdpmmu_vm *vm)
 {
 	struct tdp_mmu *mmu;
 	int bad = 0;

@@ -21,9 +21,10 @@
  *     invalidation started or finished since the snapshot, or covers the
  *     gfn, give up and retry; size the mapping (write tracking is read
  *     here, under the lock, and no huge leaf may cover a gfn being
- *     invalidated); map; unlock.  Under the wrlock strategy a map
- *     that would replace a table backs off, and the next try holds the
- *     write lock (same code, stronger lock).
+ *     invalidated); map; unlock.  The lock mode comes from the
+ *     fault-lock policy (mmu/fault_lock.h) and is passed down: a map that
+ *     would replace a table where that mode may not (wrlock) backs off,
+ *     and the next tries run in the policy's unlink mode (exclusive).
  *  3. a write to a write-tracked gfn is emulated (tdp_vcpu_emulate_write):
  *     the store goes to host memory under the read lock, after the same
  *     notifier check, so it cannot land in a frame a remap already copied.
@@ -36,7 +37,8 @@
 #include <sched.h>
 
 #include "base/inject.h"
-#include "reclaim/rcu_thread.h"
+#include "base/mutant.h"
+#include "base/rcu_thread.h"
 #include "mmu/tdp_root.h"
 #include "vm/vm_internal.h"
 
@@ -69,17 +71,11 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 	slots = rcu_dereference(v->vm->host.slots);
 	tdp_tsan_acquire(slots);
 	slot = tdp_host_find_slot(slots, gfn);
-#ifdef TDP_BREAK_MARK_BY_GFN
-	/* Deliberately broken build: the slot is not held (docs/testing.md). */
-	tdp_rcu_read_unlock();
-	if (!slot)
-		return false;
-#else
-	if (!slot) {
+	/* The mutant mark-by-gfn does not hold the slot (docs/testing.md). */
+	if (!slot || TDP_MUTANT(MARK_BY_GFN))
 		tdp_rcu_read_unlock();
+	if (!slot)
 		return false; /* the slow path reports it */
-	}
-#endif
 	reclaim_lockless_begin(&mmu->reclaim);
 	tdp_inject_delay(); /* inside walk protection, no lock */
 	for (int tries = 0; tries < FAST_FAULT_TRIES && !fixed; tries++) {
@@ -111,19 +107,16 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 			tdp_count(&mmu->counters, TDPMMU_C_FAULTS_FIXED);
 			tdp_inject_site(TDP_SITE_FAST_FIXED, gfn);
 			/* W went 0 -> 1: a logging slot must report the page. */
-#ifdef TDP_BREAK_MARK_BY_GFN
-			mark_dirty(v->vm, gfn); /* in whatever the array holds by now */
-#else
-			if (tdp_host_slot_mark_dirty(slot, gfn))
+			if (TDP_MUTANT(MARK_BY_GFN))
+				mark_dirty(v->vm, gfn); /* in whatever the array holds by now */
+			else if (tdp_host_slot_mark_dirty(slot, gfn))
 				tdp_count(&mmu->counters, TDPMMU_C_PAGES_LOGGED_DIRTY);
-#endif
 			fixed = true;
 		}
 	}
 	reclaim_lockless_end(&mmu->reclaim);
-#ifndef TDP_BREAK_MARK_BY_GFN
-	tdp_rcu_read_unlock();
-#endif
+	if (!TDP_MUTANT(MARK_BY_GFN))
+		tdp_rcu_read_unlock();
 	return fixed;
 }
 
@@ -149,7 +142,7 @@ static unsigned leaf_flags(const struct tdp_host_frame *hf, unsigned access)
 }
 
 /*
- * Size and permissions of the mapping, read lock held: the host's limit,
+ * Size and permissions of the mapping, MMU lock held in @mode: the host's limit,
  * write tracking (no huge leaf over a tracked gfn, a tracked gfn mapped
  * without W, MMU-writable and D), the caller's cap, then the NX
  * mitigation.  Tracking changes only under the write lock, so what this
@@ -157,12 +150,12 @@ static unsigned leaf_flags(const struct tdp_host_frame *hf, unsigned access)
  * to a tracked gfn, which the caller must emulate.
  */
 static bool shape_fault(struct tdpmmu_vm *vm, struct tdp_fault *f, const struct tdp_host_frame *hf,
-			unsigned access, int max_level)
+			unsigned access, int max_level, enum tdp_lock_mode mode)
 {
 	struct tdp_mmu *mmu = &vm->mmu;
 	bool tracked = false;
 
-	mmu_lock_assert_held(&mmu->lock, TDP_SHARED);
+	mmu_lock_assert_held(&mmu->lock, mode);
 	f->goal_level = hf->max_level;
 	f->spte_flags = leaf_flags(hf, access);
 	if (unlikely(vm->track.gfns)) {
@@ -218,119 +211,217 @@ static void host_fault_in(struct tdpmmu_vcpu *v, uint64_t gfn)
 	}
 }
 
-int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
-			  bool present, struct tdpmmu_fault_result *res)
+/* A slow-path step that did not finish the fault: take another try. */
+#define FAULT_TRY_AGAIN 1
+
+/* Tables first: running out must fail the fault before a root is made. */
+static int prepare_fault(struct tdpmmu_vcpu *v)
+{
+	int r = tdp_page_cache_topup(&v->vm->mmu, &v->cache);
+
+	return r ? r : tdp_vcpu_load_root(v);
+}
+
+/* The fast path fixed the fault (or found it fixed): say so in @res. */
+static void report_fast_fault(struct tdpmmu_vcpu *v, uint64_t gfn, int level,
+			      struct tdpmmu_fault_result *res)
+{
+	struct tdp_host_frame hf = { 0 };
+
+	VCPU_STAT_ADD(v, faults_fast, 1);
+	if (res && !tdp_host_lookup(&v->vm->host, gfn, &hf)) {
+		res->level = level;
+		res->pfn = hf.pfn;
+		res->retries = 0;
+		res->spurious = true;
+	}
+}
+
+/* Racy early check: do not contend for a lock an invalidation holds. */
+static bool invalidation_covers(struct tdpmmu_vcpu *v, uint64_t gfn)
+{
+	if (!tdp_notifier_covers(&v->vm->notifier, gfn))
+		return false;
+	tdp_count(&v->vm->mmu.counters, TDPMMU_C_NOTIFIER_RETRIES);
+	VCPU_STAT_ADD(v, notifier_retries, 1);
+	sched_yield();
+	return true;
+}
+
+/*
+ * The root to map into and the host frame behind @gfn.  FAULT_TRY_AGAIN
+ * while the slot is being deleted or moved; -EFAULT for a write to a
+ * read-only frame.
+ */
+static int find_host_frame(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access,
+			   struct tdp_host_frame *hf)
+{
+	int r;
+
+	/* A fast zap since the last try: move to the new root first. */
+	r = tdp_vcpu_load_root(v);
+	if (r)
+		return r;
+	r = tdp_host_lookup(&v->vm->host, gfn, hf);
+	if (r)
+		return r;
+	if (hf->invalid) {
+		/* Being deleted or moved (KVM_MEMSLOT_INVALID): wait it out. */
+		tdp_count(&v->vm->mmu.counters, TDPMMU_C_FAULT_RETRIES);
+		sched_yield();
+		return FAULT_TRY_AGAIN;
+	}
+	if ((access & TDPMMU_ACCESS_WRITE) && !hf->writable)
+		return -EFAULT;
+	return 0;
+}
+
+/* Everything that may sleep or allocate, before the lock. */
+static int prepare_map(struct tdpmmu_vcpu *v, uint64_t gfn)
+{
+	int r;
+
+	if (unlikely(v->vm->host.fault_ns))
+		host_fault_in(v, gfn);
+	r = tdp_page_cache_topup(&v->vm->mmu, &v->cache);
+	if (r)
+		return r;
+	tdp_inject_delay(); /* the frame looked up may be remapped meanwhile */
+	if (unlikely(tdp_inject_fault_hook))
+		tdp_inject_fault_hook(gfn);
+	return 0;
+}
+
+/*
+ * With the MMU lock held in @mode: give up if the host frame may be stale
+ * (an invalidation since @seq) or the root was invalidated; else size the
+ * leaf and map it.  *emulate: a write to a tracked gfn (shape_fault).
+ */
+static enum tdp_map_result map_locked(struct tdpmmu_vcpu *v, uint64_t seq, struct tdp_fault *f,
+				      const struct tdp_host_frame *hf, unsigned access,
+				      int max_level, enum tdp_lock_mode mode, bool *emulate)
 {
 	struct tdpmmu_vm *vm = v->vm;
 	struct tdp_mmu *mmu = &vm->mmu;
+
+	mmu_lock_assert_held(&mmu->lock, mode);
+	if (tdp_notifier_retry(&vm->notifier, seq, f->gfn)) {
+		tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
+		VCPU_STAT_ADD(v, notifier_retries, 1);
+		return TDP_MAP_RETRY;
+	}
+	/* Invalidated under the write lock: map nothing into it. */
+	if (!tdp_root_is_valid(f->root))
+		return TDP_MAP_RETRY;
+	*emulate = shape_fault(vm, f, hf, access, max_level, mode);
+	/*
+	 * Mark before the writable leaf can exist, under the MMU lock: a
+	 * harvester that clears the bit and then takes the write lock to
+	 * re-protect is sure to see the leaf.
+	 */
+	if (hf->dirty_logging && (f->spte_flags & SPTE_MAKE_WRITABLE))
+		mark_dirty(vm, f->gfn);
+	return tdp_mmu_map(mmu, &v->cache, f, mode);
+}
+
+/* One locked attempt: lock in @mode, map, unlock. */
+static enum tdp_map_result map_once(struct tdpmmu_vcpu *v, uint64_t seq, struct tdp_fault *f,
+				    const struct tdp_host_frame *hf, unsigned access, int max_level,
+				    enum tdp_lock_mode mode, bool *emulate)
+{
+	struct tdp_mmu *mmu = &v->vm->mmu;
+	enum tdp_map_result ret;
+
+	tdp_mmu_lock_vcpu(mmu, mode);
+	ret = map_locked(v, seq, f, hf, access, max_level, mode, emulate);
+	tdp_mmu_unlock_vcpu(mmu, mode);
+	return ret;
+}
+
+/* The map would replace a table, which @mode may not: the next try takes the unlink mode. */
+static enum tdp_lock_mode unlink_retry_mode(struct tdp_mmu *mmu)
+{
+	atomic_fetch_add_explicit(&mmu->reclaim.write_retries, 1, memory_order_relaxed);
+	return tdp_mmu_unlink_mode(mmu);
+}
+
+/* The slow path is done: count it and say what happened in @res. */
+static void report_slow_fault(struct tdp_mmu *mmu, enum tdp_map_result ret,
+			      const struct tdp_fault *f, const struct tdp_host_frame *hf,
+			      unsigned retries, struct tdpmmu_fault_result *res)
+{
+	tdp_count(&mmu->counters,
+		  ret == TDP_MAP_SPURIOUS ? TDPMMU_C_FAULTS_SPURIOUS : TDPMMU_C_FAULTS_FIXED);
+	if (res) {
+		res->level = f->mapped_level;
+		res->pfn = hf->pfn;
+		res->retries = retries;
+		res->spurious = ret == TDP_MAP_SPURIOUS;
+	}
+}
+
+/*
+ * The slow path: retry until a try maps (or finds the fault spurious).
+ * Each try starts in the fault-lock policy's fault mode, or in its unlink
+ * mode once a try found it must replace a table (wrlock).
+ */
+static int slow_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
+			   struct tdpmmu_fault_result *res)
+{
+	struct tdp_mmu *mmu = &v->vm->mmu;
+	enum tdp_lock_mode mode = tdp_mmu_fault_mode(mmu);
 	enum tdp_map_result ret = TDP_MAP_RETRY;
 	struct tdp_host_frame hf = { 0 };
 	struct tdp_fault f = { 0 };
 	unsigned retries = 0;
-	bool emulate = false, need_write = false;
-	int r, level;
+	bool emulate = false;
+	int r;
 
-	/* Tables first: running out must fail the fault before a root is made. */
-	r = tdp_page_cache_topup(mmu, &v->cache);
-	if (!r)
-		r = tdp_vcpu_load_root(v);
-	if (r)
-		return r;
-	if (present && fast_page_fault(v, gfn, access, max_level, &level)) {
-		VCPU_STAT_ADD(v, faults_fast, 1);
-		if (res && !(r = tdp_host_lookup(&vm->host, gfn, &hf))) {
-			res->level = level;
-			res->pfn = hf.pfn;
-			res->retries = 0;
-			res->spurious = true;
-		}
-		return 0;
-	}
 	VCPU_STAT_ADD(v, faults_slow, 1);
 	for (;; retries++) {
-		uint64_t seq = tdp_notifier_snapshot(&vm->notifier);
+		uint64_t seq = tdp_notifier_snapshot(&v->vm->notifier);
 
 		if (retries)
 			VCPU_STAT_ADD(v, fault_retries, 1);
-		/* Racy early check: do not contend for a lock an invalidation holds. */
-		if (tdp_notifier_covers(&vm->notifier, gfn)) {
-			tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
-			VCPU_STAT_ADD(v, notifier_retries, 1);
-			sched_yield();
+		if (invalidation_covers(v, gfn))
 			continue;
-		}
-		/* A fast zap since the last try: move to the new root first. */
-		r = tdp_vcpu_load_root(v);
-		if (r)
-			return r;
-		r = tdp_host_lookup(&vm->host, gfn, &hf);
-		if (r)
-			return r;
-		if (hf.invalid) {
-			/* Being deleted or moved (KVM_MEMSLOT_INVALID): wait it out. */
-			tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
-			sched_yield();
+		r = find_host_frame(v, gfn, access, &hf);
+		if (r == FAULT_TRY_AGAIN)
 			continue;
-		}
-		if ((access & TDPMMU_ACCESS_WRITE) && !hf.writable)
-			return -EFAULT;
-		if (unlikely(vm->host.fault_ns))
-			host_fault_in(v, gfn);
-		r = tdp_page_cache_topup(mmu, &v->cache);
 		if (r)
 			return r;
-		tdp_inject_delay(); /* the frame looked up may be remapped meanwhile */
-		if (unlikely(tdp_inject_fault_hook))
-			tdp_inject_fault_hook(gfn);
-
+		r = prepare_map(v, gfn);
+		if (r)
+			return r;
 		f.root = v->root;
 		f.gfn = gfn;
 		f.pfn = hf.pfn;
-
-		/* wrlock: the last try would have replaced a table; hold the write lock. */
-		if (need_write)
-			mmu_lock_escalate_begin();
-		tdp_mmu_lock(mmu, TDP_SHARED);
-		if (tdp_notifier_retry(&vm->notifier, seq, gfn)) {
-			tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
-			VCPU_STAT_ADD(v, notifier_retries, 1);
-			ret = TDP_MAP_RETRY;
-		} else if (!tdp_root_is_valid(f.root)) {
-			/* Invalidated under the write lock: map nothing into it. */
-			ret = TDP_MAP_RETRY;
-		} else {
-			emulate = shape_fault(vm, &f, &hf, access, max_level);
-			/*
-			 * Mark before the writable leaf can exist, under the read
-			 * lock: a harvester that clears the bit and then takes the
-			 * write lock to re-protect is sure to see the leaf.
-			 */
-			if (hf.dirty_logging && (f.spte_flags & SPTE_MAKE_WRITABLE))
-				mark_dirty(vm, gfn);
-			ret = tdp_mmu_map(mmu, &v->cache, &f, TDP_SHARED);
-		}
-		tdp_mmu_unlock(mmu, TDP_SHARED);
-		if (need_write)
-			mmu_lock_escalate_end();
+		ret = map_once(v, seq, &f, &hf, access, max_level, mode, &emulate);
 		if (ret == TDP_MAP_NEED_WRITE) {
-			need_write = true;
-			atomic_fetch_add_explicit(&mmu->reclaim.write_retries, 1,
-						  memory_order_relaxed);
+			mode = unlink_retry_mode(mmu);
 			ret = TDP_MAP_RETRY;
 		}
 		if (ret != TDP_MAP_RETRY)
 			break;
 		tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
 	}
-	tdp_count(&mmu->counters,
-		  ret == TDP_MAP_SPURIOUS ? TDPMMU_C_FAULTS_SPURIOUS : TDPMMU_C_FAULTS_FIXED);
-	if (res) {
-		res->level = f.mapped_level;
-		res->pfn = hf.pfn;
-		res->retries = retries;
-		res->spurious = ret == TDP_MAP_SPURIOUS;
-	}
+	report_slow_fault(mmu, ret, &f, &hf, retries, res);
 	return emulate ? TDPMMU_FAULT_EMULATE : 0;
+}
+
+int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
+			  bool present, struct tdpmmu_fault_result *res)
+{
+	int r, level;
+
+	r = prepare_fault(v);
+	if (r)
+		return r;
+	if (present && fast_page_fault(v, gfn, access, max_level, &level)) {
+		report_fast_fault(v, gfn, level, res);
+		return 0;
+	}
+	return slow_page_fault(v, gfn, access, max_level, res);
 }
 
 int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)
@@ -358,7 +449,7 @@ int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)
 		}
 		if (!hf.writable)
 			return -EFAULT;
-		tdp_mmu_lock(&vm->mmu, TDP_SHARED);
+		tdp_mmu_lock_vcpu(&vm->mmu, TDP_SHARED);
 		if (!tdp_notifier_retry(&vm->notifier, seq, gfn)) {
 			word = tdp_host_word(&vm->host, hf.pfn, gpa);
 			if (word) {
@@ -369,7 +460,7 @@ int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)
 				mark_dirty(vm, gfn);
 			done = true;
 		}
-		tdp_mmu_unlock(&vm->mmu, TDP_SHARED);
+		tdp_mmu_unlock_vcpu(&vm->mmu, TDP_SHARED);
 	}
 	tdp_count(&vm->mmu.counters, TDPMMU_C_WRITES_EMULATED);
 	return 0;
@@ -385,7 +476,6 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 		return -EINVAL;
 	if (gfn >= vcpu->vm->mmu.max_gfn)
 		return -ERANGE;
-	tdp_thread_runs_vcpu = true;
 	return tdp_vcpu_handle_fault(vcpu, gfn, access & kinds, max_level,
 				     access & TDPMMU_ACCESS_PRESENT, res);
 }

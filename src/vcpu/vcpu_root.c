@@ -23,11 +23,11 @@ int tdp_vcpu_reload_root(struct tdpmmu_vcpu *v)
 	r = tdp_page_cache_topup(mmu, &v->cache);
 	if (r)
 		return r;
-	tdp_mmu_lock(mmu, TDP_SHARED);
+	tdp_mmu_lock_vcpu(mmu, TDP_SHARED);
 	v->root = tdp_root_get_or_alloc(mmu, role, &v->cache);
 	if (old)
 		tdp_root_put(mmu, old, TDP_SHARED);
-	tdp_mmu_unlock(mmu, TDP_SHARED);
+	tdp_mmu_unlock_vcpu(mmu, TDP_SHARED);
 	tlb_flush_all(&v->tlb);
 	tdp_count(&mmu->counters, TDPMMU_C_ROOT_RELOADS);
 	return 0;

@@ -228,7 +228,6 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 
 	if (!v || !next || (flags & ~TDPMMU_RUN_LATENCY))
 		return -EINVAL;
-	tdp_thread_runs_vcpu = true;
 	more = next(ctx, &a);
 	while (more) {
 		unsigned burst = 0;

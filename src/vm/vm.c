@@ -213,17 +213,16 @@ int tdpmmu_zap_all(struct tdpmmu_vm *vm)
 int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm)
 {
 	struct tdp_mmu *mmu = &vm->mmu;
+	enum tdp_lock_mode unlink = tdp_mmu_unlink_mode(mmu);
 
 	tdp_mutex_lock(&mmu->fast_zap_mutex, TDP_RANK_FAST_ZAP);
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	tdp_roots_invalidate_all(mmu);
 	tdp_vm_request_all(vm, TDP_REQ_ROOT_RELOAD);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
-	tdp_mmu_unlink_op_begin(mmu);
-	tdp_mmu_lock(mmu, TDP_SHARED);
-	tdp_roots_zap_invalidated(mmu);
-	tdp_mmu_unlock(mmu, TDP_SHARED);
-	tdp_mmu_unlink_op_end(mmu);
+	tdp_mmu_lock(mmu, unlink);
+	tdp_roots_zap_invalidated(mmu, unlink);
+	tdp_mmu_unlock(mmu, unlink);
 	tdp_mutex_unlock(&mmu->fast_zap_mutex, TDP_RANK_FAST_ZAP);
 	tdp_count(&mmu->counters, TDPMMU_C_FAST_ZAPS);
 	return 0;
@@ -286,7 +285,7 @@ static bool leaf_matches_host(void *ctx, uint64_t gfn, int level, tdp_spte_t lea
 	return pfn_first == spte_pfn(leaf) && pfn_last == spte_pfn(leaf) + (last - gfn);
 }
 
-int tdpmmu_audit(struct tdpmmu_vm *vm)
+int tdp_audit(struct tdpmmu_vm *vm)
 {
 	return tdp_mmu_audit(&vm->mmu, leaf_matches_host, vm, NULL);
 }
@@ -312,7 +311,7 @@ void tdpmmu_reclaim_stats_read(const struct tdpmmu_vm *vm, struct tdpmmu_reclaim
 	reclaim_read_stats((struct tdp_reclaim *)&vm->mmu.reclaim, out);
 }
 
-int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns)
+int tdp_hold_walk(struct tdpmmu_vm *vm, uint64_t ns)
 {
 	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
 	struct tdp_mmu *mmu;

@@ -109,6 +109,16 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
  */
 int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value);
 
+/*
+ * In-library halves of the testing library's calls (tdpmmu/testing.h,
+ * src/testing/): not exported, so the product's shared library carries no
+ * test entry points.  vm.c: tdp_audit (tdpmmu_audit), tdp_hold_walk
+ * (tdpmmu_hold_walk); tlb_audit.c: tdp_audit_tlbs (tdpmmu_audit_tlbs).
+ */
+int tdp_audit(struct tdpmmu_vm *vm);
+int tdp_hold_walk(struct tdpmmu_vm *vm, uint64_t ns);
+int tdp_audit_tlbs(struct tdpmmu_vm *vm);
+
 /* Add to a vCPU statistic (owner thread only; readers may race harmlessly). */
 #define VCPU_STAT_ADD(v, field, n) tdp_stat_add(&(v)->stats.field, (n))
 

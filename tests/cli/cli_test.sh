@@ -75,6 +75,21 @@ expect_ok "bench populate --help" "--repeat" bench populate --help
 expect_ok "bench populate -h" "anonymous_hugetlb_1gb" bench populate -h
 expect_ok "bench --help" "populate" bench --help
 expect_ok "run --help" "usage: tdpmmu run" run --help
+# One table of scenarios (cli/scenario.c) feeds bench --help, the program's
+# --help, the "known:" list and each scenario's own --help: they must agree.
+"$prog" bench --help 2>/dev/null | sed -n '/^scenarios/,/^$/s/^  \([a-z-][a-z-]*\)  .*/\1/p' \
+	>"$tmp/scenarios"
+checks=$((checks + 1))
+[ "$(wc -l <"$tmp/scenarios")" -ge 9 ] ||
+	fail "bench --help: fewer than 9 scenarios listed ($(tr '\n' ' ' <"$tmp/scenarios"))"
+for scenario in $(cat "$tmp/scenarios"); do
+	expect_ok "bench $scenario --help" "^usage: tdpmmu bench $scenario \[flags\]" \
+		bench "$scenario" --help
+	expect_ok "--help names $scenario" "[ ,]$scenario\\([],: ]\\|\$\\)" --help
+	expect_usage "bench: an unknown scenario" bench "$scenario-x"
+	grep -q "(known: .*$scenario" "$tmp/err" ||
+		fail "bench: unknown scenario's known list does not name $scenario"
+done
 for pattern in "-v LIST" "-b SIZE" "-s BACKING" "-w PCT" "-o " "-a " "--payload" "--levels" \
 	"--json FILE"; do
 	expect_ok "bench populate --help names $pattern" "$pattern" bench populate --help

@@ -50,8 +50,9 @@
 #include <string.h>
 
 #include "lib/check.h"
-#include "base/compiler.h"
+#include "lib/util.h"
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 #include "lib/test_opts.h"
 #include "lib/written_once.h"
 #include "lib/test_vm.h"
@@ -139,7 +140,7 @@ static uint64_t a_gfn(int i)
 	return HUGE_BASE + (uint64_t)(i - A_4K_PAGES) * MB2 + 77;
 }
 
-static void snapshot(struct tdpmmu_vm *vm, tdp_spte_t *s)
+static void snapshot(struct tdpmmu_vm *vm, tdpmmu_spte_t *s)
 {
 	for (int i = 0; i < A_LEAVES; i++) {
 		struct tdpmmu_mapping m = lookup(vm, a_gfn(i));
@@ -150,10 +151,10 @@ static void snapshot(struct tdpmmu_vm *vm, tdp_spte_t *s)
 
 /* Every leaf is @before with the bits in @clear removed (Accessed, typically).
  */
-static int compare_leaves(struct tdpmmu_vm *vm, const tdp_spte_t *before, tdp_spte_t clear,
+static int compare_leaves(struct tdpmmu_vm *vm, const tdpmmu_spte_t *before, tdpmmu_spte_t clear,
 			  const char *what)
 {
-	tdp_spte_t now[A_LEAVES];
+	tdpmmu_spte_t now[A_LEAVES];
 	int bad = 0;
 
 	snapshot(vm, now);
@@ -172,7 +173,7 @@ static void check_bad_ranges(struct tdpmmu_vm *vm)
 	uint64_t max = tdpmmu_vm_max_gfn(vm);
 	int (*fn[])(struct tdpmmu_vm *, uint64_t,
 		    uint64_t) = { tdpmmu_test_young, tdpmmu_clear_young, tdpmmu_clear_flush_young };
-	tdp_spte_t before[A_LEAVES];
+	tdpmmu_spte_t before[A_LEAVES];
 	int64_t cleared = test_counter(vm, TDPMMU_C_YOUNG_CLEARED);
 	int64_t flushes = test_counter(vm, TDPMMU_C_TLB_FLUSHES);
 
@@ -201,7 +202,7 @@ static void test_aging_single(void)
 {
 	struct tdpmmu_vm *vm = make_vm();
 	struct tdpmmu_vcpu *v;
-	tdp_spte_t before[A_LEAVES], now[A_LEAVES];
+	tdpmmu_spte_t before[A_LEAVES], now[A_LEAVES];
 	struct tdpmmu_access acc[A_LEAVES];
 	int64_t cleared0;
 	int read_set = 0, bad = 0, r, still_idle = 0;
@@ -218,7 +219,7 @@ static void test_aging_single(void)
 	}
 	snapshot(vm, before);
 	for (int i = 0; i < A_LEAVES; i++)
-		REQUIRE(before[i] && spte_is_accessed(before[i]));
+		REQUIRE(before[i] && tdpmmu_spte_accessed(before[i]));
 	check_bad_ranges(vm);
 
 	/* Young; clearing counts every leaf once, 2M ones included; then old. */
@@ -229,7 +230,7 @@ static void test_aging_single(void)
 	CHECK_EQ(test_counter(vm, TDPMMU_C_YOUNG_CLEARED) - cleared0, A_LEAVES);
 	CHECK_EQ(tdpmmu_test_young(vm, 0, SPACE_END), 0);
 	CHECK_EQ(tdpmmu_clear_young(vm, 0, SPACE_END), 0);
-	CHECK_EQ(compare_leaves(vm, before, SPTE_ACCESSED, "after clear_young"), 0);
+	CHECK_EQ(compare_leaves(vm, before, TDPMMU_SPTE_ACCESSED, "after clear_young"), 0);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 
 	/* A vCPU reads every page: its TLB now holds every translation. */
@@ -239,7 +240,7 @@ static void test_aging_single(void)
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	snapshot(vm, before);
 	for (int i = 0; i < A_LEAVES; i++)
-		CHECK(spte_is_accessed(before[i]));
+		CHECK(tdpmmu_spte_accessed(before[i]));
 
 	/* After clear_flush_young, exactly the leaves read again are young. */
 	CHECK_EQ(tdpmmu_clear_flush_young(vm, 0, SPACE_END), A_LEAVES);
@@ -250,7 +251,8 @@ static void test_aging_single(void)
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	snapshot(vm, now);
 	for (int i = 0; i < A_LEAVES; i++) {
-		tdp_spte_t want = (before[i] & ~SPTE_ACCESSED) | (i % 3 ? 0 : SPTE_ACCESSED);
+		tdpmmu_spte_t want =
+			(before[i] & ~TDPMMU_SPTE_ACCESSED) | (i % 3 ? 0 : TDPMMU_SPTE_ACCESSED);
 
 		if (now[i] != want && bad++ < 5)
 			fprintf(stderr,
@@ -271,7 +273,7 @@ static void test_aging_single(void)
 	CHECK_EQ(run_prog(v, acc, (size_t)read_set), 0);
 	snapshot(vm, now);
 	for (int i = 0; i < A_LEAVES; i += 3)
-		still_idle += !spte_is_accessed(now[i]);
+		still_idle += !tdpmmu_spte_accessed(now[i]);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	/* Accessed cleared without a flush: the TLB still agrees on frames, W and X. */
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
@@ -287,21 +289,21 @@ static void test_aging_single(void)
 /* --- (b) write_protect_gfn -------------------------------------------------
  */
 
-#define WP_BITS (SPTE_W | SPTE_MMU_WRITABLE)
+#define WP_BITS (TDPMMU_SPTE_W | TDPMMU_SPTE_MMU_WRITABLE)
 
-static void check_protected(struct tdpmmu_vm *vm, uint64_t gfn, tdp_spte_t before)
+static void check_protected(struct tdpmmu_vm *vm, uint64_t gfn, tdpmmu_spte_t before)
 {
 	struct tdpmmu_mapping m = lookup(vm, gfn);
 
 	CHECK(m.present);
 	CHECK_EQ(m.spte, before & ~WP_BITS);
-	CHECK(!spte_is_writable(m.spte) && !spte_is_mmu_writable(m.spte));
-	CHECK(spte_is_host_writable(m.spte));
+	CHECK(!tdpmmu_spte_writable(m.spte) && !tdpmmu_spte_mmu_writable(m.spte));
+	CHECK(tdpmmu_spte_host_writable(m.spte));
 }
 
 /* A permission write fault after the protection must take the slow path. */
 static void check_refault(struct tdpmmu_vm *vm, struct tdpmmu_vcpu *v, uint64_t gfn,
-			  tdp_spte_t before, int level)
+			  tdpmmu_spte_t before, int level)
 {
 	struct tdpmmu_vcpu_stats s0 = vcpu_stats(v), s1;
 	struct tdpmmu_fault_result res;
@@ -315,9 +317,9 @@ static void check_refault(struct tdpmmu_vm *vm, struct tdpmmu_vcpu *v, uint64_t 
 	CHECK(!res.spurious);
 	m = lookup(vm, gfn);
 	CHECK(m.present && m.level == level);
-	CHECK_EQ(spte_pfn(m.spte), spte_pfn(before));
-	CHECK(spte_is_writable(m.spte) && spte_is_mmu_writable(m.spte));
-	CHECK(spte_is_dirty(m.spte) && spte_is_accessed(m.spte));
+	CHECK_EQ(tdpmmu_spte_pfn(m.spte), tdpmmu_spte_pfn(before));
+	CHECK(tdpmmu_spte_writable(m.spte) && tdpmmu_spte_mmu_writable(m.spte));
+	CHECK(tdpmmu_spte_dirty(m.spte) && tdpmmu_spte_accessed(m.spte));
 	/* Writable again: the next permission write fault is spurious, fixed by the
 	 * fast path. */
 	s0 = vcpu_stats(v);
@@ -335,7 +337,7 @@ static void test_write_protect(void)
 	struct tdpmmu_vcpu_stats s0, s1;
 	struct tdpmmu_access acc[2];
 	struct tdpmmu_mapping m;
-	tdp_spte_t b4, b2;
+	tdpmmu_spte_t b4, b2;
 	uint64_t val = 0;
 	int64_t wrprot0;
 
@@ -348,8 +350,8 @@ static void test_write_protect(void)
 	m = lookup(vm, g2);
 	b2 = m.spte;
 	CHECK_EQ(m.level, 2);
-	CHECK(spte_is_writable(b4) && spte_is_dirty(b4));
-	CHECK(spte_is_writable(b2) && !spte_is_dirty(b2));
+	CHECK(tdpmmu_spte_writable(b4) && tdpmmu_spte_dirty(b4));
+	CHECK(tdpmmu_spte_writable(b2) && !tdpmmu_spte_dirty(b2));
 
 	wrprot0 = test_counter(vm, TDPMMU_C_LEAVES_WRPROT);
 	CHECK_EQ(tdpmmu_write_protect_gfn(vm, g4), 1);
@@ -365,7 +367,7 @@ static void test_write_protect(void)
 	CHECK_EQ(tdpmmu_write_protect_gfn(vm, g4 + 1), 0); /* not mapped */
 	/* Aging does not touch W. */
 	CHECK(tdpmmu_clear_young(vm, g4, g4 + 1) == 1);
-	check_protected(vm, g4, b4 & ~SPTE_ACCESSED);
+	check_protected(vm, g4, b4 & ~TDPMMU_SPTE_ACCESSED);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 
 	check_refault(vm, v, g4, b4, 1);
@@ -395,7 +397,7 @@ static void test_write_protect(void)
 	CHECK_EQ(tdpmmu_host_read(vm, (g_guest << 12) + 8, &val), 0);
 	CHECK_EQ(val, 0x3333);
 	m = lookup(vm, g_guest);
-	CHECK(m.present && spte_is_writable(m.spte) && spte_is_dirty(m.spte));
+	CHECK(m.present && tdpmmu_spte_writable(m.spte) && tdpmmu_spte_dirty(m.spte));
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	tdpmmu_vm_destroy(vm);
@@ -636,13 +638,13 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 static void test_aging_concurrent(double seconds, uint64_t seed)
 {
 	struct totals t = { 0 };
-	uint64_t start = tdp_now_ns(), rs = seed * 977 + 5;
+	uint64_t start = test_now_ns(), rs = seed * 977 + 5;
 
 	for (;;) {
 		uint64_t now;
 
 		one_round(t.rounds, &rs, &t);
-		now = tdp_now_ns();
+		now = test_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
 		if ((t.during_zap && t.during_retire && t.during_ad && t.tables_replaced &&
@@ -657,7 +659,7 @@ static void test_aging_concurrent(double seconds, uint64_t seed)
 	       ", vCPU A/D updates %" PRIu64 "; %" PRIu64 " zaps, %" PRIu64 " zap-alls, %" PRIu64
 	       " refaults, tables_replaced_by_huge %lld; %" PRIu64 " pages written (%" PRIu64
 	       " dirty in the leaf, %" PRIu64 " in the host), dirty_leaves_dropped %lld\n",
-	       aging_summary, (double)(tdp_now_ns() - start) / 1e9, nvcpus, t.rounds, t.calls,
+	       aging_summary, (double)(test_now_ns() - start) / 1e9, nvcpus, t.rounds, t.calls,
 	       t.cleared, (long long)t.young_cleared, t.young_tests, t.during_zap, t.during_retire,
 	       t.during_ad, t.zaps, t.zap_alls, t.refaults, (long long)t.tables_replaced,
 	       t.pages.written, t.pages.in_leaf, t.pages.in_host, (long long)t.dirty_dropped);

@@ -8,7 +8,7 @@
  * and reading them back through its own TLB and the hardware walker; every
  * read must return the last value the vCPU wrote to that word.  Meanwhile:
  *
- *  (i)  the churn thread (host_churn.h) migrates and compacts the THP
+ *  (i)  the churn thread (tdpmmu_churn, tdpmmu/testing.h) migrates and compacts the THP
  *       slot's 2 MiB blocks: invalidate, new frames with the bytes copied,
  *       end.  A write that reached the old frame after the copy, or a read
  *       served from it, shows up as a wrong value.  (hugetlb memory is never
@@ -35,8 +35,8 @@
 
 #include "lib/check.h"
 #include "lib/test_opts.h"
-#include "base/compiler.h"
-#include "testing/host_churn.h"
+#include "lib/util.h"
+#include "tdpmmu/testing.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/word_guest.h"
 #include "lib/test_vm.h"
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 		{ 0, HUGE_BASE, HUGE_PAGES, TDPMMU_BACKING_HUGETLB_1G, 0 },
 		{ 1, THP_BASE, THP_PAGES, TDPMMU_BACKING_THP, 0 },
 	};
-	struct tdp_churn churn = { .after_end = after_end, .discard_old = true };
+	struct tdpmmu_churn churn = { .after_end = after_end, .discard_old = true };
 	int64_t c[TDPMMU_NR_COUNTERS];
 	uint64_t reads_ok = 0, after_move = 0, writes = 0, host_bad = 0, moves = 0;
 	pthread_t shaper;
@@ -191,14 +191,14 @@ int main(int argc, char **argv)
 	word_guests_start(guests, nvcpus, vm, seed, &run);
 	REQUIRE(pthread_create(&shaper, NULL, shaper_thread, (void *)(uintptr_t)(seed * 31 + 5)) ==
 		0);
-	REQUIRE(tdp_churn_start(&churn, vm, THP_BASE, THP_BASE + THP_PAGES, seed) == 0);
+	REQUIRE(tdpmmu_churn_start(&churn, vm, THP_BASE, THP_BASE + THP_PAGES, seed) == 0);
 
-	start = tdp_now_ns();
+	start = test_now_ns();
 	for (;;) {
 		bool proven;
 
 		sched_yield(); /* only watching */
-		now = tdp_now_ns();
+		now = test_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
 		tdpmmu_counters_read(vm, c);
@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 		    atomic_load(&churn.out_of_frames) || atomic_load(&churn.error))
 			break;
 	}
-	tdp_churn_stop(&churn);
+	tdpmmu_churn_stop(&churn);
 	atomic_store(&run.stop, true);
 	pthread_join(shaper, NULL);
 	word_guests_join(guests, nvcpus);
@@ -230,7 +230,7 @@ int main(int argc, char **argv)
 	       " host mismatches; churn %" PRIu64 " cycles (%" PRIu64 " compactions)%s; "
 	       "huge_splits %lld, tables_replaced %lld, notifier_retries %lld, "
 	       "leaves_zapped %lld, tlb_flush_kicks %lld\n",
-	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok, after_move,
+	       (double)(test_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok, after_move,
 	       atomic_load(&run.mismatches), host_bad, moves, atomic_load(&churn.huge_cycles),
 	       atomic_load(&churn.out_of_frames) ? " (ran out of frames)" : "",
 	       (long long)c[TDPMMU_C_HUGE_SPLITS], (long long)c[TDPMMU_C_TABLES_REPLACED],

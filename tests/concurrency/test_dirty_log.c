@@ -46,9 +46,10 @@
 #include <string.h>
 
 #include "lib/check.h"
-#include "base/compiler.h"
+#include "lib/util.h"
 #include "lib/test_opts.h"
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 #include "lib/test_vm.h"
 
 #define GB_PAGES (1ull << 18)
@@ -108,9 +109,9 @@ static struct leaf_census census(struct tdpmmu_vm *vm, uint64_t base, uint64_t n
 		if (!m.present)
 			continue;
 		c.present++;
-		c.writable += spte_is_writable(m.spte);
-		c.mmu_writable += spte_is_mmu_writable(m.spte);
-		c.small += m.level == TDP_LEVEL_4K;
+		c.writable += tdpmmu_spte_writable(m.spte);
+		c.mmu_writable += tdpmmu_spte_mmu_writable(m.spte);
+		c.small += m.level == TDPMMU_LEVEL_4K;
 	}
 	return c;
 }
@@ -120,7 +121,7 @@ static bool is_writable(struct tdpmmu_vm *vm, uint64_t gfn)
 	struct tdpmmu_mapping m;
 
 	REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0);
-	return m.present && spte_is_writable(m.spte);
+	return m.present && tdpmmu_spte_writable(m.spte);
 }
 
 static int level_of(struct tdpmmu_vm *vm, uint64_t gfn)
@@ -136,7 +137,7 @@ static bool bit(const uint64_t *bm, uint64_t i)
 	return (bm[i / 64] >> (i % 64)) & 1;
 }
 
-static tdp_spte_t spte_of(struct tdpmmu_vm *vm, uint64_t gfn)
+static tdpmmu_spte_t spte_of(struct tdpmmu_vm *vm, uint64_t gfn)
 {
 	struct tdpmmu_mapping m;
 
@@ -145,7 +146,7 @@ static tdp_spte_t spte_of(struct tdpmmu_vm *vm, uint64_t gfn)
 }
 
 /* The leaf entries over [base, base + n) into @out. */
-static void sptes(struct tdpmmu_vm *vm, uint64_t base, uint64_t n, tdp_spte_t *out)
+static void sptes(struct tdpmmu_vm *vm, uint64_t base, uint64_t n, tdpmmu_spte_t *out)
 {
 	for (uint64_t g = 0; g < n; g++)
 		out[g] = spte_of(vm, base + g);
@@ -153,7 +154,7 @@ static void sptes(struct tdpmmu_vm *vm, uint64_t base, uint64_t n, tdp_spte_t *o
 
 /* Are the leaf entries over [base, base + n) still @before? */
 static bool sptes_unchanged(struct tdpmmu_vm *vm, uint64_t base, uint64_t n,
-			    const tdp_spte_t *before)
+			    const tdpmmu_spte_t *before)
 {
 	for (uint64_t g = 0; g < n; g++)
 		if (spte_of(vm, base + g) != before[g])
@@ -172,7 +173,9 @@ static int fault_spurious(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 }
 
 /* What a leaf grants, beside its frame and level. */
-#define LEAF_BITS (SPTE_RWX | SPTE_ACCESSED | SPTE_DIRTY | SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE)
+#define LEAF_BITS                                                                                  \
+	(TDPMMU_SPTE_RWX | TDPMMU_SPTE_ACCESSED | TDPMMU_SPTE_DIRTY | TDPMMU_SPTE_HOST_WRITABLE |  \
+	 TDPMMU_SPTE_MMU_WRITABLE)
 
 /* Expect @r from @call and no counter change. */
 #define EXPECT_NOCHANGE(vm, call, r)                                                               \
@@ -196,13 +199,13 @@ static void part1(void)
 	};
 	uint64_t bm[64], bm2[64], pfns[MAN_PAGES];
 	int64_t c0[TDPMMU_NR_COUNTERS], c1[TDPMMU_NR_COUNTERS];
-	static tdp_spte_t huge_before[HUGE_PAGES];
+	static tdpmmu_spte_t huge_before[HUGE_PAGES];
 	struct tdpmmu_fault_result res;
 	struct tdpmmu_vcpu *v;
 	struct tdpmmu_vm *vm;
 	struct leaf_census lc;
 	uint64_t bad_leaf, bad_bits;
-	tdp_spte_t spte;
+	tdpmmu_spte_t spte;
 	bool spurious;
 	int r;
 
@@ -281,10 +284,11 @@ static void part1(void)
 	CHECK_EQ(fault_spurious(v, ANON_BASE + 64, TDPMMU_ACCESS_READ, &spurious), 1);
 	CHECK(spurious);
 	CHECK_EQ(spte_of(vm, ANON_BASE + 64), spte);
-	CHECK(spte & SPTE_W);
+	CHECK(spte & TDPMMU_SPTE_W);
 	CHECK_EQ(tdpmmu_clear_young(vm, ANON_BASE + 65, ANON_BASE + 66), 1);
 	spte = spte_of(vm, ANON_BASE + 65);
-	CHECK(!(spte & (SPTE_W | SPTE_ACCESSED)) && (spte & SPTE_MMU_WRITABLE));
+	CHECK(!(spte & (TDPMMU_SPTE_W | TDPMMU_SPTE_ACCESSED)) &&
+	      (spte & TDPMMU_SPTE_MMU_WRITABLE));
 	CHECK_EQ(fault_spurious(v, ANON_BASE + 65, TDPMMU_ACCESS_READ, &spurious), 1);
 	CHECK(spurious);
 	CHECK_EQ(fault_spurious(v, ANON_BASE + 65, TDPMMU_ACCESS_EXEC, &spurious), 1);
@@ -312,15 +316,16 @@ static void part1(void)
 	CHECK_EQ(tdpmmu_write_track_add(vm, ANON_BASE + 3), 0);
 	CHECK_EQ(tdpmmu_clear_young(vm, ANON_BASE + 3, ANON_BASE + 4), 1);
 	spte = spte_of(vm, ANON_BASE + 3);
-	CHECK((spte & SPTE_DIRTY) && !(spte & (SPTE_W | SPTE_MMU_WRITABLE | SPTE_ACCESSED)));
+	CHECK((spte & TDPMMU_SPTE_DIRTY) &&
+	      !(spte & (TDPMMU_SPTE_W | TDPMMU_SPTE_MMU_WRITABLE | TDPMMU_SPTE_ACCESSED)));
 	CHECK_EQ(tdpmmu_fault(v, ANON_BASE + 3, TDPMMU_ACCESS_WRITE, 0, &res),
 		 TDPMMU_FAULT_EMULATE);
 	CHECK(res.level == 1 && !res.spurious);
-	CHECK_EQ(spte_of(vm, ANON_BASE + 3), spte | SPTE_ACCESSED);
+	CHECK_EQ(spte_of(vm, ANON_BASE + 3), spte | TDPMMU_SPTE_ACCESSED);
 	CHECK_EQ(tdpmmu_fault(v, ANON_BASE + 3, TDPMMU_ACCESS_WRITE, 0, &res),
 		 TDPMMU_FAULT_EMULATE);
 	CHECK(res.level == 1 && res.spurious);
-	CHECK_EQ(spte_of(vm, ANON_BASE + 3), spte | SPTE_ACCESSED);
+	CHECK_EQ(spte_of(vm, ANON_BASE + 3), spte | TDPMMU_SPTE_ACCESSED);
 	CHECK_EQ(tdpmmu_write_track_remove(vm, ANON_BASE + 3), 0);
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_ANON, bm), 0);
 
@@ -379,7 +384,8 @@ static void part1(void)
 	CHECK_EQ(c1[TDPMMU_C_LEAVES_WRPROT] - c0[TDPMMU_C_LEAVES_WRPROT], 1);
 	CHECK_EQ(c1[TDPMMU_C_EAGER_SPLITS], c0[TDPMMU_C_EAGER_SPLITS]);
 	CHECK_EQ(c1[TDPMMU_C_HUGE_SPLITS], c0[TDPMMU_C_HUGE_SPLITS]);
-	CHECK_EQ(spte_of(vm, HUGE_BASE), huge_before[0] & ~(SPTE_W | SPTE_MMU_WRITABLE));
+	CHECK_EQ(spte_of(vm, HUGE_BASE),
+		 huge_before[0] & ~(TDPMMU_SPTE_W | TDPMMU_SPTE_MMU_WRITABLE));
 	CHECK(sptes_unchanged(vm, HUGE_BASE + MB2, HUGE_PAGES - MB2, huge_before + MB2));
 	lc = census(vm, HUGE_BASE, HUGE_PAGES);
 	CHECK_EQ(lc.present, HUGE_PAGES);
@@ -394,14 +400,14 @@ static void part1(void)
 	read_counters(vm, c1);
 	CHECK_EQ(c1[TDPMMU_C_FAST_FAULTS_FIXED], c0[TDPMMU_C_FAST_FAULTS_FIXED]);
 	CHECK(is_writable(vm, HUGE_BASE + 5) && !is_writable(vm, HUGE_BASE + 6));
-	CHECK(!spte_is_mmu_writable(spte_of(vm, HUGE_BASE + 6)));
+	CHECK(!tdpmmu_spte_mmu_writable(spte_of(vm, HUGE_BASE + 6)));
 	CHECK_EQ(level_of(vm, HUGE_BASE + 6), 1);
 	CHECK_EQ(level_of(vm, HUGE_BASE + MB2), 2);
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES - 63);
 	CHECK_EQ(bm[0], 1ull << 5);
 	CHECK_EQ(tdpmmu_dirty_log_clear(vm, P1_HUGE, 0, 1ull << 5), 1);
 	CHECK(!is_writable(vm, HUGE_BASE + 5));
-	CHECK(spte_is_mmu_writable(spte_of(vm, HUGE_BASE + 5)));
+	CHECK(tdpmmu_spte_mmu_writable(spte_of(vm, HUGE_BASE + 5)));
 	/* Bad clears change nothing (bitmap included). */
 	CHECK_EQ(tdpmmu_dirty_log_get(vm, P1_HUGE, bm), HUGE_PAGES - 64);
 	EXPECT_NOCHANGE(vm, tdpmmu_dirty_log_clear(vm, P1_HUGE, 32, 1), -EINVAL);
@@ -483,9 +489,10 @@ static void part1(void)
 
 		REQUIRE(tdpmmu_lookup(vm, HUGE_BASE + g, &m) == 0);
 		REQUIRE(tdpmmu_host_pfn(vm, HUGE_BASE + g, &pfn) == 0);
-		bad_leaf += !m.present || m.level != 1 || m.pfn != pfn || spte_pfn(m.spte) != pfn;
+		bad_leaf += !m.present || m.level != 1 || m.pfn != pfn ||
+			    tdpmmu_spte_pfn(m.spte) != pfn;
 		bad_bits += (m.spte & LEAF_BITS) !=
-			    (huge_before[g] & LEAF_BITS & ~(cleared ? SPTE_W : 0));
+			    (huge_before[g] & LEAF_BITS & ~(cleared ? TDPMMU_SPTE_W : 0));
 	}
 	CHECK_EQ(bad_leaf, 0);
 	CHECK_EQ(bad_bits, 0);
@@ -858,7 +865,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 		REQUIRE(pthread_create(&P.g[i].thread, NULL, vcpu_thread, &P.g[i]) == 0);
 	REQUIRE(pthread_create(&toggler, NULL, toggler_thread, NULL) == 0);
 
-	start = tdp_now_ns();
+	start = test_now_ns();
 	gen_prev = atomic_load(&P.toggle_gen);
 	w0 = 0;
 	for (;;) {
@@ -881,7 +888,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 		w0 = total_writes();
 		atomic_fetch_add(&P.window, 1);
 
-		now = tdp_now_ns();
+		now = test_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
 		tdpmmu_counters_read(P.vm, c);
@@ -905,7 +912,7 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 	       "times, %lld tables recovered, %lld eager splits under the vCPUs; pages_logged_dirty %lld, leaves_write_protected "
 	       "%lld, fast_faults_fixed %lld, eager_splits %lld, huge_pages_recovered %lld, "
 	       "collapsible_tables_zapped %lld, nx_tables_recovered %lld, tlb_flushes %lld\n",
-	       manual ? "manual protect" : "get clears", (double)(tdp_now_ns() - start) / 1e9,
+	       manual ? "manual protect" : "get clears", (double)(test_now_ns() - start) / 1e9,
 	       nvcpus, atomic_load(&P.rounds), total_writes(), P.reported, P.a_checks,
 	       P.rounds_b_checked, P.excused, P.failures, (long long)atomic_load(&P.toggles),
 	       (long long)atomic_load(&P.recovered), (long long)atomic_load(&P.toggle_splits),

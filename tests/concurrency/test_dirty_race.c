@@ -43,7 +43,7 @@
 #include <string.h>
 
 #include "lib/check.h"
-#include "base/inject.h"
+#include "tdpmmu/testing.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/test_event.h"
 #include "lib/test_vm.h"
@@ -135,7 +135,7 @@ static void race1_forced(unsigned rounds)
 	event_init(&r1.b_go);
 	event_init(&r1.b_done);
 	REQUIRE(pthread_create(&r1.b_thread, NULL, r1_b_main, NULL) == 0);
-	tdp_inject_fault_hook = r1_fault_hook;
+	tdpmmu_test_set_fault_hook(r1_fault_hook);
 	for (unsigned i = 0; i < rounds; i++) {
 		uint64_t p = i % SLOT_PAGES;
 
@@ -172,7 +172,7 @@ static void race1_forced(unsigned rounds)
 	r1.page = UINT64_MAX;
 	event_post(&r1.b_go);
 	pthread_join(r1.b_thread, NULL);
-	tdp_inject_fault_hook = NULL;
+	tdpmmu_test_set_fault_hook(NULL);
 	printf("test_dirty_race: 1 (forced): %u rounds, %u writes lost, %u TLB audits failed\n",
 	       rounds, lost, audits_bad);
 	CHECK_EQ(lost, 0);
@@ -207,7 +207,7 @@ static bool r2_yield_hook(bool locked)
 		return false;
 	if (locked) {
 		REQUIRE(tdpmmu_lookup(r2.vm, G_GFN, &m) == 0);
-		return m.present && !spte_is_writable(m.spte);
+		return m.present && !tdpmmu_spte_writable(m.spte);
 	}
 	r2.yielded = true;
 	REQUIRE(tdpmmu_write_track_add(r2.vm, G_GFN) == 0);
@@ -253,9 +253,9 @@ static void race2_forced(unsigned rounds)
 		CHECK_EQ(level, 2);
 
 		r2.enabler = pthread_self();
-		tdp_inject_yield_hook = r2_yield_hook;
+		tdpmmu_test_set_yield_hook(r2_yield_hook);
 		REQUIRE(tdpmmu_dirty_log_enable(r2.vm, 1, 0) >= 1);
-		tdp_inject_yield_hook = NULL;
+		tdpmmu_test_set_yield_hook(NULL);
 		if (!r2.yielded)
 			unreached++;
 		else if (r2.emulated != 1)

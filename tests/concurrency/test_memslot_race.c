@@ -54,7 +54,7 @@
 #include <time.h>
 
 #include "lib/check.h"
-#include "base/inject.h"
+#include "tdpmmu/testing.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/test_event.h"
 #include "lib/test_vm.h"
@@ -159,9 +159,9 @@ static struct {
 	unsigned moves;
 } s1;
 
-static void s1_hook(enum tdp_inject_site site, uint64_t gfn)
+static void s1_hook(enum tdpmmu_test_site site, uint64_t gfn)
 {
-	if (site != TDP_SITE_HOST_FAULT_PAID || gfn != 0 || !s1.vm)
+	if (site != TDPMMU_TEST_SITE_HOST_FAULT_PAID || gfn != 0 || !s1.vm)
 		return;
 	/* On the faulting thread, which holds no lock and no RCU section here. */
 	CHECK_EQ(tdpmmu_memslot_move(s1.vm, 1, s1.move_to), 0);
@@ -189,7 +189,7 @@ static void seq1(unsigned rounds, enum tdpmmu_backing backing, uint64_t move_to)
 {
 	unsigned paid_again = 0;
 
-	tdp_inject_site_hook = s1_hook;
+	tdpmmu_test_set_site_hook(s1_hook);
 	for (unsigned i = 0; i < rounds; i++) {
 		struct tdpmmu_vm *vm = make_vm(1000, 0);
 		struct fault_call f = { .gfn = move_to };
@@ -221,7 +221,7 @@ static void seq1(unsigned rounds, enum tdpmmu_backing backing, uint64_t move_to)
 			CHECK_EQ(test_counter(vm, TDPMMU_C_HOST_FAULTS), paid);
 		vm_done(vm, v);
 	}
-	tdp_inject_site_hook = NULL;
+	tdpmmu_test_set_site_hook(NULL);
 	CHECK_EQ(s1.moves, rounds);
 	printf("seq 1 (%s, to gfn %llu): %u rounds, slot moved during the host fault %u times, "
 	       "the page paid again %u times\n", tdpmmu_backing_name(backing),
@@ -247,10 +247,11 @@ static int s2_change(void *arg)
 }
 
 /* On the mover's thread, the old place invalid and not zapped: let main act. */
-static void s2_hook(enum tdp_inject_site site, uint64_t gfn)
+static void s2_hook(enum tdpmmu_test_site site, uint64_t gfn)
 {
 	(void)gfn;
-	if (site != TDP_SITE_SLOT_INVALID || !pthread_equal(pthread_self(), s2.mover.thread))
+	if (site != TDPMMU_TEST_SITE_SLOT_INVALID ||
+	    !pthread_equal(pthread_self(), s2.mover.thread))
 		return;
 	s2.windows++;
 	event_post(&s2.in_window);
@@ -264,7 +265,7 @@ static void seq2(unsigned rounds, bool delete)
 	event_init(&s2.in_window);
 	event_init(&s2.main_done);
 	helper_start(&s2.mover);
-	tdp_inject_site_hook = s2_hook;
+	tdpmmu_test_set_site_hook(s2_hook);
 	for (unsigned i = 1; i <= rounds; i++) {
 		s2.vm = make_vm(0, 1024);
 		add_slot(s2.vm, 1, 0, 512, TDPMMU_BACKING_ANON);
@@ -284,7 +285,7 @@ static void seq2(unsigned rounds, bool delete)
 			CHECK_EQ(host_word(s2.vm, 4096ull << 12), 0x1111);
 		vm_done(s2.vm, s2.v);
 	}
-	tdp_inject_site_hook = NULL;
+	tdpmmu_test_set_site_hook(NULL);
 	helper_stop(&s2.mover);
 	CHECK_EQ(s2.windows, rounds);
 	printf("seq 2 (%s): %u rounds, %u windows, the add finished inside the window %u times\n",
@@ -306,10 +307,11 @@ static int s3_remap(void *arg)
 	return tdpmmu_host_remap(s3.vm, 256, 512, 0);
 }
 
-static void s3_hook(enum tdp_inject_site site, uint64_t gfn)
+static void s3_hook(enum tdpmmu_test_site site, uint64_t gfn)
 {
 	(void)gfn;
-	if (site != TDP_SITE_REMAP_CHECKED || !pthread_equal(pthread_self(), s3.remapper.thread))
+	if (site != TDPMMU_TEST_SITE_REMAP_CHECKED ||
+	    !pthread_equal(pthread_self(), s3.remapper.thread))
 		return;
 	s3.windows++;
 	event_post(&s3.checked);
@@ -322,7 +324,7 @@ static void seq3(unsigned rounds)
 	event_init(&s3.checked);
 	event_init(&s3.main_done);
 	helper_start(&s3.remapper);
-	tdp_inject_site_hook = s3_hook;
+	tdpmmu_test_set_site_hook(s3_hook);
 	for (unsigned i = 1; i <= rounds; i++) {
 		struct tdpmmu_vcpu *v;
 
@@ -344,7 +346,7 @@ static void seq3(unsigned rounds)
 			CHECK_EQ(tdpmmu_fault(v, g, TDPMMU_ACCESS_WRITE, 0, NULL), 0);
 		vm_done(s3.vm, v);
 	}
-	tdp_inject_site_hook = NULL;
+	tdpmmu_test_set_site_hook(NULL);
 	helper_stop(&s3.remapper);
 	/* -ENOENT before the check also never opens the window: count it. */
 	printf("seq 3: %u rounds, %u windows, the move finished inside the window %u times\n",
@@ -368,9 +370,10 @@ static int s4_move(void *arg)
 }
 
 /* On the faulting (main) thread: W is set, the page not marked yet. */
-static void s4_hook(enum tdp_inject_site site, uint64_t gfn)
+static void s4_hook(enum tdpmmu_test_site site, uint64_t gfn)
 {
-	if (site != TDP_SITE_FAST_FIXED || gfn != s4.page || !pthread_equal(pthread_self(), s4.main))
+	if (site != TDPMMU_TEST_SITE_FAST_FIXED || gfn != s4.page ||
+	    !pthread_equal(pthread_self(), s4.main))
 		return;
 	s4.windows++;
 	helper_call(&s4.mover, s4_move, NULL);
@@ -385,7 +388,7 @@ static void seq4(unsigned rounds)
 	memset(&s4, 0, sizeof(s4));
 	s4.main = pthread_self();
 	helper_start(&s4.mover);
-	tdp_inject_site_hook = s4_hook;
+	tdpmmu_test_set_site_hook(s4_hook);
 	for (unsigned i = 1; i <= rounds; i++) {
 		struct tdpmmu_vcpu *v;
 		struct tdpmmu_fault_result res;
@@ -406,7 +409,7 @@ static void seq4(unsigned rounds)
 		lost += !(bm[s4.page / 64] >> (s4.page % 64) & 1);
 		vm_done(s4.vm, v);
 	}
-	tdp_inject_site_hook = NULL;
+	tdpmmu_test_set_site_hook(NULL);
 	helper_stop(&s4.mover);
 	CHECK_EQ(s4.windows, rounds); /* every write took the fast path */
 	CHECK_EQ(lost, 0);
@@ -418,8 +421,8 @@ static void seq4(unsigned rounds)
 
 static void seq5(unsigned rounds, enum tdpmmu_backing backing)
 {
-	int huge = backing == TDPMMU_BACKING_HUGETLB_1G ? TDP_LEVEL_1G : TDP_LEVEL_2M;
-	uint64_t span = huge == TDP_LEVEL_1G ? 512ull * 512 : 512;
+	int huge = backing == TDPMMU_BACKING_HUGETLB_1G ? TDPMMU_LEVEL_1G : TDPMMU_LEVEL_2M;
+	uint64_t span = huge == TDPMMU_LEVEL_1G ? 512ull * 512 : 512;
 	struct tdpmmu_vm *vm = make_vm(0, 0);
 	struct tdpmmu_vcpu *v;
 	uint64_t rnd = 5;
@@ -450,7 +453,8 @@ static void seq5(unsigned rounds, enum tdpmmu_backing backing)
 	}
 	CHECK_EQ(capped, rounds);
 	printf("seq 5 (%s): %u rounds, the fault next to the invalidation mapped below %s every "
-	       "time\n", tdpmmu_backing_name(backing), rounds, huge == TDP_LEVEL_1G ? "1G" : "2M");
+	       "time\n",
+	       tdpmmu_backing_name(backing), rounds, huge == TDPMMU_LEVEL_1G ? "1G" : "2M");
 	vm_done(vm, v);
 }
 

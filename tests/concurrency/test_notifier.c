@@ -3,7 +3,7 @@
  *
  * vCPU threads run guest programs that read and write pages all over a THP
  * slot (real backing), so they keep faulting, while the churn thread
- * (host_churn.h) invalidates random 2 MiB blocks, gives them new frames
+ * (tdpmmu_churn, tdpmmu/testing.h) invalidates random 2 MiB blocks, gives them new frames
  * (migration: 4K only afterwards, or compaction: 2M again) and ends the
  * invalidation.  After every end, on the churn thread, every gfn of the
  * block is looked up: a present leaf must map the block's current host
@@ -28,9 +28,8 @@
 
 #include "lib/check.h"
 #include "lib/test_opts.h"
-#include "base/compiler.h"
-#include "testing/host_churn.h"
-#include "base/inject.h"
+#include "lib/util.h"
+#include "tdpmmu/testing.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/test_vm.h"
 
@@ -119,7 +118,7 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 {
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_memslot slot = { 0, THP_BASE, THP_PAGES, TDPMMU_BACKING_THP, 0 };
-	struct tdp_churn churn = { .after_end = check_block, .discard_old = true };
+	struct tdpmmu_churn churn = { .after_end = check_block, .discard_old = true };
 	struct guest g[MAX_VCPUS];
 	struct tdpmmu_vcpu_stats st;
 	int64_t c[TDPMMU_NR_COUNTERS];
@@ -141,15 +140,15 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 	for (int i = 0; i < nvcpus; i++)
 		REQUIRE(pthread_create(&g[i].thread, NULL, vcpu_thread, &g[i]) == 0);
 	/* Churn the hot blocks. */
-	REQUIRE(tdp_churn_start(&churn, vm, THP_BASE, THP_BASE + 2 * MB2, seed) == 0);
+	REQUIRE(tdpmmu_churn_start(&churn, vm, THP_BASE, THP_BASE + 2 * MB2, seed) == 0);
 
-	start = tdp_now_ns();
+	start = test_now_ns();
 	for (;;) {
 		bool proven;
 
 		/* The main thread only watches: no sleep is needed for correctness. */
 		sched_yield();
-		now = tdp_now_ns();
+		now = test_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
 		tdpmmu_counters_read(vm, c);
@@ -161,7 +160,7 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 		    atomic_load(&churn.error))
 			break;
 	}
-	tdp_churn_stop(&churn);
+	tdpmmu_churn_stop(&churn);
 	atomic_store(&stop, true);
 	for (int i = 0; i < nvcpus; i++)
 		pthread_join(g[i].thread, NULL);
@@ -178,7 +177,7 @@ static void test_churn_vs_faults(double seconds, int nvcpus, uint64_t seed)
 	       " compactions)%s, %ld blocks checked, %ld leaves seen right after end, "
 	       "%ld stale; %" PRIu64 " ept_violations, %" PRIu64 " faults; notifier_retries %lld, "
 	       "fault_retries %lld, leaves_zapped %lld, huge_splits %lld, tlb_flush_kicks %lld\n",
-	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, atomic_load(&churn.cycles),
+	       (double)(test_now_ns() - start) / 1e9, nvcpus, atomic_load(&churn.cycles),
 	       atomic_load(&churn.huge_cycles),
 	       atomic_load(&churn.out_of_frames) ? " (ran out of frames)" : "",
 	       atomic_load(&blocks_checked), atomic_load(&leaves_after_end),
@@ -246,7 +245,7 @@ static void test_bad_input(void)
 		{ 2, THP_BASE, 8 * MB2, TDPMMU_BACKING_THP, 0 },
 	};
 	struct tdpmmu_vcpu *v;
-	struct tdp_churn churn = { 0 };
+	struct tdpmmu_churn churn = { 0 };
 	uint64_t pfn;
 
 	test_config_init(&cfg);
@@ -336,19 +335,19 @@ static void test_bad_input(void)
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 
 	/* The churn thread's own edges. */
-	CHECK_EQ(tdp_churn_start(&churn, vm, THP_BASE + 1, THP_BASE + MB2 + 1, 1), -EINVAL);
-	CHECK_EQ(tdp_churn_start(&churn, vm, THP_BASE, THP_BASE, 1), -EINVAL);
-	CHECK_EQ(tdp_churn_start(&churn, vm, 3 * GB_PAGES, 3 * GB_PAGES + MB2, 1), -ENOENT);
+	CHECK_EQ(tdpmmu_churn_start(&churn, vm, THP_BASE + 1, THP_BASE + MB2 + 1, 1), -EINVAL);
+	CHECK_EQ(tdpmmu_churn_start(&churn, vm, THP_BASE, THP_BASE, 1), -EINVAL);
+	CHECK_EQ(tdpmmu_churn_start(&churn, vm, 3 * GB_PAGES, 3 * GB_PAGES + MB2, 1), -ENOENT);
 	/* hugetlb: the thread stops at once with the remap's error */
-	REQUIRE(tdp_churn_start(&churn, vm, 0, 4 * MB2, 1) == 0);
-	tdp_churn_wait(&churn);
-	tdp_churn_stop(&churn); /* idempotent */
+	REQUIRE(tdpmmu_churn_start(&churn, vm, 0, 4 * MB2, 1) == 0);
+	tdpmmu_churn_wait(&churn);
+	tdpmmu_churn_stop(&churn); /* idempotent */
 	CHECK_EQ(atomic_load(&churn.error), -EINVAL);
 	CHECK_EQ(atomic_load(&churn.cycles), 0);
 	CHECK_EQ(tdpmmu_invalidate_end(vm, 0, MB2), -EINVAL); /* it ended its invalidation */
 	/* Frames run out: the thread stops cleanly and says so. */
-	REQUIRE(tdp_churn_start(&churn, vm, THP_BASE, THP_BASE + 8 * MB2, 1) == 0);
-	tdp_churn_wait(&churn); /* it stops by itself when frames run out */
+	REQUIRE(tdpmmu_churn_start(&churn, vm, THP_BASE, THP_BASE + 8 * MB2, 1) == 0);
+	tdpmmu_churn_wait(&churn); /* it stops by itself when frames run out */
 	CHECK(atomic_load(&churn.out_of_frames));
 	CHECK_EQ(atomic_load(&churn.error), 0);
 	/* 11 remaps' worth left, each needing 1024 free and using 512..1024 */
@@ -356,8 +355,8 @@ static void test_bad_input(void)
 	CHECK_EQ(tdpmmu_invalidate_end(vm, THP_BASE, THP_BASE + MB2), -EINVAL);
 	/* Its log holds what the host now has for the last block it moved. */
 	if (atomic_load(&churn.cycles)) {
-		const struct tdp_churn_cycle *l =
-			&churn.log[(atomic_load(&churn.cycles) - 1) % TDP_CHURN_LOG];
+		const struct tdpmmu_churn_cycle *l =
+			&churn.log[(atomic_load(&churn.cycles) - 1) % TDPMMU_CHURN_LOG];
 
 		REQUIRE(tdpmmu_host_pfn(vm, l->blk, &pfn) == 0);
 		CHECK_EQ(pfn, l->new_pfn);
@@ -407,15 +406,15 @@ static void test_invalidation_mid_fault(void)
 	REQUIRE(tdpmmu_vm_create(&cfg, &hook_vm) == 0);
 	REQUIRE(tdpmmu_memslot_add(hook_vm, &slot) == 0);
 	REQUIRE(tdpmmu_vcpu_create(hook_vm, &v) == 0);
-	tdp_inject_fault_hook = remap_mid_fault;
+	tdpmmu_test_set_fault_hook(remap_mid_fault);
 	REQUIRE(tdpmmu_fault(v, gfn, TDPMMU_ACCESS_WRITE, 0, &res) == 0);
-	tdp_inject_fault_hook = NULL;
-	CHECK_EQ(hook_runs, 2);    /* the first try met the remap, the second mapped */
+	tdpmmu_test_set_fault_hook(NULL);
+	CHECK_EQ(hook_runs, 2); /* the first try met the remap, the second mapped */
 	CHECK(res.retries >= 1); /* the fault noticed the invalidation */
 	REQUIRE(tdpmmu_host_pfn(hook_vm, gfn, &pfn) == 0);
 	REQUIRE(tdpmmu_lookup(hook_vm, gfn, &m) == 0);
 	CHECK(m.present);
-	CHECK_EQ(m.pfn, pfn);    /* the new frame, never the one looked up first */
+	CHECK_EQ(m.pfn, pfn); /* the new frame, never the one looked up first */
 	CHECK_EQ(res.pfn, pfn);
 	CHECK_EQ(tdpmmu_audit(hook_vm), 0);
 	tdpmmu_vm_destroy(hook_vm);

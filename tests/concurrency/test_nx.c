@@ -12,7 +12,7 @@
  *     non-executable 2M leaves and takes them off the list; in a slot
  *     that logs dirty pages listed tables are dropped from the list but
  *     not zapped.  The list
- *     audit (tdp_nx_audit) and the tree audit are clean throughout.  A VM
+ *     audit (tdpmmu_nx_audit) and the tree audit are clean throughout.  A VM
  *     with ratio 0 recovers nothing, a VM without the mitigation lists
  *     nothing and maps executable 2M leaves, a pass over 100 tables
  *     flushes twice (it breaks after 64), and a recovery thread with a
@@ -38,8 +38,8 @@
 #include <string.h>
 
 #include "lib/check.h"
-#include "base/compiler.h"
-#include "ops/nx_recovery.h"
+#include "lib/util.h"
+#include "tdpmmu/testing.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/test_opts.h"
 #include "lib/word_guest.h"
@@ -80,7 +80,7 @@ static int fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access)
 
 static void check_clean(struct tdpmmu_vm *vm)
 {
-	CHECK_EQ(tdp_nx_audit(vm), 0);
+	CHECK_EQ(tdpmmu_nx_audit(vm), 0);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_NX_TRACKED), (int64_t)tdpmmu_nx_listed(vm));
 }
@@ -91,13 +91,13 @@ static void exec_blocks(struct tdpmmu_vm *vm, struct tdpmmu_vcpu *v, uint64_t fi
 {
 	for (uint64_t b = first; b < last; b++) {
 		uint64_t gfn = b * MB2 + 3;
-		tdp_spte_t s;
+		tdpmmu_spte_t s;
 		int level;
 
 		CHECK_EQ(fault(v, gfn, TDPMMU_ACCESS_EXEC), 1);
 		s = test_leaf(vm, gfn, &level);
 		CHECK_EQ(level, 1);
-		CHECK(s & SPTE_X);
+		CHECK(s & TDPMMU_SPTE_X);
 	}
 }
 
@@ -105,7 +105,7 @@ static void test_exact(void)
 {
 	struct tdpmmu_vm *vm = make_vm(true, 0, 4, 0, BLOCKS);
 	struct tdpmmu_vcpu *v;
-	tdp_spte_t s;
+	tdpmmu_spte_t s;
 	int level;
 
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
@@ -118,11 +118,11 @@ static void test_exact(void)
 	CHECK_EQ(fault(v, 8 * MB2 + 10, TDPMMU_ACCESS_READ), 2);
 	s = test_leaf(vm, 8 * MB2 + 10, &level);
 	CHECK_EQ(level, 2);
-	CHECK(!(s & SPTE_X));
+	CHECK(!(s & TDPMMU_SPTE_X));
 	CHECK_EQ(fault(v, 8 * MB2 + 3, TDPMMU_ACCESS_EXEC | TDPMMU_ACCESS_PRESENT), 1);
 	s = test_leaf(vm, 8 * MB2 + 3, &level);
 	CHECK_EQ(level, 1);
-	CHECK(s & SPTE_X);
+	CHECK(s & TDPMMU_SPTE_X);
 	CHECK(test_counter(vm, TDPMMU_C_NX_SPLITS) > 0);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 9);
 	check_clean(vm);
@@ -148,7 +148,7 @@ static void test_exact(void)
 		CHECK_EQ(fault(v, b * MB2 + 3, TDPMMU_ACCESS_READ), 2);
 		s = test_leaf(vm, b * MB2 + 3, &level);
 		CHECK_EQ(level, 2);
-		CHECK(!(s & SPTE_X));
+		CHECK(!(s & TDPMMU_SPTE_X));
 	}
 	check_clean(vm);
 
@@ -161,8 +161,8 @@ static void test_exact(void)
 	for (uint64_t b = 10; b < 13; b++) {
 		s = test_leaf(vm, b * MB2 + 3, &level);
 		CHECK_EQ(level, 2);
-		CHECK(!(s & SPTE_X));
-		CHECK(s & SPTE_R);
+		CHECK(!(s & TDPMMU_SPTE_X));
+		CHECK(s & TDPMMU_SPTE_R);
 	}
 	check_clean(vm);
 	/* And zapping them takes them off the list as well. */
@@ -204,7 +204,7 @@ static void test_exact(void)
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 	CHECK_EQ(fault(v, 3, TDPMMU_ACCESS_EXEC), 2);
 	s = test_leaf(vm, 3, &level);
-	CHECK(s & SPTE_X);
+	CHECK(s & TDPMMU_SPTE_X);
 	CHECK_EQ(tdpmmu_nx_listed(vm), 0);
 	check_clean(vm);
 	tdpmmu_vm_destroy(vm);
@@ -229,9 +229,9 @@ static void test_exact(void)
 		uint64_t t0;
 
 		vm = make_vm(true, 10000, 60, 0, BLOCKS);
-		t0 = tdp_now_ns();
+		t0 = test_now_ns();
 		tdpmmu_vm_destroy(vm);
-		CHECK(tdp_now_ns() - t0 < 2000000000ull);
+		CHECK(test_now_ns() - t0 < 2000000000ull);
 	}
 }
 
@@ -244,7 +244,7 @@ static struct word_guest guests[MAX_VCPUS];
 /* Execute accesses of each guest (its own thread only; a cache line each). */
 static struct {
 	uint64_t n;
-} __cacheline_aligned execs[MAX_VCPUS];
+} test_cacheline_aligned execs[MAX_VCPUS];
 
 /* A third of the accesses execute (read while no_exec is set), a third read, a third write. */
 static unsigned choose_access(struct word_guest *g)
@@ -281,9 +281,9 @@ static void test_concurrent(double seconds, uint64_t seed)
 	word_guests_place(guests, nvcpus, nwords, &rs, ranges);
 	word_guests_start(guests, nvcpus, cvm, seed, &run);
 
-	start = tdp_now_ns();
+	start = test_now_ns();
 	for (;;) {
-		uint64_t now = tdp_now_ns();
+		uint64_t now = test_now_ns();
 		int64_t tracked, recovered;
 		int how = (int)(passes % 2), r;
 		/* Every third pass runs while no vCPU executes: nothing gets listed. */
@@ -335,7 +335,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	for (int i = 0; i < nvcpus; i++)
 		execs_all += execs[i].n;
 	/* The worker still runs: the audits take the write lock. */
-	CHECK_EQ(tdp_nx_audit(cvm), 0);
+	CHECK_EQ(tdpmmu_nx_audit(cvm), 0);
 	CHECK_EQ(tdpmmu_audit(cvm), 0);
 	tdpmmu_counters_read(cvm, c);
 	listed = tdpmmu_nx_listed(cvm);
@@ -345,7 +345,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	       ", %lld unlisted tables); "
 	       "nx_forced_small %lld, nx_tables_recovered %lld, listed now %" PRIu64
 	       ", huge_splits %lld, cas_failed %lld\n",
-	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok, execs_all,
+	       (double)(test_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok, execs_all,
 	       atomic_load(&run.mismatches), host_bad, passes, got[0], got[1],
 	       (long long)untracked_by_recovery, (long long)c[TDPMMU_C_NX_SPLITS],
 	       (long long)c[TDPMMU_C_NX_RECOVERED], listed, (long long)c[TDPMMU_C_HUGE_SPLITS],

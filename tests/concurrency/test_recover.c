@@ -40,9 +40,8 @@
 #include <string.h>
 
 #include "lib/check.h"
-#include "base/compiler.h"
-#include "testing/host_churn.h"
-#include "ops/huge_recovery.h"
+#include "lib/util.h"
+#include "tdpmmu/testing.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/test_opts.h"
 #include "lib/word_guest.h"
@@ -233,8 +232,8 @@ static void test_logging(void)
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, TDPMMU_RECOVER_ZAP), -EINVAL);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, H2_ID, TDPMMU_RECOVER_INPLACE), -EINVAL);
 	/* The per-table check, below the API's. */
-	CHECK_EQ(tdp_recover_huge_pages(vm, H2_BASE, end, TDPMMU_RECOVER_ZAP), 0);
-	CHECK_EQ(tdp_recover_huge_pages(vm, H2_BASE, end, TDPMMU_RECOVER_INPLACE), 0);
+	CHECK_EQ(tdpmmu_test_recover_range(vm, H2_BASE, end, TDPMMU_RECOVER_ZAP), 0);
+	CHECK_EQ(tdpmmu_test_recover_range(vm, H2_BASE, end, TDPMMU_RECOVER_INPLACE), 0);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), H2_BLOCKS);
 	CHECK_EQ(lookup_level(vm, H2_BASE + 5), 1);
 	CHECK_EQ(tdpmmu_dirty_log_disable(vm, H2_ID, TDPMMU_RECOVER_INPLACE), H2_BLOCKS);
@@ -331,10 +330,11 @@ static void test_inplace(void)
 				continue;
 			}
 			if (!m.present || m.level != 2 || m.pfn != pfn ||
-			    spte_pfn(m.spte) != pfn - i || !spte_is_accessed(m.spte) ||
-			    spte_is_dirty(m.spte) != want_d || spte_is_writable(m.spte) != want_w ||
-			    spte_is_mmu_writable(m.spte) != want_w ||
-			    !spte_is_host_writable(m.spte) || !(m.spte & SPTE_X)) {
+			    tdpmmu_spte_pfn(m.spte) != pfn - i || !tdpmmu_spte_accessed(m.spte) ||
+			    tdpmmu_spte_dirty(m.spte) != want_d ||
+			    tdpmmu_spte_writable(m.spte) != want_w ||
+			    tdpmmu_spte_mmu_writable(m.spte) != want_w ||
+			    !tdpmmu_spte_host_writable(m.spte) || !(m.spte & TDPMMU_SPTE_X)) {
 				if (bad++ < 10)
 					fprintf(stderr,
 						"inplace: block %" PRIu64 " gfn 0x%" PRIx64
@@ -366,7 +366,7 @@ static void test_inplace(void)
 	CHECK(m.present);
 	CHECK_EQ(m.level, 3);
 	CHECK_EQ(m.pfn, pfn);
-	CHECK_EQ(spte_is_dirty(m.spte), is_written(G1_BASE)); /* as its first leaf */
+	CHECK_EQ(tdpmmu_spte_dirty(m.spte), is_written(G1_BASE)); /* as its first leaf */
 
 	/* Nothing left to do: no change, no flush. */
 	flushes = test_counter(vm, TDPMMU_C_TLB_FLUSHES);
@@ -427,7 +427,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 		{ C_H2_ID, C_H2_BASE, C_H2_BLOCKS * MB2, TDPMMU_BACKING_HUGETLB_2M, 0 },
 		{ C_THP_ID, C_THP_BASE, C_THP_BLOCKS * MB2, TDPMMU_BACKING_THP, 0 },
 	};
-	struct tdp_churn churn = { .discard_old = true };
+	struct tdpmmu_churn churn = { .discard_old = true };
 	struct tdpmmu_vcpu *shaper;
 	uint64_t rs = seed * 7919 + 13, start, passes = 0, splits = 0;
 	uint64_t overlapped[2] = { 0, 0 }, got[2] = { 0, 0 }, reads_ok = 0, writes = 0;
@@ -444,12 +444,12 @@ static void test_concurrent(double seconds, uint64_t seed)
 	word_guests_place(guests, nvcpus, nwords, &rs, ranges);
 	word_guests_start(guests, nvcpus, cvm, seed, &run);
 	REQUIRE(tdpmmu_vcpu_create(cvm, &shaper) == 0);
-	REQUIRE(tdp_churn_start(&churn, cvm, C_THP_BASE, C_THP_BASE + C_THP_BLOCKS * MB2, seed) ==
-		0);
+	REQUIRE(tdpmmu_churn_start(&churn, cvm, C_THP_BASE, C_THP_BASE + C_THP_BLOCKS * MB2,
+				   seed) == 0);
 
-	start = tdp_now_ns();
+	start = test_now_ns();
 	for (;;) {
-		uint64_t now = tdp_now_ns(), before;
+		uint64_t now = test_now_ns(), before;
 		int how = (int)(passes % 2); /* 0: ZAP, 1: INPLACE */
 		uint32_t slot = (passes / 2) % 2 ? C_THP_ID : C_H2_ID;
 		uint64_t base = slot == C_THP_ID ? C_THP_BASE : C_H2_BASE;
@@ -468,7 +468,8 @@ static void test_concurrent(double seconds, uint64_t seed)
 
 			for (int q = 0; q < 3; q++) {
 				r = tdpmmu_fault(shaper,
-						 tdp_align_gfn(gfn, 2) + test_rand(&rs) % MB2,
+						 (gfn & ~(tdpmmu_level_pages(2) - 1)) +
+							 test_rand(&rs) % MB2,
 						 TDPMMU_ACCESS_READ, 1, NULL);
 				if (r) {
 					fprintf(stderr, "split fault: %d\n", r);
@@ -491,7 +492,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 		passes++;
 		sched_yield();
 	}
-	tdp_churn_stop(&churn);
+	tdpmmu_churn_stop(&churn);
 	atomic_store(&run.stop, true);
 	word_guests_join(guests, nvcpus);
 	/* Quiescent: churn stopped, vCPU threads joined, this thread made every recovery. */
@@ -506,7 +507,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	       " cycles; collapsible_tables_zapped %lld"
 	       ", huge_pages_recovered %lld, huge_splits %lld, cas_failed %lld, "
 	       "iter_yields %lld\n",
-	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok,
+	       (double)(test_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok,
 	       atomic_load(&run.mismatches), host_bad, passes, splits, got[0], overlapped[0],
 	       got[1], overlapped[1], atomic_load(&churn.cycles),
 	       (long long)c[TDPMMU_C_COLLAPSIBLE_ZAPPED],

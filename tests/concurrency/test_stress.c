@@ -26,8 +26,9 @@
 #include <string.h>
 
 #include "lib/check.h"
-#include "base/compiler.h"
+#include "lib/util.h"
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 #include "lib/test_vm.h"
 
 #define GB (1ull << 18)
@@ -185,10 +186,10 @@ int main(int argc, char **argv)
 	pthread_create(&t[n++], NULL, flipper, (void *)(uintptr_t)(seed * 1000 + 101));
 	pthread_create(&t[n++], NULL, zapper, (void *)(uintptr_t)(seed * 1000 + 202));
 
-	start = tdp_now_ns();
+	start = test_now_ns();
 	deadline = start + (uint64_t)(seconds * 1e9);
 	for (;;) {
-		uint64_t now = tdp_now_ns();
+		uint64_t now = test_now_ns();
 		bool proven;
 
 		sched_yield();
@@ -212,7 +213,7 @@ int main(int argc, char **argv)
 	       "frozen_seen %lld, frozen_spins %lld, tables_replaced %lld, huge_splits %lld, "
 	       "tables_lost_race %lld, fault_retries %lld, tables_freed %lld; lock: %llu reads, "
 	       "%llu writes\n",
-	       (double)(tdp_now_ns() - start) / 1e9, nfaulters, atomic_load(&total_faults),
+	       (double)(test_now_ns() - start) / 1e9, nfaulters, atomic_load(&total_faults),
 	       atomic_load(&zaps), (long long)c[TDPMMU_C_CAS_FAILED],
 	       (long long)c[TDPMMU_C_FROZEN_SEEN], (long long)c[TDPMMU_C_FROZEN_SPINS],
 	       (long long)c[TDPMMU_C_TABLES_REPLACED], (long long)c[TDPMMU_C_HUGE_SPLITS],

@@ -39,8 +39,8 @@
 
 #include "lib/check.h"
 #include "lib/test_opts.h"
-#include "base/compiler.h"
-#include "base/inject.h"
+#include "lib/util.h"
+#include "tdpmmu/testing.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/written_once.h"
 #include "lib/test_vm.h"
@@ -198,8 +198,8 @@ static void test_exact_dirty(uint64_t seed)
 		REQUIRE(tdpmmu_host_dirty(vm, gfn, &hd) == 0);
 		REQUIRE(tdpmmu_host_read(vm, (gfn << 12) + (gfn % 512) * 8, &val) == 0);
 		if (m.present != (k != UNTOUCHED) ||
-		    (m.present && (m.level != 1 || !spte_is_accessed(m.spte) ||
-				   spte_is_dirty(m.spte) != written)) ||
+		    (m.present && (m.level != 1 || !tdpmmu_spte_accessed(m.spte) ||
+				   tdpmmu_spte_dirty(m.spte) != written)) ||
 		    hd || val != (written ? word_value(gfn, 1) : 0)) {
 			if (bad++ < 10)
 				fprintf(stderr,
@@ -214,11 +214,12 @@ static void test_exact_dirty(uint64_t seed)
 
 		REQUIRE(tdpmmu_lookup(vm, gfn + 17, &m) == 0);
 		if (m.present != !(b % 2) ||
-		    (m.present && (m.level != 2 || !spte_is_accessed(m.spte) ||
-				   spte_is_dirty(m.spte) != block_written[b]))) {
+		    (m.present && (m.level != 2 || !tdpmmu_spte_accessed(m.spte) ||
+				   tdpmmu_spte_dirty(m.spte) != block_written[b]))) {
 			if (bad++ < 10)
-				fprintf(stderr, "thp block 0x%" PRIx64 ": present %d level %d "
-						"spte 0x%016" PRIx64 " written %d\n",
+				fprintf(stderr,
+					"thp block 0x%" PRIx64 ": present %d level %d "
+					"spte 0x%016" PRIx64 " written %d\n",
 					gfn, m.present, m.level, m.spte, block_written[b]);
 		}
 	}
@@ -439,13 +440,13 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 static void test_zap_keeps_dirty(double seconds, uint64_t seed)
 {
 	struct totals t = { 0 };
-	uint64_t start = tdp_now_ns(), rs = seed * 131 + 3;
+	uint64_t start = test_now_ns(), rs = seed * 131 + 3;
 
 	for (;;) {
 		uint64_t now;
 
 		one_round(t.rounds, &rs, &t);
-		now = tdp_now_ns();
+		now = test_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
 		if ((t.dirty_dropped > 0 && t.split_writes > 0) ||
@@ -457,7 +458,7 @@ static void test_zap_keeps_dirty(double seconds, uint64_t seed)
 	       " zaps: %" PRIu64 " page writes (%" PRIu64 " dirty in the leaf, %" PRIu64
 	       " dirty in the host); zapped between read and write %" PRIu64 ", ad_updates %" PRIu64
 	       ", walk_retries %" PRIu64 ", leaves_zapped %lld, dirty_leaves_dropped %lld\n",
-	       exact_summary, (double)(tdp_now_ns() - start) / 1e9, nvcpus, t.rounds, t.zaps,
+	       exact_summary, (double)(test_now_ns() - start) / 1e9, nvcpus, t.rounds, t.zaps,
 	       t.pages.written, t.pages.in_leaf, t.pages.in_host, t.split_writes, t.ad_updates,
 	       t.walk_retries, (long long)t.leaves_zapped, (long long)t.dirty_dropped);
 	CHECK_EQ(atomic_load(&run_errors), 0);
@@ -473,10 +474,10 @@ static void test_zap_keeps_dirty(double seconds, uint64_t seed)
  */
 static void hardware_sets_dirty(_Atomic uint64_t *sptep)
 {
-	tdp_spte_t s = atomic_load(sptep);
+	tdpmmu_spte_t s = atomic_load(sptep);
 
-	if (spte_is_present(s) && !spte_is_dirty(s))
-		atomic_fetch_or(sptep, SPTE_DIRTY);
+	if (tdpmmu_spte_present(s) && !tdpmmu_spte_dirty(s))
+		atomic_fetch_or(sptep, TDPMMU_SPTE_DIRTY);
 }
 
 static void test_dirty_between_snapshot_and_store(void)
@@ -490,12 +491,12 @@ static void test_dirty_between_snapshot_and_store(void)
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
 	REQUIRE(tdpmmu_fault(v, gfn, TDPMMU_ACCESS_READ, 0, NULL) == 0);
 	REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0 && m.present);
-	CHECK(!spte_is_dirty(m.spte)); /* a read maps it clean */
+	CHECK(!tdpmmu_spte_dirty(m.spte)); /* a read maps it clean */
 	REQUIRE(tdpmmu_host_dirty(vm, gfn, &dirty) == 0);
 	CHECK(!dirty);
-	tdp_inject_store_hook = hardware_sets_dirty;
+	tdpmmu_test_set_store_hook(hardware_sets_dirty);
 	REQUIRE(tdpmmu_zap_range(vm, gfn, gfn + 1) == 0);
-	tdp_inject_store_hook = NULL;
+	tdpmmu_test_set_store_hook(NULL);
 	REQUIRE(tdpmmu_host_dirty(vm, gfn, &dirty) == 0);
 	CHECK(dirty); /* the Dirty set in the window reached the host */
 	tdpmmu_vm_destroy(vm);

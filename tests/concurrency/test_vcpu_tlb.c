@@ -45,8 +45,9 @@
 #include "lib/check.h"
 #include "lib/test_vm.h"
 #include "lib/test_opts.h"
-#include "base/compiler.h"
+#include "lib/util.h"
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 
 #define MAX_VCPUS 64
 #define GFNS_PER_VCPU 8
@@ -66,9 +67,10 @@ static void *watchdog(void *arg)
 	while (!wd_quit) {
 		struct timespec ts;
 
-		if (wd_what && tdp_now_ns() > wd_deadline_ns) {
-			fprintf(stderr, "test_vcpu_tlb: WATCHDOG: \"%s\" did not finish in time: "
-					"a vCPU (or the flush waiting for it) is stuck\n",
+		if (wd_what && test_now_ns() > wd_deadline_ns) {
+			fprintf(stderr,
+				"test_vcpu_tlb: WATCHDOG: \"%s\" did not finish in time: "
+				"a vCPU (or the flush waiting for it) is stuck\n",
 				wd_what);
 			abort();
 		}
@@ -84,7 +86,7 @@ static void watchdog_arm(const char *what, double seconds)
 {
 	pthread_mutex_lock(&wd_lock);
 	wd_what = what;
-	wd_deadline_ns = tdp_now_ns() + (uint64_t)(seconds * 1e9);
+	wd_deadline_ns = test_now_ns() + (uint64_t)(seconds * 1e9);
 	pthread_mutex_unlock(&wd_lock);
 }
 
@@ -264,7 +266,7 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 	for (int i = 0; i < nvcpus; i++)
 		REQUIRE(pthread_create(&g[i].thread, NULL, vcpu_thread, &g[i]) == 0);
 
-	start = tdp_now_ns();
+	start = test_now_ns();
 	for (;;) {
 		bool proven;
 
@@ -278,7 +280,7 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 		atomic_fetch_add(&zap_gen, 1);
 		zaps++;
 		sched_yield(); /* a looping writer lets the vCPUs in between */
-		now = tdp_now_ns();
+		now = test_now_ns();
 		if (now - start < (uint64_t)(seconds * 1e9))
 			continue;
 		tdpmmu_counters_read(vm, c);
@@ -322,12 +324,13 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 	       "%ld flushes made a vCPU leave, %ld did not; "
 	       "vcpu kicks %" PRIu64 ", vcpu tlb_flushes %" PRIu64 ", tlb_flushes %lld, "
 	       "tlb_flush_kicks %lld, tlb_flush_wait %.3f ms per flush, leaves_zapped %lld\n",
-	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, zaps, acc, hits, viol,
+	       (double)(test_now_ns() - start) / 1e9, nvcpus, zaps, acc, hits, viol,
 	       atomic_load(&verified), atomic_load(&stale_hits), atomic_load(&made_to_exit),
-	       atomic_load(&stayed_in_guest), kicks, flushes,
-	       (long long)c[TDPMMU_C_TLB_FLUSHES], (long long)c[TDPMMU_C_TLB_FLUSH_KICKS],
+	       atomic_load(&stayed_in_guest), kicks, flushes, (long long)c[TDPMMU_C_TLB_FLUSHES],
+	       (long long)c[TDPMMU_C_TLB_FLUSH_KICKS],
 	       c[TDPMMU_C_TLB_FLUSHES] ? (double)c[TDPMMU_C_TLB_FLUSH_WAIT_NS] / 1e6 /
-						 (double)c[TDPMMU_C_TLB_FLUSHES] : 0.0,
+						 (double)c[TDPMMU_C_TLB_FLUSHES]
+				       : 0.0,
 	       (long long)c[TDPMMU_C_LEAVES_ZAPPED]);
 	CHECK_EQ(atomic_load(&run_errors), 0);
 	CHECK_EQ(atomic_load(&stale_hits), 0);

@@ -31,8 +31,8 @@
 #include <stdatomic.h>
 
 #include "lib/check.h"
-#include "base/compiler.h"
-#include "testing/host_churn.h"
+#include "lib/util.h"
+#include "tdpmmu/testing.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/test_opts.h"
 #include "lib/word_guest.h"
@@ -49,9 +49,9 @@
 #define ANON_BASE (8 * MB2) /* 4K pages */
 #define ANON_PAGES 256ull
 
-static bool leaf_writable(tdp_spte_t s)
+static bool leaf_writable(tdpmmu_spte_t s)
 {
-	return s & (SPTE_W | SPTE_MMU_WRITABLE);
+	return s & (TDPMMU_SPTE_W | TDPMMU_SPTE_MMU_WRITABLE);
 }
 
 /* One guest access at a time through tdpmmu_vcpu_run. */
@@ -95,7 +95,7 @@ static void test_exact(void)
 	struct tdpmmu_vm *vm;
 	uint64_t bm[ANON_PAGES / 64], val;
 	int64_t emulated0, wrprot0;
-	tdp_spte_t s;
+	tdpmmu_spte_t s;
 	int level;
 
 	test_config_init(&cfg);
@@ -133,7 +133,7 @@ static void test_exact(void)
 	CHECK_EQ(tdpmmu_fault(v, g0, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT, 0, &res), 0);
 	CHECK_EQ(res.level, 1);
 	s = test_leaf(vm, g0, &level);
-	CHECK(level == 1 && (s & SPTE_W));
+	CHECK(level == 1 && (s & TDPMMU_SPTE_W));
 
 	/* Neither recovery collapses the block while g1 is tracked. */
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, HUGE_ID, TDPMMU_RECOVER_INPLACE), 0);
@@ -153,10 +153,10 @@ static void test_exact(void)
 	/* Untracked: the block collapses, and a write makes the 2M leaf writable. */
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, HUGE_ID, TDPMMU_RECOVER_INPLACE), 1);
 	s = test_leaf(vm, g1, &level);
-	CHECK(level == 2 && !(s & SPTE_W));
+	CHECK(level == 2 && !(s & TDPMMU_SPTE_W));
 	CHECK_EQ(tdpmmu_fault(v, g1, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT, 0, &res), 0);
 	s = test_leaf(vm, g1, &level);
-	CHECK(level == 2 && (s & SPTE_W));
+	CHECK(level == 2 && (s & TDPMMU_SPTE_W));
 
 	/* Guest writes to a tracked page are emulated, and logged. */
 	REQUIRE(tdpmmu_dirty_log_enable(vm, ANON_ID, TDPMMU_DIRTY_LOG_MANUAL_PROTECT) >= 0);
@@ -214,7 +214,7 @@ static uint64_t check_tracked(struct tdpmmu_vm *vm, const uint64_t *gfns, int n)
 
 	for (int i = 0; i < n; i++) {
 		int level;
-		tdp_spte_t s = test_leaf(vm, gfns[i], &level);
+		tdpmmu_spte_t s = test_leaf(vm, gfns[i], &level);
 
 		if (leaf_writable(s) && bad++ < 10)
 			fprintf(stderr,
@@ -230,7 +230,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	const struct word_range ranges[2] = { { C_BASE, C_BLOCKS * MB2 },
 					      { C_BASE, C_BLOCKS * MB2 } };
 	const struct tdpmmu_memslot slot = { C_ID, C_BASE, C_BLOCKS * MB2, TDPMMU_BACKING_THP, 0 };
-	struct tdp_churn churn = { .discard_old = true };
+	struct tdpmmu_churn churn = { .discard_old = true };
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_vm *vm;
 	uint64_t rs = seed * 7309 + 3, start, changes = 0, collapsed = 0, bad = 0;
@@ -246,11 +246,11 @@ static void test_concurrent(double seconds, uint64_t seed)
 	REQUIRE(tdpmmu_memslot_add(vm, &slot) == 0);
 	word_guests_place(guests, nvcpus, nwords, &rs, ranges);
 	word_guests_start(guests, nvcpus, vm, seed, &run);
-	REQUIRE(tdp_churn_start(&churn, vm, C_BASE, C_BASE + C_BLOCKS * MB2, seed) == 0);
+	REQUIRE(tdpmmu_churn_start(&churn, vm, C_BASE, C_BASE + C_BLOCKS * MB2, seed) == 0);
 
-	start = tdp_now_ns();
+	start = test_now_ns();
 	for (;;) {
-		uint64_t now = tdp_now_ns();
+		uint64_t now = test_now_ns();
 
 		tdpmmu_counters_read(vm, c);
 		if (now - start >= (uint64_t)(seconds * 1e9) &&
@@ -289,7 +289,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	}
 	atomic_store(&run.stop, true);
 	word_guests_join(guests, nvcpus);
-	tdp_churn_stop(&churn);
+	tdpmmu_churn_stop(&churn);
 	host_bad = word_guests_check_host(vm, guests, nvcpus, &reads_ok, &writes);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
@@ -299,7 +299,7 @@ static void test_concurrent(double seconds, uint64_t seed)
 	       " host mismatches; %" PRIu64 " tracking changes, %" PRIu64
 	       " writable tracked leaves, %" PRIu64 " huge pages recovered; churn %" PRIu64
 	       " cycles; notifier_retries %lld, huge_splits %lld\n",
-	       (double)(tdp_now_ns() - start) / 1e9, nvcpus, nwords, writes,
+	       (double)(test_now_ns() - start) / 1e9, nvcpus, nwords, writes,
 	       (long long)c[TDPMMU_C_WRITES_EMULATED], reads_ok, atomic_load(&run.mismatches),
 	       host_bad, changes, bad, collapsed, atomic_load(&churn.cycles),
 	       (long long)c[TDPMMU_C_NOTIFIER_RETRIES], (long long)c[TDPMMU_C_HUGE_SPLITS]);

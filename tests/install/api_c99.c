@@ -3,7 +3,9 @@
  * (-std=c99 -pedantic -Werror, see the Makefile), linked against the static
  * library: the headers must compile without C11, and a few calls must work
  * from such a program.  Also checks the version macros against the library
- * and every backing spelling tdpmmu_backing_parse() accepts.
+ * and every backing spelling tdpmmu_backing_parse() accepts, and that the
+ * public entry view (tdpmmu/spte.h) and the build's sizes agree with what
+ * the library reports.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -75,6 +77,20 @@ static void check_backings(void)
 	}
 }
 
+static void check_build(void)
+{
+	EXPECT(tdpmmu_pt_bits() >= 1 && tdpmmu_pt_bits() <= 9);
+	EXPECT(tdpmmu_level_pages(TDPMMU_LEVEL_4K) == 1);
+	EXPECT(tdpmmu_level_pages(TDPMMU_LEVEL_2M) == 1ull << tdpmmu_pt_bits());
+	EXPECT(tdpmmu_level_pages(TDPMMU_LEVEL_1G) == 1ull << (2 * tdpmmu_pt_bits()));
+	EXPECT(tdpmmu_level_pages(0) == 0 && tdpmmu_level_pages(6) == 0);
+	EXPECT(tdpmmu_vcpu_cache_tables() > 0);
+	EXPECT(tdpmmu_thread_attach() == 0);
+	EXPECT(tdpmmu_thread_attach() == 0); /* again: the slot it has */
+	EXPECT(tdpmmu_spte_frozen(TDPMMU_SPTE_FROZEN) && !tdpmmu_spte_present(TDPMMU_SPTE_FROZEN));
+	EXPECT(tdpmmu_spte_pfn(5ull << TDPMMU_SPTE_PFN_SHIFT | TDPMMU_SPTE_RWX) == 5);
+}
+
 static void check_fault(void)
 {
 	struct tdpmmu_vm_config cfg;
@@ -84,6 +100,9 @@ static void check_fault(void)
 	struct tdpmmu_fault_result r;
 	struct tdpmmu_mapping m;
 	enum tdpmmu_backing b;
+	int64_t c[TDPMMU_NR_COUNTERS];
+	uint64_t pfn, huge = tdpmmu_level_pages(TDPMMU_LEVEL_2M);
+	uint64_t gfn = 3 * huge + 0x34;
 
 	EXPECT(tdpmmu_backing_parse("anonymous_thp", &b) == 0);
 	slot.npages = 1 << 18;
@@ -95,12 +114,21 @@ static void check_fault(void)
 	}
 	EXPECT(tdpmmu_memslot_add(vm, &slot) == 0);
 	EXPECT(tdpmmu_vcpu_create(vm, &vcpu) == 0);
-	EXPECT(tdpmmu_fault(vcpu, 0x1234, TDPMMU_ACCESS_WRITE, 0, &r) == 0);
-	EXPECT(r.level == TDP_LEVEL_2M);
-	EXPECT(tdpmmu_lookup(vm, 0x1234, &m) == 0 && m.present);
-	EXPECT(spte_is_leaf(m.spte, m.level) && spte_is_writable(m.spte));
-	EXPECT(tdpmmu_zap_range(vm, 0x1000, 0x1400) == 0);
-	EXPECT(tdpmmu_audit(vm) == 0);
+	EXPECT(tdpmmu_fault(vcpu, gfn, TDPMMU_ACCESS_WRITE, 0, &r) == 0);
+	EXPECT(r.level == TDPMMU_LEVEL_2M);
+	EXPECT(tdpmmu_lookup(vm, gfn, &m) == 0 && m.present && m.level == TDPMMU_LEVEL_2M);
+	EXPECT(tdpmmu_spte_leaf(m.spte, m.level) && tdpmmu_spte_large(m.spte));
+	EXPECT(tdpmmu_spte_writable(m.spte) && tdpmmu_spte_mmu_writable(m.spte) &&
+	       tdpmmu_spte_host_writable(m.spte));
+	EXPECT(tdpmmu_spte_accessed(m.spte) && tdpmmu_spte_dirty(m.spte));
+	EXPECT(tdpmmu_host_pfn(vm, gfn, &pfn) == 0 && pfn == m.pfn);
+	EXPECT(tdpmmu_spte_pfn(m.spte) + 0x34 == m.pfn);
+	tdpmmu_counters_read(vm, c);
+	EXPECT(c[TDPMMU_C_LEAVES_2M] == 1);
+	EXPECT(tdpmmu_zap_range(vm, 3 * huge, 4 * huge) == 0);
+	EXPECT(tdpmmu_lookup(vm, gfn, &m) == 0 && !m.present);
+	tdpmmu_counters_read(vm, c);
+	EXPECT(c[TDPMMU_C_LEAVES_2M] == 0 && c[TDPMMU_C_LEAVES_ZAPPED] == 1);
 	EXPECT(tdpmmu_counter_name(TDPMMU_C_HOST_FAULTS) != NULL);
 	tdpmmu_vm_destroy(vm);
 }
@@ -109,6 +137,7 @@ int main(void)
 {
 	check_version();
 	check_backings();
+	check_build();
 	check_fault();
 	if (failures)
 		return 1;

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include <tdpmmu/spte.h>
+#include <tdpmmu/stats.h>
 #include <tdpmmu/tdpmmu.h>
 
 static int failures;
@@ -23,6 +25,9 @@ int main()
 	tdpmmu_vcpu *vcpu = nullptr;
 	tdpmmu_memslot slot = {};
 	tdpmmu_fault_result r = {};
+	tdpmmu_mapping m = {};
+	tdpmmu_reclaim_stats rs = {};
+	int64_t c[TDPMMU_NR_COUNTERS];
 	tdpmmu_backing b = TDPMMU_NR_BACKINGS;
 	tdpmmu_strategy s = TDPMMU_NR_STRATEGIES;
 
@@ -43,11 +48,18 @@ int main()
 	EXPECT(tdpmmu_memslot_add(vm, &slot) == 0);
 	EXPECT(tdpmmu_vcpu_create(vm, &vcpu) == 0);
 	EXPECT(tdpmmu_fault(vcpu, 0x200, TDPMMU_ACCESS_READ, 0, &r) == 0);
-	EXPECT(r.level == TDP_LEVEL_2M && !r.spurious);
+	EXPECT(r.level == TDPMMU_LEVEL_2M && !r.spurious);
 	EXPECT(tdpmmu_fault(vcpu, 0x201, TDPMMU_ACCESS_READ, 0, &r) == 0 && r.spurious);
+	EXPECT(tdpmmu_lookup(vm, 0x201, &m) == 0 && m.present && tdpmmu_spte_leaf(m.spte, m.level));
+	EXPECT(tdpmmu_spte_large(m.spte) && tdpmmu_spte_host_writable(m.spte));
 	EXPECT(tdpmmu_zap_all(vm) == 0);
-	EXPECT(tdpmmu_audit(vm) == 0);
-	EXPECT(tdp_pages_per_level(TDP_LEVEL_2M) == 512 && spte_is_frozen(SPTE_FROZEN));
+	EXPECT(tdpmmu_lookup(vm, 0x201, &m) == 0 && !m.present);
+	tdpmmu_counters_read(vm, c);
+	EXPECT(c[TDPMMU_C_LEAVES_2M] == 0 && c[TDPMMU_C_TABLES_L1] == 0);
+	tdpmmu_reclaim_stats_read(vm, &rs);
+	EXPECT(rs.strategy == TDPMMU_STRATEGY_LLIST && rs.retired >= 1);
+	EXPECT(tdpmmu_level_pages(TDPMMU_LEVEL_2M) == 1ull << tdpmmu_pt_bits());
+	EXPECT(tdpmmu_spte_frozen(TDPMMU_SPTE_FROZEN) && tdpmmu_thread_attach() == 0);
 	tdpmmu_vm_destroy(vm);
 	if (failures)
 		return 1;

@@ -11,6 +11,9 @@ for f in include/tdpmmu/tdpmmu.h include/tdpmmu/spte.h include/tdpmmu/stats.h \
 	lib/libtdpmmu.a lib/libtdpmmu.so lib/pkgconfig/tdpmmu.pc bin/tdpmmu; do
 	[ -e "$tmp/$f" ] || { echo "install_test: $f not installed" >&2; exit 1; }
 done
+# The test and benchmark support is not part of the product.
+[ ! -e "$tmp/include/tdpmmu/testing.h" ] ||
+	{ echo "install_test: tdpmmu/testing.h installed" >&2; exit 1; }
 grep -q "^prefix=$tmp\$" "$tmp/lib/pkgconfig/tdpmmu.pc" ||
 	{ echo "install_test: tdpmmu.pc has the wrong prefix" >&2; exit 1; }
 cc tests/install/install_example.c -I"$tmp/include" "$tmp/lib/libtdpmmu.a" \

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 
 struct test_opts {
 	double seconds;

@@ -85,7 +85,7 @@ static inline int64_t test_counter(const struct tdpmmu_vm *vm, enum tdpmmu_count
 }
 
 /* The leaf mapping @gfn (0 if none) and its level in *@level (0 if none). */
-static inline tdp_spte_t test_leaf(struct tdpmmu_vm *vm, uint64_t gfn, int *level)
+static inline tdpmmu_spte_t test_leaf(struct tdpmmu_vm *vm, uint64_t gfn, int *level)
 {
 	struct tdpmmu_mapping m;
 

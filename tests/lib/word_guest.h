@@ -31,7 +31,7 @@
 #include <stdlib.h>
 
 #include "lib/check.h"
-#include "base/compiler.h"
+#include "lib/util.h"
 #include "tdpmmu/tdpmmu.h"
 #include "lib/test_opts.h"
 
@@ -65,7 +65,7 @@ struct word_guest {
 	struct word_run *run;
 	pthread_t thread;
 	struct guest_word w[WORD_GUEST_MAX_WORDS];
-} __cacheline_aligned;
+} test_cacheline_aligned;
 
 /* A range of gfns words may be placed in. */
 struct word_range {

@@ -46,7 +46,7 @@ static inline void check_written_once(struct tdpmmu_vm *vm, uint64_t round, uint
 	REQUIRE(tdpmmu_lookup(vm, gfn, &m) == 0);
 	REQUIRE(tdpmmu_host_dirty(vm, gfn, &hd) == 0);
 	REQUIRE(tdpmmu_host_read(vm, gpa, &val) == 0);
-	leaf_dirty = m.present && spte_is_dirty(m.spte);
+	leaf_dirty = m.present && tdpmmu_spte_dirty(m.spte);
 	t->written += written;
 	t->in_leaf += leaf_dirty;
 	t->in_host += hd;

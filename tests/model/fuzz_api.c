@@ -1,12 +1,14 @@
 /*
  * fuzz_api.c - a fuzz harness: bytes become a sequence of public API calls
- * on one VM, checked against a small reference model after every call.
+ * on one VM, checked after every call against the reference model that
+ * test_diff and test_ops_model share (ref_model.h), here in its vague
+ * precision.
  *
  * Built with libFuzzer (clang -fsanitize=fuzzer,...) it is the fuzz
  * target; built with -DFUZZ_STANDALONE it also has a main() that replays
  * every file named on the command line, and every file in a directory
  * named there (scripts/fuzz.sh runs the former, make check the latter on
- * tests/fuzz_corpus).  FUZZ_API_TRACE=1 in the environment prints each
+ * tests/model/fuzz_corpus).  FUZZ_API_TRACE=1 in the environment prints each
  * call and its result, which turns a crashing input into a call sequence.
  *
  * An input is: a strategy byte (strategy = byte % TDPMMU_NR_STRATEGIES), a
@@ -19,7 +21,7 @@
  * Every call runs on the fuzzing thread: faults go through tdpmmu_fault()
  * directly, never tdpmmu_vcpu_run().
  *
- * The model.  For each gfn of three windows of WIN gfns (the start of the
+ * The model (ref_model.h).  For each gfn of three windows of WIN gfns (the start of the
  * address space, around the first 1 GiB boundary, the end of the address
  * space) it keeps what the normal-role tree may hold there:
  *   ABSENT   nothing maps it: nothing has been mapped since the last zap
@@ -59,7 +61,8 @@
  *     leaf maps the host frame, lies in a memslot, is 4K in an anon slot,
  *     is not writable in a read-only slot or on a write-tracked gfn, and in
  *     a logging slot is writable only with the dirty bit of every page it
- *     maps set, and huge only with INITIALLY_SET;
+ *     maps set, and huge only with INITIALLY_SET; no huge leaf is
+ *     executable under NX (ref_check_leaf);
  *   - dirty logging: enable with INITIALLY_SET returns 0 and changes
  *     nothing; get returns the model's bitmap and its popcount; clear
  *     returns the bits it cleared, changes nothing if none was set, and
@@ -97,79 +100,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model/ref_model.h"
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 
 #define MAX_OPS 200
 #define GB_PAGES (1ull << 18)
 #define MB2_PAGES 512ull
 #define WIN 4096ull
 #define NR_WINDOWS 3
-#define MAX_SLOTS 256 /* model capacity: more than MAX_OPS plus the presets */
-#define MAX_TRACKED 256
-#define MAX_INVAL 64 /* the API's limit on invalidations in progress */
 #define SLOT_PAGES_CAP (1ull << 20)
 #define NR_RECENT 16
 #define MAX_SAMPLE 48
 #define PAYLOAD_BYTES ((1ull << 30) + (16ull << 20)) /* one slot's worth above 1 GiB */
-
-enum { ST_ABSENT = 0, ST_UNKNOWN, ST_PRESENT };
-#define M_ABSENT (1u << ST_ABSENT)
-#define M_UNKNOWN (1u << ST_UNKNOWN)
-#define M_PRESENT (1u << ST_PRESENT)
-#define M_ANY (M_ABSENT | M_UNKNOWN | M_PRESENT)
-
-/* Return values as bits, so that a call's allowed outcomes are one mask. */
-enum {
-	A_OK = 1u << 0,
-	A_EINVAL = 1u << 1,
-	A_ERANGE = 1u << 2,
-	A_EEXIST = 1u << 3,
-	A_ENOENT = 1u << 4,
-	A_EFAULT = 1u << 5,
-	A_ENOSPC = 1u << 6,
-	A_ENOMEM = 1u << 7,
-	A_EBUSY = 1u << 8,
-	A_EROFS = 1u << 9,
-	A_EOVERFLOW = 1u << 10,
-	A_ENODEV = 1u << 11,
-};
-
-static const struct {
-	int err;
-	unsigned bit;
-	const char *name;
-} errs[] = {
-	{ 0, A_OK, "0" },
-	{ -EINVAL, A_EINVAL, "-EINVAL" },
-	{ -ERANGE, A_ERANGE, "-ERANGE" },
-	{ -EEXIST, A_EEXIST, "-EEXIST" },
-	{ -ENOENT, A_ENOENT, "-ENOENT" },
-	{ -EFAULT, A_EFAULT, "-EFAULT" },
-	{ -ENOSPC, A_ENOSPC, "-ENOSPC" },
-	{ -ENOMEM, A_ENOMEM, "-ENOMEM" },
-	{ -EBUSY, A_EBUSY, "-EBUSY" },
-	{ -EROFS, A_EROFS, "-EROFS" },
-	{ -EOVERFLOW, A_EOVERFLOW, "-EOVERFLOW" },
-	{ -ENODEV, A_ENODEV, "-ENODEV" },
-};
-
-struct mslot {
-	bool used;
-	struct tdpmmu_memslot d;
-	bool logging;
-	unsigned log_flags;
-	bool remapped; /* the host remapped some block of it */
-	uint64_t *bits; /* the model's dirty bitmap while logging */
-};
-
-struct tracked {
-	uint64_t gfn;
-	uint32_t count;
-};
-
-struct range {
-	uint64_t start, end;
-};
 
 static struct fuzz_state {
 	/* input */
@@ -185,14 +128,8 @@ static struct fuzz_state {
 	bool alloc_inject; /* table allocations fail now and then */
 	bool payload, nx;
 	enum tdpmmu_strategy strategy;
-	/* the model */
-	struct mslot slots[MAX_SLOTS];
-	struct tracked tracked[MAX_TRACKED];
-	int ntracked;
-	struct range inval[MAX_INVAL];
-	int ninval;
+	/* the model's windows (ref, vague) */
 	uint64_t win_base[NR_WINDOWS];
-	uint8_t state[NR_WINDOWS][WIN];
 	uint64_t recent[NR_RECENT];
 	unsigned nrecent;
 	uint64_t cursor;
@@ -252,6 +189,15 @@ static void fail(const char *fmt, ...)
 	abort();
 }
 
+/* The model's mismatches (ref_violation) carry the same prefix as fail()'s. */
+static void set_where(void)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof(buf), "fuzz_api: op %d (%s)", F.op, F.opname ? F.opname : "setup");
+	ref.where = buf;
+}
+
 static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void trace(const char *fmt, ...)
@@ -267,27 +213,6 @@ static void trace(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static unsigned err_bit(int r)
-{
-	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
-		if (errs[i].err == r)
-			return errs[i].bit;
-	return 0;
-}
-
-static const char *mask_str(unsigned mask)
-{
-	static char buf[160];
-	size_t n = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
-		if (mask & errs[i].bit)
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "",
-					      errs[i].name);
-	return buf;
-}
-
 /*
  * The documented outcome: argument errors (@t1) rule out everything else;
  * then state errors (@t2); else success; @env (allocation failures) may
@@ -295,192 +220,23 @@ static const char *mask_str(unsigned mask)
  */
 static void expect(int r, unsigned t1, unsigned t2, unsigned env, const char *call)
 {
-	unsigned allowed = t1 ? t1 : t2 ? t2 | env : A_OK | env;
+	unsigned allowed = t1 ? t1 : t2 ? t2 | env : REF_E_OK | env;
 
-	if (!(err_bit(r) & allowed))
-		fail("%s returned %d, expected one of: %s", call, r, mask_str(allowed));
+	if (!(ref_err_bit(r) & allowed))
+		fail("%s returned %d, expected one of: %s", call, r, ref_err_str(allowed));
 }
 
 /* --- the model ------------------------------------------------------------- */
-
-static uint64_t pages_at(int level)
-{
-	return 1ull << (9 * (level - 1));
-}
 
 static uint64_t align_down(uint64_t g, uint64_t n)
 {
 	return g & ~(n - 1);
 }
 
-static uint8_t *state_of(uint64_t g)
-{
-	for (int w = 0; w < NR_WINDOWS; w++)
-		if (g - F.win_base[w] < WIN)
-			return &F.state[w][g - F.win_base[w]];
-	return NULL;
-}
-
-/* Every gfn of [start, end) in a window whose state is in @from becomes @to. */
-static void states_update(uint64_t start, uint64_t end, unsigned from, uint8_t to)
-{
-	for (int w = 0; w < NR_WINDOWS; w++) {
-		uint64_t lo = start > F.win_base[w] ? start : F.win_base[w];
-		uint64_t hi = end < F.win_base[w] + WIN ? end : F.win_base[w] + WIN;
-
-		for (uint64_t g = lo; g < hi; g++) {
-			uint8_t *st = &F.state[w][g - F.win_base[w]];
-
-			if (from & (1u << *st))
-				*st = to;
-		}
-	}
-}
-
-static void states_all(unsigned from, uint8_t to)
-{
-	states_update(0, UINT64_MAX, from, to);
-}
-
-/* A zap of [start, end): its leaves go whole, so a huge one may take neighbours along. */
-static void model_zap(uint64_t start, uint64_t end)
-{
-	uint64_t lo = align_down(start, GB_PAGES), hi = align_down(end - 1, GB_PAGES) + GB_PAGES;
-
-	states_update(lo, hi, M_PRESENT, ST_UNKNOWN);
-	states_update(start, end, M_ANY, ST_ABSENT);
-}
-
-static struct mslot *slot_of(uint64_t g)
-{
-	for (int i = 0; i < MAX_SLOTS; i++) {
-		struct mslot *s = &F.slots[i];
-
-		if (s->used && g >= s->d.base_gfn && g - s->d.base_gfn < s->d.npages)
-			return s;
-	}
-	return NULL;
-}
-
-static struct mslot *slot_by_id(uint32_t id)
-{
-	for (int i = 0; i < MAX_SLOTS; i++)
-		if (F.slots[i].used && F.slots[i].d.id == id)
-			return &F.slots[i];
-	return NULL;
-}
-
-static int nr_slots(void)
-{
-	int n = 0;
-
-	for (int i = 0; i < MAX_SLOTS; i++)
-		n += F.slots[i].used;
-	return n;
-}
-
-static bool overlaps_other(const struct mslot *self, uint64_t base, uint64_t npages)
-{
-	for (int i = 0; i < MAX_SLOTS; i++) {
-		const struct mslot *s = &F.slots[i];
-
-		if (s->used && s != self && base < s->d.base_gfn + s->d.npages &&
-		    s->d.base_gfn < base + npages)
-			return true;
-	}
-	return false;
-}
-
 static bool is_hugetlb(enum tdpmmu_backing b)
 {
 	return b == TDPMMU_BACKING_HUGETLB_2M || b == TDPMMU_BACKING_HUGETLB_1G;
 }
-
-static uint64_t slot_words(const struct mslot *s)
-{
-	return (s->d.npages + 63) / 64;
-}
-
-static bool bit_of(const struct mslot *s, uint64_t g)
-{
-	uint64_t i = g - s->d.base_gfn;
-
-	return s->bits && (s->bits[i / 64] >> (i % 64)) & 1;
-}
-
-static void set_bit_of(struct mslot *s, uint64_t g)
-{
-	uint64_t i = g - s->d.base_gfn;
-
-	if (s->bits)
-		s->bits[i / 64] |= 1ull << (i % 64);
-}
-
-/* Are the model's bits of every page of @s in [start, end) set? */
-static bool bits_all_set(const struct mslot *s, uint64_t start, uint64_t end)
-{
-	uint64_t i = (start > s->d.base_gfn ? start : s->d.base_gfn) - s->d.base_gfn,
-		 e = (end < s->d.base_gfn + s->d.npages ? end : s->d.base_gfn + s->d.npages) -
-		     s->d.base_gfn;
-
-	while (i < e) {
-		if (i % 64 == 0 && e - i >= 64) {
-			if (s->bits[i / 64] != ~0ull)
-				return false;
-			i += 64;
-		} else {
-			if (!((s->bits[i / 64] >> (i % 64)) & 1))
-				return false;
-			i++;
-		}
-	}
-	return true;
-}
-
-static void slot_forget(struct mslot *s)
-{
-	free(s->bits);
-	memset(s, 0, sizeof(*s));
-}
-
-static struct tracked *tracked_of(uint64_t g)
-{
-	for (int i = 0; i < F.ntracked; i++)
-		if (F.tracked[i].gfn == g)
-			return &F.tracked[i];
-	return NULL;
-}
-
-static bool is_tracked(uint64_t g)
-{
-	return tracked_of(g) != NULL;
-}
-
-/* Tracking belongs to the slot: a slot change forgets it in the old place. */
-static void tracking_drop(uint64_t base, uint64_t npages)
-{
-	for (int i = 0; i < F.ntracked;) {
-		if (F.tracked[i].gfn >= base && F.tracked[i].gfn - base < npages)
-			F.tracked[i] = F.tracked[--F.ntracked];
-		else
-			i++;
-	}
-}
-
-/* The union of the invalidations in progress, which is what faults retry on. */
-static bool inval_covers(uint64_t g)
-{
-	uint64_t lo = UINT64_MAX, hi = 0;
-
-	for (int i = 0; i < F.ninval; i++) {
-		if (F.inval[i].start < lo)
-			lo = F.inval[i].start;
-		if (F.inval[i].end > hi)
-			hi = F.inval[i].end;
-	}
-	return F.ninval && g >= lo && g < hi;
-}
-
 static void recent_push(uint64_t g)
 {
 	F.recent[F.nrecent++ % NR_RECENT] = g;
@@ -504,72 +260,6 @@ static void read_leaf_counters(int64_t out[3])
 	out[0] = c[TDPMMU_C_LEAVES_4K];
 	out[1] = c[TDPMMU_C_LEAVES_2M];
 	out[2] = c[TDPMMU_C_LEAVES_1G];
-}
-
-static const char *state_name(const uint8_t *st)
-{
-	return !st		   ? "untracked"
-	       : *st == ST_ABSENT  ? "absent"
-	       : *st == ST_PRESENT ? "present"
-				   : "unknown";
-}
-
-/* The model's state and the invariants of whatever maps @g. */
-static void check_gfn(uint64_t g)
-{
-	struct tdpmmu_mapping m;
-	struct mslot *s;
-	uint64_t pfn = 0;
-	uint8_t *st;
-	bool w;
-	int r;
-
-	if (g >= F.max_gfn)
-		return;
-	lookup_ok(g, &m);
-	st = state_of(g);
-	if (st && ((*st == ST_ABSENT && m.present) || (*st == ST_PRESENT && !m.present)))
-		fail("gfn 0x%" PRIx64 ": expected %s, got %s (level %d pfn 0x%" PRIx64
-		     " spte 0x%016" PRIx64 ")",
-		     g, state_name(st), m.present ? "present" : "absent", m.level, m.pfn, m.spte);
-	if (!m.present)
-		return;
-	s = slot_of(g);
-	if (!s)
-		fail("gfn 0x%" PRIx64 ": mapped (spte 0x%016" PRIx64 ") outside every memslot", g,
-		     m.spte);
-	r = tdpmmu_host_pfn(F.vm, g, &pfn);
-	if (r || pfn != m.pfn)
-		fail("gfn 0x%" PRIx64 ": leaf maps frame 0x%" PRIx64
-		     ", expected host frame 0x%" PRIx64
-		     " (tdpmmu_host_pfn = %d), level %d spte 0x%016" PRIx64,
-		     g, m.pfn, pfn, r, m.level, m.spte);
-	if (m.level < 1 || m.level > 3 || !(m.spte & SPTE_MMU_PRESENT))
-		fail("gfn 0x%" PRIx64 ": bad leaf: level %d spte 0x%016" PRIx64, g, m.level,
-		     m.spte);
-	if (s->d.backing == TDPMMU_BACKING_ANON && m.level != 1)
-		fail("gfn 0x%" PRIx64 ": level %d leaf in anon slot %u", g, m.level, s->d.id);
-	w = spte_is_writable(m.spte);
-	if ((s->d.flags & TDPMMU_MEMSLOT_READONLY) && (w || spte_is_host_writable(m.spte)))
-		fail("gfn 0x%" PRIx64 ": writable leaf (spte 0x%016" PRIx64
-		     ") in read-only slot %u",
-		     g, m.spte, s->d.id);
-	if (w && is_tracked(g))
-		fail("gfn 0x%" PRIx64 ": write-tracked but mapped writable (spte 0x%016" PRIx64 ")",
-		     g, m.spte);
-	/* Huge and writable only as enable left it with INITIALLY_SET, none of it cleared. */
-	if (w && s->logging && m.level != 1 && !(s->log_flags & TDPMMU_DIRTY_LOG_INITIALLY_SET))
-		fail("gfn 0x%" PRIx64 ": writable level %d leaf in logging slot %u", g, m.level,
-		     s->d.id);
-	if (w && s->logging && !bit_of(s, g))
-		fail("gfn 0x%" PRIx64 ": writable leaf in logging slot %u, dirty bit clear", g,
-		     s->d.id);
-	if (w && s->logging && m.level != 1 &&
-	    !bits_all_set(s, align_down(g, pages_at(m.level)),
-			  align_down(g, pages_at(m.level)) + pages_at(m.level)))
-		fail("gfn 0x%" PRIx64 ": writable level %d leaf in logging slot %u over a page "
-		     "whose dirty bit is clear",
-		     g, m.level, s->d.id);
 }
 
 static void sample_add(uint64_t g)
@@ -642,6 +332,13 @@ static void unchanged(const char *call)
 		     (long long)leaves[2]);
 }
 
+/* The model's state and the invariants of whatever maps @g (ref_check_leaf). */
+static void check_gfn(uint64_t g)
+{
+	if (g < F.max_gfn)
+		ref_check_gfn(F.vm, g, true);
+}
+
 /* After the call: the model holds at every sampled gfn. */
 static void after_call(void)
 {
@@ -656,7 +353,7 @@ static void after_call(void)
 static void collect_dirty(bool dirty[MAX_SAMPLE])
 {
 	for (int i = 0; i < F.nsample; i++)
-		dirty[i] = F.payload && F.before[i].present && spte_is_dirty(F.before[i].spte);
+		dirty[i] = F.payload && F.before[i].present && tdpmmu_spte_dirty(F.before[i].spte);
 }
 
 static void check_dirty_kept(const bool dirty[MAX_SAMPLE], const char *call)
@@ -790,7 +487,8 @@ static const char *backing_str(enum tdpmmu_backing b)
 static void same_leaf_kept(uint64_t g, const struct tdpmmu_mapping *m, unsigned access,
 			   bool want_res, bool spurious)
 {
-	const tdp_spte_t keep = SPTE_W | SPTE_MMU_WRITABLE | SPTE_X | SPTE_ACCESSED | SPTE_DIRTY;
+	const tdpmmu_spte_t keep = TDPMMU_SPTE_W | TDPMMU_SPTE_MMU_WRITABLE | TDPMMU_SPTE_X |
+				   TDPMMU_SPTE_ACCESSED | TDPMMU_SPTE_DIRTY;
 
 	for (int i = 0; i < F.nsample; i++) {
 		const struct tdpmmu_mapping *b = &F.before[i];
@@ -798,8 +496,8 @@ static void same_leaf_kept(uint64_t g, const struct tdpmmu_mapping *m, unsigned 
 
 		if (F.sample[i] != g || !b->present || b->level != m->level || b->pfn != m->pfn)
 			continue;
-		allowed = (!(access & TDPMMU_ACCESS_WRITE) || spte_is_writable(b->spte)) &&
-			  (!(access & TDPMMU_ACCESS_EXEC) || (b->spte & SPTE_X));
+		allowed = (!(access & TDPMMU_ACCESS_WRITE) || tdpmmu_spte_writable(b->spte)) &&
+			  (!(access & TDPMMU_ACCESS_EXEC) || (b->spte & TDPMMU_SPTE_X));
 		if ((m->spte & b->spte & keep) != (b->spte & keep))
 			fail("fault 0x%x on 0x%" PRIx64 " weakened its leaf: spte 0x%016" PRIx64
 			     " before, 0x%016" PRIx64 " after",
@@ -825,7 +523,6 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 	struct tdpmmu_mapping m;
 	unsigned t1 = 0, t2 = 0;
 	bool write = access & TDPMMU_ACCESS_WRITE, tracked;
-	struct mslot *s;
 	uint64_t pfn = 0;
 	int r;
 
@@ -833,17 +530,13 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 		return;
 	if (!(access & kinds) || (access & ~(kinds | TDPMMU_ACCESS_PRESENT)) || maxl < 0 ||
 	    maxl > 3)
-		t1 |= A_EINVAL;
+		t1 |= REF_E_EINVAL;
 	if (g >= F.max_gfn)
-		t1 |= A_ERANGE;
-	if (!t1 && inval_covers(g))
+		t1 |= REF_E_ERANGE;
+	if (!t1 && ref_inval_covers(g))
 		return; /* it would retry until the invalidation ends: never */
-	s = slot_of(g);
-	tracked = is_tracked(g);
-	if (!s)
-		t2 |= A_ENOENT;
-	else if (write && (s->d.flags & TDPMMU_MEMSLOT_READONLY))
-		t2 |= A_EFAULT;
+	tracked = ref_tracked(g) != 0;
+	t2 = ref_fault_errors(g, access);
 	sample_add(g);
 	sample_add(g ^ 1);
 	sample_add(align_down(g, MB2_PAGES));
@@ -863,7 +556,7 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 		     "TDPMMU_FAULT_EMULATE",
 		     g, access);
 	} else {
-		expect(r, t1, t2, A_ENOMEM, "tdpmmu_fault");
+		expect(r, t1, t2, REF_E_ENOMEM, "tdpmmu_fault");
 	}
 	if (r < 0) {
 		unchanged("failed tdpmmu_fault");
@@ -877,8 +570,6 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 		fail("fault result on 0x%" PRIx64 ": level %d pfn 0x%" PRIx64
 		     ", expected pfn 0x%" PRIx64 " level 1..%d",
 		     g, res.level, res.pfn, pfn, maxl ? maxl : 3);
-	if (s->logging && write && r == 0)
-		set_bit_of(s, g);
 	if (!F.smm[vi]) {
 		lookup_ok(g, &m);
 		if (!m.present || m.pfn != pfn)
@@ -889,13 +580,13 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 			fail("after a fault on 0x%" PRIx64 " (cap %d): lookup level %d, result "
 			     "level %d",
 			     g, maxl, m.level, want_res ? res.level : -1);
-		if (write && r == 0 && !spte_is_writable(m.spte))
+		if (write && r == 0 && !tdpmmu_spte_writable(m.spte))
 			fail("write fault on 0x%" PRIx64 " left spte 0x%016" PRIx64 " read-only", g,
 			     m.spte);
-		if (r == TDPMMU_FAULT_EMULATE && spte_is_writable(m.spte))
+		if (r == TDPMMU_FAULT_EMULATE && tdpmmu_spte_writable(m.spte))
 			fail("emulated write on 0x%" PRIx64 " mapped writable: 0x%016" PRIx64, g,
 			     m.spte);
-		if ((access & TDPMMU_ACCESS_EXEC) && !(m.spte & SPTE_X))
+		if ((access & TDPMMU_ACCESS_EXEC) && !(m.spte & TDPMMU_SPTE_X))
 			fail("execute fault on 0x%" PRIx64 " left spte 0x%016" PRIx64
 			     " non-executable",
 			     g, m.spte);
@@ -903,14 +594,11 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 			fail("slow fault on write-tracked 0x%" PRIx64 " mapped level %d", g,
 			     m.level);
 		same_leaf_kept(g, &m, access, want_res, want_res && res.spurious);
-		states_update(align_down(g, pages_at(m.level)),
-			      align_down(g, pages_at(m.level)) + pages_at(m.level), M_ABSENT,
-			      ST_UNKNOWN);
-		if (state_of(g))
-			*state_of(g) = ST_PRESENT;
+		ref_fault(g, access, access & TDPMMU_ACCESS_PRESENT, maxl, m.level);
 	} else {
 		/* Mapped in the SMM root: the normal-role tree is as it was. */
 		unchanged_lookups("a fault on an SMM vCPU");
+		ref_fault(g, access, access & TDPMMU_ACCESS_PRESENT, maxl, 0);
 	}
 	if (want_res && !res.spurious && tdpmmu_test_young(F.vm, g, g + 1) != 1)
 		fail("fault on 0x%" PRIx64 " (not spurious) left no young leaf", g);
@@ -971,32 +659,26 @@ static void slot_add(struct tdpmmu_memslot *d)
 {
 	unsigned t1 = 0, t2 = 0;
 	uint64_t align;
-	int r, free_i = -1;
+	int r;
 
 	if ((unsigned)d->backing >= TDPMMU_NR_BACKINGS || (d->flags & ~TDPMMU_MEMSLOT_READONLY) ||
 	    !d->npages)
-		t1 |= A_EINVAL;
+		t1 |= REF_E_EINVAL;
 	if (d->base_gfn >= F.max_gfn || d->npages > F.max_gfn - d->base_gfn)
-		t1 |= A_ERANGE;
+		t1 |= REF_E_ERANGE;
 	if (is_hugetlb(d->backing)) {
 		align = d->backing == TDPMMU_BACKING_HUGETLB_2M ? MB2_PAGES : GB_PAGES;
 		if ((d->base_gfn | d->npages) & (align - 1))
-			t1 |= A_EINVAL;
+			t1 |= REF_E_EINVAL;
 	}
 	/* A valid slot stays small enough to allocate and walk (harness limit). */
 	if (!t1 && d->npages > SLOT_PAGES_CAP) {
 		d->npages = F.max_gfn - d->base_gfn + 1;
-		t1 = A_ERANGE;
+		t1 = REF_E_ERANGE;
 	}
-	if (slot_by_id(d->id) || overlaps_other(NULL, d->base_gfn, d->npages))
-		t2 |= A_EEXIST;
-	if (nr_slots() >= TDPMMU_MAX_MEMSLOTS)
-		t2 |= A_ENOSPC;
-	for (int i = 0; i < MAX_SLOTS && free_i < 0; i++)
-		if (!F.slots[i].used)
-			free_i = i;
-	if (free_i < 0)
-		return;
+	t2 = ref_slot_add_errors(d);
+	if (ref_nr_slots() >= REF_MAX_SLOTS)
+		return; /* the model is full */
 	sample_add(d->base_gfn);
 	before_call();
 	r = tdpmmu_memslot_add(F.vm, d);
@@ -1004,13 +686,11 @@ static void slot_add(struct tdpmmu_memslot *d)
 	      ", %s, flags 0x%x) = %d",
 	      d->id, d->base_gfn, d->npages, backing_str(d->backing), d->flags, r);
 	/* Host frames run out (ENOSPC) with real backing or a huge slot. */
-	expect(r, t1, t2, A_ENOSPC | A_ENOMEM, "tdpmmu_memslot_add");
+	expect(r, t1, t2, REF_E_ENOSPC | REF_E_ENOMEM, "tdpmmu_memslot_add");
 	/* Adding a slot maps nothing and zaps nothing. */
 	unchanged(r ? "failed tdpmmu_memslot_add" : "tdpmmu_memslot_add");
-	if (!r) {
-		F.slots[free_i].used = true;
-		F.slots[free_i].d = *d;
-	}
+	if (!r)
+		ref_slot_add(d);
 	after_call();
 }
 
@@ -1067,11 +747,9 @@ static void op_slot_add(void)
 	slot_add(&d);
 }
 
-/* A slot change: every mapping goes (fast zap), and the old place's tracking. */
-static void slot_changed(const struct tdpmmu_memslot *old)
+/* After a slot change (every mapping goes: a fast zap), the NX list is empty. */
+static void slot_changed(void)
 {
-	tracking_drop(old->base_gfn, old->npages);
-	states_all(M_ANY, ST_ABSENT);
 	if (tdpmmu_nx_listed(F.vm))
 		fail("possible-NX list holds %" PRIu64 " tables after a memslot change",
 		     tdpmmu_nx_listed(F.vm));
@@ -1080,7 +758,7 @@ static void slot_changed(const struct tdpmmu_memslot *old)
 static void op_slot_delete(void)
 {
 	uint32_t id = id_arg();
-	struct mslot *s = slot_by_id(id);
+	struct ref_slot *s = ref_slot_by_id(id);
 	int r;
 
 	if (s)
@@ -1088,14 +766,12 @@ static void op_slot_delete(void)
 	before_call();
 	r = tdpmmu_memslot_delete(F.vm, id);
 	trace("tdpmmu_memslot_delete(%u) = %d", id, r);
-	expect(r, 0, s ? 0 : A_ENOENT, A_ENOMEM, "tdpmmu_memslot_delete");
+	expect(r, 0, s ? 0 : REF_E_ENOENT, REF_E_ENOMEM, "tdpmmu_memslot_delete");
 	if (r) {
 		unchanged("failed tdpmmu_memslot_delete");
 	} else {
-		struct tdpmmu_memslot old = s->d;
-
-		slot_forget(s);
-		slot_changed(&old);
+		ref_slot_delete(s);
+		slot_changed();
 	}
 	after_call();
 }
@@ -1107,7 +783,7 @@ static void op_slot_move(void)
 	uint64_t nb = gfn_arg(), idx[6], pfn_before[6] = { 0 };
 	int8_t delta = (int8_t)in8();
 	uint16_t p1 = in16(), p2 = in16();
-	struct mslot *s = slot_by_id(id);
+	struct ref_slot *s = ref_slot_by_id(id);
 	unsigned t1 = 0, t2 = 0;
 	int r, nidx = 0;
 
@@ -1118,19 +794,15 @@ static void op_slot_move(void)
 	else if (am % 4 == 3 && s)
 		nb = s->d.base_gfn + (uint64_t)(int64_t)delta; /* a short move, maybe over itself */
 	if (!s) {
-		t1 = A_ENOENT; /* nothing to validate the new place against */
+		t1 = REF_E_ENOENT; /* nothing to validate the new place against */
 	} else {
 		if (nb >= F.max_gfn || s->d.npages > F.max_gfn - nb)
-			t1 |= A_ERANGE;
+			t1 |= REF_E_ERANGE;
 		if (s->d.backing == TDPMMU_BACKING_HUGETLB_2M && (nb & (MB2_PAGES - 1)))
-			t1 |= A_EINVAL;
+			t1 |= REF_E_EINVAL;
 		if (s->d.backing == TDPMMU_BACKING_HUGETLB_1G && (nb & (GB_PAGES - 1)))
-			t1 |= A_EINVAL;
-		if (overlaps_other(s, nb, s->d.npages))
-			t2 |= A_EEXIST;
-		/* Frames of a remapped slot may not fit the new offset within 2 MiB. */
-		if (s->remapped && ((nb ^ s->d.base_gfn) & (MB2_PAGES - 1)))
-			t2 |= A_EINVAL;
+			t1 |= REF_E_EINVAL;
+		t2 = ref_slot_move_errors(s, nb);
 		/* Pages whose frames must move with them. */
 		idx[nidx++] = 0;
 		idx[nidx++] = s->d.npages - 1;
@@ -1148,15 +820,15 @@ static void op_slot_move(void)
 	r = tdpmmu_memslot_move(F.vm, id, nb);
 	trace("tdpmmu_memslot_move(%u, 0x%" PRIx64 ") = %d", id, nb, r);
 	/* A remapped slot may also move fine: then t2's EINVAL did not apply. */
-	if (!(r == 0 && !t1 && t2 == A_EINVAL))
-		expect(r, t1, t2, A_ENOMEM, "tdpmmu_memslot_move");
+	if (!(r == 0 && !t1 && t2 == REF_E_EINVAL))
+		expect(r, t1, t2, REF_E_ENOMEM, "tdpmmu_memslot_move");
 	if (r) {
 		unchanged("failed tdpmmu_memslot_move");
 	} else {
 		struct tdpmmu_memslot old = s->d;
 
-		s->d.base_gfn = nb;
-		slot_changed(&old);
+		ref_slot_move(s, nb);
+		slot_changed();
 		for (int i = 0; i < nidx; i++) {
 			uint64_t pfn = 0;
 
@@ -1174,9 +846,9 @@ static unsigned range_t1(uint64_t start, uint64_t end)
 	unsigned t1 = 0;
 
 	if (start >= end)
-		t1 |= A_EINVAL;
+		t1 |= REF_E_EINVAL;
 	if (end > F.max_gfn)
-		t1 |= A_ERANGE;
+		t1 |= REF_E_ERANGE;
 	return t1;
 }
 
@@ -1198,7 +870,7 @@ static void op_zap_range(void)
 	if (r) {
 		unchanged("failed tdpmmu_zap_range");
 	} else {
-		model_zap(start, end);
+		ref_zap(start, end);
 		check_dirty_kept(dirty, "tdpmmu_zap_range");
 	}
 	after_call();
@@ -1214,7 +886,7 @@ static void op_zap_all(bool fast)
 	r = fast ? tdpmmu_zap_all_fast(F.vm) : tdpmmu_zap_all(F.vm);
 	trace("tdpmmu_zap_all%s() = %d", fast ? "_fast" : "", r);
 	expect(r, 0, 0, 0, fast ? "tdpmmu_zap_all_fast" : "tdpmmu_zap_all");
-	states_all(M_ANY, ST_ABSENT);
+	ref_zap_all();
 	if (tdpmmu_nx_listed(F.vm))
 		fail("possible-NX list holds %" PRIu64 " tables after a zap of everything",
 		     tdpmmu_nx_listed(F.vm));
@@ -1236,14 +908,12 @@ static void op_inval_begin(void)
 	collect_dirty(dirty);
 	r = tdpmmu_invalidate_begin(F.vm, start, end);
 	trace("tdpmmu_invalidate_begin(0x%" PRIx64 ", 0x%" PRIx64 ") = %d (%d in progress)", start,
-	      end, r, F.ninval);
-	expect(r, t1, F.ninval == MAX_INVAL ? A_EBUSY : 0, 0, "tdpmmu_invalidate_begin");
+	      end, r, ref.ninval);
+	expect(r, t1, ref_inval_begin_errors(), 0, "tdpmmu_invalidate_begin");
 	if (r) {
 		unchanged("failed tdpmmu_invalidate_begin");
 	} else {
-		F.inval[F.ninval].start = start;
-		F.inval[F.ninval++].end = end;
-		model_zap(start, end);
+		ref_inval_begin(start, end);
 		check_dirty_kept(dirty, "tdpmmu_invalidate_begin");
 	}
 	after_call();
@@ -1253,42 +923,39 @@ static void op_inval_end(void)
 {
 	uint8_t v = in8();
 	uint64_t start, end;
-	int r, found = -1;
+	int r, found;
 
-	if ((v & 1) && F.ninval) {
-		start = F.inval[(v >> 1) % F.ninval].start;
-		end = F.inval[(v >> 1) % F.ninval].end;
+	if ((v & 1) && ref.ninval) {
+		start = ref.inval[(v >> 1) % ref.ninval].start;
+		end = ref.inval[(v >> 1) % ref.ninval].end;
 		if (v & 2) {
 			end += v & 4 ? 1 : -1; /* almost the range: not it (unless another is) */
 		}
 	} else {
 		range_arg(&start, &end);
 	}
-	for (int i = 0; i < F.ninval && found < 0; i++)
-		if (F.inval[i].start == start && F.inval[i].end == end)
-			found = i;
+	found = ref_inval_find(start, end);
 	sample_range(start, end);
 	before_call();
 	r = tdpmmu_invalidate_end(F.vm, start, end);
 	trace("tdpmmu_invalidate_end(0x%" PRIx64 ", 0x%" PRIx64 ") = %d", start, end, r);
-	expect(r, 0, found < 0 ? A_EINVAL : 0, 0, "tdpmmu_invalidate_end");
+	expect(r, 0, found < 0 ? REF_E_EINVAL : 0, 0, "tdpmmu_invalidate_end");
 	/* End changes no mapping either way. */
 	unchanged("tdpmmu_invalidate_end");
 	if (!r)
-		F.inval[found] = F.inval[--F.ninval];
+		ref_inval_end(found);
 	after_call();
 }
 
 static void op_remap(void)
 {
 	uint8_t v = in8(), fm = in8();
-	uint64_t start, end, lo, hi;
-	unsigned flags, t1, t2 = 0;
-	bool covered = false, any = false, huge = false;
+	uint64_t start, end;
+	unsigned flags, t1, t2;
 	int r;
 
-	if ((v & 1) && F.ninval) {
-		const struct range *rg = &F.inval[(v >> 1) % F.ninval];
+	if ((v & 1) && ref.ninval) {
+		const struct ref_range *rg = &ref.inval[(v >> 1) % ref.ninval];
 		uint64_t len = rg->end - rg->start;
 
 		start = rg->start;
@@ -1303,51 +970,18 @@ static void op_remap(void)
 	flags = fm % 4 == 0 ? 0 : fm % 4 < 3 ? TDPMMU_REMAP_HUGE : fm;
 	t1 = range_t1(start, end);
 	if (flags & ~TDPMMU_REMAP_HUGE)
-		t1 |= A_EINVAL;
-	/* The gfns whose frames change: the 2 MiB blocks, clipped to the slots. */
-	lo = start;
-	hi = end;
-	for (int i = 0; i < MAX_SLOTS; i++) {
-		const struct mslot *s = &F.slots[i];
-		uint64_t se = s->d.base_gfn + s->d.npages;
-		uint64_t a = align_down(start, MB2_PAGES), b;
-
-		if (!s->used || !(start < se && s->d.base_gfn < end))
-			continue;
-		b = align_down(end - 1, MB2_PAGES) + MB2_PAGES;
-		a = a > s->d.base_gfn ? a : s->d.base_gfn;
-		b = b < se ? b : se;
-		if (!any || a < lo)
-			lo = a;
-		if (!any || b > hi)
-			hi = b;
-		any = true;
-		huge |= is_hugetlb(s->d.backing);
-	}
-	for (int i = 0; i < F.ninval; i++)
-		covered |= F.inval[i].start <= lo && hi <= F.inval[i].end;
-	if (!covered)
-		t2 |= A_EBUSY;
-	if (huge)
-		t2 |= A_EINVAL;
-	if (!any)
-		t2 |= A_ENOENT;
+		t1 |= REF_E_EINVAL;
+	t2 = ref_remap_errors(start, end);
 	sample_range(start, end);
 	sample_range(align_down(start, MB2_PAGES), align_down(start, MB2_PAGES) + MB2_PAGES);
 	before_call();
 	r = tdpmmu_host_remap(F.vm, start, end, flags);
 	trace("tdpmmu_host_remap(0x%" PRIx64 ", 0x%" PRIx64 ", 0x%x) = %d", start, end, flags, r);
-	expect(r, t1, t2, A_ENOSPC, "tdpmmu_host_remap");
+	expect(r, t1, t2, REF_E_ENOSPC, "tdpmmu_host_remap");
 	/* Frames change; mappings do not (the invalidation removed them). */
 	unchanged("tdpmmu_host_remap");
-	if (!r) {
-		for (int i = 0; i < MAX_SLOTS; i++) {
-			struct mslot *s = &F.slots[i];
-
-			if (s->used && start < s->d.base_gfn + s->d.npages && s->d.base_gfn < end)
-				s->remapped = true;
-		}
-	}
+	if (!r)
+		ref_remap(start, end);
 	after_call();
 }
 
@@ -1355,38 +989,27 @@ static void op_log_enable(void)
 {
 	uint32_t id = id_arg();
 	unsigned flags = in8();
-	struct mslot *s = slot_by_id(id);
+	struct ref_slot *s = ref_slot_by_id(id);
 	unsigned t1 = 0, t2 = 0;
 	int r;
 
 	flags = flags < 224 ? flags % 8 : flags; /* every combination, sometimes bad bits */
 	if ((flags & ~7u) || ((flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) &&
 			      !(flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT)))
-		t1 |= A_EINVAL;
-	if (!s)
-		t2 |= A_ENOENT;
-	else if (s->d.flags & TDPMMU_MEMSLOT_READONLY)
-		t2 |= A_EROFS;
-	else if (s->logging)
-		t2 |= A_EBUSY;
+		t1 |= REF_E_EINVAL;
+	t2 = ref_log_enable_errors(s);
 	if (s)
 		sample_range(s->d.base_gfn, s->d.base_gfn + s->d.npages);
 	before_call();
 	r = tdpmmu_dirty_log_enable(F.vm, id, flags);
 	trace("tdpmmu_dirty_log_enable(%u, 0x%x) = %d", id, flags, r);
 	if (r < 0) {
-		expect(r, t1, t2, A_ENOMEM, "tdpmmu_dirty_log_enable");
+		expect(r, t1, t2, REF_E_ENOMEM, "tdpmmu_dirty_log_enable");
 		unchanged("failed tdpmmu_dirty_log_enable");
 	} else {
 		expect(0, t1, t2, 0, "tdpmmu_dirty_log_enable");
-		s->logging = true;
-		s->log_flags = flags;
-		s->bits = calloc(slot_words(s), sizeof(uint64_t));
-		if (!s->bits)
-			fail("out of memory for the model's bitmap");
+		ref_log_enable(s, flags);
 		if (flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) {
-			for (uint64_t i = 0; i < s->d.npages; i++)
-				set_bit_of(s, s->d.base_gfn + i);
 			/* Every page reported already: no split, no protection. */
 			if (r)
 				fail("tdpmmu_dirty_log_enable(%u, 0x%x) = %d, initially set: "
@@ -1398,21 +1021,12 @@ static void op_log_enable(void)
 	after_call();
 }
 
-static int popcount_words(const uint64_t *w, uint64_t n)
-{
-	int c = 0;
-
-	for (uint64_t i = 0; i < n; i++)
-		c += __builtin_popcountll(w[i]);
-	return c;
-}
-
 static void op_log_get(void)
 {
 	uint32_t id = id_arg();
 	uint8_t v = in8();
-	struct mslot *s = slot_by_id(id);
-	uint64_t words = s ? slot_words(s) : 8, *buf;
+	struct ref_slot *s = ref_slot_by_id(id);
+	uint64_t words = s ? ref_slot_words(s) : 8, *buf;
 	unsigned t1 = 0, t2 = 0;
 	int r;
 
@@ -1420,11 +1034,8 @@ static void op_log_get(void)
 	if (!buf)
 		fail("out of memory for a bitmap");
 	if (v % 8 == 0)
-		t1 |= A_EINVAL;
-	if (!s)
-		t2 |= A_ENOENT;
-	else if (!s->logging)
-		t2 |= A_EINVAL;
+		t1 |= REF_E_EINVAL;
+	t2 = ref_log_get_errors(s);
 	if (s)
 		sample_range(s->d.base_gfn, s->d.base_gfn + s->d.npages);
 	before_call();
@@ -1435,76 +1046,20 @@ static void op_log_get(void)
 		unchanged("failed tdpmmu_dirty_log_get");
 	} else {
 		expect(0, t1, t2, 0, "tdpmmu_dirty_log_get");
-		if (r != popcount_words(s->bits, words))
+		if (r != ref_popcount(s->bits, words))
 			fail("tdpmmu_dirty_log_get(%u) = %d, the model has %d bits set", id, r,
-			     popcount_words(s->bits, words));
+			     ref_popcount(s->bits, words));
 		for (uint64_t w = 0; w < words; w++)
 			if (buf[w] != s->bits[w])
 				fail("tdpmmu_dirty_log_get(%u): word %" PRIu64 " is 0x%016" PRIx64
 				     ", the model's 0x%016" PRIx64,
 				     id, w, buf[w], s->bits[w]);
-		if (s->log_flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT)
+		if (s->log & TDPMMU_DIRTY_LOG_MANUAL_PROTECT)
 			unchanged("tdpmmu_dirty_log_get (manual protect)");
-		else
-			memset(s->bits, 0, words * sizeof(uint64_t));
+		ref_log_get(s, NULL); /* clears the bitmap without MANUAL_PROTECT */
 	}
 	free(buf);
 	after_call();
-}
-
-/* The bits i of a word at @lo whose page lo + i lies in [start, end). */
-static uint64_t word_bits_in(uint64_t lo, uint64_t start, uint64_t end)
-{
-	uint64_t a, b;
-
-	if (end <= lo || start >= lo + 64)
-		return 0;
-	a = start > lo ? start - lo : 0;
-	b = end < lo + 64 ? end - lo : 64;
-	return b - a == 64 ? ~0ull : ((1ull << (b - a)) - 1) << a;
-}
-
-/* What a leaf grants, beside its frame and level. */
-#define LEAF_BITS (SPTE_RWX | SPTE_ACCESSED | SPTE_DIRTY | SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE)
-
-/*
- * After a clear of @was (the bits it cleared, of the word whose first
- * page is @lo): the level @g should be mapped at now, from its leaf @b
- * before.  With INITIALLY_SET and EAGER_SPLIT (@split) the huge leaves
- * over [lowest, highest] of @was split first: pre-order with min level
- * 2M, a 1G leaf into 2M leaves, the 2M ones over the range into 4K.
- */
-static int cleared_level(const struct tdpmmu_mapping *b, uint64_t g, uint64_t lo, uint64_t was,
-			 bool split)
-{
-	uint64_t range = word_bits_in(lo, lo + (uint64_t)__builtin_ctzll(was),
-				      lo + 64 - (uint64_t)__builtin_clzll(was)),
-		 n = pages_at(b->level), blk = align_down(g, MB2_PAGES);
-
-	if (!split || b->level == 1 ||
-	    !(word_bits_in(lo, align_down(g, n), align_down(g, n) + n) & range))
-		return b->level;
-	if (b->level == 3 && !(word_bits_in(lo, blk, blk + MB2_PAGES) & range))
-		return 2;
-	return 1;
-}
-
-/*
- * ... and the bits of the leaf at @level that maps @g then: the same leaf's
- * (4K children of a split are executable under NX), less W on a 4K leaf
- * and W and MMU-writable on a huge one if it maps a page of @was.
- */
-static tdp_spte_t cleared_bits(const struct tdpmmu_mapping *b, uint64_t g, int level, uint64_t lo,
-			       uint64_t was)
-{
-	uint64_t n = pages_at(level), start = align_down(g, n);
-	tdp_spte_t bits = b->spte & LEAF_BITS;
-
-	if (level == 1 && b->level > 1 && F.nx)
-		bits |= SPTE_X;
-	if (word_bits_in(lo, start, start + n) & was)
-		bits &= ~(level == 1 ? SPTE_W : SPTE_W | SPTE_MMU_WRITABLE);
-	return bits;
 }
 
 /*
@@ -1530,15 +1085,16 @@ static bool alloc_may_fail(void)
 }
 
 /* After a clear of @was at @lo: every sampled gfn against its lookup before. */
-static void check_cleared(const struct mslot *s, uint64_t lo, uint64_t was, bool may_fail)
+static void check_cleared(const struct ref_slot *s, uint64_t lo, uint64_t was, bool may_fail)
 {
 	const unsigned both = TDPMMU_DIRTY_LOG_INITIALLY_SET | TDPMMU_DIRTY_LOG_EAGER_SPLIT;
-	bool split = (s->log_flags & both) == both;
+	bool split = (s->log & both) == both;
 
 	for (int i = 0; i < F.nsample; i++) {
 		const struct tdpmmu_mapping *b = &F.before[i];
 		uint64_t g = F.sample[i];
 		struct tdpmmu_mapping m;
+		tdpmmu_spte_t bits;
 		int level;
 
 		lookup_ok(g, &m);
@@ -1549,20 +1105,20 @@ static void check_cleared(const struct mslot *s, uint64_t lo, uint64_t was, bool
 			     ": before present %d pfn 0x%" PRIx64
 			     ", after present %d pfn 0x%" PRIx64,
 			     g, b->present, b->pfn, m.present, m.pfn);
-		level = cleared_level(b, g, lo, was, split);
+		level = ref_cleared_level(b->level, g, lo, was, split);
 		/* A split that ran out of tables leaves the rest huge. */
 		if (m.level != level &&
 		    !(may_fail && split && m.level > level && m.level <= b->level))
 			fail("tdpmmu_dirty_log_clear(lo 0x%" PRIx64 ", was 0x%016" PRIx64
 			     "): gfn 0x%" PRIx64 " at level %d, expected %d (%d before)",
 			     lo, was, g, m.level, level, b->level);
-		if ((m.spte & LEAF_BITS) != cleared_bits(b, g, m.level, lo, was))
+		bits = ref_cleared_bits(b->level, b->spte, g, m.level, lo, was);
+		if ((m.spte & REF_SPTE_LEAF_BITS) != bits)
 			fail("tdpmmu_dirty_log_clear(lo 0x%" PRIx64 ", was 0x%016" PRIx64
 			     "): gfn 0x%" PRIx64 " level %d spte 0x%016" PRIx64
 			     ", expected bits 0x%016" PRIx64 " (before: level %d spte 0x%016" PRIx64
 			     ")",
-			     lo, was, g, m.level, m.spte, cleared_bits(b, g, m.level, lo, was),
-			     b->level, b->spte);
+			     lo, was, g, m.level, m.spte, bits, b->level, b->spte);
 	}
 }
 
@@ -1570,8 +1126,8 @@ static void op_log_clear(void)
 {
 	uint32_t id = id_arg();
 	uint8_t fm = in8(), mm = in8();
-	struct mslot *s = slot_by_id(id);
-	uint64_t words = s ? slot_words(s) : 1, first, mask, want = 0;
+	struct ref_slot *s = ref_slot_by_id(id);
+	uint64_t words = s ? ref_slot_words(s) : 1, first, mask, want = 0;
 	unsigned t1 = 0, t2 = 0;
 	bool may_fail = false;
 	int r;
@@ -1611,14 +1167,9 @@ static void op_log_clear(void)
 		break;
 	}
 	if (first % 64)
-		t1 |= A_EINVAL;
-	if (!s) {
-		t2 |= A_ENOENT;
-	} else if (!s->logging || !(s->log_flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT) ||
-		   first >= s->d.npages ||
-		   (s->d.npages - first < 64 && (mask >> (s->d.npages - first)))) {
-		t2 |= A_EINVAL;
-	} else {
+		t1 |= REF_E_EINVAL;
+	t2 = ref_log_clear_errors(s, first, mask);
+	if (!t2) {
 		want = s->bits[first / 64] & mask;
 		sample_range(s->d.base_gfn + first, s->d.base_gfn + first + 64);
 		for (uint64_t m = want; m; m &= m - 1)
@@ -1638,7 +1189,7 @@ static void op_log_clear(void)
 			fail("tdpmmu_dirty_log_clear(%u, 0x%" PRIx64 ", 0x%016" PRIx64
 			     ") = %d, the model clears %d bits (0x%016" PRIx64 ")",
 			     id, first, mask, r, __builtin_popcountll(want), want);
-		s->bits[first / 64] &= ~mask;
+		ref_log_clear(s, first, mask);
 		/* Nothing was set: nothing else happens. */
 		if (!want)
 			unchanged("tdpmmu_dirty_log_clear of no set bit");
@@ -1648,32 +1199,18 @@ static void op_log_clear(void)
 	after_call();
 }
 
-/* What recovery may do to a slot: ZAP unmaps, INPLACE collapses (maps more). */
-static void model_recover(const struct mslot *s, enum tdpmmu_huge_recovery how)
-{
-	uint64_t end = s->d.base_gfn + s->d.npages;
-
-	if (how == TDPMMU_RECOVER_ZAP)
-		states_update(s->d.base_gfn, end, M_PRESENT, ST_UNKNOWN);
-	else if (how == TDPMMU_RECOVER_INPLACE)
-		states_update(s->d.base_gfn, end, M_ABSENT, ST_UNKNOWN);
-}
-
 static void op_log_disable(void)
 {
 	uint32_t id = id_arg();
 	uint8_t hv = in8();
 	enum tdpmmu_huge_recovery how = (enum tdpmmu_huge_recovery)(hv % 4 < 3 ? hv % 4 : hv);
-	struct mslot *s = slot_by_id(id);
+	struct ref_slot *s = ref_slot_by_id(id);
 	unsigned t1 = 0, t2 = 0;
 	int r;
 
 	if ((unsigned)how > TDPMMU_RECOVER_INPLACE)
-		t1 |= A_EINVAL;
-	if (!s)
-		t2 |= A_ENOENT;
-	else if (!s->logging)
-		t2 |= A_EINVAL;
+		t1 |= REF_E_EINVAL;
+	t2 = ref_log_disable_errors(s);
 	if (s)
 		sample_range(s->d.base_gfn, s->d.base_gfn + s->d.npages);
 	before_call();
@@ -1686,11 +1223,7 @@ static void op_log_disable(void)
 		expect(0, t1, t2, 0, "tdpmmu_dirty_log_disable");
 		if (how == TDPMMU_RECOVER_NONE && r)
 			fail("tdpmmu_dirty_log_disable(%u, NONE) = %d", id, r);
-		free(s->bits);
-		s->bits = NULL;
-		s->logging = false;
-		s->log_flags = 0;
-		model_recover(s, how);
+		ref_log_disable(s, how);
 	}
 	after_call();
 }
@@ -1700,16 +1233,13 @@ static void op_recover(void)
 	uint32_t id = id_arg();
 	uint8_t hv = in8();
 	enum tdpmmu_huge_recovery how = (enum tdpmmu_huge_recovery)(hv % 4 < 3 ? hv % 4 : hv);
-	struct mslot *s = slot_by_id(id);
+	struct ref_slot *s = ref_slot_by_id(id);
 	unsigned t1 = 0, t2 = 0;
 	int r;
 
 	if (how != TDPMMU_RECOVER_ZAP && how != TDPMMU_RECOVER_INPLACE)
-		t1 |= A_EINVAL;
-	if (!s)
-		t2 |= A_ENOENT;
-	else if (s->logging)
-		t2 |= A_EINVAL;
+		t1 |= REF_E_EINVAL;
+	t2 = ref_recover_errors(s);
 	if (s)
 		sample_range(s->d.base_gfn, s->d.base_gfn + s->d.npages);
 	before_call();
@@ -1720,7 +1250,7 @@ static void op_recover(void)
 		unchanged("failed tdpmmu_recover_huge_pages");
 	} else {
 		expect(0, t1, t2, 0, "tdpmmu_recover_huge_pages");
-		model_recover(s, how);
+		ref_recover(s, how);
 	}
 	after_call();
 }
@@ -1731,7 +1261,7 @@ static void check_protected(uint64_t g, const char *call)
 	struct tdpmmu_mapping m;
 
 	lookup_ok(g, &m);
-	if (m.present && (spte_is_writable(m.spte) || spte_is_mmu_writable(m.spte)))
+	if (m.present && (tdpmmu_spte_writable(m.spte) || tdpmmu_spte_mmu_writable(m.spte)))
 		fail("after %s(0x%" PRIx64 "): spte 0x%016" PRIx64 " still (MMU-)writable", call, g,
 		     m.spte);
 }
@@ -1745,14 +1275,15 @@ static void op_write_protect(void)
 
 	if (g < F.max_gfn) {
 		lookup_ok(g, &m0);
-		had = m0.present && (spte_is_writable(m0.spte) || spte_is_mmu_writable(m0.spte));
+		had = m0.present &&
+		      (tdpmmu_spte_writable(m0.spte) || tdpmmu_spte_mmu_writable(m0.spte));
 	}
 	sample_add(g);
 	before_call();
 	r = tdpmmu_write_protect_gfn(F.vm, g);
 	trace("tdpmmu_write_protect_gfn(0x%" PRIx64 ") = %d", g, r);
 	if (r < 0 || g >= F.max_gfn) {
-		expect(r, g >= F.max_gfn ? A_ERANGE : 0, 0, 0, "tdpmmu_write_protect_gfn");
+		expect(r, g >= F.max_gfn ? REF_E_ERANGE : 0, 0, 0, "tdpmmu_write_protect_gfn");
 		unchanged("failed tdpmmu_write_protect_gfn");
 	} else {
 		/* Another root (SMM) may hold a writable leaf the lookup cannot see. */
@@ -1769,52 +1300,43 @@ static uint64_t track_gfn_arg(void)
 {
 	uint8_t v = in8();
 
-	if (F.ntracked && v % 2)
-		return F.tracked[(v >> 1) % F.ntracked].gfn;
+	if (ref.ntracked && v % 2)
+		return ref.tracked[(v >> 1) % ref.ntracked].gfn;
 	return gfn_arg();
 }
 
 static void op_track(bool add)
 {
 	uint64_t g = track_gfn_arg();
-	struct tracked *t = tracked_of(g);
-	unsigned t1 = 0, t2 = 0;
+	bool tracked = ref_tracked(g) != 0;
+	unsigned t1 = 0, t2;
 	int r;
 
-	if (add && !t && F.ntracked == MAX_TRACKED)
+	if (add && !tracked && ref.ntracked == REF_MAX_TRACKED)
 		return;
 	if (g >= F.max_gfn)
-		t1 |= A_ERANGE;
-	if (!slot_of(g))
-		t2 |= A_ENOENT;
-	else if (!add && !t)
-		t2 |= A_EINVAL;
+		t1 |= REF_E_ERANGE;
+	t2 = ref_track_errors(g, add);
 	sample_add(g);
 	before_call();
 	r = add ? tdpmmu_write_track_add(F.vm, g) : tdpmmu_write_track_remove(F.vm, g);
 	trace("tdpmmu_write_track_%s(0x%" PRIx64 ") = %d", add ? "add" : "remove", g, r);
-	expect(r, t1, t2, add ? A_ENOMEM : 0,
+	expect(r, t1, t2, add ? REF_E_ENOMEM : 0,
 	       add ? "tdpmmu_write_track_add" : "tdpmmu_write_track_remove");
 	if (r) {
 		unchanged(add ? "failed tdpmmu_write_track_add"
 			      : "failed tdpmmu_write_track_remove");
 	} else if (add) {
-		if (!t) {
-			t = &F.tracked[F.ntracked++];
-			t->gfn = g;
-			t->count = 0;
-		}
-		t->count++;
+		ref_track_add(g);
 		check_protected(g, "tdpmmu_write_track_add");
 	} else {
-		if (!--t->count)
-			*t = F.tracked[--F.ntracked];
+		ref_track_remove(g);
 		/* Remove has nothing to undo in the tables. */
 		unchanged("tdpmmu_write_track_remove");
 	}
-	if (tdpmmu_write_tracked(F.vm, g) != is_tracked(g))
+	if (tdpmmu_write_tracked(F.vm, g) != (ref_tracked(g) != 0))
 		fail("tdpmmu_write_tracked(0x%" PRIx64 ") = %d, model %d", g,
-		     tdpmmu_write_tracked(F.vm, g), is_tracked(g));
+		     tdpmmu_write_tracked(F.vm, g), (ref_tracked(g) != 0));
 	after_call();
 }
 
@@ -1832,7 +1354,7 @@ static void op_young(void)
 	before_call();
 	for (int i = 0; i < F.nsample; i++)
 		if (F.sample[i] >= start && F.sample[i] < end && F.before[i].present &&
-		    spte_is_accessed(F.before[i].spte))
+		    tdpmmu_spte_accessed(F.before[i].spte))
 			young_seen = true;
 	switch (k % 3) {
 	case 0:
@@ -1876,9 +1398,9 @@ static void op_lookup(void)
 	int r;
 
 	if (v % 8 == 0)
-		t1 |= A_EINVAL;
+		t1 |= REF_E_EINVAL;
 	if (g >= F.max_gfn)
-		t1 |= A_ERANGE;
+		t1 |= REF_E_ERANGE;
 	sample_add(g);
 	before_call();
 	r = tdpmmu_lookup(F.vm, g, v % 8 == 0 ? NULL : &m);
@@ -1892,7 +1414,7 @@ static void op_host(void)
 {
 	uint8_t k = in8(), lo = in8();
 	uint64_t g = gfn_arg(), pfn = 0, value = 1;
-	struct mslot *s = slot_of(g);
+	struct ref_slot *s = ref_slot_of(g);
 	unsigned t1 = 0, t2 = 0;
 	bool dirty = false;
 	int r;
@@ -1904,7 +1426,7 @@ static void op_host(void)
 		r = tdpmmu_host_pfn(F.vm, g, &pfn);
 		trace("tdpmmu_host_pfn(0x%" PRIx64 ") = %d, 0x%" PRIx64, g, r, pfn);
 		/* Out of range is simply no memslot here. */
-		expect(r, 0, s ? 0 : A_ENOENT | A_ERANGE, 0, "tdpmmu_host_pfn");
+		expect(r, 0, s ? 0 : REF_E_ENOENT | REF_E_ERANGE, 0, "tdpmmu_host_pfn");
 		if (!r && (pfn == 0 || pfn >= (1ull << 39)))
 			fail("tdpmmu_host_pfn(0x%" PRIx64 ") = frame 0x%" PRIx64, g, pfn);
 		break;
@@ -1913,13 +1435,13 @@ static void op_host(void)
 		bool null = k >= 224;
 
 		if ((gpa & 7) || null)
-			t1 |= A_EINVAL;
+			t1 |= REF_E_EINVAL;
 		if ((gpa >> 12) >= F.max_gfn)
-			t1 |= A_ERANGE;
+			t1 |= REF_E_ERANGE;
 		if (!F.payload)
-			t2 |= A_ENODEV;
-		if (!slot_of(gpa >> 12))
-			t2 |= A_ENOENT;
+			t2 |= REF_E_ENODEV;
+		if (!ref_slot_of(gpa >> 12))
+			t2 |= REF_E_ENOENT;
 		r = tdpmmu_host_read(F.vm, gpa, null ? NULL : &value);
 		trace("tdpmmu_host_read(0x%" PRIx64 ") = %d, 0x%" PRIx64, gpa, r, value);
 		expect(r, t1, t2, 0, "tdpmmu_host_read");
@@ -1931,11 +1453,11 @@ static void op_host(void)
 	}
 	case 3:
 		if (g >= F.max_gfn)
-			t1 |= A_ERANGE;
+			t1 |= REF_E_ERANGE;
 		if (!F.payload)
-			t2 |= A_ENODEV;
+			t2 |= REF_E_ENODEV;
 		if (!s)
-			t2 |= A_ENOENT;
+			t2 |= REF_E_ENOENT;
 		r = tdpmmu_host_writeback(F.vm, g);
 		trace("tdpmmu_host_writeback(0x%" PRIx64 ") = %d", g, r);
 		expect(r, t1, t2, 0, "tdpmmu_host_writeback");
@@ -1946,13 +1468,13 @@ static void op_host(void)
 		bool null = k >= 224;
 
 		if (null)
-			t1 |= A_EINVAL;
+			t1 |= REF_E_EINVAL;
 		if (g >= F.max_gfn)
-			t1 |= A_ERANGE;
+			t1 |= REF_E_ERANGE;
 		if (!F.payload)
-			t2 |= A_ENODEV;
+			t2 |= REF_E_ENODEV;
 		if (!s)
-			t2 |= A_ENOENT;
+			t2 |= REF_E_ENOENT;
 		r = tdpmmu_host_dirty(F.vm, g, null ? NULL : &dirty);
 		trace("tdpmmu_host_dirty(0x%" PRIx64 ") = %d, %d", g, r, dirty);
 		expect(r, t1, t2, 0, "tdpmmu_host_dirty");
@@ -1976,9 +1498,8 @@ static void op_nx_recover(void)
 		fail("tdpmmu_nx_recover(%u) = %d with %" PRIu64 " tables listed", ratio, r, listed);
 	if (!F.nx && (r || listed))
 		fail("NX off, yet %" PRIu64 " tables listed and %d recovered", listed, r);
-	if (r)
-		states_all(M_PRESENT, ST_UNKNOWN);
-	else
+	ref_nx_recover(ratio ? ratio : 1, NULL, 0, r);
+	if (!r)
 		unchanged("tdpmmu_nx_recover (nothing recovered)");
 	after_call();
 }
@@ -1997,7 +1518,7 @@ static void op_vcpu(void)
 			break;
 		r = tdpmmu_vcpu_create(F.vm, &F.vcpu[1]);
 		trace("tdpmmu_vcpu_create() = %d", r);
-		expect(r, 0, 0, A_ENOMEM, "tdpmmu_vcpu_create");
+		expect(r, 0, 0, REF_E_ENOMEM, "tdpmmu_vcpu_create");
 		if (r)
 			F.vcpu[1] = NULL;
 		F.smm[1] = false;
@@ -2019,13 +1540,13 @@ static void op_vcpu(void)
 		break;
 	case 3:
 		r = tdpmmu_vcpu_set_smm(NULL, true);
-		expect(r, A_EINVAL, 0, 0, "tdpmmu_vcpu_set_smm(NULL)");
+		expect(r, REF_E_EINVAL, 0, 0, "tdpmmu_vcpu_set_smm(NULL)");
 		break;
 	case 4:
 		r = tdpmmu_vcpu_create(F.vm, NULL);
-		expect(r, A_EINVAL, 0, 0, "tdpmmu_vcpu_create(vm, NULL)");
+		expect(r, REF_E_EINVAL, 0, 0, "tdpmmu_vcpu_create(vm, NULL)");
 		r = tdpmmu_vcpu_create(NULL, &dummy);
-		expect(r, A_EINVAL, 0, 0, "tdpmmu_vcpu_create(NULL, &v)");
+		expect(r, REF_E_EINVAL, 0, 0, "tdpmmu_vcpu_create(NULL, &v)");
 		break;
 	default:
 		if (F.vcpu[vi])
@@ -2054,7 +1575,7 @@ static void op_misc(void)
 		trace("tdpmmu_hold_walk(%u ns) = %d", v * 50u, r);
 		expect(r, 0, 0, 0, "tdpmmu_hold_walk");
 		r = tdpmmu_hold_walk(NULL, 1);
-		expect(r, A_EINVAL, 0, 0, "tdpmmu_hold_walk(NULL)");
+		expect(r, REF_E_EINVAL, 0, 0, "tdpmmu_hold_walk(NULL)");
 		break;
 	case 2: {
 		int64_t c[TDPMMU_NR_COUNTERS];
@@ -2264,15 +1785,15 @@ static void try_bad_configs(uint8_t v)
 		break;
 	case 3:
 		r = tdpmmu_vm_create(NULL, &vm);
-		expect(r, A_EINVAL, 0, 0, "tdpmmu_vm_create(NULL)");
+		expect(r, REF_E_EINVAL, 0, 0, "tdpmmu_vm_create(NULL)");
 		return;
 	default:
 		r = tdpmmu_vm_create(&cfg, NULL);
-		expect(r, A_EINVAL, 0, 0, "tdpmmu_vm_create(cfg, NULL)");
+		expect(r, REF_E_EINVAL, 0, 0, "tdpmmu_vm_create(cfg, NULL)");
 		return;
 	}
 	r = tdpmmu_vm_create(&cfg, &vm);
-	expect(r, A_EINVAL, 0, 0, "tdpmmu_vm_create(bad config)");
+	expect(r, REF_E_EINVAL, 0, 0, "tdpmmu_vm_create(bad config)");
 	if (vm)
 		fail("a refused tdpmmu_vm_create set its output");
 }
@@ -2328,6 +1849,9 @@ static void run_input(void)
 	F.win_base[0] = 0;
 	F.win_base[1] = GB_PAGES - WIN / 2;
 	F.win_base[2] = F.max_gfn - WIN;
+	ref_init_vague(F.win_base, NR_WINDOWS, WIN, F.nx);
+	ref.fatal = true; /* a mismatch aborts, as fail() does */
+	set_where();
 	r = tdpmmu_vcpu_create(F.vm, &F.vcpu[0]);
 	if (r)
 		fail("tdpmmu_vcpu_create = %d", r);
@@ -2348,6 +1872,7 @@ static void run_input(void)
 		};
 
 		F.opname = "preset memslot_add";
+		set_where();
 		for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++) {
 			struct tdpmmu_memslot d = presets[i];
 
@@ -2359,16 +1884,18 @@ static void run_input(void)
 		enum op op = (enum op)(in8() % NR_OPS);
 
 		F.opname = op_names[op];
+		set_where();
 		run_op(op);
 	}
 	F.opname = "final checks";
+	set_where();
 	for (uint64_t k = 0; k < NR_WINDOWS * WIN; k++)
 		check_gfn(F.win_base[k / WIN] + k % WIN);
 	r = tdpmmu_audit(F.vm);
 	if (r)
 		fail("tdpmmu_audit() = %d violations (details above)", r);
-	while (F.ninval) {
-		struct range rg = F.inval[--F.ninval];
+	while (ref.ninval) {
+		struct ref_range rg = ref.inval[--ref.ninval];
 
 		r = tdpmmu_invalidate_end(F.vm, rg.start, rg.end);
 		trace("tdpmmu_invalidate_end(0x%" PRIx64 ", 0x%" PRIx64 ") = %d", rg.start, rg.end,
@@ -2401,14 +1928,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 3)
 		return 0;
-	for (int i = 0; i < MAX_SLOTS; i++)
-		free(F.slots[i].bits);
 	memset(&F, 0, sizeof(F));
 	F.data = data;
 	F.size = size;
 	run_input();
-	for (int i = 0; i < MAX_SLOTS; i++)
-		slot_forget(&F.slots[i]);
+	ref_free();
 	return 0;
 }
 

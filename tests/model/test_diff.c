@@ -1,21 +1,24 @@
 /*
  * test_diff.c - differential test: random map / zap / huge-over-table /
- * split / zap-all operations on one thread, checked against a trivially
- * correct model (a flat array: gfn -> level of the leaf mapping it, and
- * the frame is the host frame of the gfn).  Periodically and at the end
- * every gfn's translation is compared and the accounting is audited
- * against a full walk.
+ * split / zap-all operations on one thread, checked against the exact
+ * reference model (ref_model.h; here without logging, tracking or NX).
+ * Each fault's level and spurious answer are the model's; periodically and
+ * at the end every gfn's translation (level, frame, leaf bits) and the leaf
+ * and table counters are compared, and the accounting is audited against a
+ * full walk.
  *
  *   test_diff [--ops N] [--seed S]
  */
 #include <string.h>
 
 #include "lib/check.h"
-#include "tdpmmu/tdpmmu.h"
 #include "lib/test_vm.h"
+#include "model/ref_model.h"
+#include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 
-#define GB (1ull << 18) /* 4K pages in 1 GiB */
-#define MB2 512ull
+#define GB REF_GB /* 4K pages in 1 GiB */
+#define MB2 REF_MB2
 
 /* Guest layout: 1 GiB hugetlb-1g, 64 MiB THP at an odd offset, 8 MiB anon. */
 #define HUGE_BASE 0ull
@@ -25,99 +28,15 @@
 #define ANON_PAGES (8 * 256ull)
 #define SPACE (ANON_BASE + ANON_PAGES)
 
-static uint8_t model[SPACE]; /* 0 = unmapped, else leaf level */
-
-static int model_max_level(uint64_t gfn)
-{
-	if (gfn < HUGE_BASE + GB)
-		return 3;
-	if (gfn >= THP_BASE && gfn < THP_BASE + THP_PAGES) {
-		uint64_t b = gfn & ~(MB2 - 1);
-
-		return b >= THP_BASE && b + MB2 <= THP_BASE + THP_PAGES ? 2 : 1;
-	}
-	if (gfn >= ANON_BASE && gfn < ANON_BASE + ANON_PAGES)
-		return 1;
-	return 0;
-}
-
-static uint64_t pages_at(int level)
-{
-	return 1ull << (9 * (level - 1));
-}
-
-static void model_set(uint64_t gfn, int level, int value)
-{
-	uint64_t b = gfn & ~(pages_at(level) - 1);
-
-	memset(&model[b], value, pages_at(level));
-}
-
-/*
- * A not-present fault whose goal level is @goal (the cap already applied).
- * With @present (a permission fault, TDPMMU_ACCESS_PRESENT), a leaf that
- * already maps the gfn within the cap @cap (0 = none) allows the access
- * (every slot is writable): the fast path reports it spurious and nothing
- * changes.  Returns the level that maps the gfn afterwards.
- */
-static int model_map(uint64_t gfn, int goal, int cap, bool present)
-{
-	int l = model[gfn];
-
-	if (present && l && (!cap || l <= cap))
-		return l;
-	if (l == 0 || l < goal) {
-		model_set(gfn, goal, goal);
-		return goal;
-	}
-	while (l > goal) { /* split down to the goal */
-		model_set(gfn, l, l - 1);
-		l--;
-	}
-	return goal;
-}
-
-static void model_zap(uint64_t start, uint64_t end)
-{
-	for (uint64_t g = start; g < end && g < SPACE; g++)
-		if (model[g])
-			model_set(g, model[g], 0);
-}
-
-static int compare_all(struct tdpmmu_vm *vm)
-{
-	int bad = 0;
-
-	for (uint64_t g = 0; g < SPACE; g++) {
-		struct tdpmmu_mapping m;
-		uint64_t pfn = 0;
-
-		if (!model_max_level(g))
-			continue;
-		REQUIRE(tdpmmu_lookup(vm, g, &m) == 0);
-		REQUIRE(tdpmmu_host_pfn(vm, g, &pfn) == 0);
-		if (m.present != (model[g] != 0) || (m.present && (m.level != model[g] ||
-								   m.pfn != pfn))) {
-			if (bad++ < 10)
-				fprintf(stderr,
-					"gfn 0x%" PRIx64 ": mmu present=%d level=%d pfn=0x%" PRIx64
-					", model level=%d pfn=0x%" PRIx64 "\n",
-					g, m.present, m.level, m.pfn, model[g], pfn);
-		}
-	}
-	return bad;
-}
-
 static void compare_leaf_counts(struct tdpmmu_vm *vm)
 {
-	int64_t c[TDPMMU_NR_COUNTERS], n[4] = { 0 };
+	int64_t c[TDPMMU_NR_COUNTERS];
 
-	for (uint64_t g = 0; g < SPACE; g++)
-		n[model[g]]++;
 	tdpmmu_counters_read(vm, c);
-	CHECK_EQ(c[TDPMMU_C_LEAVES_4K], n[1]);
-	CHECK_EQ(c[TDPMMU_C_LEAVES_2M], n[2] / (int64_t)pages_at(2));
-	CHECK_EQ(c[TDPMMU_C_LEAVES_1G], n[3] / (int64_t)pages_at(3));
+	CHECK_EQ(c[TDPMMU_C_LEAVES_4K], ref.nleaves[1]);
+	CHECK_EQ(c[TDPMMU_C_LEAVES_2M], ref.nleaves[2]);
+	CHECK_EQ(c[TDPMMU_C_LEAVES_1G], ref.nleaves[3]);
+	ref_check_leaves(vm, true); /* the table counters too */
 }
 
 static uint64_t random_gfn(uint64_t *rs)
@@ -157,6 +76,9 @@ int main(int argc, char **argv)
 		}
 	}
 	rs = seed * 0x9E3779B97F4A7C15ull + 1;
+	ref_init_exact(SPACE, false);
+	for (size_t i = 0; i < ARRAY_SIZE(slots); i++)
+		REQUIRE(ref_slot_add(&slots[i]) != NULL);
 	test_config_init(&cfg);
 	cfg.max_tables = 1 << 16;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
@@ -166,7 +88,7 @@ int main(int argc, char **argv)
 	for (uint64_t op = 1; op <= ops; op++) {
 		unsigned kind = (unsigned)(test_rand(&rs) % 100);
 		uint64_t gfn = random_gfn(&rs);
-		int maxl = model_max_level(gfn), cap, goal;
+		int maxl = ref_max_level(gfn), cap;
 		struct tdpmmu_fault_result res;
 
 		if (kind < 60) {
@@ -179,11 +101,12 @@ int main(int argc, char **argv)
 			cap = (int)(test_rand(&rs) % 4);
 			if (cap == 3 && test_rand(&rs) % 8)
 				cap = 2; /* keep 1G mappings rare: each costs the model 256K writes */
-			goal = cap && cap < maxl ? cap : maxl;
 			REQUIRE(tdpmmu_fault(vcpu, gfn,
-					     TDPMMU_ACCESS_WRITE | (present ? TDPMMU_ACCESS_PRESENT : 0),
+					     TDPMMU_ACCESS_WRITE |
+						     (present ? TDPMMU_ACCESS_PRESENT : 0),
 					     cap, &res) == 0);
-			CHECK_EQ(res.level, model_map(gfn, goal, cap, present));
+			CHECK_EQ(res.level, ref_fault(gfn, TDPMMU_ACCESS_WRITE, present, cap, 0));
+			CHECK_EQ(res.spurious, ref.spurious);
 			nmap++;
 		} else if (kind < 75) {
 			/* Huge over table: fill some 4K entries of a block, then map it huge. */
@@ -193,24 +116,25 @@ int main(int argc, char **argv)
 				uint64_t g = (gfn & ~(MB2 - 1)) + test_rand(&rs) % MB2;
 
 				REQUIRE(tdpmmu_fault(vcpu, g, TDPMMU_ACCESS_READ, 1, NULL) == 0);
-				model_map(g, 1, 1, false);
+				ref_fault(g, TDPMMU_ACCESS_READ, false, 1, 0);
 			}
 			REQUIRE(tdpmmu_fault(vcpu, gfn, TDPMMU_ACCESS_READ, 2, NULL) == 0);
-			model_map(gfn, 2, 2, false);
+			ref_fault(gfn, TDPMMU_ACCESS_READ, false, 2, 0);
 			nhuge++;
 		} else if (kind < 97) {
 			uint64_t len = 1 + test_rand(&rs) % (kind < 95 ? 1024 : 4 * MB2);
 
 			REQUIRE(tdpmmu_zap_range(vm, gfn, gfn + len) == 0);
-			model_zap(gfn, gfn + len);
+			ref_zap(gfn, gfn + len);
 			nzap++;
 		} else if (kind == 97 && test_rand(&rs) % 16 == 0) {
 			REQUIRE(tdpmmu_zap_all(vm) == 0);
-			memset(model, 0, sizeof(model));
+			ref_zap_all();
 			nall++;
 		}
 		if (op % 25000 == 0 || op == ops) {
-			CHECK_EQ(compare_all(vm), 0);
+			ref.where = "test_diff";
+			CHECK_EQ(ref_check_all(vm), 0);
 			CHECK_EQ(tdpmmu_audit(vm), 0);
 			compare_leaf_counts(vm);
 			if (check_failures)
@@ -228,5 +152,6 @@ int main(int argc, char **argv)
 	CHECK(c[TDPMMU_C_TABLES_REPLACED] > 0);
 	CHECK(c[TDPMMU_C_LEAVES_ZAPPED] > 0);
 	tdpmmu_vm_destroy(vm);
+	ref_free();
 	return check_report("test_diff");
 }

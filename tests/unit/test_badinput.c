@@ -7,6 +7,7 @@
 
 #include "lib/check.h"
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 
 #define SLOT_PAGES (1ull << 18)
 
@@ -154,7 +155,7 @@ static void test_memslots_and_faults(void)
 	/* A read-only slot still maps reads, without W. */
 	CHECK_EQ(tdpmmu_fault(vcpu, 4 * SLOT_PAGES + 3, TDPMMU_ACCESS_READ, 0, NULL), 0);
 	CHECK_EQ(tdpmmu_lookup(vm, 4 * SLOT_PAGES + 3, &m), 0);
-	CHECK(m.present && !spte_is_writable(m.spte) && !spte_is_host_writable(m.spte));
+	CHECK(m.present && !tdpmmu_spte_writable(m.spte) && !tdpmmu_spte_host_writable(m.spte));
 
 	/* Memslot table full. */
 	for (uint32_t i = 2; i < TDPMMU_MAX_MEMSLOTS; i++) {
@@ -210,8 +211,30 @@ static void test_payload_sizing(void)
 	tdpmmu_vm_destroy(vm);
 }
 
+/* The build queries, and the testing calls' NULL handles. */
+static void test_build_and_testing(void)
+{
+	uint64_t pages = 1;
+
+	CHECK_EQ(tdpmmu_level_pages(0), 0);
+	CHECK_EQ(tdpmmu_level_pages(-1), 0);
+	CHECK_EQ(tdpmmu_level_pages(6), 0);
+	for (int level = TDPMMU_LEVEL_4K; level <= 5; level++) {
+		CHECK_EQ(tdpmmu_level_pages(level), pages);
+		pages <<= tdpmmu_pt_bits();
+	}
+	CHECK(tdpmmu_vcpu_cache_tables() >= 5);
+	CHECK_EQ(tdpmmu_thread_attach(), 0);
+	CHECK_EQ(tdpmmu_audit(NULL), -EINVAL);
+	CHECK_EQ(tdpmmu_audit_tlbs(NULL), -EINVAL);
+	CHECK_EQ(tdpmmu_nx_audit(NULL), -EINVAL);
+	CHECK_EQ(tdpmmu_hold_walk(NULL, 1), -EINVAL);
+	CHECK_EQ(tdpmmu_test_recover_range(NULL, 0, 1, TDPMMU_RECOVER_ZAP), -EINVAL);
+}
+
 int main(void)
 {
+	test_build_and_testing();
 	test_vm_create();
 	test_payload_sizing();
 	test_strategy_names();

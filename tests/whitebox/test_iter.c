@@ -10,6 +10,7 @@
 #include "mmu/tdp_mmu.h"
 #include "mmu/tdp_root.h"
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 #include "vm/vm_internal.h"
 
 static struct tdpmmu_vm *make_vm(unsigned levels, uint64_t base, uint64_t npages)

@@ -64,7 +64,7 @@ static void test_exclusion_and_fairness(void)
 	pthread_t r[READERS], w[2];
 	struct tdpmmu_lock_stats st;
 
-	REQUIRE(mmu_lock_init(&lock) == 0);
+	REQUIRE(mmu_lock_init(&lock, false) == 0);
 	for (int i = 0; i < READERS; i++)
 		pthread_create(&r[i], NULL, reader, NULL);
 	/* Two writers, so writers also contend with each other. */
@@ -130,7 +130,7 @@ static void test_writers_do_not_starve_readers(void)
 	pthread_t w[3];
 	int got = 0;
 
-	REQUIRE(mmu_lock_init(&lock) == 0);
+	REQUIRE(mmu_lock_init(&lock, false) == 0);
 	for (int i = 0; i < 3; i++)
 		pthread_create(&w[i], NULL, writer_stream, NULL);
 	while (atomic_load(&stream_writes) < 100)
@@ -187,7 +187,7 @@ static void test_needbreak(void)
 {
 	pthread_t t;
 
-	REQUIRE(mmu_lock_init(&lock) == 0);
+	REQUIRE(mmu_lock_init(&lock, false) == 0);
 	mmu_lock_read(&lock);
 	CHECK(mmu_lock_held_read(&lock));
 	CHECK(!mmu_lock_needbreak(&lock, TDP_SHARED));
@@ -220,7 +220,7 @@ static void test_mode_assertion(void)
 	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		freopen("/dev/null", "w", stderr);
-		REQUIRE(mmu_lock_init(&lock) == 0);
+		REQUIRE(mmu_lock_init(&lock, false) == 0);
 		mmu_lock_read(&lock);
 		mmu_lock_assert_held(&lock, TDP_EXCLUSIVE); /* must abort */
 		_exit(0);

@@ -1,8 +1,8 @@
 /*
  * test_lock_rank.c - the debug-build lock-order checker (src/base/lock_rank.h,
  * docs/locking.md): a lock taken out of rank order aborts with the names
- * and ranks of both locks; the documented order, trylocks, the wrlock
- * escalation and condition-variable waits pass; and the library's own
+ * and ranks of both locks; the documented order, trylocks, the global
+ * policy's single lock and condition-variable waits pass; and the library's own
  * paths (slots, faults, dirty log, memslot move, fast zap, NX recovery,
  * TLB audit) run clean under every strategy.  Every other debug test and
  * the torture run through the checker too.
@@ -21,6 +21,7 @@
 #include "mmu/mmu_lock.h"
 #include "lib/test_vm.h"
 #include "tdpmmu/tdpmmu.h"
+#include "tdpmmu/testing.h"
 
 #ifdef TDP_DEBUG
 
@@ -91,14 +92,14 @@ static void child_arena_then_pages(void)
 
 static void child_mmu_then_slots(void)
 {
-	REQUIRE(mmu_lock_init(&mmu_a) == 0);
+	REQUIRE(mmu_lock_init(&mmu_a, false) == 0);
 	mmu_lock_read(&mmu_a);
 	tdp_mutex_lock(&m_slots, TDP_RANK_SLOTS); /* must abort */
 }
 
 static void child_vcpus_then_mmu_write(void)
 {
-	REQUIRE(mmu_lock_init(&mmu_a) == 0);
+	REQUIRE(mmu_lock_init(&mmu_a, false) == 0);
 	tdp_mutex_lock(&m_vcpus, TDP_RANK_VCPUS);
 	mmu_lock_write(&mmu_a); /* must abort, before it blocks */
 }
@@ -106,8 +107,8 @@ static void child_vcpus_then_mmu_write(void)
 /* Two locks of one rank: two VMs' MMU locks in one thread. */
 static void child_two_mmu_locks(void)
 {
-	REQUIRE(mmu_lock_init(&mmu_a) == 0);
-	REQUIRE(mmu_lock_init(&mmu_b) == 0);
+	REQUIRE(mmu_lock_init(&mmu_a, false) == 0);
+	REQUIRE(mmu_lock_init(&mmu_b, false) == 0);
 	mmu_lock_read(&mmu_a);
 	mmu_lock_read(&mmu_b); /* must abort */
 }
@@ -115,7 +116,7 @@ static void child_two_mmu_locks(void)
 /* A trylock is recorded: what is taken after it is checked against it. */
 static void child_after_trylock(void)
 {
-	REQUIRE(mmu_lock_init(&mmu_a) == 0);
+	REQUIRE(mmu_lock_init(&mmu_a, false) == 0);
 	tdp_mutex_lock(&m_arena, TDP_RANK_ARENA);
 	REQUIRE(mmu_lock_write_trylock(&mmu_a)); /* out of order, but cannot deadlock */
 	tdp_mutex_lock(&m_vcpus, TDP_RANK_VCPUS); /* below the arena lock: must abort */
@@ -136,7 +137,7 @@ static void child_library_slots_under_mmu(void)
 	test_config_init(&cfg);
 	cfg.payload_bytes = tdpmmu_payload_bytes_for(512, 1);
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
-	REQUIRE(mmu_lock_init(&mmu_a) == 0);
+	REQUIRE(mmu_lock_init(&mmu_a, false) == 0);
 	mmu_lock_read(&mmu_a);
 	tdpmmu_memslot_add(vm, &s); /* must abort */
 }
@@ -145,7 +146,7 @@ static void child_library_slots_under_mmu(void)
 
 static void child_full_order(void)
 {
-	REQUIRE(mmu_lock_init(&mmu_a) == 0);
+	REQUIRE(mmu_lock_init(&mmu_a, false) == 0);
 	tdp_mutex_lock(&m_slots, TDP_RANK_SLOTS);
 	tdp_mutex_lock(&m_zap, TDP_RANK_FAST_ZAP);
 	mmu_lock_read(&mmu_a);
@@ -185,7 +186,7 @@ static void child_full_order(void)
 /* Trylock out of order, released: the maximum drops back to what is left. */
 static void child_trylock_then_release(void)
 {
-	REQUIRE(mmu_lock_init(&mmu_a) == 0);
+	REQUIRE(mmu_lock_init(&mmu_a, false) == 0);
 	tdp_mutex_lock(&m_arena, TDP_RANK_ARENA);
 	REQUIRE(mmu_lock_write_trylock(&mmu_a));
 	tdp_mutex_lock(&m_nx, TDP_RANK_NX); /* above both */
@@ -197,19 +198,17 @@ static void child_trylock_then_release(void)
 	REQUIRE(tdp_lock_rank_depth() == 0);
 }
 
-/* wrlock's escalation: a read acquisition that takes the write lock is one MMU entry. */
-static void child_escalated_read(void)
+/* The global policy's single lock: a read acquisition takes the write lock, one MMU entry. */
+static void child_single_read(void)
 {
-	REQUIRE(mmu_lock_init(&mmu_a) == 0);
+	REQUIRE(mmu_lock_init(&mmu_a, true) == 0);
 	tdp_mutex_lock(&m_zap, TDP_RANK_FAST_ZAP);
-	mmu_lock_escalate_begin();
 	mmu_lock_read(&mmu_a);
 	REQUIRE(mmu_lock_held_write(&mmu_a));
 	REQUIRE(tdp_lock_rank_depth() == 2);
 	tdp_mutex_lock(&m_vcpus, TDP_RANK_VCPUS);
 	tdp_mutex_unlock(&m_vcpus, TDP_RANK_VCPUS);
 	mmu_lock_read_unlock(&mmu_a);
-	mmu_lock_escalate_end();
 	REQUIRE(tdp_lock_rank_depth() == 1);
 	tdp_mutex_unlock(&m_zap, TDP_RANK_FAST_ZAP);
 	REQUIRE(tdp_lock_rank_depth() == 0);
@@ -300,7 +299,7 @@ int main(void)
 		  "lock order: taking slots_lock (rank 10) while holding mmu_lock (rank 30" },
 		{ "the documented order", child_full_order, NULL },
 		{ "a trylock out of order, released", child_trylock_then_release, NULL },
-		{ "escalated read", child_escalated_read, NULL },
+		{ "single-lock read", child_single_read, NULL },
 		{ "condition wait", child_cond_wait, NULL },
 	};
 

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "lib/check.h"
+#include "tdpmmu/testing.h"
 #include "mmu/mmu_page.h"
 #include "lib/test_vm.h"
 #include "vm/vm_internal.h"

@@ -25,6 +25,9 @@
  *                 ends; then the flush counts a hold-off wait.
  *  rcu-qsbr       a thread that ran a vCPU and then blocks outside tdpmmu
  *                 does not hold up a grace period: rcu_barrier returns.
+ *  pairs          every strategy is the (reclamation policy, fault-lock
+ *                 policy) pair mmu/strategy.c says, and a VM built with it
+ *                 has exactly those traits.
  *
  * Waiting is always for a condition, with a deadline that fails the test.
  */
@@ -35,7 +38,9 @@
 #include <unistd.h>
 
 #include "lib/check.h"
+#include "tdpmmu/testing.h"
 #include "lib/test_vm.h"
+#include "mmu/strategy.h"
 #include "vm/vm_internal.h"
 
 #define REGION_GFN 512ull /* one 2 MiB block */
@@ -310,6 +315,51 @@ static void test_qsbr_blocked_thread(void)
 	printf("test_reclaim: rcu-qsbr: a grace period ended while a vCPU thread was blocked\n");
 }
 
+static void test_strategy_pairs(void)
+{
+	static const struct {
+		enum tdpmmu_strategy s;
+		enum tdp_reclaim_policy reclaim;
+		enum tdp_fault_lock fault_lock;
+	} want[] = {
+		{ TDPMMU_STRATEGY_RCU, TDP_RECLAIM_RCU, TDP_FAULT_LOCK_SHARED },
+		{ TDPMMU_STRATEGY_RCU_QSBR, TDP_RECLAIM_RCU_QSBR, TDP_FAULT_LOCK_SHARED },
+		{ TDPMMU_STRATEGY_LLIST, TDP_RECLAIM_LIST, TDP_FAULT_LOCK_SHARED },
+		{ TDPMMU_STRATEGY_LLIST_TRYLOCK, TDP_RECLAIM_LIST_TRYLOCK, TDP_FAULT_LOCK_SHARED },
+		{ TDPMMU_STRATEGY_WRLOCK, TDP_RECLAIM_UNDER_LOCK, TDP_FAULT_LOCK_WRLOCK },
+		{ TDPMMU_STRATEGY_GLOBAL, TDP_RECLAIM_UNDER_LOCK, TDP_FAULT_LOCK_GLOBAL },
+	};
+	enum tdpmmu_strategy parsed;
+
+	CHECK(sizeof(want) / sizeof(want[0]) == TDPMMU_NR_STRATEGIES);
+	CHECK(tdp_strategy(TDPMMU_NR_STRATEGIES) == NULL);
+	CHECK(tdp_reclaim_traits(TDP_NR_RECLAIM_POLICIES) == NULL);
+	CHECK(tdp_fault_lock_traits(TDP_NR_FAULT_LOCKS) == NULL);
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct tdp_strategy *st = tdp_strategy(want[i].s);
+		const struct tdp_reclaim_traits *rt = tdp_reclaim_traits(want[i].reclaim);
+		const struct tdp_fault_lock_traits *ft = tdp_fault_lock_traits(want[i].fault_lock);
+		struct tdpmmu_vcpu *v;
+		struct tdpmmu_vm *vm;
+
+		REQUIRE(st && rt && ft);
+		CHECK_EQ(st->reclaim, want[i].reclaim);
+		CHECK_EQ(st->fault_lock, want[i].fault_lock);
+		CHECK(tdpmmu_strategy_parse(st->name, &parsed) == 0 && parsed == want[i].s);
+		vm = make_vm(want[i].s, &v);
+		CHECK_EQ(vm->mmu.reclaim.pol.rcu, rt->rcu);
+		CHECK_EQ(vm->mmu.reclaim.pol.qsbr, rt->qsbr);
+		CHECK_EQ(vm->mmu.reclaim.pol.drain_trylock, rt->drain_trylock);
+		CHECK_EQ(vm->mmu.reclaim.pol.free_under_lock, rt->free_under_lock);
+		CHECK_EQ(mmu_lock_is_single(&vm->mmu.lock), ft->single_lock);
+		CHECK_EQ(tdp_mmu_fault_mode(&vm->mmu), ft->fault_mode);
+		CHECK_EQ(tdp_mmu_unlink_mode(&vm->mmu), ft->unlink_mode);
+		CHECK_EQ(rstats(vm).strategy, want[i].s);
+		tdpmmu_vm_destroy(vm);
+	}
+	printf("test_reclaim: pairs: every strategy is its two policies\n");
+}
+
 int main(void)
 {
 	alarm(120); /* a strategy that never frees would hang a case: fail instead */
@@ -320,5 +370,6 @@ int main(void)
 	for (int s = TDPMMU_STRATEGY_LLIST; s < TDPMMU_NR_STRATEGIES; s++)
 		test_flush_holdoff((enum tdpmmu_strategy)s);
 	test_qsbr_blocked_thread();
+	test_strategy_pairs();
 	return check_report("test_reclaim");
 }

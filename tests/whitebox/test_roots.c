@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "lib/check.h"
+#include "tdpmmu/testing.h"
 #include "lib/test_vm.h"
 #include "lib/test_opts.h"
 #include "mmu/tdp_root.h"

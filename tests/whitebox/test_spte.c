@@ -1,7 +1,7 @@
 /* test_spte.c - the entry encoding, its constructors and predicates. */
 #include "lib/check.h"
 #include "mmu/mmu_page.h"
-#include "tdpmmu/spte.h"
+#include "mmu/spte.h"
 
 static void test_layout(void)
 {

@@ -1,0 +1,17 @@
+/*
+ * backing.h - how the program names a backing kind and the page size it
+ * implies (backing.c).  -s itself parses with tdpmmu_backing_parse().
+ */
+#ifndef TDPMMU_CLI_BACKING_H
+#define TDPMMU_CLI_BACKING_H
+
+#include <stdint.h>
+
+#include "tdpmmu/tdpmmu.h"
+
+/* A backing kind by its KVM selftests name ("anonymous_thp"). */
+const char *backing_kvm_name(enum tdpmmu_backing b);
+/* Bytes of the largest page the backing gives (what sizes must be multiples of). */
+uint64_t backing_align_bytes(enum tdpmmu_backing b);
+
+#endif /* TDPMMU_CLI_BACKING_H */

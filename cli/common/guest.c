@@ -1,0 +1,105 @@
+/*
+ * guest.c - the guest program most scenarios run (populate, dirty-log,
+ * access-tracking, demand-paging, notifier, mixed, and the kvm rows' page
+ * lists), as KVM's memstress guest code runs it: one 8-byte access at
+ * offset 0 of every 4K page of the vCPU's region, once each pass.
+ *
+ * Order: ascending, or (-a) a pseudo-random permutation of the region's
+ * pages, different for every vCPU.  The permutation is a bijection on the
+ * smallest power-of-two range holding the region (multiply by an odd
+ * constant, xor-shift, twice), restricted to the region by cycle walking:
+ * an index that falls outside is permuted again until it lands inside,
+ * which keeps the map one-to-one and costs under two rounds on average.
+ *
+ * Writes: whether a page is written or read (-w PCT) depends on its gfn
+ * only, through a hash, so all vCPUs agree and the checks afterwards know
+ * which pages must be dirty and what they must hold.
+ */
+#include "common/guest.h"
+
+#define PERM_MUL_A 0x9e3779b97f4a7c15ull /* odd */
+#define PERM_MUL_B 0xbf58476d1ce4e5b9ull /* odd */
+#define PAGE_VALUE_TAG 0x7464706d6d750000ull /* "tdpmmu", never 0 */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= PERM_MUL_B;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static unsigned range_bits(uint64_t n)
+{
+	unsigned bits = 0;
+
+	while (bits < 64 && (1ull << bits) < n)
+		bits++;
+	return bits;
+}
+
+/* One bijection of [0, mask] (mask + 1 a power of two). */
+static uint64_t permute_once(const struct page_guest *g, uint64_t x, unsigned shift)
+{
+	x = (x * PERM_MUL_A + g->seed) & g->mask;
+	x ^= x >> shift;
+	x = (x * PERM_MUL_B) & g->mask;
+	return x ^ (x >> shift);
+}
+
+static uint64_t permute(const struct page_guest *g, uint64_t i)
+{
+	unsigned shift = range_bits(g->mask + 1) / 2 + 1;
+
+	do
+		i = permute_once(g, i, shift);
+	while (i >= g->npages);
+	return i;
+}
+
+void page_guest_init(struct page_guest *g, uint64_t base_gfn, uint64_t npages,
+			       unsigned vcpu, bool random_order, unsigned write_pct)
+{
+	unsigned bits = range_bits(npages);
+
+	g->base_gfn = base_gfn;
+	g->npages = npages;
+	g->next = 0;
+	g->mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+	g->seed = mix64(vcpu + 1);
+	g->random_order = random_order;
+	g->write_pct = write_pct;
+}
+
+bool page_written(uint64_t gfn, unsigned write_pct)
+{
+	if (write_pct >= 100)
+		return true;
+	return mix64(gfn) % 100 < write_pct;
+}
+
+uint64_t page_value(uint64_t gfn)
+{
+	return PAGE_VALUE_TAG ^ gfn;
+}
+
+bool page_guest_next(void *ctx, struct tdpmmu_access *a)
+{
+	struct page_guest *g = ctx;
+	uint64_t gfn;
+
+	if (g->next == g->npages)
+		return false;
+	gfn = g->base_gfn + (g->random_order ? permute(g, g->next) : g->next);
+	g->next++;
+	a->gpa = gfn * GUEST_PAGE_BYTES;
+	if (page_written(gfn, g->write_pct)) {
+		a->type = TDPMMU_ACCESS_WRITE;
+		a->value = page_value(gfn);
+	} else {
+		a->type = TDPMMU_ACCESS_READ;
+		a->value = 0;
+	}
+	return true;
+}

@@ -1,0 +1,70 @@
+/*
+ * demand.h - `tdpmmu bench demand-paging`, after KVM's demand_paging_test,
+ * as a scenario of the sweep driver, one file per part: opts.c (flags),
+ * run.c (one run of one configuration), report.c (settings, JSON, the
+ * sweep description, demand_main) and help.c.
+ *
+ * Threads: options and reports on the main thread only; a run's vCPU
+ * threads live inside demand_run() (see run.c).
+ */
+#ifndef TDPMMU_CLI_DEMAND_H
+#define TDPMMU_CLI_DEMAND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/bench_common.h"
+
+struct demand_opts {
+	struct bench_opts b; /* first: the common setters take the struct as theirs */
+	unsigned delay_us;   /* -d */
+	bool overlap;        /* -o */
+	bool random_order;   /* -a */
+};
+
+/*
+ * 4K pages in one host page of the backing, what one host fault brings in
+ * (tdpmmu.h, host_fault_us): 2M for THP too, although -b need not be a
+ * multiple of it.
+ */
+static inline uint64_t demand_host_page_pages(const struct demand_opts *o)
+{
+	if (o->b.backing == TDPMMU_BACKING_THP)
+		return 2ull << 20 >> 12;
+	return backing_align_bytes(o->b.backing) / GUEST_PAGE_BYTES;
+}
+
+/* Whether two vCPUs can touch one host page: -o, or THP pages across regions. */
+static inline bool demand_host_pages_shared(const struct demand_opts *o)
+{
+	return o->overlap || bench_pages_per_vcpu(&o->b) % demand_host_page_pages(o);
+}
+
+/* Guest pages in the memslot: one region, or one per vCPU. */
+static inline uint64_t demand_region_pages(const struct demand_opts *o)
+{
+	return bench_pages_per_vcpu(&o->b) * (o->overlap ? 1 : o->b.sw.vcpus);
+}
+
+/* The per-run numbers only this scenario has, for its JSON. */
+struct demand_extra {
+	uint64_t pages_touched, region_pages, host_pages;
+	uint64_t ept_violations, host_faults, host_fault_waits;
+	uint64_t create_ns, paging_ns;
+};
+
+/* opts.c: parse and check the flags (usage errors exit 2)... */
+void demand_opts_parse(struct demand_opts *o, int argc, char **argv);
+/* ...and write them back out: "tdpmmu bench NAME -v ... -d 100". */
+void demand_opts_command(const struct demand_opts *o, const char *name, char *buf, size_t len);
+
+/* run.c: the sweep's run function (@opts: struct demand_opts). */
+void demand_run(void *opts, bool latency_round, struct sweep_run *out);
+
+/* report.c and help.c: the scenario's entry in the table (cli/scenario.c). */
+extern const struct sweep_scenario demand_sweep;
+int demand_main(const struct scenario *sc, int argc, char **argv);
+void demand_help(FILE *f);
+
+#endif /* TDPMMU_CLI_DEMAND_H */

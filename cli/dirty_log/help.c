@@ -1,0 +1,63 @@
+/*
+ * help.c - `tdpmmu bench dirty-log --help`.
+ */
+#include <stdio.h>
+
+#include "common/help_flags.h"
+#include "dirty_log/dirty_log.h"
+
+void dirty_log_help(FILE *f)
+{
+	fputs("usage: tdpmmu bench dirty-log [flags]\n"
+	      "\n"
+	      "KVM's dirty_log_perf_test on simulated vCPUs, as a sweep: one VM per\n"
+	      "strategy, vCPU count and round.  Each vCPU thread runs one pass over its\n"
+	      "own memory per phase (8 bytes at offset 0 of every 4K page) and waits\n"
+	      "outside guest mode between phases.\n"
+	      "\n"
+	      "flags (KVM selftests names first):\n"
+	      VCPUS_FLAG_HELP("1..1000 each (default 1)") LAYOUT_FLAGS_HELP("anonymous")
+	      "  -i N         iterations, 2..100 (default 2)\n"
+	      "  -g           no manual protect: get dirty log clears the bitmap and\n"
+	      "               write-protects what it returned (default: MANUAL_PROTECT |\n"
+	      "               INITIALLY_SET, and a clear call per nonzero 64-page word)\n"
+	      "  -e           vCPUs run one more pass while dirty logging is disabled\n"
+	      "               (default: they wait)\n"
+	      "  -w PCT       share of pages written per pass, the rest read, 0..100\n"
+	      "               (default 100); which pages depends on the gfn only\n"
+	      "  -a           random access: each vCPU visits its pages in its own\n"
+	      "               pseudo-random order (default: ascending)\n"
+	      "  -x N         memslots, 1..512, splitting the whole memory evenly\n"
+	      "               (default 1)\n"
+	      "  --eager-split  enable also splits huge leaves to 4K\n"
+	      "               (TDPMMU_DIRTY_LOG_EAGER_SPLIT, KVM's eager_page_split)\n"
+	      "  --recover HOW  how disable brings huge pages back: zap (zap the\n"
+	      "               collapsible tables, refault huge), inplace (replace each\n"
+	      "               with a huge leaf by one CAS) or none (default inplace)\n"
+	      SWEEP_FLAGS_HELP("rcu", "1", KVM_STRATEGY_HELP)
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "phases of each run, with one strategy, one count and one round printed\n"
+	      "as '<phase> time: S.NNNNNNNNNs' as they go:\n"
+	      "  Populate memory            every vCPU writes each of its pages (faults)\n"
+	      "  Enabling dirty logging     tdpmmu_dirty_log_enable on every memslot\n"
+	      "  Iteration N dirty memory   one pass of every vCPU (write faults on\n"
+	      "                             write-protected pages log them dirty)\n"
+	      "  Iteration N get dirty log  tdpmmu_dirty_log_get on every memslot\n"
+	      "  Iteration N clear dirty log  tdpmmu_dirty_log_clear per nonzero word\n"
+	      "                             (manual protect only)\n"
+	      "  Disabling dirty logging    tdpmmu_dirty_log_disable with --recover\n"
+	      "then (single run) the totals and averages of get and clear over the\n"
+	      "iterations, the pages dirty per iteration and the counters.  Every run\n"
+	      "is checked: every page dirty in iteration 1 with INITIALLY_SET, else\n"
+	      "exactly the pages the guest wrote.\n"
+	      "\n"
+	      "The table: one row per strategy and count (its best round): populate s,\n"
+	      "enable s, dirty s/it (mean per iteration), get s and clear s (totals),\n"
+	      "and the metric, Mpages/s: pages written per second in the dirty-memory\n"
+	      "passes (higher is better), with ratios to rcu and global.  A latency\n"
+	      "round (every fault timed) comes first and does not count for it.  Then\n"
+	      "fault latency, MMU lock and reclamation, and disable s with the dirty\n"
+	      "log's numbers.  The default (1 vCPU x 1G) takes a few seconds on 2 cores.\n",
+	      f);
+}

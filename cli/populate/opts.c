@@ -1,0 +1,141 @@
+/*
+ * opts.c - the flags of `bench populate`, named after KVM's
+ * selftests (-v, -b, -s, -o, -a, -w): defaults, parsing, the checks that
+ * must pass before anything runs, and the flags written back out.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+
+#include "common/bench_common.h"
+#include "populate/populate.h"
+
+void populate_opts_init(struct populate_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	sweep_opts_init(&o->sw, 5);
+	o->sw.counts[1] = 2;
+	o->sw.nr_counts = 2;
+	o->bytes_per_vcpu = 1ull << 30; /* KVM's DEFAULT_PER_VCPU_MEM_SIZE */
+	o->write_pct = 100;
+	o->backing = TDPMMU_BACKING_ANON;
+}
+
+static void set_size(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->bytes_per_vcpu = bench_size_arg(opt, arg);
+}
+
+static void set_write_pct(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->write_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
+}
+
+static void set_backing(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->backing = bench_backing_arg(opt, arg);
+}
+
+static void set_overlap(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->overlap = true;
+}
+
+static void set_prefault(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->prefault = true;
+}
+
+static void set_random(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->random_order = true;
+}
+
+static void show_help(void *ctx, const char *opt, const char *arg)
+{
+	populate_help(stdout);
+	exit(0);
+}
+
+static const struct cli_option populate_options[] = {
+	{ 'b', NULL, true, set_size },
+	{ 'w', NULL, true, set_write_pct },
+	{ 's', NULL, true, set_backing },
+	{ 'o', NULL, false, set_overlap },
+	{ 'a', NULL, false, set_random },
+	{ 0, "prefault", false, set_prefault },
+	SWEEP_CLI_OPTIONS,
+	{ 'h', "help", false, show_help },
+	{ 0 },
+};
+
+static uint64_t machine_memory(void)
+{
+	struct sysinfo si;
+
+	return sysinfo(&si) ? 0 : (uint64_t)si.totalram * si.mem_unit;
+}
+
+/*
+ * The memslot of every vCPU count must fit the address width, and what it
+ * really takes (page tables, and the payload's touched pages) must fit in
+ * half of this machine's memory: better a usage error now than the OOM
+ * killer half way through.
+ */
+static void check_memory(const struct populate_opts *o)
+{
+	uint64_t max_pages = 1ull << (o->sw.levels * tdpmmu_pt_bits()), mem = machine_memory();
+	uint64_t align = backing_align_bytes(o->backing);
+	char size[32], limit[32], page[32], need[32], have[32];
+
+	format_size(o->bytes_per_vcpu, size, sizeof(size));
+	format_size(align, page, sizeof(page));
+	if (o->bytes_per_vcpu % align)
+		usage_error("-s %s: -b %s is not a multiple of its %s pages",
+			    backing_kvm_name(o->backing), size, page);
+	for (int i = 0; i < o->sw.nr_counts; i++) {
+		unsigned n = o->overlap ? 1 : o->sw.counts[i];
+		uint64_t bytes;
+
+		if (populate_pages_per_vcpu(o) > max_pages / n) {
+			format_size(max_pages * GUEST_PAGE_BYTES, limit, sizeof(limit));
+			if (o->overlap)
+				usage_error("-b %s is more than the %s guest address space of "
+					    "%u-level tables",
+					    size, limit, o->sw.levels);
+			usage_error("%u vCPUs x %s is more than the %s guest address space of "
+				    "%u-level tables",
+				    n, size, limit, o->sw.levels);
+		}
+		bytes = populate_tables_needed(o, o->sw.counts[i]) * GUEST_PAGE_BYTES +
+			(o->sw.payload
+				 ? populate_slot_pages(o, o->sw.counts[i]) * GUEST_PAGE_BYTES
+				 : 0);
+		if (mem && bytes > mem / 2) {
+			format_size_approx(bytes, need, sizeof(need));
+			format_size_approx(mem, have, sizeof(have));
+			usage_error("%u vCPUs x %s needs about %s of page tables%s, more than "
+				    "half of this machine's %s",
+				    o->sw.counts[i], size, need,
+				    o->sw.payload ? " and payload" : "", have);
+		}
+	}
+}
+
+void populate_opts_parse(struct populate_opts *o, int argc, char **argv)
+{
+	parse_options(populate_options, argc, argv, o, "bench populate");
+	check_memory(o);
+}
+
+void populate_opts_format(const struct populate_opts *o, char *buf, size_t len)
+{
+	char size[32], common[512];
+
+	format_size(o->bytes_per_vcpu, size, sizeof(size));
+	sweep_opts_format(&o->sw, common, sizeof(common));
+	snprintf(buf, len, "%s -b %s -s %s -w %u%s%s%s", common, size,
+		 backing_kvm_name(o->backing), o->write_pct, o->overlap ? " -o" : "",
+		 o->random_order ? " -a" : "", o->prefault ? " --prefault" : "");
+}

@@ -1,0 +1,251 @@
+/*
+ * report.c - `tdpmmu bench populate` as a scenario of the sweep driver
+ * (sweep.c): its report, JSON, sweep description and populate_main().
+ * Each run is populate_run() at the driver's strategy and vCPU count.
+ * The latency round times every fault and runs the full audit; the
+ * throughput rounds give faults per second.  Along the way, after the
+ * first strategy's run at each count in each round, the machine reference
+ * at that count (machine_ref.c), and on the smallest count the floor; the
+ * report ends with both: scaling of each strategy beside the machine's
+ * own, and fault cost over the floor.  Main thread only.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/bench_common.h"
+#include "populate/populate.h"
+
+/* The first simulated strategy of the sweep (-1: kvm only). */
+static int first_strategy(const struct sweep_opts *o)
+{
+	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+		if (o->strategies[s])
+			return s;
+	return -1;
+}
+
+static int count_index(const struct sweep_opts *o)
+{
+	for (int i = 0; i < o->nr_counts; i++)
+		if (o->counts[i] == o->vcpus)
+			return i;
+	return 0;
+}
+
+static void populate_sweep_run(void *opts, bool lat_round, struct sweep_run *out)
+{
+	struct populate_opts *o = opts;
+	bool first = (int)o->sw.strategy == first_strategy(&o->sw);
+	bool floor = !lat_round && first && o->sw.vcpus == o->sw.counts[0] &&
+		     populate_maps_4k_only(o);
+	struct populate_extra *x = calloc(1, sizeof(*x));
+	struct populate_result res;
+	double secs;
+
+	if (!x)
+		fatal("out of memory");
+	populate_run(o, o->sw.vcpus, lat_round, floor, lat_round, &res);
+	secs = (double)res.elapsed_ns / 1e9;
+	bench_phase_add(&out->phases, "populate", res.elapsed_ns, res.faults);
+	out->metric = res.faults ? (double)res.faults / secs : NAN;
+	out->col[0] = secs;
+	out->col[1] = res.faults ? (double)res.elapsed_ns * res.vcpus / (double)res.faults : NAN;
+	out->has_latency = lat_round;
+	out->latency = res.latency;
+	out->lock = res.lock;
+	out->reclaim = res.reclaim;
+	memcpy(out->counters, res.counters, sizeof(out->counters));
+	x->pages = res.pages;
+	x->vcpu = res.vcpu;
+	out->extra = x;
+	if (floor) {
+		double f = (double)res.floor_ns / (double)res.floor_pages;
+
+		if (isnan(o->floor_ns_per_page) || f < o->floor_ns_per_page)
+			o->floor_ns_per_page = f;
+	}
+	if (!lat_round && first) {
+		int i = count_index(&o->sw);
+		double ops;
+
+		progress_show("populate: machine reference, %u thread%s", o->sw.vcpus,
+			      o->sw.vcpus == 1 ? "" : "s");
+		ops = machine_ref_run(o->sw.vcpus, o->cores);
+		if (ops > o->machine_ref[i])
+			o->machine_ref[i] = ops;
+	}
+}
+
+/* "4K mappings", "2M mappings", "2M where they fit" for the settings line. */
+static void mapping_words(const struct populate_opts *o, char *buf, size_t len)
+{
+	char page[32];
+
+	format_size(backing_align_bytes(o->backing), page, sizeof(page));
+	snprintf(buf, len, "%s %s", o->backing == TDPMMU_BACKING_ANON ? "4K" : page,
+		 o->backing == TDPMMU_BACKING_THP ? "where they fit" : "mappings");
+}
+
+static void print_settings(const void *opts, FILE *f)
+{
+	const struct populate_opts *o = opts;
+	char size[32], maps[48];
+
+	format_size(o->bytes_per_vcpu, size, sizeof(size));
+	mapping_words(o, maps, sizeof(maps));
+	fprintf(f, "populate: %s per vCPU (%llu pages), -s %s (%s); %u%% writes\n"
+		   "          %s; %s order; %s\n",
+		size, (unsigned long long)populate_pages_per_vcpu(o), backing_kvm_name(o->backing),
+		maps, o->write_pct,
+		o->overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
+		o->random_order ? "random (-a)" : "ascending",
+		o->sw.payload ? "real host memory (--payload)" : "no payload");
+	if (o->sw.strategies[SWEEP_KVM])
+		fprintf(f, "          kvm rows: host memory %s\n",
+			o->prefault ? "pre-faulted (--prefault)" : "faulted in by the guest's first touch");
+	fputs("          a latency round (every fault timed, full audit), then the throughput\n"
+	      "          rounds; every run checked\n",
+	      f);
+}
+
+/* What the runs built: the same tree under every strategy, or a bug. */
+static void print_mappings(const struct sweep_report *rep, FILE *f)
+{
+	fprintf(f, "\npage tables and leaves (best round):\n%-14s %5s %10s %10s %10s %10s %11s\n",
+		"strategy", "vCPUs", "tables", "leaves_4k", "leaves_2m", "leaves_1g",
+		"tlb_flushes");
+	for (int i = 0; i < rep->nr_rows; i++) {
+		const struct sweep_row *row = &rep->rows[i];
+		const int64_t *c = row->best->counters;
+
+		if (row->strategy == SWEEP_KVM)
+			continue; /* the kernel's tables are not ours to count */
+		fprintf(f, "%-14s %5u %10lld %10lld %10lld %10lld %11lld\n",
+			sweep_strategy_name(row->strategy), row->vcpus,
+			(long long)(c[TDPMMU_C_TABLES_L1] + c[TDPMMU_C_TABLES_L2] +
+				    c[TDPMMU_C_TABLES_L3] + c[TDPMMU_C_TABLES_L4] +
+				    c[TDPMMU_C_TABLES_L5]),
+			(long long)c[TDPMMU_C_LEAVES_4K], (long long)c[TDPMMU_C_LEAVES_2M],
+			(long long)c[TDPMMU_C_LEAVES_1G], (long long)c[TDPMMU_C_TLB_FLUSHES]);
+	}
+}
+
+static void print_scaling(const struct populate_opts *o, const struct sweep_report *rep, FILE *f)
+{
+	fputs("\nscaling: faults/s over the same strategy's at the smallest count, beside\n"
+	      "the machine reference (a private, sharing-free loop in the same rounds:\n"
+	      "the best this machine allows)\n",
+	      f);
+	fprintf(f, "%5s %12s", "vCPUs", "machine ref");
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++)
+		if (o->sw.strategies[s])
+			fprintf(f, " %13s", sweep_strategy_name(s));
+	fputc('\n', f);
+	for (int i = 0; i < o->sw.nr_counts; i++) {
+		if (o->machine_ref[0] > 0) /* measured after the simulated runs only */
+			fprintf(f, "%5u %11.2fx", o->sw.counts[i],
+				o->machine_ref[i] / o->machine_ref[0]);
+		else
+			fprintf(f, "%5u %12s", o->sw.counts[i], "-");
+		for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
+			const struct sweep_row *row, *base;
+
+			if (!o->sw.strategies[s])
+				continue;
+			row = sweep_find(rep, s, o->sw.counts[i]);
+			base = sweep_find(rep, s, o->sw.counts[0]);
+			fprintf(f, " %12.2fx", row->best->metric / base->best->metric);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void print_extra(const void *opts, const struct sweep_report *rep, FILE *f)
+{
+	const struct populate_opts *o = opts;
+	const struct sweep_row *base = &rep->rows[0];
+
+	print_mappings(rep, f);
+	print_scaling(o, rep, f);
+	if (isnan(o->floor_ns_per_page))
+		return;
+	fprintf(f, "\nfloor (bare walk + CAS): %.1f ns/page (over vCPU 0's %llu pages)\n",
+		o->floor_ns_per_page, (unsigned long long)populate_pages_per_vcpu(o));
+	fprintf(f, "fault / floor: %.1f x (%s at %u vCPU%s, ns/fault/vCPU over the floor; a\n"
+		   "               fault here is the guest access, the EPT violation, the fault\n"
+		   "               path and the access again)\n",
+		base->best->col[1] / o->floor_ns_per_page, sweep_strategy_name(base->strategy),
+		base->vcpus, base->vcpus == 1 ? "" : "s");
+}
+
+static void json_config(const void *opts, FILE *f)
+{
+	const struct populate_opts *o = opts;
+
+	fprintf(f, "{\"bytes_per_vcpu\": %" PRIu64 ", \"backing\": ", o->bytes_per_vcpu);
+	json_string(f, backing_kvm_name(o->backing));
+	fprintf(f, ", \"write_pct\": %u, \"overlap\": %s, \"random_access\": %s,\n"
+		   "    \"floor_ns_per_page\": ",
+		o->write_pct, o->overlap ? "true" : "false", o->random_order ? "true" : "false");
+	json_number(f, o->floor_ns_per_page, 2);
+	fputs(", \"machine_ref_ops_per_sec\": [", f);
+	for (int i = 0; i < o->sw.nr_counts; i++) {
+		fputs(i ? ", " : "", f);
+		json_number(f, o->machine_ref[i], 0);
+	}
+	fputs("]}", f);
+}
+
+static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
+{
+	const struct populate_extra *x = run->extra;
+
+	fprintf(f, "      \"pages\": %" PRIu64 ", \"faults_per_sec\": ", x->pages);
+	json_number(f, run->metric, 1);
+	fputs(", \"ns_per_fault_per_vcpu\": ", f);
+	json_number(f, run->col[1], 2);
+	if (x->kvm)
+		return; /* the simulated vCPUs' totals: kvm_stats has the kernel's */
+	fprintf(f, ",\n      \"vcpu\": {\"accesses\": %" PRIu64 ", \"tlb_misses\": %" PRIu64
+		   ", \"ept_violations\": %" PRIu64 ", \"faults_fast\": %" PRIu64
+		   ", \"faults_slow\": %" PRIu64 ", \"fault_retries\": %" PRIu64
+		   ", \"kicks\": %" PRIu64 ", \"tlb_flushes\": %" PRIu64 "}",
+		x->vcpu.accesses, x->vcpu.tlb_misses, x->vcpu.ept_violations, x->vcpu.faults_fast,
+		x->vcpu.faults_slow, x->vcpu.fault_retries, x->vcpu.kicks, x->vcpu.tlb_flushes);
+}
+
+const struct sweep_scenario populate_sweep = {
+	.title = "populate benchmark (KVM's dirty_log_perf_test populate phase)",
+	.metric_name = "Mfaults/s",
+	.metric_json = "faults_per_sec",
+	.metric_what = "EPT violations handled per second, all vCPUs (start barrier to the "
+		       "last vCPU done)",
+	.metric_scale = 1e6,
+	.cols = { "populate s", "ns/fault/vCPU" },
+	.col_decimals = { 6, 1 },
+	.latency_round = true,
+	.run = populate_sweep_run,
+	.run_kvm = populate_kvm_run,
+	.print_settings = print_settings,
+	.print_extra = print_extra,
+	.json_config = json_config,
+	.json_extra = json_extra,
+};
+
+int populate_main(const struct scenario *sc, int argc, char **argv)
+{
+	struct populate_opts o;
+	struct machine_info m;
+	char flags[768], command[800];
+
+	populate_opts_init(&o);
+	populate_opts_parse(&o, argc, argv);
+	populate_opts_format(&o, flags, sizeof(flags));
+	snprintf(command, sizeof(command), "tdpmmu bench %s%s", sc->name, flags);
+	machine_info_read(&m);
+	o.cores = (unsigned)m.usable_cores;
+	o.floor_ns_per_page = NAN;
+	return sweep_main(sc, &o, command);
+}

@@ -1,0 +1,164 @@
+/*
+ * run.c - one run of the populate benchmark: a fresh VM
+ * (vm.c), one thread per vCPU; the threads wait on a barrier,
+ * then each becomes its vCPU (tdpmmu_vcpu_run) and runs the guest program
+ * (common/guest.c) until it has touched every page of its region.  The
+ * time reported is from the barrier to the last vCPU finishing.  Then the
+ * statistics are read, the VM checked (check.c), the floor
+ * measured if asked, and the VM destroyed.
+ *
+ * Hundreds of vCPU threads must fit on a small machine: they run on small
+ * stacks (the guest program and the fault path need a few KiB).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "populate/populate.h"
+#include "tdpmmu/testing.h"
+
+#define VCPU_STACK_BYTES (128u << 10)
+
+struct vcpu_thread {
+	struct tdpmmu_vm *vm;
+	struct tdpmmu_vcpu *vcpu;
+	pthread_barrier_t *barrier;
+	struct page_guest guest;
+	uint64_t start_ns, end_ns;
+	unsigned run_flags; /* TDPMMU_RUN_LATENCY or 0 */
+	int err;
+	pthread_t tid;
+} __attribute__((aligned(64))); /* each thread writes only its own lines */
+
+void populate_guest_init(struct page_guest *g, const struct populate_opts *o, unsigned vcpu)
+{
+	uint64_t n = populate_pages_per_vcpu(o);
+
+	page_guest_init(g, o->overlap ? 0 : (uint64_t)vcpu * n, n, vcpu, o->random_order,
+				  o->write_pct);
+}
+
+static void *vcpu_thread_fn(void *arg)
+{
+	struct vcpu_thread *t = arg;
+	struct tdpmmu_mapping m;
+
+	/*
+	 * One-time per-thread setup stays out of the timed region, as vCPU
+	 * thread creation does in KVM's test: liburcu registration (on the
+	 * first walk) and the thread's slot in the per-thread arrays.
+	 */
+	tdpmmu_lookup(t->vm, t->guest.base_gfn, &m);
+	if (tdpmmu_thread_attach())
+		cli_bug("no per-thread slot left for a vCPU thread (the -v limit keeps one)");
+
+	pthread_barrier_wait(t->barrier);
+	t->start_ns = now_ns();
+	t->err = tdpmmu_vcpu_run(t->vcpu, page_guest_next, &t->guest, t->run_flags);
+	t->end_ns = now_ns();
+	return NULL;
+}
+
+static void start_threads(struct vcpu_thread *t, unsigned vcpus)
+{
+	pthread_attr_t attr;
+	int r;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, VCPU_STACK_BYTES);
+	for (unsigned i = 0; i < vcpus; i++) {
+		r = pthread_create(&t[i].tid, &attr, vcpu_thread_fn, &t[i]);
+		if (r)
+			fatal("starting vCPU thread %u of %u: %s", i + 1, vcpus, strerror(r));
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void add_vcpu_stats(struct populate_vcpu_totals *sum, const struct tdpmmu_vcpu *vcpu)
+{
+	struct tdpmmu_vcpu_stats st;
+
+	tdpmmu_vcpu_stats_read(vcpu, &st);
+	sum->accesses += st.accesses;
+	sum->tlb_misses += st.tlb_misses;
+	sum->ept_violations += st.ept_violations;
+	sum->faults_fast += st.faults_fast;
+	sum->faults_slow += st.faults_slow;
+	sum->fault_retries += st.fault_retries;
+	sum->kicks += st.kicks;
+	sum->tlb_flushes += st.tlb_flushes;
+}
+
+/* Everything the report needs, read before the checks take the lock themselves. */
+static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned vcpus,
+		    const struct tdpmmu_lock_stats *lock_before, struct populate_result *res)
+{
+	uint64_t start = UINT64_MAX, end = 0;
+
+	for (unsigned i = 0; i < vcpus; i++) {
+		if (t[i].err)
+			fatal("vCPU %u: the guest stopped after %llu of %llu pages: %s", i,
+			      (unsigned long long)t[i].guest.next,
+			      (unsigned long long)t[i].guest.npages, strerror(-t[i].err));
+		if (t[i].start_ns < start)
+			start = t[i].start_ns;
+		if (t[i].end_ns > end)
+			end = t[i].end_ns;
+		add_vcpu_stats(&res->vcpu, t[i].vcpu);
+	}
+	res->elapsed_ns = end > start ? end - start : 1;
+	res->faults = res->vcpu.ept_violations;
+	tdpmmu_counters_read(vm, res->counters);
+	tdpmmu_lock_stats_read(vm, &res->lock);
+	sweep_lock_since(&res->lock, lock_before);
+	tdpmmu_fault_latency_read(vm, &res->latency);
+	tdpmmu_reclaim_stats_read(vm, &res->reclaim);
+}
+
+void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
+		  bool latency, struct populate_result *res)
+{
+	struct tdpmmu_vm *vm = populate_vm_create(o, vcpus);
+	struct tdpmmu_lock_stats lock_before;
+	pthread_barrier_t barrier;
+	struct vcpu_thread *t;
+	int r;
+
+	t = aligned_alloc(64, sizeof(*t) * vcpus);
+	if (!t)
+		fatal("out of memory for %u vCPU threads", vcpus);
+	memset(t, 0, sizeof(*t) * vcpus);
+	memset(res, 0, sizeof(*res));
+	res->vcpus = vcpus;
+	res->pages = populate_slot_pages(o, vcpus);
+	pthread_barrier_init(&barrier, NULL, vcpus);
+	for (unsigned i = 0; i < vcpus; i++) {
+		r = tdpmmu_vcpu_create(vm, &t[i].vcpu);
+		if (r)
+			fatal("creating vCPU %u: %s", i, strerror(-r));
+		t[i].vm = vm;
+		t[i].barrier = &barrier;
+		t[i].run_flags = latency ? TDPMMU_RUN_LATENCY : 0;
+		populate_guest_init(&t[i].guest, o, i);
+	}
+	tdpmmu_lock_stats_read(vm, &lock_before);
+	start_threads(t, vcpus);
+	for (unsigned i = 0; i < vcpus; i++)
+		pthread_join(t[i].tid, NULL);
+	pthread_barrier_destroy(&barrier);
+	collect(vm, t, vcpus, &lock_before, res);
+
+	populate_check(vm, o, res, audit);
+	if (floor) {
+		uint64_t pages = populate_pages_per_vcpu(o);
+
+		r = tdpmmu_bench_floor(vm, 0, pages, &res->floor_ns);
+		if (r)
+			fatal("floor walk over gfns 0..0x%llx: %s", (unsigned long long)pages - 1,
+			      strerror(-r));
+		res->floor_pages = pages;
+	}
+	tdpmmu_vm_destroy(vm); /* and the vCPUs still attached to it */
+	free(t);
+}
