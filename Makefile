@@ -74,7 +74,7 @@ B ?= build
 
 PHONY := all run check test-unit sanitize asan tsan stress-long asan-long \
 	torture-short torture broken-check model fuzz fuzz-replay report \
-	tsan-long install uninstall clean help
+	tsan-long format install uninstall clean help
 .PHONY: $(PHONY)
 
 all: build/tdpmmu build/libtdpmmu.a build/libtdpmmu.so
@@ -87,7 +87,7 @@ help:
 	@echo "make run          build and run the main job (the seed thread's debate, about a minute)"
 	@echo "make report       regenerate docs/results.md and its plots (about ten minutes)"
 	@echo "make check        every step below marked (check), in that order"
-	@echo "make test-unit    (check) unit, concurrency, CLI, install and exported-symbol tests"
+	@echo "make test-unit    (check) unit, concurrency, CLI, install and exported-symbol tests, format check"
 	@echo "make sanitize     (check) asan and tsan"
 	@echo "make asan         short runs of the tests and concurrency matrix under ASan+UBSan"
 	@echo "make tsan         short runs of the lock, strategy and concurrency tests under TSan"
@@ -100,6 +100,7 @@ help:
 	@echo "make torture      tdpmmu torture, every strategy, DURATION seconds each (debug and ASan)"
 	@echo "make model        check the Promela model of retire, flush and free with spin"
 	@echo "make fuzz         libFuzzer on the API against a reference model, DURATION seconds"
+	@echo "make format       format every C source with clang-format (.clang-format; make check checks it)"
 	@echo "make install PREFIX=/path   headers, libraries, pkg-config file, program"
 	@echo "make uninstall PREFIX=/path remove what install put there"
 	@echo "make clean        remove build/"
@@ -203,6 +204,7 @@ test-unit: $(DEBUG_TESTS) build/release/tdpmmu all build/api_c99 build/api_cxx b
 	@echo "== cli"; sh tests/cli/cli_test.sh build/release/tdpmmu
 	@echo "== install"; sh tests/install/install_test.sh
 	@echo "== exported symbols"; sh tests/install/symbols_test.sh build/libtdpmmu.so
+	@echo "== format"; sh scripts/format-check.sh
 	@echo "== make help"; for t in $(PHONY); do \
 		grep -q "@echo \"make $$t " Makefile || { echo "make help lacks $$t"; exit 1; }; done
 
@@ -333,6 +335,9 @@ asan-long: $(addprefix build/asan/tests/,$(CONC_TESTS))
 	$(call RUN_MATRIX,$(ASAN_RUN),build/asan/tests,$(DURATION))
 tsan-long: $(addprefix build/tsan/tests/,$(CONC_TESTS))
 	$(call RUN_MATRIX,$(TSAN_RUN),build/tsan/tests,$(DURATION))
+
+format:
+	sh scripts/format-check.sh --fix
 
 # --- install ---------------------------------------------------------------
 # The product: its headers (not tdpmmu/testing.h: the testing library is

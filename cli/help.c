@@ -11,7 +11,7 @@
 #include "scenario.h"
 
 #define USAGE_INDENT 26 /* where `tdpmmu --help` puts a command's text */
-#define USAGE_WIDTH 76 /* ...and how wide its lines may get */
+#define USAGE_WIDTH 76  /* ...and how wide its lines may get */
 #define BENCH_INDENT 20 /* where `tdpmmu bench --help` puts a scenario's text */
 
 /* @text's lines ('\n' between), each but the first indented by @indent. */

@@ -92,7 +92,9 @@ static void print_verdict(const struct verdict *v, int n, long cores)
 				printf(" %7.2fx", v[i].v[s]);
 		}
 		printf("  %-22s %s\n", v[i].target,
-		       v[i].met < 0 ? "(not judged)" : v[i].met ? "met" : "MISSED");
+		       v[i].met < 0 ? "(not judged)"
+		       : v[i].met   ? "met"
+				    : "MISSED");
 	}
 }
 
@@ -115,7 +117,8 @@ static void judge(struct sweep_report *r, long cores)
 		v[1].v[s] = metric(&r[POP_SMALL], st, 2) / metric(&r[POP_SMALL], st, 1);
 		v[2].v[s] = metric(&r[POP_SMALL], st, 2) / metric(&r[POP_SMALL], RCU, 2);
 		v[3].v[s] = metric(&r[POP_MANY], st, 256) / metric(&r[POP_MANY], GLOBAL, 256);
-		v[4].v[s] = metric(&r[HUGE_OVER_TABLE], st, 2) / metric(&r[HUGE_OVER_TABLE], RCU, 2);
+		v[4].v[s] = metric(&r[HUGE_OVER_TABLE], st, 2) /
+			    metric(&r[HUGE_OVER_TABLE], RCU, 2);
 		v[5].v[s] = metric(&r[NX_RECOVERY], st, 1) / metric(&r[NX_RECOVERY], RCU, 1);
 	}
 	v[0].met = v[0].v[RCU] >= 0.90;

@@ -27,7 +27,7 @@ struct scenario {
 	const char *usage;
 	/* Parses the flags (argv[0] is the name) and runs the sweep; the exit status. */
 	int (*main)(const struct scenario *sc, int argc, char **argv);
-	void (*help)(FILE *f); /* `tdpmmu bench NAME --help` */
+	void (*help)(FILE *f);              /* `tdpmmu bench NAME --help` */
 	const struct sweep_scenario *sweep; /* title, metric, columns, run functions */
 };
 

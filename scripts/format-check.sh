@@ -14,6 +14,8 @@
 # build's packages); otherwise the command to install it is printed.
 #
 # usage: sh scripts/format-check.sh [--fix]
+#   With a clang-format other than 14, differences are reported without
+#   failing unless FORMAT_STRICT=1.
 #   CLANG_FORMAT=clang-format-14 sh scripts/format-check.sh picks a binary.
 set -e
 fix=""
@@ -86,11 +88,15 @@ if [ "$nbad" -eq 0 ]; then
 fi
 echo "format-check: $nbad of $(wc -l <"$list") files differ from .clang-format:" >&2
 sed 's/^/  /' "$badlist" >&2
-case $("$CLANG_FORMAT" --version) in
-*" version 14."*) ;;
-*) echo "format-check: note: .clang-format was tuned with clang-format 14; $("$CLANG_FORMAT" --version) may format differently" >&2 ;;
-esac
 echo "format-check: see a file's changes with:  $CLANG_FORMAT --dry-run FILE" >&2
 echo "format-check: fix one with:  $CLANG_FORMAT -i FILE" >&2
 echo "format-check: fix them all with:  sh scripts/format-check.sh --fix" >&2
-exit 1
+# The tree is formatted with clang-format 14 (Debian bookworm); another
+# release lays some constructs out differently, so there the differences
+# are reported and do not fail (FORMAT_STRICT=1 makes them fail anyway).
+case $("$CLANG_FORMAT" --version) in
+*" version 14."*) exit 1 ;;
+esac
+echo "format-check: note: .clang-format is tuned for clang-format 14, this is $("$CLANG_FORMAT" --version): reported, not failed" >&2
+[ -n "${FORMAT_STRICT-}" ] && exit 1
+exit 0

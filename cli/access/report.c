@@ -16,8 +16,9 @@ static void print_settings(const void *opts, FILE *f)
 	char size[32];
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
-	fprintf(f, "access-tracking: %s per vCPU (%llu pages each), %s; -s %s; %s\n"
-		   "                 mark idle with %s, over each vCPU's range in turn\n",
+	fprintf(f,
+		"access-tracking: %s per vCPU (%llu pages each), %s; -s %s; %s\n"
+		"                 mark idle with %s, over each vCPU's range in turn\n",
 		size, (unsigned long long)bench_pages_per_vcpu(&o->b),
 		o->overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
 		backing_kvm_name(o->b.backing),
@@ -30,8 +31,7 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 {
 	fputs("\nmarking idle and pages still idle (best round):\n", f);
 	fprintf(f, "%-14s %5s %12s %10s %10s %10s %11s %11s %8s\n", "strategy", "vCPUs",
-		"mark idle s", "pages", "young 1", "young 2", "idle after", "idle after",
-		"warned");
+		"mark idle s", "pages", "young 1", "young 2", "idle after", "idle after", "warned");
 	fprintf(f, "%-14s %5s %12s %10s %10s %10s %11s %11s %8s\n", "", "", "(both)", "", "", "",
 		"writing", "reading", "w/r");
 	for (int i = 0; i < rep->nr_rows; i++) {
@@ -40,8 +40,9 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 		char warned[24];
 
 		snprintf(warned, sizeof(warned), "%u/%u", x->warned[0], x->warned[1]);
-		fprintf(f, "%-14s %5u %12.6f %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %11" PRIu64
-			   " %11" PRIu64 " %8s\n",
+		fprintf(f,
+			"%-14s %5u %12.6f %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %11" PRIu64
+			" %11" PRIu64 " %8s\n",
 			sweep_strategy_name(row->strategy), row->vcpus,
 			(double)(x->mark_ns[0] + x->mark_ns[1]) / 1e9, x->pages,
 			x->young_cleared[0], x->young_cleared[1], x->still_idle[0],
@@ -68,12 +69,13 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 {
 	const struct access_extra *x = run->extra;
 
-	fprintf(f, "      \"pages\": %" PRIu64 ", \"mark_idle_seconds\": [%.9f, %.9f], "
-		   "\"young_cleared\": [%" PRIu64 ", %" PRIu64 "],\n"
-		   "      \"still_idle_after_write\": %" PRIu64
-		   ", \"still_idle_after_read\": %" PRIu64 ", \"idle_warnings\": %u,\n"
-		   "      \"vcpu\": {\"accesses\": %" PRIu64 ", \"tlb_hits\": %" PRIu64
-		   ", \"tlb_misses\": %" PRIu64 ", \"ept_violations\": %" PRIu64 "}",
+	fprintf(f,
+		"      \"pages\": %" PRIu64 ", \"mark_idle_seconds\": [%.9f, %.9f], "
+		"\"young_cleared\": [%" PRIu64 ", %" PRIu64 "],\n"
+		"      \"still_idle_after_write\": %" PRIu64 ", \"still_idle_after_read\": %" PRIu64
+		", \"idle_warnings\": %u,\n"
+		"      \"vcpu\": {\"accesses\": %" PRIu64 ", \"tlb_hits\": %" PRIu64
+		", \"tlb_misses\": %" PRIu64 ", \"ept_violations\": %" PRIu64 "}",
 		x->pages, (double)x->mark_ns[0] / 1e9, (double)x->mark_ns[1] / 1e9,
 		x->young_cleared[0], x->young_cleared[1], x->still_idle[0], x->still_idle[1],
 		x->warned[0] + x->warned[1], x->vcpu.accesses, x->vcpu.tlb_hits, x->vcpu.tlb_misses,

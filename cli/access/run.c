@@ -72,8 +72,8 @@ static uint64_t pass(struct access_state *a, const char *name, bool write)
 	uint64_t before = faults_so_far(a), ns;
 
 	for (unsigned i = 0; i < a->o->b.sw.vcpus; i++)
-		page_guest_init(&a->guests[i], region_base(a, i), a->pages_per_vcpu, i,
-					  false, write ? 100 : 0);
+		page_guest_init(&a->guests[i], region_base(a, i), a->pages_per_vcpu, i, false,
+				write ? 100 : 0);
 	ns = bench_pool_pass(a->pool);
 	phase(a, name, ns, faults_so_far(a) - before);
 	return ns;
@@ -118,8 +118,8 @@ static void count_still_idle(struct access_state *a, unsigned round, const char 
 		if (idle >= n / 10) {
 			if (a->verbose)
 				printf("WARNING: vCPU%u: Too many pages still idle (%llu out of "
-				       "%llu), this will affect performance results.\n", i,
-				       (unsigned long long)idle, (unsigned long long)n);
+				       "%llu), this will affect performance results.\n",
+				       i, (unsigned long long)idle, (unsigned long long)n);
 			a->x->warned[round]++;
 		}
 		total += idle;
@@ -128,7 +128,8 @@ static void count_still_idle(struct access_state *a, unsigned round, const char 
 	if (!a->verbose)
 		return;
 	printf("  still idle after %s: %llu of %llu pages (%.1f%%); %llu leaves were young "
-	       "when marked\n", after, (unsigned long long)total, (unsigned long long)all,
+	       "when marked\n",
+	       after, (unsigned long long)total, (unsigned long long)all,
 	       100.0 * (double)total / (double)all, (unsigned long long)a->x->young_cleared[round]);
 	fflush(stdout);
 }
@@ -191,8 +192,7 @@ void access_run(void *opts, bool latency_round, struct sweep_run *out)
 	for (unsigned i = 0; i < o->b.sw.vcpus; i++)
 		ctx[i] = &a.guests[i];
 	/* Every fault timed: only populating faults, and the metric is the main thread's. */
-	a.pool = bench_pool_create(a.vm, o->b.sw.vcpus, page_guest_next, ctx,
-				   TDPMMU_RUN_LATENCY);
+	a.pool = bench_pool_create(a.vm, o->b.sw.vcpus, page_guest_next, ctx, TDPMMU_RUN_LATENCY);
 	if (a.verbose) {
 		progress_clear();
 		printf("\n");

@@ -21,9 +21,9 @@
 #include "common/util.h"
 #include "tdpmmu/testing.h"
 
-#define BLOCK_PAGES 512ull /* one 2 MiB block */
+#define BLOCK_PAGES 512ull         /* one 2 MiB block */
 #define CHECK_ALL_PAGES (1u << 18) /* up to 1 GiB of guest memory: every page */
-#define CHECK_SAMPLES 1024 /* else per region and per recent range */
+#define CHECK_SAMPLES 1024         /* else per region and per recent range */
 
 /* --- the guest program ---------------------------------------------------- */
 
@@ -37,8 +37,11 @@ unsigned bg_page_access(uint64_t gfn, unsigned write_pct, bool exec)
 void bg_guest_init(struct bg_guest *g, uint64_t base_gfn, uint64_t npages, unsigned write_pct,
 		   bool exec, const atomic_bool *stop)
 {
-	*g = (struct bg_guest){ .base_gfn = base_gfn, .npages = npages, .write_pct = write_pct,
-				.exec = exec, .stop = stop };
+	*g = (struct bg_guest){ .base_gfn = base_gfn,
+				.npages = npages,
+				.write_pct = write_pct,
+				.exec = exec,
+				.stop = stop };
 }
 
 bool bg_guest_next(void *ctx, struct tdpmmu_access *a)

@@ -27,11 +27,11 @@
  * bg_opts (the bench_opts habit, one level up).
  */
 #define BG_OPTS_FIELDS                                                                             \
-	struct bench_opts b; /* first: the common setters take the struct as theirs */            \
-	unsigned write_pct;  /* -w */                                                              \
-	double seconds;      /* --seconds */                                                       \
+	struct bench_opts b;  /* first: the common setters take the struct as theirs */            \
+	unsigned write_pct;   /* -w */                                                             \
+	double seconds;       /* --seconds */                                                      \
 	uint64_t range_bytes; /* --range */                                                        \
-	unsigned remap_pct;  /* --remap: of the invalidations, the ones that remap */              \
+	unsigned remap_pct;   /* --remap: of the invalidations, the ones that remap */             \
 	bool remap_given;
 struct bg_opts {
 	BG_OPTS_FIELDS
@@ -44,9 +44,11 @@ void bg_set_write_pct(void *ctx, const char *opt, const char *arg);
 void bg_set_seconds(void *ctx, const char *opt, const char *arg);
 void bg_set_range(void *ctx, const char *opt, const char *arg);
 void bg_set_remap(void *ctx, const char *opt, const char *arg);
+/* clang-format off */
 #define BG_CLI_OPTIONS                                                                             \
 	{ 'w', NULL, true, bg_set_write_pct }, { 0, "seconds", true, bg_set_seconds },             \
 		{ 0, "range", true, bg_set_range }, { 0, "remap", true, bg_set_remap }
+/* clang-format on */
 
 /* Every BG_EXEC_EVERY-th page (gfn % BG_EXEC_EVERY == BG_EXEC_EVERY - 1) is fetched from. */
 #define BG_EXEC_EVERY 64
@@ -57,7 +59,7 @@ struct bg_guest {
 	uint64_t next;   /* index of the next page of the current pass */
 	uint64_t passes; /* passes completed */
 	unsigned write_pct;
-	bool exec;       /* fetch from every BG_EXEC_EVERY-th page instead */
+	bool exec; /* fetch from every BG_EXEC_EVERY-th page instead */
 	const atomic_bool *stop;
 };
 
@@ -82,8 +84,8 @@ struct bg_inval {
 	uint64_t rnd;
 	/* What was done. */
 	uint64_t count, remaps, remaps_huge;
-	uint64_t ns, max_ns;  /* begin to end, each */
-	bool out_of_frames;   /* a remap found no frames (--payload): no more remaps */
+	uint64_t ns, max_ns; /* begin to end, each */
+	bool out_of_frames;  /* a remap found no frames (--payload): no more remaps */
 	uint64_t recent_start[BG_RECENT], recent_end[BG_RECENT];
 };
 
@@ -118,7 +120,7 @@ void bg_pace(uint64_t *due, unsigned rate, uint64_t now);
 struct bg_check {
 	struct tdpmmu_vm *vm;
 	const struct bench_opts *b;
-	const struct bg_guest *g; /* one per vCPU, region i from gfn i * npages */
+	const struct bg_guest *g;  /* one per vCPU, region i from gfn i * npages */
 	const struct bg_inval *iv; /* its recent ranges are checked page by page; may be NULL */
 	bool payload;              /* check the bytes and that no Dirty was lost */
 	uint64_t dirty_kept_from;  /* ...that one on pages from this gfn on */

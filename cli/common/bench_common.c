@@ -39,8 +39,8 @@ uint64_t bench_size_arg(const char *opt, const char *arg)
 	int r = parse_size(arg, &v);
 
 	if (r == -EINVAL)
-		usage_error("%s: '%s' is not a size (a number with an optional K, M, G or T)",
-			    opt, arg);
+		usage_error("%s: '%s' is not a size (a number with an optional K, M, G or T)", opt,
+			    arg);
 	if (r)
 		usage_error("%s: '%s' is too large", opt, arg);
 	if (v == 0)
@@ -162,9 +162,11 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 		format_size(max_pages * GUEST_PAGE_BYTES, limit, sizeof(limit));
 		if (regions == 1)
 			usage_error("-b %s is more than the %s guest address space of %u-level "
-				    "tables", size, limit, levels);
+				    "tables",
+				    size, limit, levels);
 		usage_error("%u vCPUs x %s is more than the %s guest address space of %u-level "
-			    "tables", regions, size, limit, levels);
+			    "tables",
+			    regions, size, limit, levels);
 	}
 	pages = bench_pages_per_vcpu(b) * regions;
 	format_size(pages * GUEST_PAGE_BYTES, total, sizeof(total));
@@ -180,8 +182,8 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 		format_size_approx(bytes, need, sizeof(need));
 		format_size_approx(mem, have, sizeof(have));
 		usage_error("%u vCPUs x %s needs up to %s of page tables%s, more than half of "
-			    "this machine's %s", vcpus, size, need,
-			    b->sw.payload ? " and payload" : "", have);
+			    "this machine's %s",
+			    vcpus, size, need, b->sw.payload ? " and payload" : "", have);
 	}
 }
 

@@ -73,23 +73,26 @@ void bench_json_counters(FILE *f, const int64_t *c)
 
 void bench_json_lock(FILE *f, const struct tdpmmu_lock_stats *l)
 {
-	fprintf(f, "{\"read_acquisitions\": %" PRIu64 ", \"write_acquisitions\": %" PRIu64
-		   ", \"vcpu_read_acquisitions\": %" PRIu64 ", \"vcpu_write_acquisitions\": %" PRIu64
-		   ", \"read_wait_ns\": %" PRIu64 ", \"read_hold_ns\": %" PRIu64
-		   ", \"write_wait_ns\": %" PRIu64 ", \"write_hold_ns\": %" PRIu64
-		   ", \"vcpu_read_wait_ns\": %" PRIu64 ", \"vcpu_write_wait_ns\": %" PRIu64 "}",
-		l->reads, l->writes, l->vcpu_reads, l->vcpu_writes, l->read_wait_ns, l->read_hold_ns,
-		l->write_wait_ns, l->write_hold_ns, l->vcpu_read_wait_ns, l->vcpu_write_wait_ns);
+	fprintf(f,
+		"{\"read_acquisitions\": %" PRIu64 ", \"write_acquisitions\": %" PRIu64
+		", \"vcpu_read_acquisitions\": %" PRIu64 ", \"vcpu_write_acquisitions\": %" PRIu64
+		", \"read_wait_ns\": %" PRIu64 ", \"read_hold_ns\": %" PRIu64
+		", \"write_wait_ns\": %" PRIu64 ", \"write_hold_ns\": %" PRIu64
+		", \"vcpu_read_wait_ns\": %" PRIu64 ", \"vcpu_write_wait_ns\": %" PRIu64 "}",
+		l->reads, l->writes, l->vcpu_reads, l->vcpu_writes, l->read_wait_ns,
+		l->read_hold_ns, l->write_wait_ns, l->write_hold_ns, l->vcpu_read_wait_ns,
+		l->vcpu_write_wait_ns);
 }
 
 void bench_json_reclaim(FILE *f, const struct tdpmmu_reclaim_stats *r)
 {
-	fprintf(f, "{\"strategy\": \"%s\", \"retired\": %" PRIu64 ", \"freed\": %" PRIu64
-		   ", \"peak_outstanding\": %" PRIu64 ", \"peak_outstanding_bytes\": %" PRIu64
-		   ", \"rcu_callbacks\": %" PRIu64 ", \"drains\": %" PRIu64
-		   ", \"drain_flushes\": %" PRIu64 ", \"trylock_failures\": %" PRIu64
-		   ", \"worker_drains\": %" PRIu64 ", \"holdoff_waits\": %" PRIu64
-		   ", \"write_retries\": %" PRIu64 "}",
+	fprintf(f,
+		"{\"strategy\": \"%s\", \"retired\": %" PRIu64 ", \"freed\": %" PRIu64
+		", \"peak_outstanding\": %" PRIu64 ", \"peak_outstanding_bytes\": %" PRIu64
+		", \"rcu_callbacks\": %" PRIu64 ", \"drains\": %" PRIu64
+		", \"drain_flushes\": %" PRIu64 ", \"trylock_failures\": %" PRIu64
+		", \"worker_drains\": %" PRIu64 ", \"holdoff_waits\": %" PRIu64
+		", \"write_retries\": %" PRIu64 "}",
 		tdpmmu_strategy_name(r->strategy), r->retired, r->freed, r->peak_outstanding,
 		r->peak_outstanding_bytes, r->rcu_callbacks, r->drains, r->drain_flushes,
 		r->trylock_failures, r->worker_drains, r->holdoff_waits, r->write_retries);

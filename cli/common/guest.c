@@ -17,8 +17,8 @@
  */
 #include "common/guest.h"
 
-#define PERM_MUL_A 0x9e3779b97f4a7c15ull /* odd */
-#define PERM_MUL_B 0xbf58476d1ce4e5b9ull /* odd */
+#define PERM_MUL_A 0x9e3779b97f4a7c15ull     /* odd */
+#define PERM_MUL_B 0xbf58476d1ce4e5b9ull     /* odd */
 #define PAGE_VALUE_TAG 0x7464706d6d750000ull /* "tdpmmu", never 0 */
 
 static uint64_t mix64(uint64_t x)
@@ -58,8 +58,8 @@ static uint64_t permute(const struct page_guest *g, uint64_t i)
 	return i;
 }
 
-void page_guest_init(struct page_guest *g, uint64_t base_gfn, uint64_t npages,
-			       unsigned vcpu, bool random_order, unsigned write_pct)
+void page_guest_init(struct page_guest *g, uint64_t base_gfn, uint64_t npages, unsigned vcpu,
+		     bool random_order, unsigned write_pct)
 {
 	unsigned bits = range_bits(npages);
 

@@ -14,57 +14,56 @@
  * backing's default; the sweep's own with the strategy's and --repeat's
  * defaults, and more lines on --strategy (KVM_STRATEGY_HELP, or "").
  */
-#define VCPUS_FLAG_HELP(range_default) \
+#define VCPUS_FLAG_HELP(range_default)                                                             \
 	"  -v LIST      vCPU counts, comma separated, " range_default "\n"
-#define LAYOUT_FLAGS_HELP(default_backing) \
-	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
-	"               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n" \
-	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
-	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
-	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
+#define LAYOUT_FLAGS_HELP(default_backing)                                                         \
+	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"                \
+	"               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"           \
+	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"                       \
+	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"                        \
+	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n"              \
 	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n"
-#define SWEEP_FLAGS_HELP(default_strategy, default_repeat, more_strategies) \
-	"  --strategy LIST  reclamation strategies side by side, comma separated,\n" \
-	"               or all: rcu, rcu-qsbr, llist, llist-trylock, wrlock, global\n" \
-	"               (default " default_strategy ")\n" more_strategies \
-	"  --repeat N   rounds, 1..1000: each runs every strategy at every count,\n" \
-	"               interleaved; a row shows its best round, the median beside\n" \
-	"               it (default " default_repeat ")\n" \
-	"  --levels N   page-table levels, 4 or 5 (default 4)\n" \
-	"  --payload    real host memory behind the guest: writes land in bytes\n" \
-	"  --json FILE  also write the results as JSON to FILE\n" \
-	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n" \
+#define SWEEP_FLAGS_HELP(default_strategy, default_repeat, more_strategies)                        \
+	"  --strategy LIST  reclamation strategies side by side, comma separated,\n"               \
+	"               or all: rcu, rcu-qsbr, llist, llist-trylock, wrlock, global\n"             \
+	"               (default " default_strategy ")\n" more_strategies                          \
+	"  --repeat N   rounds, 1..1000: each runs every strategy at every count,\n"               \
+	"               interleaved; a row shows its best round, the median beside\n"              \
+	"               it (default " default_repeat ")\n"                                         \
+	"  --levels N   page-table levels, 4 or 5 (default 4)\n"                                   \
+	"  --payload    real host memory behind the guest: writes land in bytes\n"                 \
+	"  --json FILE  also write the results as JSON to FILE\n"                                  \
+	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n"                \
 	"               with gnuplot, into FILE.svg or FILE.png\n"
 
 /* The kvm rows of populate and dirty-log (cli/sweep/sweep_kvm.c). */
-#define KVM_STRATEGY_HELP \
-	"               kvm (named in the list, e.g. all,kvm): the same workload on\n" \
-	"               this host's KVM (/dev/kvm) through tdpmmu's own VMM; where\n" \
+#define KVM_STRATEGY_HELP                                                                          \
+	"               kvm (named in the list, e.g. all,kvm): the same workload on\n"             \
+	"               this host's KVM (/dev/kvm) through tdpmmu's own VMM; where\n"              \
 	"               /dev/kvm cannot run a VM, one line says why and the rest runs\n"
 
 /* -b, -s, -w and --seconds as both take them. */
-#define LOOP_FLAGS_HELP(default_backing, size_note) \
-	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n" \
-	"               page for hugetlb);\n" \
-	size_note \
-	"               K, M, G, T are powers of 1024 (default 128M)\n" \
-	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n" \
-	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n" \
-	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n" \
-	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n" \
-	"  -w PCT       share of pages written, the rest read, 0..100 (default\n" \
-	"               100); which pages depends on the gfn only\n" \
+#define LOOP_FLAGS_HELP(default_backing, size_note)                                                \
+	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"                \
+	"               page for hugetlb);\n" size_note                                            \
+	"               K, M, G, T are powers of 1024 (default 128M)\n"                            \
+	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"                       \
+	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"                        \
+	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n"              \
+	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n"         \
+	"  -w PCT       share of pages written, the rest read, 0..100 (default\n"                  \
+	"               100); which pages depends on the gfn only\n"                               \
 	"  --seconds S  run time of each run, 0.01..3600 (default 1)\n"
 
 /* --range and --remap as both take them. */
-#define INVAL_FLAGS_HELP \
-	"  --range SIZE   bytes each invalidation covers, a multiple of 4K, at a\n" \
-	"               random 4K-aligned place (default 2M; larger than the\n" \
-	"               guest memory: all of it)\n" \
-	"  --remap PCT  share of invalidations that give the 2 MiB blocks in the\n" \
-	"               range new host frames (tdpmmu_host_remap; half of them\n" \
-	"               2M-aligned, like compaction, half misaligned, like\n" \
-	"               migration); such an invalidation widens to those blocks.\n" \
+#define INVAL_FLAGS_HELP                                                                           \
+	"  --range SIZE   bytes each invalidation covers, a multiple of 4K, at a\n"                \
+	"               random 4K-aligned place (default 2M; larger than the\n"                    \
+	"               guest memory: all of it)\n"                                                \
+	"  --remap PCT  share of invalidations that give the 2 MiB blocks in the\n"                \
+	"               range new host frames (tdpmmu_host_remap; half of them\n"                  \
+	"               2M-aligned, like compaction, half misaligned, like\n"                      \
+	"               migration); such an invalidation widens to those blocks.\n"                \
 	"               0..100 (default 50; hugetlb memory is never remapped: 0)\n"
 
 #endif /* TDPMMU_CLI_HELP_FLAGS_H */

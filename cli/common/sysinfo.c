@@ -57,8 +57,7 @@ void machine_info_read(struct machine_info *m)
 	if (!sysinfo(&si))
 		m->mem_bytes = (uint64_t)si.totalram * si.mem_unit;
 	if (!uname(&u))
-		snprintf(m->kernel, sizeof(m->kernel), "%s %s %s", u.sysname, u.release,
-			 u.machine);
+		snprintf(m->kernel, sizeof(m->kernel), "%s %s %s", u.sysname, u.release, u.machine);
 	else
 		snprintf(m->kernel, sizeof(m->kernel), "unknown");
 	m->membarrier = tdpmmu_rcu_membarrier_active();

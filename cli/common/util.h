@@ -56,7 +56,7 @@ static inline uint64_t ticks(void)
 }
 
 __attribute__((noreturn, format(printf, 3, 4))) void cli_bug_at(const char *file, int line,
-								 const char *fmt, ...);
+								const char *fmt, ...);
 #define cli_bug(...) cli_bug_at(__FILE__, __LINE__, __VA_ARGS__)
 
 #endif /* TDPMMU_CLI_UTIL_H */

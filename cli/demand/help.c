@@ -33,17 +33,17 @@ void demand_help(FILE *f)
 	      "  -o           overlapping memory: every vCPU touches the same region\n"
 	      "               (default: each vCPU its own)\n"
 	      "  -a           random access: each vCPU visits its pages in a\n"
-	      "               pseudo-random order of its own (default: ascending)\n"
-	      SWEEP_FLAGS_HELP("rcu", "1", "")
-	      "  -h, --help   this text\n"
-	      "\n"
-	      "Reported per strategy and vCPU count: demand paging time (start of the\n"
-	      "pass to the last vCPU done), ns per fault per vCPU, host faults (delays\n"
-	      "paid: one per host page) and host waits (faults that waited for another\n"
-	      "vCPU's host fault of the same page), and the metric, pages touched per\n"
-	      "second over all vCPUs (higher is better); then fault latency, MMU lock\n"
-	      "and reclamation.  With one strategy, one count and one round it also\n"
-	      "prints the selftest's lines.  docs/bench.md describes every number and\n"
-	      "the JSON.\n",
+	      "               pseudo-random order of its own (default: ascending)\n" SWEEP_FLAGS_HELP(
+		      "rcu", "1",
+		      "") "  -h, --help   this text\n"
+			  "\n"
+			  "Reported per strategy and vCPU count: demand paging time (start of the\n"
+			  "pass to the last vCPU done), ns per fault per vCPU, host faults (delays\n"
+			  "paid: one per host page) and host waits (faults that waited for another\n"
+			  "vCPU's host fault of the same page), and the metric, pages touched per\n"
+			  "second over all vCPUs (higher is better); then fault latency, MMU lock\n"
+			  "and reclamation.  With one strategy, one count and one round it also\n"
+			  "prints the selftest's lines.  docs/bench.md describes every number and\n"
+			  "the JSON.\n",
 	      f);
 }

@@ -31,6 +31,7 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 	exit(0);
 }
 
+/* clang-format off */
 static const struct cli_option demand_options[] = {
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
@@ -41,6 +42,7 @@ static const struct cli_option demand_options[] = {
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
+/* clang-format on */
 
 void demand_opts_parse(struct demand_opts *o, int argc, char **argv)
 {

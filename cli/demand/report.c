@@ -15,12 +15,14 @@ static void print_settings(const void *opts, FILE *f)
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	format_size(demand_host_page_pages(o) * GUEST_PAGE_BYTES, host, sizeof(host));
-	fprintf(f, "demand-paging: %s per vCPU (%" PRIu64 " pages), -s %s (%s host pages); "
-		   "-d %u us per host fault;\n"
-		   "               %s; %s order; %s\n"
-		   "               every page written once, every fault timed, every run checked\n",
+	fprintf(f,
+		"demand-paging: %s per vCPU (%" PRIu64 " pages), -s %s (%s host pages); "
+		"-d %u us per host fault;\n"
+		"               %s; %s order; %s\n"
+		"               every page written once, every fault timed, every run checked\n",
 		size, bench_pages_per_vcpu(&o->b), backing_kvm_name(o->b.backing), host,
-		o->delay_us, o->overlap ? "every vCPU the same region (-o)" : "each vCPU its own region",
+		o->delay_us,
+		o->overlap ? "every vCPU the same region (-o)" : "each vCPU its own region",
 		o->random_order ? "random (-a)" : "ascending",
 		o->b.sw.payload ? "real host memory (--payload)" : "no payload");
 }
@@ -31,8 +33,9 @@ static void json_config(const void *opts, FILE *f)
 
 	fprintf(f, "{\"bytes_per_vcpu\": %" PRIu64 ", \"backing\": ", o->b.bytes_per_vcpu);
 	json_string(f, backing_kvm_name(o->b.backing));
-	fprintf(f, ", \"host_page_bytes\": %" PRIu64 ", \"delay_us\": %u, \"overlap\": %s, "
-		   "\"random_access\": %s}",
+	fprintf(f,
+		", \"host_page_bytes\": %" PRIu64 ", \"delay_us\": %u, \"overlap\": %s, "
+		"\"random_access\": %s}",
 		(uint64_t)(demand_host_page_pages(o) * GUEST_PAGE_BYTES), o->delay_us,
 		o->overlap ? "true" : "false", o->random_order ? "true" : "false");
 }
@@ -41,12 +44,13 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 {
 	const struct demand_extra *x = run->extra;
 
-	fprintf(f, "      \"pages\": %" PRIu64 ", \"region_pages\": %" PRIu64
-		   ", \"host_pages\": %" PRIu64 ", \"ept_violations\": %" PRIu64
-		   ", \"host_faults\": %" PRIu64 ", \"host_fault_waits\": %" PRIu64 ",\n"
-		   "      \"pages_per_sec\": ",
-		x->pages_touched, x->region_pages, x->host_pages, x->ept_violations,
-		x->host_faults, x->host_fault_waits);
+	fprintf(f,
+		"      \"pages\": %" PRIu64 ", \"region_pages\": %" PRIu64
+		", \"host_pages\": %" PRIu64 ", \"ept_violations\": %" PRIu64
+		", \"host_faults\": %" PRIu64 ", \"host_fault_waits\": %" PRIu64 ",\n"
+		"      \"pages_per_sec\": ",
+		x->pages_touched, x->region_pages, x->host_pages, x->ept_violations, x->host_faults,
+		x->host_fault_waits);
 	json_number(f, run->metric, 1);
 	fputs(", \"ns_per_fault_per_vcpu\": ", f);
 	json_number(f, run->col[1], 2);

@@ -117,8 +117,8 @@ void demand_run(void *opts, bool lat_round, struct sweep_run *out)
 	cfg.host_fault_us = o->delay_us;
 	vm = bench_vm_create(&cfg, &o->b, o->overlap, 1);
 	for (unsigned i = 0; i < n; i++) {
-		page_guest_init(&g[i], o->overlap ? 0 : (uint64_t)i * per, per, i,
-					  o->random_order, 100);
+		page_guest_init(&g[i], o->overlap ? 0 : (uint64_t)i * per, per, i, o->random_order,
+				100);
 		ctx[i] = &g[i];
 	}
 	pool = bench_pool_create(vm, n, page_guest_next, ctx, TDPMMU_RUN_LATENCY);
@@ -137,8 +137,8 @@ void demand_run(void *opts, bool lat_round, struct sweep_run *out)
 	tdpmmu_reclaim_stats_read(vm, &out->reclaim);
 	x->pages_touched = per * n;
 	x->region_pages = demand_region_pages(o);
-	x->host_pages =
-		(x->region_pages + demand_host_page_pages(o) - 1) / demand_host_page_pages(o);
+	x->host_pages = (x->region_pages + demand_host_page_pages(o) - 1) /
+			demand_host_page_pages(o);
 	x->ept_violations = s.ept_violations;
 	x->host_faults = (uint64_t)out->counters[TDPMMU_C_HOST_FAULTS];
 	x->host_fault_waits = (uint64_t)out->counters[TDPMMU_C_HOST_FAULT_WAITS];

@@ -33,8 +33,8 @@ struct dirty_opts {
 
 /* What one run measured beyond struct sweep_run: its extra (flat: free()d whole). */
 struct dirty_extra {
-	uint64_t pages;   /* 4K pages, all vCPUs */
-	uint64_t written; /* pages the guest writes per pass (-w) */
+	uint64_t pages;                                 /* 4K pages, all vCPUs */
+	uint64_t written;                               /* pages the guest writes per pass (-w) */
 	uint64_t dirty[DIRTY_MAX_ITERATIONS + 1];       /* bits set in the log, per iteration */
 	uint64_t reprotected[DIRTY_MAX_ITERATIONS + 1]; /* pages clear re-protected */
 	uint64_t populate_ns, enable_ns, dirty_ns, get_ns, clear_ns, disable_ns;

@@ -73,8 +73,8 @@ static void oracle(struct kvm_dirty_run *d, unsigned s, unsigned it, bool all)
 			fatal("check failed: kvm, %u vCPU%s: iteration %u: page %llu %s in the "
 			      "dirty log, holds %u (the guest %s it)",
 			      d->o->b.sw.vcpus, d->o->b.sw.vcpus == 1 ? "" : "s", it,
-			      (unsigned long long)page, logged ? "is" : "is not",
-			      word ? *word : 0, written ? "wrote" : "did not write");
+			      (unsigned long long)page, logged ? "is" : "is not", word ? *word : 0,
+			      written ? "wrote" : "did not write");
 	}
 }
 

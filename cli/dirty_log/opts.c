@@ -114,11 +114,13 @@ void dirty_opts_command(const struct dirty_opts *o, char *buf, size_t len)
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	sweep_opts_format(&o->b.sw, common, sizeof(common));
-	snprintf(buf, len, "tdpmmu bench dirty-log%s -b %s -s %s -i %u -w %u -x %u%s%s%s%s "
-		 "--recover %s", common, size, backing_kvm_name(o->b.backing), o->iterations,
-		 o->write_pct, o->slots, o->no_manual ? " -g" : "",
-		 o->run_while_disabling ? " -e" : "", o->random_order ? " -a" : "",
-		 o->eager_split ? " --eager-split" : "", recover_names[o->recover]);
+	snprintf(buf, len,
+		 "tdpmmu bench dirty-log%s -b %s -s %s -i %u -w %u -x %u%s%s%s%s "
+		 "--recover %s",
+		 common, size, backing_kvm_name(o->b.backing), o->iterations, o->write_pct,
+		 o->slots, o->no_manual ? " -g" : "", o->run_while_disabling ? " -e" : "",
+		 o->random_order ? " -a" : "", o->eager_split ? " --eager-split" : "",
+		 recover_names[o->recover]);
 }
 
 unsigned dirty_log_flags(const struct dirty_opts *o)

@@ -20,23 +20,26 @@ static void print_settings(const void *opts, FILE *f)
 		(unsigned long long)bench_pages_per_vcpu(&o->b), o->slots, o->slots == 1 ? "" : "s",
 		backing_kvm_name(o->b.backing),
 		o->b.sw.payload ? "real host memory (--payload)" : "no payload");
-	fprintf(f, "           %u iterations; populate writes every page, then %u%% writes per "
-		   "pass; %s order\n", o->iterations, o->write_pct,
-		o->random_order ? "random (-a)" : "ascending");
+	fprintf(f,
+		"           %u iterations; populate writes every page, then %u%% writes per "
+		"pass; %s order\n",
+		o->iterations, o->write_pct, o->random_order ? "random (-a)" : "ascending");
 	fprintf(f, "           %s; %s; recover %s on disable; vCPUs %s while disabling\n",
 		o->no_manual ? "-g: get clears and re-protects" : "MANUAL_PROTECT | INITIALLY_SET",
 		o->eager_split ? "eager split" : "no eager split", dirty_recover_name(o->recover),
 		o->run_while_disabling ? "run (-e)" : "wait");
 	fputs("           a latency round (every fault timed), then the throughput rounds;\n"
-	      "           every run's dirty log checked\n", f);
+	      "           every run's dirty log checked\n",
+	      f);
 }
 
 static void print_extra(const void *opts, const struct sweep_report *rep, FILE *f)
 {
 	const struct dirty_opts *o = opts;
 
-	fprintf(f, "\ndisabling and the dirty log (best round; every run checked: each iteration's "
-		   "log\nheld exactly the pages the guest wrote%s):\n",
+	fprintf(f,
+		"\ndisabling and the dirty log (best round; every run checked: each iteration's "
+		"log\nheld exactly the pages the guest wrote%s):\n",
 		o->no_manual ? "" : ", every page in iteration 1 (INITIALLY_SET)");
 	fprintf(f, "%-14s %5s %10s %10s %10s %12s %12s %10s %10s\n", "strategy", "vCPUs",
 		"disable s", "pages", "dirty last", "re-protected", "dirty faults", "fast path",
@@ -48,17 +51,19 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 
 		for (unsigned it = 1; it <= o->iterations; it++)
 			reprotected += x->reprotected[it];
-		fprintf(f, "%-14s %5u %10.6f %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %12" PRIu64
-			   " %10" PRIu64 " %10" PRIu64 "\n",
-			sweep_strategy_name(row->strategy), row->vcpus,
-			(double)x->disable_ns / 1e9, x->pages, x->dirty[o->iterations], reprotected,
-			x->dirty_faults, x->dirty_fast,
+		fprintf(f,
+			"%-14s %5u %10.6f %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %12" PRIu64
+			" %10" PRIu64 " %10" PRIu64 "\n",
+			sweep_strategy_name(row->strategy), row->vcpus, (double)x->disable_ns / 1e9,
+			x->pages, x->dirty[o->iterations], reprotected, x->dirty_faults,
+			x->dirty_fast,
 			o->run_while_disabling ? x->disable_pass_faults : x->enable_wrprot);
 	}
-	fprintf(f, "disable s: Disabling dirty logging (--recover %s); dirty last: pages in "
-		   "the last\niteration's log; re-protected: by clear, all iterations; dirty "
-		   "faults: EPT violations\nof the dirty passes (fast path: fixed without the MMU "
-		   "lock); %s\n",
+	fprintf(f,
+		"disable s: Disabling dirty logging (--recover %s); dirty last: pages in "
+		"the last\niteration's log; re-protected: by clear, all iterations; dirty "
+		"faults: EPT violations\nof the dirty passes (fast path: fixed without the MMU "
+		"lock); %s\n",
 		dirty_recover_name(o->recover),
 		o->run_while_disabling ? "-e faults: of the pass while disabling"
 				       : "enable wp: leaves enable write-protected");
@@ -70,10 +75,11 @@ static void json_config(const void *opts, FILE *f)
 
 	fprintf(f, "{\"bytes_per_vcpu\": %" PRIu64 ", \"backing\": ", o->b.bytes_per_vcpu);
 	json_string(f, backing_kvm_name(o->b.backing));
-	fprintf(f, ", \"iterations\": %u, \"manual_protect\": %s, \"initially_set\": %s,\n"
-		   "    \"run_vcpus_while_disabling\": %s, \"write_pct\": %u, "
-		   "\"random_access\": %s, \"memslots\": %u, \"eager_split\": %s, "
-		   "\"recover\": \"%s\"}",
+	fprintf(f,
+		", \"iterations\": %u, \"manual_protect\": %s, \"initially_set\": %s,\n"
+		"    \"run_vcpus_while_disabling\": %s, \"write_pct\": %u, "
+		"\"random_access\": %s, \"memslots\": %u, \"eager_split\": %s, "
+		"\"recover\": \"%s\"}",
 		o->iterations, o->no_manual ? "false" : "true", o->no_manual ? "false" : "true",
 		o->run_while_disabling ? "true" : "false", o->write_pct,
 		o->random_order ? "true" : "false", o->slots, o->eager_split ? "true" : "false",
@@ -93,15 +99,18 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	const struct dirty_opts *o = opts;
 	const struct dirty_extra *x = run->extra;
 
-	fprintf(f, "      \"pages\": %" PRIu64 ", \"written_per_pass\": %" PRIu64
-		   ", \"dirty_pages\": ", x->pages, x->written);
+	fprintf(f,
+		"      \"pages\": %" PRIu64 ", \"written_per_pass\": %" PRIu64
+		", \"dirty_pages\": ",
+		x->pages, x->written);
 	json_list(f, x->dirty, o->iterations);
 	fputs(", \"reprotected_pages\": ", f);
 	json_list(f, x->reprotected, o->iterations);
-	fprintf(f, ",\n      \"dirty_memory_seconds\": %.9f, \"get_dirty_log_seconds\": %.9f, "
-		   "\"clear_dirty_log_seconds\": %.9f,\n      \"dirty_faults\": %" PRIu64
-		   ", \"dirty_fast_faults\": %" PRIu64 ", \"enable_write_protected\": %" PRIu64
-		   ", \"disable_pass_faults\": %" PRIu64,
+	fprintf(f,
+		",\n      \"dirty_memory_seconds\": %.9f, \"get_dirty_log_seconds\": %.9f, "
+		"\"clear_dirty_log_seconds\": %.9f,\n      \"dirty_faults\": %" PRIu64
+		", \"dirty_fast_faults\": %" PRIu64 ", \"enable_write_protected\": %" PRIu64
+		", \"disable_pass_faults\": %" PRIu64,
 		(double)x->dirty_ns / 1e9, (double)x->get_ns / 1e9, (double)x->clear_ns / 1e9,
 		x->dirty_faults, x->dirty_fast, x->enable_wrprot, x->disable_pass_faults);
 }

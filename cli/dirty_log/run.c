@@ -66,7 +66,7 @@ static void setup_pass(struct dirty_run *d, unsigned write_pct)
 
 	for (unsigned i = 0; i < d->o->b.sw.vcpus; i++)
 		page_guest_init(&d->guests[i], (uint64_t)i * n, n, i, d->o->random_order,
-					  write_pct);
+				write_pct);
 }
 
 /* One pass of every vCPU over its region; returns its time, *faults its EPT violations. */
@@ -156,18 +156,18 @@ static void iteration(struct dirty_run *d, unsigned it)
 	get_and_clear(d, it);
 	if (d->verbose) {
 		printf("Iteration %u: %llu of %llu pages dirty in the log; %llu faults (%llu fast "
-		       "path)", it, (unsigned long long)d->x->dirty[it],
-		       (unsigned long long)d->x->pages, (unsigned long long)faults,
-		       (unsigned long long)(fast - fast_before));
+		       "path)",
+		       it, (unsigned long long)d->x->dirty[it], (unsigned long long)d->x->pages,
+		       (unsigned long long)faults, (unsigned long long)(fast - fast_before));
 		if (!d->o->no_manual)
 			printf("; %llu re-protected", (unsigned long long)d->x->reprotected[it]);
 		printf("\n\n");
 	}
 	if (d->x->dirty[it] != want)
 		fatal("check failed: %s, %u vCPU%s: iteration %u: %llu pages dirty in the log, "
-		      "expected %llu (%s)", tdpmmu_strategy_name(sw->strategy), sw->vcpus,
-		      sw->vcpus == 1 ? "" : "s", it, (unsigned long long)d->x->dirty[it],
-		      (unsigned long long)want,
+		      "expected %llu (%s)",
+		      tdpmmu_strategy_name(sw->strategy), sw->vcpus, sw->vcpus == 1 ? "" : "s", it,
+		      (unsigned long long)d->x->dirty[it], (unsigned long long)want,
 		      all ? "INITIALLY_SET: every page" : "the pages the guest wrote");
 }
 
@@ -202,9 +202,9 @@ static void print_summary(const struct dirty_run *d)
 	unsigned n = d->o->iterations;
 	char total[40], avg[40];
 	static const enum tdpmmu_counter key[] = {
-		TDPMMU_C_LEAVES_WRPROT,  TDPMMU_C_PAGES_LOGGED_DIRTY, TDPMMU_C_FAST_FAULTS_FIXED,
-		TDPMMU_C_EAGER_SPLITS,   TDPMMU_C_HUGE_RECOVERED,     TDPMMU_C_COLLAPSIBLE_ZAPPED,
-		TDPMMU_C_TLB_FLUSHES,    TDPMMU_C_LEAVES_4K,          TDPMMU_C_LEAVES_2M,
+		TDPMMU_C_LEAVES_WRPROT, TDPMMU_C_PAGES_LOGGED_DIRTY, TDPMMU_C_FAST_FAULTS_FIXED,
+		TDPMMU_C_EAGER_SPLITS,  TDPMMU_C_HUGE_RECOVERED,     TDPMMU_C_COLLAPSIBLE_ZAPPED,
+		TDPMMU_C_TLB_FLUSHES,   TDPMMU_C_LEAVES_4K,          TDPMMU_C_LEAVES_2M,
 		TDPMMU_C_LEAVES_1G,
 	};
 
@@ -228,8 +228,7 @@ static void print_summary(const struct dirty_run *d)
 	fflush(stdout);
 }
 
-void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x,
-			   unsigned iterations)
+void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x, unsigned iterations)
 {
 	uint64_t pages = x->written * iterations;
 

@@ -22,14 +22,12 @@ static void print_help(FILE *f, bool stall)
 		"audited at the end.\n"
 		"%s"
 		"\n"
-		"flags:\n"
-		VCPUS_FLAG_HELP("2..1000 each (default 2)")
-		SWEEP_FLAGS_HELP("all", "1", "")
-		"  --seconds S  run time per run, 0.05..3600 (default 1)\n"
-		"%s"
-		"  -h, --help   this text\n"
-		"\n"
-		"%s",
+		"flags:\n" VCPUS_FLAG_HELP("2..1000 each (default 2)") SWEEP_FLAGS_HELP(
+			"all", "1", "") "  --seconds S  run time per run, 0.05..3600 (default 1)\n"
+					"%s"
+					"  -h, --help   this text\n"
+					"\n"
+					"%s",
 		stall ? "stalled-reader" : "huge-over-table",
 		stall ? "\nA quarter into each run one more thread holds a walker's protection\n"
 			"(the MMU read lock and the strategy's walk protection, like a fault\n"

@@ -28,8 +28,8 @@
 struct reclaim_opts {
 	struct bench_opts b; /* first: -v, --strategy, --repeat, ... (-b and -s unused) */
 	double seconds;
-	uint64_t stall_ns;   /* stalled-reader only */
-	bool stall;          /* which of the two scenarios */
+	uint64_t stall_ns; /* stalled-reader only */
+	bool stall;        /* which of the two scenarios */
 };
 
 /*

@@ -17,8 +17,7 @@ static void set_seconds(void *ctx, const char *opt, const char *arg)
 
 static void set_stall(void *ctx, const char *opt, const char *arg)
 {
-	((struct reclaim_opts *)ctx)->stall_ns =
-		bench_number_arg(opt, arg, 1, 600000) * 1000000ull;
+	((struct reclaim_opts *)ctx)->stall_ns = bench_number_arg(opt, arg, 1, 600000) * 1000000ull;
 }
 
 static void show_help(void *ctx, const char *opt, const char *arg)
@@ -30,8 +29,10 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 	exit(0);
 }
 
+/* clang-format off */
 #define COMMON_OPTIONS                                                                             \
 	SWEEP_CLI_OPTIONS, { 0, "seconds", true, set_seconds }, { 'h', "help", false, show_help }
+/* clang-format on */
 
 static const struct cli_option hot_options[] = {
 	COMMON_OPTIONS,

@@ -82,15 +82,17 @@ static void print_settings(const void *opts, FILE *f)
 {
 	const struct reclaim_opts *o = opts;
 
-	fprintf(f, "%s: half the vCPUs (rounded up) huge: over 64 blocks of 2 MiB (THP), a "
-		   "4K fault puts\n    a table under the block, an uncapped one maps a huge page "
-		   "over it; the\n    others small: fresh 4K pages; every fault timed; %g s per "
-		   "run%s\n",
+	fprintf(f,
+		"%s: half the vCPUs (rounded up) huge: over 64 blocks of 2 MiB (THP), a "
+		"4K fault puts\n    a table under the block, an uncapped one maps a huge page "
+		"over it; the\n    others small: fresh 4K pages; every fault timed; %g s per "
+		"run%s\n",
 		o->stall ? "stalled-reader" : "huge-over-table", o->seconds,
 		o->b.sw.payload ? "; real host memory reserved (--payload)" : "");
 	if (o->stall)
-		fprintf(f, "    a quarter in, one walker holds its protection for %" PRIu64
-			   " ms (tdpmmu_hold_walk);\n    retired memory sampled every ms\n",
+		fprintf(f,
+			"    a quarter in, one walker holds its protection for %" PRIu64
+			" ms (tdpmmu_hold_walk);\n    retired memory sampled every ms\n",
 			o->stall_ns / 1000000);
 	fputs("    every run audited at the end\n", f);
 }
@@ -113,8 +115,9 @@ static void json_config(const void *opts, FILE *f)
 {
 	const struct reclaim_opts *o = opts;
 
-	fprintf(f, "{\"seconds\": %g, \"huge_blocks_per_huge_vcpu\": 64, "
-		   "\"small_pages_per_small_vcpu\": %llu",
+	fprintf(f,
+		"{\"seconds\": %g, \"huge_blocks_per_huge_vcpu\": 64, "
+		"\"small_pages_per_small_vcpu\": %llu",
 		o->seconds, 1ull << 24);
 	if (o->stall)
 		fprintf(f, ", \"stall_ms\": %" PRIu64 ", \"sample_ms\": 1", o->stall_ns / 1000000);
@@ -133,8 +136,9 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	json_number(f, per_sec(total, r->seconds), 1);
 	fputs(", \"huge_replaced_per_sec\": ", f);
 	json_number(f, per_sec(r->replaced, r->seconds), 1);
-	fprintf(f, ",\n      \"huge_vcpus\": %u, \"small_faults\": %" PRIu64 ", \"huge_faults\": %"
-		   PRIu64 ", \"huge_replaced\": %" PRIu64,
+	fprintf(f,
+		",\n      \"huge_vcpus\": %u, \"small_faults\": %" PRIu64
+		", \"huge_faults\": %" PRIu64 ", \"huge_replaced\": %" PRIu64,
 		reclaim_nr_huge(o->b.sw.vcpus), r->small_faults, r->huge_faults, r->replaced);
 	if (!o->stall)
 		return;
@@ -149,8 +153,9 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	fputs(", \"over_outside\": ", f);
 	json_number(f, run->col[2], 4);
 	fprintf(f, ", \"peak_outstanding_bytes\": %" PRIu64 "},\n", r->stall_peak_bytes);
-	fprintf(f, "      \"retired_series\": {\"samples_per_point\": %u, "
-		   "\"points\": ",
+	fprintf(f,
+		"      \"retired_series\": {\"samples_per_point\": %u, "
+		"\"points\": ",
 		r->series.stride);
 	reclaim_series_json(&r->series, f);
 	fputc('}', f);

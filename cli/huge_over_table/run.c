@@ -40,8 +40,8 @@
 #include "huge_over_table/huge_over_table.h"
 #include "tdpmmu/testing.h"
 
-#define BLOCK_PAGES 512ull /* one 2 MiB block */
-#define HUGE_BLOCKS 64ull /* per huge vCPU: 128 MiB */
+#define BLOCK_PAGES 512ull       /* one 2 MiB block */
+#define HUGE_BLOCKS 64ull        /* per huge vCPU: 128 MiB */
 #define SMALL_PAGES (1ull << 24) /* per small vCPU: 64 GiB of fresh 4K pages */
 #define HIST_BUCKETS 512
 

@@ -94,9 +94,10 @@ void reclaim_series_plot(const struct reclaim_opts *o, const struct sweep_report
 	const char *sep = "plot ";
 	FILE *g = sweep_plot_open(path, 900, 480);
 
-	fprintf(g, "set title 'stalled-reader: retired page tables not yet freed, %u vCPU%s'\n"
-		   "set xlabel 'ms since the vCPUs started'\nset ylabel 'MiB'\n"
-		   "set yrange [0:*]\nset key top right\n",
+	fprintf(g,
+		"set title 'stalled-reader: retired page tables not yet freed, %u vCPU%s'\n"
+		"set xlabel 'ms since the vCPUs started'\nset ylabel 'MiB'\n"
+		"set yrange [0:*]\nset key top right\n",
 		top, top == 1 ? "" : "s");
 	/* Every data block first: gnuplot takes none inside a plot command. */
 	for (int i = 0; i < rep->nr_rows; i++) {
@@ -116,12 +117,12 @@ void reclaim_series_plot(const struct reclaim_opts *o, const struct sweep_report
 		fputs("EOD\n", g);
 	}
 	if (first)
-		fprintf(g, "set object 1 rect from first %.3f, graph 0 to first %.3f, graph 1 "
-			   "behind fillcolor rgb '#e8e8e8' fillstyle solid noborder\n"
-			   "set label 1 'stall (%s)' at first %.3f, graph 0.95\n",
+		fprintf(g,
+			"set object 1 rect from first %.3f, graph 0 to first %.3f, graph 1 "
+			"behind fillcolor rgb '#e8e8e8' fillstyle solid noborder\n"
+			"set label 1 'stall (%s)' at first %.3f, graph 0.95\n",
 			(double)first->stall_start_ns / 1e6, (double)first->stall_end_ns / 1e6,
-			tdpmmu_strategy_name(first_s),
-			(double)first->stall_start_ns / 1e6);
+			tdpmmu_strategy_name(first_s), (double)first->stall_start_ns / 1e6);
 	for (int i = 0; i < rep->nr_rows; i++) {
 		const struct sweep_row *row = &rep->rows[i];
 

@@ -19,7 +19,7 @@ static int set_logging(struct kvm_guest_vm *vm, unsigned slot, bool on)
 	if (slot >= vm->slots)
 		return -EINVAL;
 	r = kvm_vm_set_slot(vm, slot, kvm_vm_slot_gpa(vm, slot), vm->slot_bytes,
-		     vm->data + slot * vm->slot_bytes, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+			    vm->data + slot * vm->slot_bytes, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
 	if (!r)
 		vm->logging[slot] = on;
 	return r;
@@ -37,8 +37,8 @@ int kvm_dirty_log_enable(struct kvm_guest_vm *vm, unsigned slot, bool manual_pro
 
 		if (cap <= 0)
 			return -EOPNOTSUPP;
-		ec.args[0] = (uint64_t)cap & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
-					      KVM_DIRTY_LOG_INITIALLY_SET);
+		ec.args[0] = (uint64_t)cap &
+			     (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET);
 		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &ec))
 			return -errno;
 		vm->initially_set = ec.args[0] & KVM_DIRTY_LOG_INITIALLY_SET;

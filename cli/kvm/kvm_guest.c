@@ -32,6 +32,7 @@
 
 #define GUEST_WARM_ENTRY 0x28
 
+/* clang-format off */
 static const uint8_t guest_code[] = {
 	/* pass: */
 	0xe3, 0x1a,                   /* 00: jecxz done (0x1c)        no entries */
@@ -68,6 +69,7 @@ static const uint8_t guest_code[] = {
 	0xf4,                         /* 3a: hlt */
 	0xeb, 0xfd,                   /* 3b: jmp 0x3a */
 };
+/* clang-format on */
 
 _Static_assert(sizeof(guest_code) == 0x3d, "guest code offsets");
 _Static_assert(sizeof(guest_code) <= KVM_GUEST_PAGE_BYTES, "guest code fits its page");

@@ -55,19 +55,32 @@
 static const char *exit_name(uint32_t reason)
 {
 	switch (reason) {
-	case KVM_EXIT_UNKNOWN: return "KVM_EXIT_UNKNOWN";
-	case KVM_EXIT_EXCEPTION: return "KVM_EXIT_EXCEPTION";
-	case KVM_EXIT_IO: return "KVM_EXIT_IO";
-	case KVM_EXIT_HYPERCALL: return "KVM_EXIT_HYPERCALL";
-	case KVM_EXIT_DEBUG: return "KVM_EXIT_DEBUG";
-	case KVM_EXIT_HLT: return "KVM_EXIT_HLT";
-	case KVM_EXIT_MMIO: return "KVM_EXIT_MMIO";
-	case KVM_EXIT_SHUTDOWN: return "KVM_EXIT_SHUTDOWN (triple fault)";
-	case KVM_EXIT_FAIL_ENTRY: return "KVM_EXIT_FAIL_ENTRY";
-	case KVM_EXIT_INTR: return "KVM_EXIT_INTR";
-	case KVM_EXIT_INTERNAL_ERROR: return "KVM_EXIT_INTERNAL_ERROR";
-	case KVM_EXIT_SYSTEM_EVENT: return "KVM_EXIT_SYSTEM_EVENT";
-	default: return NULL;
+	case KVM_EXIT_UNKNOWN:
+		return "KVM_EXIT_UNKNOWN";
+	case KVM_EXIT_EXCEPTION:
+		return "KVM_EXIT_EXCEPTION";
+	case KVM_EXIT_IO:
+		return "KVM_EXIT_IO";
+	case KVM_EXIT_HYPERCALL:
+		return "KVM_EXIT_HYPERCALL";
+	case KVM_EXIT_DEBUG:
+		return "KVM_EXIT_DEBUG";
+	case KVM_EXIT_HLT:
+		return "KVM_EXIT_HLT";
+	case KVM_EXIT_MMIO:
+		return "KVM_EXIT_MMIO";
+	case KVM_EXIT_SHUTDOWN:
+		return "KVM_EXIT_SHUTDOWN (triple fault)";
+	case KVM_EXIT_FAIL_ENTRY:
+		return "KVM_EXIT_FAIL_ENTRY";
+	case KVM_EXIT_INTR:
+		return "KVM_EXIT_INTR";
+	case KVM_EXIT_INTERNAL_ERROR:
+		return "KVM_EXIT_INTERNAL_ERROR";
+	case KVM_EXIT_SYSTEM_EVENT:
+		return "KVM_EXIT_SYSTEM_EVENT";
+	default:
+		return NULL;
 	}
 }
 
@@ -222,19 +235,26 @@ static int fail(char *why, size_t len, int err, const char *fmt, ...)
 static uint64_t backing_page_bytes(enum kvm_backing_kind b)
 {
 	switch (b) {
-	case KVM_BACK_HUGETLB_2M: return 2ull << 20;
-	case KVM_BACK_HUGETLB_1G: return 1ull << 30;
-	default: return KVM_GUEST_PAGE_BYTES;
+	case KVM_BACK_HUGETLB_2M:
+		return 2ull << 20;
+	case KVM_BACK_HUGETLB_1G:
+		return 1ull << 30;
+	default:
+		return KVM_GUEST_PAGE_BYTES;
 	}
 }
 
 static const char *backing_name(enum kvm_backing_kind b)
 {
 	switch (b) {
-	case KVM_BACK_ANON: return "anonymous";
-	case KVM_BACK_THP: return "THP";
-	case KVM_BACK_HUGETLB_2M: return "hugetlb 2M";
-	case KVM_BACK_HUGETLB_1G: return "hugetlb 1G";
+	case KVM_BACK_ANON:
+		return "anonymous";
+	case KVM_BACK_THP:
+		return "THP";
+	case KVM_BACK_HUGETLB_2M:
+		return "hugetlb 2M";
+	case KVM_BACK_HUGETLB_1G:
+		return "hugetlb 1G";
 	}
 	return "?";
 }
@@ -255,21 +275,23 @@ static int check_opts(struct kvm_guest_vm *vm, char *why, size_t len)
 		return fail(why, len, -EINVAL, "%llu bytes per vCPU: not a positive multiple of 4K",
 			    (unsigned long long)o->bytes_per_vcpu);
 	if (o->bytes_per_vcpu > room || (!o->overlap && o->bytes_per_vcpu * o->vcpus > room))
-		return fail(why, len, -E2BIG,
-			    "%u vCPUs x %llu MiB%s: more than the %llu MiB of data our 32-bit guest "
-			    "addresses (gpa 0x%llx-0x%llx)",
-			    o->vcpus, (unsigned long long)(o->bytes_per_vcpu >> 20),
-			    o->overlap ? " (overlap)" : "", (unsigned long long)(room >> 20),
-			    KVM_GUEST_DATA_GPA, KVM_GUEST_DATA_END);
+		return fail(
+			why, len, -E2BIG,
+			"%u vCPUs x %llu MiB%s: more than the %llu MiB of data our 32-bit guest "
+			"addresses (gpa 0x%llx-0x%llx)",
+			o->vcpus, (unsigned long long)(o->bytes_per_vcpu >> 20),
+			o->overlap ? " (overlap)" : "", (unsigned long long)(room >> 20),
+			KVM_GUEST_DATA_GPA, KVM_GUEST_DATA_END);
 	vm->data_bytes = o->overlap ? o->bytes_per_vcpu : o->bytes_per_vcpu * o->vcpus;
 	vm->pages_per_vcpu = o->bytes_per_vcpu / KVM_GUEST_PAGE_BYTES;
 	vm->slots = o->slots ? o->slots : 1;
 	vm->slot_bytes = vm->data_bytes / vm->slots;
 	if (vm->data_bytes % vm->slots || vm->slot_bytes % hp)
-		return fail(why, len, -EINVAL,
-			    "%llu KiB of data do not split into %u memslots of whole %llu KiB pages",
-			    (unsigned long long)(vm->data_bytes >> 10), vm->slots,
-			    (unsigned long long)(hp >> 10));
+		return fail(
+			why, len, -EINVAL,
+			"%llu KiB of data do not split into %u memslots of whole %llu KiB pages",
+			(unsigned long long)(vm->data_bytes >> 10), vm->slots,
+			(unsigned long long)(hp >> 10));
 	vm->list_bytes = (vm->pages_per_vcpu * 4 + KVM_GUEST_PAGE_BYTES - 1) &
 			 ~(KVM_GUEST_PAGE_BYTES - 1);
 	vm->ctl_bytes = KVM_GUEST_PAGE_BYTES + vm->list_bytes * o->vcpus;
@@ -289,9 +311,10 @@ static int check_opts(struct kvm_guest_vm *vm, char *why, size_t len)
 			    o->vcpus, max_vcpus);
 	max_slots = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	if (max_slots > 0 && vm->slots + 1 > (unsigned)max_slots)
-		return fail(why, len, -EINVAL,
-			    "%u data memslots and a control one: KVM allows %d (KVM_CAP_NR_MEMSLOTS)",
-			    vm->slots, max_slots);
+		return fail(
+			why, len, -EINVAL,
+			"%u data memslots and a control one: KVM allows %d (KVM_CAP_NR_MEMSLOTS)",
+			vm->slots, max_slots);
 	return 0;
 }
 
@@ -318,8 +341,9 @@ static int hugetlb_fail(const struct kvm_guest_vm *vm, int err, char *why, size_
 	return fail(why, len, -err,
 		    "mmap of %llu MiB %s: %s; reserve %llu huge pages in %s (now %s, %s free)",
 		    (unsigned long long)(vm->data_bytes >> 20), backing_name(vm->o.backing),
-		    strerror(err), (unsigned long long)(vm->data_bytes / backing_page_bytes(vm->o.backing)),
-		    knob, nr, fr);
+		    strerror(err),
+		    (unsigned long long)(vm->data_bytes / backing_page_bytes(vm->o.backing)), knob,
+		    nr, fr);
 }
 
 /* The data region's host memory, by backing; 0 or -errno with @why. */
@@ -394,8 +418,8 @@ static int create_vcpus(struct kvm_guest_vm *vm, char *why, size_t len)
 		v->idx = i;
 		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
 		if (v->fd < 0)
-			return fail(why, len, -errno, "KVM_CREATE_VCPU %u of %u: %s", i, vm->o.vcpus,
-				    strerror(errno));
+			return fail(why, len, -errno, "KVM_CREATE_VCPU %u of %u: %s", i,
+				    vm->o.vcpus, strerror(errno));
 		v->run = mmap(NULL, vm->run_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 		if (v->run == MAP_FAILED) {
 			v->run = NULL;
@@ -498,7 +522,8 @@ int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *
 		uint64_t a = 0xfeffc000;
 
 		if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &a)) {
-			r = fail(why, len, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+			r = fail(why, len, -errno, "KVM_SET_IDENTITY_MAP_ADDR: %s",
+				 strerror(errno));
 			goto err;
 		}
 	}
@@ -523,7 +548,7 @@ int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *
 		goto err;
 	for (unsigned s = 0; s < vm->slots; s++) {
 		r = kvm_vm_set_slot(vm, s, kvm_vm_slot_gpa(vm, s), vm->slot_bytes,
-			     vm->data + s * vm->slot_bytes, 0);
+				    vm->data + s * vm->slot_bytes, 0);
 		if (r) {
 			fail(why, len, r, "KVM_SET_USER_MEMORY_REGION (data slot %u): %s", s,
 			     strerror(-r));
@@ -653,8 +678,8 @@ static int round_wait(struct kvm_guest_vm *vm, uint64_t *ns, char *why, size_t l
 }
 
 /* The page lists for (@write_pct, @random_order), and the guest's mapping of them. */
-static int prepare_lists(struct kvm_guest_vm *vm, unsigned write_pct, bool random_order,
-			 char *why, size_t len)
+static int prepare_lists(struct kvm_guest_vm *vm, unsigned write_pct, bool random_order, char *why,
+			 size_t len)
 {
 	uint64_t ns;
 	int r;

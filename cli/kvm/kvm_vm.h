@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #define KVM_GUEST_PAGE_BYTES 4096ull
-#define KVM_GUEST_CTL_GPA 0x00100000ull  /* code page, then the page lists */
+#define KVM_GUEST_CTL_GPA 0x00100000ull /* code page, then the page lists */
 #define KVM_GUEST_CTL_END 0x40000000ull
 #define KVM_GUEST_DATA_GPA 0x40000000ull /* 1 GiB aligned: any backing maps huge */
 #define KVM_GUEST_DATA_END 0xFEC00000ull /* about 3 GiB of data at most */
@@ -48,16 +48,16 @@ int kvm_probe_path(const char *path, char *why, size_t len);
 
 /* -1 / "" where a parameter file or capability is missing. */
 struct kvm_host_facts {
-	char kernel[128];        /* uname -r */
-	char vendor[16];         /* kvm_intel, kvm_amd, kvm_pvm... ("" unknown) */
-	int tdp;                 /* EPT / NPT in use: 0 with kvm_pvm (shadow paging, and
-				  * our paging-off guest is emulated instruction by instruction) */
-	int tdp_mmu;             /* kvm.tdp_mmu */
-	int eager_page_split;    /* kvm.eager_page_split */
-	char nx_huge_pages[16];  /* kvm.nx_huge_pages as written: Y, N, auto, never... */
+	char kernel[128];       /* uname -r */
+	char vendor[16];        /* kvm_intel, kvm_amd, kvm_pvm... ("" unknown) */
+	int tdp;                /* EPT / NPT in use: 0 with kvm_pvm (shadow paging, and
+				 * our paging-off guest is emulated instruction by instruction) */
+	int tdp_mmu;            /* kvm.tdp_mmu */
+	int eager_page_split;   /* kvm.eager_page_split */
+	char nx_huge_pages[16]; /* kvm.nx_huge_pages as written: Y, N, auto, never... */
 	int64_t nx_recovery_ratio, nx_recovery_period_ms;
-	int manual_protect2;     /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 bits, 0 none */
-	int max_vcpus;           /* KVM_CAP_MAX_VCPUS */
+	int manual_protect2; /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 bits, 0 none */
+	int max_vcpus;       /* KVM_CAP_MAX_VCPUS */
 };
 void kvm_host_facts_read(struct kvm_host_facts *f);
 
@@ -75,19 +75,18 @@ enum kvm_backing_kind { KVM_BACK_ANON, KVM_BACK_THP, KVM_BACK_HUGETLB_2M, KVM_BA
 
 struct kvm_vm_opts {
 	unsigned vcpus;
-	uint64_t bytes_per_vcpu;  /* a multiple of 4K (of the huge page for hugetlb) */
-	bool overlap;             /* one region all vCPUs walk */
+	uint64_t bytes_per_vcpu; /* a multiple of 4K (of the huge page for hugetlb) */
+	bool overlap;            /* one region all vCPUs walk */
 	enum kvm_backing_kind backing;
-	bool prefault;            /* populate host memory before the guest runs */
-	unsigned slots;           /* data memslots (0 counts as 1), split evenly */
-	unsigned timeout_s;       /* a pass running longer is an error (0: 300 s) */
+	bool prefault;      /* populate host memory before the guest runs */
+	unsigned slots;     /* data memslots (0 counts as 1), split evenly */
+	unsigned timeout_s; /* a pass running longer is an error (0: 300 s) */
 };
 
 struct kvm_guest_vm;
 
 /* Creates the VM, its memslots and its vCPU threads (waiting). */
-int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *why,
-		  size_t len);
+int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *why, size_t len);
 void kvm_vm_destroy(struct kvm_guest_vm *vm);
 
 /*

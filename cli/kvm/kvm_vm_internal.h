@@ -34,17 +34,17 @@ struct kvm_guest_vm {
 	size_t run_bytes;
 	unsigned slots;
 	uint64_t pages_per_vcpu, data_bytes, slot_bytes;
-	void *data_map;  /* what was mmapped (THP: aligned inside) */
+	void *data_map; /* what was mmapped (THP: aligned inside) */
 	size_t data_map_bytes;
 	uint8_t *data;
-	uint8_t *ctl;     /* the control memslot: code page, then the lists */
+	uint8_t *ctl; /* the control memslot: code page, then the lists */
 	size_t ctl_bytes;
 	uint64_t list_bytes; /* one vCPU's list, page aligned */
-	int lists_pct;    /* what the lists hold: -1 none yet */
+	int lists_pct;       /* what the lists hold: -1 none yet */
 	bool lists_random, warmed;
-	int manual;       /* dirty-log protect mode: -1 not chosen, 0 auto, 1 manual */
+	int manual; /* dirty-log protect mode: -1 not chosen, 0 auto, 1 manual */
 	bool initially_set;
-	bool *logging;    /* per data slot */
+	bool *logging; /* per data slot */
 
 	pthread_mutex_t lock;
 	pthread_cond_t go, done;

@@ -68,7 +68,8 @@ static void mixed_check_opts(struct mixed_opts *o)
 	/* Two memslots at every vCPU count: -b must halve into whole backing pages. */
 	if (o->b.bytes_per_vcpu % (2 * align))
 		usage_error("-b %s: mixed splits guest memory into two memslots, so -b must be "
-			    "an even number of %s pages", size, page);
+			    "an even number of %s pages",
+			    size, page);
 	bg_opts_check_remap((struct bg_opts *)o);
 }
 

@@ -27,15 +27,17 @@ static void print_settings(const void *opts, FILE *f)
 	format_rate(o->rate[ACT_AGE], "passes", r[ACT_AGE], sizeof(r[0]));
 	format_rate(o->rate[ACT_NX], "passes", r[ACT_NX], sizeof(r[0]));
 	format_rate(o->rate[ACT_INVAL], "ranges", r[ACT_INVAL], sizeof(r[0]));
-	fprintf(f, "mixed: %s per vCPU (%llu pages), -s %s, %u%% writes, every %dth page "
-		   "fetched, %g s per run; %s\n",
+	fprintf(f,
+		"mixed: %s per vCPU (%llu pages), -s %s, %u%% writes, every %dth page "
+		"fetched, %g s per run; %s\n",
 		size, (unsigned long long)bench_pages_per_vcpu(&o->b),
 		backing_kvm_name(o->b.backing), o->write_pct, BG_EXEC_EVERY, o->seconds,
 		o->b.sw.payload ? "real host memory (--payload)" : "no payload");
-	fprintf(f, "       memslot 0 (lower half) %s, memslot 1 (upper half) keeps huge pages%s\n"
-		   "       host, on the main thread: dirty log get+clear %s, aging %s,\n"
-		   "       NX recovery (1/%d of the list) %s, invalidations of %s %s\n"
-		   "       (%u%% remapping); every fault timed; then the check\n",
+	fprintf(f,
+		"       memslot 0 (lower half) %s, memslot 1 (upper half) keeps huge pages%s\n"
+		"       host, on the main thread: dirty log get+clear %s, aging %s,\n"
+		"       NX recovery (1/%d of the list) %s, invalidations of %s %s\n"
+		"       (%u%% remapping); every fault timed; then the check\n",
 		o->rate[ACT_DIRTY] ? "logs dirty pages" : "does not log",
 		o->rate[ACT_NX] ? " (NX on)" : " (NX off)", r[ACT_DIRTY], r[ACT_AGE],
 		MIXED_NX_RATIO, r[ACT_NX], range, r[ACT_INVAL], o->remap_pct);
@@ -50,9 +52,10 @@ static void json_config(const void *opts, FILE *f)
 	fprintf(f, ", \"write_pct\": %u, \"exec_every\": %d, \"seconds\": ", o->write_pct,
 		BG_EXEC_EVERY);
 	json_number(f, o->seconds, 3);
-	fprintf(f, ",\n    \"dirty_rate\": %u, \"age_rate\": %u, \"nx_rate\": %u, "
-		   "\"nx_ratio\": %d, \"inval_rate\": %u, \"range_bytes\": %" PRIu64
-		   ", \"remap_pct\": %u}",
+	fprintf(f,
+		",\n    \"dirty_rate\": %u, \"age_rate\": %u, \"nx_rate\": %u, "
+		"\"nx_ratio\": %d, \"inval_rate\": %u, \"range_bytes\": %" PRIu64
+		", \"remap_pct\": %u}",
 		o->rate[ACT_DIRTY], o->rate[ACT_AGE], o->rate[ACT_NX], MIXED_NX_RATIO,
 		o->rate[ACT_INVAL], o->range_bytes, o->remap_pct);
 }
@@ -68,17 +71,17 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	json_number(f, run->metric, 1);
 	fputs(", \"faults_per_sec\": ", f);
 	json_number(f, run->col[0], 1);
-	fprintf(f, ", \"accesses\": %" PRIu64 ", \"faults\": %" PRIu64 ", \"passes\": %" PRIu64
-		   ",\n      \"dirty_rounds\": %" PRIu64 ", \"pages_logged\": %" PRIu64
-		   ", \"pages_reprotected\": %" PRIu64 ", \"dirty_ns\": %" PRIu64
-		   ",\n      \"aging_passes\": %" PRIu64 ", \"young_cleared\": %" PRIu64
-		   ", \"aging_ns\": %" PRIu64
-		   ",\n      \"nx_recoveries\": %" PRIu64 ", \"nx_tables_zapped\": %" PRIu64
-		   ", \"nx_ns\": %" PRIu64
-		   ",\n      \"invalidations\": %" PRIu64 ", \"remaps\": %" PRIu64
-		   ", \"remaps_huge\": %" PRIu64 ", \"out_of_frames\": %s, \"invalidate_ns\": %" PRIu64
-		   ", \"notifier_retries\": %" PRIu64 ", \"leaves_zapped\": %" PRIu64
-		   ",\n      \"per_sec\": {\"dirty_rounds\": ",
+	fprintf(f,
+		", \"accesses\": %" PRIu64 ", \"faults\": %" PRIu64 ", \"passes\": %" PRIu64
+		",\n      \"dirty_rounds\": %" PRIu64 ", \"pages_logged\": %" PRIu64
+		", \"pages_reprotected\": %" PRIu64 ", \"dirty_ns\": %" PRIu64
+		",\n      \"aging_passes\": %" PRIu64 ", \"young_cleared\": %" PRIu64
+		", \"aging_ns\": %" PRIu64 ",\n      \"nx_recoveries\": %" PRIu64
+		", \"nx_tables_zapped\": %" PRIu64 ", \"nx_ns\": %" PRIu64
+		",\n      \"invalidations\": %" PRIu64 ", \"remaps\": %" PRIu64
+		", \"remaps_huge\": %" PRIu64 ", \"out_of_frames\": %s, \"invalidate_ns\": %" PRIu64
+		", \"notifier_retries\": %" PRIu64 ", \"leaves_zapped\": %" PRIu64
+		",\n      \"per_sec\": {\"dirty_rounds\": ",
 		x->accesses, x->faults, x->passes, x->done[ACT_DIRTY], x->logged, x->reprotected,
 		x->ns[ACT_DIRTY], x->done[ACT_AGE], x->young, x->ns[ACT_AGE], x->done[ACT_NX],
 		x->nx_zapped, x->ns[ACT_NX], x->done[ACT_INVAL], x->iv.remaps, x->iv.remaps_huge,

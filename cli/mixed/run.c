@@ -254,9 +254,9 @@ void mixed_run(void *opts, bool lat_round, struct sweep_run *out)
 	fill_out(&h, c0, ns, out);
 	if (sweep_single_run(&o->b.sw))
 		printf("%s, %u vCPU%s, %.3f s: %" PRIu64 " accesses, %" PRIu64 " faults; %" PRIu64
-		       " dirty-log rounds (%" PRIu64 " pages logged), %" PRIu64 " aging passes, %"
-		       PRIu64 " NX recoveries (%" PRIu64 " tables), %" PRIu64 " invalidations; %"
-		       PRIu64 " pages checked\n",
+		       " dirty-log rounds (%" PRIu64 " pages logged), %" PRIu64
+		       " aging passes, %" PRIu64 " NX recoveries (%" PRIu64 " tables), %" PRIu64
+		       " invalidations; %" PRIu64 " pages checked\n",
 		       tdpmmu_strategy_name(o->b.sw.strategy), n, n == 1 ? "" : "s", h.x->seconds,
 		       h.x->accesses, h.x->faults, h.x->done[ACT_DIRTY], h.x->logged,
 		       h.x->done[ACT_AGE], h.x->done[ACT_NX], h.x->nx_zapped, h.x->done[ACT_INVAL],

@@ -31,8 +31,7 @@ struct notifier_extra {
 /* opts.c: parse and check the flags (usage errors exit 2)... */
 void notifier_opts_parse(struct notifier_opts *o, int argc, char **argv);
 /* ...and write them back out: "tdpmmu bench NAME -v ... --remap 50". */
-void notifier_opts_command(const struct notifier_opts *o, const char *name, char *buf,
-			   size_t len);
+void notifier_opts_command(const struct notifier_opts *o, const char *name, char *buf, size_t len);
 
 /* run.c: the sweep's run function (@opts: struct notifier_opts). */
 void notifier_run(void *opts, bool latency_round, struct sweep_run *out);

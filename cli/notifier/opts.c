@@ -45,8 +45,7 @@ void notifier_opts_parse(struct notifier_opts *o, int argc, char **argv)
 	notifier_check(o);
 }
 
-void notifier_opts_command(const struct notifier_opts *o, const char *name, char *buf,
-			   size_t len)
+void notifier_opts_command(const struct notifier_opts *o, const char *name, char *buf, size_t len)
 {
 	char common[512], size[32], range[32];
 

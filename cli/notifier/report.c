@@ -29,9 +29,10 @@ static void print_settings(const void *opts, FILE *f)
 		size, (unsigned long long)bench_pages_per_vcpu(&o->b),
 		backing_kvm_name(o->b.backing), o->write_pct, o->seconds,
 		o->b.sw.payload ? "real host memory (--payload)" : "no payload");
-	fprintf(f, "          vCPUs pass over their memory again and again, every fault timed;\n"
-		   "          the main thread invalidates %s at random places, %s,\n"
-		   "          %u%% of them remapping the 2 MiB blocks (new frames); then the check\n",
+	fprintf(f,
+		"          vCPUs pass over their memory again and again, every fault timed;\n"
+		"          the main thread invalidates %s at random places, %s,\n"
+		"          %u%% of them remapping the 2 MiB blocks (new frames); then the check\n",
 		range, rate, o->remap_pct);
 }
 
@@ -60,11 +61,12 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	json_number(f, run->col[0], 1);
 	fputs(", \"accesses_per_sec\": ", f);
 	json_number(f, (double)x->accesses / x->seconds, 1);
-	fprintf(f, ",\n      \"faults\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"passes\": %" PRIu64
-		   ", \"invalidations\": %" PRIu64 ", \"remaps\": %" PRIu64
-		   ", \"remaps_huge\": %" PRIu64 ", \"out_of_frames\": %s,\n"
-		   "      \"notifier_retries\": %" PRIu64 ", \"leaves_zapped\": %" PRIu64
-		   ", \"invalidate_ns_mean\": ",
+	fprintf(f,
+		",\n      \"faults\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"passes\": %" PRIu64
+		", \"invalidations\": %" PRIu64 ", \"remaps\": %" PRIu64
+		", \"remaps_huge\": %" PRIu64 ", \"out_of_frames\": %s,\n"
+		"      \"notifier_retries\": %" PRIu64 ", \"leaves_zapped\": %" PRIu64
+		", \"invalidate_ns_mean\": ",
 		x->faults, x->accesses, x->passes, x->iv.count, x->iv.remaps, x->iv.remaps_huge,
 		x->iv.out_of_frames ? "true" : "false", x->retries, x->zapped);
 	json_number(f, x->iv.count ? (double)x->iv.ns / (double)x->iv.count : NAN, 0);

@@ -87,8 +87,8 @@ void notifier_run(void *opts, bool lat_round, struct sweep_run *out)
 	out->has_latency = true;
 	for (unsigned i = 0; i < n; i++)
 		x->passes += g[i].passes;
-	x->checked = bg_check(&(struct bg_check){ .vm = vm, .b = &o->b, .g = g, .iv = &x->iv,
-						  .payload = o->b.sw.payload });
+	x->checked = bg_check(&(struct bg_check){
+		.vm = vm, .b = &o->b, .g = g, .iv = &x->iv, .payload = o->b.sw.payload });
 	tdpmmu_vm_destroy(vm);
 
 	secs = (double)ns / 1e9;

@@ -29,7 +29,7 @@ struct nx_opts {
 struct nx_row {
 	unsigned period_ms; /* 0: no recovery thread */
 	uint64_t ns, faults, accesses, loops, listed_end;
-	uint64_t ticks;     /* ticks() over the row, for cycles per ns */
+	uint64_t ticks; /* ticks() over the row, for cycles per ns */
 	struct tdpmmu_latency lat;
 	int64_t counters[TDPMMU_NR_COUNTERS];
 };

@@ -29,6 +29,7 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 	exit(0);
 }
 
+/* clang-format off */
 static const struct cli_option nx_options[] = {
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
@@ -39,6 +40,7 @@ static const struct cli_option nx_options[] = {
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
+/* clang-format on */
 
 void nx_opts_parse(struct nx_opts *o, int argc, char **argv)
 {

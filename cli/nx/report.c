@@ -15,11 +15,12 @@ static void print_settings(const void *opts, FILE *f)
 	char size[32];
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
-	fprintf(f, "nx-recovery: %s per vCPU (%" PRIu64 " pages); -s %s; NX huge pages on; %s\n"
-		   "    each vCPU: fetch from every page, read every page, again; every fault "
-		   "timed\n"
-		   "    each run: baseline (no recovery thread), then recovery (every %u ms zap "
-		   "1/%u of\n    the listed tables), a fresh VM of %g s each, audited at the end\n",
+	fprintf(f,
+		"nx-recovery: %s per vCPU (%" PRIu64 " pages); -s %s; NX huge pages on; %s\n"
+		"    each vCPU: fetch from every page, read every page, again; every fault "
+		"timed\n"
+		"    each run: baseline (no recovery thread), then recovery (every %u ms zap "
+		"1/%u of\n    the listed tables), a fresh VM of %g s each, audited at the end\n",
 		size, bench_pages_per_vcpu(&o->b), backing_kvm_name(o->b.backing),
 		o->b.sw.payload ? "real host memory (--payload)" : "no payload", o->period_ms,
 		o->ratio, o->seconds);
@@ -68,14 +69,14 @@ static void json_row(FILE *f, const char *name, const struct nx_row *r)
 
 	fprintf(f, "      \"%s\": {\"period_ms\": %u, \"seconds\": ", name, r->period_ms);
 	json_number(f, (double)r->ns / 1e9, 9);
-	fprintf(f, ", \"faults\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"loops\": %" PRIu64
-		   ", \"nx_listed_end\": %" PRIu64 ", \"nx_tables_recovered\": %" PRId64 ",\n"
-		   "        \"fault_latency_ns\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
-		   ", \"p999\": %" PRIu64 ", \"max\": %" PRIu64 ", \"count\": %" PRIu64
-		   "}, \"max_latency_cycles\": ",
-		r->faults, r->accesses, r->loops, r->listed_end,
-		r->counters[TDPMMU_C_NX_RECOVERED], r->lat.p50_ns, r->lat.p99_ns, r->lat.p999_ns,
-		r->lat.max_ns, r->lat.count);
+	fprintf(f,
+		", \"faults\": %" PRIu64 ", \"accesses\": %" PRIu64 ", \"loops\": %" PRIu64
+		", \"nx_listed_end\": %" PRIu64 ", \"nx_tables_recovered\": %" PRId64 ",\n"
+		"        \"fault_latency_ns\": {\"p50\": %" PRIu64 ", \"p99\": %" PRIu64
+		", \"p999\": %" PRIu64 ", \"max\": %" PRIu64 ", \"count\": %" PRIu64
+		"}, \"max_latency_cycles\": ",
+		r->faults, r->accesses, r->loops, r->listed_end, r->counters[TDPMMU_C_NX_RECOVERED],
+		r->lat.p50_ns, r->lat.p99_ns, r->lat.p999_ns, r->lat.max_ns, r->lat.count);
 	json_number(f, c > 0 ? (double)r->lat.max_ns * c : NAN, 0);
 	fputc('}', f);
 }

@@ -100,8 +100,11 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row, struct sweep
 		fatal("out of memory");
 	atomic_init(&stop, false);
 	for (unsigned i = 0; i < o->b.sw.vcpus; i++) {
-		g[i] = (struct nx_guest){ .base_gfn = (uint64_t)i * n, .npages = n, .exec = true,
-					  .loops = 1, .stop = &stop };
+		g[i] = (struct nx_guest){ .base_gfn = (uint64_t)i * n,
+					  .npages = n,
+					  .exec = true,
+					  .loops = 1,
+					  .stop = &stop };
 		ctx[i] = &g[i];
 	}
 	pool = bench_pool_create(vm, o->b.sw.vcpus, nx_guest_next, ctx, TDPMMU_RUN_LATENCY);
@@ -142,9 +145,9 @@ static void nx_row_run(const struct nx_opts *o, struct nx_row *row, struct sweep
 static void print_row_line(const char *name, const struct nx_row *r)
 {
 	static const enum tdpmmu_counter key[] = {
-		TDPMMU_C_NX_TRACKED,   TDPMMU_C_NX_SPLITS,     TDPMMU_C_NX_RECOVERED,
-		TDPMMU_C_HUGE_SPLITS,  TDPMMU_C_TABLES_RETIRED, TDPMMU_C_TABLES_FREED,
-		TDPMMU_C_TLB_FLUSHES,  TDPMMU_C_LEAVES_4K,     TDPMMU_C_LEAVES_2M,
+		TDPMMU_C_NX_TRACKED,  TDPMMU_C_NX_SPLITS,      TDPMMU_C_NX_RECOVERED,
+		TDPMMU_C_HUGE_SPLITS, TDPMMU_C_TABLES_RETIRED, TDPMMU_C_TABLES_FREED,
+		TDPMMU_C_TLB_FLUSHES, TDPMMU_C_LEAVES_4K,      TDPMMU_C_LEAVES_2M,
 		TDPMMU_C_LEAVES_1G,
 	};
 	double c = nx_cycles_per_ns(r);

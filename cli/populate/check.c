@@ -49,8 +49,7 @@ static void check_page(struct tdpmmu_vm *vm, const struct populate_opts *o, uint
 	r = tdpmmu_host_pfn(vm, gfn, &pfn);
 	if (r || m.pfn != pfn)
 		fatal("check failed: gfn 0x%llx maps frame 0x%llx, the host frame is 0x%llx",
-		      (unsigned long long)gfn, (unsigned long long)m.pfn,
-		      (unsigned long long)pfn);
+		      (unsigned long long)gfn, (unsigned long long)m.pfn, (unsigned long long)pfn);
 	if (m.level > max_level(o->backing))
 		fatal("check failed: gfn 0x%llx is mapped at level %d, -s %s allows %d",
 		      (unsigned long long)gfn, m.level, backing_kvm_name(o->backing),

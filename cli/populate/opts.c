@@ -109,9 +109,8 @@ static void check_memory(const struct populate_opts *o)
 				    n, size, limit, o->sw.levels);
 		}
 		bytes = populate_tables_needed(o, o->sw.counts[i]) * GUEST_PAGE_BYTES +
-			(o->sw.payload
-				 ? populate_slot_pages(o, o->sw.counts[i]) * GUEST_PAGE_BYTES
-				 : 0);
+			(o->sw.payload ? populate_slot_pages(o, o->sw.counts[i]) * GUEST_PAGE_BYTES
+				       : 0);
 		if (mem && bytes > mem / 2) {
 			format_size_approx(bytes, need, sizeof(need));
 			format_size_approx(mem, have, sizeof(have));
@@ -135,7 +134,7 @@ void populate_opts_format(const struct populate_opts *o, char *buf, size_t len)
 
 	format_size(o->bytes_per_vcpu, size, sizeof(size));
 	sweep_opts_format(&o->sw, common, sizeof(common));
-	snprintf(buf, len, "%s -b %s -s %s -w %u%s%s%s", common, size,
-		 backing_kvm_name(o->backing), o->write_pct, o->overlap ? " -o" : "",
-		 o->random_order ? " -a" : "", o->prefault ? " --prefault" : "");
+	snprintf(buf, len, "%s -b %s -s %s -w %u%s%s%s", common, size, backing_kvm_name(o->backing),
+		 o->write_pct, o->overlap ? " -o" : "", o->random_order ? " -a" : "",
+		 o->prefault ? " --prefault" : "");
 }

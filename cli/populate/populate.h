@@ -23,14 +23,14 @@ struct populate_opts {
 	struct sweep_opts sw; /* first: -v, --strategy, --repeat, --levels, --payload, outputs */
 	uint64_t bytes_per_vcpu;
 	unsigned write_pct; /* -w: share of pages written, the rest read */
-	bool overlap; /* -o: every vCPU walks the same region */
-	bool random_order; /* -a: each vCPU walks its pages in its own random order */
+	bool overlap;       /* -o: every vCPU walks the same region */
+	bool random_order;  /* -a: each vCPU walks its pages in its own random order */
 	enum tdpmmu_backing backing;
 	bool prefault; /* --prefault: kvm rows' host memory populated first */
 	/* Measured along the way (report.c). */
-	double floor_ns_per_page; /* best floor; NAN when not measured */
+	double floor_ns_per_page;             /* best floor; NAN when not measured */
 	double machine_ref[SWEEP_MAX_COUNTS]; /* best machine reference per count */
-	unsigned cores; /* usable here, for the reference */
+	unsigned cores;                       /* usable here, for the reference */
 };
 
 /* opts.c */
@@ -69,10 +69,10 @@ struct populate_vcpu_totals {
 /* What one run measured, snapshotted right after the vCPUs finished. */
 struct populate_result {
 	unsigned vcpus;
-	uint64_t pages;      /* pages in the memslot */
-	uint64_t faults;     /* EPT violations, summed over the vCPUs */
-	uint64_t elapsed_ns; /* start barrier to the last vCPU finishing */
-	uint64_t floor_ns;   /* bare walk + CAS over vCPU 0's region... */
+	uint64_t pages;       /* pages in the memslot */
+	uint64_t faults;      /* EPT violations, summed over the vCPUs */
+	uint64_t elapsed_ns;  /* start barrier to the last vCPU finishing */
+	uint64_t floor_ns;    /* bare walk + CAS over vCPU 0's region... */
 	uint64_t floor_pages; /* ...of this many pages; 0 if the floor was not run */
 	int64_t counters[TDPMMU_NR_COUNTERS];
 	struct tdpmmu_lock_stats lock; /* while the vCPUs ran */

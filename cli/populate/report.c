@@ -95,8 +95,9 @@ static void print_settings(const void *opts, FILE *f)
 
 	format_size(o->bytes_per_vcpu, size, sizeof(size));
 	mapping_words(o, maps, sizeof(maps));
-	fprintf(f, "populate: %s per vCPU (%llu pages), -s %s (%s); %u%% writes\n"
-		   "          %s; %s order; %s\n",
+	fprintf(f,
+		"populate: %s per vCPU (%llu pages), -s %s (%s); %u%% writes\n"
+		"          %s; %s order; %s\n",
 		size, (unsigned long long)populate_pages_per_vcpu(o), backing_kvm_name(o->backing),
 		maps, o->write_pct,
 		o->overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
@@ -104,7 +105,8 @@ static void print_settings(const void *opts, FILE *f)
 		o->sw.payload ? "real host memory (--payload)" : "no payload");
 	if (o->sw.strategies[SWEEP_KVM])
 		fprintf(f, "          kvm rows: host memory %s\n",
-			o->prefault ? "pre-faulted (--prefault)" : "faulted in by the guest's first touch");
+			o->prefault ? "pre-faulted (--prefault)"
+				    : "faulted in by the guest's first touch");
 	fputs("          a latency round (every fault timed, full audit), then the throughput\n"
 	      "          rounds; every run checked\n",
 	      f);
@@ -173,9 +175,10 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 		return;
 	fprintf(f, "\nfloor (bare walk + CAS): %.1f ns/page (over vCPU 0's %llu pages)\n",
 		o->floor_ns_per_page, (unsigned long long)populate_pages_per_vcpu(o));
-	fprintf(f, "fault / floor: %.1f x (%s at %u vCPU%s, ns/fault/vCPU over the floor; a\n"
-		   "               fault here is the guest access, the EPT violation, the fault\n"
-		   "               path and the access again)\n",
+	fprintf(f,
+		"fault / floor: %.1f x (%s at %u vCPU%s, ns/fault/vCPU over the floor; a\n"
+		"               fault here is the guest access, the EPT violation, the fault\n"
+		"               path and the access again)\n",
 		base->best->col[1] / o->floor_ns_per_page, sweep_strategy_name(base->strategy),
 		base->vcpus, base->vcpus == 1 ? "" : "s");
 }
@@ -186,8 +189,9 @@ static void json_config(const void *opts, FILE *f)
 
 	fprintf(f, "{\"bytes_per_vcpu\": %" PRIu64 ", \"backing\": ", o->bytes_per_vcpu);
 	json_string(f, backing_kvm_name(o->backing));
-	fprintf(f, ", \"write_pct\": %u, \"overlap\": %s, \"random_access\": %s,\n"
-		   "    \"floor_ns_per_page\": ",
+	fprintf(f,
+		", \"write_pct\": %u, \"overlap\": %s, \"random_access\": %s,\n"
+		"    \"floor_ns_per_page\": ",
 		o->write_pct, o->overlap ? "true" : "false", o->random_order ? "true" : "false");
 	json_number(f, o->floor_ns_per_page, 2);
 	fputs(", \"machine_ref_ops_per_sec\": [", f);
@@ -208,10 +212,11 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	json_number(f, run->col[1], 2);
 	if (x->kvm)
 		return; /* the simulated vCPUs' totals: kvm_stats has the kernel's */
-	fprintf(f, ",\n      \"vcpu\": {\"accesses\": %" PRIu64 ", \"tlb_misses\": %" PRIu64
-		   ", \"ept_violations\": %" PRIu64 ", \"faults_fast\": %" PRIu64
-		   ", \"faults_slow\": %" PRIu64 ", \"fault_retries\": %" PRIu64
-		   ", \"kicks\": %" PRIu64 ", \"tlb_flushes\": %" PRIu64 "}",
+	fprintf(f,
+		",\n      \"vcpu\": {\"accesses\": %" PRIu64 ", \"tlb_misses\": %" PRIu64
+		", \"ept_violations\": %" PRIu64 ", \"faults_fast\": %" PRIu64
+		", \"faults_slow\": %" PRIu64 ", \"fault_retries\": %" PRIu64
+		", \"kicks\": %" PRIu64 ", \"tlb_flushes\": %" PRIu64 "}",
 		x->vcpu.accesses, x->vcpu.tlb_misses, x->vcpu.ept_violations, x->vcpu.faults_fast,
 		x->vcpu.faults_slow, x->vcpu.fault_retries, x->vcpu.kicks, x->vcpu.tlb_flushes);
 }

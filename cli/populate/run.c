@@ -36,7 +36,7 @@ void populate_guest_init(struct page_guest *g, const struct populate_opts *o, un
 	uint64_t n = populate_pages_per_vcpu(o);
 
 	page_guest_init(g, o->overlap ? 0 : (uint64_t)vcpu * n, n, vcpu, o->random_order,
-				  o->write_pct);
+			o->write_pct);
 }
 
 static void *vcpu_thread_fn(void *arg)

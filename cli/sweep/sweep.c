@@ -98,8 +98,8 @@ static void make_rows(struct sweep_report *rep, const struct sweep_opts *o)
 {
 	int n = 0;
 
-	rep->rows = calloc((size_t)sweep_nr_strategies(o) * (size_t)o->nr_counts,
-			   sizeof(*rep->rows));
+	rep->rows =
+		calloc((size_t)sweep_nr_strategies(o) * (size_t)o->nr_counts, sizeof(*rep->rows));
 	if (!rep->rows)
 		fatal("out of memory");
 	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
@@ -214,7 +214,7 @@ static void kvm_scenarios(char *buf, size_t len)
 			continue;
 		k++;
 		used += (size_t)snprintf(buf + used, len - used, "%s%s",
-					 k == 1	  ? ""
+					 k == 1   ? ""
 					 : k == n ? " and "
 						  : ", ",
 					 scenarios[i].name);

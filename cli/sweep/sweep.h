@@ -29,10 +29,10 @@
 #include "kvm/kvm_vm.h"
 #include "tdpmmu/tdpmmu.h"
 
-#define SWEEP_MAX_COUNTS 64   /* entries in the -v list */
-#define SWEEP_MAX_VCPUS 1000  /* room for the library's 1024 threads */
+#define SWEEP_MAX_COUNTS 64  /* entries in the -v list */
+#define SWEEP_MAX_VCPUS 1000 /* room for the library's 1024 threads */
 #define SWEEP_MAX_REPEAT 1000
-#define SWEEP_MAX_COLS 6      /* a scenario's own table columns */
+#define SWEEP_MAX_COLS 6 /* a scenario's own table columns */
 
 /*
  * Rows are the library's strategies and one more: kvm, the real kernel's
@@ -74,11 +74,13 @@ void sweep_set_payload(void *ctx, const char *opt, const char *arg);
 void sweep_set_json(void *ctx, const char *opt, const char *arg);
 void sweep_set_plot(void *ctx, const char *opt, const char *arg);
 /* The sweep's entries of a scenario's cli_option table (cli.h). */
+/* clang-format off */
 #define SWEEP_CLI_OPTIONS                                                                          \
 	{ 'v', NULL, true, sweep_set_vcpus }, { 0, "strategy", true, sweep_set_strategies },       \
 		{ 0, "repeat", true, sweep_set_repeat }, { 0, "levels", true, sweep_set_levels },  \
 		{ 0, "payload", false, sweep_set_payload }, { 0, "json", true, sweep_set_json },   \
 		{ 0, "plot", true, sweep_set_plot }
+/* clang-format on */
 /* After parsing: --plot needs gnuplot and a .svg or .png name (usage errors). */
 void sweep_opts_check(const struct sweep_opts *o);
 /* " -v 1,2 --strategy rcu,global --repeat 3 --levels 4" (plus --payload): for the command line. */
@@ -110,11 +112,11 @@ void bench_phase_add(struct bench_phases *ph, const char *name, uint64_t ns, uin
 /* What one run of one configuration measured. */
 struct sweep_run {
 	struct bench_phases phases;
-	double metric;               /* the scenario's headline number */
-	double col[SWEEP_MAX_COLS];  /* the scenario's own table columns */
-	bool has_latency;            /* faults were timed */
+	double metric;              /* the scenario's headline number */
+	double col[SWEEP_MAX_COLS]; /* the scenario's own table columns */
+	bool has_latency;           /* faults were timed */
 	struct tdpmmu_latency latency;
-	struct tdpmmu_lock_stats lock;     /* while the vCPUs ran */
+	struct tdpmmu_lock_stats lock; /* while the vCPUs ran */
 	struct tdpmmu_reclaim_stats reclaim;
 	int64_t counters[TDPMMU_NR_COUNTERS];
 	struct kvm_vcpu_kstats kvm; /* a kvm row: KVM's own vCPU statistics over the run */
@@ -128,12 +130,12 @@ struct sweep_report;
 
 /* How a scenario runs and reports; its name is its table entry's (scenario.h). */
 struct sweep_scenario {
-	const char *title; /* the report's first line */
+	const char *title;       /* the report's first line */
 	const char *metric_name; /* table header of the metric, in its unit after scaling */
 	const char *metric_json; /* JSON key of the metric, unscaled ("faults_per_sec") */
 	const char *metric_what; /* a sentence: what the metric is */
-	double metric_scale; /* the table shows metric / metric_scale */
-	bool lower_is_better; /* latency-like metric: the best round is the lowest */
+	double metric_scale;     /* the table shows metric / metric_scale */
+	bool lower_is_better;    /* latency-like metric: the best round is the lowest */
 	const char *cols[SWEEP_MAX_COLS]; /* the scenario's own columns (NULL after the last) */
 	int col_decimals[SWEEP_MAX_COLS];
 	/*
@@ -174,9 +176,9 @@ struct sweep_report {
 	struct sweep_row *rows; /* strategy-major, counts ascending */
 	int nr_rows;
 	uint64_t elapsed_ns;
-	bool kvm_rows;              /* kvm asked for and /dev/kvm usable */
-	struct kvm_host_facts kvm;  /* ...then the host's KVM */
-	char kvm_skipped[160];      /* kvm asked for and not usable: why */
+	bool kvm_rows;             /* kvm asked for and /dev/kvm usable */
+	struct kvm_host_facts kvm; /* ...then the host's KVM */
+	char kvm_skipped[160];     /* kvm asked for and not usable: why */
 };
 
 /*

@@ -24,8 +24,9 @@ static void write_sweep(const struct sweep_opts *o, FILE *f)
 		fprintf(f, "%s\"%s\"", first ? "" : ", ", sweep_strategy_name(s));
 		first = false;
 	}
-	fprintf(f, "], \"repeat\": %u, \"levels\": %u, \"payload\": %s, "
-		   "\"statistic\": \"best of interleaved rounds\"},\n",
+	fprintf(f,
+		"], \"repeat\": %u, \"levels\": %u, \"payload\": %s, "
+		"\"statistic\": \"best of interleaved rounds\"},\n",
 		o->repeat, o->levels, o->payload ? "true" : "false");
 }
 
@@ -58,15 +59,17 @@ static void write_row(const struct sweep_report *rep, const struct sweep_row *ro
 	bench_json_phases(f, &run->phases);
 	fputs(",\n      \"fault_latency_ns\": ", f);
 	if (row->latency->has_latency)
-		fprintf(f, "{\"p50\": %" PRIu64 ", \"p99\": %" PRIu64 ", \"p999\": %" PRIu64
-			   ", \"max\": %" PRIu64 ", \"count\": %" PRIu64 "}",
+		fprintf(f,
+			"{\"p50\": %" PRIu64 ", \"p99\": %" PRIu64 ", \"p999\": %" PRIu64
+			", \"max\": %" PRIu64 ", \"count\": %" PRIu64 "}",
 			lat->p50_ns, lat->p99_ns, lat->p999_ns, lat->max_ns, lat->count);
 	else
 		fputs("null", f);
 	if (row->strategy == SWEEP_KVM) {
 		/* The kernel's MMU: its own statistics instead of ours. */
 		fputs(",\n      \"lock\": null, \"reclaim\": null, \"counters\": null,\n"
-		      "      \"kvm_stats\": ", f);
+		      "      \"kvm_stats\": ",
+		      f);
 		sweep_kvm_json_stats(run, f);
 	} else {
 		fputs(",\n      \"lock\": ", f);

@@ -39,9 +39,10 @@ void sweep_kvm_print_host(const struct sweep_report *rep, FILE *f)
 
 	if (!rep->kvm_rows)
 		return;
-	fprintf(f, "kvm:     Linux %s, %s, EPT/NPT %s; kvm.tdp_mmu %s, eager_page_split %s,\n"
-		   "         nx_huge_pages %s (recovery ratio %" PRId64 ", period %" PRId64
-		   " ms); manual dirty-log protect %s; %d vCPUs at most\n",
+	fprintf(f,
+		"kvm:     Linux %s, %s, EPT/NPT %s; kvm.tdp_mmu %s, eager_page_split %s,\n"
+		"         nx_huge_pages %s (recovery ratio %" PRId64 ", period %" PRId64
+		" ms); manual dirty-log protect %s; %d vCPUs at most\n",
 		k->kernel, k->vendor[0] ? k->vendor : "unknown module", yes_no(k->tdp),
 		yes_no(k->tdp_mmu), yes_no(k->eager_page_split),
 		k->nx_huge_pages[0] ? k->nx_huge_pages : "?", k->nx_recovery_ratio,
@@ -72,9 +73,10 @@ void sweep_kvm_json_host(const struct sweep_report *rep, FILE *f)
 	fprintf(f, ", \"tdp\": %d, \"tdp_mmu\": %d, \"eager_page_split\": %d, \"nx_huge_pages\": ",
 		k->tdp, k->tdp_mmu, k->eager_page_split);
 	json_string(f, k->nx_huge_pages);
-	fprintf(f, ", \"nx_huge_pages_recovery_ratio\": %" PRId64
-		   ", \"nx_huge_pages_recovery_period_ms\": %" PRId64
-		   ", \"manual_dirty_log_protect2\": %d, \"max_vcpus\": %d},\n",
+	fprintf(f,
+		", \"nx_huge_pages_recovery_ratio\": %" PRId64
+		", \"nx_huge_pages_recovery_period_ms\": %" PRId64
+		", \"manual_dirty_log_protect2\": %d, \"max_vcpus\": %d},\n",
 		k->nx_recovery_ratio, k->nx_recovery_period_ms, k->manual_protect2, k->max_vcpus);
 }
 
@@ -82,10 +84,10 @@ void sweep_kvm_json_stats(const struct sweep_run *run, FILE *f)
 {
 	const struct kvm_vcpu_kstats *s = &run->kvm;
 
-	fprintf(f, "{\"exits\": %" PRId64 ", \"pf_taken\": %" PRId64 ", \"pf_fixed\": %" PRId64
-		   ", \"pf_fast\": %" PRId64 ", \"pf_spurious\": %" PRId64
-		   ", \"pf_emulate\": %" PRId64 ", \"io_exits\": %" PRId64
-		   ", \"insn_emulation\": %" PRId64 "}",
+	fprintf(f,
+		"{\"exits\": %" PRId64 ", \"pf_taken\": %" PRId64 ", \"pf_fixed\": %" PRId64
+		", \"pf_fast\": %" PRId64 ", \"pf_spurious\": %" PRId64 ", \"pf_emulate\": %" PRId64
+		", \"io_exits\": %" PRId64 ", \"insn_emulation\": %" PRId64 "}",
 		s->exits, s->pf_taken, s->pf_fixed, s->pf_fast, s->pf_spurious, s->pf_emulate,
 		s->io_exits, s->insn_emulation);
 }

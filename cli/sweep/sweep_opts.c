@@ -109,8 +109,8 @@ void sweep_set_strategies(void *ctx, const char *opt, const char *arg)
 
 void sweep_set_repeat(void *ctx, const char *opt, const char *arg)
 {
-	((struct sweep_opts *)ctx)->repeat = (unsigned)bench_number_arg(opt, arg, 1,
-									 SWEEP_MAX_REPEAT);
+	((struct sweep_opts *)ctx)->repeat =
+		(unsigned)bench_number_arg(opt, arg, 1, SWEEP_MAX_REPEAT);
 }
 
 void sweep_set_levels(void *ctx, const char *opt, const char *arg)

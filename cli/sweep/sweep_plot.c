@@ -36,8 +36,10 @@ FILE *sweep_plot_open(const char *path, int width, int height)
 	if (!g)
 		fatal("cannot run gnuplot for '%s'", path);
 	if (!strcmp(sweep_plot_terminal(path), "svg"))
-		fprintf(g, "set terminal svg size %d,%d dynamic enhanced font 'sans,12' background "
-			   "'white'\n", width, height);
+		fprintf(g,
+			"set terminal svg size %d,%d dynamic enhanced font 'sans,12' background "
+			"'white'\n",
+			width, height);
 	else
 		fprintf(g, "set terminal pngcairo size %d,%d enhanced font 'sans,10'\n", width,
 			height);
@@ -73,8 +75,7 @@ static void metric_panel(const struct sweep_report *rep, FILE *g)
 			continue;
 		fprintf(g, "$m%d << EOD\n", s);
 		for (int i = 0; i < rep->nr_rows; i++)
-			if (rep->rows[i].strategy == s &&
-			    !isnan(rep->rows[i].best->metric))
+			if (rep->rows[i].strategy == s && !isnan(rep->rows[i].best->metric))
 				fprintf(g, "%u %.6g\n", rep->rows[i].vcpus,
 					rep->rows[i].best->metric / sc->metric_scale);
 		fputs("EOD\n", g);
@@ -99,9 +100,10 @@ static void latency_panel(const struct sweep_report *rep, FILE *g)
 	unsigned top = sweep_max_vcpus(rep->opts);
 	const char *sep = "plot ";
 
-	fprintf(g, "set title 'fault latency at %u vCPU%s'\nset xlabel 'percentile'\n"
-		   "set ylabel 'ns'\nset logscale y 10\n"
-		   "set xtics ('p50' 0, 'p99' 1, 'p99.9' 2, 'max' 3)\nset xrange [-0.3:3.3]\n",
+	fprintf(g,
+		"set title 'fault latency at %u vCPU%s'\nset xlabel 'percentile'\n"
+		"set ylabel 'ns'\nset logscale y 10\n"
+		"set xtics ('p50' 0, 'p99' 1, 'p99.9' 2, 'max' 3)\nset xrange [-0.3:3.3]\n",
 		top, top == 1 ? "" : "s");
 	/* Every data block first: gnuplot takes none inside a plot command. */
 	for (int i = 0; i < rep->nr_rows; i++) {
@@ -110,7 +112,8 @@ static void latency_panel(const struct sweep_report *rep, FILE *g)
 		if (has_latency_at(&rep->rows[i], top))
 			fprintf(g, "$l%d << EOD\n0 %llu\n1 %llu\n2 %llu\n3 %llu\nEOD\n",
 				(int)rep->rows[i].strategy, (unsigned long long)l->p50_ns + 1,
-				(unsigned long long)l->p99_ns + 1, (unsigned long long)l->p999_ns + 1,
+				(unsigned long long)l->p99_ns + 1,
+				(unsigned long long)l->p999_ns + 1,
 				(unsigned long long)l->max_ns + 1);
 	}
 	for (int i = 0; i < rep->nr_rows; i++) {
@@ -121,7 +124,8 @@ static void latency_panel(const struct sweep_report *rep, FILE *g)
 		sep = ", ";
 	}
 	if (!strcmp(sep, "plot "))
-		fputs("set label 'no fault was timed' at graph 0.5,0.5 center\nplot NaN notitle", g);
+		fputs("set label 'no fault was timed' at graph 0.5,0.5 center\nplot NaN notitle",
+		      g);
 	fputc('\n', g);
 }
 

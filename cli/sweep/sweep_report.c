@@ -78,9 +78,9 @@ static void print_detail_table(const struct sweep_report *rep, FILE *f)
 
 		fprintf(f, "%-14s %5u", sweep_strategy_name(row->strategy), row->vcpus);
 		if (row->latency->has_latency)
-			fprintf(f, " %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9" PRIu64
-				   " %10" PRIu64, lat->count, lat->p50_ns, lat->p99_ns, lat->p999_ns,
-				lat->max_ns);
+			fprintf(f,
+				" %10" PRIu64 " %8" PRIu64 " %8" PRIu64 " %9" PRIu64 " %10" PRIu64,
+				lat->count, lat->p50_ns, lat->p99_ns, lat->p999_ns, lat->max_ns);
 		else
 			fprintf(f, " %10s %8s %8s %9s %10s", "-", "-", "-", "-", "-");
 		if (row->strategy == SWEEP_KVM) { /* the kernel's lock: not ours to see */

@@ -42,7 +42,8 @@ static void dirty_log_oracle(struct round *r)
 			continue;
 		r->oracle_pages++;
 		if (!(bitmap[gfn / 64] >> (gfn % 64) & 1))
-			VIOLATION(r, "dirty-log oracle: gfn 0x%llx was written after the last "
+			VIOLATION(r,
+				  "dirty-log oracle: gfn 0x%llx was written after the last "
 				  "harvest returned, and this harvest does not report it",
 				  (unsigned long long)gfn);
 	}
@@ -63,8 +64,10 @@ void quiescent_checks(struct round *r)
 		VIOLATION(r, "audit: %d violations (details above)", bad);
 	bad = tdpmmu_audit_tlbs(r->vm);
 	if (bad)
-		VIOLATION(r, "TLB audit: %d translations grant more than their leaves (details "
-			  "above)", bad);
+		VIOLATION(r,
+			  "TLB audit: %d translations grant more than their leaves (details "
+			  "above)",
+			  bad);
 	if (r->logging)
 		dirty_log_oracle(r);
 	for (unsigned i = 0; i < r->n; i++) {
@@ -74,9 +77,11 @@ void quiescent_checks(struct round *r)
 			struct tdpmmu_mapping m;
 
 			if (tdpmmu_host_read(r->vm, w->gpa, &v) || v != w->last)
-				VIOLATION(r, "word at gpa 0x%llx: host has 0x%llx, vCPU %u wrote 0x%llx",
-					  (unsigned long long)w->gpa, (unsigned long long)v, i,
-					  (unsigned long long)w->last);
+				VIOLATION(
+					r,
+					"word at gpa 0x%llx: host has 0x%llx, vCPU %u wrote 0x%llx",
+					(unsigned long long)w->gpa, (unsigned long long)v, i,
+					(unsigned long long)w->last);
 			if (!tdpmmu_lookup(r->vm, gfn, &m) && m.present &&
 			    (tdpmmu_host_pfn(r->vm, gfn, &pfn) || m.pfn != pfn))
 				VIOLATION(r, "gfn 0x%llx maps frame 0x%llx, the host's is 0x%llx",
@@ -95,8 +100,10 @@ void quiescent_checks(struct round *r)
 		 */
 		(void)tdpmmu_audit(r->vm);
 		if (!dirty_somewhere(r->vm, gfn))
-			VIOLATION(r, "gfn 0x%llx was written, but neither its leaf nor its frame is "
-				  "dirty: a Dirty bit was lost", (unsigned long long)gfn);
+			VIOLATION(r,
+				  "gfn 0x%llx was written, but neither its leaf nor its frame is "
+				  "dirty: a Dirty bit was lost",
+				  (unsigned long long)gfn);
 	}
 	/* The host writes everything back: the next period starts clean. */
 	for (uint64_t i = 0; i < ALL_PAGES / 64; i++)

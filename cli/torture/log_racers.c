@@ -107,7 +107,8 @@ static void lr_harvest(struct log_racers *l)
 
 		l->checked++;
 		if (!(bitmap[p / 64] >> (p % 64) & 1))
-			VIOLATION(l->r, "log racer: gfn 0x%llx was written after a harvest "
+			VIOLATION(l->r,
+				  "log racer: gfn 0x%llx was written after a harvest "
 				  "returned, and the next harvest does not report it",
 				  (unsigned long long)l->rewritten[i]);
 	}

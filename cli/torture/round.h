@@ -40,13 +40,13 @@
 #define RACERS 2
 #define LOG_BASE (RACE_BASE + RACE_PAGES) /* slot 3: anonymous, always logging */
 #define LOG_PAGES (8 * BLOCK)
-#define LOG_BATCH 8 /* pages raced between two of the log racers' harvests */
-#define WORDS 128      /* per vCPU */
+#define LOG_BATCH 8              /* pages raced between two of the log racers' harvests */
+#define WORDS 128                /* per vCPU */
 #define SHARED_WORDS (WORDS / 8) /* of them on the shared pages */
 #define SHARED_PAGES 32          /* in the THP slot, two per 2 MiB block */
 #define HOST_FAULT_US 2000
-#define BURST 512      /* accesses per tdpmmu_vcpu_run */
-#define PAYLOAD (16ull << 30) /* frames for the slots and ~4000 churn cycles */
+#define BURST 512                         /* accesses per tdpmmu_vcpu_run */
+#define PAYLOAD (16ull << 30)             /* frames for the slots and ~4000 churn cycles */
 #define SLOTS_BASE (LOG_BASE + LOG_PAGES) /* the slot churn's places start here */
 #define PARK_TIMEOUT_S 60
 
@@ -63,9 +63,9 @@ struct tguest {
 	struct tdpmmu_vcpu *v;
 	unsigned id;
 	struct tword w[WORDS];
-	uint64_t rnd, seq, prev; /* prev: the word's value before the pending write */
-	uint64_t epoch;          /* the log epoch when the pending access was chosen */
-	bool must_fault;         /* the pending write is to a tracked gfn */
+	uint64_t rnd, seq, prev;         /* prev: the word's value before the pending write */
+	uint64_t epoch;                  /* the log epoch when the pending access was chosen */
+	bool must_fault;                 /* the pending write is to a tracked gfn */
 	uint64_t track_seq, violations0; /* when it was chosen */
 	uint64_t tracked_writes, escapes;
 	int j, pending, left;
@@ -88,9 +88,9 @@ struct log_racers {
 	pthread_t a_thread, b_thread;
 	pthread_mutex_t m;
 	pthread_cond_t c;
-	uint64_t page;       /* B's next page; UINT64_MAX: stop */
+	uint64_t page; /* B's next page; UINT64_MAX: stop */
 	unsigned posted, done;
-	uint64_t next;       /* first page never touched */
+	uint64_t next; /* first page never touched */
 	uint64_t raced[LOG_BATCH], rewritten[LOG_BATCH];
 	unsigned nraced, nrewritten;
 	uint64_t races, checked;
@@ -159,10 +159,10 @@ static inline uint64_t shared_gfn(uint64_t x)
 bool round_checkpoint(struct round *r);
 
 /* workers.c: the threads' entry points (@arg: their struct). */
-void *guest_thread(void *arg);  /* struct tguest */
-void *racer_thread(void *arg);  /* struct racer */
+void *guest_thread(void *arg);   /* struct tguest */
+void *racer_thread(void *arg);   /* struct racer */
 void *tracker_thread(void *arg); /* struct round */
-void *chaos_thread(void *arg);  /* struct round */
+void *chaos_thread(void *arg);   /* struct round */
 
 /* log_racers.c: start A's and B's threads, and join them once the round stops. */
 void lr_start(struct round *r);

@@ -28,22 +28,22 @@
 #define MIGR_PAGES 2048ull /* 4 blocks of 2 MiB (with 512 entries per table) */
 #define NPLACES 4
 #define PLACE_STRIDE 4096ull /* places never overlap, so T fits where M was */
-#define SKEW 260ull /* a multiple of no huge page size (8 or 512 pages) */
+#define SKEW 260ull          /* a multiple of no huge page size (8 or 512 pages) */
 #define USED_PAGES 32
 #define MIGRANT_WORDS 4 /* words 0.. of each used page: the migrant's */
-#define TEMP_WORDS 2 /* words at TEMP_OFF: the temporary slots' */
+#define TEMP_WORDS 2    /* words at TEMP_OFF: the temporary slots' */
 #define TEMP_OFF 2048u
 #define USED_WORDS (MIGRANT_WORDS + TEMP_WORDS)
 #define TEMP_TOUCH 4 /* used pages each temporary slot writes */
 #define TEMP_MAX 256 /* temporary slots per round: each takes fresh frames */
 #define TEMP_TAG (0xaull << 60)
 #define MIGRANT_BURST 256
-#define MIGRANT_GAP_NS 100000 /* after each burst: enough to race every move */
+#define MIGRANT_GAP_NS 100000   /* after each burst: enough to race every move */
 #define MOVE_GAP_NS 10000000ull /* at least this long between two moves */
-#define MOVE_PACE 3 /* and thrice as long as the last move took */
-#define HOLD_PAUSE_NS 2000000 /* between two partial invalidations */
+#define MOVE_PACE 3             /* and thrice as long as the last move took */
+#define HOLD_PAUSE_NS 2000000   /* between two partial invalidations */
 #define HOLD_LOOKS 16
-#define HOLD_GAP_NS 20000 /* between two looks: the guests fault meanwhile */
+#define HOLD_GAP_NS 20000   /* between two looks: the guests fault meanwhile */
 #define SETTLE_GAP_NS 20000 /* between two tries of the settler's add */
 #define MAX_NEIGHBOURS 8
 
@@ -53,8 +53,8 @@ enum { MOVE_RUNNING, MOVE_DONE, MOVE_FAILED };
 /* One word of the migrant's: what M must hold there. */
 struct mword {
 	uint64_t last; /* the last sure write (0: none yet) */
-	uint64_t lo; /* while unsure: the sequence of the first unsure write */
-	bool unsure; /* written since by an access that raced a move */
+	uint64_t lo;   /* while unsure: the sequence of the first unsure write */
+	bool unsure;   /* written since by an access that raced a move */
 };
 
 struct migrant {
@@ -91,12 +91,12 @@ struct torture_slots {
 	struct torture_slots_env env;
 	uint64_t place[NPLACES];
 	uint64_t page[USED_PAGES]; /* the used pages, as page offsets in M */
-	_Atomic uint64_t base; /* M's base gfn: stored by the mover after a move */
+	_Atomic uint64_t base;     /* M's base gfn: stored by the mover after a move */
 	_Atomic uint64_t move_seq; /* odd while a move runs */
 	/* The mover's, and the main thread's while the mover is parked. */
 	uint64_t shadow[USED_PAGES][USED_WORDS];
 	uint64_t junk[USED_PAGES][TEMP_WORDS]; /* reported in M's T words already */
-	unsigned cur; /* M's place */
+	unsigned cur;                          /* M's place */
 	pthread_t mover;
 	uint64_t rnd;
 	uint64_t moves, skewed, harvests, dirty, compared, holds, hold_faults;

@@ -159,8 +159,8 @@ static void temp_slot(struct torture_slots *s, uint64_t gfn)
 				"0x%llx, written to gpa 0x%llx in the temporary slot that "
 				"took the slot's old place",
 				(unsigned long long)((base << TDPMMU_PAGE_SHIFT) + off),
-				(unsigned long long)(off >> TDPMMU_PAGE_SHIFT), (unsigned long long)hm,
-				(unsigned long long)w->gpa);
+				(unsigned long long)(off >> TDPMMU_PAGE_SHIFT),
+				(unsigned long long)hm, (unsigned long long)w->gpa);
 	}
 	n = bad[0] + bad[1] + bad[2];
 	if (n) {

@@ -95,7 +95,7 @@ static const struct cli_option torture_options[] = {
 
 /* The rare paths this configuration must reach, and whether @res did. */
 static const enum tdpmmu_counter always_needed[] = {
-	TDPMMU_C_TABLES_REPLACED, TDPMMU_C_HUGE_SPLITS,	    TDPMMU_C_NOTIFIER_RETRIES,
+	TDPMMU_C_TABLES_REPLACED, TDPMMU_C_HUGE_SPLITS,  TDPMMU_C_NOTIFIER_RETRIES,
 	TDPMMU_C_TLB_FLUSH_KICKS, TDPMMU_C_NX_RECOVERED, TDPMMU_C_FAST_FAULTS_FIXED,
 	TDPMMU_C_FAULT_RETRIES,
 	/* eager_splits: needs huge leaves on the slot when logging starts,
@@ -136,8 +136,8 @@ static void print_result(enum tdpmmu_strategy s, double secs, const struct tortu
 	       (unsigned long long)r->oracle_checked, (unsigned long long)r->oracle_pages,
 	       (unsigned long long)r->log_races, (unsigned long long)r->log_checked);
 	printf("  write tracking: %llu adds and removes, %llu writes to tracked pages all "
-	       "faulted\n", (unsigned long long)r->track_changes,
-	       (unsigned long long)r->tracked_writes);
+	       "faulted\n",
+	       (unsigned long long)r->track_changes, (unsigned long long)r->tracked_writes);
 	printf("  memslot churn: %llu moves of a logging slot (%llu changing its offset in 2 MiB), "
 	       "%llu temporary slots where it was (%llu added before the move returned); "
 	       "migration oracle: %llu harvests "
@@ -203,8 +203,12 @@ int torture_main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
 
-	struct torture_opts o = { .duration = 5, .seed = 1, .vcpus = 3, .check_ms = 250,
-				  .inject = 64, .alloc_fail = 512 };
+	struct torture_opts o = { .duration = 5,
+				  .seed = 1,
+				  .vcpus = 3,
+				  .check_ms = 250,
+				  .inject = 64,
+				  .alloc_fail = 512 };
 	uint64_t total = 0, delays, alloc_failures;
 
 	memset(o.strategies, 1, sizeof(o.strategies));

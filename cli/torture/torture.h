@@ -16,10 +16,10 @@
 
 struct torture_opts {
 	bool strategies[TDPMMU_NR_STRATEGIES];
-	double duration;   /* seconds per strategy */
+	double duration; /* seconds per strategy */
 	uint64_t seed;
-	unsigned vcpus;    /* guest vCPUs (a chaos thread with its own vCPU comes on top) */
-	unsigned check_ms; /* quiescent checks this often */
+	unsigned vcpus;      /* guest vCPUs (a chaos thread with its own vCPU comes on top) */
+	unsigned check_ms;   /* quiescent checks this often */
 	unsigned inject;     /* delay at 1 in N race windows (0: off) */
 	unsigned alloc_fail; /* fail 1 in N table allocations (0: off) */
 	bool no_quarantine;  /* freed tables stay accessible (poisoned only) */
@@ -35,8 +35,8 @@ struct torture_result {
 	uint64_t violations;
 	uint64_t rounds, checks, accesses, reads_checked, chaos_ops, churn_cycles;
 	uint64_t enomem; /* operations that failed on an injected allocation failure */
-	uint64_t oracle_checked, oracle_pages; /* dirty-log oracle: harvests, pages checked */
-	uint64_t log_races, log_checked; /* log racers: pages raced, rewrites checked */
+	uint64_t oracle_checked, oracle_pages;  /* dirty-log oracle: harvests, pages checked */
+	uint64_t log_races, log_checked;        /* log racers: pages raced, rewrites checked */
 	uint64_t track_changes, tracked_writes; /* tracker: adds and removes, writes checked */
 	/* memslot churn: moves (those changing the offset inside 2 MiB), temporary slots
 	   (those added before the move that freed their place had returned) */
@@ -66,10 +66,10 @@ struct torture_slots;
 
 struct torture_slots_env {
 	struct tdpmmu_vm *vm;
-	uint64_t region;            /* free gfns, 2 MiB aligned, above every other slot */
-	const uint64_t *hot;        /* hot gfns of a THP slot */
+	uint64_t region;     /* free gfns, 2 MiB aligned, above every other slot */
+	const uint64_t *hot; /* hot gfns of a THP slot */
 	unsigned nhot;
-	unsigned alloc_fail;        /* injected allocation failures: -ENOMEM is benign */
+	unsigned alloc_fail;           /* injected allocation failures: -ENOMEM is benign */
 	bool (*checkpoint)(void *ctx); /* parks while the round pauses; false once it ends */
 	void *ctx;
 	_Atomic uint64_t *violations;

@@ -29,10 +29,10 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 		g->reads++;
 		if (a->value != w->last) {
 			if (!g->mismatches++)
-				torture_violation("vCPU %u read 0x%llx at gpa 0x%llx, wrote 0x%llx last",
-						  g->id, (unsigned long long)a->value,
-						  (unsigned long long)w->gpa,
-						  (unsigned long long)w->last);
+				torture_violation(
+					"vCPU %u read 0x%llx at gpa 0x%llx, wrote 0x%llx last",
+					g->id, (unsigned long long)a->value,
+					(unsigned long long)w->gpa, (unsigned long long)w->last);
 		}
 	} else if (g->pending == P_WRITE) {
 		atomic_fetch_or_explicit(&g->r->written[gfn / 64], 1ull << (gfn % 64),
@@ -44,15 +44,17 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 			tdpmmu_vcpu_stats_read(g->v, &st);
 			g->tracked_writes++;
 			if (st.ept_violations == g->violations0 && !g->escapes++)
-				torture_violation("vCPU %u wrote gpa 0x%llx, write-tracked since before "
-						  "the write, without a fault",
-						  g->id, (unsigned long long)w->gpa);
+				torture_violation(
+					"vCPU %u wrote gpa 0x%llx, write-tracked since before "
+					"the write, without a fault",
+					g->id, (unsigned long long)w->gpa);
 		}
 		if (gfn < THP_PAGES) {
-			uint64_t e = atomic_load_explicit(&g->r->log_epoch[gfn], memory_order_relaxed);
+			uint64_t e =
+				atomic_load_explicit(&g->r->log_epoch[gfn], memory_order_relaxed);
 
-			while (e < g->epoch && !atomic_compare_exchange_weak(&g->r->log_epoch[gfn],
-									     &e, g->epoch))
+			while (e < g->epoch &&
+			       !atomic_compare_exchange_weak(&g->r->log_epoch[gfn], &e, g->epoch))
 				;
 		}
 	}
@@ -72,7 +74,10 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 		a->type = TDPMMU_ACCESS_EXEC; /* the value fetched is not checked */
 		g->pending = P_EXEC;
 		break;
-	case 1: case 2: case 3: case 4:
+	case 1:
+	case 2:
+	case 3:
+	case 4:
 		a->type = TDPMMU_ACCESS_WRITE;
 		g->prev = w->last;
 		a->value = w->last = ((uint64_t)g->id << 48) | ++g->seq;
@@ -190,11 +195,15 @@ static void chaos_op(struct round *r)
 	int e = 0;
 
 	switch (x % 16) {
-	case 0: case 1: case 2:
+	case 0:
+	case 1:
+	case 2:
 		what = "split (fault capped at 4K)";
 		e = tdpmmu_fault(r->cv, gfn, TDPMMU_ACCESS_READ, 1, NULL);
 		break;
-	case 3: case 4: case 5:
+	case 3:
+	case 4:
+	case 5:
 		what = "huge over table (uncapped fault)";
 		e = tdpmmu_fault(r->cv, gfn, TDPMMU_ACCESS_READ, 0, NULL);
 		break;
@@ -206,8 +215,8 @@ static void chaos_op(struct round *r)
 		if (r->logging)
 			break; /* -EINVAL on a logging slot: dirty logging recovers on disable */
 		what = "recover huge pages";
-		e = tdpmmu_recover_huge_pages(vm, 0, (x >> 8) & 1 ? TDPMMU_RECOVER_ZAP
-								   : TDPMMU_RECOVER_INPLACE);
+		e = tdpmmu_recover_huge_pages(
+			vm, 0, (x >> 8) & 1 ? TDPMMU_RECOVER_ZAP : TDPMMU_RECOVER_INPLACE);
 		break;
 	case 8:
 		what = "aging";
@@ -219,11 +228,12 @@ static void chaos_op(struct round *r)
 		what = "write protect";
 		e = tdpmmu_write_protect_gfn(vm, gfn);
 		break;
-	case 10: case 11:
+	case 10:
+	case 11:
 		if (!r->logging) {
 			what = "dirty log enable";
-			e = tdpmmu_dirty_log_enable(vm, 0, (x >> 8) & 1 ? TDPMMU_DIRTY_LOG_EAGER_SPLIT
-								       : 0);
+			e = tdpmmu_dirty_log_enable(
+				vm, 0, (x >> 8) & 1 ? TDPMMU_DIRTY_LOG_EAGER_SPLIT : 0);
 			atomic_fetch_add(&r->epoch, 1);
 			/* Eager splitting out of tables: logging is on, fewer leaves split. */
 			r->logging = e >= 0 || e == -ENOMEM;
@@ -233,7 +243,8 @@ static void chaos_op(struct round *r)
 			atomic_fetch_add(&r->epoch, 1);
 		} else {
 			what = "dirty log disable";
-			e = tdpmmu_dirty_log_disable(vm, 0, (enum tdpmmu_huge_recovery)((x >> 10) % 3));
+			e = tdpmmu_dirty_log_disable(vm, 0,
+						     (enum tdpmmu_huge_recovery)((x >> 10) % 3));
 			r->logging = false;
 		}
 		break;

@@ -236,8 +236,8 @@ uint64_t tdpmmu_vm_max_gfn(const struct tdpmmu_vm *vm);
  * concurrently with faults and vCPUs.
  */
 enum tdpmmu_backing {
-	TDPMMU_BACKING_ANON = 0, /* 4 KiB pages */
-	TDPMMU_BACKING_THP, /* 2 MiB where the 2 MiB block lies in the slot */
+	TDPMMU_BACKING_ANON = 0,   /* 4 KiB pages */
+	TDPMMU_BACKING_THP,        /* 2 MiB where the 2 MiB block lies in the slot */
 	TDPMMU_BACKING_HUGETLB_2M, /* slot must be 2 MiB aligned */
 	TDPMMU_BACKING_HUGETLB_1G, /* slot must be 1 GiB aligned */
 	TDPMMU_NR_BACKINGS,
@@ -248,7 +248,7 @@ enum tdpmmu_backing {
 struct tdpmmu_memslot {
 	uint32_t id;
 	uint64_t base_gfn; /* first gfn */
-	uint64_t npages; /* size in 4 KiB pages */
+	uint64_t npages;   /* size in 4 KiB pages */
 	enum tdpmmu_backing backing;
 	uint32_t flags; /* TDPMMU_MEMSLOT_* */
 };
@@ -330,8 +330,8 @@ void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
 #define TDPMMU_ACCESS_EXEC (1u << 2)
 
 struct tdpmmu_access {
-	uint64_t gpa; /* guest-physical address in bytes, 8-byte aligned */
-	unsigned type; /* one TDPMMU_ACCESS_* bit */
+	uint64_t gpa;   /* guest-physical address in bytes, 8-byte aligned */
+	unsigned type;  /* one TDPMMU_ACCESS_* bit */
 	uint64_t value; /* written, or read back (0 without real backing) */
 };
 
@@ -350,10 +350,10 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *vcpu, tdpmmu_guest_fn next, void *ctx, u
 #define TDPMMU_ACCESS_PRESENT (1u << 3)
 
 struct tdpmmu_fault_result {
-	int level; /* level of the leaf that maps the gfn afterwards (TDPMMU_LEVEL_*) */
-	uint64_t pfn; /* host frame of the gfn */
+	int level;        /* level of the leaf that maps the gfn afterwards (TDPMMU_LEVEL_*) */
+	uint64_t pfn;     /* host frame of the gfn */
 	unsigned retries; /* attempts that had to start over */
-	bool spurious; /* the mapping was already there */
+	bool spurious;    /* the mapping was already there */
 };
 
 /*
@@ -374,8 +374,8 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 
 struct tdpmmu_mapping {
 	bool present;
-	int level; /* leaf level when present (TDPMMU_LEVEL_*) */
-	uint64_t pfn; /* host frame of @gfn itself (not of the huge page) */
+	int level;          /* leaf level when present (TDPMMU_LEVEL_*) */
+	uint64_t pfn;       /* host frame of @gfn itself (not of the huge page) */
 	tdpmmu_spte_t spte; /* the leaf entry (tdpmmu/spte.h) */
 };
 

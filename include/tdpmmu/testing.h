@@ -171,10 +171,10 @@ void tdpmmu_test_set_site_hook(void (*fn)(enum tdpmmu_test_site site, uint64_t g
 
 /* One invalidate/remap/end cycle (gfns and host frame numbers). */
 struct tdpmmu_churn_cycle {
-	uint64_t blk; /* first gfn of the 2 MiB block */
+	uint64_t blk;     /* first gfn of the 2 MiB block */
 	uint64_t old_pfn; /* host frame of blk before the remap */
 	uint64_t new_pfn; /* and after */
-	unsigned flags; /* TDPMMU_REMAP_* used */
+	unsigned flags;   /* TDPMMU_REMAP_* used */
 };
 
 struct tdpmmu_churn {
@@ -192,10 +192,10 @@ struct tdpmmu_churn {
 	uint64_t first_blk, nr_blocks, seed;
 
 	/* Statistics: atomics, readable while the thread runs. */
-	_Atomic uint64_t cycles; /* completed cycles */
+	_Atomic uint64_t cycles;      /* completed cycles */
 	_Atomic uint64_t huge_cycles; /* of which compactions (TDPMMU_REMAP_HUGE) */
-	_Atomic bool out_of_frames; /* stopped because remap said -ENOSPC */
-	_Atomic int error; /* first unexpected error (negative errno), else 0 */
+	_Atomic bool out_of_frames;   /* stopped because remap said -ENOSPC */
+	_Atomic int error;            /* first unexpected error (negative errno), else 0 */
 
 	/* The last TDPMMU_CHURN_LOG cycles: log[i % TDPMMU_CHURN_LOG] for i < cycles. */
 	struct tdpmmu_churn_cycle log[TDPMMU_CHURN_LOG];

@@ -82,7 +82,7 @@ static inline void tdp_stat_add(uint64_t *p, uint64_t d)
 }
 
 __attribute__((noreturn, format(printf, 3, 4))) void tdp_bug_at(const char *file, int line,
-								 const char *fmt, ...);
+								const char *fmt, ...);
 #define tdp_bug(...) tdp_bug_at(__FILE__, __LINE__, __VA_ARGS__)
 
 /* Debug and test builds check lock modes and internal assertions. */

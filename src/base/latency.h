@@ -36,8 +36,8 @@ static inline uint64_t latency_bucket_top(unsigned b)
  * (@nbuckets buckets) fall: the top of the first bucket that reaches that
  * rank, but never more than @max_ns, the largest sample seen.
  */
-static inline uint64_t latency_percentile(const uint64_t *hist, unsigned nbuckets,
-					  uint64_t count, unsigned per_mille, uint64_t max_ns)
+static inline uint64_t latency_percentile(const uint64_t *hist, unsigned nbuckets, uint64_t count,
+					  unsigned per_mille, uint64_t max_ns)
 {
 	uint64_t rank = (count * per_mille + 999) / 1000, seen = 0;
 

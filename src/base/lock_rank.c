@@ -15,16 +15,26 @@ __thread struct tdp_lock_stack tdp_lock_stack;
 const char *tdp_lock_rank_name(int rank)
 {
 	switch (rank) {
-	case TDP_RANK_SLOTS: return "slots_lock";
-	case TDP_RANK_FAST_ZAP: return "fast_zap_mutex";
-	case TDP_RANK_MMU: return "mmu_lock";
-	case TDP_RANK_PAGES: return "pages_lock";
-	case TDP_RANK_VCPUS: return "vcpus_mutex";
-	case TDP_RANK_ARENA: return "arena_lock";
-	case TDP_RANK_RECLAIM_WORKER: return "reclaim_worker_mutex";
-	case TDP_RANK_NX: return "nx_mutex";
-	case TDP_RANK_HOST_FAULT: return "fault_mutex";
-	case TDP_RANK_THREAD_SLOT: return "slot_mutex";
+	case TDP_RANK_SLOTS:
+		return "slots_lock";
+	case TDP_RANK_FAST_ZAP:
+		return "fast_zap_mutex";
+	case TDP_RANK_MMU:
+		return "mmu_lock";
+	case TDP_RANK_PAGES:
+		return "pages_lock";
+	case TDP_RANK_VCPUS:
+		return "vcpus_mutex";
+	case TDP_RANK_ARENA:
+		return "arena_lock";
+	case TDP_RANK_RECLAIM_WORKER:
+		return "reclaim_worker_mutex";
+	case TDP_RANK_NX:
+		return "nx_mutex";
+	case TDP_RANK_HOST_FAULT:
+		return "fault_mutex";
+	case TDP_RANK_THREAD_SLOT:
+		return "slot_mutex";
 	}
 	return "unknown lock";
 }
@@ -40,7 +50,8 @@ static void dump_held(void)
 	for (int i = st->nr - 1; i >= 0; i--)
 		fprintf(stderr, "  held: %s (rank %d)%s, taken at %s:%d\n",
 			tdp_lock_rank_name(st->held[i].rank), st->held[i].rank,
-			st->held[i].trylock ? " by trylock" : "", st->held[i].file, st->held[i].line);
+			st->held[i].trylock ? " by trylock" : "", st->held[i].file,
+			st->held[i].line);
 	n = backtrace(bt, 32);
 	fprintf(stderr, "  call stack (addr2line -f -e <binary> <+offset> names a frame):\n");
 	fflush(stderr);
@@ -60,7 +71,8 @@ void tdp_lock_rank_inversion(int rank, const char *file, int line)
 	if (!worst) /* max_rank disagrees with the stack: the checker is broken */
 		tdp_bug_at(file, line, "lock order: taking %s (rank %d): corrupt held-lock stack",
 			   tdp_lock_rank_name(rank), rank);
-	tdp_bug_at(file, line, "lock order: taking %s (rank %d) while holding %s (rank %d, taken at %s:%d)",
+	tdp_bug_at(file, line,
+		   "lock order: taking %s (rank %d) while holding %s (rank %d, taken at %s:%d)",
 		   tdp_lock_rank_name(rank), rank, tdp_lock_rank_name(worst->rank), worst->rank,
 		   worst->file, worst->line);
 }
@@ -88,7 +100,8 @@ void tdp_lock_rank_pop_slow(int rank, const char *file, int line)
 			;
 		if (i < 0) {
 			dump_held();
-			tdp_bug_at(file, line, "lock order: releasing %s (rank %d), which is not held",
+			tdp_bug_at(file, line,
+				   "lock order: releasing %s (rank %d), which is not held",
 				   tdp_lock_rank_name(rank), rank);
 		}
 		for (; i < st->nr - 1; i++)

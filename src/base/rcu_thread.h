@@ -66,5 +66,4 @@ static inline void tdp_synchronize_rcu(void)
 /* Whether liburcu's read side runs without fences (sys_membarrier). */
 bool tdp_rcu_membarrier_active(void);
 
-
 #endif

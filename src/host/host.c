@@ -223,12 +223,12 @@ static bool overlaps(const struct tdp_memslot *m, uint64_t start, uint64_t end)
 }
 
 /* The blocks of @m that overlap [start, end), which must overlap @m. */
-static void block_range(const struct tdp_memslot *m, uint64_t start, uint64_t end,
-			uint64_t *first, uint64_t *last)
+static void block_range(const struct tdp_memslot *m, uint64_t start, uint64_t end, uint64_t *first,
+			uint64_t *last)
 {
 	uint64_t lo = start > m->desc.base_gfn ? start : m->desc.base_gfn;
 	uint64_t hi = end < m->desc.base_gfn + m->desc.npages ? end
-							       : m->desc.base_gfn + m->desc.npages;
+							      : m->desc.base_gfn + m->desc.npages;
 
 	*first = (lo - m->first_block_gfn) / BLOCK_PAGES;
 	*last = (hi - 1 - m->first_block_gfn) / BLOCK_PAGES;
@@ -385,8 +385,8 @@ int tdp_host_dirty_words(struct tdp_host *h, uint32_t id, uint64_t first_page, u
 	return r;
 }
 
-int tdp_host_dirty_clear_mask(struct tdp_host *h, uint32_t id, uint64_t first_page,
-			      uint64_t mask, uint64_t *was_set)
+int tdp_host_dirty_clear_mask(struct tdp_host *h, uint32_t id, uint64_t first_page, uint64_t mask,
+			      uint64_t *was_set)
 {
 	const struct tdp_memslots *slots;
 	const struct tdp_memslot *m;

@@ -49,8 +49,8 @@
 
 struct tdp_memslot {
 	struct tdpmmu_memslot desc;
-	uint64_t first_block_gfn;     /* desc.base_gfn rounded down to 2M */
-	_Atomic uint64_t *block_pfn;  /* frame of each block's first gfn */
+	uint64_t first_block_gfn;    /* desc.base_gfn rounded down to 2M */
+	_Atomic uint64_t *block_pfn; /* frame of each block's first gfn */
 	/*
 	 * Dirty logging: TDPMMU_DIRTY_LOG_* flags plus TDP_SLOT_LOGGING while
 	 * enabled, and the bitmap (one bit per page, set with atomic OR,
@@ -87,7 +87,7 @@ struct tdp_host {
 	uint64_t next_faulted_gen;
 	uint64_t pfn_limit; /* frames at or above this cannot be handed out */
 	uint64_t max_gfn;
-	uint8_t *payload;   /* real backing: frame f at payload + f * 4096, or NULL */
+	uint8_t *payload;        /* real backing: frame f at payload + f * 4096, or NULL */
 	_Atomic uint64_t *dirty; /* with real backing: a bit per frame written by the guest */
 	/*
 	 * Host faults (host_fault.c): the delay a first touch pays (0: none,
@@ -137,11 +137,11 @@ static inline uint64_t tdp_bitmap_words(uint64_t npages)
 /* What the fault path learns about a gfn before taking the MMU lock. */
 struct tdp_host_frame {
 	uint64_t pfn;
-	int max_level; /* largest mapping the slot and backing allow here (4K while logging) */
+	int max_level;  /* largest mapping the slot and backing allow here (4K while logging) */
 	int host_level; /* largest mapping the host backing allows, logging aside */
 	bool writable;
 	bool dirty_logging; /* the slot logs dirty pages: mark before making writable */
-	bool invalid; /* the slot is being deleted or moved: a fault must retry */
+	bool invalid;       /* the slot is being deleted or moved: a fault must retry */
 };
 
 /* @payload_bytes: 0 for no real backing, else the host memory to reserve. */
@@ -221,8 +221,8 @@ bool tdp_host_slot_mark_dirty(const struct tdp_memslot *m, uint64_t gfn);
  */
 int tdp_host_dirty_words(struct tdp_host *h, uint32_t id, uint64_t first_page, uint64_t nwords,
 			 bool clear, uint64_t *out);
-int tdp_host_dirty_clear_mask(struct tdp_host *h, uint32_t id, uint64_t first_page,
-			      uint64_t mask, uint64_t *was_set);
+int tdp_host_dirty_clear_mask(struct tdp_host *h, uint32_t id, uint64_t first_page, uint64_t mask,
+			      uint64_t *was_set);
 
 /* Record that frames [pfn, pfn + n) were written (a tdp_dirty_fn; real backing only). */
 void tdp_host_mark_dirty(void *host, uint64_t pfn, uint64_t n);
@@ -240,8 +240,7 @@ static inline uint8_t *tdp_host_frame_bytes(const struct tdp_host *h, uint64_t p
  * real backing; NULL without.  Guest words are accessed with relaxed
  * atomics: ordering between guest accesses is the guest's business.
  */
-static inline _Atomic uint64_t *tdp_host_word(const struct tdp_host *h, uint64_t pfn,
-					      uint64_t gpa)
+static inline _Atomic uint64_t *tdp_host_word(const struct tdp_host *h, uint64_t pfn, uint64_t gpa)
 {
 	uint8_t *page = tdp_host_frame_bytes(h, pfn);
 

@@ -96,11 +96,12 @@ _Atomic uint64_t *tdp_host_faulted_relayout(const struct tdp_memslot *m, uint64_
 			last = d.npages;
 		for (uint64_t o = first; o < last && in; o++)
 			in = page_bits(m->host_faulted,
-				       tdp_host_faulted_page(&m->desc, m->desc.base_gfn + o)) & IN;
+				       tdp_host_faulted_page(&m->desc, m->desc.base_gfn + o)) &
+			     IN;
 		if (in)
-			atomic_init(&bitmap[page / 32], atomic_load_explicit(&bitmap[page / 32],
-									     memory_order_relaxed) |
-								(CLAIMED | IN) << (page % 32 * 2));
+			atomic_init(&bitmap[page / 32],
+				    atomic_load_explicit(&bitmap[page / 32], memory_order_relaxed) |
+					    (CLAIMED | IN) << (page % 32 * 2));
 		first = last;
 	}
 	return bitmap;
@@ -136,8 +137,7 @@ static _Atomic uint64_t *claim_word(struct tdp_host *h, const struct tdp_host_cl
 	return &m->host_faulted[c->page / 32];
 }
 
-enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn,
-					 struct tdp_host_claim *c)
+enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn, struct tdp_host_claim *c)
 {
 	enum tdp_host_fault st = TDP_HOST_PRESENT;
 	const struct tdp_memslots *slots;

@@ -199,7 +199,8 @@ static int relayout_blocks(const struct tdp_memslot *m, uint64_t new_base, _Atom
 	if (!n.block_pfn)
 		return -ENOMEM;
 	for (uint64_t b = 0; b < nblocks; b++) {
-		uint64_t first = n.first_block_gfn + b * TDP_BLOCK_PAGES, last = first + TDP_BLOCK_PAGES;
+		uint64_t first = n.first_block_gfn + b * TDP_BLOCK_PAGES,
+			 last = first + TDP_BLOCK_PAGES;
 		uint64_t pfn0;
 
 		if (first < new_base)
@@ -209,7 +210,8 @@ static int relayout_blocks(const struct tdp_memslot *m, uint64_t new_base, _Atom
 		/* Frame of page (gfn - new_base) of the slot, in the old layout. */
 		pfn0 = tdp_slot_pfn(m, m->desc.base_gfn + (first - new_base));
 		for (uint64_t g = first + 1; g < last; g++) {
-			if (tdp_slot_pfn(m, m->desc.base_gfn + (g - new_base)) != pfn0 + (g - first)) {
+			if (tdp_slot_pfn(m, m->desc.base_gfn + (g - new_base)) !=
+			    pfn0 + (g - first)) {
 				free(n.block_pfn);
 				return -EINVAL;
 			}
@@ -286,7 +288,8 @@ void tdp_host_commit_change(struct tdp_host *h, struct tdp_slot_change *c)
 }
 
 #define LOG_FLAGS_KNOWN                                                                            \
-	(TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET)
+	(TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT |                          \
+	 TDPMMU_DIRTY_LOG_INITIALLY_SET)
 
 int tdp_host_set_logging(struct tdp_host *h, uint32_t id, bool on, unsigned flags)
 {
@@ -316,7 +319,8 @@ int tdp_host_set_logging(struct tdp_host *h, uint32_t id, bool on, unsigned flag
 			for (uint64_t w = 0; w < words; w++)
 				atomic_init(&bitmap[w], ~0ull);
 			if (m->desc.npages % 64)
-				atomic_init(&bitmap[words - 1], (1ull << (m->desc.npages % 64)) - 1);
+				atomic_init(&bitmap[words - 1],
+					    (1ull << (m->desc.npages % 64)) - 1);
 		}
 	}
 	new = slots_copy(h->slots, 0);

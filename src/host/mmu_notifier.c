@@ -30,8 +30,7 @@ static void update_union(struct tdp_notifier *n, int64_t nr)
 	atomic_store_explicit(&n->range_end, nr ? hi : 0, memory_order_relaxed);
 }
 
-int tdp_notifier_begin(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start,
-		       uint64_t end)
+int tdp_notifier_begin(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start, uint64_t end)
 {
 	int64_t nr;
 

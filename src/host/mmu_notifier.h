@@ -42,8 +42,7 @@ struct tdp_notifier {
 
 void tdp_notifier_init(struct tdp_notifier *n);
 /* -EBUSY (and nothing changes) when TDP_NOTIFIER_MAX_RANGES are in progress. */
-int tdp_notifier_begin(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start,
-		       uint64_t end);
+int tdp_notifier_begin(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start, uint64_t end);
 /* -EINVAL (and nothing changes) unless [start, end) is in progress. */
 int tdp_notifier_end(struct tdp_notifier *n, struct tdp_mmu *mmu, uint64_t start, uint64_t end);
 /*
@@ -88,8 +87,7 @@ static inline bool tdp_notifier_covers(const struct tdp_notifier *n, uint64_t gf
  * held (either mode); huge-page recovery and the fault's level cap ask it
  * for a whole huge range.
  */
-static inline bool tdp_notifier_overlaps(const struct tdp_notifier *n, uint64_t start,
-					 uint64_t end)
+static inline bool tdp_notifier_overlaps(const struct tdp_notifier *n, uint64_t start, uint64_t end)
 {
 	return atomic_load_explicit(&n->in_progress, memory_order_relaxed) > 0 &&
 	       start < atomic_load_explicit(&n->range_end, memory_order_relaxed) &&

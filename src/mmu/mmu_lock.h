@@ -84,12 +84,12 @@ struct mmu_lock {
 	_Atomic uint32_t writers_waiting;
 	/* Asleep on a futex: wakers skip the system call when there are none. */
 	_Atomic uint32_t readers_sleeping; /* on writer_seq */
-	_Atomic uint32_t writer_sleeping; /* on reader_seq */
-	_Atomic int writer_slot; /* holder's thread slot, -1 if none */
+	_Atomic uint32_t writer_sleeping;  /* on reader_seq */
+	_Atomic int writer_slot;           /* holder's thread slot, -1 if none */
 	bool single; /* one mode only: every acquisition excludes all others */
 	pthread_mutex_t writer_mutex;
 	struct mmu_lock_reader *readers; /* TDP_MAX_THREADS */
-	uint64_t born_ticks, born_ns; /* to convert ticks to ns */
+	uint64_t born_ticks, born_ns;    /* to convert ticks to ns */
 };
 
 /* @single: a plain exclusive lock (see above); false: the reader-writer lock. */

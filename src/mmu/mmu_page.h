@@ -57,13 +57,13 @@ struct tdp_mmu;
 struct tdp_reclaim;
 
 struct tdp_page {
-	uint64_t gfn;  /* first gfn this table covers */
-	int level;     /* level of the entries in this table */
-	bool on_list;  /* in the in-use list */
+	uint64_t gfn; /* first gfn this table covers */
+	int level;    /* level of the entries in this table */
+	bool on_list; /* in the in-use list */
 	bool is_root;
 	_Atomic uint32_t retired; /* set once, by the thread that unlinked it */
 	struct tdp_page *prev, *next;
-	union { /* after retire: the reclamation policy's bookkeeping (reclaim.h) */
+	union {          /* after retire: the reclamation policy's bookkeeping (reclaim.h) */
 		struct { /* rcu, rcu-qsbr */
 			struct rcu_head rcu;
 			struct tdp_reclaim *rcu_owner; /* the callback frees it there */
@@ -128,9 +128,9 @@ struct tdp_arena {
 	struct tdp_page *meta;
 	/* Allocator state, on its own cache line: written on every alloc/free. */
 	pthread_mutex_t lock __cacheline_aligned;
-	struct tdp_free_ring open;  /* LIFO normally, FIFO in quarantine */
-	struct tdp_free_ring quar;  /* PROT_NONE (or believed so): FIFO */
-	uint64_t next_fresh; /* tables below this index have been handed out once */
+	struct tdp_free_ring open; /* LIFO normally, FIFO in quarantine */
+	struct tdp_free_ring quar; /* PROT_NONE (or believed so): FIFO */
+	uint64_t next_fresh;       /* tables below this index have been handed out once */
 	bool can_protect; /* a table is exactly one host page: mprotect can quarantine it */
 	struct tdp_quarantine_stats qstats;
 };

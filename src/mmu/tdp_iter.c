@@ -26,4 +26,3 @@ void tdp_iter_start(struct tdp_iter *it, const struct tdp_arena *arena, struct t
 	it->pt_path[it->root_level - 1] = tdp_page_table(arena, root);
 	tdp_iter_restart(it);
 }
-

@@ -110,7 +110,7 @@ static inline void tdp_iter_next(struct tdp_iter *it)
 
 /* Walk every entry at level >= min_level that maps some gfn in [start, end). */
 #define for_each_tdp_pte_min_level(it, arena, root, min_level, start, end)                         \
-	for (tdp_iter_start(&(it), (arena), (root), (min_level), (start));                        \
+	for (tdp_iter_start(&(it), (arena), (root), (min_level), (start));                         \
 	     (it).valid && (it).gfn < (end); tdp_iter_next(&(it)))
 
 #define for_each_tdp_pte(it, arena, root, start, end)                                              \

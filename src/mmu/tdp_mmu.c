@@ -191,8 +191,8 @@ bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flus
 	return true;
 }
 
-static bool zap_leafs_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start,
-			   uint64_t end, bool can_yield, bool flush)
+static bool zap_leafs_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start, uint64_t end,
+			   bool can_yield, bool flush)
 {
 	struct tdp_iter it;
 
@@ -283,8 +283,9 @@ static void audit_report(struct audit_ctx *a, const char *what, uint64_t gfn, in
 			 tdp_spte_t s)
 {
 	if (a->violations++ < 20)
-		fprintf(stderr, "audit: %s: gfn 0x%" PRIx64 " level %d entry 0x%016" PRIx64
-				" frame 0x%" PRIx64 "\n",
+		fprintf(stderr,
+			"audit: %s: gfn 0x%" PRIx64 " level %d entry 0x%016" PRIx64
+			" frame 0x%" PRIx64 "\n",
 			what, gfn, level, s, spte_pfn(s));
 }
 
@@ -362,7 +363,8 @@ int tdp_mmu_audit(struct tdp_mmu *mmu, tdp_leaf_check_fn check, void *ctx,
 	}
 	reclaim_walk_end(&mmu->reclaim);
 	for (int l = TDP_LEVEL_4K; l <= TDP_LEVEL_MAX; l++) {
-		audit_compare(&a, tdp_counter_name((enum tdpmmu_counter)(TDPMMU_C_TABLES_L1 + l - 1)),
+		audit_compare(&a,
+			      tdp_counter_name((enum tdpmmu_counter)(TDPMMU_C_TABLES_L1 + l - 1)),
 			      t.tables[l], (enum tdpmmu_counter)(TDPMMU_C_TABLES_L1 + l - 1));
 		nr_tables += t.tables[l];
 	}

@@ -54,7 +54,7 @@ struct tdp_mmu {
 	struct mmu_lock lock;
 	struct tdp_page *_Atomic roots; /* the root list, see tdp_root.h */
 	int root_level;
-	uint64_t max_gfn; /* exclusive bound of the address width */
+	uint64_t max_gfn;                        /* exclusive bound of the address width */
 	struct tdp_fault_lock_traits fault_lock; /* the fault-lock policy */
 	tdp_flush_fn flush;
 	void *flush_ctx;
@@ -143,14 +143,14 @@ void tdp_flush_remote_tlbs(struct tdp_mmu *mmu, uint64_t gfn, int level);
 struct tdp_fault {
 	struct tdp_page *root; /* the vCPU's root */
 	uint64_t gfn;
-	uint64_t pfn;       /* host frame backing gfn */
-	int goal_level;     /* level to map at (already capped by slot/host) */
-	unsigned spte_flags; /* SPTE_MAKE_* */
-	unsigned access;    /* TDPMMU_ACCESS_READ, _WRITE or _EXEC */
+	uint64_t pfn;         /* host frame backing gfn */
+	int goal_level;       /* level to map at (already capped by slot/host) */
+	unsigned spte_flags;  /* SPTE_MAKE_* */
+	unsigned access;      /* TDPMMU_ACCESS_READ, _WRITE or _EXEC */
 	bool huge_disallowed; /* NX: execute fault forced small (huge was allowed) */
-	int req_level;      /* largest level the host allows, before NX */
-	int mapped_level;   /* out: level of the leaf that now maps gfn */
-	tdp_spte_t mapped;  /* out: the leaf that now maps gfn */
+	int req_level;        /* largest level the host allows, before NX */
+	int mapped_level;     /* out: level of the leaf that now maps gfn */
+	tdp_spte_t mapped;    /* out: the leaf that now maps gfn */
 };
 
 /* Does leaf @s allow @access (one TDPMMU_ACCESS_* kind, or several)? */
@@ -170,8 +170,8 @@ enum tdp_map_result {
 };
 
 /* Map @f->gfn in @f->root.  Call with the MMU lock held in @mode and @c topped up. */
-enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
-				struct tdp_fault *f, enum tdp_lock_mode mode);
+enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c, struct tdp_fault *f,
+				enum tdp_lock_mode mode);
 
 /*
  * Zap every leaf mapping a gfn in [start, end) (a huge leaf that overlaps

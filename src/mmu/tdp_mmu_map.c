@@ -138,7 +138,7 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 		flags &= ~SPTE_MAKE_EXEC;
 	new = spte_make_leaf(pfn, it->level, flags);
 	if (spte_is_leaf(old, it->level) && spte_pfn(old) == pfn)
-		new |= old & MAP_KEEP_BITS;
+		new |= (old & MAP_KEEP_BITS);
 	f->mapped = new;
 	if (new == old)
 		return TDP_MAP_SPURIOUS;
@@ -167,8 +167,8 @@ static void nx_adjust_goal(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_
 		f->goal_level--;
 }
 
-enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
-				struct tdp_fault *f, enum tdp_lock_mode mode)
+enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c, struct tdp_fault *f,
+				enum tdp_lock_mode mode)
 {
 	enum tdp_map_result ret = TDP_MAP_RETRY;
 	struct tdp_iter it;
@@ -200,9 +200,8 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c,
 		p->level = it.level - 1;
 		p->mmu = mmu;
 		p->nx_disallowed = f->huge_disallowed;
-		r = spte_is_present(it.old_spte)
-			    ? tdp_mmu_split_huge_leaf(mmu, &it, p, mode)
-			    : link_table(mmu, &it, p, mode);
+		r = spte_is_present(it.old_spte) ? tdp_mmu_split_huge_leaf(mmu, &it, p, mode)
+						 : link_table(mmu, &it, p, mode);
 		if (r) {
 			tdp_count(&mmu->counters, TDPMMU_C_TABLES_LOST_RACE);
 			cache_put_back(mmu, c, p);

@@ -12,8 +12,8 @@ bool tdp_root_get(struct tdp_page *root)
 	do {
 		if (!refs)
 			return false;
-	} while (!atomic_compare_exchange_weak_explicit(&root->root_refs, &refs, refs + 1,
-							memory_order_acquire, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+		&root->root_refs, &refs, refs + 1, memory_order_acquire, memory_order_relaxed));
 	return true;
 }
 
@@ -89,8 +89,7 @@ struct tdp_page *tdp_root_find_valid(struct tdp_mmu *mmu, unsigned role)
 	return NULL;
 }
 
-struct tdp_page *tdp_root_get_or_alloc(struct tdp_mmu *mmu, unsigned role,
-				       struct tdp_page_cache *c)
+struct tdp_page *tdp_root_get_or_alloc(struct tdp_mmu *mmu, unsigned role, struct tdp_page_cache *c)
 {
 	struct tdp_page *root;
 

@@ -59,13 +59,13 @@ void tdp_root_put(struct tdp_mmu *mmu, struct tdp_page *root, enum tdp_lock_mode
  */
 struct tdp_page *tdp_root_next(struct tdp_mmu *mmu, struct tdp_page *prev, bool only_valid,
 			       enum tdp_lock_mode mode);
-#define for_each_tdp_root(mmu, root, only_valid, mode)                                   \
-	for ((root) = tdp_root_next((mmu), NULL, (only_valid), (mode)); (root);              \
+#define for_each_tdp_root(mmu, root, only_valid, mode)                                             \
+	for ((root) = tdp_root_next((mmu), NULL, (only_valid), (mode)); (root);                    \
 	     (root) = tdp_root_next((mmu), (root), (only_valid), (mode)))
 
 /* Lockless iteration, inside walk protection: no references taken. */
-#define for_each_tdp_root_lockless(mmu, root)                                            \
-	for ((root) = atomic_load_explicit(&(mmu)->roots, memory_order_acquire); (root);     \
+#define for_each_tdp_root_lockless(mmu, root)                                                      \
+	for ((root) = atomic_load_explicit(&(mmu)->roots, memory_order_acquire); (root);           \
 	     (root) = atomic_load_explicit(&(root)->root_next, memory_order_acquire))
 
 /* Lockless, inside walk protection: the valid root of @role, or NULL. */

@@ -34,8 +34,8 @@ static const enum tdpmmu_counter leaf_counter[] = {
 	[TDP_LEVEL_1G] = TDPMMU_C_LEAVES_1G,
 };
 
-static void handle_changed_spte(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t old,
-				tdp_spte_t new, int level, enum tdp_lock_mode mode);
+static void handle_changed_spte(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t old, tdp_spte_t new,
+				int level, enum tdp_lock_mode mode);
 
 void tdp_account_leaf(struct tdp_mmu *mmu, int level, int64_t delta)
 {
@@ -50,8 +50,7 @@ void tdp_account_table(struct tdp_mmu *mmu, struct tdp_page *p, int64_t delta)
 		      delta);
 }
 
-static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p,
-				 enum tdp_lock_mode mode)
+static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p, enum tdp_lock_mode mode)
 {
 	_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, p);
 	uint64_t step = tdp_pages_per_level(p->level);
@@ -105,8 +104,8 @@ static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p,
 	reclaim_retire(&mmu->reclaim, p);
 }
 
-static void handle_changed_spte(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t old,
-				tdp_spte_t new, int level, enum tdp_lock_mode mode)
+static void handle_changed_spte(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t old, tdp_spte_t new,
+				int level, enum tdp_lock_mode mode)
 {
 	bool was_present = spte_is_present(old), is_present = spte_is_present(new);
 	bool was_leaf = was_present && spte_is_last(old, level);

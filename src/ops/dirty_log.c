@@ -56,7 +56,8 @@
 #include "vm/vm_internal.h"
 
 #define LOG_FLAGS_KNOWN                                                                            \
-	(TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET)
+	(TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT |                          \
+	 TDPMMU_DIRTY_LOG_INITIALLY_SET)
 
 /* Tables for eager splitting, allocated without the MMU lock. */
 #define SPLIT_STASH_CAP 16
@@ -143,8 +144,8 @@ retry:
  * Split [start, end) in every valid root, MMU lock held in @mode.  The
  * caller frees what is left in @st after it unlocks.
  */
-static void split_range(struct tdp_mmu *mmu, uint64_t start, uint64_t end,
-			enum tdp_lock_mode mode, struct split_stash *st)
+static void split_range(struct tdp_mmu *mmu, uint64_t start, uint64_t end, enum tdp_lock_mode mode,
+			struct split_stash *st)
 {
 	struct tdp_page *root;
 
@@ -178,8 +179,8 @@ static tdp_spte_t wrprot_bits(int level)
  * of the call, before it returns.
  */
 struct wrprot_pass {
-	int64_t leaves;         /* leaves protected */
-	bool unflushed_mmu_wr;  /* MMU-writable taken away since the last flush */
+	int64_t leaves;        /* leaves protected */
+	bool unflushed_mmu_wr; /* MMU-writable taken away since the last flush */
 };
 
 /* The mutant yield-no-flush yields and unlocks with MMU-writable gone, unflushed. */
@@ -291,8 +292,8 @@ static void wrprot_masked_root(struct tdp_mmu *mmu, struct tdp_page *root, uint6
 				     spte_pfn(old) != spte_pfn(it.old_spte)))
 				tdp_bug("dirty log: leaf at gfn 0x%llx level %d became 0x%016llx "
 					"(frame 0x%llx) under the write lock",
-					(unsigned long long)it.gfn, it.level, (unsigned long long)old,
-					(unsigned long long)spte_pfn(old));
+					(unsigned long long)it.gfn, it.level,
+					(unsigned long long)old, (unsigned long long)spte_pfn(old));
 			if (old & wrprot_bits(it.level))
 				wrprot_pass_count(mmu, p, old, wrprot_bits(it.level));
 		}
@@ -339,8 +340,8 @@ static int dirty_log_enable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, unsig
 	int64_t n;
 	int r;
 
-	if ((flags & ~LOG_FLAGS_KNOWN) ||
-	    ((flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) && !(flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT)))
+	if ((flags & ~LOG_FLAGS_KNOWN) || ((flags & TDPMMU_DIRTY_LOG_INITIALLY_SET) &&
+					   !(flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT)))
 		return -EINVAL;
 	mmu = &vm->mmu;
 	r = tdp_host_get_slot(&vm->host, slot_id, &d, NULL);

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 struct tdp_write_track {
-	uint64_t *keys; /* sorted */
+	uint64_t *keys;   /* sorted */
 	uint32_t *counts; /* counts[i] belongs to keys[i], never 0 */
 	size_t nr, cap;
 	uint64_t gfns; /* distinct tracked gfns: the fault path's fast test */

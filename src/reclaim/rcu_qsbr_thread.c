@@ -27,7 +27,7 @@ void tdp_qsbr_register_slow(void)
 {
 	pthread_once(&qsbr_once, qsbr_key_create);
 	urcu_qsbr_register_thread(); /* registers online... */
-	urcu_qsbr_thread_offline(); /* ...and tdpmmu threads are offline by default */
+	urcu_qsbr_thread_offline();  /* ...and tdpmmu threads are offline by default */
 	tdp_qsbr_registered = true;
 	pthread_setspecific(qsbr_key, (void *)1);
 }

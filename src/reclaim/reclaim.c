@@ -51,9 +51,9 @@ void reclaim_count_retired(struct tdp_reclaim *r, struct tdp_page *p)
 	int64_t now = atomic_fetch_add_explicit(&r->outstanding, 1, memory_order_relaxed) + 1;
 	int64_t peak = atomic_load_explicit(&r->peak_outstanding, memory_order_relaxed);
 
-	while (now > peak && !atomic_compare_exchange_weak_explicit(&r->peak_outstanding, &peak,
-								    now, memory_order_relaxed,
-								    memory_order_relaxed))
+	while (now > peak &&
+	       !atomic_compare_exchange_weak_explicit(&r->peak_outstanding, &peak, now,
+						      memory_order_relaxed, memory_order_relaxed))
 		;
 	if (atomic_exchange(&p->retired, 1))
 		tdp_bug("table level %d gfn 0x%llx retired twice", p->level,

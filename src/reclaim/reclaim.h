@@ -59,20 +59,20 @@
 #include "tdpmmu/tdpmmu.h"
 
 enum tdp_reclaim_policy {
-	TDP_RECLAIM_RCU, /* call_rcu, liburcu's memb flavour */
-	TDP_RECLAIM_RCU_QSBR, /* call_rcu, liburcu's QSBR flavour */
-	TDP_RECLAIM_LIST, /* retired list, drained with the write lock, freed after it */
+	TDP_RECLAIM_RCU,          /* call_rcu, liburcu's memb flavour */
+	TDP_RECLAIM_RCU_QSBR,     /* call_rcu, liburcu's QSBR flavour */
+	TDP_RECLAIM_LIST,         /* retired list, drained with the write lock, freed after it */
 	TDP_RECLAIM_LIST_TRYLOCK, /* the same; a reader's unlock only tries, a worker drains */
-	TDP_RECLAIM_UNDER_LOCK, /* retired list, freed before the write lock is released */
+	TDP_RECLAIM_UNDER_LOCK,   /* retired list, freed before the write lock is released */
 	TDP_NR_RECLAIM_POLICIES,
 };
 
 /* What a policy does: one row of the table in reclaim_policy.c. */
 struct tdp_reclaim_traits {
 	const char *name;
-	bool rcu; /* walks are RCU read-side sections; retire is call_rcu */
-	bool qsbr; /* ... of the QSBR flavour (vCPUs are offline in guest mode) */
-	bool drain_trylock; /* a reader's unlock only tries the write lock to drain */
+	bool rcu;             /* walks are RCU read-side sections; retire is call_rcu */
+	bool qsbr;            /* ... of the QSBR flavour (vCPUs are offline in guest mode) */
+	bool drain_trylock;   /* a reader's unlock only tries the write lock to drain */
 	bool free_under_lock; /* a drained batch is freed before the write lock is released */
 };
 
@@ -80,7 +80,7 @@ const struct tdp_reclaim_traits *tdp_reclaim_traits(enum tdp_reclaim_policy poli
 
 /* What reclamation needs from the MMU above it, given at init. */
 struct tdp_reclaim_ops {
-	void (*flush_all)(void *ctx); /* remote TLB flush, everything */
+	void (*flush_all)(void *ctx);                      /* remote TLB flush, everything */
 	void (*free_table)(void *ctx, struct tdp_page *p); /* back to the arena, counted */
 	void *ctx;
 };

@@ -26,9 +26,9 @@
 #define TLB_SETS_1G 4
 
 struct tdp_tlb_entry {
-	uint64_t tag;                /* first gfn mapped, plus 1; 0 = empty */
-	tdp_spte_t spte;             /* the leaf as last seen or set by us */
-	_Atomic(tdp_spte_t) *sptep;  /* where the leaf lives */
+	uint64_t tag;               /* first gfn mapped, plus 1; 0 = empty */
+	tdp_spte_t spte;            /* the leaf as last seen or set by us */
+	_Atomic(tdp_spte_t) *sptep; /* where the leaf lives */
 };
 
 struct tdp_tlb {

@@ -64,8 +64,8 @@ static int audit_entry(struct tdp_mmu *mmu, const struct tdpmmu_vcpu *v, uint64_
 		covered += hi - lo;
 		/* The frame of gfn @lo through the cached entry and through the leaf. */
 		if (spte_pfn(cached) + (lo - gfn) != spte_pfn(leaf) + (lo - it.gfn))
-			bad += report(v, gfn, level, cached, "maps another frame", it.gfn,
-				      it.level, leaf);
+			bad += report(v, gfn, level, cached, "maps another frame", it.gfn, it.level,
+				      leaf);
 		else if ((cached & SPTE_W) && !(leaf & SPTE_W))
 			bad += report(v, gfn, level, cached, "grants W", it.gfn, it.level, leaf);
 		else if ((cached & SPTE_X) && !(leaf & SPTE_X))

@@ -239,7 +239,8 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 		if (r)
 			return r;
 		while (more && burst++ < TDPMMU_GUEST_BURST) {
-			if (atomic_load_explicit(&v->mode, memory_order_relaxed) == EXITING_GUEST_MODE) {
+			if (atomic_load_explicit(&v->mode, memory_order_relaxed) ==
+			    EXITING_GUEST_MODE) {
 				VCPU_STAT_ADD(v, kicks, 1);
 				break;
 			}

@@ -415,7 +415,10 @@ void tdpmmu_fault_latency_read(struct tdpmmu_vm *vm, struct tdpmmu_latency *out)
 			out->max_ns = st.latency_max_ns;
 	}
 	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
-	out->p50_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 500, out->max_ns);
-	out->p99_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 990, out->max_ns);
-	out->p999_ns = latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 999, out->max_ns);
+	out->p50_ns =
+		latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 500, out->max_ns);
+	out->p99_ns =
+		latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 990, out->max_ns);
+	out->p999_ns =
+		latency_percentile(hist, TDPMMU_LATENCY_BUCKETS, out->count, 999, out->max_ns);
 }

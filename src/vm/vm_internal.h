@@ -23,7 +23,7 @@ struct tdpmmu_vm {
 	struct tdp_host host;
 	struct tdp_notifier notifier;
 	struct tdp_write_track track; /* write-tracked gfns, under the MMU lock */
-	tdpmmu_flush_fn user_flush; /* the config's observer, called after each flush */
+	tdpmmu_flush_fn user_flush;   /* the config's observer, called after each flush */
 	void *user_flush_ctx;
 	/* vCPUs: the array is changed and walked by flushers under vcpus_mutex. */
 	pthread_mutex_t vcpus_mutex;

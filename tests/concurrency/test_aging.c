@@ -129,7 +129,7 @@ static struct tdpmmu_mapping lookup(struct tdpmmu_vm *vm, uint64_t gfn)
 /* --- (a) single-threaded aging ------------------------------------------- */
 
 #define A_4K_PAGES 200 /* 4K leaves mapped in the anon slot */
-#define A_2M_BLOCKS 3 /* of the 4 hugetlb blocks */
+#define A_2M_BLOCKS 3  /* of the 4 hugetlb blocks */
 #define A_LEAVES (A_4K_PAGES + A_2M_BLOCKS)
 
 /* The gfn standing for leaf @i: the 4K pages first, then one gfn per block. */
@@ -251,8 +251,8 @@ static void test_aging_single(void)
 	CHECK_EQ(tdpmmu_audit_tlbs(vm), 0);
 	snapshot(vm, now);
 	for (int i = 0; i < A_LEAVES; i++) {
-		tdpmmu_spte_t want =
-			(before[i] & ~TDPMMU_SPTE_ACCESSED) | (i % 3 ? 0 : TDPMMU_SPTE_ACCESSED);
+		tdpmmu_spte_t want = (before[i] & ~TDPMMU_SPTE_ACCESSED) |
+				     (i % 3 ? 0 : TDPMMU_SPTE_ACCESSED);
 
 		if (now[i] != want && bad++ < 5)
 			fprintf(stderr,

@@ -136,12 +136,15 @@ static void *shaper_thread(void *arg)
 			err = tdpmmu_fault(v, gfn, TDPMMU_ACCESS_READ, 1, NULL);
 			/* ...and now and then put a huge leaf back over the tables. */
 			if (!err && r < 5)
-				err = tdpmmu_fault(v, gfn ^ (test_rand(&rs) % 64), TDPMMU_ACCESS_READ,
-						   (int)(test_rand(&rs) % 4), NULL);
+				err = tdpmmu_fault(v, gfn ^ (test_rand(&rs) % 64),
+						   TDPMMU_ACCESS_READ, (int)(test_rand(&rs) % 4),
+						   NULL);
 		} else if (r < 14) {
-			err = tdpmmu_fault(v, gfn, TDPMMU_ACCESS_READ, (int)(test_rand(&rs) % 4), NULL);
+			err = tdpmmu_fault(v, gfn, TDPMMU_ACCESS_READ, (int)(test_rand(&rs) % 4),
+					   NULL);
 		} else {
-			err = tdpmmu_zap_range(vm, gfn & ~7ull, (gfn & ~7ull) + 1 + test_rand(&rs) % 1024);
+			err = tdpmmu_zap_range(vm, gfn & ~7ull,
+					       (gfn & ~7ull) + 1 + test_rand(&rs) % 1024);
 		}
 		if (err) {
 			fprintf(stderr, "shaper: gfn 0x%" PRIx64 ": %d\n", gfn, err);

@@ -352,8 +352,8 @@ static void part1(void)
 	 */
 	sptes(vm, HUGE_BASE, HUGE_PAGES, huge_before);
 	read_counters(vm, c0);
-	r = tdpmmu_dirty_log_enable(vm, P1_HUGE,
-				    TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET);
+	r = tdpmmu_dirty_log_enable(
+		vm, P1_HUGE, TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET);
 	CHECK_EQ(r, 0);
 	read_counters(vm, c1);
 	CHECK_EQ(c1[TDPMMU_C_EAGER_SPLITS], c0[TDPMMU_C_EAGER_SPLITS]);
@@ -760,10 +760,12 @@ static void harvest_slot(struct oracle_slot *s, uint64_t it, bool is_b, uint64_t
 /* B off (recovering huge pages), mapped huge again by the vCPUs, on with eager split. */
 static void *toggler_thread(void *arg)
 {
+	/* clang-format off */
 	static const enum tdpmmu_huge_recovery hows[] = {
 		TDPMMU_RECOVER_INPLACE, TDPMMU_RECOVER_ZAP, TDPMMU_RECOVER_INPLACE,
 		TDPMMU_RECOVER_NONE,
 	};
+	/* clang-format on */
 	unsigned flags = TDPMMU_DIRTY_LOG_EAGER_SPLIT |
 			 (P.manual ? TDPMMU_DIRTY_LOG_MANUAL_PROTECT : 0);
 
@@ -916,11 +918,10 @@ static void part2(bool manual, double seconds, int nvcpus, uint64_t seed)
 	       nvcpus, atomic_load(&P.rounds), total_writes(), P.reported, P.a_checks,
 	       P.rounds_b_checked, P.excused, P.failures, (long long)atomic_load(&P.toggles),
 	       (long long)atomic_load(&P.recovered), (long long)atomic_load(&P.toggle_splits),
-	       (long long)c[TDPMMU_C_PAGES_LOGGED_DIRTY],
-	       (long long)c[TDPMMU_C_LEAVES_WRPROT], (long long)c[TDPMMU_C_FAST_FAULTS_FIXED],
-	       (long long)c[TDPMMU_C_EAGER_SPLITS], (long long)c[TDPMMU_C_HUGE_RECOVERED],
-	       (long long)c[TDPMMU_C_COLLAPSIBLE_ZAPPED], (long long)c[TDPMMU_C_NX_RECOVERED],
-	       (long long)c[TDPMMU_C_TLB_FLUSHES]);
+	       (long long)c[TDPMMU_C_PAGES_LOGGED_DIRTY], (long long)c[TDPMMU_C_LEAVES_WRPROT],
+	       (long long)c[TDPMMU_C_FAST_FAULTS_FIXED], (long long)c[TDPMMU_C_EAGER_SPLITS],
+	       (long long)c[TDPMMU_C_HUGE_RECOVERED], (long long)c[TDPMMU_C_COLLAPSIBLE_ZAPPED],
+	       (long long)c[TDPMMU_C_NX_RECOVERED], (long long)c[TDPMMU_C_TLB_FLUSHES]);
 	CHECK_EQ(P.failures, 0);
 	CHECK_EQ(atomic_load(&P.run_errors), 0);
 	CHECK_EQ(atomic_load(&P.toggle_errors), 0);

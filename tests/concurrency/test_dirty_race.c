@@ -48,8 +48,8 @@
 #include "lib/test_event.h"
 #include "lib/test_vm.h"
 
-#define SLOT_PAGES 512ull  /* race 1: one 2 MiB block of 4K pages */
-#define THP_PAGES 8192ull  /* race 2: sixteen 2 MiB leaves */
+#define SLOT_PAGES 512ull /* race 1: one 2 MiB block of 4K pages */
+#define THP_PAGES 8192ull /* race 2: sixteen 2 MiB leaves */
 #define G_GFN (5 * 512ull + 17)
 #define R4_PAGES (128 * 512ull) /* race 4: 128 2 MiB leaves, so enable's pass takes a while */
 #define R4_G 17ull              /* in the first, which the pass protects first */
@@ -150,10 +150,10 @@ static void race1_forced(unsigned rounds)
 		r1.page = p;
 		r1.hook_ran = false;
 		r1.round = 2 * i + 2;
-		event_post(&r1.b_go);      /* B starts its read of page i */
+		event_post(&r1.b_go); /* B starts its read of page i */
 		event_wait(&r1.b_held, i + 1, 0);
 		access_once(r1.a, p, TDPMMU_ACCESS_WRITE, 0x1000 + p); /* W+D, in A's TLB */
-		event_post(&r1.b_go);      /* B maps */
+		event_post(&r1.b_go);                                  /* B maps */
 		event_wait(&r1.b_done, i + 1, 0);
 		CHECK(r1.hook_ran);
 		/* B's map must not have left A a writable translation of a non-W leaf. */
@@ -269,7 +269,8 @@ static void race2_forced(unsigned rounds)
 		tdpmmu_vm_destroy(r2.vm);
 	}
 	printf("test_dirty_race: 2 (forced): %u rounds, %u writes escaped tracking, %u yields not "
-	       "reached\n", rounds, escaped, unreached);
+	       "reached\n",
+	       rounds, escaped, unreached);
 	CHECK_EQ(escaped, 0);
 	CHECK_EQ(unreached, 0);
 }
@@ -352,7 +353,8 @@ static void race3_free(unsigned rounds)
 	pthread_barrier_destroy(&r3.go);
 	pthread_barrier_destroy(&r3.done);
 	printf("test_dirty_race: 3 (free): %u rounds, %u writes lost, %u TLB audits failed, "
-	       "host faults 2 ms\n", rounds, lost, audits_bad);
+	       "host faults 2 ms\n",
+	       rounds, lost, audits_bad);
 	CHECK_EQ(lost, 0);
 	CHECK_EQ(audits_bad, 0);
 }
@@ -432,8 +434,9 @@ static void race4_free(unsigned rounds)
 		tdpmmu_vm_destroy(r4.vm);
 	}
 	printf("test_dirty_race: 4 (free): %u rounds, %llu writes after tracking checked, %llu "
-	       "escaped in %llu rounds\n", rounds, (unsigned long long)checked,
-	       (unsigned long long)escaped, (unsigned long long)bad_rounds);
+	       "escaped in %llu rounds\n",
+	       rounds, (unsigned long long)checked, (unsigned long long)escaped,
+	       (unsigned long long)bad_rounds);
 	CHECK_EQ(escaped, 0);
 }
 

@@ -88,8 +88,9 @@ static struct tdpmmu_vm *make_vm(unsigned fault_us, uint64_t payload_pages)
 static void add_slot(struct tdpmmu_vm *vm, uint32_t id, uint64_t base, uint64_t npages,
 		     enum tdpmmu_backing backing)
 {
-	struct tdpmmu_memslot s = { .id = id, .base_gfn = base, .npages = npages,
-				    .backing = backing };
+	struct tdpmmu_memslot s = {
+		.id = id, .base_gfn = base, .npages = npages, .backing = backing
+	};
 
 	REQUIRE(tdpmmu_memslot_add(vm, &s) == 0);
 }
@@ -209,8 +210,10 @@ static void seq1(unsigned rounds, enum tdpmmu_backing backing, uint64_t move_to)
 		event_init(&f.done);
 		REQUIRE(pthread_create(&t, NULL, fault_main, &f) == 0);
 		if (!event_wait(&f.done, 1, HANG_MS)) {
-			fprintf(stderr, "seq 1: FAILED: a fault on the moved slot's page 0 hung for %u ms "
-					"(its host page stayed claimed)\n", HANG_MS);
+			fprintf(stderr,
+				"seq 1: FAILED: a fault on the moved slot's page 0 hung for %u ms "
+				"(its host page stayed claimed)\n",
+				HANG_MS);
 			exit(1);
 		}
 		pthread_join(t, NULL);
@@ -224,8 +227,9 @@ static void seq1(unsigned rounds, enum tdpmmu_backing backing, uint64_t move_to)
 	tdpmmu_test_set_site_hook(NULL);
 	CHECK_EQ(s1.moves, rounds);
 	printf("seq 1 (%s, to gfn %llu): %u rounds, slot moved during the host fault %u times, "
-	       "the page paid again %u times\n", tdpmmu_backing_name(backing),
-	       (unsigned long long)move_to, rounds, s1.moves, paid_again);
+	       "the page paid again %u times\n",
+	       tdpmmu_backing_name(backing), (unsigned long long)move_to, rounds, s1.moves,
+	       paid_again);
 	s1.moves = 0;
 }
 
@@ -402,7 +406,8 @@ static void seq4(unsigned rounds)
 		CHECK_EQ(tdpmmu_fault(v, s4.page, TDPMMU_ACCESS_READ, 0, NULL), 0);
 		s4.round = i;
 		CHECK_EQ(tdpmmu_fault(v, s4.page, TDPMMU_ACCESS_WRITE | TDPMMU_ACCESS_PRESENT, 0,
-				      &res), 0);
+				      &res),
+			 0);
 		event_wait(&s4.mover.done, i, 0);
 		CHECK_EQ(s4.mover.result, 0);
 		CHECK_EQ(tdpmmu_dirty_log_get(s4.vm, 1, bm), 1);
@@ -414,7 +419,8 @@ static void seq4(unsigned rounds)
 	CHECK_EQ(s4.windows, rounds); /* every write took the fast path */
 	CHECK_EQ(lost, 0);
 	printf("seq 4: %u rounds, %u fast-path windows, the move finished inside %u times, "
-	       "%u dirty pages lost\n", rounds, s4.windows, s4.inside, lost);
+	       "%u dirty pages lost\n",
+	       rounds, s4.windows, s4.inside, lost);
 }
 
 /* ------------------------- 5: a huge fault over a partial invalidation */
@@ -441,9 +447,10 @@ static void seq5(unsigned rounds, enum tdpmmu_backing backing)
 		CHECK_EQ(tdpmmu_fault(v, y, TDPMMU_ACCESS_READ, 0, &res), 0);
 		CHECK_EQ(tdpmmu_lookup(vm, x, &m), 0);
 		if (m.present)
-			fprintf(stderr, "seq 5: gfn %llu mapped at level %d during its invalidation "
-					"(fault on %llu)\n", (unsigned long long)x, m.level,
-				(unsigned long long)y);
+			fprintf(stderr,
+				"seq 5: gfn %llu mapped at level %d during its invalidation "
+				"(fault on %llu)\n",
+				(unsigned long long)x, m.level, (unsigned long long)y);
 		CHECK(!m.present);
 		capped += res.level < huge;
 		CHECK_EQ(tdpmmu_invalidate_end(vm, x, x + 1), 0);
@@ -493,8 +500,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			i++;
 		else {
-			fprintf(stderr, "usage: %s [--rounds N] [--only 1-6] [--strategy NAME] "
-					"[--seconds S]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [--rounds N] [--only 1-6] [--strategy NAME] "
+				"[--seconds S]\n",
+				argv[0]);
 			return 2;
 		}
 	}

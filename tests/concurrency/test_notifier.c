@@ -38,7 +38,7 @@
 #define MAX_VCPUS 4
 
 #define THP_BASE (2 * GB_PAGES)
-#define THP_PAGES (64 * MB2) /* 128 MiB, touched as the guests go */
+#define THP_PAGES (64 * MB2)  /* 128 MiB, touched as the guests go */
 #define CHURN_CYCLES 16384ull /* frame supply: up to 4 MiB of payload per cycle */
 
 static struct tdpmmu_vm *vm;
@@ -68,8 +68,8 @@ static void check_block(void *ctx, uint64_t blk, uint64_t old_pfn, uint64_t new_
 		if (m.pfn != pfn) {
 			fprintf(stderr,
 				"after end: gfn 0x%" PRIx64 " maps frame 0x%" PRIx64 " (level %d), "
-				"host has 0x%" PRIx64 "; block frames were 0x%" PRIx64 ", now 0x%" PRIx64
-				"%s\n",
+				"host has 0x%" PRIx64 "; block frames were 0x%" PRIx64
+				", now 0x%" PRIx64 "%s\n",
 				gfn, m.pfn, m.level, pfn, old_pfn, new_pfn,
 				m.pfn == old_pfn + (gfn - blk) ? ": the OLD frame" : "");
 			atomic_fetch_add(&stale_leaves, 1);
@@ -207,11 +207,13 @@ struct snapshot {
 	uint64_t pfn[16];
 };
 
+/* clang-format off */
 static const uint64_t probe_gfns[16] = {
 	0, 1, 511, 512, 4097, GB_PAGES - 1, GB_PAGES, GB_PAGES + 3,
 	THP_BASE, THP_BASE + 1, THP_BASE + 700, THP_BASE + 2 * MB2 + 5,
 	THP_BASE + 3 * MB2, THP_BASE + 4 * MB2 - 1, THP_BASE + 5 * MB2, THP_BASE + 6 * MB2 + 9,
 };
+/* clang-format on */
 
 static void snap(struct snapshot *s)
 {
@@ -266,8 +268,7 @@ static void test_bad_input(void)
 	EXPECT_REJECTED(tdpmmu_invalidate_end(vm, THP_BASE, THP_BASE + MB2), -EINVAL);
 	/* remap with no invalidation in progress */
 	EXPECT_REJECTED(tdpmmu_host_remap(vm, THP_BASE, THP_BASE + MB2, 0), -EBUSY);
-	EXPECT_REJECTED(tdpmmu_host_remap(vm, THP_BASE, THP_BASE + MB2, TDPMMU_REMAP_HUGE),
-			-EBUSY);
+	EXPECT_REJECTED(tdpmmu_host_remap(vm, THP_BASE, THP_BASE + MB2, TDPMMU_REMAP_HUGE), -EBUSY);
 	/* malformed */
 	EXPECT_REJECTED(tdpmmu_invalidate_begin(vm, THP_BASE, THP_BASE), -EINVAL);
 	EXPECT_REJECTED(tdpmmu_invalidate_begin(vm, THP_BASE + 1, THP_BASE), -EINVAL);
@@ -278,8 +279,7 @@ static void test_bad_input(void)
 	/* Inside an invalidation of one THP block. */
 	REQUIRE(tdpmmu_invalidate_begin(vm, THP_BASE + 2 * MB2, THP_BASE + 3 * MB2) == 0);
 	/* ... a range it does not cover */
-	EXPECT_REJECTED(tdpmmu_host_remap(vm, THP_BASE + 3 * MB2, THP_BASE + 4 * MB2, 0),
-			-EBUSY);
+	EXPECT_REJECTED(tdpmmu_host_remap(vm, THP_BASE + 3 * MB2, THP_BASE + 4 * MB2, 0), -EBUSY);
 	EXPECT_REJECTED(tdpmmu_host_remap(vm, THP_BASE + 2 * MB2, THP_BASE + 3 * MB2 + 1, 0),
 			-EBUSY);
 	/* ... an end for a range that is not the one in progress */
@@ -409,7 +409,7 @@ static void test_invalidation_mid_fault(void)
 	tdpmmu_test_set_fault_hook(remap_mid_fault);
 	REQUIRE(tdpmmu_fault(v, gfn, TDPMMU_ACCESS_WRITE, 0, &res) == 0);
 	tdpmmu_test_set_fault_hook(NULL);
-	CHECK_EQ(hook_runs, 2); /* the first try met the remap, the second mapped */
+	CHECK_EQ(hook_runs, 2);  /* the first try met the remap, the second mapped */
 	CHECK(res.retries >= 1); /* the fault noticed the invalidation */
 	REQUIRE(tdpmmu_host_pfn(hook_vm, gfn, &pfn) == 0);
 	REQUIRE(tdpmmu_lookup(hook_vm, gfn, &m) == 0);

@@ -248,7 +248,7 @@ static void test_logging(void)
  */
 enum { B_WRITTEN_FIRST, B_CLEAN_FIRST, B_PARTIAL, B_WRPROT, B_EMPTY, B_PLAIN };
 static const int block_kind[H2_BLOCKS] = { B_WRITTEN_FIRST, B_CLEAN_FIRST, B_PARTIAL, B_WRPROT,
-					   B_EMPTY,	    B_PLAIN,	   B_PLAIN,   B_PLAIN };
+					   B_EMPTY,         B_PLAIN,       B_PLAIN,   B_PLAIN };
 
 static void test_inplace(void)
 {
@@ -303,7 +303,8 @@ static void test_inplace(void)
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, ANON_ID, TDPMMU_RECOVER_INPLACE), 0);
 	CHECK_EQ(tdpmmu_recover_huge_pages(vm, G1_ID, TDPMMU_RECOVER_INPLACE), 1);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_TLB_FLUSHES), flushes + 3);
-	CHECK_EQ(test_counter(vm, TDPMMU_C_HUGE_RECOVERED), recovered0 + H2_BLOCKS - 1 + THP_BLOCKS);
+	CHECK_EQ(test_counter(vm, TDPMMU_C_HUGE_RECOVERED),
+		 recovered0 + H2_BLOCKS - 1 + THP_BLOCKS);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_COLLAPSIBLE_ZAPPED), 0);
 	/* Left: the empty table, the misaligned block's and the anon slot's two. */
 	CHECK_EQ(test_counter(vm, TDPMMU_C_TABLES_L1), 4);
@@ -510,9 +511,9 @@ static void test_concurrent(double seconds, uint64_t seed)
 	       (double)(test_now_ns() - start) / 1e9, nvcpus, nwords, writes, reads_ok,
 	       atomic_load(&run.mismatches), host_bad, passes, splits, got[0], overlapped[0],
 	       got[1], overlapped[1], atomic_load(&churn.cycles),
-	       (long long)c[TDPMMU_C_COLLAPSIBLE_ZAPPED],
-	       (long long)c[TDPMMU_C_HUGE_RECOVERED], (long long)c[TDPMMU_C_HUGE_SPLITS],
-	       (long long)c[TDPMMU_C_CAS_FAILED], (long long)c[TDPMMU_C_ITER_YIELDS]);
+	       (long long)c[TDPMMU_C_COLLAPSIBLE_ZAPPED], (long long)c[TDPMMU_C_HUGE_RECOVERED],
+	       (long long)c[TDPMMU_C_HUGE_SPLITS], (long long)c[TDPMMU_C_CAS_FAILED],
+	       (long long)c[TDPMMU_C_ITER_YIELDS]);
 	CHECK_EQ(atomic_load(&run.mismatches), 0);
 	CHECK_EQ(host_bad, 0);
 	CHECK_EQ(atomic_load(&run.run_errors), 0);

@@ -66,8 +66,9 @@ static void check_translation(uint64_t gfn)
 		return;
 	}
 	if (m.present && m.pfn != pfn) {
-		fprintf(stderr, "gfn 0x%" PRIx64 " maps frame 0x%" PRIx64 ", host has 0x%" PRIx64 "\n",
-			gfn, m.pfn, pfn);
+		fprintf(stderr,
+			"gfn 0x%" PRIx64 " maps frame 0x%" PRIx64 ", host has 0x%" PRIx64 "\n", gfn,
+			m.pfn, pfn);
 		atomic_fetch_add(&bad_translations, 1);
 	}
 }
@@ -114,7 +115,8 @@ static void *flipper(void *arg)
 		bool one_g = test_rand(&rs) % 64 == 0;
 
 		for (int i = 0; i < 4; i++)
-			do_fault(v, (gfn & ~(MB2 - 1)) + test_rand(&rs) % MB2, 1, TDPMMU_ACCESS_READ);
+			do_fault(v, (gfn & ~(MB2 - 1)) + test_rand(&rs) % MB2, 1,
+				 TDPMMU_ACCESS_READ);
 		do_fault(v, gfn, one_g ? 3 : 2, TDPMMU_ACCESS_READ);
 		check_translation(gfn);
 	}

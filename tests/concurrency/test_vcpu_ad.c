@@ -166,7 +166,8 @@ static void test_exact_dirty(uint64_t seed)
 
 		if (kind[gfn - ANON_BASE] == READ_WRITE_LATER)
 			acc[p.n++] = (struct tdpmmu_access){ (gfn << 12) + (gfn % 512) * 8,
-							     TDPMMU_ACCESS_WRITE, word_value(gfn, 1) };
+							     TDPMMU_ACCESS_WRITE,
+							     word_value(gfn, 1) };
 	}
 	/* THP: read every other block, write a random subset of the blocks read. */
 	for (uint64_t b = 0; b < nblocks; b++) {
@@ -245,7 +246,8 @@ static void test_exact_dirty(uint64_t seed)
 
 		REQUIRE(tdpmmu_host_dirty(vm, gfn, &hd) == 0);
 		if (hd != block_written[(gfn - THP_BASE) / MB2] && bad++ < 10)
-			fprintf(stderr, "after zap: thp gfn 0x%" PRIx64 " host dirty %d\n", gfn, hd);
+			fprintf(stderr, "after zap: thp gfn 0x%" PRIx64 " host dirty %d\n", gfn,
+				hd);
 	}
 	CHECK_EQ(bad, 0);
 	CHECK_EQ(tdpmmu_audit(vm), 0);
@@ -253,9 +255,8 @@ static void test_exact_dirty(uint64_t seed)
 	snprintf(exact_summary, sizeof(exact_summary),
 		 "exact: %zu accesses, %zu of %llu pages and %zu of %llu THP blocks written, "
 		 "ad_updates %" PRIu64 ", tlb_hits %" PRIu64 ", dirty_leaves_dropped %lld",
-		 p.n, nw, (unsigned long long)ANON_PAGES, dirty_blocks,
-		 (unsigned long long)nblocks, st.ad_updates, st.tlb_hits,
-		 (long long)c[TDPMMU_C_DIRTY_LEAVES_DROPPED]);
+		 p.n, nw, (unsigned long long)ANON_PAGES, dirty_blocks, (unsigned long long)nblocks,
+		 st.ad_updates, st.tlb_hits, (long long)c[TDPMMU_C_DIRTY_LEAVES_DROPPED]);
 	tdpmmu_vm_destroy(vm);
 	free(acc);
 }
@@ -290,11 +291,11 @@ struct writer {
 	struct tdpmmu_vcpu *v;
 	int id;
 	uint64_t round;
-	uint64_t p;     /* current page (own pages are id, id + n, ...) */
-	int step;       /* 0: read, 1: write, 2: read back, 3: next page */
+	uint64_t p;              /* current page (own pages are id, id + n, ...) */
+	int step;                /* 0: read, 1: write, 2: read back, 3: next page */
 	_Atomic uint64_t cursor; /* gfn being worked on, for the zapper */
-	uint64_t viol_before; /* ept_violations when the write was issued */
-	uint64_t split_writes; /* writes that faulted although the read had mapped the page */
+	uint64_t viol_before;    /* ept_violations when the write was issued */
+	uint64_t split_writes;   /* writes that faulted although the read had mapped the page */
 	uint64_t bad_reads;
 	pthread_t thread;
 };
@@ -318,8 +319,9 @@ static bool writer_next(void *ctx, struct tdpmmu_access *a)
 			w->split_writes++;
 	} else if (w->step == 3) {
 		if (a->value != value_of[w->p] && w->bad_reads++ < 5)
-			fprintf(stderr, "vCPU %d: gfn 0x%" PRIx64 " read back 0x%" PRIx64
-					", wrote 0x%" PRIx64 "\n",
+			fprintf(stderr,
+				"vCPU %d: gfn 0x%" PRIx64 " read back 0x%" PRIx64
+				", wrote 0x%" PRIx64 "\n",
 				w->id, page_gfn(w->p), a->value, value_of[w->p]);
 		w->p += (uint64_t)nvcpus;
 		w->step = 0;
@@ -418,7 +420,8 @@ static void one_round(uint64_t round, uint64_t *rs, struct totals *t)
 
 		REQUIRE(tdpmmu_host_dirty(vm, gfn, &hd) == 0);
 		if (hd != (p < RPAGES) && t->bad++ < 10)
-			fprintf(stderr, "round %" PRIu64 ": after zap, gfn 0x%" PRIx64 " host dirty %d\n",
+			fprintf(stderr,
+				"round %" PRIu64 ": after zap, gfn 0x%" PRIx64 " host dirty %d\n",
 				round, gfn, hd);
 	}
 	for (int i = 0; i < nvcpus; i++) {

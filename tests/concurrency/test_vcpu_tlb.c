@@ -125,8 +125,8 @@ struct guest {
 	uint64_t gfn[GFNS_PER_VCPU];
 	uint64_t gen_after[GFNS_PER_VCPU]; /* generation seen right after the last access */
 	bool touched[GFNS_PER_VCPU];
-	int pending;         /* index of the access in flight, -1 for none */
-	bool must_violate;   /* the access in flight must take an EPT violation */
+	int pending;       /* index of the access in flight, -1 for none */
+	bool must_violate; /* the access in flight must take an EPT violation */
 	uint64_t viol_before;
 	uint64_t gen_when_issued;
 	/* The previous callback of this run: generation and guest entries seen. */
@@ -176,8 +176,8 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 	    flushed_between(g->prev_gen + 2, gen)) {
 		if (st.guest_entries == g->prev_entries) {
 			fprintf(stderr,
-				"vCPU %d: stayed in guest mode (entries %" PRIu64 ") while zaps %" PRIu64
-				"..%" PRIu64 " flushed and returned\n",
+				"vCPU %d: stayed in guest mode (entries %" PRIu64
+				") while zaps %" PRIu64 "..%" PRIu64 " flushed and returned\n",
 				g->id, st.guest_entries, g->prev_gen + 2, gen);
 			atomic_fetch_add(&stayed_in_guest, 1);
 		} else {
@@ -195,8 +195,10 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 				atomic_fetch_add_explicit(&verified, 1, memory_order_relaxed);
 			} else {
 				fprintf(stderr,
-					"vCPU %d: access to gfn 0x%" PRIx64 " hit a stale translation: "
-					"zap generation %" PRIu64 " had returned when it was issued, "
+					"vCPU %d: access to gfn 0x%" PRIx64
+					" hit a stale translation: "
+					"zap generation %" PRIu64
+					" had returned when it was issued, "
 					"the last access completed at generation %" PRIu64 "\n",
 					g->id, g->gfn[g->pending], g->gen_when_issued,
 					g->gen_after[g->pending]);
@@ -209,7 +211,7 @@ static bool guest_next(void *ctx, struct tdpmmu_access *a)
 	}
 	if (atomic_load_explicit(&stop, memory_order_relaxed) || (++g->accesses & 0xffff) == 0) {
 		g->have_prev = false; /* the next callback starts a run, outside guest mode */
-		return false; /* stop, or now and then return to "user space" */
+		return false;         /* stop, or now and then return to "user space" */
 	}
 
 	j = (int)(test_rand(&g->rs) % GFNS_PER_VCPU);
@@ -276,7 +278,8 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 		/* The zap, flush included, has returned: publish it (flushes are ours only). */
 		tdpmmu_counters_read(vm, c);
 		atomic_store_explicit(&flushed[(zap_gen + 1) % FLUSH_RING],
-				      c[TDPMMU_C_TLB_FLUSHES] != flushes_before, memory_order_relaxed);
+				      c[TDPMMU_C_TLB_FLUSHES] != flushes_before,
+				      memory_order_relaxed);
 		atomic_fetch_add(&zap_gen, 1);
 		zaps++;
 		sched_yield(); /* a looping writer lets the vCPUs in between */
@@ -296,8 +299,8 @@ static void test_zap_means_gone(double seconds, int nvcpus, uint64_t seed)
 		 * callbacks need the vCPU thread preempted in guest mode, which
 		 * an idle machine with spare cores may never do.
 		 */
-		proven = atomic_load(&verified) > 0 && c[TDPMMU_C_TLB_FLUSH_KICKS] > 0 && kicks > 0 &&
-			 hits > 0;
+		proven = atomic_load(&verified) > 0 && c[TDPMMU_C_TLB_FLUSH_KICKS] > 0 &&
+			 kicks > 0 && hits > 0;
 		if (proven || now - start > (uint64_t)(10 * seconds * 1e9) ||
 		    atomic_load(&run_errors) || atomic_load(&stale_hits) ||
 		    atomic_load(&stayed_in_guest))

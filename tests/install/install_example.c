@@ -7,8 +7,9 @@ int main(void)
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_vm *vm;
 	struct tdpmmu_vcpu *vcpu;
-	struct tdpmmu_memslot slot = { .id = 0, .base_gfn = 0, .npages = 1 << 18,
-				       .backing = TDPMMU_BACKING_THP };
+	struct tdpmmu_memslot slot = {
+		.id = 0, .base_gfn = 0, .npages = 1 << 18, .backing = TDPMMU_BACKING_THP
+	};
 	struct tdpmmu_fault_result r;
 
 	tdpmmu_vm_config_init(&cfg);

@@ -40,13 +40,11 @@ static inline void test_opts_parse(int argc, char **argv, struct test_opts *o, i
 		else
 			goto usage;
 	}
-	if (o->vcpus >= 1 && o->vcpus <= max_vcpus && o->seconds > 0 &&
-	    (!o->words || o->words > 0))
+	if (o->vcpus >= 1 && o->vcpus <= max_vcpus && o->seconds > 0 && (!o->words || o->words > 0))
 		return;
 usage:
 	fprintf(stderr, "usage: %s [--seconds S>0] [--vcpus 1..%d] [--seed S] [--inject N]%s\n",
-		argv[0],
-		max_vcpus, o->words ? " [--words N>0]" : "");
+		argv[0], max_vcpus, o->words ? " [--words N>0]" : "");
 	exit(2);
 }
 

@@ -114,8 +114,7 @@ static inline void word_guests_place(struct word_guest *gs, int n, int nwords, u
 }
 
 /* The read of @w in flight returned @value: it must be the last one written. */
-static inline bool word_guest_check_read(struct word_guest *g, struct guest_word *w,
-					 uint64_t value)
+static inline bool word_guest_check_read(struct word_guest *g, struct guest_word *w, uint64_t value)
 {
 	if (value == w->last) {
 		g->reads_ok++;

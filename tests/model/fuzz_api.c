@@ -121,11 +121,11 @@ static struct fuzz_state {
 	/* the VM */
 	struct tdpmmu_vm *vm;
 	struct tdpmmu_vcpu *vcpu[2];
-	bool smm[2]; /* the role the vCPU's next fault uses */
+	bool smm[2];   /* the role the vCPU's next fault uses */
 	bool smm_used; /* an SMM root may hold leaves */
 	uint64_t max_gfn;
 	uint64_t max_tables; /* the arena */
-	bool alloc_inject; /* table allocations fail now and then */
+	bool alloc_inject;   /* table allocations fail now and then */
 	bool payload, nx;
 	enum tdpmmu_strategy strategy;
 	/* the model's windows (ref, vague) */
@@ -733,14 +733,14 @@ static void op_slot_add(void)
 	default: {
 		uint8_t k = in8();
 
-		d.npages = k % 4 == 0	? UINT64_MAX
+		d.npages = k % 4 == 0   ? UINT64_MAX
 			   : k % 4 == 1 ? F.max_gfn
 			   : k % 4 == 2 ? F.max_gfn - d.base_gfn + 1 + k
 					: 1ull << 40;
 		break;
 	}
 	}
-	d.backing = bm % 6 < 4	  ? (enum tdpmmu_backing)(bm % 6)
+	d.backing = bm % 6 < 4    ? (enum tdpmmu_backing)(bm % 6)
 		    : bm % 6 == 4 ? TDPMMU_NR_BACKINGS
 				  : (enum tdpmmu_backing)99;
 	d.flags = fm % 8 < 5 ? 0 : fm % 8 < 7 ? TDPMMU_MEMSLOT_READONLY : fm;
@@ -1670,14 +1670,14 @@ enum op {
 };
 
 static const char *const op_names[NR_OPS] = {
-	"fault",	  "fault_burst",   "memslot_add",
+	"fault",          "fault_burst",   "memslot_add",
 	"memslot_delete", "memslot_move",  "zap_range",
-	"zap_all",	  "zap_all_fast",  "invalidate_begin",
-	"invalidate_end", "host_remap",	   "log_enable",
-	"log_get",	  "log_clear",	   "log_disable",
-	"recover_huge",	  "write_protect", "track_add",
-	"track_remove",	  "young",	   "lookup",
-	"host",		  "nx_recover",	   "vcpu",
+	"zap_all",        "zap_all_fast",  "invalidate_begin",
+	"invalidate_end", "host_remap",    "log_enable",
+	"log_get",        "log_clear",     "log_disable",
+	"recover_huge",   "write_protect", "track_add",
+	"track_remove",   "young",         "lookup",
+	"host",           "nx_recover",    "vcpu",
 	"misc",
 };
 

@@ -38,7 +38,7 @@
 #include "tdpmmu/tdpmmu.h"
 
 #define REF_GB (1ull << 18) /* 4K pages in 1 GiB */
-#define REF_MB2 512ull /* 4K pages in 2 MiB */
+#define REF_MB2 512ull      /* 4K pages in 2 MiB */
 #define REF_MAX_SLOTS 256
 #define REF_MAX_TRACKED 256
 #define REF_MAX_INVAL 64 /* the API's limit on invalidations in progress */
@@ -57,8 +57,8 @@
 #define REF_PRESENT (REF_VAGUE | 1u)
 
 /* Tables below the 1G entries (t1) and the 2M entries (t2), exact model. */
-#define REF_T_ON 1u /* the table exists */
-#define REF_T_NX 2u /* NX-disallowed */
+#define REF_T_ON 1u     /* the table exists */
+#define REF_T_NX 2u     /* NX-disallowed */
 #define REF_T_LISTED 4u /* on the possible-NX list */
 
 /* Dirty logging is on (beside the TDPMMU_DIRTY_LOG_* flags in ref_slot.log). */
@@ -83,8 +83,8 @@ enum {
 struct ref_slot {
 	bool used;
 	struct tdpmmu_memslot d;
-	unsigned log; /* REF_LOG_ON | TDPMMU_DIRTY_LOG_*, 0 when not logging */
-	bool remapped; /* the host remapped some block of it */
+	unsigned log;   /* REF_LOG_ON | TDPMMU_DIRTY_LOG_*, 0 when not logging */
+	bool remapped;  /* the host remapped some block of it */
 	uint64_t *bits; /* the dirty bitmap while logging */
 };
 
@@ -115,17 +115,17 @@ struct ref_model {
 	/* exact: leaf == win[0].leaf, base 0, space gfns */
 	uint8_t *leaf;
 	uint64_t space, nblocks, ng1;
-	uint8_t *block_used; /* some gfn of the 2M block may be mapped */
+	uint8_t *block_used;    /* some gfn of the 2M block may be mapped */
 	uint8_t *block_touched; /* the last operations changed or were about it */
 	uint8_t *t1, *t2;
 	uint64_t *t1_seq, *t2_seq, next_seq, nx_listed;
 	int64_t nleaves[4]; /* leaves per level */
 	/* the last ref_fault */
-	bool emulate; /* a write to emulate (TDPMMU_FAULT_EMULATE) */
+	bool emulate;  /* a write to emulate (TDPMMU_FAULT_EMULATE) */
 	bool spurious; /* answered spurious */
 	/* totals since the last init */
 	uint64_t slow_spurious; /* slow-path faults on a leaf that allowed the access */
-	uint64_t clear_splits; /* huge leaves split by dirty_log_clear */
+	uint64_t clear_splits;  /* huge leaves split by dirty_log_clear */
 	/* reporting */
 	const char *where;
 	bool fatal;

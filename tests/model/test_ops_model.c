@@ -135,10 +135,10 @@ enum op {
 };
 
 static const char *const op_name[NR_OPS] = {
-	"fault",	 "huge-over-table", "zap_range",	"zap_all",     "zap_all_fast",
-	"write_protect", "track_add",	    "track_remove",	"clear_young", "clear_flush_young",
-	"test_young",	 "recover(zap)",    "recover(inplace)", "nx_recover",  "log_enable",
-	"log_get",	 "log_clear",	    "log_disable",
+	"fault",         "huge-over-table", "zap_range",        "zap_all",     "zap_all_fast",
+	"write_protect", "track_add",       "track_remove",     "clear_young", "clear_flush_young",
+	"test_young",    "recover(zap)",    "recover(inplace)", "nx_recover",  "log_enable",
+	"log_get",       "log_clear",       "log_disable",
 };
 
 static enum op pick_op(uint64_t *rs)
@@ -211,7 +211,7 @@ static const unsigned log_combos[] = {
 		TDPMMU_DIRTY_LOG_INITIALLY_SET,
 	TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT |
 		TDPMMU_DIRTY_LOG_INITIALLY_SET, /* twice: its clears split huge leaves */
-	TDPMMU_DIRTY_LOG_INITIALLY_SET, /* invalid: INITIALLY_SET needs MANUAL */
+	TDPMMU_DIRTY_LOG_INITIALLY_SET,         /* invalid: INITIALLY_SET needs MANUAL */
 };
 
 /* A random mask for clear; biased towards the bits that are set. */
@@ -289,8 +289,8 @@ static void run(uint64_t ops, uint64_t seed, uint64_t audit_every, bool nx, stru
 				do_fault(vcpu, (gfn & ~(MB2 - 1)) + test_rand(&rs) % MB2,
 					 nx && k == 0 ? TDPMMU_ACCESS_EXEC : TDPMMU_ACCESS_READ,
 					 false, nx && k == 0 ? 0 : 1);
-			st->effective[kind] +=
-				do_fault(vcpu, gfn, TDPMMU_ACCESS_WRITE, false, 2) == 2;
+			st->effective[kind] += do_fault(vcpu, gfn, TDPMMU_ACCESS_WRITE, false, 2) ==
+					       2;
 			break;
 		case OP_ZAP_RANGE:
 			st->effective[kind] += (uint64_t)ref_zap(gfn, end);

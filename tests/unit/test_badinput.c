@@ -74,8 +74,9 @@ static void test_strategy_names(void)
 		enum tdpmmu_strategy back;
 
 		REQUIRE(tdpmmu_strategy_name((enum tdpmmu_strategy)i) != NULL);
-		CHECK_EQ(tdpmmu_strategy_parse(tdpmmu_strategy_name((enum tdpmmu_strategy)i), &back),
-			 0);
+		CHECK_EQ(
+			tdpmmu_strategy_parse(tdpmmu_strategy_name((enum tdpmmu_strategy)i), &back),
+			0);
 		CHECK_EQ(back, i);
 	}
 	CHECK(tdpmmu_strategy_name(TDPMMU_NR_STRATEGIES) == NULL);
@@ -123,8 +124,8 @@ static void test_memslots_and_faults(void)
 	BAD_SLOT(base_gfn, max, -ERANGE);
 	BAD_SLOT(npages, max, -ERANGE);
 	BAD_SLOT(npages, UINT64_MAX, -ERANGE);
-	BAD_SLOT(id, 0, -EEXIST);                  /* id taken */
-	BAD_SLOT(base_gfn, SLOT_PAGES - 1, -EEXIST); /* overlaps the THP slot's end */
+	BAD_SLOT(id, 0, -EEXIST);                         /* id taken */
+	BAD_SLOT(base_gfn, SLOT_PAGES - 1, -EEXIST);      /* overlaps the THP slot's end */
 	BAD_SLOT(base_gfn, 4 * SLOT_PAGES - 10, -EEXIST); /* overlaps the read-only slot */
 	bad = (struct tdpmmu_memslot){ 8, 2 * SLOT_PAGES + 1, 512, TDPMMU_BACKING_HUGETLB_2M, 0 };
 	EXPECT_REJECTED(tdpmmu_memslot_add(vm, &bad), -EINVAL);

@@ -34,8 +34,9 @@
 static struct tdpmmu_vm *make_vm(unsigned us, enum tdpmmu_backing backing, uint64_t npages)
 {
 	struct tdpmmu_vm_config cfg;
-	struct tdpmmu_memslot slot = { .id = 0, .base_gfn = 0, .npages = npages,
-				       .backing = backing };
+	struct tdpmmu_memslot slot = {
+		.id = 0, .base_gfn = 0, .npages = npages, .backing = backing
+	};
 	struct tdpmmu_vm *vm;
 
 	test_config_init(&cfg);
@@ -104,8 +105,9 @@ static void test_once_per_page(void)
 {
 	const unsigned delay_ms = 50;
 	struct tdpmmu_vm *vm = make_vm(delay_ms * 1000, TDPMMU_BACKING_ANON, 64);
-	struct tdpmmu_memslot slot = { .id = 0, .base_gfn = 0, .npages = 64,
-				       .backing = TDPMMU_BACKING_ANON };
+	struct tdpmmu_memslot slot = {
+		.id = 0, .base_gfn = 0, .npages = 64, .backing = TDPMMU_BACKING_ANON
+	};
 	struct tdpmmu_vcpu *v;
 
 	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
@@ -220,10 +222,13 @@ static void test_not_under_lock(void)
 	}
 	if (proved)
 		printf("test_host_fault: the write lock was taken and a zap done during a "
-		       "host-fault sleep (try %d)\n", tries);
+		       "host-fault sleep (try %d)\n",
+		       tries);
 	else
-		fprintf(stderr, "test_host_fault: in %d tries the write lock was never taken while "
-				"a fault slept in the host\n", tries);
+		fprintf(stderr,
+			"test_host_fault: in %d tries the write lock was never taken while "
+			"a fault slept in the host\n",
+			tries);
 	CHECK(proved);
 	tdpmmu_vm_destroy(vm);
 }
@@ -267,8 +272,9 @@ static void test_parallel_waits(void)
 		       "(try %d)\n",
 		       n, delay_ms, (double)span / 1e6, tries);
 	else
-		fprintf(stderr, "test_host_fault: in %d tries %u host faults of %u ms never all "
-				"slept at once (last span %.0f ms; serialised: >= %u ms)\n",
+		fprintf(stderr,
+			"test_host_fault: in %d tries %u host faults of %u ms never all "
+			"slept at once (last span %.0f ms; serialised: >= %u ms)\n",
 			tries, n, delay_ms, (double)span / 1e6, n * delay_ms);
 	CHECK(proved);
 }
@@ -321,10 +327,13 @@ static void test_second_waits(void)
 	}
 	if (proved)
 		printf("test_host_fault: a second fault waited for the first and paid nothing "
-		       "(try %d)\n", tries);
+		       "(try %d)\n",
+		       tries);
 	else
-		fprintf(stderr, "test_host_fault: in %d tries a second fault never waited for the "
-				"first and was done within two delays of its start\n", tries);
+		fprintf(stderr,
+			"test_host_fault: in %d tries a second fault never waited for the "
+			"first and was done within two delays of its start\n",
+			tries);
 	CHECK(proved);
 	tdpmmu_vm_destroy(vm);
 }

@@ -16,8 +16,9 @@
 static struct tdpmmu_vm *make_vm(unsigned levels, uint64_t base, uint64_t npages)
 {
 	struct tdpmmu_vm_config cfg;
-	struct tdpmmu_memslot slot = { .id = 0, .base_gfn = base, .npages = npages,
-				       .backing = TDPMMU_BACKING_HUGETLB_1G };
+	struct tdpmmu_memslot slot = {
+		.id = 0, .base_gfn = base, .npages = npages, .backing = TDPMMU_BACKING_HUGETLB_1G
+	};
 	struct tdpmmu_vm *vm;
 
 	test_config_init(&cfg);
@@ -35,8 +36,8 @@ struct visit {
 };
 
 /* Walk [start, end) and record every entry visited; @yield_every > 0 forces restarts. */
-static int walk(struct tdp_mmu *mmu, int min_level, uint64_t start, uint64_t end,
-		struct visit *out, int max, int yield_every, int *restarts)
+static int walk(struct tdp_mmu *mmu, int min_level, uint64_t start, uint64_t end, struct visit *out,
+		int max, int yield_every, int *restarts)
 {
 	struct tdp_iter it;
 	int n = 0;
@@ -153,8 +154,9 @@ static void test_tree(unsigned levels, uint64_t base)
 static void test_address_width(void)
 {
 	struct tdpmmu_vm *vm4 = make_vm(4, 0, 1 << 18), *vm5;
-	struct tdpmmu_memslot high = { .id = 1, .base_gfn = 1ull << 40, .npages = 1 << 18,
-				       .backing = TDPMMU_BACKING_ANON };
+	struct tdpmmu_memslot high = {
+		.id = 1, .base_gfn = 1ull << 40, .npages = 1 << 18, .backing = TDPMMU_BACKING_ANON
+	};
 	struct tdpmmu_mapping m;
 
 	CHECK_EQ(tdpmmu_vm_max_gfn(vm4), 1ull << 36);

@@ -118,7 +118,7 @@ static void child_after_trylock(void)
 {
 	REQUIRE(mmu_lock_init(&mmu_a, false) == 0);
 	tdp_mutex_lock(&m_arena, TDP_RANK_ARENA);
-	REQUIRE(mmu_lock_write_trylock(&mmu_a)); /* out of order, but cannot deadlock */
+	REQUIRE(mmu_lock_write_trylock(&mmu_a));  /* out of order, but cannot deadlock */
 	tdp_mutex_lock(&m_vcpus, TDP_RANK_VCPUS); /* below the arena lock: must abort */
 }
 
@@ -239,8 +239,9 @@ static void child_cond_wait(void)
 static void library_paths(enum tdpmmu_strategy strategy)
 {
 	const uint64_t npages = 2048;
-	struct tdpmmu_memslot s = { .id = 1, .base_gfn = 0, .npages = npages,
-				    .backing = TDPMMU_BACKING_THP };
+	struct tdpmmu_memslot s = {
+		.id = 1, .base_gfn = 0, .npages = npages, .backing = TDPMMU_BACKING_THP
+	};
 	static uint64_t bitmap[2048 / 64];
 	struct tdpmmu_vm_config cfg;
 	struct tdpmmu_vcpu *v;

@@ -70,7 +70,7 @@ static bool table_accessible(struct tdp_arena *a, struct tdp_page *p)
 	void *pt = (void *)tdp_page_table(a, p);
 
 	if (syscall(SYS_write, probe_pipe[1], pt, 8) != 8)
-		return false; /* EFAULT: not readable */
+		return false;                                /* EFAULT: not readable */
 	return syscall(SYS_read, probe_pipe[0], pt, 8) == 8; /* writes the same bytes back */
 }
 
@@ -166,7 +166,8 @@ static void test_arena_unprotect(void)
 	check_rings(&a);
 	tdp_arena_destroy(&a);
 	printf("test_quarantine: arena-unprotect: %llu failed mprotect calls, each table kept in "
-	       "quarantine\n", (unsigned long long)(fails + 8 * TDP_QUARANTINE_TRIES));
+	       "quarantine\n",
+	       (unsigned long long)(fails + 8 * TDP_QUARANTINE_TRIES));
 }
 
 static void test_arena_exhausted(void)
@@ -289,7 +290,8 @@ static void test_arena_threads(void)
 	REQUIRE(tdp_arena_init(&a, 4 * 32 + 8) == 0);
 	tdp_inject_quarantine_fail(5, 3);
 	for (int k = 0; k < 4; k++) {
-		c[k] = (struct churn_arg){ .a = &a, .tag = 0x7a900000ull + k,
+		c[k] = (struct churn_arg){ .a = &a,
+					   .tag = 0x7a900000ull + k,
 					   .seed = 0x9e3779b97f4a7c15ull * (k + 1) };
 		REQUIRE(pthread_create(&t[k], NULL, churn, &c[k]) == 0);
 	}
@@ -307,8 +309,9 @@ static void test_arena_threads(void)
 	check_rings(&a);
 	tdp_arena_destroy(&a);
 	printf("test_quarantine: arena-threads: 4 threads, %llu tables handed out, %llu protect "
-	       "and %llu unprotect failures\n", (unsigned long long)allocs,
-	       (unsigned long long)q.protect_failures, (unsigned long long)q.unprotect_failures);
+	       "and %llu unprotect failures\n",
+	       (unsigned long long)allocs, (unsigned long long)q.protect_failures,
+	       (unsigned long long)q.unprotect_failures);
 }
 
 /*
@@ -398,8 +401,9 @@ static void test_vm_injected(void)
 	tdpmmu_vm_destroy(vm);
 	free(order);
 	printf("test_quarantine: vm-injected: %llu blocks faulted 3 times, %llu protect and %llu "
-	       "unprotect failures\n", (unsigned long long)nblocks,
-	       (unsigned long long)q.protect_failures, (unsigned long long)q.unprotect_failures);
+	       "unprotect failures\n",
+	       (unsigned long long)nblocks, (unsigned long long)q.protect_failures,
+	       (unsigned long long)q.unprotect_failures);
 }
 
 static long read_long(const char *path)
@@ -490,9 +494,9 @@ static void test_vm_at_limit(void)
 	tdpmmu_vm_destroy(vm);
 	free(order);
 	printf("test_quarantine: vm-at-limit: %llu blocks, vm.max_map_count %ld: %llu protect and "
-	       "%llu unprotect failures, %llu releases\n", (unsigned long long)nblocks, limit,
-	       (unsigned long long)q.protect_failures, (unsigned long long)q.unprotect_failures,
-	       (unsigned long long)q.releases);
+	       "%llu unprotect failures, %llu releases\n",
+	       (unsigned long long)nblocks, limit, (unsigned long long)q.protect_failures,
+	       (unsigned long long)q.unprotect_failures, (unsigned long long)q.releases);
 }
 
 /* A table handed out while still PROT_NONE: say so (async-signal-safe), then die. */
@@ -507,6 +511,7 @@ static void on_segv(int sig)
 	_exit(1);
 }
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -518,6 +523,7 @@ static const struct {
 	{ "vm-injected", test_vm_injected },
 	{ "vm-at-limit", test_vm_at_limit },
 };
+/* clang-format on */
 
 /* test_quarantine [CASE...]: the cases named, or all of them. */
 int main(int argc, char **argv)

@@ -381,7 +381,8 @@ static void zap_then_each_reloads(struct tdpmmu_vm *vm, struct vcpu_thread *t, i
 	CHECK_EQ(tdpmmu_zap_all_fast(vm), 0);
 	CHECK_EQ(test_counter(vm, TDPMMU_C_ROOT_RELOADS), reloads); /* nobody ran yet */
 	for (int i = 0; i < n; i++) {
-		struct reload_probe p = { .v = t[i].g.v, .gfn = t[i].g.first,
+		struct reload_probe p = { .v = t[i].g.v,
+					  .gfn = t[i].g.first,
 					  .old = t[i].g.v->root };
 
 		CHECK_EQ(tdpmmu_vcpu_run(p.v, probe_next, &p, 0), 0);

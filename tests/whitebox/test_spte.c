@@ -27,8 +27,9 @@ static void test_leaf(void)
 {
 	uint64_t pfn = 0xabcdef123ull;
 	tdp_spte_t s = spte_make_leaf(pfn, TDP_LEVEL_4K,
-				      SPTE_MAKE_HOST_WRITABLE | SPTE_MAKE_WRITABLE | SPTE_MAKE_EXEC |
-					      SPTE_MAKE_ACCESSED | SPTE_MAKE_DIRTY);
+				      SPTE_MAKE_HOST_WRITABLE | SPTE_MAKE_WRITABLE |
+					      SPTE_MAKE_EXEC | SPTE_MAKE_ACCESSED |
+					      SPTE_MAKE_DIRTY);
 
 	CHECK(spte_is_present(s));
 	CHECK(spte_is_leaf(s, TDP_LEVEL_4K));
@@ -98,7 +99,8 @@ static void test_geometry(void)
 	CHECK_EQ(tdp_pages_per_level(TDP_LEVEL_4K), 1);
 	CHECK_EQ(tdp_pages_per_level(TDP_LEVEL_2M), TDP_PTES_PER_TABLE);
 	CHECK_EQ(tdp_index(0x12345, TDP_LEVEL_4K), 0x12345 & (TDP_PTES_PER_TABLE - 1));
-	CHECK_EQ(tdp_align_gfn(0x12345, TDP_LEVEL_2M), 0x12345 & ~(uint64_t)(TDP_PTES_PER_TABLE - 1));
+	CHECK_EQ(tdp_align_gfn(0x12345, TDP_LEVEL_2M),
+		 0x12345 & ~(uint64_t)(TDP_PTES_PER_TABLE - 1));
 	CHECK_EQ(tdp_index((uint64_t)3 << (4 * TDP_PT_BITS), TDP_LEVEL_MAX), 3);
 }
 
