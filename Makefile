@@ -48,7 +48,7 @@ CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
 # from 0 into 1 at its sites in the code.
 BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen \
 	downgrade-no-flush flush-only-changed yield-no-flush claim-by-gfn slot-no-invalid \
-	remap-two-holds mark-by-gfn huge-over-invalidation
+	remap-two-holds mark-by-gfn huge-over-invalidation online-wait
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
 # The harvest's flush is the second defence of the downgrade: alone, no
@@ -72,7 +72,7 @@ DEPS_OK := build/.deps-ok
 # Where variant objects go; a separate B lets several builds share one tree.
 B ?= build
 
-PHONY := all run check test-unit sanitize asan tsan stress-long asan-long \
+PHONY := all run check check-build check-run test-unit sanitize asan tsan stress-long asan-long \
 	torture-short torture broken-check model fuzz fuzz-replay report \
 	tsan-long format install uninstall clean help
 .PHONY: $(PHONY)
@@ -86,7 +86,9 @@ help:
 	@echo "make all          the same"
 	@echo "make run          build and run the main job (the seed thread's debate, about a minute)"
 	@echo "make report       regenerate docs/results.md and its plots (about ten minutes)"
-	@echo "make check        every step below marked (check), in that order"
+	@echo "make check        check-build, then check-run"
+	@echo "make check-build  build everything make check runs, CHECK_JOBS at a time (default: CPUs)"
+	@echo "make check-run    every step below marked (check), in that order"
 	@echo "make test-unit    (check) unit, concurrency, CLI, install and exported-symbol tests, format check"
 	@echo "make sanitize     (check) asan and tsan"
 	@echo "make asan         short runs of the tests and concurrency matrix under ASan+UBSan"
@@ -193,10 +195,20 @@ report: build/tdpmmu
 DEBUG_TESTS := $(addprefix build/debug/tests/,$(TESTS))
 DURATION ?= 60
 
-check: test-unit sanitize fuzz-replay torture-short broken-check
+# make check builds everything its steps need first, CHECK_JOBS at a time
+# (default: one per CPU), then runs the steps one after the other, so that
+# no test shares the machine with a compiler.
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+check:
+	+$(MAKE) -j$(CHECK_JOBS) check-build
+	+$(MAKE) -j1 check-run
+check-run: test-unit sanitize fuzz-replay torture-short broken-check
 	@echo "make check: all tests passed"
+check-build: $(TEST_UNIT_DEPS) $(ASAN_DEPS) $(TSAN_DEPS) $(TORTURE_DEPS) $(BROKEN_DEPS) \
+	build/asan/tests/fuzz_api
 
-test-unit: $(DEBUG_TESTS) build/release/tdpmmu all build/api_c99 build/api_cxx build/api_c11
+TEST_UNIT_DEPS = $(DEBUG_TESTS) build/release/tdpmmu all build/api_c99 build/api_cxx build/api_c11
+test-unit: $(TEST_UNIT_DEPS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; ./build/debug/tests/$$t; done
 	@echo "== api_c99"; ./build/api_c99
 	@echo "== api_cxx"; ./build/api_cxx
@@ -214,7 +226,7 @@ sanitize: asan tsan
 # prove its races happened).
 CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency test_roots \
 	test_recover test_nx test_dirty_log \
-	test_aging test_write_track test_dirty_race test_memslot_race
+	test_aging test_write_track test_dirty_race test_memslot_race test_fault_wait
 ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 # gcc 12's TSan needs a smaller mmap range than recent kernels give: turn
 # address randomisation off for its runs where the system allows it.
@@ -232,8 +244,9 @@ define RUN_MATRIX
 		echo "$$s $$t"; TDPMMU_STRATEGY=$$s $(1) ./$(2)/$$t --seconds $(3); done; done
 endef
 
-asan: $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_reclaim \
-		test_host_fault $(CONC_TESTS)) build/asan/tdpmmu
+ASAN_DEPS = $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_reclaim \
+	test_host_fault $(CONC_TESTS)) build/asan/tdpmmu
+asan: $(ASAN_DEPS)
 	@echo "== asan+ubsan: differential, operations model, bad input, strategies, concurrency tests"
 	$(ASAN_RUN) ./build/asan/tests/test_diff --ops 20000
 	$(ASAN_RUN) ./build/asan/tests/test_ops_model --ops 20000
@@ -243,8 +256,9 @@ asan: $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_
 	$(ASAN_RUN) sh tests/cli/bench_smoke.sh build/asan/tdpmmu
 	$(call RUN_MATRIX,$(ASAN_RUN),build/asan/tests,$(CHECK_SECONDS))
 
-tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim test_host_fault $(CONC_TESTS)) \
-		build/tsan/tdpmmu
+TSAN_DEPS = $(addprefix build/tsan/tests/,test_lock test_reclaim test_host_fault $(CONC_TESTS)) \
+	build/tsan/tdpmmu
+tsan: $(TSAN_DEPS)
 	@echo "== tsan: lock, strategies, concurrency tests"
 	$(TSAN_RUN) ./build/tsan/tests/test_lock
 	$(TSAN_RUN) ./build/tsan/tests/test_reclaim
@@ -254,7 +268,8 @@ tsan: $(addprefix build/tsan/tests/,test_lock test_reclaim test_host_fault $(CON
 
 # The torture, a few seconds per strategy (make torture runs long ones).
 TORTURE_SECONDS ?= 2
-torture-short: build/debug/tdpmmu build/fanout8/tdpmmu
+TORTURE_DEPS = build/debug/tdpmmu build/fanout8/tdpmmu
+torture-short: $(TORTURE_DEPS)
 	@echo "== torture: every strategy, $(TORTURE_SECONDS) s each, 512 and 8 entries per table"
 	./build/debug/tdpmmu torture --duration $(TORTURE_SECONDS)
 	./build/fanout8/tdpmmu torture --duration $(TORTURE_SECONDS)
@@ -276,7 +291,9 @@ CATCH_slot-no-invalid     := tests/test_memslot_race --only 2 --rounds 8
 CATCH_remap-two-holds     := tests/test_memslot_race --only 3 --rounds 8
 CATCH_mark-by-gfn         := tests/test_memslot_race --only 4 --rounds 8 --strategy rcu-qsbr
 CATCH_huge-over-invalidation := tests/test_memslot_race --only 5 --rounds 8
-broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
+CATCH_online-wait         := tests/test_fault_wait --seconds 1 --strategy rcu-qsbr
+BROKEN_DEPS = $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
+broken-check: $(BROKEN_DEPS)
 	@in_src="$$(grep -rhoE 'TDP_MUTANT\([A-Z0-9_]+\)' src --exclude=mutant.h | \
 		sed 's/.*(\(.*\))/\1/' | sort -u | tr '\n' ' ')"; \
 	in_mk="$$(echo $(BROKEN) | tr a-z- A-Z_ | tr ' ' '\n' | sort -u | tr '\n' ' ')"; \
@@ -298,6 +315,7 @@ broken-check: $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 		remap-two-holds) c="$(CATCH_remap-two-holds)";; \
 		mark-by-gfn) c="$(CATCH_mark-by-gfn)";; \
 		huge-over-invalidation) c="$(CATCH_huge-over-invalidation)";; \
+		online-wait) c="$(CATCH_online-wait)";; \
 		esac; \
 		start=$$(date +%s); \
 		if timeout 300 ./build/broken-$$b/$$c >build/broken-$$b.log 2>&1; then \

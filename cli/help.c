@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "common/help_flags.h"
 #include "scenario.h"
 
 #define USAGE_INDENT 26 /* where `tdpmmu --help` puts a command's text */
@@ -88,7 +89,7 @@ void print_usage(FILE *f)
 	      "Every command takes --help.  Every benchmark sweeps strategies x vCPU\n"
 	      "counts (--strategy LIST|all, -v LIST) side by side; docs/bench.md\n"
 	      "describes the reports, docs/results.md holds measured ones.\n"
-	      "\n"
+	      "\n" NUMBER_SYNTAX_HELP "\n"
 	      "exit status: 0 ok, 1 a run or check failed, 2 bad command line\n",
 	      f);
 }
@@ -108,6 +109,7 @@ void print_bench_help(FILE *f)
 	      "vCPU count (-v LIST) for --repeat interleaved rounds, in one process,\n"
 	      "reported as one table with ratios against rcu and global, and as JSON\n"
 	      "(--json FILE) and a gnuplot picture (--plot FILE.svg|.png).\n"
-	      "docs/bench.md describes every number.\n",
+	      "docs/bench.md describes every number.\n"
+	      "\n" NUMBER_SYNTAX_HELP "\n" OUTPUT_RULES_HELP,
 	      f);
 }

@@ -21,7 +21,8 @@ const struct scenario scenarios[] = {
 	  populate_main, populate_help, &populate_sweep },
 	{ "demand-paging",
 	  "KVM's demand_paging_test: each first touch waits\n"
-	  "for the host (-d USEC) before the fault is handled",
+	  "for the host (-u MISSING -d USEC) before the fault is\n"
+	  "handled",
 	  NULL, demand_main, demand_help, &demand_sweep },
 	{ "dirty-log",
 	  "KVM's dirty_log_perf_test: populate, enable dirty\n"

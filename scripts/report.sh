@@ -81,7 +81,7 @@ section dirty-log-kvm "dirty-log: the host's KVM beside the simulated strategies
 	dirty-log -v 1,2 -b 64M -i 3 --strategy all,kvm
 section demand-paging "demand-paging: a host cost per first touch" \
 	"KVM's demand_paging_test: each first touch waits for the host (-d microseconds, like a userfaultfd handler)." \
-	demand-paging -v 1,2,16 -b 64M -d 10 --strategy all
+	demand-paging -v 1,2,16 -b 64M -u MISSING -d 10 --strategy all
 section huge-over-table "huge-over-table: the seed thread's case" \
 	"Faults that replace a page table by a huge page, beside faults of fresh 4K pages." \
 	huge-over-table -v 2,4 --seconds 1 --strategy all

@@ -37,7 +37,7 @@ sweep dirty-log dirty-log -v 1,2,4,8,16 -b 256M -i 3 --repeat 2 --strategy all |
 sweep huge-over-table huge-over-table -v 2,4,8,16 --seconds 1 --strategy all || status=1
 sweep nx-recovery nx-recovery -v 1,4,16 -b 512M --period 100 --ratio 1 --seconds 0.5 \
 	--strategy all || status=1
-sweep demand-paging demand-paging -v 1,4,16 -b 16M -d 50 --strategy all || status=1
+sweep demand-paging demand-paging -v 1,4,16 -b 16M -u MISSING -d 50 --strategy all || status=1
 sweep notifier notifier -v 1,4,16 --seconds 0.5 --strategy all || status=1
 sweep mixed mixed -v 1,4,16 --seconds 0.5 --strategy all || status=1
 echo "scaling: tdpmmu run" >&2

@@ -2,8 +2,9 @@
  * access.h - `tdpmmu bench access-tracking` (KVM's
  * access_tracking_perf_test) as a scenario of the sweep driver, one file
  * per part: opts.c (flags), run.c (one run of one configuration),
- * report.c (settings, report, JSON, the sweep description, access_main)
- * and help.c.
+ * kvm.c (a kvm row: the guest on /dev/kvm, marked idle through
+ * /sys/kernel/mm/page_idle/bitmap), report.c (settings, report, JSON, the
+ * sweep description, access_main) and help.c.
  *
  * Threads: options and reports on the main thread only; a run's vCPU
  * threads live inside access_run() (see run.c).
@@ -20,7 +21,7 @@
 struct access_opts {
 	struct bench_opts b; /* first: the common setters take the struct as theirs */
 	bool overlap;        /* -o */
-	bool flush;          /* --flush */
+	bool flush;          /* --flush (simulated rows) */
 };
 
 #define ACCESS_IDLE_CHECKS 2 /* after writing, after reading idle memory */
@@ -33,6 +34,7 @@ struct access_extra {
 	uint64_t still_idle[ACCESS_IDLE_CHECKS];    /* pages, all vCPUs, after each idle pass */
 	unsigned warned[ACCESS_IDLE_CHECKS];        /* vCPUs with 10% or more still idle */
 	struct bench_vcpu_sum vcpu;                 /* the vCPUs' totals at the end */
+	bool kvm; /* a kvm row: young_cleared counts the pages marked through page_idle */
 };
 
 /* opts.c: parse and check the flags (usage errors exit 2)... */
@@ -42,6 +44,15 @@ void access_opts_command(const struct access_opts *o, const char *name, char *bu
 
 /* run.c: the sweep's run function (@opts: struct access_opts). */
 void access_run(void *opts, bool latency_round, struct sweep_run *out);
+
+/*
+ * kvm.c: whether page_idle and pagemap can run the kvm rows (the sweep's
+ * check_kvm): 0; -ENOMEM when this kernel or process lacks them (the kvm
+ * rows are skipped with one line); -EINVAL for a hugetlb backing...
+ */
+int access_kvm_check(void *opts, char *why, size_t len);
+/* ...and a kvm row's run (the sweep's run_kvm). */
+void access_kvm_run(void *opts, struct sweep_run *out);
 
 /* report.c and help.c: the scenario's entry in the table (cli/scenario.c). */
 extern const struct sweep_scenario access_sweep;

@@ -46,6 +46,14 @@ void access_help(FILE *f)
 					       "metric, Mpages/s: pages marked idle per second over both marks (higher\n"
 					       "is better), with ratios to rcu and global.  Every fault is timed.  Then\n"
 					       "fault latency, MMU lock and reclamation, and the marks' time with the\n"
-					       "pages still idle.  The default (1 vCPU x 1G) takes a few seconds.\n",
+					       "pages still idle.  The default (1 vCPU x 1G) takes a few seconds.\n"
+					       "\n"
+					       "kvm rows (--strategy ...,kvm): the guest on /dev/kvm, marked idle as the\n"
+					       "selftest does, each page's PFN from /proc/self/pagemap and its bit in\n"
+					       "/sys/kernel/mm/page_idle/bitmap (KVM's clear_young through the MMU\n"
+					       "notifier), and counted still idle from that bitmap; --flush does not\n"
+					       "apply.  They need root and CONFIG_IDLE_PAGE_TRACKING (no hugetlb):\n"
+					       "without them one line says why the kvm rows are skipped, and the rest\n"
+					       "runs.\n",
 	      f);
 }

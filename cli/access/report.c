@@ -3,7 +3,8 @@
  * driver (sweep.c): its settings lines, its part of the report after the
  * driver's tables (marking and pages still idle, per row), its JSON
  * (config and per-result fields), its sweep description and access_main().
- * The flags are opts.c's, the runs run.c's.  Main thread only.
+ * The flags are opts.c's, the runs run.c's and (kvm rows) kvm.c's.  Main
+ * thread only.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -48,8 +49,9 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 			x->young_cleared[0], x->young_cleared[1], x->still_idle[0],
 			x->still_idle[1], warned);
 	}
-	fputs("young 1, 2: leaves each Mark memory idle found young; idle after: pages that\n"
-	      "test_young still finds idle after the pass (reached through a TLB entry, which\n"
+	fputs("young 1, 2: leaves each Mark memory idle found young (kvm: pages marked\n"
+	      "through page_idle); idle after: pages that test_young (kvm: the page_idle\n"
+	      "bitmap) still finds idle after the pass (reached through a TLB entry, which\n"
 	      "sets no Accessed bit); warned w/r: vCPUs with 10% or more of their pages still\n"
 	      "idle after writing / after reading\n",
 	      f);
@@ -94,6 +96,8 @@ const struct sweep_scenario access_sweep = {
 	.col_decimals = { 6, 6, 6, 6, 6 },
 	.latency_round = false,
 	.run = access_run,
+	.run_kvm = access_kvm_run,
+	.check_kvm = access_kvm_check,
 	.print_settings = print_settings,
 	.print_extra = print_extra,
 	.json_config = json_config,

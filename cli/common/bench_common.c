@@ -11,6 +11,7 @@
 #include <sys/sysinfo.h>
 
 #include "common/bench_common.h"
+#include "common/errors.h"
 
 void bench_opts_init(struct bench_opts *b, enum tdpmmu_backing backing)
 {
@@ -74,11 +75,12 @@ void bench_set_backing(void *ctx, const char *opt, const char *arg)
 
 double bench_seconds_arg(const char *opt, const char *arg, double min, double max)
 {
-	char *end;
-	double v = strtod(arg, &end);
+	double v;
 
-	if (!*arg || *end || !(v >= min && v <= max))
-		usage_error("%s: '%s' is not a duration from %g to %g seconds", opt, arg, min, max);
+	if (parse_decimal(arg, &v) || !(v >= min && v <= max))
+		usage_error("%s: '%s' is not a duration from %g to %g seconds (digits, "
+			    "an optional fraction: 0.5)",
+			    opt, arg, min, max);
 	return v;
 }
 
@@ -105,13 +107,17 @@ void bench_strategy_list_arg(const char *opt, const char *arg, bool out[TDPMMU_N
 	}
 	for (;;) {
 		size_t len = strcspn(p, ",");
+		enum tdpmmu_strategy s;
 		char name[32];
 
 		if (!len || len >= sizeof(name))
 			usage_error("%s: bad strategy list '%s'", opt, arg);
 		memcpy(name, p, len);
 		name[len] = '\0';
-		out[bench_strategy_arg(opt, name)] = true;
+		s = bench_strategy_arg(opt, name);
+		if (out[s])
+			usage_error("%s: strategy '%s' listed twice in '%s'", opt, name, arg);
+		out[s] = true;
 		if (!p[len])
 			break;
 		p += len + 1;

@@ -120,14 +120,18 @@ void bench_format_secs(uint64_t ns, char *buf, size_t len);
 /* "  name  value" for each of @which. */
 void bench_print_counters(FILE *f, const int64_t *c, const enum tdpmmu_counter *which, int n);
 
-/* JSON: opened before the run (a bad path fails at once), NULL without --json. */
+/*
+ * JSON (cli/common/outfile.c): written to a temporary beside @path and
+ * renamed into place by bench_json_close, "-" for standard output; NULL
+ * without --json.  sweep_opts_check() checked the path before the run.
+ */
 FILE *bench_json_open(const char *path);
 void bench_json_phases(FILE *f, const struct bench_phases *ph);
 void bench_json_counters(FILE *f, const int64_t *c);
-/* "}" and close; fatal on a write error. */
 /* The lock's and reclamation's statistics as JSON objects (no newline). */
 void bench_json_lock(FILE *f, const struct tdpmmu_lock_stats *l);
 void bench_json_reclaim(FILE *f, const struct tdpmmu_reclaim_stats *r);
+/* "}", then close and rename into place; fatal with the reason on a write error. */
 void bench_json_close(FILE *f, const char *path);
 
 #endif /* TDPMMU_CLI_BENCH_COMMON_H */

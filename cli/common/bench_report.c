@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/bench_common.h"
+#include "common/outfile.h"
 #include "common/util.h"
 
 void bench_phase_add(struct bench_phases *ph, const char *name, uint64_t ns, uint64_t faults)
@@ -37,14 +38,7 @@ void bench_print_counters(FILE *f, const int64_t *c, const enum tdpmmu_counter *
 
 FILE *bench_json_open(const char *path)
 {
-	FILE *f;
-
-	if (!path)
-		return NULL;
-	f = fopen(path, "w");
-	if (!f)
-		fatal("cannot write '%s': %s", path, strerror(errno));
-	return f;
+	return path ? outfile_open(path) : NULL;
 }
 
 void bench_json_phases(FILE *f, const struct bench_phases *ph)
@@ -103,7 +97,7 @@ void bench_json_close(FILE *f, const char *path)
 	if (!f)
 		return;
 	fputs("}\n", f);
-	if (ferror(f) | fclose(f))
-		fatal("writing '%s' failed", path);
-	printf("\nJSON written to %s\n", path);
+	outfile_close(f, path);
+	if (!outfile_is_stdout(path))
+		printf("\nJSON written to %s\n", path);
 }

@@ -66,4 +66,17 @@
 	"               migration); such an invalidation widens to those blocks.\n"                \
 	"               0..100 (default 50; hugetlb memory is never remapped: 0)\n"
 
+/* One syntax for every flag's value (cli/common/parse.c), in every --help. */
+#define NUMBER_SYNTAX_HELP                                                                         \
+	"Values: a number is decimal digits (no sign, space or 0x); seconds may\n"                 \
+	"have a fraction (0.5); a size may end in K, M, G or T (powers of 1024).\n"                \
+	"A list (-v 1,2, --strategy rcu,kvm) names each entry once.\n"
+
+/* What --json and --plot promise (cli/common/outfile.c). */
+#define OUTPUT_RULES_HELP                                                                          \
+	"Outputs: --json - is standard output (the report then goes to standard\n"                 \
+	"error).  Both paths are checked before anything runs, and a file is\n"                    \
+	"written whole or not at all: a failed or killed run leaves an earlier\n"                  \
+	"file of that name as it was.\n"
+
 #endif /* TDPMMU_CLI_HELP_FLAGS_H */

@@ -6,9 +6,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 
 #include "cli.h"
+#include "common/errors.h"
 
 /* Digits only: no sign, no spaces, no hex, nothing after them. */
 static int parse_digits(const char *s, uint64_t *out, const char **end)
@@ -37,6 +40,24 @@ int parse_u64(const char *s, uint64_t *out)
 	if (r)
 		return r;
 	return *end ? -EINVAL : 0;
+}
+
+int parse_decimal(const char *s, double *out)
+{
+	const char *p = s;
+	bool digits = false;
+
+	if (!s)
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++)
+		digits = true;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			digits = true;
+	if (!digits || *p)
+		return -EINVAL;
+	*out = strtod(s, NULL); /* only digits and one point: strtod cannot misread it */
+	return 0;
 }
 
 int parse_size(const char *s, uint64_t *out)

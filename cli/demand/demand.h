@@ -1,8 +1,10 @@
 /*
  * demand.h - `tdpmmu bench demand-paging`, after KVM's demand_paging_test,
  * as a scenario of the sweep driver, one file per part: opts.c (flags),
- * run.c (one run of one configuration), report.c (settings, JSON, the
- * sweep description, demand_main) and help.c.
+ * run.c (one run of one configuration), kvm.c (a kvm row: the guest on
+ * /dev/kvm, its memory paged in by userfaultfd, cli/kvm/uffd.c),
+ * report.c (settings, JSON, the sweep description, demand_main) and
+ * help.c.
  *
  * Threads: options and reports on the main thread only; a run's vCPU
  * threads live inside demand_run() (see run.c).
@@ -16,12 +18,21 @@
 
 #include "common/bench_common.h"
 
+/* -u: how the host pages memory in (upstream's UFFDIO_REGISTER modes). */
+enum demand_uffd { DEMAND_UFFD_NONE, DEMAND_UFFD_MISSING, DEMAND_UFFD_MINOR };
+
 struct demand_opts {
-	struct bench_opts b; /* first: the common setters take the struct as theirs */
-	unsigned delay_us;   /* -d */
-	bool overlap;        /* -o */
-	bool random_order;   /* -a */
+	struct bench_opts b;   /* first: the common setters take the struct as theirs */
+	enum demand_uffd uffd; /* -u */
+	unsigned delay_us;     /* -d, only with -u */
+	bool delay_given;
+	bool overlap;      /* -o */
+	bool single_uffd;  /* -a: one userfaultfd for all memory (kvm rows; implied by -o) */
+	bool random_order; /* --random */
 };
+
+/* "MISSING", "MINOR", or NULL without -u. */
+const char *demand_uffd_name(enum demand_uffd u);
 
 /*
  * 4K pages in one host page of the backing, what one host fault brings in
@@ -52,6 +63,9 @@ struct demand_extra {
 	uint64_t pages_touched, region_pages, host_pages;
 	uint64_t ept_violations, host_faults, host_fault_waits;
 	uint64_t create_ns, paging_ns;
+	bool kvm;             /* a kvm row: host faults are userfaultfd copies, waits EEXISTs */
+	unsigned uffds;       /* kvm, -u: userfaultfds (one handler thread each) */
+	uint64_t uffd_max_ns; /* kvm, -u: the slowest fault, event read to resolved */
 };
 
 /* opts.c: parse and check the flags (usage errors exit 2)... */
@@ -61,6 +75,10 @@ void demand_opts_command(const struct demand_opts *o, const char *name, char *bu
 
 /* run.c: the sweep's run function (@opts: struct demand_opts). */
 void demand_run(void *opts, bool latency_round, struct sweep_run *out);
+/* kvm.c: a kvm row's run (the sweep's run_kvm)... */
+void demand_kvm_run(void *opts, struct sweep_run *out);
+/* ...and its check (check_kvm): -ENOMEM where userfaultfd cannot serve KVM. */
+int demand_kvm_check(void *opts, char *why, size_t len);
 
 /* report.c and help.c: the scenario's entry in the table (cli/scenario.c). */
 extern const struct sweep_scenario demand_sweep;

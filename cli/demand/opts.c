@@ -1,23 +1,48 @@
 /*
  * opts.c - the flags of `tdpmmu bench demand-paging`: KVM's -v, -b, -s,
- * -d, -o, -a and the sweep's common ones; the layout checks that must pass
- * before anything runs, and the flags written back out as the report's
- * command line.  Main thread only, before anything runs.
+ * -u, -d, -o, -a, our --random and the sweep's common ones; the checks
+ * that must pass before anything runs, and the flags written back out as
+ * the report's command line.  Main thread only, before anything runs.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "demand/demand.h"
 
+const char *demand_uffd_name(enum demand_uffd u)
+{
+	return u == DEMAND_UFFD_MISSING ? "MISSING" : u == DEMAND_UFFD_MINOR ? "MINOR" : NULL;
+}
+
+static void set_uffd(void *ctx, const char *opt, const char *arg)
+{
+	struct demand_opts *o = ctx;
+
+	if (!strcasecmp(arg, "MISSING"))
+		o->uffd = DEMAND_UFFD_MISSING;
+	else if (!strcasecmp(arg, "MINOR"))
+		o->uffd = DEMAND_UFFD_MINOR;
+	else
+		usage_error("%s: '%s' is not a userfaultfd mode (MISSING or MINOR)", opt, arg);
+}
+
 static void set_delay(void *ctx, const char *opt, const char *arg)
 {
-	((struct demand_opts *)ctx)->delay_us =
-		(unsigned)bench_number_arg(opt, arg, 0, TDPMMU_MAX_HOST_FAULT_US);
+	struct demand_opts *o = ctx;
+
+	o->delay_us = (unsigned)bench_number_arg(opt, arg, 0, TDPMMU_MAX_HOST_FAULT_US);
+	o->delay_given = true;
 }
 
 static void set_overlap(void *ctx, const char *opt, const char *arg)
 {
 	((struct demand_opts *)ctx)->overlap = true;
+}
+
+static void set_single_uffd(void *ctx, const char *opt, const char *arg)
+{
+	((struct demand_opts *)ctx)->single_uffd = true;
 }
 
 static void set_random(void *ctx, const char *opt, const char *arg)
@@ -35,9 +60,11 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 static const struct cli_option demand_options[] = {
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
+	{ 'u', NULL, true, set_uffd },
 	{ 'd', NULL, true, set_delay },
 	{ 'o', NULL, false, set_overlap },
-	{ 'a', NULL, false, set_random },
+	{ 'a', NULL, false, set_single_uffd },
+	{ 0, "random", false, set_random },
 	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },
@@ -49,16 +76,31 @@ void demand_opts_parse(struct demand_opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	bench_opts_init(&o->b, TDPMMU_BACKING_ANON);
 	parse_options(demand_options, argc, argv, o, "bench demand-paging");
+	/* Upstream ignores these without -u; we say so instead. */
+	if (o->delay_given && o->uffd == DEMAND_UFFD_NONE)
+		usage_error("-d: the delay is the userfaultfd handler's: give -u MISSING "
+			    "(or -u MINOR) with it");
+	if (o->single_uffd && o->uffd == DEMAND_UFFD_NONE)
+		usage_error("-a: one userfaultfd for all memory needs -u MISSING (or -u MINOR)");
+	if (o->uffd == DEMAND_UFFD_MINOR && o->b.sw.strategies[SWEEP_KVM])
+		usage_error("-u MINOR: the kvm rows' memory is private anonymous memory, and MINOR "
+			    "faults need shmem or hugetlbfs memory: use -u MISSING, or leave kvm "
+			    "out of --strategy");
+	if (o->overlap && o->uffd != DEMAND_UFFD_NONE)
+		o->single_uffd = true; /* as upstream: -o shares one region, so one uffd */
 	bench_check_layout(&o->b, o->overlap, 1, "-b");
 }
 
 void demand_opts_command(const struct demand_opts *o, const char *name, char *buf, size_t len)
 {
-	char common[512], size[32];
+	char common[512], size[32], uffd[48] = "";
 
 	sweep_opts_format(&o->b.sw, common, sizeof(common));
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
-	snprintf(buf, len, "tdpmmu bench %s%s -b %s -s %s -d %u%s%s", name, common, size,
-		 backing_kvm_name(o->b.backing), o->delay_us, o->overlap ? " -o" : "",
-		 o->random_order ? " -a" : "");
+	if (o->uffd != DEMAND_UFFD_NONE)
+		snprintf(uffd, sizeof(uffd), " -u %s -d %u%s", demand_uffd_name(o->uffd),
+			 o->delay_us, o->single_uffd && !o->overlap ? " -a" : "");
+	snprintf(buf, len, "tdpmmu bench %s%s -b %s -s %s%s%s%s", name, common, size,
+		 backing_kvm_name(o->b.backing), uffd, o->overlap ? " -o" : "",
+		 o->random_order ? " --random" : "");
 }

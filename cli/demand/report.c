@@ -2,7 +2,7 @@
  * report.c - `tdpmmu bench demand-paging` as a scenario of the sweep
  * driver (sweep.c): its settings lines, its JSON (config and per-result
  * fields), its sweep description and demand_main().  The flags are
- * opts.c's, the runs run.c's.  Main thread only.
+ * opts.c's, the runs run.c's and (kvm rows) kvm.c's.  Main thread only.
  */
 #include <inttypes.h>
 
@@ -11,19 +11,27 @@
 static void print_settings(const void *opts, FILE *f)
 {
 	const struct demand_opts *o = opts;
-	char size[32], host[32];
+	char size[32], host[32], uffd[160];
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	format_size(demand_host_page_pages(o) * GUEST_PAGE_BYTES, host, sizeof(host));
+	if (o->uffd == DEMAND_UFFD_NONE)
+		snprintf(uffd, sizeof(uffd), "no userfaultfd: host faults cost no delay");
+	else
+		snprintf(uffd, sizeof(uffd),
+			 "-u %s, -d %u us per host fault; kvm rows: %s, UFFDIO_COPY of %s",
+			 demand_uffd_name(o->uffd), o->delay_us,
+			 o->single_uffd ? "one userfaultfd for all memory"
+					: "one userfaultfd and handler per vCPU",
+			 host);
 	fprintf(f,
-		"demand-paging: %s per vCPU (%" PRIu64 " pages), -s %s (%s host pages); "
-		"-d %u us per host fault;\n"
+		"demand-paging: %s per vCPU (%" PRIu64 " pages), -s %s (%s host pages);\n"
+		"               %s;\n"
 		"               %s; %s order; %s\n"
 		"               every page written once, every fault timed, every run checked\n",
-		size, bench_pages_per_vcpu(&o->b), backing_kvm_name(o->b.backing), host,
-		o->delay_us,
+		size, bench_pages_per_vcpu(&o->b), backing_kvm_name(o->b.backing), host, uffd,
 		o->overlap ? "every vCPU the same region (-o)" : "each vCPU its own region",
-		o->random_order ? "random (-a)" : "ascending",
+		o->random_order ? "random (--random)" : "ascending",
 		o->b.sw.payload ? "real host memory (--payload)" : "no payload");
 }
 
@@ -33,11 +41,17 @@ static void json_config(const void *opts, FILE *f)
 
 	fprintf(f, "{\"bytes_per_vcpu\": %" PRIu64 ", \"backing\": ", o->b.bytes_per_vcpu);
 	json_string(f, backing_kvm_name(o->b.backing));
+	fprintf(f, ", \"host_page_bytes\": %" PRIu64 ", \"uffd_mode\": ",
+		(uint64_t)(demand_host_page_pages(o) * GUEST_PAGE_BYTES));
+	if (o->uffd == DEMAND_UFFD_NONE)
+		fputs("null", f);
+	else
+		json_string(f, demand_uffd_name(o->uffd));
 	fprintf(f,
-		", \"host_page_bytes\": %" PRIu64 ", \"delay_us\": %u, \"overlap\": %s, "
+		", \"delay_us\": %u, \"single_uffd\": %s, \"overlap\": %s, "
 		"\"random_access\": %s}",
-		(uint64_t)(demand_host_page_pages(o) * GUEST_PAGE_BYTES), o->delay_us,
-		o->overlap ? "true" : "false", o->random_order ? "true" : "false");
+		o->delay_us, o->single_uffd ? "true" : "false", o->overlap ? "true" : "false",
+		o->random_order ? "true" : "false");
 }
 
 static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
@@ -58,6 +72,13 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	json_number(f, (double)x->paging_ns / 1e9, 9);
 	fputs(", \"vcpu_creation_seconds\": ", f);
 	json_number(f, (double)x->create_ns / 1e9, 9);
+	if (!x->kvm)
+		return;
+	/* kvm: host faults are userfaultfd copies, waits EEXISTs; the MMU is the sweep's. */
+	fprintf(f, ",\n      \"uffds\": %u, \"uffd_max_fault_seconds\": ", x->uffds);
+	json_number(f, (double)x->uffd_max_ns / 1e9, 9);
+	fputs(", \"mmu\": ", f);
+	json_string(f, run->kvm.mmu ? run->kvm.mmu : "unknown");
 }
 
 const struct sweep_scenario demand_sweep = {
@@ -70,6 +91,8 @@ const struct sweep_scenario demand_sweep = {
 	.cols = { "demand paging s", "ns/fault/vCPU", "host faults", "host waits" },
 	.col_decimals = { 6, 1, 0, 0 },
 	.run = demand_run,
+	.run_kvm = demand_kvm_run,
+	.check_kvm = demand_kvm_check,
 	.print_settings = print_settings,
 	.json_config = json_config,
 	.json_extra = json_extra,

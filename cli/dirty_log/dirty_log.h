@@ -29,6 +29,7 @@ struct dirty_opts {
 	bool random_order;        /* -a */
 	bool eager_split;
 	enum tdpmmu_huge_recovery recover;
+	uint64_t guest_page; /* --guest-page: kvm rows' guest page size (0: 2M) */
 };
 
 /* What one run measured beyond struct sweep_run: its extra (flat: free()d whole). */

@@ -5,6 +5,7 @@
 
 #include "common/help_flags.h"
 #include "dirty_log/dirty_log.h"
+#include "sweep/sweep_kvm.h"
 
 void dirty_log_help(FILE *f)
 {
@@ -32,7 +33,7 @@ void dirty_log_help(FILE *f)
 				   "               (TDPMMU_DIRTY_LOG_EAGER_SPLIT, KVM's eager_page_split)\n"
 				   "  --recover HOW  how disable brings huge pages back: zap (zap the\n"
 				   "               collapsible tables, refault huge), inplace (replace each\n"
-				   "               with a huge leaf by one CAS) or none (default inplace)\n" SWEEP_FLAGS_HELP(
+				   "               with a huge leaf by one CAS) or none (default inplace)\n" SWEEP_KVM_GUEST_PAGE_HELP SWEEP_FLAGS_HELP(
 					   "rcu", "1",
 					   KVM_STRATEGY_HELP) "  -h, --help   this text\n"
 							      "\n"

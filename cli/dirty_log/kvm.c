@@ -23,6 +23,7 @@
 #include "common/util.h"
 #include "dirty_log/dirty_log.h"
 #include "kvm/kvm_vm.h"
+#include "sweep/sweep_kvm.h"
 
 struct kvm_dirty_run {
 	const struct dirty_opts *o;
@@ -142,6 +143,7 @@ void dirty_log_kvm_run(void *opts, struct sweep_run *out)
 		.bytes_per_vcpu = o->b.bytes_per_vcpu,
 		.backing = (enum kvm_backing_kind)sweep_kvm_backing(o->b.backing),
 		.slots = o->slots,
+		.guest_page = o->guest_page,
 	};
 	struct kvm_vcpu_kstats before;
 	uint64_t t0;
@@ -175,8 +177,10 @@ void dirty_log_kvm_run(void *opts, struct sweep_run *out)
 		iteration(&d, it);
 	disable(&d);
 
+	/* Touched: populate, every iteration, and the -e pass. */
 	kvm_vm_kstats(d.vm, &out->kvm);
-	sweep_kvm_stats_since(&out->kvm, &before);
+	sweep_kvm_finish(&out->kvm, &before,
+			 d.x->pages * (1 + o->iterations + (o->run_while_disabling ? 1 : 0)));
 	dirty_log_fill_result(out, d.x, o->iterations);
 	kvm_vm_destroy(d.vm);
 	free(d.bitmap);

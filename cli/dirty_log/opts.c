@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dirty_log/dirty_log.h"
+#include "sweep/sweep_kvm.h"
 
 static void set_iterations(void *ctx, const char *opt, const char *arg)
 {
@@ -40,6 +41,11 @@ static void set_run_while_disabling(void *ctx, const char *opt, const char *arg)
 static void set_random(void *ctx, const char *opt, const char *arg)
 {
 	((struct dirty_opts *)ctx)->random_order = true;
+}
+
+static void set_guest_page(void *ctx, const char *opt, const char *arg)
+{
+	((struct dirty_opts *)ctx)->guest_page = sweep_kvm_guest_page_arg(opt, arg);
 }
 
 static void set_eager_split(void *ctx, const char *opt, const char *arg)
@@ -86,6 +92,7 @@ static const struct cli_option dirty_options[] = {
 	{ 'x', NULL, true, set_slots },
 	{ 0, "eager-split", false, set_eager_split },
 	{ 0, "recover", true, set_recover },
+	{ 0, "guest-page", true, set_guest_page },
 	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },
@@ -106,6 +113,7 @@ void dirty_opts_parse(struct dirty_opts *o, int argc, char **argv)
 			    "Mpages/s to draw");
 	/* At the largest -v count; also --plot's check. */
 	bench_check_layout(&o->b, false, o->slots, "-x");
+	sweep_kvm_check_size(&o->b.sw, o->b.bytes_per_vcpu, false);
 }
 
 void dirty_opts_command(const struct dirty_opts *o, char *buf, size_t len)
@@ -116,11 +124,11 @@ void dirty_opts_command(const struct dirty_opts *o, char *buf, size_t len)
 	sweep_opts_format(&o->b.sw, common, sizeof(common));
 	snprintf(buf, len,
 		 "tdpmmu bench dirty-log%s -b %s -s %s -i %u -w %u -x %u%s%s%s%s "
-		 "--recover %s",
+		 "--recover %s%s",
 		 common, size, backing_kvm_name(o->b.backing), o->iterations, o->write_pct,
 		 o->slots, o->no_manual ? " -g" : "", o->run_while_disabling ? " -e" : "",
 		 o->random_order ? " -a" : "", o->eager_split ? " --eager-split" : "",
-		 recover_names[o->recover]);
+		 recover_names[o->recover], o->guest_page == 4096 ? " --guest-page 4K" : "");
 }
 
 unsigned dirty_log_flags(const struct dirty_opts *o)

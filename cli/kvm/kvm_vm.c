@@ -9,10 +9,18 @@
  * write share or order changed (and, the first time, runs an untimed
  * warm-up pass so the guest has the lists mapped), then starts every vCPU
  * at once; each vCPU thread sets its registers, runs KVM_RUN until the
- * guest's OUT to KVM_GUEST_PORT, and reports done.  Any other exit is an
- * error naming the exit and the guest RIP; a pass running past the
- * timeout is kicked out of KVM_RUN with SIGUSR2 (only if nobody else
- * handles that signal) and fails the same way.
+ * guest's write to KVM_GUEST_EXIT_GPA (a KVM_EXIT_MMIO: no memslot
+ * there), and reports done.  Any other exit is an error naming the exit
+ * and the guest RIP; a pass running past the timeout is kicked out of
+ * KVM_RUN with SIGUSR2 (only if nobody else handles that signal) and
+ * fails the same way.
+ *
+ * The control memslot holds the code page (kvm_guest.c), the guest's
+ * page tables (kvm_guest_pt.c: the control region, the exit page and the
+ * data region, identity-mapped with the guest page size of the options)
+ * and the page lists; the data memslots hold nothing of the VMM's, so a
+ * data_mapped hook (userfaultfd) sees every data page first.  The
+ * vCPUs get KVM's supported CPUID (long mode, the physical address width).
  *
  * Concurrency: pass number, mode, value, done count, quit, ready, and the
  * start and end times are read and written under vm->lock.  The main
@@ -23,6 +31,7 @@
  * is a relaxed atomic.  Dirty-log calls are VM ioctls, safe while the
  * vCPUs run; they must come from one thread (the slot flags are plain).
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -34,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,7 +123,9 @@ static void describe_exit(struct kvm_vcpu_thr *v)
 		snprintf(extra, sizeof(extra), ", suberror %u", run->internal.suberror);
 		break;
 	case KVM_EXIT_MMIO:
-		snprintf(extra, sizeof(extra), ", gpa 0x%llx outside the memslots",
+		snprintf(extra, sizeof(extra),
+			 ", %s of %u bytes at gpa 0x%llx outside the memslots",
+			 run->mmio.is_write ? "write" : "read", run->mmio.len,
 			 (unsigned long long)run->mmio.phys_addr);
 		break;
 	case KVM_EXIT_IO:
@@ -128,7 +140,7 @@ static void describe_exit(struct kvm_vcpu_thr *v)
 
 static uint64_t list_gpa(const struct kvm_guest_vm *vm, unsigned idx)
 {
-	return KVM_GUEST_CTL_GPA + KVM_GUEST_PAGE_BYTES + (uint64_t)idx * vm->list_bytes;
+	return KVM_GUEST_CTL_GPA + vm->lists_off + (uint64_t)idx * vm->list_bytes;
 }
 
 /* One pass (or warm-up) of vCPU @v: 0, or -errno with v->why. */
@@ -167,9 +179,9 @@ static int vcpu_run_once(struct kvm_vcpu_thr *v, enum run_mode mode, uint32_t va
 			return -err;
 		}
 		__atomic_fetch_add(&v->exits, 1, __ATOMIC_RELAXED);
-		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT &&
-		    run->io.port == KVM_GUEST_PORT && run->io.size == 1 && run->io.count == 1) {
-			uint8_t code = *((uint8_t *)run + run->io.data_offset);
+		if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write &&
+		    run->mmio.phys_addr == KVM_GUEST_EXIT_GPA && run->mmio.len == 1) {
+			uint8_t code = run->mmio.data[0];
 
 			if (code == expect)
 				return 0;
@@ -259,30 +271,66 @@ static const char *backing_name(enum kvm_backing_kind b)
 	return "?";
 }
 
+#define GUEST_RANGES 3
+
+/* What the guest maps: the control region of @ctl_bytes, the exit page, the data. */
+static void guest_ranges(const struct kvm_guest_vm *vm, struct kvm_guest_range *r,
+			 uint64_t ctl_bytes)
+{
+	r[0] = (struct kvm_guest_range){ KVM_GUEST_CTL_GPA, ctl_bytes };
+	r[1] = (struct kvm_guest_range){ KVM_GUEST_EXIT_GPA, KVM_GUEST_PAGE_BYTES };
+	r[2] = (struct kvm_guest_range){ KVM_GUEST_DATA_GPA, vm->data_bytes };
+}
+
+/*
+ * The control region's layout: the code page, the guest's page tables
+ * (which map the control region itself: grown until the bound holds),
+ * then the lists.
+ */
+static void ctl_layout(struct kvm_guest_vm *vm)
+{
+	uint64_t lists = vm->list_bytes * vm->o.vcpus, pt = 0, need;
+	struct kvm_guest_range r[GUEST_RANGES];
+
+	for (;;) {
+		guest_ranges(vm, r, KVM_GUEST_PAGE_BYTES + pt + lists);
+		need = kvm_guest_pt_bytes(r, GUEST_RANGES, vm->guest_page);
+		if (need <= pt)
+			break;
+		pt = need;
+	}
+	vm->pt_bytes = pt;
+	vm->lists_off = KVM_GUEST_PAGE_BYTES + pt;
+	vm->ctl_bytes = vm->lists_off + lists;
+}
+
 /* Check the options against our layout and KVM's limits; 0 or -errno with @why. */
 static int check_opts(struct kvm_guest_vm *vm, char *why, size_t len)
 {
 	const struct kvm_vm_opts *o = &vm->o;
-	uint64_t room = KVM_GUEST_DATA_END - KVM_GUEST_DATA_GPA;
-	uint64_t hp = backing_page_bytes(o->backing);
+	uint64_t hp = backing_page_bytes(o->backing), room, data;
+	char limit[160];
 	int max_vcpus, max_slots;
 
 	if (!o->vcpus)
 		return fail(why, len, -EINVAL, "no vCPUs");
 	if (o->backing > KVM_BACK_HUGETLB_1G)
 		return fail(why, len, -EINVAL, "unknown backing %d", (int)o->backing);
+	if (o->guest_page && o->guest_page != KVM_GUEST_PAGE_BYTES && o->guest_page != (2ull << 20))
+		return fail(why, len, -EINVAL, "guest page of %llu bytes: 4K or 2M",
+			    (unsigned long long)o->guest_page);
+	vm->guest_page = o->guest_page ? o->guest_page : 2ull << 20;
 	if (!o->bytes_per_vcpu || o->bytes_per_vcpu % KVM_GUEST_PAGE_BYTES)
 		return fail(why, len, -EINVAL, "%llu bytes per vCPU: not a positive multiple of 4K",
 			    (unsigned long long)o->bytes_per_vcpu);
-	if (o->bytes_per_vcpu > room || (!o->overlap && o->bytes_per_vcpu * o->vcpus > room))
-		return fail(
-			why, len, -E2BIG,
-			"%u vCPUs x %llu MiB%s: more than the %llu MiB of data our 32-bit guest "
-			"addresses (gpa 0x%llx-0x%llx)",
-			o->vcpus, (unsigned long long)(o->bytes_per_vcpu >> 20),
-			o->overlap ? " (overlap)" : "", (unsigned long long)(room >> 20),
-			KVM_GUEST_DATA_GPA, KVM_GUEST_DATA_END);
-	vm->data_bytes = o->overlap ? o->bytes_per_vcpu : o->bytes_per_vcpu * o->vcpus;
+	room = kvm_vm_data_limit(limit, sizeof(limit));
+	data = o->overlap ? o->bytes_per_vcpu : o->bytes_per_vcpu * o->vcpus;
+	if (o->bytes_per_vcpu > room || (!o->overlap && data / o->vcpus != o->bytes_per_vcpu) ||
+	    data > room)
+		return fail(why, len, -E2BIG, "%u vCPUs x %llu MiB%s: more than %s", o->vcpus,
+			    (unsigned long long)(o->bytes_per_vcpu >> 20),
+			    o->overlap ? " (overlap)" : "", limit);
+	vm->data_bytes = data;
 	vm->pages_per_vcpu = o->bytes_per_vcpu / KVM_GUEST_PAGE_BYTES;
 	vm->slots = o->slots ? o->slots : 1;
 	vm->slot_bytes = vm->data_bytes / vm->slots;
@@ -294,14 +342,15 @@ static int check_opts(struct kvm_guest_vm *vm, char *why, size_t len)
 			(unsigned long long)(hp >> 10));
 	vm->list_bytes = (vm->pages_per_vcpu * 4 + KVM_GUEST_PAGE_BYTES - 1) &
 			 ~(KVM_GUEST_PAGE_BYTES - 1);
-	vm->ctl_bytes = KVM_GUEST_PAGE_BYTES + vm->list_bytes * o->vcpus;
+	ctl_layout(vm);
 	if (KVM_GUEST_CTL_GPA + vm->ctl_bytes > KVM_GUEST_CTL_END)
-		return fail(why, len, -E2BIG,
-			    "the page lists of %u vCPUs x %llu pages need %llu MiB, more than the "
-			    "%llu MiB below gpa 0x%llx",
-			    o->vcpus, (unsigned long long)vm->pages_per_vcpu,
-			    (unsigned long long)(vm->ctl_bytes >> 20),
-			    (KVM_GUEST_CTL_END - KVM_GUEST_CTL_GPA) >> 20, KVM_GUEST_CTL_END);
+		return fail(
+			why, len, -E2BIG,
+			"the page tables and lists of %u vCPUs x %llu pages need %llu MiB, more "
+			"than the %llu MiB below gpa 0x%llx",
+			o->vcpus, (unsigned long long)vm->pages_per_vcpu,
+			(unsigned long long)(vm->ctl_bytes >> 20),
+			(KVM_GUEST_CTL_END - KVM_GUEST_CTL_GPA) >> 20, KVM_GUEST_CTL_END);
 
 	max_vcpus = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (max_vcpus <= 0)
@@ -408,8 +457,38 @@ int kvm_vm_set_slot(struct kvm_guest_vm *vm, unsigned id, uint64_t gpa, uint64_t
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) ? -errno : 0;
 }
 
+#define CPUID_ENTRIES 256
+
+/* KVM's supported CPUID, for every vCPU; its address width must hold the data. */
+static int get_cpuid(struct kvm_guest_vm *vm, char *why, size_t len)
+{
+	uint64_t end = KVM_GUEST_DATA_GPA + vm->data_bytes;
+
+	vm->cpuid = calloc(1, sizeof(*vm->cpuid) + CPUID_ENTRIES * sizeof(vm->cpuid->entries[0]));
+	if (!vm->cpuid)
+		return fail(why, len, -ENOMEM, "out of memory for the CPUID");
+	vm->cpuid->nent = CPUID_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid))
+		return fail(why, len, -errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+	for (unsigned i = 0; i < vm->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+		unsigned bits = e->eax & 0xff;
+
+		if (e->function == 0x80000008 && bits && bits < 64 && end > 1ull << bits)
+			return fail(why, len, -E2BIG,
+				    "guest memory up to gpa 0x%llx: KVM gives the guest %u-bit "
+				    "physical addresses",
+				    (unsigned long long)end, bits);
+	}
+	return 0;
+}
+
 static int create_vcpus(struct kvm_guest_vm *vm, char *why, size_t len)
 {
+	int r = get_cpuid(vm, why, len);
+
+	if (r)
+		return r;
 	for (unsigned i = 0; i < vm->o.vcpus; i++) {
 		struct kvm_vcpu_thr *v = &vm->v[i];
 		struct kvm_sregs s;
@@ -426,11 +505,13 @@ static int create_vcpus(struct kvm_guest_vm *vm, char *why, size_t len)
 			return fail(why, len, -errno, "mmap of vCPU %u's kvm_run: %s", i,
 				    strerror(errno));
 		}
+		if (ioctl(v->fd, KVM_SET_CPUID2, vm->cpuid))
+			return fail(why, len, -errno, "KVM_SET_CPUID2: %s", strerror(errno));
 		if (ioctl(v->fd, KVM_GET_SREGS, &s))
 			return fail(why, len, -errno, "KVM_GET_SREGS: %s", strerror(errno));
-		kvm_guest_sregs(&s);
+		kvm_guest_sregs(&s, vm->cr3);
 		if (ioctl(v->fd, KVM_SET_SREGS, &s))
-			return fail(why, len, -errno, "KVM_SET_SREGS (32-bit flat): %s",
+			return fail(why, len, -errno, "KVM_SET_SREGS (64-bit, CPL 3, paging): %s",
 				    strerror(errno));
 	}
 	return 0;
@@ -463,15 +544,16 @@ static int start_threads(struct kvm_guest_vm *vm, char *why, size_t len)
 int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *why, size_t len)
 {
 	struct kvm_guest_vm *vm = calloc(1, sizeof(*vm));
+	struct kvm_guest_range map[GUEST_RANGES];
 	pthread_condattr_t ca;
-	size_t code_len;
-	const uint8_t *code;
 	int r;
 
 	*out = NULL;
 	if (!vm)
 		return fail(why, len, -ENOMEM, "out of memory for the VM");
 	vm->o = *o;
+	if (vm->o.data_mapped)
+		vm->o.prefault = false; /* the hook's owner fills the memory */
 	if (!vm->o.timeout_s)
 		vm->o.timeout_s = DEFAULT_TIMEOUT_S;
 	vm->kvm_fd = vm->vm_fd = -1;
@@ -541,11 +623,22 @@ int kvm_vm_create(const struct kvm_vm_opts *o, struct kvm_guest_vm **out, char *
 			 vm->ctl_bytes >> 10, strerror(errno));
 		goto err;
 	}
-	code = kvm_guest_code(&code_len);
-	memcpy(vm->ctl, code, code_len);
+	kvm_guest_code_page(vm->ctl);
+	guest_ranges(vm, map, vm->ctl_bytes);
+	vm->cr3 = kvm_guest_pt_build(vm->ctl + KVM_GUEST_PAGE_BYTES,
+				     KVM_GUEST_CTL_GPA + KVM_GUEST_PAGE_BYTES, vm->pt_bytes, map,
+				     GUEST_RANGES, vm->guest_page);
 	r = map_data(vm, why, len);
 	if (r)
 		goto err;
+	for (unsigned s = 0; vm->o.data_mapped && s < vm->slots; s++) {
+		r = vm->o.data_mapped(vm->o.data_ctx, s, vm->data + s * vm->slot_bytes,
+				      kvm_vm_slot_gpa(vm, s), vm->slot_bytes, why, len);
+		if (r) {
+			r = r < 0 ? r : -EIO;
+			goto err;
+		}
+	}
 	for (unsigned s = 0; s < vm->slots; s++) {
 		r = kvm_vm_set_slot(vm, s, kvm_vm_slot_gpa(vm, s), vm->slot_bytes,
 				    vm->data + s * vm->slot_bytes, 0);
@@ -607,6 +700,7 @@ void kvm_vm_destroy(struct kvm_guest_vm *vm)
 	pthread_cond_destroy(&vm->done);
 	pthread_cond_destroy(&vm->go);
 	pthread_mutex_destroy(&vm->lock);
+	free(vm->cpuid);
 	free(vm->logging);
 	free(vm->v);
 	free(vm);
@@ -688,7 +782,7 @@ static int prepare_lists(struct kvm_guest_vm *vm, unsigned write_pct, bool rando
 		return 0;
 	for (unsigned i = 0; i < vm->o.vcpus; i++) {
 		uint64_t first = vm->o.overlap ? 0 : (uint64_t)i * vm->pages_per_vcpu;
-		uint32_t *list = (uint32_t *)(vm->ctl + KVM_GUEST_PAGE_BYTES + i * vm->list_bytes);
+		uint32_t *list = (uint32_t *)(vm->ctl + vm->lists_off + i * vm->list_bytes);
 
 		kvm_guest_list_fill(list, first, vm->pages_per_vcpu, i, random_order, write_pct);
 	}
@@ -754,6 +848,33 @@ void *kvm_vm_hva(struct kvm_guest_vm *vm, uint64_t gpa)
 	if (gpa >= KVM_GUEST_CTL_GPA && gpa - KVM_GUEST_CTL_GPA < vm->ctl_bytes)
 		return vm->ctl + (gpa - KVM_GUEST_CTL_GPA);
 	return NULL;
+}
+
+uint64_t kvm_vm_data_limit(char *why, size_t len)
+{
+	unsigned a, b, c, d, bits = 36; /* without the leaf, what KVM assumes */
+	uint64_t room, mem = 0;
+	struct sysinfo si;
+
+	if (__get_cpuid(0x80000008, &a, &b, &c, &d) && (a & 0xff))
+		bits = a & 0xff;
+	if (bits > 43)
+		bits = 43; /* a list entry is gpa >> 11 in 32 bits */
+	room = (1ull << bits) - KVM_GUEST_DATA_GPA;
+	if (!sysinfo(&si))
+		mem = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+	if (mem && mem < room) {
+		if (why)
+			snprintf(
+				why, len,
+				"the %llu MiB of memory and swap here (the guest touches every page)",
+				(unsigned long long)(mem >> 20));
+		return mem;
+	}
+	if (why)
+		snprintf(why, len, "the %llu GiB of guest memory %u-bit physical addresses give",
+			 (unsigned long long)(room >> 30), bits);
+	return room;
 }
 
 static void kstat_add(int64_t *sum, int64_t v)

@@ -14,6 +14,7 @@
 #include "kvm/kvm_vm.h"
 
 struct kvm_run;
+struct kvm_cpuid2;
 
 enum run_mode { RUN_PASS, RUN_WARM };
 
@@ -37,10 +38,15 @@ struct kvm_guest_vm {
 	void *data_map; /* what was mmapped (THP: aligned inside) */
 	size_t data_map_bytes;
 	uint8_t *data;
-	uint8_t *ctl; /* the control memslot: code page, then the lists */
+	uint8_t *ctl; /* the control memslot: code page, page tables, then the lists */
 	size_t ctl_bytes;
-	uint64_t list_bytes; /* one vCPU's list, page aligned */
-	int lists_pct;       /* what the lists hold: -1 none yet */
+	uint64_t guest_page; /* the guest's leaf size: 2M or 4K */
+	uint64_t pt_bytes;   /* the guest's page tables, from KVM_GUEST_CTL_GPA + 4K */
+	uint64_t lists_off;  /* the first list, from KVM_GUEST_CTL_GPA */
+	uint64_t cr3;
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, set on every vCPU */
+	uint64_t list_bytes;      /* one vCPU's list, page aligned */
+	int lists_pct;            /* what the lists hold: -1 none yet */
 	bool lists_random, warmed;
 	int manual; /* dirty-log protect mode: -1 not chosen, 0 auto, 1 manual */
 	bool initially_set;

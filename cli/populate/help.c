@@ -5,6 +5,7 @@
 
 #include "common/help_flags.h"
 #include "populate/populate.h"
+#include "sweep/sweep_kvm.h"
 
 void populate_help(FILE *f)
 {
@@ -22,20 +23,22 @@ void populate_help(FILE *f)
 				   "               (default: each vCPU its own)\n"
 				   "  -a           random access: each vCPU visits its pages in a\n"
 				   "               pseudo-random order of its own (default: ascending)\n"
-				   "  --prefault   kvm rows: populate the host memory before the guest runs\n" SWEEP_FLAGS_HELP(
-					   "rcu", "5",
-					   KVM_STRATEGY_HELP) "  -h, --help   this text\n"
-							      "\n"
-							      "Reported per strategy and vCPU count: populate time (start barrier to\n"
-							      "the last vCPU done), ns per fault per vCPU, faults (EPT violations over\n"
-							      "all vCPUs) per second with ratios against rcu and global, fault latency\n"
-							      "percentiles, vCPU lock waits, write locks, retired page tables, tables\n"
-							      "and leaves built; then the floor (a bare root-to-leaf walk plus one CAS\n"
-							      "per page, with 4K mappings only), fault cost over the floor, scaling\n"
-							      "over the smallest count, and beside it how a private, sharing-free\n"
-							      "loop scales on this machine (the machine reference).  Every run is\n"
-							      "checked.  A latency round comes first: every fault timed, the full\n"
-							      "audit; its runs give the latency percentiles and are not counted for\n"
-							      "throughput.  docs/bench.md describes every number and the JSON.\n",
+				   "  --prefault   kvm rows: populate the host memory before the guest runs\n"
+				   "               (refused without kvm in --strategy)\n" SWEEP_KVM_GUEST_PAGE_HELP
+					   SWEEP_FLAGS_HELP(
+						   "rcu", "5",
+						   KVM_STRATEGY_HELP) "  -h, --help   this text\n"
+								      "\n"
+								      "Reported per strategy and vCPU count: populate time (start barrier to\n"
+								      "the last vCPU done), ns per fault per vCPU, faults (EPT violations over\n"
+								      "all vCPUs) per second with ratios against rcu and global, fault latency\n"
+								      "percentiles, vCPU lock waits, write locks, retired page tables, tables\n"
+								      "and leaves built; then the floor (a bare root-to-leaf walk plus one CAS\n"
+								      "per page, with 4K mappings only), fault cost over the floor, scaling\n"
+								      "over the smallest count, and beside it how a private, sharing-free\n"
+								      "loop scales on this machine (the machine reference).  Every run is\n"
+								      "checked.  A latency round comes first: every fault timed, the full\n"
+								      "audit; its runs give the latency percentiles and are not counted for\n"
+								      "throughput.  docs/bench.md describes every number and the JSON.\n",
 	      f);
 }

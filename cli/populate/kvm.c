@@ -7,6 +7,8 @@
  * then every page checked from the host side, then the VM destroyed.
  * With --prefault the host memory is populated before the guest runs,
  * so a first touch costs KVM's fault only, not the host's page fault too.
+ * --guest-page picks the guest's own page size (its walk, not KVM's).
+ * The row's statistics say which MMU it measured (kvm_mmu_kind()).
  *
  * Main thread only; the vCPU threads are kvm_vm.c's.
  */
@@ -16,6 +18,7 @@
 #include "common/bench_common.h"
 #include "kvm/kvm_vm.h"
 #include "populate/populate.h"
+#include "sweep/sweep_kvm.h"
 
 #define POPULATE_KVM_VALUE 0x5eed1u /* what the written pages must hold afterwards */
 
@@ -43,6 +46,7 @@ void populate_kvm_run(void *opts, struct sweep_run *out)
 		.backing = (enum kvm_backing_kind)sweep_kvm_backing(o->backing),
 		.prefault = o->prefault,
 		.slots = 1,
+		.guest_page = o->guest_page,
 	};
 	struct populate_extra *x = calloc(1, sizeof(*x));
 	uint64_t pages = populate_slot_pages(o, o->sw.vcpus), touched, ns;
@@ -62,13 +66,13 @@ void populate_kvm_run(void *opts, struct sweep_run *out)
 			sizeof(why));
 	if (r)
 		fatal("kvm, %u vCPUs: %s", o->sw.vcpus, why);
+	/* Each vCPU touches each page of its region once: with -o they share one. */
+	touched = populate_pages_per_vcpu(o) * o->sw.vcpus;
 	kvm_vm_kstats(vm, &out->kvm);
-	sweep_kvm_stats_since(&out->kvm, &before);
+	sweep_kvm_finish(&out->kvm, &before, touched);
 	check_pages(vm, o, pages);
 	kvm_vm_destroy(vm);
 
-	/* Each vCPU touches each page of its region once: with -o they share one. */
-	touched = populate_pages_per_vcpu(o) * o->sw.vcpus;
 	bench_phase_add(&out->phases, "populate", ns, touched);
 	out->metric = (double)touched / ((double)ns / 1e9);
 	out->col[0] = (double)ns / 1e9;

@@ -10,6 +10,7 @@
 
 #include "common/bench_common.h"
 #include "populate/populate.h"
+#include "sweep/sweep_kvm.h"
 
 void populate_opts_init(struct populate_opts *o)
 {
@@ -52,6 +53,11 @@ static void set_random(void *ctx, const char *opt, const char *arg)
 	((struct populate_opts *)ctx)->random_order = true;
 }
 
+static void set_guest_page(void *ctx, const char *opt, const char *arg)
+{
+	((struct populate_opts *)ctx)->guest_page = sweep_kvm_guest_page_arg(opt, arg);
+}
+
 static void show_help(void *ctx, const char *opt, const char *arg)
 {
 	populate_help(stdout);
@@ -65,6 +71,7 @@ static const struct cli_option populate_options[] = {
 	{ 'o', NULL, false, set_overlap },
 	{ 'a', NULL, false, set_random },
 	{ 0, "prefault", false, set_prefault },
+	{ 0, "guest-page", true, set_guest_page },
 	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
 	{ 0 },
@@ -126,6 +133,10 @@ void populate_opts_parse(struct populate_opts *o, int argc, char **argv)
 {
 	parse_options(populate_options, argc, argv, o, "bench populate");
 	check_memory(o);
+	sweep_kvm_check_size(&o->sw, o->bytes_per_vcpu, o->overlap);
+	if (o->prefault && !o->sw.strategies[SWEEP_KVM])
+		usage_error("--prefault: only kvm rows populate host memory first; add kvm to "
+			    "--strategy (e.g. rcu,kvm)");
 }
 
 void populate_opts_format(const struct populate_opts *o, char *buf, size_t len)
@@ -134,7 +145,8 @@ void populate_opts_format(const struct populate_opts *o, char *buf, size_t len)
 
 	format_size(o->bytes_per_vcpu, size, sizeof(size));
 	sweep_opts_format(&o->sw, common, sizeof(common));
-	snprintf(buf, len, "%s -b %s -s %s -w %u%s%s%s", common, size, backing_kvm_name(o->backing),
-		 o->write_pct, o->overlap ? " -o" : "", o->random_order ? " -a" : "",
-		 o->prefault ? " --prefault" : "");
+	snprintf(buf, len, "%s -b %s -s %s -w %u%s%s%s%s", common, size,
+		 backing_kvm_name(o->backing), o->write_pct, o->overlap ? " -o" : "",
+		 o->random_order ? " -a" : "", o->prefault ? " --prefault" : "",
+		 o->guest_page == 4096 ? " --guest-page 4K" : "");
 }

@@ -26,7 +26,8 @@ struct populate_opts {
 	bool overlap;       /* -o: every vCPU walks the same region */
 	bool random_order;  /* -a: each vCPU walks its pages in its own random order */
 	enum tdpmmu_backing backing;
-	bool prefault; /* --prefault: kvm rows' host memory populated first */
+	bool prefault;       /* --prefault: kvm rows' host memory populated first */
+	uint64_t guest_page; /* --guest-page: kvm rows' guest page size (0: 2M) */
 	/* Measured along the way (report.c). */
 	double floor_ns_per_page;             /* best floor; NAN when not measured */
 	double machine_ref[SWEEP_MAX_COUNTS]; /* best machine reference per count */

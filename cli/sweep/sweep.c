@@ -4,16 +4,26 @@
  * counts, the best round and the median of each row, then the report
  * (sweep_report.c), JSON (sweep_json.c) and plot (sweep_plot.c).
  *
+ * A failure of a kvm row (fatal() inside run_kvm: no hugetlb pages
+ * reserved, a limit of KVM's) drops the kvm rows with one line and the
+ * rest runs; any other failure prints the rows measured so far before the
+ * error, so that no finished measurement is thrown away.
+ *
  * Main thread only; each run is a whole VM's life inside the scenario's
  * run function, so nothing is shared between runs but this bookkeeping.
  */
+#include <errno.h>
 #include <math.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/bench_common.h"
+#include "common/errors.h"
 #include "common/util.h"
 #include "sweep/sweep.h"
+#include "sweep/sweep_kvm.h"
 
 void sweep_lock_since(struct tdpmmu_lock_stats *now, const struct tdpmmu_lock_stats *then)
 {
@@ -118,6 +128,56 @@ static void make_rows(struct sweep_report *rep, const struct sweep_opts *o)
 	rep->nr_rows = n;
 }
 
+/* The report being measured, for the hooks below. */
+static struct sweep_report *running;
+static jmp_buf kvm_failed;
+static bool in_kvm_row;
+
+static void on_fatal(const char *msg);
+
+/*
+ * fatal() in a kvm row: back to run_row, which drops the kvm rows.  The
+ * run's VM may be left behind (its memory and threads until exit): the
+ * scenario gave up on it.
+ */
+static void on_kvm_fatal(const char *msg)
+{
+	/* Without other rows there is nothing to go on with: fatal() as it was. */
+	if (!in_kvm_row || sweep_nr_strategies(running->opts) == 1) {
+		in_kvm_row = false;
+		on_fatal(msg);
+		return;
+	}
+	in_kvm_row = false;
+	snprintf(running->kvm_skipped, sizeof(running->kvm_skipped), "%s", msg);
+	longjmp(kvm_failed, 1);
+}
+
+/* After on_kvm_fatal: one line, and the sweep goes on without kvm rows. */
+static void drop_kvm_rows(struct sweep_report *rep, struct sweep_opts *o)
+{
+	int n = 0;
+
+	progress_clear();
+	printf("%s%s: the kvm rows are skipped, the rest runs\n",
+	       strncmp(rep->kvm_skipped, "kvm", 3) ? "kvm: " : "", rep->kvm_skipped);
+	fflush(stdout);
+	o->strategies[SWEEP_KVM] = false;
+	/* Strategy-major with kvm last: the rows before them keep their places. */
+	for (int i = 0; i < rep->nr_rows; i++) {
+		struct sweep_row *row = &rep->rows[i];
+
+		if (row->strategy == SWEEP_KVM) {
+			free_run(row->best);
+			free(row->metrics);
+			continue;
+		}
+		rep->rows[n++] = *row;
+	}
+	rep->nr_rows = n;
+	fatal_hook_set(on_fatal);
+}
+
 static void run_row(struct sweep_report *rep, void *opts, struct sweep_row *row, bool lat_round,
 		    const char *label, uint64_t t0)
 {
@@ -129,10 +189,20 @@ static void run_row(struct sweep_report *rep, void *opts, struct sweep_row *row,
 	o->strategy = o->kvm ? TDPMMU_STRATEGY_RCU : (enum tdpmmu_strategy)row->strategy;
 	o->vcpus = row->vcpus;
 	show_progress(rep, label, o, t0);
-	if (o->kvm)
+	if (o->kvm) {
+		if (setjmp(kvm_failed)) {
+			free_run(run);
+			drop_kvm_rows(rep, opts);
+			return;
+		}
+		in_kvm_row = true;
+		fatal_hook_set(on_kvm_fatal);
 		sc->run_kvm(opts, run);
-	else
+		in_kvm_row = false;
+		fatal_hook_set(on_fatal);
+	} else {
 		sc->run(opts, lat_round, run);
+	}
 	if (lat_round) {
 		row->latency = run;
 		return;
@@ -146,12 +216,45 @@ static void run_row(struct sweep_report *rep, void *opts, struct sweep_row *row,
 	}
 }
 
+/* fatal() in the middle of the sweep: first the rows with a round measured. */
+static void on_fatal(const char *msg)
+{
+	struct sweep_report part = *running;
+	int n = 0;
+
+	part.rows = calloc((size_t)running->nr_rows, sizeof(*part.rows));
+	if (!part.rows)
+		return;
+	for (int i = 0; i < running->nr_rows; i++) {
+		struct sweep_row row = running->rows[i];
+
+		if (!row.best || !row.nr_metrics)
+			continue;
+		qsort(row.metrics, row.nr_metrics, sizeof(double), cmp_double);
+		row.median = row.metrics[part.sc->lower_is_better ? row.nr_metrics / 2
+								  : (row.nr_metrics - 1) / 2];
+		if (!row.latency)
+			row.latency = row.best;
+		part.rows[n++] = row;
+	}
+	part.nr_rows = n;
+	part.elapsed_ns = now_ns() - running->t0_ns;
+	progress_clear();
+	if (n) {
+		printf("\nthe run failed (%s); the rows measured before it:\n", msg);
+		sweep_print_tables(&part, stdout, false);
+		fflush(stdout);
+	}
+	free(part.rows);
+}
+
 static void run_all(struct sweep_report *rep, void *opts)
 {
 	const struct sweep_opts *o = opts;
 	uint64_t t0 = now_ns();
 	char label[64];
 
+	rep->t0_ns = t0;
 	/* The kernel's faults cannot be timed from here: kvm rows have no latency round. */
 	if (rep->sc->latency_round)
 		for (int i = 0; i < rep->nr_rows; i++)
@@ -221,6 +324,41 @@ static void kvm_scenarios(char *buf, size_t len)
 	}
 }
 
+/*
+ * Before anything runs: the scenario's check of each kvm row (KVM's and
+ * our VMM's limits) at every vCPU count.  A limit is a usage error; a
+ * missing host resource (-ENOMEM) skips the kvm rows with one line, as a
+ * /dev/kvm that cannot run a VM does (printed under the header).
+ */
+static void check_kvm_rows(struct sweep_report *rep, void *opts)
+{
+	struct sweep_opts *o = opts;
+	unsigned vcpus = o->vcpus;
+	char why[200];
+
+	if (!o->strategies[SWEEP_KVM] || !rep->sc->check_kvm)
+		return;
+	for (int i = 0; i < o->nr_counts; i++) {
+		int r;
+
+		o->vcpus = o->counts[i];
+		o->kvm = true;
+		r = rep->sc->check_kvm(opts, why, sizeof(why));
+		o->kvm = false;
+		if (r == -ENOMEM) {
+			o->strategies[SWEEP_KVM] = false;
+			if (!sweep_nr_strategies(o))
+				fatal("kvm: %s: no kvm rows, and no other strategy to run", why);
+			snprintf(rep->kvm_skipped, sizeof(rep->kvm_skipped), "%s", why);
+			break;
+		}
+		if (r)
+			usage_error("--strategy kvm at %u vCPU%s: %s", o->counts[i],
+				    o->counts[i] == 1 ? "" : "s", why);
+	}
+	o->vcpus = vcpus;
+}
+
 int sweep_main(const struct scenario *scenario, void *opts, const char *command)
 {
 	const struct sweep_scenario *sc = scenario->sweep;
@@ -232,6 +370,7 @@ int sweep_main(const struct scenario *scenario, void *opts, const char *command)
 	FILE *json = NULL;
 
 	keep_next = NULL;
+	rep.started = time(NULL);
 	sweep_opts_check(o);
 	if (o->strategies[SWEEP_KVM] && !sc->run_kvm) {
 		char kvm[128];
@@ -241,13 +380,16 @@ int sweep_main(const struct scenario *scenario, void *opts, const char *command)
 			    "(%s also run on kvm)",
 			    scenario->name, kvm);
 	}
-	/* Before the long part, so that a bad path fails at once. */
+	check_kvm_rows(&rep, opts);
+	/* Before the long part; the paths were checked above. */
 	if (!keep)
 		json = bench_json_open(o->json_path);
 	progress_init();
 	machine_info_read(&rep.machine);
 	if (!keep)
 		sweep_print_header(&rep, stdout);
+	if (rep.kvm_skipped[0])
+		printf("kvm: %s: the kvm rows are skipped\n\n", rep.kvm_skipped);
 	sweep_kvm_prepare(&rep, opts);
 	make_rows(&rep, o);
 	if (!keep) {
@@ -255,8 +397,13 @@ int sweep_main(const struct scenario *scenario, void *opts, const char *command)
 		sc->print_settings(opts, stdout);
 	}
 	fflush(stdout);
+	running = &rep;
+	fatal_hook_set(on_fatal);
 	run_all(&rep, opts);
+	fatal_hook_set(NULL);
+	running = NULL;
 	sweep_print_tables(&rep, stdout, keep);
+	sweep_kvm_print_rows(&rep, stdout);
 	if (keep) {
 		rep.opts = NULL;
 		rep.command = NULL;

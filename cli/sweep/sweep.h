@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "cli.h"
 #include "scenario.h"
@@ -148,6 +149,14 @@ struct sweep_scenario {
 	void (*run)(void *opts, bool latency_round, struct sweep_run *out);
 	/* The same on real KVM (NULL: the scenario has no kvm rows); no latency round. */
 	void (*run_kvm)(void *opts, struct sweep_run *out);
+	/*
+	 * Optional, with run_kvm: whether a kvm row of @opts' current
+	 * configuration (its vcpus) can run, checked before anything runs:
+	 * 0; -ENOMEM when the host lacks something (no hugetlb pages
+	 * reserved, no usable userfaultfd: the kvm rows are skipped with one
+	 * line); any other -errno is a limit (a usage error).  @why says what.
+	 */
+	int (*check_kvm)(void *opts, char *why, size_t len);
 	void (*print_settings)(const void *opts, FILE *f);
 	/* The scenario's "config" JSON object (no trailing comma or newline). */
 	void (*json_config)(const void *opts, FILE *f);
@@ -178,7 +187,9 @@ struct sweep_report {
 	uint64_t elapsed_ns;
 	bool kvm_rows;             /* kvm asked for and /dev/kvm usable */
 	struct kvm_host_facts kvm; /* ...then the host's KVM */
-	char kvm_skipped[160];     /* kvm asked for and not usable: why */
+	char kvm_skipped[256];     /* kvm asked for and not usable: why */
+	time_t started;            /* when the sweep began (the JSON's timestamp) */
+	uint64_t t0_ns;            /* ...and on the monotonic clock, once measuring */
 };
 
 /*

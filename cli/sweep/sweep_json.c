@@ -3,12 +3,19 @@
  * machine, the command, the scenario's settings, the sweep's own, and one
  * result per strategy and vCPU count (its best round, latency from the
  * latency round).  docs/bench.md documents every field.  Main thread only.
+ *
+ * SWEEP_JSON_SCHEMA counts changes a reader must know about: 1 was the
+ * file without it; 2 added schema_version, tdpmmu_version and timestamp
+ * (UTC, when the sweep began).
  */
 #include <inttypes.h>
 #include <math.h>
+#include <time.h>
 
 #include "common/bench_common.h"
 #include "sweep/sweep.h"
+
+#define SWEEP_JSON_SCHEMA 2
 
 static void write_sweep(const struct sweep_opts *o, FILE *f)
 {
@@ -88,7 +95,15 @@ static void write_row(const struct sweep_report *rep, const struct sweep_row *ro
 
 void sweep_write_json(const struct sweep_report *rep, void *opts, FILE *f)
 {
-	fputs("{\n  \"machine\": ", f);
+	char when[32];
+	struct tm tm;
+
+	gmtime_r(&rep->started, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(f,
+		"{\n  \"schema_version\": %d,\n  \"tdpmmu_version\": \"%s\",\n"
+		"  \"timestamp\": \"%s\",\n  \"machine\": ",
+		SWEEP_JSON_SCHEMA, TDPMMU_VERSION, when);
 	machine_info_json(&rep->machine, rep->opts->levels, f);
 	fputs(",\n  \"command\": ", f);
 	json_string(f, rep->command);

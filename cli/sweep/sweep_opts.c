@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/bench_common.h"
+#include "common/outfile.h"
 #include "sweep/sweep.h"
 
 void sweep_opts_init(struct sweep_opts *o, unsigned repeat)
@@ -72,33 +73,41 @@ void sweep_set_vcpus(void *ctx, const char *opt, const char *arg)
 	o->vcpus = o->counts[0];
 }
 
-/* Like bench_strategy_list_arg, and kvm too. */
+/* Like bench_strategy_list_arg (a name listed twice is an error), and kvm too. */
 void sweep_set_strategies(void *ctx, const char *opt, const char *arg)
 {
 	struct sweep_opts *o = ctx;
-	char list[256], *p = list, *comma;
+	const char *p = arg;
 
-	if (strlen(arg) >= sizeof(list))
-		usage_error("%s: strategy list too long", opt);
-	strcpy(list, arg);
 	memset(o->strategies, 0, sizeof(o->strategies));
-	do {
-		comma = strchr(p, ',');
-		if (comma)
-			*comma = '\0';
-		if (!strcmp(p, "kvm")) {
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char name[32];
+
+		if (!len || len >= sizeof(name))
+			usage_error("%s: bad strategy list '%s'", opt, arg);
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (!strcmp(name, "kvm")) {
+			if (o->strategies[SWEEP_KVM])
+				usage_error("%s: strategy 'kvm' listed twice in '%s'", opt, arg);
 			o->strategies[SWEEP_KVM] = true;
 		} else {
 			bool one[TDPMMU_NR_STRATEGIES];
 
-			if (!*p)
-				usage_error("%s: bad strategy list '%s'", opt, arg);
-			bench_strategy_list_arg(opt, p, one); /* a name, or all */
-			for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++)
+			bench_strategy_list_arg(opt, name, one); /* a name, or all */
+			for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
+				if (one[s] && o->strategies[s])
+					usage_error("%s: strategy '%s' listed twice in '%s'", opt,
+						    tdpmmu_strategy_name((enum tdpmmu_strategy)s),
+						    arg);
 				o->strategies[s] |= one[s];
+			}
 		}
-		p = comma + 1;
-	} while (comma);
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
 	for (int s = 0; s < TDPMMU_NR_STRATEGIES; s++) {
 		if (o->strategies[s]) {
 			o->strategy = (enum tdpmmu_strategy)s;
@@ -126,7 +135,7 @@ void sweep_set_payload(void *ctx, const char *opt, const char *arg)
 void sweep_set_json(void *ctx, const char *opt, const char *arg)
 {
 	if (!*arg)
-		usage_error("%s: empty file name", opt);
+		usage_error("%s: empty file name ('-' is standard output)", opt);
 	((struct sweep_opts *)ctx)->json_path = arg;
 }
 
@@ -134,6 +143,8 @@ void sweep_set_plot(void *ctx, const char *opt, const char *arg)
 {
 	if (!*arg)
 		usage_error("%s: empty file name", opt);
+	if (outfile_is_stdout(arg))
+		usage_error("%s: a picture goes to a file, not standard output", opt);
 	if (!sweep_plot_terminal(arg))
 		usage_error("%s: '%s' must end in .svg or .png", opt, arg);
 	((struct sweep_opts *)ctx)->plot_path = arg;
@@ -141,6 +152,9 @@ void sweep_set_plot(void *ctx, const char *opt, const char *arg)
 
 void sweep_opts_check(const struct sweep_opts *o)
 {
+	outfile_check("--json", o->json_path);
+	outfile_check("--plot", o->plot_path);
+	outfile_check_distinct("--json", o->json_path, "--plot", o->plot_path);
 	if (o->plot_path && !sweep_have_gnuplot())
 		usage_error("--plot needs gnuplot, which is not installed here "
 			    "(as root: apt-get install -y gnuplot-nox)");

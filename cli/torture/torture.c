@@ -238,6 +238,14 @@ int torture_main(int argc, char **argv)
 			torture_round(&o, (enum tdpmmu_strategy)s, d, seed++, &res);
 			left -= d;
 		}
+		/* A short --duration rarely reaches every path: say why it runs on. */
+		if ((missing = missing_path(s, &res))) {
+			printf("torture %s: '%s' not reached in %.1f s: up to %d more rounds of "
+			       "%.0f s past --duration\n",
+			       tdpmmu_strategy_name(s), missing, o.duration, EXTRA_ROUNDS,
+			       EXTRA_SECONDS);
+			fflush(stdout);
+		}
 		for (int i = 0; i < EXTRA_ROUNDS && (missing = missing_path(s, &res)); i++)
 			torture_round(&o, (enum tdpmmu_strategy)s, EXTRA_SECONDS, seed++, &res);
 		if ((missing = missing_path(s, &res))) {

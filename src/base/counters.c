@@ -1,22 +1,18 @@
 /* counters.c - allocation and summing of the sharded counters. */
 #include <errno.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "base/counters.h"
 
 int tdp_counters_init(struct tdp_counters *c)
 {
-	c->shards = aligned_alloc(TDP_CACHELINE, sizeof(*c->shards) * TDP_MAX_THREADS);
-	if (!c->shards)
-		return -ENOMEM;
-	memset(c->shards, 0, sizeof(*c->shards) * TDP_MAX_THREADS);
-	return 0;
+	/* Fixed addresses, committed as slots appear (thread_slot.h). */
+	c->shards = tdp_slot_array_alloc(sizeof(*c->shards));
+	return c->shards ? 0 : -ENOMEM;
 }
 
 void tdp_counters_destroy(struct tdp_counters *c)
 {
-	free(c->shards);
+	tdp_slot_array_free(c->shards, sizeof(*c->shards));
 	c->shards = NULL;
 }
 

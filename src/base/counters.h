@@ -3,7 +3,10 @@
  *
  * Concurrency: a shard is written only by the thread owning its slot, with
  * relaxed atomic load + store (no read-modify-write, no shared cache line
- * on hot paths); readers sum all shards with relaxed loads.  A slot handed
+ * on hot paths); readers sum the shards below the slot high-water mark
+ * with relaxed loads.  The shards are a tdp_slot_array (thread_slot.h):
+ * a thread that takes a new slot while a reader sums writes a shard whose
+ * address never changes, which the reader sees as zero or as written.  A slot handed
  * to a new thread keeps its values, so sums stay right across thread exits.
  */
 #ifndef TDP_COUNTERS_H
@@ -20,7 +23,7 @@ struct tdp_counter_shard {
 } __cacheline_aligned;
 
 struct tdp_counters {
-	struct tdp_counter_shard *shards; /* TDP_MAX_THREADS of them */
+	struct tdp_counter_shard *shards; /* a tdp_slot_array: never moves */
 };
 
 int tdp_counters_init(struct tdp_counters *c);

@@ -1,15 +1,26 @@
 /*
- * thread_slot.c - dense per-thread numbers, recycled at thread exit.
+ * thread_slot.c - dense per-thread numbers, recycled at thread exit, and
+ * the arrays indexed by them (see thread_slot.h for growth and limits).
  *
- * Concurrency: the free map is protected by slot_mutex; slot numbers are
- * read by their owner only (thread-local), and the high-water mark is an
- * atomic that only grows (seq_cst, see tdp_thread_slot_assign).
+ * Concurrency: the free map and the cap are protected by slot_mutex; slot
+ * numbers are read by their owner only (thread-local), and the high-water
+ * mark is an atomic that only grows (seq_cst, see
+ * tdp_thread_slot_try_assign).  A per-slot array is one mapping made at its
+ * owner's init and unmapped at its destroy: between the two, every element
+ * has a fixed address, so a thread that takes a new slot while others scan
+ * the array only writes memory the scanners may read as zero until then
+ * (the kernel commits the page on first touch; a read before maps the zero
+ * page).  No pointer is ever published, swapped or freed while the array
+ * lives, so readers need no ordering beyond what each array's own protocol
+ * gives its elements (the MMU lock's indicator handshake, relaxed sums).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/compiler.h"
 #include "base/thread_slot.h"
@@ -19,6 +30,7 @@ __thread int tdp_self_slot; /* slot + 1; 0 = none yet */
 
 static pthread_mutex_t slot_mutex = PTHREAD_MUTEX_INITIALIZER;
 static bool slot_used[TDP_MAX_THREADS];
+static int slot_cap = TDP_MAX_THREADS; /* slot_mutex */
 static _Atomic int slot_limit;
 static pthread_key_t slot_key;
 static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
@@ -45,9 +57,9 @@ int tdp_thread_slot_try_assign(void)
 		return tdp_self_slot - 1;
 	pthread_once(&slot_once, slot_key_create);
 	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
-	for (s = 0; s < TDP_MAX_THREADS && slot_used[s]; s++)
+	for (s = 0; s < slot_cap && slot_used[s]; s++)
 		;
-	if (s == TDP_MAX_THREADS) {
+	if (s == slot_cap) {
 		tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 		return -EAGAIN;
 	}
@@ -70,11 +82,48 @@ int tdp_thread_slot_assign(void)
 	int s = tdp_thread_slot_try_assign();
 
 	if (s < 0)
-		tdp_bug("more than %d threads use tdpmmu at once", TDP_MAX_THREADS);
+		tdp_bug("more than %d threads use tdpmmu at once (a thread's first call "
+			"should be tdpmmu_thread_attach, which returns -EAGAIN)",
+			TDP_MAX_THREADS);
 	return s;
 }
 
 int tdp_thread_slot_limit(void)
 {
 	return atomic_load(&slot_limit);
+}
+
+int tdp_thread_slot_set_cap(int max)
+{
+	int old;
+
+	if (max <= 0 || max > TDP_MAX_THREADS)
+		max = TDP_MAX_THREADS;
+	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
+	old = slot_cap;
+	slot_cap = max;
+	tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
+	return old;
+}
+
+static size_t slot_array_bytes(size_t elem)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (elem * TDP_MAX_THREADS + page - 1) / page * page;
+}
+
+void *tdp_slot_array_alloc(size_t elem)
+{
+	/* Address space only: pages are committed as slots touch them. */
+	void *a = mmap(NULL, slot_array_bytes(elem), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return a == MAP_FAILED ? NULL : a;
+}
+
+void tdp_slot_array_free(void *a, size_t elem)
+{
+	if (a)
+		munmap(a, slot_array_bytes(elem));
 }

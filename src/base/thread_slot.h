@@ -1,24 +1,43 @@
 /*
  * thread_slot.h - a small dense number for every thread that uses tdpmmu.
  *
- * Per-thread state (reader indicators of the MMU lock, statistics shards) is
- * kept in arrays indexed by this number so that a thread only ever writes
- * its own cache lines.  A slot is taken on a thread's first call and given
- * back when the thread exits; a slot is owned by one live thread at a time.
+ * Per-thread state (reader indicators of the MMU lock, statistics shards,
+ * lockless-walk counters) is kept in arrays indexed by this number so that
+ * a thread only ever writes its own cache lines.  A slot is taken on a
+ * thread's first call and given back when the thread exits; a slot is
+ * owned by one live thread at a time.
+ *
+ * Growth.  Slots are handed out lowest first, up to TDP_MAX_THREADS (4096
+ * vCPU threads and as many others).  Every per-slot array is a
+ * tdp_slot_array: TDP_MAX_THREADS elements of address space reserved
+ * once, at its owner's init, and never moved; memory is committed by the
+ * kernel page by page as slots are first touched, so an array costs what
+ * the slots in use need, and no reader ever sees a reallocation (there is
+ * none: an element's address is fixed for the array's life).  Scans stop
+ * at tdp_thread_slot_limit(), the high-water mark; the slots above it
+ * were never touched.
+ *
+ * Running out.  The calls that can be a thread's first (tdpmmu_thread_attach,
+ * tdpmmu_vcpu_run, tdpmmu_fault) take the slot with tdp_thread_slot_get and
+ * return -EAGAIN when none is free.  tdp_thread_slot() takes one lazily
+ * and BUGs if none is free: only for threads that cannot be a first
+ * caller, or with 8192 threads in the library at once.
  */
 #ifndef TDP_THREAD_SLOT_H
 #define TDP_THREAD_SLOT_H
 
-#define TDP_MAX_THREADS 1024
+#include <stddef.h>
+
+#define TDP_MAX_THREADS 8192
 
 extern __thread int tdp_self_slot;
 
-/* This thread's slot, taken now if it has none: aborts past TDP_MAX_THREADS. */
+/* This thread's slot, taken now if it has none: aborts if none is free. */
 int tdp_thread_slot_assign(void);
 /* The same, -EAGAIN instead of aborting (tdpmmu_thread_attach). */
 int tdp_thread_slot_try_assign(void);
 
-/* This thread's slot, assigned on first use.  Aborts past TDP_MAX_THREADS. */
+/* This thread's slot, assigned on first use.  Aborts if none is free. */
 static inline int tdp_thread_slot(void)
 {
 	int s = tdp_self_slot;
@@ -28,7 +47,32 @@ static inline int tdp_thread_slot(void)
 	return tdp_thread_slot_assign();
 }
 
+/* This thread's slot, assigned on first use, or -EAGAIN if none is free. */
+static inline int tdp_thread_slot_get(void)
+{
+	int s = tdp_self_slot;
+
+	if (__builtin_expect(s > 0, 1))
+		return s - 1;
+	return tdp_thread_slot_try_assign();
+}
+
 /* One past the highest slot ever handed out: scans stop here. */
 int tdp_thread_slot_limit(void);
+
+/*
+ * Test-only: hand out at most @max slots (1..TDP_MAX_THREADS; 0 restores
+ * TDP_MAX_THREADS), so that running out is cheap to reach.  Returns the
+ * previous cap.  Slots already handed out above it stay valid.
+ */
+int tdp_thread_slot_set_cap(int max);
+
+/*
+ * A per-slot array of TDP_MAX_THREADS elements of @elem bytes, zeroed,
+ * page aligned, never moved (see above); NULL if the address space cannot
+ * be had.  Free it with the same @elem.
+ */
+void *tdp_slot_array_alloc(size_t elem);
+void tdp_slot_array_free(void *a, size_t elem);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mmu/mmu_lock.h"
+#include "reclaim/rcu_qsbr_thread.h" /* thread state only: waits go quiescent */
 
 /*
  * Waits spin this many times before they sleep: write sections and read
@@ -64,10 +65,10 @@ int mmu_lock_init(struct mmu_lock *l, bool single)
 {
 	pthread_once(&asymmetric_once, asymmetric_probe);
 	memset(l, 0, sizeof(*l));
-	l->readers = aligned_alloc(TDP_CACHELINE, sizeof(*l->readers) * TDP_MAX_THREADS);
+	/* Fixed addresses, committed as slots appear (thread_slot.h). */
+	l->readers = tdp_slot_array_alloc(sizeof(*l->readers));
 	if (!l->readers)
 		return -ENOMEM;
-	memset(l->readers, 0, sizeof(*l->readers) * TDP_MAX_THREADS);
 	atomic_init(&l->writer_slot, -1);
 	l->single = single;
 	{
@@ -87,7 +88,7 @@ int mmu_lock_init(struct mmu_lock *l, bool single)
 void mmu_lock_destroy(struct mmu_lock *l)
 {
 	pthread_mutex_destroy(&l->writer_mutex);
-	free(l->readers);
+	tdp_slot_array_free(l->readers, sizeof(*l->readers));
 	l->readers = NULL;
 }
 
@@ -108,8 +109,13 @@ void mmu_lock_wake_writer(struct mmu_lock *l)
 static void sleep_on(_Atomic uint32_t *word, _Atomic uint32_t *sleepers, uint32_t seq)
 {
 	atomic_fetch_add(sleepers, 1);
-	if (atomic_load(word) == seq)
+	if (atomic_load(word) == seq) {
+		/* A vCPU online under rcu-qsbr with no walk open: quiescent meanwhile. */
+		bool offline = tdp_qsbr_quiescent_begin();
+
 		futex_wait(word, seq);
+		tdp_qsbr_quiescent_end(offline);
+	}
 	atomic_fetch_sub(sleepers, 1);
 }
 
@@ -175,7 +181,7 @@ void mmu_lock_write_as(struct mmu_lock *l, bool vcpu)
 	 * first.  While the flag is down no new reader queues, so this ends.
 	 */
 	while (atomic_load(&l->readers_waiting))
-		sched_yield();
+		tdp_wait_yield();
 	atomic_store(&l->writer, 1);
 	writer_fence(); /* pairs with mmu_lock_reader_fence */
 	for (int s = 0, n = tdp_thread_slot_limit(); s < n; s++) {

@@ -43,6 +43,15 @@
  * makes a shared acquisition exclusive, and every caller says the mode it
  * takes (see tdp_mmu.h for how the fault path chooses it).
  *
+ * Growth: the reader indicators are a tdp_slot_array (thread_slot.h), one
+ * mapping of TDP_MAX_THREADS indicators whose addresses never change, so
+ * a thread that takes a new slot while a writer scans cannot make the
+ * writer read a moved or freed array.  The writer scans the slots below
+ * the high-water mark it reads after its flag and fence; a new slot is
+ * published in that mark (seq_cst) before its thread's first indicator
+ * exchange, so either the scan covers the new slot or that reader's fence
+ * comes after the writer's and it sees the flag (the Dekker pair above).
+ *
  * Statistics: each acquisition says whether the vCPU layer makes it
  * (@vcpu of the *_as calls); those are also counted in the vcpu_* fields.
  */
@@ -88,7 +97,7 @@ struct mmu_lock {
 	_Atomic int writer_slot;           /* holder's thread slot, -1 if none */
 	bool single; /* one mode only: every acquisition excludes all others */
 	pthread_mutex_t writer_mutex;
-	struct mmu_lock_reader *readers; /* TDP_MAX_THREADS */
+	struct mmu_lock_reader *readers; /* a tdp_slot_array: never moves */
 	uint64_t born_ticks, born_ns;    /* to convert ticks to ns */
 };
 

@@ -13,7 +13,8 @@
  *                                   state.
  *
  * A software walk brackets itself with them.  A vCPU thread enters when it
- * leaves guest mode for a violation and exits when it goes back in, so its
+ * leaves guest mode for a violation and exits when it goes back in
+ * (tdp_qsbr_enter_bare/exit_bare, below), so its
  * walks on the fault path only touch a thread-local counter, it is offline
  * while in guest mode, and every guest entry announces a quiescent state.
  * A thread that blocks outside tdpmmu, or idles between tdpmmu_vcpu_run
@@ -24,10 +25,14 @@
 #ifndef TDP_RCU_QSBR_THREAD_H
 #define TDP_RCU_QSBR_THREAD_H
 
+#include <sched.h>
 #include <stdbool.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <urcu/urcu-qsbr.h>
 
 #include "base/compiler.h"
+#include "base/mutant.h"
 #include "base/rcu_thread.h"
 
 extern __thread bool tdp_qsbr_registered;
@@ -53,23 +58,84 @@ static inline void tdp_qsbr_exit(void)
 }
 
 /*
- * Around a sleep of a thread that is online but holds no reference (a
- * vCPU blocked on a host fault, outside every walk): offline meanwhile,
- * as a sleeping kernel thread is in a quiescent state.  No-ops on a
- * thread that is offline anyway.
+ * The vCPU bracket: a vCPU thread is online from the violation to the
+ * next guest entry (reclaim_vcpu_exit/enter) although it holds no
+ * reference between its walks.  tdp_qsbr_bare counts these enters, so
+ * "no walk open" is tdp_qsbr_depth == tdp_qsbr_bare: the thread may go
+ * quiescent there, and only there.
  */
-static inline void tdp_qsbr_sleep_begin(void)
+extern __thread unsigned tdp_qsbr_bare;
+
+static inline void tdp_qsbr_enter_bare(void)
 {
-	if (tdp_qsbr_depth) {
-		tdp_tsan_release(&tdp_qsbr_tsan_clock);
-		urcu_qsbr_thread_offline();
-	}
+	tdp_qsbr_enter();
+	tdp_qsbr_bare++;
 }
 
-static inline void tdp_qsbr_sleep_end(void)
+static inline void tdp_qsbr_exit_bare(void)
 {
-	if (tdp_qsbr_depth)
+	tdp_qsbr_bare--;
+	tdp_qsbr_exit();
+}
+
+/*
+ * Waits.  The invariant: a thread online under rcu-qsbr never waits,
+ * spins or sleeps without going quiescent, unless a walk is open (then it
+ * holds references and may only wait for a short critical section of
+ * another thread, such as a FROZEN entry's owner).  Otherwise one vCPU
+ * retrying against an invalidation that lasts seconds stops every grace
+ * period for seconds (issue 19).  Every wait outside the walks goes
+ * through these:
+ *
+ *   tdp_qsbr_quiescent_begin/end  around a sleep or futex wait: offline
+ *                                 meanwhile if the thread is online with
+ *                                 no walk open (a no-op otherwise);
+ *   tdp_wait_yield                a retry loop's sched_yield, the same.
+ *
+ * The checker (debug builds, rcu_qsbr_thread.c): sched_yield itself is
+ * replaced by one that BUGs when the calling thread is online with no walk
+ * open, so a retry loop that yields by hand is caught the first time it
+ * runs under rcu-qsbr (the torture, the concurrency tests).  An injected
+ * delay (base/inject.h) outside a walk stands for the thread being
+ * preempted there, which no code chose: bracket it with
+ * tdp_qsbr_preempt_begin/end and the checker lets its yield pass.
+ */
+#ifdef TDP_DEBUG
+extern __thread unsigned tdp_qsbr_preempted;
+#define tdp_qsbr_preempt_begin() (tdp_qsbr_preempted++)
+#define tdp_qsbr_preempt_end() (tdp_qsbr_preempted--)
+#else
+#define tdp_qsbr_preempt_begin() ((void)0)
+#define tdp_qsbr_preempt_end() ((void)0)
+#endif
+
+static inline bool tdp_qsbr_quiescent_begin(void)
+{
+	if (!tdp_qsbr_depth || tdp_qsbr_depth != tdp_qsbr_bare)
+		return false;
+	tdp_tsan_release(&tdp_qsbr_tsan_clock);
+	urcu_qsbr_thread_offline();
+	return true;
+}
+
+static inline void tdp_qsbr_quiescent_end(bool offline)
+{
+	if (offline)
 		urcu_qsbr_thread_online();
+}
+
+static inline void tdp_wait_yield(void)
+{
+	bool offline;
+
+	/* The mutant stays online, and hides from the checker (docs/testing.md). */
+	if (TDP_MUTANT(ONLINE_WAIT)) {
+		syscall(SYS_sched_yield);
+		return;
+	}
+	offline = tdp_qsbr_quiescent_begin();
+	sched_yield();
+	tdp_qsbr_quiescent_end(offline);
 }
 
 #endif

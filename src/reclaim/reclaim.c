@@ -28,10 +28,10 @@ int reclaim_init(struct tdp_reclaim *r, enum tdp_reclaim_policy policy,
 	r->lock = lock;
 	r->drain_delay_ms = drain_delay_ms;
 	if (!reclaim_uses_rcu(r)) {
-		r->walkers = aligned_alloc(TDP_CACHELINE, sizeof(*r->walkers) * TDP_MAX_THREADS);
+		/* Fixed addresses, committed as slots appear (thread_slot.h). */
+		r->walkers = tdp_slot_array_alloc(sizeof(*r->walkers));
 		if (!r->walkers)
 			return -ENOMEM;
-		memset(r->walkers, 0, sizeof(*r->walkers) * TDP_MAX_THREADS);
 	}
 	pthread_mutex_init(&r->worker_mutex, NULL);
 	pthread_cond_init(&r->worker_cond, NULL);
@@ -42,7 +42,7 @@ void reclaim_destroy(struct tdp_reclaim *r)
 {
 	pthread_cond_destroy(&r->worker_cond);
 	pthread_mutex_destroy(&r->worker_mutex);
-	free(r->walkers);
+	tdp_slot_array_free(r->walkers, sizeof(*r->walkers));
 	r->walkers = NULL;
 }
 

@@ -95,7 +95,7 @@ struct tdp_reclaim {
 	enum tdpmmu_strategy strategy; /* only reported, in the statistics */
 	struct tdp_reclaim_ops ops;
 	struct mmu_lock *lock;
-	struct reclaim_walker *walkers; /* TDP_MAX_THREADS; list policies only */
+	struct reclaim_walker *walkers; /* a tdp_slot_array; list policies only */
 	unsigned drain_delay_ms;
 
 	/* List policies: retired tables, and flushes started / completed. */
@@ -181,18 +181,19 @@ void reclaim_retire(struct tdp_reclaim *r, struct tdp_page *p);
 /*
  * A vCPU leaves guest mode to handle a violation / goes back in.  rcu-qsbr:
  * online in between (its walks nest inside at no cost), offline in guest
- * mode, and every entry is a quiescent state.
+ * mode, and every entry is a quiescent state.  Online but holding nothing
+ * between its walks: every wait there goes offline (tdp_wait_yield).
  */
 static inline void reclaim_vcpu_exit(struct tdp_reclaim *r)
 {
 	if (r->pol.qsbr)
-		tdp_qsbr_enter();
+		tdp_qsbr_enter_bare();
 }
 
 static inline void reclaim_vcpu_enter(struct tdp_reclaim *r)
 {
 	if (r->pol.qsbr)
-		tdp_qsbr_exit();
+		tdp_qsbr_exit_bare();
 }
 
 /* Returns the flush's start number (list policies), for reclaim_flush_end. */

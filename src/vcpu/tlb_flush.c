@@ -44,14 +44,18 @@ static void wait_for_exit(struct tdpmmu_vcpu *v)
 	}
 	/* The vCPU thread may be preempted: sleep until it leaves guest mode. */
 	atomic_fetch_add(&v->ack_waiters, 1);
-	while (atomic_load(&v->mode) == EXITING_GUEST_MODE)
+	while (atomic_load(&v->mode) == EXITING_GUEST_MODE) {
+		/* Quiescent meanwhile if online with no walk open (rcu_qsbr_thread.h). */
+		bool offline = tdp_qsbr_quiescent_begin();
+
 		syscall(SYS_futex, &v->mode, FUTEX_WAIT_PRIVATE, EXITING_GUEST_MODE, NULL, NULL, 0);
+		tdp_qsbr_quiescent_end(offline);
+	}
 	atomic_fetch_sub(&v->ack_waiters, 1);
 }
 
 int tdp_vm_request_all(struct tdpmmu_vm *vm, uint32_t req)
 {
-	struct tdpmmu_vcpu *kicked[TDP_MAX_VCPUS];
 	int nr_kicked = 0;
 
 	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
@@ -62,10 +66,15 @@ int tdp_vm_request_all(struct tdpmmu_vm *vm, uint32_t req)
 		atomic_fetch_or(&v->requests, req);
 		if (atomic_load(&v->mode) == IN_GUEST_MODE &&
 		    atomic_compare_exchange_strong(&v->mode, &in, EXITING_GUEST_MODE))
-			kicked[nr_kicked++] = v;
+			nr_kicked++;
 	}
-	for (int i = 0; i < nr_kicked; i++)
-		wait_for_exit(kicked[i]);
+	/*
+	 * Wait for every vCPU still exiting: those kicked here, and perhaps
+	 * some another flusher kicked (as short a wait), with no array of
+	 * up to TDP_MAX_VCPUS on the stack.
+	 */
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		wait_for_exit(vm->vcpus[i]);
 	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	return nr_kicked;
 }

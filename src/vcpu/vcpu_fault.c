@@ -29,12 +29,17 @@
  *     the store goes to host memory under the read lock, after the same
  *     notifier check, so it cannot land in a frame a remap already copied.
  *
+ * Every wait on the way (a retry against an invalidation in progress or a
+ * slot being changed, the host-fault sleep, the MMU lock's sleep) is a
+ * quiescent state: under rcu-qsbr a vCPU thread is online here, and an
+ * online thread that waits stops every grace period for as long as the
+ * wait lasts (tdp_wait_yield, reclaim/rcu_qsbr_thread.h).
+ *
  * The staleness check and the map run under one read-lock hold, and
  * invalidations hold the write lock, so a mapping built from a stale host
  * frame is never installed (see mmu_notifier.h).
  */
 #include <errno.h>
-#include <sched.h>
 
 #include "base/inject.h"
 #include "base/mutant.h"
@@ -197,7 +202,8 @@ static void host_fault_in(struct tdpmmu_vcpu *v, uint64_t gfn)
 	/* It may sleep: never under the MMU lock, in either mode. */
 	TDP_ASSERT(!mmu_lock_held_read(&v->vm->mmu.lock));
 	while ((st = tdp_host_fault_begin(h, gfn, &claim)) != TDP_HOST_PRESENT) {
-		tdp_qsbr_sleep_begin();
+		bool offline = tdp_qsbr_quiescent_begin();
+
 		if (st == TDP_HOST_CLAIMED) {
 			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULTS);
 			tdp_host_fault_sleep(h);
@@ -207,7 +213,7 @@ static void host_fault_in(struct tdpmmu_vcpu *v, uint64_t gfn)
 			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULT_WAITS);
 			tdp_host_fault_wait(h, &claim);
 		}
-		tdp_qsbr_sleep_end();
+		tdp_qsbr_quiescent_end(offline);
 	}
 }
 
@@ -244,7 +250,7 @@ static bool invalidation_covers(struct tdpmmu_vcpu *v, uint64_t gfn)
 		return false;
 	tdp_count(&v->vm->mmu.counters, TDPMMU_C_NOTIFIER_RETRIES);
 	VCPU_STAT_ADD(v, notifier_retries, 1);
-	sched_yield();
+	tdp_wait_yield();
 	return true;
 }
 
@@ -268,7 +274,7 @@ static int find_host_frame(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access,
 	if (hf->invalid) {
 		/* Being deleted or moved (KVM_MEMSLOT_INVALID): wait it out. */
 		tdp_count(&v->vm->mmu.counters, TDPMMU_C_FAULT_RETRIES);
-		sched_yield();
+		tdp_wait_yield();
 		return FAULT_TRY_AGAIN;
 	}
 	if ((access & TDPMMU_ACCESS_WRITE) && !hf->writable)
@@ -286,7 +292,10 @@ static int prepare_map(struct tdpmmu_vcpu *v, uint64_t gfn)
 	r = tdp_page_cache_topup(&v->vm->mmu, &v->cache);
 	if (r)
 		return r;
-	tdp_inject_delay(); /* the frame looked up may be remapped meanwhile */
+	/* The frame looked up may be remapped meanwhile; the thread is "preempted". */
+	tdp_qsbr_preempt_begin();
+	tdp_inject_delay();
+	tdp_qsbr_preempt_end();
 	if (unlikely(tdp_inject_fault_hook))
 		tdp_inject_fault_hook(gfn);
 	return 0;
@@ -437,14 +446,14 @@ int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)
 		int r;
 
 		if (tdp_notifier_covers(&vm->notifier, gfn)) {
-			sched_yield();
+			tdp_wait_yield();
 			continue;
 		}
 		r = tdp_host_lookup(&vm->host, gfn, &hf);
 		if (r)
 			return r;
 		if (hf.invalid) {
-			sched_yield();
+			tdp_wait_yield();
 			continue;
 		}
 		if (!hf.writable)
@@ -476,6 +485,9 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 		return -EINVAL;
 	if (gfn >= vcpu->vm->mmu.max_gfn)
 		return -ERANGE;
+	/* The thread's slot now: running out is an error, not a BUG later. */
+	if (tdp_thread_slot_get() < 0)
+		return -EAGAIN;
 	return tdp_vcpu_handle_fault(vcpu, gfn, access & kinds, max_level,
 				     access & TDPMMU_ACCESS_PRESENT, res);
 }

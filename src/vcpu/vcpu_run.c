@@ -14,7 +14,8 @@
  * section: guest mode is a quiescent state, as in the kernel.  Under
  * rcu-qsbr the thread is offline in guest mode and online while it handles
  * a violation (reclaim_vcpu_exit/enter), so every entry is a quiescent
- * state and the walks of its fault path cost nothing.  The walker
+ * state and the walks of its fault path cost nothing; every wait of the
+ * fault path between those walks takes it offline (vcpu_fault.c).  The walker
  * reads entries with atomic loads from the vCPU's root down; the vCPU's
  * reference keeps the root table itself alive, and a vCPU never enters
  * guest mode on an invalidated root (the fast zap's reload request kicks
@@ -228,6 +229,9 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 
 	if (!v || !next || (flags & ~TDPMMU_RUN_LATENCY))
 		return -EINVAL;
+	/* The thread's slot now: running out is an error, not a BUG later. */
+	if (tdp_thread_slot_get() < 0)
+		return -EAGAIN;
 	more = next(ctx, &a);
 	while (more) {
 		unsigned burst = 0;

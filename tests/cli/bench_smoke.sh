@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench_smoke.sh - every benchmark scenario once, tiny, every strategy at
-# two vCPU counts (and the kvm rows of populate and dirty-log): under the
+# two vCPU counts (and the kvm rows of populate, dirty-log and
+# demand-paging, whose userfaultfd handler threads run too): under the
 # sanitizer builds (make check's asan and tsan) this runs the benchmarks'
 # own threads (vCPU pools, host loops, samplers, stalled readers, the
 # VMM's vCPUs) against every strategy.  Any failure or sanitizer
@@ -16,7 +17,8 @@ run() {
 # kvm too: the VMM's threads where /dev/kvm runs VMs, else its one-line skip.
 run populate -v 1,2 -b 256K --repeat 1 --strategy all,kvm
 run dirty-log -v 1,2 -b 1M -i 2 --strategy rcu,kvm
-run demand-paging -v 1,3 -b 256K -d 20 -o --strategy all
+run demand-paging -v 1,3 -b 256K -u MISSING -d 20 -o --strategy all
+run demand-paging -v 1,2 -b 1M -u MISSING -d 1 --repeat 1 --strategy rcu,kvm
 run dirty-log -v 1,2 -b 1M -i 2 --strategy all
 run access-tracking -v 1,2 -b 1M --strategy all
 run nx-recovery -v 1,2 -b 4M --seconds 0.05 --strategy all

@@ -63,13 +63,28 @@ expect_usage() {
 		return
 	fi
 	grep -q "^tdpmmu: " "$tmp/err" || fail "$desc ($*): no 'tdpmmu:' error line"
-	grep -q "try 'tdpmmu --help'" "$tmp/err" || fail "$desc ($*): no --help hint"
+	# The hint names the command's own --help: "try 'tdpmmu bench NAME --help'"
+	# for a scenario bench --help lists ($tmp/scenarios), else its command's.
+	hint=tdpmmu
+	case "$1" in
+	run | torture) hint="tdpmmu $1" ;;
+	bench)
+		hint="tdpmmu bench"
+		[ -n "$2" ] && grep -qxF -- "$2" "$tmp/scenarios" 2>/dev/null &&
+			hint="tdpmmu bench $2"
+		;;
+	esac
+	grep -qxF "try '$hint --help'" "$tmp/err" ||
+		fail "$desc ($*): no hint naming '$hint --help'"
 }
 
 # --- help and version --------------------------------------------------------
 expect_ok "--help" populate --help
 expect_ok "help" populate help
-expect_ok "no arguments" populate
+# No arguments: the usage on stderr, exit 2.
+run
+[ "$rc" -eq 2 ] && [ ! -s "$tmp/out" ] && grep -q "^usage: tdpmmu" "$tmp/err" ||
+	fail "no arguments: exit $rc, expected 2 with the usage on stderr"
 expect_ok "--version" "^tdpmmu [0-9]" --version
 expect_ok "bench populate --help" "--repeat" bench populate --help
 expect_ok "bench populate -h" "anonymous_hugetlb_1gb" bench populate -h

@@ -78,3 +78,30 @@ for strategy in rcu rcu-qsbr llist llist-trylock wrlock global; do
 	grep -q "^$strategy  *2 " "$tmp/out" || fail "access-tracking --strategy all: no $strategy"
 done
 grep -q "WARNING" "$tmp/out" && fail "access-tracking --flush sweep: pages still idle"
+
+# kvm rows: through /sys/kernel/mm/page_idle/bitmap and /proc/self/pagemap.
+# Where the kernel or this process lacks them (or /dev/kvm cannot run a VM),
+# one line says why the kvm rows are skipped and the rest runs.
+json=$tmp/access-kvm.json
+expect_ok "access-tracking rcu,kvm" "^rcu  *1 " \
+	bench access-tracking -v 1 -b 1M --repeat 1 --strategy rcu,kvm --json "$json"
+if grep -q "^kvm: .*: the kvm rows are skipped" "$tmp/out"; then
+	[ "$(grep -c "the kvm rows are skipped" "$tmp/out")" -eq 1 ] ||
+		fail "access-tracking kvm skipped: not one line"
+	grep -q "^kvm  *1 " "$tmp/out" && fail "access-tracking kvm skipped: a kvm row anyway"
+	grep -q '"kvm_skipped": "' "$json" || fail "access-tracking kvm skipped: not in the JSON"
+	if [ ! -e /sys/kernel/mm/page_idle/bitmap ]; then
+		grep -q "^kvm: /sys/kernel/mm/page_idle/bitmap: " "$tmp/out" ||
+			fail "access-tracking: no page_idle here, and the line does not say so"
+		run bench access-tracking -v 1 -b 1M --strategy kvm
+		[ "$rc" -eq 1 ] && grep -q "^tdpmmu: kvm: /sys/kernel/mm/page_idle/bitmap: " "$tmp/err" ||
+			fail "access-tracking: kvm alone without page_idle: expected exit 1 with why"
+	fi
+else
+	grep -q "^kvm  *1  *[0-9.]* .*[1-9]" "$tmp/out" || fail "access-tracking: no kvm row"
+	grep -q '"strategy": "kvm", "vcpus": 1' "$json" || fail "access-tracking: no kvm result"
+	grep -q '"young_cleared": \[[1-9][0-9]*, [1-9]' "$json" ||
+		fail "access-tracking kvm: page_idle marked no page idle"
+fi
+expect_usage "access-tracking: kvm rows and hugetlb" \
+	bench access-tracking -s anonymous_hugetlb_2mb -b 2M --strategy rcu,kvm
