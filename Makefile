@@ -245,7 +245,7 @@ define RUN_MATRIX
 endef
 
 ASAN_DEPS = $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_reclaim \
-	test_host_fault $(CONC_TESTS)) build/asan/tdpmmu
+	test_host_fault test_thread_slots $(CONC_TESTS)) build/asan/tdpmmu
 asan: $(ASAN_DEPS)
 	@echo "== asan+ubsan: differential, operations model, bad input, strategies, concurrency tests"
 	$(ASAN_RUN) ./build/asan/tests/test_diff --ops 20000
@@ -253,6 +253,7 @@ asan: $(ASAN_DEPS)
 	$(ASAN_RUN) ./build/asan/tests/test_badinput
 	$(ASAN_RUN) ./build/asan/tests/test_reclaim
 	$(ASAN_RUN) ./build/asan/tests/test_host_fault
+	$(ASAN_RUN) ./build/asan/tests/test_thread_slots
 	$(ASAN_RUN) sh tests/cli/bench_smoke.sh build/asan/tdpmmu
 	$(call RUN_MATRIX,$(ASAN_RUN),build/asan/tests,$(CHECK_SECONDS))
 

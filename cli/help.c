@@ -89,7 +89,10 @@ void print_usage(FILE *f)
 	      "Every command takes --help.  Every benchmark sweeps strategies x vCPU\n"
 	      "counts (--strategy LIST|all, -v LIST) side by side; docs/bench.md\n"
 	      "describes the reports, docs/results.md holds measured ones.\n"
-	      "\n" NUMBER_SYNTAX_HELP "\n"
+	      "\n",
+	      f);
+	fputs(NUMBER_SYNTAX_HELP, f);
+	fputs("\n"
 	      "exit status: 0 ok, 1 a run or check failed, 2 bad command line\n",
 	      f);
 }
@@ -110,6 +113,9 @@ void print_bench_help(FILE *f)
 	      "reported as one table with ratios against rcu and global, and as JSON\n"
 	      "(--json FILE) and a gnuplot picture (--plot FILE.svg|.png).\n"
 	      "docs/bench.md describes every number.\n"
-	      "\n" NUMBER_SYNTAX_HELP "\n" OUTPUT_RULES_HELP,
+	      "\n",
 	      f);
+	fputs(NUMBER_SYNTAX_HELP, f);
+	fputs("\n", f);
+	fputs(OUTPUT_RULES_HELP, f);
 }

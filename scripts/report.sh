@@ -71,17 +71,20 @@ section access-tracking "access-tracking: KVM's access_tracking_perf_test" \
 	"Aging (clear young) against vCPUs that write and read their memory." \
 	access-tracking -v 1,2 -b 256M --strategy all
 section populate-kvm "populate: the host's KVM beside the simulated strategies" \
-	"The kvm rows run the same guest workload on this host's KVM through tdpmmu's own VMM; the header says which KVM (this one may have no EPT/NPT: then it emulates the guest and the rows do not measure a TDP MMU)." \
-	populate -v 1,2 -b 64M --repeat 3 --strategy all,kvm
+	"The kvm rows run the same guest workload (x86-64, CPL 3) on this host's KVM through tdpmmu's own VMM; the line under the tables says which MMU each row measured: the TDP MMU on a host with EPT/NPT (compare with rcu), the shadow MMU without (it takes mmu_lock for write on every fault: compare with global)." \
+	populate -v 1,2 -b 64M --repeat 3 --strategy rcu,global,kvm
 section populate-kvm-prefault "populate: the same with the host memory pre-faulted" \
 	"With --prefault the kvm rows' host memory is populated before the guest runs, so a first touch costs KVM's fault only." \
-	populate -v 1,2 -b 64M --repeat 3 --prefault --strategy all,kvm
+	populate -v 1,2 -b 64M --repeat 3 --prefault --strategy rcu,global,kvm
 section dirty-log-kvm "dirty-log: the host's KVM beside the simulated strategies" \
 	"KVM's dirty log (KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG with manual protect) under the same phases, with the dirty_log_test oracle checked every iteration." \
-	dirty-log -v 1,2 -b 64M -i 3 --strategy all,kvm
+	dirty-log -v 1,2 -b 64M -i 3 --strategy rcu,global,kvm
 section demand-paging "demand-paging: a host cost per first touch" \
 	"KVM's demand_paging_test: each first touch waits for the host (-d microseconds, like a userfaultfd handler)." \
 	demand-paging -v 1,2,16 -b 64M -u MISSING -d 10 --strategy all
+section demand-paging-kvm "demand-paging: the host's KVM with a real userfaultfd" \
+	"The kvm rows register the guest's memory with userfaultfd (MISSING) and resolve each first touch with UFFDIO_COPY after -d microseconds, as demand_paging_test -u MISSING does." \
+	demand-paging -v 1,2 -b 64M -u MISSING -d 10 --strategy rcu,global,kvm
 section huge-over-table "huge-over-table: the seed thread's case" \
 	"Faults that replace a page table by a huge page, beside faults of fresh 4K pages." \
 	huge-over-table -v 2,4 --seconds 1 --strategy all

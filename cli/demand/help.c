@@ -43,19 +43,20 @@ void demand_help(FILE *f)
 	      "  -o           overlapping memory: every vCPU touches the same region\n"
 	      "               (default: each vCPU its own)\n"
 	      "  --random     random access: each vCPU visits its pages in a\n"
-	      "               pseudo-random order of its own (default: ascending)\n" SWEEP_FLAGS_HELP(
-		      "rcu", "1",
-		      "") "  -h, --help   this text\n"
-			  "\n"
-			  "Reported per strategy and vCPU count: demand paging time (start of the\n"
-			  "pass to the last vCPU done), ns per fault per vCPU (kvm: per page),\n"
-			  "host faults (delays paid: one per host page; kvm: UFFDIO_COPYs) and\n"
-			  "host waits (faults that waited for another vCPU's host fault of the\n"
-			  "same page; kvm: copies that found the page there, EEXIST), and the\n"
-			  "metric, pages touched per second over all vCPUs (higher is better);\n"
-			  "then fault latency, MMU lock and reclamation.  A userfaultfd handler\n"
-			  "that fails or holds a fault over 10 s fails the run with one line.\n"
-			  "With one strategy, one count and one round it also prints the\n"
-			  "selftest's lines.  docs/bench.md describes every number and the JSON.\n",
+	      "               pseudo-random order of its own (default: ascending)\n",
+	      f);
+	fputs(SWEEP_FLAGS_HELP("rcu", "1", ""), f);
+	fputs("  -h, --help   this text\n"
+	      "\n"
+	      "Reported per strategy and vCPU count: demand paging time (start of the\n"
+	      "pass to the last vCPU done), ns per fault per vCPU (kvm: per page),\n"
+	      "host faults (delays paid: one per host page; kvm: UFFDIO_COPYs) and\n"
+	      "host waits (faults that waited for another vCPU's host fault of the\n"
+	      "same page; kvm: copies that found the page there, EEXIST), and the\n"
+	      "metric, pages touched per second over all vCPUs (higher is better);\n"
+	      "then fault latency, MMU lock and reclamation.  A userfaultfd handler\n"
+	      "that fails or holds a fault over 10 s fails the run with one line.\n"
+	      "With one strategy, one count and one round it also prints the\n"
+	      "selftest's lines.  docs/bench.md describes every number and the JSON.\n",
 	      f);
 }

@@ -78,7 +78,7 @@ struct kvm_vcpu_kstats {
 /* Reads one vCPU's statistics: 0 or -errno (no binary stats). */
 int kvm_vcpu_kstats_read(int vcpu_fd, struct kvm_vcpu_kstats *st);
 
-/* ---- the VM (kvm_vm.c) ---- */
+/* ---- the VM (kvm_vm.c, kvm_vm_mem.c, kvm_vm_run.c) ---- */
 
 enum kvm_backing_kind { KVM_BACK_ANON, KVM_BACK_THP, KVM_BACK_HUGETLB_2M, KVM_BACK_HUGETLB_1G };
 

@@ -1,7 +1,10 @@
 /*
- * kvm_vm_internal.h - the VMM's state, shared by kvm_vm.c (the VM, its
- * memslots, vCPU threads and passes) and kvm_dirty_log.c (KVM's dirty
- * log).  The concurrency rules are kvm_vm.c's (its top comment).
+ * kvm_vm_internal.h - the VMM's state, shared by kvm_vm.c (the VM's
+ * creation and destruction), kvm_vm_mem.c (the options, the layout and
+ * the memslots), kvm_vm_run.c (the vCPU threads and the passes) and
+ * kvm_dirty_log.c (KVM's dirty log).  The concurrency rules are
+ * kvm_vm_run.c's (its top comment); what kvm_vm_create() sets before the
+ * vCPU threads start is read-only afterwards.
  */
 #ifndef TDPMMU_CLI_KVM_VM_INTERNAL_H
 #define TDPMMU_CLI_KVM_VM_INTERNAL_H
@@ -63,8 +66,28 @@ struct kvm_guest_vm {
 	struct kvm_vcpu_thr *v;
 };
 
+/* Writes the formatted reason to @why (@len bytes) and returns @err. */
+int kvm_vm_fail(char *why, size_t len, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- kvm_vm_mem.c ---- */
+
+#define KVM_VM_GUEST_RANGES 3
+
+/* What the guest maps: the control region of @ctl_bytes, the exit page, the data. */
+void kvm_vm_guest_ranges(const struct kvm_guest_vm *vm, struct kvm_guest_range *r,
+			 uint64_t ctl_bytes);
+/* Check the options against our layout and KVM's limits; 0 or -errno with @why. */
+int kvm_vm_check_opts(struct kvm_guest_vm *vm, char *why, size_t len);
+/* The data region's host memory, by backing; 0 or -errno with @why. */
+int kvm_vm_map_data(struct kvm_guest_vm *vm, char *why, size_t len);
 /* (Re)registers memslot @id: KVM_SET_USER_MEMORY_REGION with @flags. */
 int kvm_vm_set_slot(struct kvm_guest_vm *vm, unsigned id, uint64_t gpa, uint64_t bytes, void *hva,
 		    uint32_t flags);
+
+/* ---- kvm_vm_run.c ---- */
+
+/* Starts one thread per vCPU and waits until each is ready; 0 or -errno with @why. */
+int kvm_vm_start_threads(struct kvm_guest_vm *vm, char *why, size_t len);
 
 #endif /* TDPMMU_CLI_KVM_VM_INTERNAL_H */

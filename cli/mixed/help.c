@@ -23,24 +23,28 @@ void mixed_help(FILE *f)
 	      "frames, no huge leaf executable, every writable page of the logging\n"
 	      "slot in the dirty log (with --payload also the bytes).\n"
 	      "\n"
-	      "flags:\n" VCPUS_FLAG_HELP("1..1000 each (default 1,2)") LOOP_FLAGS_HELP(
-		      "anonymous_thp",
-		      "               and an even number of those pages (two memslots);\n") "  --dirty-rate N  dirty-log rounds (get, clear) per second, 0..100000;\n"
-											    "               0: no dirty logging (default 20)\n"
-											    "  --age-rate N   aging passes over all memory per second, 0: none\n"
-											    "               (default 20)\n"
-											    "  --nx-rate N    NX recovery passes per second, each zapping 1/10 of the\n"
-											    "               listed tables; 0: the NX mitigation off (default 20)\n"
-											    "  --inval-rate N  invalidations per second, 0: none (default 200)\n" INVAL_FLAGS_HELP
-												    SWEEP_FLAGS_HELP(
-													    "rcu",
-													    "1",
-													    "") "  -h, --help   this text\n"
-														"\n"
-														"Reported per strategy and vCPU count: Macc/s (the metric: guest\n"
-														"accesses per second over all vCPUs, higher is better), faults/s, and\n"
-														"per second: dirty rnd/s, aging/s, nx rec/s (passes), inval/s; then\n"
-														"fault latency, MMU lock and reclamation.  docs/bench.md describes every\n"
-														"number and the JSON.\n",
+	      "flags:\n",
+	      f);
+	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1,2)"), f);
+	fputs(LOOP_FLAGS_HELP("anonymous_thp",
+			      "               and an even number of those pages (two memslots);\n"),
+	      f);
+	fputs("  --dirty-rate N  dirty-log rounds (get, clear) per second, 0..100000;\n"
+	      "               0: no dirty logging (default 20)\n"
+	      "  --age-rate N   aging passes over all memory per second, 0: none\n"
+	      "               (default 20)\n"
+	      "  --nx-rate N    NX recovery passes per second, each zapping 1/10 of the\n"
+	      "               listed tables; 0: the NX mitigation off (default 20)\n"
+	      "  --inval-rate N  invalidations per second, 0: none (default 200)\n",
+	      f);
+	fputs(INVAL_FLAGS_HELP, f);
+	fputs(SWEEP_FLAGS_HELP("rcu", "1", ""), f);
+	fputs("  -h, --help   this text\n"
+	      "\n"
+	      "Reported per strategy and vCPU count: Macc/s (the metric: guest\n"
+	      "accesses per second over all vCPUs, higher is better), faults/s, and\n"
+	      "per second: dirty rnd/s, aging/s, nx rec/s (passes), inval/s; then\n"
+	      "fault latency, MMU lock and reclamation.  docs/bench.md describes every\n"
+	      "number and the JSON.\n",
 	      f);
 }

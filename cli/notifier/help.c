@@ -19,18 +19,21 @@ void notifier_help(FILE *f)
 	      "invalidation retry.  Afterwards the VM is checked: the audit, and every\n"
 	      "mapping against the host's frames (with --payload also the bytes).\n"
 	      "\n"
-	      "flags:\n" VCPUS_FLAG_HELP("1..1000 each (default 1,2)")
-		      LOOP_FLAGS_HELP("anonymous", "") INVAL_FLAGS_HELP SWEEP_FLAGS_HELP(
-			      "rcu", "1",
-			      "") "  --rate N     invalidations per second, 0..10000000; 0 (the default):\n"
-				  "               back to back\n"
-				  "  -h, --help   this text\n"
-				  "\n"
-				  "Reported per strategy and vCPU count: Kfaults/s (the metric: EPT\n"
-				  "violations per second over all vCPUs, higher is better), inval/s,\n"
-				  "zapped/inval (leaves zapped per invalidation), retries/s (faults that\n"
-				  "started over because of an invalidation), inval us (mean time from\n"
-				  "begin to end), Macc/s (guest accesses); then fault latency, MMU lock\n"
-				  "and reclamation.  docs/bench.md describes every number and the JSON.\n",
+	      "flags:\n",
+	      f);
+	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1,2)"), f);
+	fputs(LOOP_FLAGS_HELP("anonymous", ""), f);
+	fputs(INVAL_FLAGS_HELP, f);
+	fputs(SWEEP_FLAGS_HELP("rcu", "1", ""), f);
+	fputs("  --rate N     invalidations per second, 0..10000000; 0 (the default):\n"
+	      "               back to back\n"
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "Reported per strategy and vCPU count: Kfaults/s (the metric: EPT\n"
+	      "violations per second over all vCPUs, higher is better), inval/s,\n"
+	      "zapped/inval (leaves zapped per invalidation), retries/s (faults that\n"
+	      "started over because of an invalidation), inval us (mean time from\n"
+	      "begin to end), Macc/s (guest accesses); then fault latency, MMU lock\n"
+	      "and reclamation.  docs/bench.md describes every number and the JSON.\n",
 	      f);
 }

@@ -19,30 +19,32 @@ void nx_help(FILE *f)
 	      "(every --period, zap 1/--ratio of the listed tables, so reads bring huge\n"
 	      "pages back and fetches split them again).\n"
 	      "\n"
-	      "flags:\n" VCPUS_FLAG_HELP("1..1000 each (default 1)") SWEEP_FLAGS_HELP(
-		      "rcu", "1",
-		      "") "  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
-			  "               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"
-			  "  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"
-			  "               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"
-			  "               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n"
-			  "               anon, thp, hugetlb-2m, hugetlb-1g (default\n"
-			  "               anonymous_hugetlb_2mb)\n"
-			  "  --period MS  recovery period in ms, 1..60000 (default 10)\n"
-			  "  --ratio N    each period zap ceil(listed / N) tables, 1..1000000\n"
-			  "               (default 10)\n"
-			  "  --seconds S  run time of the baseline and of the recovery VM,\n"
-			  "               0.05..3600, fractions allowed (default 5)\n"
-			  "  -h, --help   this text\n"
-			  "\n"
-			  "The metric is the largest fault latency while recovery ran ('rec max us',\n"
-			  "the selftest's Max fault latency; lower is better).  The issue's target:\n"
-			  "rcu's >= 10x lower than wrlock's (run --strategy rcu,wrlock; a 'target'\n"
-			  "line follows the tables).  Per row also: recovery p99 and p99.9, the\n"
-			  "baseline's max, recovery over baseline p99, tables recovered (counter\n"
-			  "nx_tables_recovered); then the standard latency, lock and reclamation\n"
-			  "table (of the recovery VM).  With one strategy, one count and one round,\n"
-			  "each VM's 'Max fault latency' line (ns and TSC cycles) and NX counters\n"
-			  "are printed as it ends.  The default takes about 2 x 5 s plus setup.\n",
+	      "flags:\n",
+	      f);
+	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1)"), f);
+	fputs(SWEEP_FLAGS_HELP("rcu", "1", ""), f);
+	fputs("  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
+	      "               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"
+	      "  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"
+	      "               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"
+	      "               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n"
+	      "               anon, thp, hugetlb-2m, hugetlb-1g (default\n"
+	      "               anonymous_hugetlb_2mb)\n"
+	      "  --period MS  recovery period in ms, 1..60000 (default 10)\n"
+	      "  --ratio N    each period zap ceil(listed / N) tables, 1..1000000\n"
+	      "               (default 10)\n"
+	      "  --seconds S  run time of the baseline and of the recovery VM,\n"
+	      "               0.05..3600, fractions allowed (default 5)\n"
+	      "  -h, --help   this text\n"
+	      "\n"
+	      "The metric is the largest fault latency while recovery ran ('rec max us',\n"
+	      "the selftest's Max fault latency; lower is better).  The issue's target:\n"
+	      "rcu's >= 10x lower than wrlock's (run --strategy rcu,wrlock; a 'target'\n"
+	      "line follows the tables).  Per row also: recovery p99 and p99.9, the\n"
+	      "baseline's max, recovery over baseline p99, tables recovered (counter\n"
+	      "nx_tables_recovered); then the standard latency, lock and reclamation\n"
+	      "table (of the recovery VM).  With one strategy, one count and one round,\n"
+	      "each VM's 'Max fault latency' line (ns and TSC cycles) and NX counters\n"
+	      "are printed as it ends.  The default takes about 2 x 5 s plus setup.\n",
 	      f);
 }

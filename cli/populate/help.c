@@ -17,28 +17,32 @@ void populate_help(FILE *f)
 	      "memory once (8 bytes at offset 0), each first touch an EPT violation\n"
 	      "that the fault path handles.\n"
 	      "\n"
-	      "flags (KVM selftests names first):\n" VCPUS_FLAG_HELP("1..1000 each (default 1,2)") LAYOUT_FLAGS_HELP(
-		      "anonymous") "  -w PCT       share of pages written, the rest read (default 100)\n"
-				   "  -o           overlapping memory: every vCPU walks the same region\n"
-				   "               (default: each vCPU its own)\n"
-				   "  -a           random access: each vCPU visits its pages in a\n"
-				   "               pseudo-random order of its own (default: ascending)\n"
-				   "  --prefault   kvm rows: populate the host memory before the guest runs\n"
-				   "               (refused without kvm in --strategy)\n" SWEEP_KVM_GUEST_PAGE_HELP
-					   SWEEP_FLAGS_HELP(
-						   "rcu", "5",
-						   KVM_STRATEGY_HELP) "  -h, --help   this text\n"
-								      "\n"
-								      "Reported per strategy and vCPU count: populate time (start barrier to\n"
-								      "the last vCPU done), ns per fault per vCPU, faults (EPT violations over\n"
-								      "all vCPUs) per second with ratios against rcu and global, fault latency\n"
-								      "percentiles, vCPU lock waits, write locks, retired page tables, tables\n"
-								      "and leaves built; then the floor (a bare root-to-leaf walk plus one CAS\n"
-								      "per page, with 4K mappings only), fault cost over the floor, scaling\n"
-								      "over the smallest count, and beside it how a private, sharing-free\n"
-								      "loop scales on this machine (the machine reference).  Every run is\n"
-								      "checked.  A latency round comes first: every fault timed, the full\n"
-								      "audit; its runs give the latency percentiles and are not counted for\n"
-								      "throughput.  docs/bench.md describes every number and the JSON.\n",
+	      "flags (KVM selftests names first):\n",
+	      f);
+	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1,2)"), f);
+	fputs(LAYOUT_FLAGS_HELP("anonymous"), f);
+	fputs("  -w PCT       share of pages written, the rest read (default 100)\n"
+	      "  -o           overlapping memory: every vCPU walks the same region\n"
+	      "               (default: each vCPU its own)\n"
+	      "  -a           random access: each vCPU visits its pages in a\n"
+	      "               pseudo-random order of its own (default: ascending)\n"
+	      "  --prefault   kvm rows: populate the host memory before the guest runs\n"
+	      "               (refused without kvm in --strategy)\n",
+	      f);
+	fputs(SWEEP_KVM_GUEST_PAGE_HELP, f);
+	fputs(SWEEP_FLAGS_HELP("rcu", "5", KVM_STRATEGY_HELP), f);
+	fputs("  -h, --help   this text\n"
+	      "\n"
+	      "Reported per strategy and vCPU count: populate time (start barrier to\n"
+	      "the last vCPU done), ns per fault per vCPU, faults (EPT violations over\n"
+	      "all vCPUs) per second with ratios against rcu and global, fault latency\n"
+	      "percentiles, vCPU lock waits, write locks, retired page tables, tables\n"
+	      "and leaves built; then the floor (a bare root-to-leaf walk plus one CAS\n"
+	      "per page, with 4K mappings only), fault cost over the floor, scaling\n"
+	      "over the smallest count, and beside it how a private, sharing-free\n"
+	      "loop scales on this machine (the machine reference).  Every run is\n"
+	      "checked.  A latency round comes first: every fault timed, the full\n"
+	      "audit; its runs give the latency percentiles and are not counted for\n"
+	      "throughput.  docs/bench.md describes every number and the JSON.\n",
 	      f);
 }

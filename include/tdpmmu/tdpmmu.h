@@ -36,7 +36,7 @@
  * Threads and locks.  Any number of threads may call tdpmmu_fault() (or
  * run vCPUs) at the same time, each on its own vCPU, concurrently with
  * every other call except tdpmmu_vm_destroy().  A vCPU handle is used by
- * one thread at a time.  At most 1024 threads may use tdpmmu at once (each
+ * one thread at a time.  At most 8192 threads may use tdpmmu at once (each
  * takes a per-thread slot on its first call, see tdpmmu_thread_attach).
  * Each call below says which of the library's locks it takes (ranked, see
  * docs/locking.md); the caller never holds one of them, so every call may
@@ -108,7 +108,7 @@ unsigned tdpmmu_vcpu_cache_tables(void);
  * Give the calling thread its per-thread slot now rather than on its
  * first call (which takes a mutex once): call it before a timed region.
  * Returns 0 (also when the thread has its slot already), or -EAGAIN when
- * 1024 threads hold one.  The slot is given back when the thread exits.
+ * 8192 threads hold one.  The slot is given back when the thread exits.
  */
 int tdpmmu_thread_attach(void);
 
@@ -315,7 +315,8 @@ void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
  * accesses.  @next receives the previous access back (with the value
  * read, for a read) and fills in the next one; it returns false to stop.
  * Accesses are 8 bytes at an 8-byte aligned gpa (a guest-physical
- * address in bytes, not a gfn).  Returns 0, or the fault's error.
+ * address in bytes, not a gfn).  Returns 0, the fault's error, or -EAGAIN
+ * when the thread has no per-thread slot and none is free.
  *
  * @next runs in guest mode, like guest code: it must not block, wait for
  * another thread, or call anything that takes the MMU lock or flushes TLBs
@@ -365,7 +366,8 @@ struct tdpmmu_fault_result {
  * retry under wrlock), retrying until it sticks.  Runs in parallel with
  * other faults and read-lock calls.  @access: TDPMMU_ACCESS_* bits.
  * @max_level (0 = no cap, else 1..3) caps the mapping size, standing in
- * for KVM's reasons to map small.  @res may be NULL.
+ * for KVM's reasons to map small.  @res may be NULL.  -EAGAIN: the
+ * thread has no per-thread slot and none is free (tdpmmu_thread_attach).
  */
 int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int max_level,
 		 struct tdpmmu_fault_result *res);
