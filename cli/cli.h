@@ -19,6 +19,13 @@ __attribute__((noreturn, format(printf, 1, 2))) void usage_error(const char *fmt
 /* Print "tdpmmu: <msg>" to stderr, exit 1 (something failed while running). */
 __attribute__((noreturn, format(printf, 1, 2))) void fatal(const char *fmt, ...);
 
+/*
+ * main.c: TDPMMU_PARSE_ONLY=1 in the environment: bench, run and torture
+ * check the whole command line and every up-front check, then exit 0
+ * without measuring anything (what tests/cli/cli.d/examples.sh runs).
+ */
+bool cli_parse_only(void);
+
 /* help.c: the program's --help and `tdpmmu bench --help` (from scenario.c's table). */
 void print_usage(FILE *f);
 void print_bench_help(FILE *f);

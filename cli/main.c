@@ -93,6 +93,19 @@ static void check_stdout(void)
 	}
 }
 
+/*
+ * Parse only: TDPMMU_PARSE_ONLY set to anything but "" or "0".  The
+ * commands stop at the one point each passes before its first measurement
+ * (sweep_main, torture_main, run_main), after every check of the command
+ * line, the output paths and the kvm limits.
+ */
+bool cli_parse_only(void)
+{
+	const char *v = getenv("TDPMMU_PARSE_ONLY");
+
+	return v && v[0] && strcmp(v, "0");
+}
+
 static int bench_main(int argc, char **argv)
 {
 	static char hint[96];

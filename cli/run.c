@@ -21,7 +21,7 @@
 #include "scenario.h"
 #include "sweep/sweep.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS 24
 
 struct step {
 	const char *argv[MAX_ARGS]; /* argv[0] is the scenario (scenario.c); NULL-terminated */
@@ -36,8 +36,9 @@ static const struct step steps[NR_STEPS] = {
 			 "all" } },
 	[HUGE_OVER_TABLE] = { { "huge-over-table", "-v", "2", "--seconds", "1", "--repeat", "2",
 				"--strategy", "all" } },
-	[NX_RECOVERY] = { { "nx-recovery", "-v", "1", "-b", "512M", "--period", "100", "--ratio",
-			    "1", "--seconds", "0.5", "--repeat", "3", "--strategy", "all" } },
+	[NX_RECOVERY] = { { "nx-recovery", "-v", "1", "-b", "512M", "-s", "anonymous_hugetlb",
+			    "--period", "100", "--ratio", "1", "--seconds", "0.5", "--repeat", "3",
+			    "--strategy", "all" } },
 };
 
 static void run_step(const struct step *st, struct sweep_report *out)
@@ -161,6 +162,13 @@ int run_main(int argc, char **argv)
 	}
 	if (argc > 1)
 		usage_error("'run' takes no arguments (each 'bench' scenario takes flags)");
+	if (cli_parse_only()) {
+		/* Each sweep checks its own command line and stops there. */
+		for (int i = 0; i < NR_STEPS; i++)
+			run_step(&steps[i], &reports[i]);
+		printf("parse only: tdpmmu run: valid; nothing was run\n");
+		return 0;
+	}
 	machine_info_read(&m);
 	printf("tdpmmu %s: the seed thread's debate, every strategy side by side\n\n",
 	       TDPMMU_VERSION);

@@ -93,7 +93,7 @@ section stalled-reader "stalled-reader: a walker that does not leave" \
 	stalled-reader -v 2 --seconds 2 --stall-ms 500 --strategy all
 section nx-recovery "nx-recovery: fault latency while NX huge pages are recovered" \
 	"Fault latency with recovery running, against a baseline without it." \
-	nx-recovery -v 2 -b 256M --seconds 1 --strategy all
+	nx-recovery -v 2 -b 256M -s anonymous_hugetlb --seconds 1 --strategy all
 section notifier "notifier: invalidation storms during faults" \
 	"MMU-notifier invalidations (begin, remap, end) over random ranges while vCPUs fault." \
 	notifier -v 1,2 --seconds 1 --strategy all

@@ -22,6 +22,7 @@ struct access_opts {
 	struct bench_opts b; /* first: the common setters take the struct as theirs */
 	bool overlap;        /* -o */
 	bool flush;          /* --flush (simulated rows) */
+	int idle_warn_only;  /* -w: >0 warn, 0 fail, <0 auto (access_idle_fails()) */
 };
 
 #define ACCESS_IDLE_CHECKS 2 /* after writing, after reading idle memory */
@@ -39,6 +40,15 @@ struct access_extra {
 
 /* opts.c: parse and check the flags (usage errors exit 2)... */
 void access_opts_parse(struct access_opts *o, int argc, char **argv);
+/*
+ * Whether 10% or more of a vCPU's pages still idle after a pass ends the
+ * run (exit 1) rather than warning: -w 0 yes, -w 1 no; auto (-w -1, the
+ * default) as upstream: fail unless the results cannot be trusted, which
+ * for simulated rows (@kvm false) is always (clear_young leaves the
+ * simulated TLBs alone, so cached translations set no Accessed bit), and
+ * for kvm rows when NUMA balancing is on or this machine is a VM.
+ */
+bool access_idle_fails(const struct access_opts *o, bool kvm);
 /* ...and write them back out: "tdpmmu bench NAME -v ... -b 1G -s anonymous". */
 void access_opts_command(const struct access_opts *o, const char *name, char *buf, size_t len);
 

@@ -21,6 +21,10 @@ void access_help(FILE *f)
 	fputs(LAYOUT_FLAGS_HELP("anonymous"), f);
 	fputs("  -o           overlapping memory: every vCPU uses the same region\n"
 	      "               (default: each vCPU its own)\n"
+	      "  -w N         10% or more of a vCPU's pages still idle after a pass:\n"
+	      "               >0 warn, 0 fail (exit 1), <0 auto (default): fail on kvm\n"
+	      "               rows unless NUMA balancing is on or this is a VM, warn on\n"
+	      "               simulated rows (clear_young leaves their TLBs alone)\n"
 	      "  --flush      mark idle with clear_flush_young (TLBs flushed when\n"
 	      "               anything was cleared) instead of clear_young\n",
 	      f);

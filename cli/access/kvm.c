@@ -216,6 +216,10 @@ static void count_still_idle(struct access_kvm *a, unsigned round, const char *a
 				       "), this will affect performance results.\n",
 				       i, idle, n);
 			a->x->warned[round]++;
+			if (access_idle_fails(a->o, true))
+				fatal("vCPU%u: Too many pages still idle (%llu out of %llu) after "
+				      "%s idle memory; -w 1 warns instead",
+				      i, (unsigned long long)idle, (unsigned long long)n, after);
 		}
 		total += idle;
 	}

@@ -121,6 +121,10 @@ static void count_still_idle(struct access_state *a, unsigned round, const char 
 				       "%llu), this will affect performance results.\n",
 				       i, (unsigned long long)idle, (unsigned long long)n);
 			a->x->warned[round]++;
+			if (access_idle_fails(a->o, false))
+				fatal("vCPU%u: Too many pages still idle (%llu out of %llu) after "
+				      "%s idle memory; -w 1 warns instead",
+				      i, (unsigned long long)idle, (unsigned long long)n, after);
 		}
 		total += idle;
 	}

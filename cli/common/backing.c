@@ -17,6 +17,10 @@ const char *backing_kvm_name(enum tdpmmu_backing b)
 		return "anonymous_hugetlb_2mb";
 	case TDPMMU_BACKING_HUGETLB_1G:
 		return "anonymous_hugetlb_1gb";
+	case TDPMMU_BACKING_SHMEM:
+		return "shmem";
+	case TDPMMU_BACKING_SHARED_HUGETLB:
+		return "shared_hugetlb";
 	default:
 		return "unknown";
 	}
@@ -26,10 +30,17 @@ uint64_t backing_align_bytes(enum tdpmmu_backing b)
 {
 	switch (b) {
 	case TDPMMU_BACKING_HUGETLB_2M:
+	case TDPMMU_BACKING_SHARED_HUGETLB:
 		return 2ull << 20;
 	case TDPMMU_BACKING_HUGETLB_1G:
 		return 1ull << 30;
 	default:
-		return 4096; /* THP falls back to 4K where 2M does not fit */
+		return 4096; /* THP falls back to 4K where 2M does not fit; shmem is 4K */
 	}
+}
+
+bool backing_is_hugetlb(enum tdpmmu_backing b)
+{
+	return b == TDPMMU_BACKING_HUGETLB_2M || b == TDPMMU_BACKING_HUGETLB_1G ||
+	       b == TDPMMU_BACKING_SHARED_HUGETLB;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/backing.h"
 #include "common/bench_background.h"
 #include "common/util.h"
 #include "tdpmmu/testing.h"
@@ -286,7 +287,7 @@ void bg_opts_init(struct bg_opts *o, enum tdpmmu_backing backing)
 
 void bg_opts_check_remap(struct bg_opts *o)
 {
-	if (o->b.backing != TDPMMU_BACKING_HUGETLB_2M && o->b.backing != TDPMMU_BACKING_HUGETLB_1G)
+	if (!backing_is_hugetlb(o->b.backing))
 		return;
 	if (o->remap_given && o->remap_pct)
 		usage_error("--remap %u: -s %s memory is never remapped (use --remap 0)",

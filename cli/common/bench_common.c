@@ -40,8 +40,9 @@ uint64_t bench_size_arg(const char *opt, const char *arg)
 	int r = parse_size(arg, &v);
 
 	if (r == -EINVAL)
-		usage_error("%s: '%s' is not a size (a number with an optional K, M, G or T)", opt,
-			    arg);
+		usage_error("%s: '%s' is not a size (a decimal, 0x hex or 0 octal number with an "
+			    "optional b, K, M, G or T)",
+			    opt, arg);
 	if (r)
 		usage_error("%s: '%s' is too large", opt, arg);
 	if (v == 0)
@@ -58,7 +59,7 @@ enum tdpmmu_backing bench_backing_arg(const char *opt, const char *arg)
 	if (tdpmmu_backing_parse(arg, &b))
 		usage_error("%s: unknown backing '%s' (anonymous, anonymous_thp, "
 			    "anonymous_hugetlb, anonymous_hugetlb_2mb, anonymous_hugetlb_1gb, "
-			    "hugetlb_2mb, hugetlb_1gb)",
+			    "hugetlb_2mb, hugetlb_1gb, shmem, shared_hugetlb)",
 			    opt, arg);
 	return b;
 }
@@ -156,14 +157,15 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 	unsigned levels = b->sw.levels, vcpus = sweep_max_vcpus(&b->sw);
 	unsigned regions = shared ? 1 : vcpus;
 	uint64_t max_pages = 1ull << (levels * tdpmmu_pt_bits()), mem = machine_memory();
-	uint64_t align = backing_align_bytes(b->backing), pages, bytes;
-	char size[32], page[32], limit[32], need[32], have[32], total[32];
+	uint64_t pages, bytes;
+	char size[32], limit[32], need[32], have[32], total[32];
 
 	format_size(b->bytes_per_vcpu, size, sizeof(size));
-	format_size(align, page, sizeof(page));
-	if (b->bytes_per_vcpu % align)
-		usage_error("-s %s: -b %s is not a multiple of its %s pages",
-			    backing_kvm_name(b->backing), size, page);
+	/*
+	 * Memory that is not a multiple of the backing's page is fine, as in
+	 * the selftests: the library maps each slot with the largest pages
+	 * that fit inside it (4K and 2M at the ends of a short hugetlb slot).
+	 */
 	if (bench_pages_per_vcpu(b) > max_pages / regions) {
 		format_size(max_pages * GUEST_PAGE_BYTES, limit, sizeof(limit));
 		if (regions == 1)
@@ -176,10 +178,10 @@ void bench_check_layout(const struct bench_opts *b, bool shared, unsigned slots,
 	}
 	pages = bench_pages_per_vcpu(b) * regions;
 	format_size(pages * GUEST_PAGE_BYTES, total, sizeof(total));
-	if (pages % slots || (pages / slots * GUEST_PAGE_BYTES) % align)
+	if (pages % slots)
 		usage_error("%s %u: the %s of guest memory does not split into %u memslots of "
-			    "whole %s pages",
-			    slots_flag, slots, total, slots, page);
+			    "whole 4K pages",
+			    slots_flag, slots, total, slots);
 	/* With --payload the guest's pages are touched; the rest is only reserved. */
 	bytes = bench_tables_needed(pages, slots, vcpus, levels, TDPMMU_LEVEL_4K) *
 			GUEST_PAGE_BYTES +

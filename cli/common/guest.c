@@ -11,15 +11,21 @@
  * an index that falls outside is permuted again until it lands inside,
  * which keeps the map one-to-one and costs under two rounds on average.
  *
- * Writes: whether a page is written or read (-w PCT) depends on its gfn
- * only, through a hash, so all vCPUs agree and the checks afterwards know
- * which pages must be dirty and what they must hold.
+ * Writes: whether a page is written or read (-w PCT) is one draw per page
+ * from a generator keyed by the write seed (dirty-log's -r; 0, today's
+ * draw, for every other scenario) and the gfn, so all vCPUs, the simulated
+ * and the kvm rows agree and the checks afterwards know which pages must be
+ * dirty and what they must hold.  Unlike KVM's memstress, which draws per
+ * access and per pass, the set is the same in every pass of a run.
  */
 #include "common/guest.h"
 
 #define PERM_MUL_A 0x9e3779b97f4a7c15ull     /* odd */
 #define PERM_MUL_B 0xbf58476d1ce4e5b9ull     /* odd */
 #define PAGE_VALUE_TAG 0x7464706d6d750000ull /* "tdpmmu", never 0 */
+
+/* Set once by the main thread before any vCPU runs; read-only after. */
+static uint64_t write_seed;
 
 static uint64_t mix64(uint64_t x)
 {
@@ -72,11 +78,17 @@ void page_guest_init(struct page_guest *g, uint64_t base_gfn, uint64_t npages, u
 	g->write_pct = write_pct;
 }
 
+void page_write_seed_set(uint64_t seed)
+{
+	write_seed = seed;
+}
+
 bool page_written(uint64_t gfn, unsigned write_pct)
 {
 	if (write_pct >= 100)
 		return true;
-	return mix64(gfn) % 100 < write_pct;
+	/* Seed 0 is the draw of mix64(gfn) alone. */
+	return mix64(gfn ^ (write_seed * PERM_MUL_A)) % 100 < write_pct;
 }
 
 uint64_t page_value(uint64_t gfn)

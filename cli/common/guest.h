@@ -1,8 +1,8 @@
 /*
  * guest.h - the guest program most scenarios run (guest.c): one 8-byte
  * access at offset 0 of every 4K page of a region, once per pass, in
- * ascending or a per-vCPU pseudo-random order, writing the pages a hash of
- * the gfn picks for the write share and reading the others.  A vCPU's
+ * ascending or a per-vCPU pseudo-random order, writing the pages a seeded
+ * per-page draw picks for the write share and reading the others.  A vCPU's
  * program state is its own (its thread in guest mode, or the main thread
  * between passes).
  */
@@ -34,6 +34,11 @@ struct page_guest {
 void page_guest_init(struct page_guest *g, uint64_t base_gfn, uint64_t npages, unsigned vcpu,
 		     bool random_order, unsigned write_pct);
 bool page_guest_next(void *ctx, struct tdpmmu_access *a); /* a tdpmmu_guest_fn */
+/*
+ * The seed of page_written()'s draw (dirty-log's -r; 0 by default).  Main
+ * thread, before any vCPU runs.
+ */
+void page_write_seed_set(uint64_t seed);
 /* Whether the program writes @gfn (the same for every vCPU), and what. */
 bool page_written(uint64_t gfn, unsigned write_pct);
 uint64_t page_value(uint64_t gfn);

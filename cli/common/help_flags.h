@@ -17,12 +17,14 @@
 #define VCPUS_FLAG_HELP(range_default)                                                             \
 	"  -v LIST      vCPU counts, comma separated, " range_default "\n"
 #define LAYOUT_FLAGS_HELP(default_backing)                                                         \
-	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"                \
-	"               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"           \
+	"  -b SIZE      guest memory per vCPU, a multiple of 4K (any multiple, huge\n"             \
+	"               backings too); K, M, G, T are powers of 1024 (default 1G)\n"               \
 	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"                       \
 	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"                        \
-	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n"              \
-	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n"
+	"               anonymous_hugetlb_1gb (1G), shmem (4K), shared_hugetlb (2M);\n"            \
+	"               also hugetlb_2mb, hugetlb_1gb, anon, thp, hugetlb-2m,\n"                   \
+	"               hugetlb-1g; a huge page maps where it fits in the memory,\n"               \
+	"               smaller pages the rest (default " default_backing ")\n"
 #define SWEEP_FLAGS_HELP(default_strategy, default_repeat, more_strategies)                        \
 	"  --strategy LIST  reclamation strategies side by side, comma separated,\n"               \
 	"               or all: rcu, rcu-qsbr, llist, llist-trylock, wrlock, global\n"             \
@@ -44,13 +46,15 @@
 
 /* -b, -s, -w and --seconds as both take them. */
 #define LOOP_FLAGS_HELP(default_backing, size_note)                                                \
-	"  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"                \
-	"               page for hugetlb);\n" size_note                                            \
+	"  -b SIZE      guest memory per vCPU, a multiple of 4K (any multiple, huge\n"             \
+	"               backings too);\n" size_note                                                \
 	"               K, M, G, T are powers of 1024 (default 128M)\n"                            \
 	"  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"                       \
 	"               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"                        \
-	"               anonymous_hugetlb_1gb (1G); also hugetlb_2mb, hugetlb_1gb,\n"              \
-	"               anon, thp, hugetlb-2m, hugetlb-1g (default " default_backing ")\n"         \
+	"               anonymous_hugetlb_1gb (1G), shmem (4K), shared_hugetlb (2M);\n"            \
+	"               also hugetlb_2mb, hugetlb_1gb, anon, thp, hugetlb-2m,\n"                   \
+	"               hugetlb-1g; a huge page maps where it fits in the memory,\n"               \
+	"               smaller pages the rest (default " default_backing ")\n"                    \
 	"  -w PCT       share of pages written, the rest read, 0..100 (default\n"                  \
 	"               100); which pages depends on the gfn only\n"                               \
 	"  --seconds S  run time of each run, 0.01..3600 (default 1)\n"
@@ -69,7 +73,9 @@
 /* One syntax for every flag's value (cli/common/parse.c), in every --help. */
 #define NUMBER_SYNTAX_HELP                                                                         \
 	"Values: a number is decimal digits (no sign, space or 0x); seconds may\n"                 \
-	"have a fraction (0.5); a size may end in K, M, G or T (powers of 1024).\n"                \
+	"have a fraction (0.5).  A size is the exception, read as KVM selftests'\n"                \
+	"parse_size reads it: decimal, 0x hex or 0-prefixed octal (064M is 52M),\n"                \
+	"then an optional b (bytes) or K, M, G, T (powers of 1024): 4096b, 0x1000.\n"              \
 	"A list (-v 1,2, --strategy rcu,kvm) names each entry once.\n"
 
 /* What --json and --plot promise (cli/common/outfile.c). */

@@ -60,17 +60,65 @@ int parse_decimal(const char *s, double *out)
 	return 0;
 }
 
+/*
+ * The number of a size, as KVM selftests' parse_size reads it with
+ * strtoull base 0: "0x" then hex digits, a leading 0 then octal digits
+ * ("064" is 52), else decimal.  Unlike strtoull: no sign, no spaces, and
+ * an overflow is -ERANGE rather than a saturated value.
+ */
+static int parse_size_number(const char *s, uint64_t *out, const char **end)
+{
+	unsigned base = 10, n = 0;
+	uint64_t v = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	} else if (s[0] == '0') {
+		base = 8;
+	}
+	for (;; s++, n++) {
+		unsigned d;
+
+		if (isdigit((unsigned char)*s))
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && isxdigit((unsigned char)*s))
+			d = (unsigned)(tolower((unsigned char)*s) - 'a' + 10);
+		else
+			break;
+		if (d >= base)
+			return -EINVAL; /* "08": strtoull stops at the 8, which is no suffix */
+		if (v > (UINT64_MAX - d) / base)
+			return -ERANGE;
+		v = v * base + d;
+	}
+	if (!n)
+		return -EINVAL; /* "0x" with no digits */
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+/*
+ * A byte size as KVM selftests' parse_size takes it: a number (above) and
+ * an optional suffix b/B (bytes) or k/K, m/M, g/G, t/T (powers of 1024),
+ * and nothing after it.  Sizes are the one exception to "digits only".
+ */
 int parse_size(const char *s, uint64_t *out)
 {
 	const char *end;
 	unsigned shift = 0;
 	uint64_t v;
-	int r = parse_digits(s, &v, &end);
+	int r = parse_size_number(s, &v, &end);
 
 	if (r)
 		return r;
 	switch (*end) {
 	case '\0':
+	case 'b':
+	case 'B':
 		break;
 	case 'k':
 	case 'K':

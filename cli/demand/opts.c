@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "demand/demand.h"
+#include "sweep/sweep_kvm.h"
 
 const char *demand_uffd_name(enum demand_uffd u)
 {
@@ -86,9 +87,15 @@ void demand_opts_parse(struct demand_opts *o, int argc, char **argv)
 		usage_error("-u MINOR: the kvm rows' memory is private anonymous memory, and MINOR "
 			    "faults need shmem or hugetlbfs memory: use -u MISSING, or leave kvm "
 			    "out of --strategy");
+	if (o->uffd == DEMAND_UFFD_MINOR && o->b.backing != TDPMMU_BACKING_SHMEM &&
+	    o->b.backing != TDPMMU_BACKING_SHARED_HUGETLB)
+		usage_error(
+			"-u MINOR: minor faults need shared memory: -s shmem or -s shared_hugetlb "
+			"(as in demand_paging_test)");
 	if (o->overlap && o->uffd != DEMAND_UFFD_NONE)
 		o->single_uffd = true; /* as upstream: -o shares one region, so one uffd */
 	bench_check_layout(&o->b, o->overlap, 1, "-b");
+	sweep_kvm_check_backing(&o->b.sw, o->b.backing);
 }
 
 void demand_opts_command(const struct demand_opts *o, const char *name, char *buf, size_t len)

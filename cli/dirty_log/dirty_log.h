@@ -17,7 +17,10 @@
 
 #include "common/bench_common.h"
 
-#define DIRTY_MAX_ITERATIONS 100
+/* Upstream has no cap; ours keeps the per-iteration counts (16 bytes each) sane. */
+#define DIRTY_MAX_ITERATIONS 1000000
+/* KVM selftests' x86 guest mode, the one we model (-m): 4-level paging, 4K pages. */
+#define DIRTY_MODE_PXXV48_4K 9
 
 struct dirty_opts {
 	struct bench_opts b; /* first: the common setters take the struct as theirs */
@@ -30,19 +33,38 @@ struct dirty_opts {
 	bool eager_split;
 	enum tdpmmu_huge_recovery recover;
 	uint64_t guest_page; /* --guest-page: kvm rows' guest page size (0: 2M) */
+	uint64_t seed;       /* -r: the seed of -w's per-page draw */
+	unsigned mode;       /* -m: DIRTY_MODE_PXXV48_4K; 0 when not given */
+	/* -c: vCPU i runs on CPU pcpus[i]; one more entry pins the main thread. */
+	int pcpus[SWEEP_MAX_VCPUS + 1];
+	unsigned npcpus; /* 0: unpinned */
 };
 
 /* What one run measured beyond struct sweep_run: its extra (flat: free()d whole). */
 struct dirty_extra {
-	uint64_t pages;                                 /* 4K pages, all vCPUs */
-	uint64_t written;                               /* pages the guest writes per pass (-w) */
-	uint64_t dirty[DIRTY_MAX_ITERATIONS + 1];       /* bits set in the log, per iteration */
-	uint64_t reprotected[DIRTY_MAX_ITERATIONS + 1]; /* pages clear re-protected */
+	uint64_t pages;   /* 4K pages, all vCPUs */
+	uint64_t written; /* pages the guest writes per pass (-w) */
 	uint64_t populate_ns, enable_ns, dirty_ns, get_ns, clear_ns, disable_ns;
 	uint64_t dirty_faults, dirty_fast; /* EPT violations of the dirty passes, fast path */
 	uint64_t enable_wrprot;            /* leaves enable write-protected */
 	uint64_t disable_pass_faults;      /* -e */
+	unsigned iterations;
+	/*
+	 * Per iteration 0..iterations: the bits set in the log, then the pages
+	 * clear re-protected (dirty_counts(), dirty_reprotected()).
+	 */
+	uint64_t per_it[];
 };
+
+static inline uint64_t *dirty_counts(const struct dirty_extra *x)
+{
+	return (uint64_t *)x->per_it;
+}
+
+static inline uint64_t *dirty_reprotected(const struct dirty_extra *x)
+{
+	return (uint64_t *)x->per_it + x->iterations + 1;
+}
 
 /* opts.c */
 void dirty_opts_parse(struct dirty_opts *o, int argc, char **argv);
@@ -50,6 +72,11 @@ void dirty_opts_parse(struct dirty_opts *o, int argc, char **argv);
 void dirty_opts_command(const struct dirty_opts *o, char *buf, size_t len);
 const char *dirty_recover_name(enum tdpmmu_huge_recovery r);
 unsigned dirty_log_flags(const struct dirty_opts *o);
+
+/* A zeroed extra for @iterations iterations (fatal when out of memory). */
+struct dirty_extra *dirty_extra_alloc(unsigned iterations);
+/* -c: pin the calling thread to vCPU @vcpu's CPU (no-op unpinned). */
+void dirty_pin_vcpu(const struct dirty_opts *o, unsigned vcpu);
 
 /* run.c: the sweep's run function (@opts: struct dirty_opts). */
 void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out);

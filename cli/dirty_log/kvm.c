@@ -95,7 +95,7 @@ static void iteration(struct kvm_dirty_run *d, unsigned it)
 		r = kvm_dirty_log_get(d->vm, s, d->bitmap);
 		get_ns += now_ns() - t0;
 		check(d, r, "KVM_GET_DIRTY_LOG", s);
-		d->x->dirty[it] += (uint64_t)r;
+		dirty_counts(d->x)[it] += (uint64_t)r;
 		oracle(d, s, it, all);
 		if (!d->manual)
 			continue;
@@ -148,9 +148,7 @@ void dirty_log_kvm_run(void *opts, struct sweep_run *out)
 	struct kvm_vcpu_kstats before;
 	uint64_t t0;
 
-	d.x = calloc(1, sizeof(*d.x));
-	if (!d.x)
-		fatal("out of memory");
+	d.x = dirty_extra_alloc(o->iterations);
 	out->extra = d.x;
 	if (kvm_vm_create(&ko, &d.vm, d.why, sizeof(d.why)))
 		fail(&d, "creating the VM");

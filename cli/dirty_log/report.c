@@ -22,8 +22,9 @@ static void print_settings(const void *opts, FILE *f)
 		o->b.sw.payload ? "real host memory (--payload)" : "no payload");
 	fprintf(f,
 		"           %u iterations; populate writes every page, then %u%% writes per "
-		"pass; %s order\n",
-		o->iterations, o->write_pct, o->random_order ? "random (-a)" : "ascending");
+		"pass (seed %llu); %s order\n",
+		o->iterations, o->write_pct, (unsigned long long)o->seed,
+		o->random_order ? "random (-a)" : "ascending");
 	fprintf(f, "           %s; %s; recover %s on disable; vCPUs %s while disabling\n",
 		o->no_manual ? "-g: get clears and re-protects" : "MANUAL_PROTECT | INITIALLY_SET",
 		o->eager_split ? "eager split" : "no eager split", dirty_recover_name(o->recover),
@@ -50,12 +51,12 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 		uint64_t reprotected = 0;
 
 		for (unsigned it = 1; it <= o->iterations; it++)
-			reprotected += x->reprotected[it];
+			reprotected += dirty_reprotected(x)[it];
 		fprintf(f,
 			"%-14s %5u %10.6f %10" PRIu64 " %10" PRIu64 " %12" PRIu64 " %12" PRIu64
 			" %10" PRIu64 " %10" PRIu64 "\n",
 			sweep_strategy_name(row->strategy), row->vcpus, (double)x->disable_ns / 1e9,
-			x->pages, x->dirty[o->iterations], reprotected, x->dirty_faults,
+			x->pages, dirty_counts(x)[o->iterations], reprotected, x->dirty_faults,
 			x->dirty_fast,
 			o->run_while_disabling ? x->disable_pass_faults : x->enable_wrprot);
 	}
@@ -78,10 +79,10 @@ static void json_config(const void *opts, FILE *f)
 	fprintf(f,
 		", \"iterations\": %u, \"manual_protect\": %s, \"initially_set\": %s,\n"
 		"    \"run_vcpus_while_disabling\": %s, \"write_pct\": %u, "
-		"\"random_access\": %s, \"memslots\": %u, \"eager_split\": %s, "
-		"\"recover\": \"%s\"}",
+		"\"seed\": %" PRIu64 ", \"random_access\": %s, \"memslots\": %u, "
+		"\"eager_split\": %s, \"recover\": \"%s\"}",
 		o->iterations, o->no_manual ? "false" : "true", o->no_manual ? "false" : "true",
-		o->run_while_disabling ? "true" : "false", o->write_pct,
+		o->run_while_disabling ? "true" : "false", o->write_pct, o->seed,
 		o->random_order ? "true" : "false", o->slots, o->eager_split ? "true" : "false",
 		dirty_recover_name(o->recover));
 }
@@ -103,9 +104,9 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 		"      \"pages\": %" PRIu64 ", \"written_per_pass\": %" PRIu64
 		", \"dirty_pages\": ",
 		x->pages, x->written);
-	json_list(f, x->dirty, o->iterations);
+	json_list(f, dirty_counts(x), o->iterations);
 	fputs(", \"reprotected_pages\": ", f);
-	json_list(f, x->reprotected, o->iterations);
+	json_list(f, dirty_reprotected(x), o->iterations);
 	fprintf(f,
 		",\n      \"dirty_memory_seconds\": %.9f, \"get_dirty_log_seconds\": %.9f, "
 		"\"clear_dirty_log_seconds\": %.9f,\n      \"dirty_faults\": %" PRIu64

@@ -17,7 +17,10 @@
  *
  * Checks (exit 1 when one fails): each iteration the log holds exactly the
  * pages the guest wrote (all pages in iteration 1 with INITIALLY_SET),
- * because whether a page is written depends on its gfn only.
+ * because whether a page is written depends on its gfn and -r only.
+ *
+ * -c: each vCPU thread pins itself to its CPU on its first access (a
+ * guest program wrapped around page_guest_next).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,12 +29,42 @@
 #include "common/util.h"
 #include "dirty_log/dirty_log.h"
 
+/* One vCPU's guest program; pinned on its first access when -c is given. */
+struct dirty_guest {
+	struct page_guest g; /* first: page_guest_next takes the same pointer */
+	const struct dirty_opts *o;
+	unsigned vcpu;
+	bool pinned;
+};
+
+static bool dirty_guest_next(void *ctx, struct tdpmmu_access *a)
+{
+	struct dirty_guest *dg = ctx;
+
+	if (!dg->pinned) {
+		dirty_pin_vcpu(dg->o, dg->vcpu);
+		dg->pinned = true;
+	}
+	return page_guest_next(&dg->g, a);
+}
+
+struct dirty_extra *dirty_extra_alloc(unsigned iterations)
+{
+	struct dirty_extra *x =
+		calloc(1, sizeof(*x) + 2 * ((size_t)iterations + 1) * sizeof(x->per_it[0]));
+
+	if (!x)
+		fatal("out of memory");
+	x->iterations = iterations;
+	return x;
+}
+
 struct dirty_run {
 	const struct dirty_opts *o;
 	bool verbose; /* the selftest's lines: a single run */
 	struct tdpmmu_vm *vm;
 	struct bench_pool *pool;
-	struct page_guest *guests;
+	struct dirty_guest *guests;
 	uint64_t *bitmap; /* one slot's */
 	uint64_t slot_pages;
 	struct sweep_run *out;
@@ -65,7 +98,7 @@ static void setup_pass(struct dirty_run *d, unsigned write_pct)
 	uint64_t n = bench_pages_per_vcpu(&d->o->b);
 
 	for (unsigned i = 0; i < d->o->b.sw.vcpus; i++)
-		page_guest_init(&d->guests[i], (uint64_t)i * n, n, i, d->o->random_order,
+		page_guest_init(&d->guests[i].g, (uint64_t)i * n, n, i, d->o->random_order,
 				write_pct);
 }
 
@@ -115,7 +148,7 @@ static void get_and_clear(struct dirty_run *d, unsigned it)
 		r = tdpmmu_dirty_log_get(d->vm, s, d->bitmap);
 		get_ns += now_ns() - t0;
 		check(r, "getting the dirty log", s);
-		d->x->dirty[it] += (uint64_t)r;
+		dirty_counts(d->x)[it] += (uint64_t)r;
 		if (d->o->no_manual)
 			continue;
 		t0 = now_ns();
@@ -124,7 +157,7 @@ static void get_and_clear(struct dirty_run *d, unsigned it)
 				continue;
 			r = tdpmmu_dirty_log_clear(d->vm, s, w * 64, d->bitmap[w]);
 			check(r, "clearing the dirty log", s);
-			d->x->reprotected[it] += (uint64_t)r;
+			dirty_reprotected(d->x)[it] += (uint64_t)r;
 		}
 		clear_ns += now_ns() - t0;
 	}
@@ -157,17 +190,19 @@ static void iteration(struct dirty_run *d, unsigned it)
 	if (d->verbose) {
 		printf("Iteration %u: %llu of %llu pages dirty in the log; %llu faults (%llu fast "
 		       "path)",
-		       it, (unsigned long long)d->x->dirty[it], (unsigned long long)d->x->pages,
-		       (unsigned long long)faults, (unsigned long long)(fast - fast_before));
+		       it, (unsigned long long)dirty_counts(d->x)[it],
+		       (unsigned long long)d->x->pages, (unsigned long long)faults,
+		       (unsigned long long)(fast - fast_before));
 		if (!d->o->no_manual)
-			printf("; %llu re-protected", (unsigned long long)d->x->reprotected[it]);
+			printf("; %llu re-protected",
+			       (unsigned long long)dirty_reprotected(d->x)[it]);
 		printf("\n\n");
 	}
-	if (d->x->dirty[it] != want)
+	if (dirty_counts(d->x)[it] != want)
 		fatal("check failed: %s, %u vCPU%s: iteration %u: %llu pages dirty in the log, "
 		      "expected %llu (%s)",
 		      tdpmmu_strategy_name(sw->strategy), sw->vcpus, sw->vcpus == 1 ? "" : "s", it,
-		      (unsigned long long)d->x->dirty[it], (unsigned long long)want,
+		      (unsigned long long)dirty_counts(d->x)[it], (unsigned long long)want,
 		      all ? "INITIALLY_SET: every page" : "the pages the guest wrote");
 }
 
@@ -219,7 +254,7 @@ static void print_summary(const struct dirty_run *d)
 	}
 	printf("\npages dirty per iteration:");
 	for (unsigned i = 1; i <= n; i++)
-		printf(" %llu", (unsigned long long)x->dirty[i]);
+		printf(" %llu", (unsigned long long)dirty_counts(x)[i]);
 	printf(" (of %llu; the guest writes %llu per pass)\n", (unsigned long long)x->pages,
 	       (unsigned long long)x->written);
 	printf("leaves write-protected by enable: %llu\n\ncounters at the end:\n",
@@ -250,9 +285,7 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 	void **ctx;
 
 	d.verbose = !latency_round && sweep_single_run(&o->b.sw);
-	d.x = calloc(1, sizeof(*d.x));
-	if (!d.x)
-		fatal("out of memory");
+	d.x = dirty_extra_alloc(o->iterations);
 	out->extra = d.x;
 	tdpmmu_vm_config_init(&cfg);
 	d.vm = bench_vm_create(&cfg, &o->b, false, o->slots);
@@ -265,9 +298,13 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 	d.bitmap = calloc((d.slot_pages + 63) / 64, sizeof(uint64_t));
 	if (!d.guests || !ctx || !d.bitmap)
 		fatal("out of memory");
-	for (unsigned i = 0; i < o->b.sw.vcpus; i++)
+	for (unsigned i = 0; i < o->b.sw.vcpus; i++) {
+		d.guests[i].o = o;
+		d.guests[i].vcpu = i;
 		ctx[i] = &d.guests[i];
-	d.pool = bench_pool_create(d.vm, o->b.sw.vcpus, page_guest_next, ctx,
+	}
+	d.pool = bench_pool_create(d.vm, o->b.sw.vcpus,
+				   o->npcpus ? dirty_guest_next : page_guest_next, ctx,
 				   latency_round ? TDPMMU_RUN_LATENCY : 0);
 	if (d.verbose) {
 		progress_clear();

@@ -59,20 +59,19 @@ static const struct cli_option mixed_options[] = {
 
 static void mixed_check_opts(struct mixed_opts *o)
 {
-	uint64_t align = backing_align_bytes(o->b.backing);
-	char size[32], page[32];
+	char size[32];
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
-	format_size(align, page, sizeof(page));
 	/*
-	 * Two memslots at every vCPU count: -b must halve into whole backing
-	 * pages.  Checked first: the layout's own check would name the slot
-	 * count as if it were -b's value.
+	 * Two memslots at every vCPU count: -b must halve into whole 4K pages
+	 * (not whole backing pages: a slot maps smaller pages where the
+	 * backing's do not fit).  Checked first: the layout's own check would
+	 * name the slot count as if it were -b's value.
 	 */
-	if (o->b.bytes_per_vcpu % align == 0 && o->b.bytes_per_vcpu % (2 * align))
+	if (o->b.bytes_per_vcpu % (2 * GUEST_PAGE_BYTES))
 		usage_error("-b %s: mixed splits guest memory into two memslots, so -b must be "
-			    "an even number of %s pages",
-			    size, page);
+			    "an even number of 4K pages",
+			    size);
 	bench_check_layout(&o->b, false, 2, "-b");
 	bg_opts_check_remap((struct bg_opts *)o);
 }

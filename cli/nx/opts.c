@@ -1,5 +1,5 @@
 /*
- * opts.c - the flags of `tdpmmu bench nx-recovery`: -v, -b, -s, --period,
+ * opts.c - the flags of `tdpmmu bench nx-recovery`: -v, -b, -s, -p/--period,
  * --ratio, --seconds and the sweep's common ones; the layout checks that
  * must pass before anything runs, and the flags written back out as the
  * report's command line.  Main thread only, before anything runs.
@@ -33,7 +33,7 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 static const struct cli_option nx_options[] = {
 	{ 'b', NULL, true, bench_set_size },
 	{ 's', NULL, true, bench_set_backing },
-	{ 0, "period", true, set_period },
+	{ 'p', "period", true, set_period },
 	{ 0, "ratio", true, set_ratio },
 	{ 0, "seconds", true, set_seconds },
 	SWEEP_CLI_OPTIONS,
@@ -45,7 +45,9 @@ static const struct cli_option nx_options[] = {
 void nx_opts_parse(struct nx_opts *o, int argc, char **argv)
 {
 	*o = (struct nx_opts){ .period_ms = 10, .ratio = 10, .seconds = 5 };
-	bench_opts_init(&o->b, TDPMMU_BACKING_HUGETLB_2M);
+	/* nx_huge_pages_perf_test's defaults: -b 2G, -s anonymous. */
+	bench_opts_init(&o->b, TDPMMU_BACKING_ANON);
+	o->b.bytes_per_vcpu = 2ull << 30;
 	parse_options(nx_options, argc, argv, o, "bench nx-recovery");
 	bench_check_layout(&o->b, false, 1, "-b");
 }

@@ -93,14 +93,10 @@ static uint64_t machine_memory(void)
 static void check_memory(const struct populate_opts *o)
 {
 	uint64_t max_pages = 1ull << (o->sw.levels * tdpmmu_pt_bits()), mem = machine_memory();
-	uint64_t align = backing_align_bytes(o->backing);
-	char size[32], limit[32], page[32], need[32], have[32];
+	char size[32], limit[32], need[32], have[32];
 
 	format_size(o->bytes_per_vcpu, size, sizeof(size));
-	format_size(align, page, sizeof(page));
-	if (o->bytes_per_vcpu % align)
-		usage_error("-s %s: -b %s is not a multiple of its %s pages",
-			    backing_kvm_name(o->backing), size, page);
+	/* Not a multiple of the backing's page is fine: smaller pages map the rest. */
 	for (int i = 0; i < o->sw.nr_counts; i++) {
 		unsigned n = o->overlap ? 1 : o->sw.counts[i];
 		uint64_t bytes;
@@ -134,6 +130,7 @@ void populate_opts_parse(struct populate_opts *o, int argc, char **argv)
 	parse_options(populate_options, argc, argv, o, "bench populate");
 	check_memory(o);
 	sweep_kvm_check_size(&o->sw, o->bytes_per_vcpu, o->overlap);
+	sweep_kvm_check_backing(&o->sw, o->backing);
 	if (o->prefault && !o->sw.strategies[SWEEP_KVM])
 		usage_error("--prefault: only kvm rows populate host memory first; add kvm to "
 			    "--strategy (e.g. rcu,kvm)");

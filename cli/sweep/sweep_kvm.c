@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "common/backing.h"
 #include "kvm/kvm_vm.h"
 #include "sweep/sweep.h"
 #include "sweep/sweep_kvm.h"
@@ -199,6 +200,16 @@ uint64_t sweep_kvm_guest_page_arg(const char *opt, const char *arg)
 	if (!strcmp(arg, "4K") || !strcmp(arg, "4k"))
 		return KVM_GUEST_PAGE_BYTES;
 	usage_error("%s: '%s' is not 2M or 4K", opt, arg);
+}
+
+void sweep_kvm_check_backing(const struct sweep_opts *o, enum tdpmmu_backing b)
+{
+	if (!o->strategies[SWEEP_KVM])
+		return;
+	if (b == TDPMMU_BACKING_SHMEM || b == TDPMMU_BACKING_SHARED_HUGETLB)
+		usage_error("-s %s: the kvm rows' VMM maps private memory only (anonymous, THP, "
+			    "hugetlb): leave kvm out of --strategy or pick one of those",
+			    backing_kvm_name(b));
 }
 
 void sweep_kvm_check_size(const struct sweep_opts *o, uint64_t bytes, bool overlap)

@@ -36,5 +36,7 @@ uint64_t sweep_kvm_guest_page_arg(const char *opt, const char *arg);
  * one region for all with @overlap.
  */
 void sweep_kvm_check_size(const struct sweep_opts *o, uint64_t bytes, bool overlap);
+/* With kvm rows, -s must be a backing the VMM maps (anonymous, THP, hugetlb): exit 2 otherwise. */
+void sweep_kvm_check_backing(const struct sweep_opts *o, enum tdpmmu_backing b);
 
 #endif /* TDPMMU_CLI_SWEEP_KVM_H */

@@ -213,6 +213,10 @@ int torture_main(int argc, char **argv)
 
 	memset(o.strategies, 1, sizeof(o.strategies));
 	parse_options(torture_options, argc, argv, &o, "torture");
+	if (cli_parse_only()) {
+		printf("parse only: tdpmmu torture: valid; nothing was run\n");
+		return 0;
+	}
 	printf("tdpmmu %s torture: %.1f s per strategy, %u vCPUs, seed %llu, checks every %u ms, "
 	       "delays at 1 in %u race windows, 1 in %u table allocations failing, "
 	       "quarantine %s\n",

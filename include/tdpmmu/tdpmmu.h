@@ -24,8 +24,7 @@
  *
  * Errors are negative errno values; a call that fails changes nothing.
  *   -EINVAL  malformed argument (NULL handle, bad level count, empty or
- *            reversed range, unknown backing or access flag, misaligned
- *            hugetlb slot)
+ *            reversed range, unknown backing or access flag)
  *   -ERANGE  gfn or range beyond the guest address width
  *   -EEXIST  memslot overlaps an existing one, or its id is taken
  *   -ENOENT  no memslot maps the gfn
@@ -235,11 +234,22 @@ uint64_t tdpmmu_vm_max_gfn(const struct tdpmmu_vm *vm);
  * huge-page recovery) and wait for a memslot RCU grace period; they run
  * concurrently with faults and vCPUs.
  */
+/*
+ * The largest page each backing gives is mapped wherever its aligned block
+ * lies wholly inside the slot; a slot may start and end anywhere (4 KiB
+ * granular), and where a huge page does not fit (a 3 MiB hugetlb-1g slot)
+ * the next smaller one that does is used, down to 4 KiB, as KVM does.
+ * The hugetlb kinds are never remapped (tdpmmu_host_remap: -EINVAL).
+ */
 enum tdpmmu_backing {
 	TDPMMU_BACKING_ANON = 0,   /* 4 KiB pages */
 	TDPMMU_BACKING_THP,        /* 2 MiB where the 2 MiB block lies in the slot */
-	TDPMMU_BACKING_HUGETLB_2M, /* slot must be 2 MiB aligned */
-	TDPMMU_BACKING_HUGETLB_1G, /* slot must be 1 GiB aligned */
+	TDPMMU_BACKING_HUGETLB_2M, /* 2 MiB pages */
+	TDPMMU_BACKING_HUGETLB_1G, /* 1 GiB pages */
+	/* Shared memory, for userfaultfd MINOR (selftests' VM_MEM_SRC_SHMEM): 4 KiB pages. */
+	TDPMMU_BACKING_SHMEM,
+	/* Shared hugetlbfs memory (VM_MEM_SRC_SHARED_HUGETLB): 2 MiB pages. */
+	TDPMMU_BACKING_SHARED_HUGETLB,
 	TDPMMU_NR_BACKINGS,
 };
 
@@ -274,14 +284,17 @@ int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot);
 int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id);
 int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn);
 
-/* "anon", "thp", "hugetlb-2m", "hugetlb-1g"; NULL if out of range. */
+/*
+ * "anon", "thp", "hugetlb-2m", "hugetlb-1g", "shmem", "shared-hugetlb";
+ * NULL if out of range.
+ */
 const char *tdpmmu_backing_name(enum tdpmmu_backing b);
 /*
  * The names tdpmmu_backing_name() gives.  Parsing also takes KVM
  * selftests' backing source names, as the tdpmmu program's -s does:
  * "anonymous", "anonymous_thp", "anonymous_hugetlb" and
  * "anonymous_hugetlb_2mb" (both 2M), "anonymous_hugetlb_1gb", and
- * "hugetlb_2mb", "hugetlb_1gb".  Exact matches only (case counts);
+ * "hugetlb_2mb", "hugetlb_1gb", "shmem" and "shared_hugetlb".  Exact matches only (case counts);
  * -EINVAL otherwise, @out untouched.
  */
 int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out);

@@ -18,10 +18,9 @@
 #include "base/rcu_thread.h"
 
 static const int backing_level[TDPMMU_NR_BACKINGS] = {
-	[TDPMMU_BACKING_ANON] = TDP_LEVEL_4K,
-	[TDPMMU_BACKING_THP] = TDP_LEVEL_2M,
-	[TDPMMU_BACKING_HUGETLB_2M] = TDP_LEVEL_2M,
-	[TDPMMU_BACKING_HUGETLB_1G] = TDP_LEVEL_1G,
+	[TDPMMU_BACKING_ANON] = TDP_LEVEL_4K,       [TDPMMU_BACKING_THP] = TDP_LEVEL_2M,
+	[TDPMMU_BACKING_HUGETLB_2M] = TDP_LEVEL_2M, [TDPMMU_BACKING_HUGETLB_1G] = TDP_LEVEL_1G,
+	[TDPMMU_BACKING_SHMEM] = TDP_LEVEL_4K,      [TDPMMU_BACKING_SHARED_HUGETLB] = TDP_LEVEL_2M,
 };
 
 static const char *const backing_names[TDPMMU_NR_BACKINGS] = {
@@ -29,6 +28,8 @@ static const char *const backing_names[TDPMMU_NR_BACKINGS] = {
 	[TDPMMU_BACKING_THP] = "thp",
 	[TDPMMU_BACKING_HUGETLB_2M] = "hugetlb-2m",
 	[TDPMMU_BACKING_HUGETLB_1G] = "hugetlb-1g",
+	[TDPMMU_BACKING_SHMEM] = "shmem",
+	[TDPMMU_BACKING_SHARED_HUGETLB] = "shared-hugetlb",
 };
 
 const char *tdpmmu_backing_name(enum tdpmmu_backing b)
@@ -38,8 +39,8 @@ const char *tdpmmu_backing_name(enum tdpmmu_backing b)
 
 /*
  * The other spellings parsing takes: KVM selftests' backing source names
- * (vm_mem_backing_src_alias, less the kinds not modelled here, shmem and
- * the other hugetlb sizes), where a bare "anonymous_hugetlb" is the
+ * (vm_mem_backing_src_alias, less the other hugetlb sizes; "shmem" is
+ * both a selftests name and ours), where a bare "anonymous_hugetlb" is the
  * default 2M size, and the short forms the issue tracker uses.  The
  * program's -s parses with this function, so it takes the same names.
  */
@@ -54,6 +55,7 @@ static const struct {
 	{ "anonymous_hugetlb_1gb", TDPMMU_BACKING_HUGETLB_1G },
 	{ "hugetlb_2mb", TDPMMU_BACKING_HUGETLB_2M },
 	{ "hugetlb_1gb", TDPMMU_BACKING_HUGETLB_1G },
+	{ "shared_hugetlb", TDPMMU_BACKING_SHARED_HUGETLB },
 };
 
 int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out)
@@ -156,7 +158,10 @@ const struct tdp_memslot *tdp_host_find_slot(const struct tdp_memslots *s, uint6
  * Largest level whose aligned block around @gfn lies in the slot and in one
  * host page.  Above 2M only hugetlb-1g slots qualify, and those are never
  * remapped, so their blocks stay contiguous and checking the first frame
- * is enough.
+ * is enough.  The slot bounds are KVM's lpage_info "disallowed" marks at
+ * a slot's unaligned ends: a slot smaller than its backing page (3M of
+ * hugetlb-1g) maps 2M where a whole aligned 2M block is inside it and 4K
+ * at the ends, and no leaf ever covers a gfn outside the slot.
  */
 static int max_mapping_level(const struct tdp_memslot *m, uint64_t gfn)
 {
@@ -276,7 +281,8 @@ int tdp_host_remap(struct tdp_host *h, uint64_t start, uint64_t end, bool huge)
 		if (!overlaps(m, start, end))
 			continue;
 		if (m->desc.backing == TDPMMU_BACKING_HUGETLB_2M ||
-		    m->desc.backing == TDPMMU_BACKING_HUGETLB_1G) {
+		    m->desc.backing == TDPMMU_BACKING_HUGETLB_1G ||
+		    m->desc.backing == TDPMMU_BACKING_SHARED_HUGETLB) {
 			r = -EINVAL;
 			goto out;
 		}

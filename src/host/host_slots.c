@@ -25,20 +25,21 @@
 #include "host/host.h"
 #include "base/rcu_thread.h"
 
+/*
+ * Any 4K-granular place and size, huge backings included, as KVM takes
+ * them: a hugetlb slot need not start or end on its huge page (upstream's
+ * selftests add 3M of hugetlb-1g memory).  The frames stay congruent to
+ * the gfns modulo 1 GiB (tdp_host_add_slot) and the fault path maps only
+ * pages that lie wholly inside the slot (max_mapping_level in host.c), so
+ * such a slot maps 2M and 4K pages where its huge pages do not fit.
+ */
 static int validate_slot(const struct tdp_host *h, const struct tdpmmu_memslot *d)
 {
-	uint64_t align;
-
 	if (!d || (unsigned)d->backing >= TDPMMU_NR_BACKINGS ||
 	    (d->flags & ~TDPMMU_MEMSLOT_READONLY) || d->npages == 0)
 		return -EINVAL;
 	if (d->base_gfn >= h->max_gfn || d->npages > h->max_gfn - d->base_gfn)
 		return -ERANGE;
-	if (d->backing == TDPMMU_BACKING_HUGETLB_2M || d->backing == TDPMMU_BACKING_HUGETLB_1G) {
-		align = tdp_pages_per_level(tdp_backing_level(d->backing));
-		if ((d->base_gfn | d->npages) & (align - 1))
-			return -EINVAL;
-	}
 	return 0;
 }
 

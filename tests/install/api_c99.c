@@ -54,7 +54,7 @@ static void check_backings(void)
 		{ "hugetlb_1gb", TDPMMU_BACKING_HUGETLB_1G },
 	};
 	static const char *const bad[] = {
-		"", "Anonymous", "shmem", "anonymous_hugetlb_16kb", "hugetlb", "anon ", "thp2"
+		"", "Anonymous", "Shmem", "anonymous_hugetlb_16kb", "hugetlb", "anon ", "thp2"
 	};
 	enum tdpmmu_backing b;
 	size_t i;

@@ -233,10 +233,6 @@ static uint64_t align_down(uint64_t g, uint64_t n)
 	return g & ~(n - 1);
 }
 
-static bool is_hugetlb(enum tdpmmu_backing b)
-{
-	return b == TDPMMU_BACKING_HUGETLB_2M || b == TDPMMU_BACKING_HUGETLB_1G;
-}
 static void recent_push(uint64_t g)
 {
 	F.recent[F.nrecent++ % NR_RECENT] = g;
@@ -658,7 +654,6 @@ static void op_fault(void)
 static void slot_add(struct tdpmmu_memslot *d)
 {
 	unsigned t1 = 0, t2 = 0;
-	uint64_t align;
 	int r;
 
 	if ((unsigned)d->backing >= TDPMMU_NR_BACKINGS || (d->flags & ~TDPMMU_MEMSLOT_READONLY) ||
@@ -666,11 +661,7 @@ static void slot_add(struct tdpmmu_memslot *d)
 		t1 |= REF_E_EINVAL;
 	if (d->base_gfn >= F.max_gfn || d->npages > F.max_gfn - d->base_gfn)
 		t1 |= REF_E_ERANGE;
-	if (is_hugetlb(d->backing)) {
-		align = d->backing == TDPMMU_BACKING_HUGETLB_2M ? MB2_PAGES : GB_PAGES;
-		if ((d->base_gfn | d->npages) & (align - 1))
-			t1 |= REF_E_EINVAL;
-	}
+	/* Any 4K place and size is valid, hugetlb too: huge pages map where they fit. */
 	/* A valid slot stays small enough to allocate and walk (harness limit). */
 	if (!t1 && d->npages > SLOT_PAGES_CAP) {
 		d->npages = F.max_gfn - d->base_gfn + 1;
@@ -798,10 +789,6 @@ static void op_slot_move(void)
 	} else {
 		if (nb >= F.max_gfn || s->d.npages > F.max_gfn - nb)
 			t1 |= REF_E_ERANGE;
-		if (s->d.backing == TDPMMU_BACKING_HUGETLB_2M && (nb & (MB2_PAGES - 1)))
-			t1 |= REF_E_EINVAL;
-		if (s->d.backing == TDPMMU_BACKING_HUGETLB_1G && (nb & (GB_PAGES - 1)))
-			t1 |= REF_E_EINVAL;
 		t2 = ref_slot_move_errors(s, nb);
 		/* Pages whose frames must move with them. */
 		idx[nidx++] = 0;

@@ -315,6 +315,7 @@ int ref_host_level(uint64_t g)
 		l = 3;
 		break;
 	case TDPMMU_BACKING_HUGETLB_2M:
+	case TDPMMU_BACKING_SHARED_HUGETLB:
 	case TDPMMU_BACKING_THP:
 		l = 2;
 		break;
@@ -464,7 +465,8 @@ unsigned ref_remap_errors(uint64_t start, uint64_t end)
 			hi = b;
 		any = true;
 		huge |= s->d.backing == TDPMMU_BACKING_HUGETLB_2M ||
-			s->d.backing == TDPMMU_BACKING_HUGETLB_1G;
+			s->d.backing == TDPMMU_BACKING_HUGETLB_1G ||
+			s->d.backing == TDPMMU_BACKING_SHARED_HUGETLB;
 	}
 	for (int i = 0; i < ref.ninval; i++)
 		covered |= ref.inval[i].start <= lo && hi <= ref.inval[i].end;

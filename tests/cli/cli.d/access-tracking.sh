@@ -4,11 +4,11 @@
 for pattern in "-v LIST" "-o " "--flush" "--strategy LIST" "--repeat N" "--levels N" \
 	"--payload" "--plot FILE" "Mpages/s" "Populating memory" "Writing to populated memory" \
 	"Reading from populated memory" "Mark memory idle" "Writing to idle memory" \
-	"Reading from idle memory" "still idle"; do
+	"Reading from idle memory" "still idle" "-w N"; do
 	expect_ok "bench access-tracking --help names $pattern" "$pattern" bench access-tracking --help
 done
 expect_usage "access-tracking: value to --flush" bench access-tracking --flush=yes
-expect_usage "access-tracking: -w is not an access-tracking flag" bench access-tracking -w 50
+expect_usage "access-tracking: -w is a number, not a percentage" bench access-tracking -w 50%
 expect_usage "access-tracking: duplicate vCPU count" bench access-tracking -v 2,2
 expect_usage "access-tracking: unknown strategy in a list" \
 	bench access-tracking --strategy all,epoch
@@ -42,6 +42,21 @@ done
 # with --flush every access walks again and sets Accessed.
 expect_ok "access-tracking in the TLB warns" "WARNING: vCPU0: Too many pages still idle" \
 	bench access-tracking -b 1M
+# -w: >0 warns, 0 fails (exit 1, naming the vCPU), <0 and the default auto
+# (simulated rows: warn).
+expect_ok "access-tracking -w 1 warns" "WARNING: vCPU0: Too many pages still idle" \
+	bench access-tracking -b 1M -w 1
+expect_ok "access-tracking -w -1 warns" "WARNING: vCPU0: Too many pages still idle" \
+	bench access-tracking -b 1M -w -1
+run bench access-tracking -b 1M -w 0
+[ "$rc" -eq 1 ] && grep -q "^tdpmmu: vCPU0: Too many pages still idle (256 out of 256)" "$tmp/err" ||
+	fail "access-tracking -w 0: idle pages did not fail the run"
+expect_ok "access-tracking -w 0 --flush passes" "still idle after reading: 0 of 256" \
+	bench access-tracking -b 1M -w 0 --flush
+for bad in x 1.5 ""; do
+	expect_usage "access-tracking: -w '$bad'" bench access-tracking -w "$bad"
+	grep -q "^tdpmmu: -w: " "$tmp/err" || fail "access-tracking -w '$bad': flag not named"
+done
 expect_ok "access-tracking --flush" "still idle after reading: 0 of 512" \
 	bench access-tracking -b 1M -v 2 -o --flush
 grep -q "WARNING" "$tmp/out" && fail "access-tracking --flush: pages still idle"

@@ -11,8 +11,8 @@ done
 # Bad input: exit 2 before anything runs, and no --json file.
 never=$tmp/never-demand.json
 for bad in "-u MISSING -d -1" "-u MISSING -d 1000001" "-u MISSING -d 1e3" "-u MISSING -d 10us" \
-	"-d 10" "-d 0" "-a" "-u" "-u missed" "-u MINOR --strategy rcu,kvm" "-v 0" "-v 1,1" \
-	"-b 5000" "-b 0" "--strategy rcu,epoch" "-s shmem" "-s anonymous_hugetlb_2mb -b 1M" \
+	"-d 10" "-d 0" "-a" "-u" "-u missed" "-u MINOR --strategy rcu,kvm" "-u MINOR" "-u MINOR -s anonymous_thp" "-v 0" "-v 1,1" \
+	"-b 5000" "-b 0" "--strategy rcu,epoch" "-s anonymous_hugetlb_16kb" \
 	"--levels 3" "--repeat 0" "--plot $tmp/demand.txt" "-v 1000 -b 1T" "-x" "--random=1"; do
 	# shellcheck disable=SC2086 # the flags split on purpose
 	expect_usage "demand-paging: bad input" bench demand-paging $bad --json "$never"

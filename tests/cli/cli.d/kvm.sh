@@ -58,6 +58,8 @@ kvm_rows_check() {
 }
 
 expect_usage "kvm: a scenario without kvm rows" bench huge-over-table --strategy kvm
+expect_usage "kvm: a shared backing the VMM does not map" bench populate -s shmem --strategy rcu,kvm
+expect_usage "kvm: shared_hugetlb on demand-paging" bench demand-paging -u MISSING -s shared_hugetlb --strategy kvm
 expect_usage "kvm: in a bad list" bench populate --strategy kvm,
 expect_ok "populate --help names --prefault" "--prefault" bench populate --help
 expect_ok "populate --help names kvm" "kvm" bench populate --help

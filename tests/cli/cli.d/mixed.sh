@@ -13,7 +13,7 @@ done
 never=$tmp/never-mixed.json
 for bad in "--seconds 0" "--seconds x" "--dirty-rate -1" "--dirty-rate 100001" \
 	"--age-rate often" "--nx-rate 1.5" "--inval-rate 100001" "--range 0" "--range 6K" \
-	"--remap 101" "-w 101" "-v 0" "-v 2,2" "-b 4K" "-s shmem" "-s hugetlb-2m -b 2M" \
+	"--remap 101" "-w 101" "-v 0" "-v 2,2" "-b 4K" "-s anonymous_hugetlb_16kb" \
 	"-s hugetlb-2m -b 4M --remap 1" "--strategy epoch" "--levels 6" "--repeat x" \
 	"--frobnicate" "extra" "--plot $tmp/mixed.gif"; do
 	# shellcheck disable=SC2086

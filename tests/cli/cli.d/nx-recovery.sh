@@ -2,8 +2,8 @@
 # which defines run, expect_ok, expect_usage, fail, $prog and $tmp).
 
 for pattern in "-v LIST" "--strategy LIST" "--repeat N" "--levels N" \
-	"--payload" "--plot FILE" "--period MS" "--ratio N" "--seconds S" "baseline" "p99.9" \
-	"anonymous_hugetlb_2mb)" "rec max us" "10x lower than"; do
+	"--payload" "--plot FILE" "-p, --period MS" "default 2G" "default anonymous" "--ratio N" "--seconds S" "baseline" "p99.9" \
+	"anonymous_hugetlb_2mb (2M)" "rec max us" "10x lower than"; do
 	expect_ok "bench nx-recovery --help names $pattern" "$pattern" bench nx-recovery --help
 done
 
@@ -13,7 +13,11 @@ expect_usage "nx-recovery: zero seconds" bench nx-recovery --seconds 0
 expect_usage "nx-recovery: under 0.05 seconds" bench nx-recovery --seconds 0.01
 expect_usage "nx-recovery: over an hour" bench nx-recovery --seconds 3601
 expect_usage "nx-recovery: period not a number" bench nx-recovery --period 1s
-expect_usage "nx-recovery: default backing needs 2M multiples" bench nx-recovery -b 1M
+expect_usage "nx-recovery: -p zero period" bench nx-recovery -p 0
+grep -q "^tdpmmu: -p: " "$tmp/err" || fail "nx-recovery -p 0: flag not named"
+# The selftest's defaults (-b 2G -s anonymous) and -p as the period.
+expect_ok "nx-recovery defaults" "-b 2G -s anonymous --period 7 " \
+	bench nx-recovery -p 7 --seconds 0.05
 expect_usage "nx-recovery: bad level count" bench nx-recovery --levels 3
 expect_usage "nx-recovery: zero repeats" bench nx-recovery --repeat 0
 expect_usage "nx-recovery: plot not svg or png" bench nx-recovery --plot "$tmp/nx.pdf"
@@ -24,7 +28,7 @@ run bench nx-recovery -v 1,0 --json "$tmp/never-nx.json"
 
 # One strategy, one count, one round: the selftest's lines as the run goes.
 expect_ok "tiny nx-recovery run" "recovery: Max fault latency: [0-9]* ns" \
-	bench nx-recovery -b 4M --seconds 0.1 --period 1 --ratio 2
+	bench nx-recovery -b 4M -s anonymous_hugetlb_2mb --seconds 0.1 --period 1 --ratio 2
 for pattern in "command: tdpmmu bench nx-recovery -v 1 --strategy rcu --repeat 1 --levels 4 -b 4M -s anonymous_hugetlb_2mb --period 1 --ratio 2 --seconds 0.1" \
 	"baseline: Max fault latency: " "recovery / baseline: p50 " "nx_tables_recovered" \
 	"rec max us" "p99.9 ns"; do
@@ -34,7 +38,8 @@ done
 # A sweep: 2 strategies x 2 counts, one row and one JSON result each.
 json=$tmp/nx.json
 expect_ok "tiny nx-recovery sweep" "^target: rcu's max fault latency" \
-	bench nx-recovery -v 2,3 --strategy rcu,wrlock -b 4M --seconds 0.05 --period 1 --ratio 2 \
+	bench nx-recovery -v 2,3 --strategy rcu,wrlock -b 4M -s hugetlb_2mb --seconds 0.05 --period 1 \
+	--ratio 2 \
 	--json "$json" --plot "$tmp/nx.svg"
 for strategy in rcu wrlock; do
 	for v in 2 3; do
