@@ -301,30 +301,15 @@ broken-check: $(BROKEN_DEPS)
 	if [ "$$in_src" != "$$in_mk" ]; then \
 		echo "TDP_MUTANT sites in src/: $$in_src"; echo "BROKEN builds: $$in_mk"; exit 1; \
 	fi
-	@set -e; for b in $(BROKEN); do \
-		case $$b in \
-		free-no-wait) c="$(CATCH_free-no-wait)";; \
-		skip-flush) c="$(CATCH_skip-flush)";; \
-		skip-notifier-retry) c="$(CATCH_skip-notifier-retry)";; \
-		plain-store) c="$(CATCH_plain-store)";; \
-		cas-from-frozen) c="$(CATCH_cas-from-frozen)";; \
-		downgrade-no-flush) c="$(CATCH_downgrade-no-flush)";; \
-		flush-only-changed) c="$(CATCH_flush-only-changed)";; \
-		yield-no-flush) c="$(CATCH_yield-no-flush)";; \
-		claim-by-gfn) c="$(CATCH_claim-by-gfn)";; \
-		slot-no-invalid) c="$(CATCH_slot-no-invalid)";; \
-		remap-two-holds) c="$(CATCH_remap-two-holds)";; \
-		mark-by-gfn) c="$(CATCH_mark-by-gfn)";; \
-		huge-over-invalidation) c="$(CATCH_huge-over-invalidation)";; \
-		online-wait) c="$(CATCH_online-wait)";; \
-		esac; \
-		start=$$(date +%s); \
+	@set -e; catch() { \
+		b=$$1; shift; c="$$*"; start=$$(date +%s); \
 		if timeout 300 ./build/broken-$$b/$$c >build/broken-$$b.log 2>&1; then \
 			echo "broken build $$b: NOT caught by $$c (log: build/broken-$$b.log)"; exit 1; \
 		fi; \
 		echo "broken build $$b: caught by $$c in $$(( $$(date +%s) - start )) s:" \
 			"$$(grep -m1 -E "VIOLATION|BUG|FAILED|failed" build/broken-$$b.log)"; \
-	done
+	}; \
+	$(foreach b,$(BROKEN),catch $(b) $(CATCH_$(b));) true
 
 # Long torture: every strategy for DURATION seconds each (default 60),
 # in the debug build, with 8 entries per table, and under ASan+UBSan.
