@@ -48,7 +48,8 @@ CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
 # from 0 into 1 at its sites in the code.
 BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen \
 	downgrade-no-flush flush-only-changed yield-no-flush claim-by-gfn slot-no-invalid \
-	remap-two-holds mark-by-gfn huge-over-invalidation online-wait
+	remap-two-holds mark-by-gfn huge-over-invalidation online-wait preempt-ignored guest-no-qs \
+	slot-no-check
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
 # The harvest's flush is the second defence of the downgrade: alone, no
@@ -226,7 +227,7 @@ sanitize: asan tsan
 # prove its races happened).
 CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency test_roots \
 	test_recover test_nx test_dirty_log \
-	test_aging test_write_track test_dirty_race test_memslot_race test_fault_wait
+	test_aging test_write_track test_dirty_race test_memslot_race test_fault_wait test_qsbr_guest
 ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 # gcc 12's TSan needs a smaller mmap range than recent kernels give: turn
 # address randomisation off for its runs where the system allows it.
@@ -245,7 +246,7 @@ define RUN_MATRIX
 endef
 
 ASAN_DEPS = $(addprefix build/asan/tests/,test_diff test_ops_model test_badinput test_reclaim \
-	test_host_fault test_thread_slots $(CONC_TESTS)) build/asan/tdpmmu
+	test_host_fault test_fault_handlers test_thread_slots $(CONC_TESTS)) build/asan/tdpmmu
 asan: $(ASAN_DEPS)
 	@echo "== asan+ubsan: differential, operations model, bad input, strategies, concurrency tests"
 	$(ASAN_RUN) ./build/asan/tests/test_diff --ops 20000
@@ -253,17 +254,21 @@ asan: $(ASAN_DEPS)
 	$(ASAN_RUN) ./build/asan/tests/test_badinput
 	$(ASAN_RUN) ./build/asan/tests/test_reclaim
 	$(ASAN_RUN) ./build/asan/tests/test_host_fault
+	$(ASAN_RUN) ./build/asan/tests/test_fault_handlers
 	$(ASAN_RUN) ./build/asan/tests/test_thread_slots
 	$(ASAN_RUN) sh tests/cli/bench_smoke.sh build/asan/tdpmmu
 	$(call RUN_MATRIX,$(ASAN_RUN),build/asan/tests,$(CHECK_SECONDS))
 
-TSAN_DEPS = $(addprefix build/tsan/tests/,test_lock test_reclaim test_host_fault $(CONC_TESTS)) \
+TSAN_DEPS = $(addprefix build/tsan/tests/,test_lock test_preempt test_reclaim test_host_fault \
+	test_fault_handlers $(CONC_TESTS)) \
 	build/tsan/tdpmmu
 tsan: $(TSAN_DEPS)
 	@echo "== tsan: lock, strategies, concurrency tests"
 	$(TSAN_RUN) ./build/tsan/tests/test_lock
+	$(TSAN_RUN) ./build/tsan/tests/test_preempt
 	$(TSAN_RUN) ./build/tsan/tests/test_reclaim
 	$(TSAN_RUN) ./build/tsan/tests/test_host_fault
+	$(TSAN_RUN) ./build/tsan/tests/test_fault_handlers
 	$(TSAN_RUN) sh tests/cli/bench_smoke.sh build/tsan/tdpmmu
 	$(call RUN_MATRIX,$(TSAN_RUN),build/tsan/tests,$(CHECK_SECONDS))
 
@@ -293,6 +298,9 @@ CATCH_remap-two-holds     := tests/test_memslot_race --only 3 --rounds 8
 CATCH_mark-by-gfn         := tests/test_memslot_race --only 4 --rounds 8 --strategy rcu-qsbr
 CATCH_huge-over-invalidation := tests/test_memslot_race --only 5 --rounds 8
 CATCH_online-wait         := tests/test_fault_wait --seconds 1 --strategy rcu-qsbr
+CATCH_guest-no-qs         := tests/test_qsbr_guest --seconds 0.2 --strategy rcu-qsbr
+CATCH_preempt-ignored     := tests/test_preempt
+CATCH_slot-no-check       := tests/test_thread_slots
 BROKEN_DEPS = $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 broken-check: $(BROKEN_DEPS)
 	@in_src="$$(grep -rhoE 'TDP_MUTANT\([A-Z0-9_]+\)' src --exclude=mutant.h | \
@@ -312,8 +320,10 @@ broken-check: $(BROKEN_DEPS)
 	$(foreach b,$(BROKEN),catch $(b) $(CATCH_$(b));) true
 
 # Long torture: every strategy for DURATION seconds each (default 60),
-# in the debug build, with 8 entries per table, and under ASan+UBSan.
+# in the debug build, with 8 entries per table, and under ASan+UBSan; first,
+# a 0.1 s run must say it was extended past --duration.
 torture: build/debug/tdpmmu build/fanout8/tdpmmu build/asan/tdpmmu
+	sh tests/cli/torture_extension.sh build/debug/tdpmmu
 	./build/debug/tdpmmu torture --duration $(DURATION)
 	./build/fanout8/tdpmmu torture --duration $(DURATION)
 	$(ASAN_RUN) ./build/asan/tdpmmu torture --duration $(DURATION)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "common/help_flags.h"
+#include "kvm/kvm_vm.h"
 #include "access/access.h"
 
 void access_help(FILE *f)
@@ -17,14 +18,16 @@ void access_help(FILE *f)
 	      "\n"
 	      "flags (KVM selftests names first):\n",
 	      f);
-	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1)"), f);
+	fputs(VCPUS_FLAG_HELP("1..4096 each (default 1)"), f);
+	kvm_vcpus_help(f);
 	fputs(LAYOUT_FLAGS_HELP("anonymous"), f);
 	fputs("  -o           overlapping memory: every vCPU uses the same region\n"
 	      "               (default: each vCPU its own)\n"
 	      "  -w N         10% or more of a vCPU's pages still idle after a pass:\n"
-	      "               >0 warn, 0 fail (exit 1), <0 auto (default): fail on kvm\n"
-	      "               rows unless NUMA balancing is on or this is a VM, warn on\n"
-	      "               simulated rows (clear_young leaves their TLBs alone)\n"
+	      "               >0 warn, 0 fail (exit 1), negative refused; without -w\n"
+	      "               auto: fail on kvm rows unless NUMA balancing is on or\n"
+	      "               this is a VM, warn on simulated rows (clear_young leaves\n"
+	      "               their TLBs alone)\n"
 	      "  --flush      mark idle with clear_flush_young (TLBs flushed when\n"
 	      "               anything was cleared) instead of clear_young\n",
 	      f);

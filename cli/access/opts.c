@@ -22,7 +22,10 @@ static void set_flush(void *ctx, const char *opt, const char *arg)
 	((struct access_opts *)ctx)->flush = true;
 }
 
-/* -w N: >0 warn only, 0 fail, <0 auto, as access_tracking_perf_test's. */
+/*
+ * -w N: >0 warn only, 0 fail, as access_tracking_perf_test's (a
+ * non-negative number there: a negative one is refused); without -w, auto.
+ */
 static void set_warn_only(void *ctx, const char *opt, const char *arg)
 {
 	char *end;
@@ -30,9 +33,13 @@ static void set_warn_only(void *ctx, const char *opt, const char *arg)
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (end == arg || *end || errno || (arg[0] != '-' && (arg[0] < '0' || arg[0] > '9')))
-		usage_error("%s: '%s' is not a number (>0 warn, 0 fail, <0 auto)", opt, arg);
-	((struct access_opts *)ctx)->idle_warn_only = v > 0 ? 1 : v < 0 ? -1 : 0;
+	if (arg[0] == '-' && end != arg && !*end && !errno)
+		usage_error("%s: '%s' is negative (>0 warn, 0 fail; leave -w out for auto, as "
+			    "access_tracking_perf_test)",
+			    opt, arg);
+	if (end == arg || *end || errno || arg[0] < '0' || arg[0] > '9')
+		usage_error("%s: '%s' is not a number (>0 warn, 0 fail)", opt, arg);
+	((struct access_opts *)ctx)->idle_warn_only = v > 0 ? 1 : 0;
 }
 
 /* NUMA balancing moves pages and clears their Accessed bits behind us. */
@@ -95,11 +102,13 @@ void access_opts_parse(struct access_opts *o, int argc, char **argv)
 
 void access_opts_command(const struct access_opts *o, const char *name, char *buf, size_t len)
 {
-	char common[512], size[32];
+	char common[512], size[32], warn[16] = "";
 
+	if (o->idle_warn_only >= 0)
+		snprintf(warn, sizeof(warn), " -w %d", o->idle_warn_only);
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	sweep_opts_format(&o->b.sw, common, sizeof(common));
-	snprintf(buf, len, "tdpmmu bench %s%s -b %s -s %s%s -w %d%s", name, common, size,
-		 backing_kvm_name(o->b.backing), o->overlap ? " -o" : "", o->idle_warn_only,
+	snprintf(buf, len, "tdpmmu bench %s%s -b %s -s %s%s%s%s", name, common, size,
+		 backing_kvm_name(o->b.backing), o->overlap ? " -o" : "", warn,
 		 o->flush ? " --flush" : "");
 }

@@ -209,6 +209,7 @@ struct tdpmmu_vm *bench_vm_create(struct tdpmmu_vm_config *cfg, const struct ben
 	/* Reserved, touched on demand: room for tables waiting for grace periods. */
 	cfg->levels = b->sw.levels;
 	cfg->strategy = b->sw.strategy;
+	cfg->preempt = b->sw.preempt;
 	if (cfg->max_tables < tables)
 		cfg->max_tables = tables;
 	if (b->sw.payload && cfg->payload_bytes < tdpmmu_payload_bytes_for(pages, slots))

@@ -22,7 +22,7 @@
 #include "common/bench_common.h"
 #include "common/util.h"
 
-#define VCPU_STACK_BYTES (128u << 10)
+#define VCPU_STACK_BYTES CLI_VCPU_STACK_BYTES
 
 struct bench_vcpu {
 	struct bench_pool *pool;

@@ -4,8 +4,12 @@
  * lists), as KVM's memstress guest code runs it: one 8-byte access at
  * offset 0 of every 4K page of the vCPU's region, once each pass.
  *
- * Order: ascending, or (-a) a pseudo-random permutation of the region's
- * pages, different for every vCPU.  The permutation is a bijection on the
+ * Order: ascending; or (-a, as KVM's memstress) each access draws its page
+ * at random with replacement, from the seed (page_write_seed_set) and the
+ * vCPU, the same draws in every pass, so some pages are touched twice and
+ * some never (page_touched_map says which); or (page_draws_set(false):
+ * demand-paging's --random, which must touch every page) a pseudo-random
+ * permutation of the region's pages, different for every vCPU.  The permutation is a bijection on the
  * smallest power-of-two range holding the region (multiply by an odd
  * constant, xor-shift, twice), restricted to the region by cycle walking:
  * an index that falls outside is permuted again until it lands inside,
@@ -18,6 +22,9 @@
  * dirty and what they must hold.  Unlike KVM's memstress, which draws per
  * access and per pass, the set is the same in every pass of a run.
  */
+#include <stdlib.h>
+
+#include "cli.h"
 #include "common/guest.h"
 
 #define PERM_MUL_A 0x9e3779b97f4a7c15ull     /* odd */
@@ -26,6 +33,7 @@
 
 /* Set once by the main thread before any vCPU runs; read-only after. */
 static uint64_t write_seed;
+static bool random_draws = true;
 
 static uint64_t mix64(uint64_t x)
 {
@@ -74,6 +82,7 @@ void page_guest_init(struct page_guest *g, uint64_t base_gfn, uint64_t npages, u
 	g->next = 0;
 	g->mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
 	g->seed = mix64(vcpu + 1);
+	g->draw_seed = mix64((write_seed + vcpu) ^ PAGE_VALUE_TAG);
 	g->random_order = random_order;
 	g->write_pct = write_pct;
 }
@@ -81,6 +90,50 @@ void page_guest_init(struct page_guest *g, uint64_t base_gfn, uint64_t npages, u
 void page_write_seed_set(uint64_t seed)
 {
 	write_seed = seed;
+}
+
+void page_draws_set(bool draws)
+{
+	random_draws = draws;
+}
+
+/* Region index of the program's access @i. */
+static uint64_t access_index(const struct page_guest *g, uint64_t i)
+{
+	if (!g->random_order)
+		return i;
+	if (random_draws)
+		return mix64(g->draw_seed + i * PERM_MUL_A) % g->npages;
+	return permute(g, i);
+}
+
+uint64_t *page_touched_map(uint64_t pages, unsigned vcpus, uint64_t per_vcpu, bool overlap,
+			   bool random_order)
+{
+	uint64_t *map;
+
+	if (!random_order || !random_draws)
+		return NULL;
+	map = calloc((pages + 63) / 64, sizeof(*map));
+	if (!map)
+		fatal("out of memory");
+	for (unsigned v = 0; v < vcpus; v++) {
+		struct page_guest g;
+
+		page_guest_init(&g, overlap ? 0 : (uint64_t)v * per_vcpu, per_vcpu, v, true, 100);
+		for (uint64_t i = 0; i < per_vcpu; i++) {
+			uint64_t gfn = g.base_gfn + access_index(&g, i);
+
+			if (gfn < pages)
+				map[gfn / 64] |= 1ull << (gfn % 64);
+		}
+	}
+	return map;
+}
+
+bool page_touched(const uint64_t *map, uint64_t gfn)
+{
+	return !map || (map[gfn / 64] >> (gfn % 64) & 1);
 }
 
 bool page_written(uint64_t gfn, unsigned write_pct)
@@ -103,7 +156,7 @@ bool page_guest_next(void *ctx, struct tdpmmu_access *a)
 
 	if (g->next == g->npages)
 		return false;
-	gfn = g->base_gfn + (g->random_order ? permute(g, g->next) : g->next);
+	gfn = g->base_gfn + access_index(g, g->next);
 	g->next++;
 	a->gpa = gfn * GUEST_PAGE_BYTES;
 	if (page_written(gfn, g->write_pct)) {

@@ -34,6 +34,11 @@
 	"               it (default " default_repeat ")\n"                                         \
 	"  --levels N   page-table levels, 4 or 5 (default 4)\n"                                   \
 	"  --payload    real host memory behind the guest: writes land in bytes\n"                 \
+	"  --preempt M  the host kernel's preemption model the MMU lock follows:\n"                \
+	"               none or voluntary (a long operation keeps the lock until\n"                \
+	"               its 3 ms slice is used up, however many vCPUs wait), full\n"               \
+	"               (it also lets go when one waits); kvm rows run under this\n"               \
+	"               host's own model, printed in the header (default voluntary)\n"             \
 	"  --json FILE  also write the results as JSON to FILE\n"                                  \
 	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n"                \
 	"               with gnuplot, into FILE.svg or FILE.png\n"

@@ -26,8 +26,10 @@ struct demand_opts {
 	enum demand_uffd uffd; /* -u */
 	unsigned delay_us;     /* -d, only with -u */
 	bool delay_given;
-	bool overlap;      /* -o */
-	bool single_uffd;  /* -a: one userfaultfd for all memory (kvm rows; implied by -o) */
+	bool overlap;     /* -o */
+	bool single_uffd; /* -a: one userfaultfd for all memory (implied by -o) */
+	unsigned readers; /* -r: reader threads per userfaultfd (default 1), only with -u */
+	bool readers_given;
 	bool random_order; /* --random */
 };
 
@@ -52,10 +54,31 @@ static inline bool demand_host_pages_shared(const struct demand_opts *o)
 	return o->overlap || bench_pages_per_vcpu(&o->b) % demand_host_page_pages(o);
 }
 
-/* Guest pages in the memslot: one region, or one per vCPU. */
+/* Guest pages in the memslots: one region, or one per vCPU. */
 static inline uint64_t demand_region_pages(const struct demand_opts *o)
 {
 	return bench_pages_per_vcpu(&o->b) * (o->overlap ? 1 : o->b.sw.vcpus);
+}
+
+/*
+ * Memslots of a simulated run: one per userfaultfd, since the library's
+ * handler pool (host_fault_handlers) is per memslot: one per vCPU region
+ * with -u and without -a, else one.
+ */
+static inline unsigned demand_slots(const struct demand_opts *o)
+{
+	return o->uffd != DEMAND_UFFD_NONE && !o->single_uffd ? o->b.sw.vcpus : 1;
+}
+
+/* Host pages of the memslots: each slot counts its own, from its first page. */
+static inline uint64_t demand_host_pages(const struct demand_opts *o)
+{
+	uint64_t n = demand_host_page_pages(o), per = demand_region_pages(o) / demand_slots(o);
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < demand_slots(o); i++)
+		sum += (i * per + per - 1) / n - i * per / n + 1;
+	return sum;
 }
 
 /* The per-run numbers only this scenario has, for its JSON. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "common/help_flags.h"
+#include "kvm/kvm_vm.h"
 #include "demand/demand.h"
 
 void demand_help(FILE *f)
@@ -23,8 +24,10 @@ void demand_help(FILE *f)
 	      "VM per run, every run checked.\n"
 	      "\n"
 	      "flags (KVM selftests names):\n"
-	      "  -v LIST      vCPU counts, comma separated, 1..1000 each (default 1)\n"
-	      "  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
+	      "  -v LIST      vCPU counts, comma separated, 1..4096 each (default 1)\n",
+	      f);
+	kvm_vcpus_help(f);
+	fputs("  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
 	      "               page for hugetlb); K, M, G, T are powers of 1024 (default 1G)\n"
 	      "  -s BACKING   anonymous (4K), anonymous_thp (2M where it fits),\n"
 	      "               anonymous_hugetlb or anonymous_hugetlb_2mb (2M),\n"
@@ -38,8 +41,12 @@ void demand_help(FILE *f)
 	      "  -d USEC      the handler's delay per host fault, 0..1000000 microseconds\n"
 	      "               (default 0); only with -u: refused without it (upstream\n"
 	      "               ignores it)\n"
-	      "  -a           one userfaultfd (and handler thread) for all memory, not one\n"
-	      "               per vCPU region (kvm rows; implied by -o; needs -u)\n"
+	      "  -a           one userfaultfd for all memory, not one per vCPU region\n"
+	      "               (implied by -o; needs -u)\n"
+	      "  -r N         reader threads per userfaultfd, 1..1000 (default 1): at\n"
+	      "               most N host faults of one userfaultfd are served at once,\n"
+	      "               the others queue (simulated rows: the library's\n"
+	      "               host_fault_handlers per memslot; needs -u)\n"
 	      "  -o           overlapping memory: every vCPU touches the same region\n"
 	      "               (default: each vCPU its own)\n"
 	      "  --random     random access: each vCPU visits its pages in a\n"

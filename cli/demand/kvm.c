@@ -128,6 +128,7 @@ void demand_kvm_run(void *opts, struct sweep_run *out)
 	struct uffd_pager_opts po = {
 		.delay_us = o->delay_us,
 		.page_bytes = demand_host_page_pages(o) * GUEST_PAGE_BYTES,
+		.readers = o->readers,
 	};
 	struct demand_extra *x = calloc(1, sizeof(*x));
 	struct uffd_pager_stats st = { 0 };

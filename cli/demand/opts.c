@@ -1,6 +1,6 @@
 /*
  * opts.c - the flags of `tdpmmu bench demand-paging`: KVM's -v, -b, -s,
- * -u, -d, -o, -a, our --random and the sweep's common ones; the checks
+ * -u, -d, -o, -a, -r, our --random and the sweep's common ones; the checks
  * that must pass before anything runs, and the flags written back out as
  * the report's command line.  Main thread only, before anything runs.
  */
@@ -46,6 +46,14 @@ static void set_single_uffd(void *ctx, const char *opt, const char *arg)
 	((struct demand_opts *)ctx)->single_uffd = true;
 }
 
+static void set_readers(void *ctx, const char *opt, const char *arg)
+{
+	struct demand_opts *o = ctx;
+
+	o->readers = (unsigned)bench_number_arg(opt, arg, 1, 1000);
+	o->readers_given = true;
+}
+
 static void set_random(void *ctx, const char *opt, const char *arg)
 {
 	((struct demand_opts *)ctx)->random_order = true;
@@ -65,6 +73,7 @@ static const struct cli_option demand_options[] = {
 	{ 'd', NULL, true, set_delay },
 	{ 'o', NULL, false, set_overlap },
 	{ 'a', NULL, false, set_single_uffd },
+	{ 'r', NULL, true, set_readers },
 	{ 0, "random", false, set_random },
 	SWEEP_CLI_OPTIONS,
 	{ 'h', "help", false, show_help },
@@ -76,11 +85,16 @@ void demand_opts_parse(struct demand_opts *o, int argc, char **argv)
 {
 	memset(o, 0, sizeof(*o));
 	bench_opts_init(&o->b, TDPMMU_BACKING_ANON);
+	o->readers = 1;
 	parse_options(demand_options, argc, argv, o, "bench demand-paging");
+	page_draws_set(false); /* --random: a permutation, every page is touched */
 	/* Upstream ignores these without -u; we say so instead. */
 	if (o->delay_given && o->uffd == DEMAND_UFFD_NONE)
 		usage_error("-d: the delay is the userfaultfd handler's: give -u MISSING "
 			    "(or -u MINOR) with it");
+	if (o->readers_given && o->uffd == DEMAND_UFFD_NONE)
+		usage_error("-r: reader threads serve a userfaultfd: give -u MISSING (or -u MINOR) "
+			    "with it");
 	if (o->single_uffd && o->uffd == DEMAND_UFFD_NONE)
 		usage_error("-a: one userfaultfd for all memory needs -u MISSING (or -u MINOR)");
 	if (o->uffd == DEMAND_UFFD_MINOR && o->b.sw.strategies[SWEEP_KVM])
@@ -100,13 +114,13 @@ void demand_opts_parse(struct demand_opts *o, int argc, char **argv)
 
 void demand_opts_command(const struct demand_opts *o, const char *name, char *buf, size_t len)
 {
-	char common[512], size[32], uffd[48] = "";
+	char common[512], size[32], uffd[64] = "";
 
 	sweep_opts_format(&o->b.sw, common, sizeof(common));
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	if (o->uffd != DEMAND_UFFD_NONE)
-		snprintf(uffd, sizeof(uffd), " -u %s -d %u%s", demand_uffd_name(o->uffd),
-			 o->delay_us, o->single_uffd && !o->overlap ? " -a" : "");
+		snprintf(uffd, sizeof(uffd), " -u %s -d %u -r %u%s", demand_uffd_name(o->uffd),
+			 o->delay_us, o->readers, o->single_uffd && !o->overlap ? " -a" : "");
 	snprintf(buf, len, "tdpmmu bench %s%s -b %s -s %s%s%s%s", name, common, size,
 		 backing_kvm_name(o->b.backing), uffd, o->overlap ? " -o" : "",
 		 o->random_order ? " --random" : "");

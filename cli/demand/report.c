@@ -11,7 +11,7 @@
 static void print_settings(const void *opts, FILE *f)
 {
 	const struct demand_opts *o = opts;
-	char size[32], host[32], uffd[160];
+	char size[32], host[32], uffd[200];
 
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	format_size(demand_host_page_pages(o) * GUEST_PAGE_BYTES, host, sizeof(host));
@@ -19,11 +19,12 @@ static void print_settings(const void *opts, FILE *f)
 		snprintf(uffd, sizeof(uffd), "no userfaultfd: host faults cost no delay");
 	else
 		snprintf(uffd, sizeof(uffd),
-			 "-u %s, -d %u us per host fault; kvm rows: %s, UFFDIO_COPY of %s",
+			 "-u %s, -d %u us per host fault; %s, %u reader%s each (-r);\n"
+			 "               kvm rows: UFFDIO_COPY of %s",
 			 demand_uffd_name(o->uffd), o->delay_us,
 			 o->single_uffd ? "one userfaultfd for all memory"
-					: "one userfaultfd and handler per vCPU",
-			 host);
+					: "one userfaultfd per vCPU region",
+			 o->readers, o->readers == 1 ? "" : "s", host);
 	fprintf(f,
 		"demand-paging: %s per vCPU (%" PRIu64 " pages), -s %s (%s host pages);\n"
 		"               %s;\n"
@@ -48,10 +49,10 @@ static void json_config(const void *opts, FILE *f)
 	else
 		json_string(f, demand_uffd_name(o->uffd));
 	fprintf(f,
-		", \"delay_us\": %u, \"single_uffd\": %s, \"overlap\": %s, "
-		"\"random_access\": %s}",
-		o->delay_us, o->single_uffd ? "true" : "false", o->overlap ? "true" : "false",
-		o->random_order ? "true" : "false");
+		", \"delay_us\": %u, \"single_uffd\": %s, \"readers_per_uffd\": %u, "
+		"\"overlap\": %s, \"random_access\": %s}",
+		o->delay_us, o->single_uffd ? "true" : "false", o->readers,
+		o->overlap ? "true" : "false", o->random_order ? "true" : "false");
 }
 
 static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)

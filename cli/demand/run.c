@@ -9,7 +9,9 @@
  * selftest's demand paging rate, pages touched per second over all vCPUs.
  *
  * Each run (one strategy at one vCPU count, from the sweep driver):
- * a fresh VM with one memslot, the vCPU threads (bench_pool.c) run one
+ * a fresh VM with one memslot per userfaultfd (one per vCPU region with
+ * -u, one for all memory with -a or -o: the library's handler pool, -r
+ * readers each, is per memslot), the vCPU threads (bench_pool.c) run one
  * pass of the guest program (common/guest.c, every page written once,
  * ascending or -a random, -o every vCPU the same region), every fault
  * timed; then the checks, and the VM is destroyed.
@@ -115,7 +117,8 @@ void demand_run(void *opts, bool lat_round, struct sweep_run *out)
 		fatal("out of memory");
 	tdpmmu_vm_config_init(&cfg);
 	cfg.host_fault_us = o->delay_us;
-	vm = bench_vm_create(&cfg, &o->b, o->overlap, 1);
+	cfg.host_fault_handlers = o->readers;
+	vm = bench_vm_create(&cfg, &o->b, o->overlap, demand_slots(o));
 	for (unsigned i = 0; i < n; i++) {
 		page_guest_init(&g[i], o->overlap ? 0 : (uint64_t)i * per, per, i, o->random_order,
 				100);
@@ -137,8 +140,7 @@ void demand_run(void *opts, bool lat_round, struct sweep_run *out)
 	tdpmmu_reclaim_stats_read(vm, &out->reclaim);
 	x->pages_touched = per * n;
 	x->region_pages = demand_region_pages(o);
-	x->host_pages = (x->region_pages + demand_host_page_pages(o) - 1) /
-			demand_host_page_pages(o);
+	x->host_pages = demand_host_pages(o);
 	x->ept_violations = s.ept_violations;
 	x->host_faults = (uint64_t)out->counters[TDPMMU_C_HOST_FAULTS];
 	x->host_fault_waits = (uint64_t)out->counters[TDPMMU_C_HOST_FAULT_WAITS];

@@ -81,6 +81,8 @@ void dirty_pin_vcpu(const struct dirty_opts *o, unsigned vcpu);
 /* run.c: the sweep's run function (@opts: struct dirty_opts). */
 void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out);
 /* The table's columns and the metric from @x's phase times. */
+/* Pages a dirty pass writes: -w's draw over the pages -a's draws touch (all without -a). */
+uint64_t dirty_log_written(const struct dirty_opts *o, uint64_t pages);
 void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x, unsigned iterations);
 /* kvm.c: a kvm row's run (the sweep's run_kvm). */
 void dirty_log_kvm_run(void *opts, struct sweep_run *out);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "common/help_flags.h"
+#include "kvm/kvm_vm.h"
 #include "dirty_log/dirty_log.h"
 #include "sweep/sweep_kvm.h"
 
@@ -18,7 +19,8 @@ void dirty_log_help(FILE *f)
 	      "\n"
 	      "flags (KVM selftests names first):\n",
 	      f);
-	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1)"), f);
+	fputs(VCPUS_FLAG_HELP("1..4096 each (default 1)"), f);
+	kvm_vcpus_help(f);
 	fputs(LAYOUT_FLAGS_HELP("anonymous"), f);
 	fputs("  -i N         iterations, 2..1000000 (default 2)\n"
 	      "  -g           no manual protect: get dirty log clears the bitmap and\n"
@@ -30,10 +32,12 @@ void dirty_log_help(FILE *f)
 	      "               (default 100): one draw per page from -r's seed, the\n"
 	      "               same pages in every pass and on the kvm row\n"
 	      "  -r SEED      the random seed of -w's draw, 0..4294967295 (default 1)\n"
-	      "  -a           random access: each vCPU visits its pages in its own\n"
-	      "               pseudo-random order (default: ascending)\n"
-	      "  -x N         memslots, 1..512 (the library's most per VM), splitting\n"
-	      "               the whole memory evenly (default 1)\n"
+	      "  -a           random access, as memstress: each access draws its page\n"
+	      "               at random with replacement (from -r's seed and the vCPU;\n"
+	      "               the same draws every pass; populate stays ascending), so\n"
+	      "               about 63% of the pages are touched (default: ascending)\n"
+	      "  -x N         memslots, 1..4096 (the library's most per VM; KVM's is\n"
+	      "               32764), splitting the whole memory evenly (default 1)\n"
 	      "  -c CPULIST   pin vCPU i's thread to the i-th CPU of the comma-separated\n"
 	      "               list (one per vCPU of the largest -v count; one more pins\n"
 	      "               the main thread); simulated rows only\n"

@@ -30,7 +30,8 @@ struct kvm_dirty_run {
 	struct kvm_guest_vm *vm;
 	struct sweep_run *out;
 	struct dirty_extra *x;
-	uint64_t *bitmap; /* one slot's */
+	uint64_t *bitmap;  /* one slot's */
+	uint64_t *touched; /* -a: the pages a dirty pass touches (NULL: all) */
 	uint64_t slot_pages;
 	bool manual, initially_set;
 	char why[200];
@@ -49,11 +50,11 @@ static void check(struct kvm_dirty_run *d, int r, const char *what, unsigned slo
 		      d->o->b.sw.vcpus == 1 ? "" : "s", what, slot, strerror(-r));
 }
 
-static uint64_t pass(struct kvm_dirty_run *d, unsigned write_pct, uint32_t value)
+static uint64_t pass(struct kvm_dirty_run *d, unsigned write_pct, bool random, uint32_t value)
 {
 	uint64_t ns;
 
-	if (kvm_vm_pass(d->vm, write_pct, d->o->random_order, value, &ns, d->why, sizeof(d->why)))
+	if (kvm_vm_pass(d->vm, write_pct, random, value, &ns, d->why, sizeof(d->why)))
 		fail(d, "a pass");
 	return ns;
 }
@@ -65,7 +66,8 @@ static void oracle(struct kvm_dirty_run *d, unsigned s, unsigned it, bool all)
 
 	for (uint64_t i = 0; i < d->slot_pages; i++) {
 		uint64_t page = first + i;
-		bool written = page_written(page, d->o->write_pct);
+		bool written = page_touched(d->touched, page) &&
+			       page_written(page, d->o->write_pct);
 		bool logged = d->bitmap[i / 64] >> (i % 64) & 1;
 		const uint32_t *word =
 			kvm_vm_hva(d->vm, KVM_GUEST_DATA_GPA + page * KVM_GUEST_PAGE_BYTES);
@@ -82,7 +84,8 @@ static void oracle(struct kvm_dirty_run *d, unsigned s, unsigned it, bool all)
 static void iteration(struct kvm_dirty_run *d, unsigned it)
 {
 	bool all = it == 1 && d->manual && d->initially_set;
-	uint64_t ns = pass(d, d->o->write_pct, it), t0, get_ns = 0, clear_ns = 0;
+	uint64_t ns = pass(d, d->o->write_pct, d->o->random_order, it), t0, get_ns = 0,
+		 clear_ns = 0;
 	char name[64];
 
 	d->x->dirty_ns += ns;
@@ -154,15 +157,16 @@ void dirty_log_kvm_run(void *opts, struct sweep_run *out)
 		fail(&d, "creating the VM");
 	d.x->pages = bench_pages_per_vcpu(&o->b) * o->b.sw.vcpus;
 	d.slot_pages = kvm_vm_slot_pages(d.vm);
-	for (uint64_t page = 0; page < d.x->pages; page++)
-		d.x->written += page_written(page, o->write_pct);
+	d.x->written = dirty_log_written(o, d.x->pages);
+	d.touched = page_touched_map(d.x->pages, o->b.sw.vcpus, bench_pages_per_vcpu(&o->b), false,
+				     o->random_order);
 	d.bitmap = calloc((d.slot_pages + 63) / 64, sizeof(uint64_t));
 	if (!d.bitmap)
 		fatal("out of memory");
 	kvm_vm_kstats(d.vm, &before);
 
 	/* Populate writes every page (value 0: iteration numbers start at 1). */
-	d.x->populate_ns = pass(&d, 100, 0);
+	d.x->populate_ns = pass(&d, 100, false, 0);
 	bench_phase_add(&out->phases, "Populate memory", d.x->populate_ns, d.x->pages);
 	t0 = now_ns();
 	for (unsigned s = 0; s < o->slots; s++)
@@ -181,5 +185,6 @@ void dirty_log_kvm_run(void *opts, struct sweep_run *out)
 			 d.x->pages * (1 + o->iterations + (o->run_while_disabling ? 1 : 0)));
 	dirty_log_fill_result(out, d.x, o->iterations);
 	kvm_vm_destroy(d.vm);
+	free(d.touched);
 	free(d.bitmap);
 }

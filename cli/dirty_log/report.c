@@ -24,7 +24,7 @@ static void print_settings(const void *opts, FILE *f)
 		"           %u iterations; populate writes every page, then %u%% writes per "
 		"pass (seed %llu); %s order\n",
 		o->iterations, o->write_pct, (unsigned long long)o->seed,
-		o->random_order ? "random (-a)" : "ascending");
+		o->random_order ? "random draws with replacement (-a)" : "ascending");
 	fprintf(f, "           %s; %s; recover %s on disable; vCPUs %s while disabling\n",
 		o->no_manual ? "-g: get clears and re-protects" : "MANUAL_PROTECT | INITIALLY_SET",
 		o->eager_split ? "eager split" : "no eager split", dirty_recover_name(o->recover),

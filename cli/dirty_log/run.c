@@ -17,7 +17,9 @@
  *
  * Checks (exit 1 when one fails): each iteration the log holds exactly the
  * pages the guest wrote (all pages in iteration 1 with INITIALLY_SET),
- * because whether a page is written depends on its gfn and -r only.
+ * because whether a page is written depends on its gfn and -r only, and
+ * which pages -a's draws touch on -r and the vCPU only (the same every
+ * pass: dirty_log_written).
  *
  * -c: each vCPU thread pins itself to its CPU on its first access (a
  * guest program wrapped around page_guest_next).
@@ -93,21 +95,21 @@ static uint64_t vcpu_faults(struct dirty_run *d, uint64_t *fast)
 	return s.ept_violations;
 }
 
-static void setup_pass(struct dirty_run *d, unsigned write_pct)
+/* The programs of a pass; -a's draws in the dirty passes only (@random). */
+static void setup_pass(struct dirty_run *d, unsigned write_pct, bool random)
 {
 	uint64_t n = bench_pages_per_vcpu(&d->o->b);
 
 	for (unsigned i = 0; i < d->o->b.sw.vcpus; i++)
-		page_guest_init(&d->guests[i].g, (uint64_t)i * n, n, i, d->o->random_order,
-				write_pct);
+		page_guest_init(&d->guests[i].g, (uint64_t)i * n, n, i, random, write_pct);
 }
 
 /* One pass of every vCPU over its region; returns its time, *faults its EPT violations. */
-static uint64_t vcpu_pass(struct dirty_run *d, unsigned write_pct, uint64_t *faults)
+static uint64_t vcpu_pass(struct dirty_run *d, unsigned write_pct, bool random, uint64_t *faults)
 {
 	uint64_t before = vcpu_faults(d, NULL), ns;
 
-	setup_pass(d, write_pct);
+	setup_pass(d, write_pct, random);
 	ns = bench_pool_pass(d->pool);
 	*faults = vcpu_faults(d, NULL) - before;
 	return ns;
@@ -179,7 +181,7 @@ static void iteration(struct dirty_run *d, unsigned it)
 	char name[64];
 
 	vcpu_faults(d, &fast_before);
-	ns = vcpu_pass(d, d->o->write_pct, &faults);
+	ns = vcpu_pass(d, d->o->write_pct, d->o->random_order, &faults);
 	vcpu_faults(d, &fast);
 	d->x->dirty_ns += ns;
 	d->x->dirty_faults += faults;
@@ -211,7 +213,7 @@ static void disable_logging(struct dirty_run *d)
 	uint64_t before = vcpu_faults(d, NULL), t0, pass_ns;
 
 	if (d->o->run_while_disabling) {
-		setup_pass(d, d->o->write_pct);
+		setup_pass(d, d->o->write_pct, d->o->random_order);
 		bench_pool_start(d->pool);
 	}
 	t0 = now_ns();
@@ -263,6 +265,18 @@ static void print_summary(const struct dirty_run *d)
 	fflush(stdout);
 }
 
+uint64_t dirty_log_written(const struct dirty_opts *o, uint64_t pages)
+{
+	uint64_t *touched = page_touched_map(pages, o->b.sw.vcpus, bench_pages_per_vcpu(&o->b),
+					     false, o->random_order);
+	uint64_t written = 0;
+
+	for (uint64_t gfn = 0; gfn < pages; gfn++)
+		written += page_touched(touched, gfn) && page_written(gfn, o->write_pct);
+	free(touched);
+	return written;
+}
+
 void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x, unsigned iterations)
 {
 	uint64_t pages = x->written * iterations;
@@ -291,8 +305,7 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 	d.vm = bench_vm_create(&cfg, &o->b, false, o->slots);
 	d.x->pages = n * o->b.sw.vcpus;
 	d.slot_pages = d.x->pages / o->slots;
-	for (uint64_t gfn = 0; gfn < d.x->pages; gfn++)
-		d.x->written += page_written(gfn, o->write_pct);
+	d.x->written = dirty_log_written(o, d.x->pages);
 	d.guests = calloc(o->b.sw.vcpus, sizeof(*d.guests));
 	ctx = calloc(o->b.sw.vcpus, sizeof(*ctx));
 	d.bitmap = calloc((d.slot_pages + 63) / 64, sizeof(uint64_t));
@@ -312,8 +325,11 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 	}
 	tdpmmu_lock_stats_read(d.vm, &lock_before);
 
-	/* Populate writes every page, so that enable has writable leaves to protect. */
-	ns = vcpu_pass(&d, 100, &faults);
+	/*
+	 * Populate writes every page in order, so that enable has writable
+	 * leaves to protect (upstream turns -a off for it too).
+	 */
+	ns = vcpu_pass(&d, 100, false, &faults);
 	d.x->populate_ns = ns;
 	phase(&d, "Populate memory", ns, faults);
 	enable_logging(&d);

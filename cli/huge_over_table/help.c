@@ -30,7 +30,7 @@ static void print_help(FILE *f, bool stall)
 	fputs("\n"
 	      "flags:\n",
 	      f);
-	fputs(VCPUS_FLAG_HELP("2..1000 each (default 2)"), f);
+	fputs(VCPUS_FLAG_HELP("2..4096 each (default 2)"), f);
 	fputs(SWEEP_FLAGS_HELP("all", "1", ""), f);
 	fputs("  --seconds S  run time per run, 0.05..3600 (default 1)\n", f);
 	if (stall)

@@ -159,6 +159,7 @@ static struct tdpmmu_vm *make_vm(const struct reclaim_opts *o)
 
 	tdpmmu_vm_config_init(&cfg);
 	cfg.strategy = o->b.sw.strategy;
+	cfg.preempt = o->b.sw.preempt;
 	cfg.levels = o->b.sw.levels;
 	/* Reserved and touched on demand: every small page, plus room to pile up. */
 	cfg.max_tables = anon.npages / BLOCK_PAGES * 2 + huge * HUGE_BLOCKS * 4 + (1u << 20);
@@ -277,6 +278,7 @@ void reclaim_run(const struct reclaim_opts *o, struct sweep_run *out, struct rec
 	struct worker *w;
 	struct staller st = { .vm = vm, .nr = n, .ns = o->stall_ns };
 	struct tdpmmu_lock_stats lock0;
+	pthread_attr_t attr;
 	uint64_t t0, t1;
 
 	atomic_init(&stop, false);
@@ -286,9 +288,12 @@ void reclaim_run(const struct reclaim_opts *o, struct sweep_run *out, struct rec
 	memset(res, 0, sizeof(*res));
 	tdpmmu_lock_stats_read(vm, &lock0);
 	t0 = now_ns();
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, CLI_VCPU_STACK_BYTES);
 	for (unsigned i = 0; i < n; i++)
-		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]))
+		if (pthread_create(&w[i].thread, &attr, worker_main, &w[i]))
 			fatal("cannot create vCPU thread %u", i);
+	pthread_attr_destroy(&attr);
 	drive(o, vm, &st, res, t0);
 	atomic_store_explicit(&stop, true, memory_order_relaxed);
 	for (unsigned i = 0; i < n; i++)

@@ -158,9 +158,38 @@ void kvm_host_facts_read(struct kvm_host_facts *f)
 	if (kvm >= 0) {
 		f->manual_protect2 =
 			ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
-		f->max_vcpus = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 		close(kvm);
 	}
+	f->max_vcpus = kvm_host_max_vcpus();
+}
+
+/*
+ * KVM's vCPUs per VM on this host: KVM_CAP_MAX_VCPUS (the build's
+ * KVM_MAX_VCPUS: 1024 on x86 unless MAXSMP makes it 4096), else the older
+ * KVM_CAP_NR_VCPUS; -1 without /dev/kvm.
+ */
+int kvm_host_max_vcpus(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), n;
+
+	if (kvm < 0)
+		return -1;
+	n = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (n <= 0)
+		n = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	close(kvm);
+	return n > 0 ? n : -1;
+}
+
+/* Under -v in --help: the host's KVM limit for the kvm rows, where /dev/kvm is there. */
+void kvm_vcpus_help(FILE *f)
+{
+	int n = kvm_host_max_vcpus();
+
+	if (n > 0)
+		fprintf(f,
+			"               (kvm rows: %d at most on this host, KVM_CAP_MAX_VCPUS)\n",
+			n);
 }
 
 /* Which statistic a descriptor's name is, as a field of @st; NULL if none we keep. */

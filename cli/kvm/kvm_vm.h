@@ -36,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define KVM_GUEST_PAGE_BYTES 4096ull
@@ -65,6 +66,10 @@ struct kvm_host_facts {
 	int max_vcpus;       /* KVM_CAP_MAX_VCPUS */
 };
 void kvm_host_facts_read(struct kvm_host_facts *f);
+/* KVM's vCPUs per VM (KVM_CAP_MAX_VCPUS, else _NR_VCPUS); -1 without /dev/kvm. */
+int kvm_host_max_vcpus(void);
+/* The --help line under -v naming that limit; nothing without /dev/kvm. */
+void kvm_vcpus_help(FILE *f);
 
 /* A vCPU's statistics (KVM_GET_STATS_FD), cumulative; -1 where missing. */
 struct kvm_vcpu_kstats {

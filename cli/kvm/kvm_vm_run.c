@@ -35,7 +35,7 @@
 #include "common/util.h"
 #include "kvm/kvm_vm_internal.h"
 
-#define VCPU_STACK_BYTES (128u << 10)
+#define VCPU_STACK_BYTES CLI_VCPU_STACK_BYTES
 #define KICK_SIGNAL SIGUSR2
 
 static const char *exit_name(uint32_t reason)

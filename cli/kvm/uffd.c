@@ -1,7 +1,8 @@
 /*
  * uffd.c - demand paging through userfaultfd (uffd.h): one userfaultfd
- * and one handler thread per registered range, a watchdog thread for the
- * whole pager.
+ * per registered range with its reader threads (demand_paging_test's -r,
+ * default 1: they poll the same descriptor, and a read that another reader
+ * won finds nothing), a watchdog thread for the whole pager.
  *
  * Which userfaultfd: KVM faults guest memory in from the kernel (the vCPU
  * thread's get_user_pages), so the descriptor must see kernel-mode faults:
@@ -11,7 +12,7 @@
  * for root (CAP_SYS_PTRACE); else /dev/userfaultfd, where its permissions
  * allow; else uffd_probe says why.
  *
- * A handler: poll its descriptor and the pager's stop eventfd (with a
+ * A handler (each reader of a range): poll its descriptor and the pager's stop eventfd (with a
  * timeout, belt and braces), read one fault event, note it busy (the
  * watchdog's clock), sleep the delay, UFFDIO_COPY the page holding the
  * fault (page_bytes, counted from the range's start, clipped at its end)
@@ -58,12 +59,19 @@ struct uffd_handler {
 	uint64_t bytes;
 	char name[48];
 	void *src; /* page_bytes of zeroes to copy from */
+	struct uffd_reader *readers;
+	unsigned nreaders;    /* started */
+	atomic_bool released; /* unregistered after a failure */
+	atomic_bool quit;     /* its readers stop (a failed add) */
+	_Atomic uint64_t faults, copies, eexist, max_ns;
+};
+
+/* One reader thread of a range's userfaultfd. */
+struct uffd_reader {
+	struct uffd_handler *h;
 	pthread_t thread;
-	bool started;
 	_Atomic uint64_t busy_since; /* when the fault being handled was read; 0 idle */
 	_Atomic uint64_t busy_addr;
-	atomic_bool released; /* unregistered after a failure */
-	_Atomic uint64_t faults, copies, eexist, max_ns;
 };
 
 struct uffd_pager {
@@ -230,8 +238,9 @@ static int handler_copy(struct uffd_handler *h, uint64_t addr)
 }
 
 /* One fault event: 1 handled, 0 nothing to read, -errno failed (recorded). */
-static int handler_event(struct uffd_handler *h)
+static int handler_event(struct uffd_reader *rd)
 {
+	struct uffd_handler *h = rd->h;
 	struct uffd_pager *p = h->p;
 	struct uffd_msg msg;
 	ssize_t n = read(h->fd, &msg, sizeof(msg));
@@ -253,8 +262,8 @@ static int handler_event(struct uffd_handler *h)
 	}
 	addr = msg.arg.pagefault.address;
 	t0 = mono_ns();
-	atomic_store(&h->busy_addr, addr);
-	atomic_store(&h->busy_since, t0);
+	atomic_store(&rd->busy_addr, addr);
+	atomic_store(&rd->busy_since, t0);
 	atomic_fetch_add_explicit(&h->faults, 1, memory_order_relaxed);
 	if (p->inject == INJECT_STALL && !atomic_exchange(&p->injected, true)) {
 		/* The injected stuck handler: hold the fault until the pager stops. */
@@ -266,18 +275,19 @@ static int handler_event(struct uffd_handler *h)
 		sleep_us(p->o.delay_us);
 	r = handler_copy(h, addr);
 	note_max(&h->max_ns, mono_ns() - t0);
-	atomic_store(&h->busy_since, 0);
+	atomic_store(&rd->busy_since, 0);
 	return r;
 }
 
 static void *handler_main(void *arg)
 {
-	struct uffd_handler *h = arg;
+	struct uffd_reader *rd = arg;
+	struct uffd_handler *h = rd->h;
 	struct uffd_pager *p = h->p;
 	struct pollfd pfd[2] = { { .fd = h->fd, .events = POLLIN },
 				 { .fd = p->stop_fd, .events = POLLIN } };
 
-	while (!atomic_load(&p->stop)) {
+	while (!atomic_load(&p->stop) && !atomic_load(&h->quit)) {
 		int r = poll(pfd, 2, UFFD_POLL_MS);
 
 		if (r < 0 && errno == EINTR)
@@ -289,7 +299,7 @@ static void *handler_main(void *arg)
 		}
 		if (!(pfd[0].revents & POLLIN))
 			continue;
-		if (handler_event(h) < 0)
+		if (handler_event(rd) < 0)
 			break;
 	}
 	handler_release(h);
@@ -309,9 +319,10 @@ static void *watchdog_main(void *arg)
 		poll(&pfd, 1, UFFD_WATCH_MS);
 		now = mono_ns();
 		pthread_mutex_lock(&p->lock);
-		for (unsigned i = 0; i < p->n; i++) {
-			struct uffd_handler *h = p->h[i];
-			uint64_t since = atomic_load(&h->busy_since);
+		for (unsigned k = 0; k < p->n * p->o.readers; k++) {
+			struct uffd_handler *h = p->h[k / p->o.readers];
+			struct uffd_reader *rd = &h->readers[k % p->o.readers];
+			uint64_t since = atomic_load(&rd->busy_since);
 
 			/* @since may be after @now: a fault read since the clock was read. */
 			if (!since || since >= now || now - since <= limit ||
@@ -323,7 +334,7 @@ static void *watchdog_main(void *arg)
 					 "userfaultfd handler for %s: stuck for more than %u ms "
 					 "on the fault at 0x%llx",
 					 h->name, p->timeout_ms,
-					 (unsigned long long)atomic_load(&h->busy_addr));
+					 (unsigned long long)atomic_load(&rd->busy_addr));
 			}
 			pthread_mutex_unlock(&p->lock);
 			handler_release(h);
@@ -354,6 +365,8 @@ int uffd_pager_create(const struct uffd_pager_opts *o, struct uffd_pager **out, 
 		return -ENOMEM;
 	}
 	p->o = *o;
+	if (!p->o.readers)
+		p->o.readers = 1;
 	p->timeout_ms = o->timeout_ms ? o->timeout_ms : UFFD_DEFAULT_MS + o->delay_us / 1000;
 	if (timeout && *timeout)
 		p->timeout_ms = (unsigned)strtoul(timeout, NULL, 10);
@@ -381,12 +394,21 @@ int uffd_pager_create(const struct uffd_pager_opts *o, struct uffd_pager **out, 
 	return 0;
 }
 
+/* A failed add: its started readers stop within a poll period. */
+static void handler_stop_readers(struct uffd_handler *h)
+{
+	atomic_store(&h->quit, true);
+	for (unsigned k = 0; k < h->nreaders; k++)
+		pthread_join(h->readers[k].thread, NULL);
+}
+
 static void handler_free(struct uffd_handler *h)
 {
 	if (h->fd >= 0)
 		close(h->fd);
 	if (h->src && h->src != MAP_FAILED)
 		munmap(h->src, h->p->o.page_bytes);
+	free(h->readers);
 	free(h);
 }
 
@@ -405,12 +427,17 @@ int uffd_pager_add(struct uffd_pager *p, void *hva, uint64_t bytes, const char *
 		return -ENOMEM;
 	}
 	h->p = p;
+	h->fd = -1;
 	h->start = hva;
 	h->bytes = bytes;
 	snprintf(h->name, sizeof(h->name), "%s", name);
-	h->fd = uffd_open(why, len);
+	h->readers = calloc(p->o.readers, sizeof(*h->readers));
+	h->fd = h->readers ? uffd_open(why, len) : -ENOMEM;
 	if (h->fd < 0) {
 		r = h->fd;
+		if (r == -ENOMEM)
+			snprintf(why, len, "userfaultfd: out of memory");
+		free(h->readers);
 		free(h);
 		return r;
 	}
@@ -450,14 +477,20 @@ int uffd_pager_add(struct uffd_pager *p, void *hva, uint64_t bytes, const char *
 		p->h = a;
 		p->cap = cap;
 	}
-	r = pthread_create(&h->thread, NULL, handler_main, h);
+	for (r = 0; !r && h->nreaders < p->o.readers; h->nreaders++) {
+		h->readers[h->nreaders].h = h;
+		r = pthread_create(&h->readers[h->nreaders].thread, NULL, handler_main,
+				   &h->readers[h->nreaders]);
+	}
 	if (r) {
+		/* The readers started so far: stop them through the range's release. */
+		h->nreaders--;
 		pthread_mutex_unlock(&p->lock);
-		snprintf(why, len, "userfaultfd: handler thread for %s: %s", name, strerror(r));
+		snprintf(why, len, "userfaultfd: reader thread for %s: %s", name, strerror(r));
+		handler_stop_readers(h);
 		handler_free(h);
 		return -r;
 	}
-	h->started = true;
 	p->h[p->n++] = h;
 	pthread_mutex_unlock(&p->lock);
 	return 0;
@@ -504,8 +537,8 @@ void uffd_pager_stop(struct uffd_pager *p)
 	if (p->watchdog_started)
 		pthread_join(p->watchdog, NULL);
 	for (unsigned i = 0; i < p->n; i++)
-		if (p->h[i]->started)
-			pthread_join(p->h[i]->thread, NULL);
+		for (unsigned k = 0; k < p->h[i]->nreaders; k++)
+			pthread_join(p->h[i]->readers[k].thread, NULL);
 }
 
 void uffd_pager_destroy(struct uffd_pager *p)

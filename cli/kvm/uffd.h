@@ -1,8 +1,8 @@
 /*
  * uffd.h - demand paging of guest memory through userfaultfd, as KVM's
  * demand_paging_test -u MISSING does it: memory ranges registered in
- * MISSING mode, one handler thread per range (per vCPU region, or one for
- * all memory), each reading fault events, sleeping the delay and resolving
+ * MISSING mode, one userfaultfd per range (per vCPU region, or one for
+ * all memory) with its reader threads (-r, default 1), each reading fault events, sleeping the delay and resolving
  * the fault with UFFDIO_COPY of one page (4K or the backing's page).
  *
  * Nothing hangs: handlers poll with a timeout so they can be stopped, and
@@ -32,6 +32,7 @@ struct uffd_pager_opts {
 	unsigned delay_us;   /* each fault's handler sleeps this long before the copy */
 	uint64_t page_bytes; /* the copy unit: 4K, or the backing's huge page */
 	unsigned timeout_ms; /* a fault held longer is a stuck handler (0: 10 s + delay) */
+	unsigned readers;    /* reader threads per userfaultfd (demand_paging_test's -r; 0: 1) */
 };
 
 struct uffd_pager_stats {

@@ -25,7 +25,7 @@ void mixed_help(FILE *f)
 	      "\n"
 	      "flags:\n",
 	      f);
-	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1,2)"), f);
+	fputs(VCPUS_FLAG_HELP("1..4096 each (default 1,2)"), f);
 	fputs(LOOP_FLAGS_HELP("anonymous_thp",
 			      "               and an even number of those pages (two memslots);\n"),
 	      f);

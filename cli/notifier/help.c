@@ -21,7 +21,7 @@ void notifier_help(FILE *f)
 	      "\n"
 	      "flags:\n",
 	      f);
-	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1,2)"), f);
+	fputs(VCPUS_FLAG_HELP("1..4096 each (default 1,2)"), f);
 	fputs(LOOP_FLAGS_HELP("anonymous", ""), f);
 	fputs(INVAL_FLAGS_HELP, f);
 	fputs(SWEEP_FLAGS_HELP("rcu", "1", ""), f);

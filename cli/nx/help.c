@@ -21,7 +21,7 @@ void nx_help(FILE *f)
 	      "\n"
 	      "flags:\n",
 	      f);
-	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1)"), f);
+	fputs(VCPUS_FLAG_HELP("1..4096 each (default 1)"), f);
 	fputs(SWEEP_FLAGS_HELP("rcu", "1", ""), f);
 	fputs("  -b SIZE      guest memory per vCPU, a multiple of 4K (and of the huge\n"
 	      "               page for hugetlb); K, M, G, T are powers of 1024 (default 2G,\n"
@@ -43,11 +43,12 @@ void nx_help(FILE *f)
 	      "\n"
 	      "The metric is the largest fault latency while recovery ran ('rec max us',\n"
 	      "the selftest's Max fault latency; lower is better).  The issue's target:\n"
-	      "rcu's >= 10x lower than wrlock's (run --strategy rcu,wrlock; a 'target'\n"
-	      "line follows the tables).  Per row also: recovery p99 and p99.9, the\n"
-	      "baseline's max, recovery over baseline p99, tables recovered (counter\n"
-	      "nx_tables_recovered); then the standard latency, lock and reclamation\n"
-	      "table (of the recovery VM).  With one strategy, one count and one round,\n"
+	      "rcu's >= 50x lower than wrlock's under --preempt voluntary (run\n"
+	      "--strategy rcu,wrlock; a 'target' line follows the tables).  Per row\n"
+	      "also: recovery p99 and p99.9, the baseline's max, recovery over baseline\n"
+	      "p99, tables recovered (counter nx_tables_recovered); then the standard\n"
+	      "latency, lock and reclamation table (of the recovery VM).  With one\n"
+	      "strategy, one count and one round,\n"
 	      "each VM's 'Max fault latency' line (ns and TSC cycles) and NX counters\n"
 	      "are printed as it ends.  The default takes about 2 x 5 s plus setup.\n",
 	      f);

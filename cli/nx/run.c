@@ -15,8 +15,8 @@
  * without the recovery thread (period 0: after the first pass every page
  * is a 4K executable mapping and faults stop), then with it.  The metric
  * is the largest fault latency while recovery ran (KVM's "Max fault
- * latency"), lower is better; the issue's target is rcu's >= 10x lower
- * than wrlock's.
+ * latency"), lower is better; the issue's target is rcu's >= 50x lower
+ * than wrlock's under the voluntary preemption model.
  *
  * Threads: the vCPU threads (bench_pool.c) run one long pass per VM; the
  * main thread waits --seconds, then sets the stop flag, which the guest

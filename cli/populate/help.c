@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "common/help_flags.h"
+#include "kvm/kvm_vm.h"
 #include "populate/populate.h"
 #include "sweep/sweep_kvm.h"
 
@@ -19,13 +20,19 @@ void populate_help(FILE *f)
 	      "\n"
 	      "flags (KVM selftests names first):\n",
 	      f);
-	fputs(VCPUS_FLAG_HELP("1..1000 each (default 1,2)"), f);
+	fputs(VCPUS_FLAG_HELP("1..4096 each (default 1,2)"), f);
+	kvm_vcpus_help(f);
 	fputs(LAYOUT_FLAGS_HELP("anonymous"), f);
-	fputs("  -w PCT       share of pages written, the rest read (default 100)\n"
+	fputs("  -w PCT       write probability of each page, the rest read, 0..100\n"
+	      "               (default 100): one draw per page from -r's seed, the\n"
+	      "               same pages in every pass and on the kvm row\n"
+	      "  -r SEED      the random seed of -w's draw, 0..4294967295 (default 1)\n"
 	      "  -o           overlapping memory: every vCPU walks the same region\n"
 	      "               (default: each vCPU its own)\n"
-	      "  -a           random access: each vCPU visits its pages in a\n"
-	      "               pseudo-random order of its own (default: ascending)\n"
+	      "  -a           random access, as memstress: each access draws its page\n"
+	      "               at random with replacement (from -r's seed and the vCPU),\n"
+	      "               so about 63% of the pages are touched and mapped\n"
+	      "               (default: ascending, every page)\n"
 	      "  --prefault   kvm rows: populate the host memory before the guest runs\n"
 	      "               (refused without kvm in --strategy)\n",
 	      f);
@@ -39,8 +46,11 @@ void populate_help(FILE *f)
 	      "percentiles, vCPU lock waits, write locks, retired page tables, tables\n"
 	      "and leaves built; then the floor (a bare root-to-leaf walk plus one CAS\n"
 	      "per page, with 4K mappings only), fault cost over the floor, scaling\n"
-	      "over the smallest count, and beside it how a private, sharing-free\n"
-	      "loop scales on this machine (the machine reference).  Every run is\n"
+	      "over the smallest count, and beside it how the floor scales run by\n"
+	      "every vCPU's thread at once over its own vCPU's tables (the parallel\n"
+	      "floor, 4K mappings only) and how a private, sharing-free loop scales on\n"
+	      "this machine (the machine reference), both measured in every round;\n"
+	      "then each strategy's scaling over the parallel floor's.  Every run is\n"
 	      "checked.  A latency round comes first: every fault timed, the full\n"
 	      "audit; its runs give the latency percentiles and are not counted for\n"
 	      "throughput.  docs/bench.md describes every number and the JSON.\n",

@@ -22,18 +22,27 @@
 
 #define POPULATE_KVM_VALUE 0x5eed1u /* what the written pages must hold afterwards */
 
-/* Every page holds what the pass left: POPULATE_KVM_VALUE if written, else 0. */
+/*
+ * Every page holds what the pass left: POPULATE_KVM_VALUE if written, else
+ * 0 (read, or with -a never drawn).
+ */
 static void check_pages(struct kvm_guest_vm *vm, const struct populate_opts *o, uint64_t pages)
 {
+	uint64_t *touched = page_touched_map(pages, o->sw.vcpus, populate_pages_per_vcpu(o),
+					     o->overlap, o->random_order);
+
 	for (uint64_t p = 0; p < pages; p++) {
 		const uint64_t *word = kvm_vm_hva(vm, KVM_GUEST_DATA_GPA + p * GUEST_PAGE_BYTES);
-		uint64_t want = page_written(p, o->write_pct) ? POPULATE_KVM_VALUE : 0;
+		uint64_t want = page_touched(touched, p) && page_written(p, o->write_pct)
+					? POPULATE_KVM_VALUE
+					: 0;
 
 		if (!word || *word != want)
 			fatal("check failed: kvm, %u vCPU%s: page %llu holds 0x%llx, expected 0x%llx",
 			      o->sw.vcpus, o->sw.vcpus == 1 ? "" : "s", (unsigned long long)p,
 			      word ? (unsigned long long)*word : 0ull, (unsigned long long)want);
 	}
+	free(touched);
 }
 
 void populate_kvm_run(void *opts, struct sweep_run *out)

@@ -35,7 +35,7 @@
 #define REF_BUF_BYTES (8u << 20) /* per core in use */
 #define REF_MIN_BUF_BYTES (64u << 10)
 #define REF_MIN_ITERS (64u << 10)
-#define REF_STACK_BYTES (128u << 10)
+#define REF_STACK_BYTES CLI_VCPU_STACK_BYTES
 
 struct ref_worker {
 	pthread_barrier_t *barrier;

@@ -1,7 +1,12 @@
 /*
  * opts.c - the flags of `bench populate`, named after KVM's
- * selftests (-v, -b, -s, -o, -a, -w): defaults, parsing, the checks that
- * must pass before anything runs, and the flags written back out.
+ * selftests (-v, -b, -s, -o, -a, -w, -r): defaults, parsing, the checks
+ * that must pass before anything runs, and the flags written back out.
+ *
+ * -w and -r as memstress's users (dirty_log_perf_test) mean them: each
+ * page is written with probability -w percent, drawn with the random
+ * seed -r (default 1); the draw is per page (common/guest.c), so every
+ * vCPU, pass and row agree and the checks know which pages were written.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,6 +36,14 @@ static void set_size(void *ctx, const char *opt, const char *arg)
 static void set_write_pct(void *ctx, const char *opt, const char *arg)
 {
 	((struct populate_opts *)ctx)->write_pct = (unsigned)bench_number_arg(opt, arg, 0, 100);
+}
+
+/* -r: the seed of -w's draw (page_write_seed_set); main thread, before any run. */
+static uint64_t populate_seed = 1;
+
+static void set_seed(void *ctx, const char *opt, const char *arg)
+{
+	populate_seed = bench_number_arg(opt, arg, 0, UINT32_MAX);
 }
 
 static void set_backing(void *ctx, const char *opt, const char *arg)
@@ -67,6 +80,7 @@ static void show_help(void *ctx, const char *opt, const char *arg)
 static const struct cli_option populate_options[] = {
 	{ 'b', NULL, true, set_size },
 	{ 'w', NULL, true, set_write_pct },
+	{ 'r', NULL, true, set_seed },
 	{ 's', NULL, true, set_backing },
 	{ 'o', NULL, false, set_overlap },
 	{ 'a', NULL, false, set_random },
@@ -128,6 +142,7 @@ static void check_memory(const struct populate_opts *o)
 void populate_opts_parse(struct populate_opts *o, int argc, char **argv)
 {
 	parse_options(populate_options, argc, argv, o, "bench populate");
+	page_write_seed_set(populate_seed);
 	check_memory(o);
 	sweep_kvm_check_size(&o->sw, o->bytes_per_vcpu, o->overlap);
 	sweep_kvm_check_backing(&o->sw, o->backing);
@@ -142,8 +157,8 @@ void populate_opts_format(const struct populate_opts *o, char *buf, size_t len)
 
 	format_size(o->bytes_per_vcpu, size, sizeof(size));
 	sweep_opts_format(&o->sw, common, sizeof(common));
-	snprintf(buf, len, "%s -b %s -s %s -w %u%s%s%s%s", common, size,
-		 backing_kvm_name(o->backing), o->write_pct, o->overlap ? " -o" : "",
-		 o->random_order ? " -a" : "", o->prefault ? " --prefault" : "",
-		 o->guest_page == 4096 ? " --guest-page 4K" : "");
+	snprintf(buf, len, "%s -b %s -s %s -w %u -r %llu%s%s%s%s", common, size,
+		 backing_kvm_name(o->backing), o->write_pct, (unsigned long long)populate_seed,
+		 o->overlap ? " -o" : "", o->random_order ? " -a" : "",
+		 o->prefault ? " --prefault" : "", o->guest_page == 4096 ? " --guest-page 4K" : "");
 }

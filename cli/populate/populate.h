@@ -3,8 +3,9 @@
  * phase on simulated vCPUs, one file per part: opts.c (flags), vm.c (the
  * VM of a run), run.c (one timed run), check.c (the checks after a run),
  * kvm.c (a kvm row's run), machine_ref.c (how this machine scales private
- * work), report.c (settings, report, JSON, the sweep description,
- * populate_main) and help.c.  The guest program is common/guest.c.
+ * work), par_floor.c (the floor on every vCPU's thread at once), report.c
+ * (settings, report, JSON, the sweep description, populate_main) and
+ * help.c.  The guest program is common/guest.c.
  */
 #ifndef TDPMMU_CLI_POPULATE_H
 #define TDPMMU_CLI_POPULATE_H
@@ -31,6 +32,7 @@ struct populate_opts {
 	/* Measured along the way (report.c). */
 	double floor_ns_per_page;             /* best floor; NAN when not measured */
 	double machine_ref[SWEEP_MAX_COUNTS]; /* best machine reference per count */
+	double par_floor[SWEEP_MAX_COUNTS];   /* best parallel floor per count, pages/s */
 	unsigned cores;                       /* usable here, for the reference */
 };
 
@@ -52,10 +54,13 @@ static inline uint64_t populate_slot_pages(const struct populate_opts *o, unsign
 	return populate_pages_per_vcpu(o) * (o->overlap ? 1 : vcpus);
 }
 
-/* Every page can only be mapped at 4K, so the bare 4K walk is a fair floor. */
+/*
+ * Every page is mapped, and only at 4K, so the bare 4K walk is a fair
+ * floor (not with -a: its draws leave pages unmapped).
+ */
 static inline bool populate_maps_4k_only(const struct populate_opts *o)
 {
-	return o->backing == TDPMMU_BACKING_ANON;
+	return o->backing == TDPMMU_BACKING_ANON && !o->random_order;
 }
 
 /* run.c: vCPU @vcpu's guest program over its region (or the shared one, -o). */
@@ -70,11 +75,13 @@ struct populate_vcpu_totals {
 /* What one run measured, snapshotted right after the vCPUs finished. */
 struct populate_result {
 	unsigned vcpus;
-	uint64_t pages;       /* pages in the memslot */
-	uint64_t faults;      /* EPT violations, summed over the vCPUs */
-	uint64_t elapsed_ns;  /* start barrier to the last vCPU finishing */
-	uint64_t floor_ns;    /* bare walk + CAS over vCPU 0's region... */
-	uint64_t floor_pages; /* ...of this many pages; 0 if the floor was not run */
+	uint64_t pages;           /* pages in the memslot */
+	uint64_t faults;          /* EPT violations, summed over the vCPUs */
+	uint64_t elapsed_ns;      /* start barrier to the last vCPU finishing */
+	uint64_t floor_ns;        /* bare walk + CAS over vCPU 0's region... */
+	uint64_t floor_pages;     /* ...of this many pages; 0 if the floor was not run */
+	uint64_t par_floor_ns;    /* the parallel floor: barrier to last finish... */
+	uint64_t par_floor_pages; /* ...over this many pages in all; 0 if not run */
 	int64_t counters[TDPMMU_NR_COUNTERS];
 	struct tdpmmu_lock_stats lock; /* while the vCPUs ran */
 	struct tdpmmu_latency latency;
@@ -82,14 +89,32 @@ struct populate_result {
 	struct populate_vcpu_totals vcpu;
 };
 
+/* What populate_run() times after the run: */
+#define POPULATE_FLOOR 1u     /* the floor over vCPU 0's region */
+#define POPULATE_PAR_FLOOR 2u /* the parallel floor (par_floor.c) */
+
 /*
  * run.c: create a VM, let @vcpus vCPU threads run the guest
  * program, check the result (with a full audit when @audit), optionally
- * time the floor over vCPU 0's region, destroy the VM.  Failures are fatal
- * (exit 1).
+ * time the floors (@floors: POPULATE_FLOOR, POPULATE_PAR_FLOOR), destroy
+ * the VM.  Failures are fatal (exit 1).
  */
-void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
+void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, unsigned floors,
 		  bool latency, struct populate_result *res);
+
+/*
+ * par_floor.c: one thread per vCPU runs the floor over its vCPU's region
+ * of the populated @vm at once; sets res->par_floor_ns and _pages.
+ */
+void populate_par_floor(struct tdpmmu_vm *vm, const struct populate_opts *o, unsigned vcpus,
+			struct populate_result *res);
+
+/*
+ * report.c: the parallel floor's scaling at @vcpus over its smallest
+ * count in the last populate sweep of this process (for `tdpmmu run`'s
+ * verdict); NAN when it was not measured.
+ */
+double populate_par_floor_scaling(unsigned vcpus);
 
 /* vm.c: a fresh VM with the one memslot a run of @vcpus needs... */
 struct tdpmmu_vm *populate_vm_create(const struct populate_opts *o, unsigned vcpus);

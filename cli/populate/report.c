@@ -4,10 +4,12 @@
  * Each run is populate_run() at the driver's strategy and vCPU count.
  * The latency round times every fault and runs the full audit; the
  * throughput rounds give faults per second.  Along the way, after the
- * first strategy's run at each count in each round, the machine reference
- * at that count (machine_ref.c), and on the smallest count the floor; the
- * report ends with both: scaling of each strategy beside the machine's
- * own, and fault cost over the floor.  Main thread only.
+ * first strategy's run at each count in each round, the parallel floor
+ * (par_floor.c, 4K mappings only) and the machine reference
+ * (machine_ref.c) at that count, and on the smallest count the floor; the
+ * report ends with them: scaling of each strategy beside the parallel
+ * floor's and the machine's, each strategy's scaling over the parallel
+ * floor's, and fault cost over the floor.  Main thread only.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -16,6 +18,11 @@
 
 #include "common/bench_common.h"
 #include "populate/populate.h"
+
+/* The last sweep's parallel floor, for populate_par_floor_scaling(). */
+static unsigned last_counts[SWEEP_MAX_COUNTS];
+static double last_par_floor[SWEEP_MAX_COUNTS];
+static int last_nr_counts;
 
 /* The first simulated strategy of the sweep (-1: kvm only). */
 static int first_strategy(const struct sweep_opts *o)
@@ -38,15 +45,17 @@ static void populate_sweep_run(void *opts, bool lat_round, struct sweep_run *out
 {
 	struct populate_opts *o = opts;
 	bool first = (int)o->sw.strategy == first_strategy(&o->sw);
-	bool floor = !lat_round && first && o->sw.vcpus == o->sw.counts[0] &&
-		     populate_maps_4k_only(o);
+	bool refs = !lat_round && first; /* the round's references at this count */
+	bool floor = refs && o->sw.vcpus == o->sw.counts[0] && populate_maps_4k_only(o);
+	unsigned floors = (floor ? POPULATE_FLOOR : 0) |
+			  (refs && populate_maps_4k_only(o) ? POPULATE_PAR_FLOOR : 0);
 	struct populate_extra *x = calloc(1, sizeof(*x));
 	struct populate_result res;
 	double secs;
 
 	if (!x)
 		fatal("out of memory");
-	populate_run(o, o->sw.vcpus, lat_round, floor, lat_round, &res);
+	populate_run(o, o->sw.vcpus, lat_round, floors, lat_round, &res);
 	secs = (double)res.elapsed_ns / 1e9;
 	bench_phase_add(&out->phases, "populate", res.elapsed_ns, res.faults);
 	out->metric = res.faults ? (double)res.faults / secs : NAN;
@@ -66,7 +75,14 @@ static void populate_sweep_run(void *opts, bool lat_round, struct sweep_run *out
 		if (isnan(o->floor_ns_per_page) || f < o->floor_ns_per_page)
 			o->floor_ns_per_page = f;
 	}
-	if (!lat_round && first) {
+	if (res.par_floor_pages) {
+		int i = count_index(&o->sw);
+		double pps = (double)res.par_floor_pages / ((double)res.par_floor_ns / 1e9);
+
+		if (pps > o->par_floor[i])
+			o->par_floor[i] = pps;
+	}
+	if (refs) {
 		int i = count_index(&o->sw);
 		double ops;
 
@@ -134,32 +150,71 @@ static void print_mappings(const struct sweep_report *rep, FILE *f)
 	}
 }
 
+/* A reference's scaling at count index @i over its smallest count's; NAN if not measured. */
+static double ref_scaling(const double *ref, int i)
+{
+	return ref[0] > 0 && ref[i] > 0 ? ref[i] / ref[0] : NAN;
+}
+
+static double strategy_scaling(const struct populate_opts *o, const struct sweep_report *rep, int s,
+			       int i)
+{
+	const struct sweep_row *row = sweep_find(rep, s, o->sw.counts[i]);
+	const struct sweep_row *base = sweep_find(rep, s, o->sw.counts[0]);
+
+	return row->best->metric / base->best->metric;
+}
+
+static void print_ratio(FILE *f, int width, double v)
+{
+	if (isnan(v))
+		fprintf(f, " %*s", width, "-");
+	else
+		fprintf(f, " %*.2fx", width - 1, v);
+}
+
 static void print_scaling(const struct populate_opts *o, const struct sweep_report *rep, FILE *f)
 {
+	bool pf = !isnan(ref_scaling(o->par_floor, 0));
+
 	fputs("\nscaling: faults/s over the same strategy's at the smallest count, beside\n"
-	      "the machine reference (a private, sharing-free loop in the same rounds:\n"
-	      "the best this machine allows)\n",
+	      "the parallel floor (the floor on every vCPU's thread at once, each over its\n"
+	      "own vCPU's tables) and the machine reference (a private, sharing-free\n"
+	      "atomic loop), both in the same rounds\n",
 	      f);
-	fprintf(f, "%5s %12s", "vCPUs", "machine ref");
+	fprintf(f, "%5s %14s %12s", "vCPUs", "parallel floor", "machine ref");
 	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++)
 		if (o->sw.strategies[s])
 			fprintf(f, " %13s", sweep_strategy_name(s));
 	fputc('\n', f);
 	for (int i = 0; i < o->sw.nr_counts; i++) {
-		if (o->machine_ref[0] > 0) /* measured after the simulated runs only */
-			fprintf(f, "%5u %11.2fx", o->sw.counts[i],
-				o->machine_ref[i] / o->machine_ref[0]);
-		else
-			fprintf(f, "%5u %12s", o->sw.counts[i], "-");
-		for (int s = 0; s < SWEEP_NR_STRATEGIES; s++) {
-			const struct sweep_row *row, *base;
-
-			if (!o->sw.strategies[s])
-				continue;
-			row = sweep_find(rep, s, o->sw.counts[i]);
-			base = sweep_find(rep, s, o->sw.counts[0]);
-			fprintf(f, " %12.2fx", row->best->metric / base->best->metric);
-		}
+		fprintf(f, "%5u", o->sw.counts[i]);
+		print_ratio(f, 14, ref_scaling(o->par_floor, i));
+		/* measured after the simulated runs only */
+		print_ratio(f, 12, ref_scaling(o->machine_ref, i));
+		for (int s = 0; s < SWEEP_NR_STRATEGIES; s++)
+			if (o->sw.strategies[s])
+				print_ratio(f, 13, strategy_scaling(o, rep, s, i));
+		fputc('\n', f);
+	}
+	if (!pf)
+		return;
+	fputs("\nscaling over the parallel floor's (the strategy's scaling above over the\n"
+	      "parallel floor's at the same count; 1.00: the MMU scales as the machine lets\n"
+	      "the bare walk + CAS scale)\n",
+	      f);
+	fprintf(f, "%5s %14s", "vCPUs", "floor Mpages/s");
+	for (int s = 0; s < SWEEP_NR_STRATEGIES; s++)
+		if (o->sw.strategies[s] && s != SWEEP_KVM)
+			fprintf(f, " %13s", sweep_strategy_name(s));
+	fputc('\n', f);
+	for (int i = 0; i < o->sw.nr_counts; i++) {
+		fprintf(f, "%5u %14.1f", o->sw.counts[i], o->par_floor[i] / 1e6);
+		for (int s = 0; s < SWEEP_NR_STRATEGIES; s++)
+			if (o->sw.strategies[s] && s != SWEEP_KVM)
+				fprintf(f, " %13.2f",
+					strategy_scaling(o, rep, s, i) /
+						ref_scaling(o->par_floor, i));
 		fputc('\n', f);
 	}
 }
@@ -194,7 +249,12 @@ static void json_config(const void *opts, FILE *f)
 		"    \"floor_ns_per_page\": ",
 		o->write_pct, o->overlap ? "true" : "false", o->random_order ? "true" : "false");
 	json_number(f, o->floor_ns_per_page, 2);
-	fputs(", \"machine_ref_ops_per_sec\": [", f);
+	fputs(", \"parallel_floor_pages_per_sec\": [", f);
+	for (int i = 0; i < o->sw.nr_counts; i++) {
+		fputs(i ? ", " : "", f);
+		json_number(f, o->par_floor[i] > 0 ? o->par_floor[i] : NAN, 0);
+	}
+	fputs("],\n    \"machine_ref_ops_per_sec\": [", f);
 	for (int i = 0; i < o->sw.nr_counts; i++) {
 		fputs(i ? ", " : "", f);
 		json_number(f, o->machine_ref[i], 0);
@@ -252,5 +312,17 @@ int populate_main(const struct scenario *sc, int argc, char **argv)
 	machine_info_read(&m);
 	o.cores = (unsigned)m.usable_cores;
 	o.floor_ns_per_page = NAN;
-	return sweep_main(sc, &o, command);
+	sweep_main(sc, &o, command);
+	last_nr_counts = o.sw.nr_counts;
+	memcpy(last_counts, o.sw.counts, sizeof(last_counts));
+	memcpy(last_par_floor, o.par_floor, sizeof(last_par_floor));
+	return 0;
+}
+
+double populate_par_floor_scaling(unsigned vcpus)
+{
+	for (int i = 0; i < last_nr_counts; i++)
+		if (last_counts[i] == vcpus)
+			return ref_scaling(last_par_floor, i);
+	return NAN;
 }

@@ -4,8 +4,8 @@
  * then each becomes its vCPU (tdpmmu_vcpu_run) and runs the guest program
  * (common/guest.c) until it has touched every page of its region.  The
  * time reported is from the barrier to the last vCPU finishing.  Then the
- * statistics are read, the VM checked (check.c), the floor
- * measured if asked, and the VM destroyed.
+ * statistics are read, the VM checked (check.c), the floor and the
+ * parallel floor (par_floor.c) measured if asked, and the VM destroyed.
  *
  * Hundreds of vCPU threads must fit on a small machine: they run on small
  * stacks (the guest program and the fault path need a few KiB).
@@ -18,7 +18,7 @@
 #include "populate/populate.h"
 #include "tdpmmu/testing.h"
 
-#define VCPU_STACK_BYTES (128u << 10)
+#define VCPU_STACK_BYTES CLI_VCPU_STACK_BYTES
 
 struct vcpu_thread {
 	struct tdpmmu_vm *vm;
@@ -116,7 +116,7 @@ static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned 
 	tdpmmu_reclaim_stats_read(vm, &res->reclaim);
 }
 
-void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, bool floor,
+void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, unsigned floors,
 		  bool latency, struct populate_result *res)
 {
 	struct tdpmmu_vm *vm = populate_vm_create(o, vcpus);
@@ -150,7 +150,7 @@ void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, boo
 	collect(vm, t, vcpus, &lock_before, res);
 
 	populate_check(vm, o, res, audit);
-	if (floor) {
+	if (floors & POPULATE_FLOOR) {
 		uint64_t pages = populate_pages_per_vcpu(o);
 
 		r = tdpmmu_bench_floor(vm, 0, pages, &res->floor_ns);
@@ -159,6 +159,9 @@ void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, boo
 			      strerror(-r));
 		res->floor_pages = pages;
 	}
+	/* After the floor, which is timed as it always was; it walks many passes. */
+	if (floors & POPULATE_PAR_FLOOR)
+		populate_par_floor(vm, o, vcpus, res);
 	tdpmmu_vm_destroy(vm); /* and the vCPUs still attached to it */
 	free(t);
 }

@@ -31,7 +31,7 @@
 #include "tdpmmu/tdpmmu.h"
 
 #define SWEEP_MAX_COUNTS 64  /* entries in the -v list */
-#define SWEEP_MAX_VCPUS 1000 /* room for the library's 1024 threads */
+#define SWEEP_MAX_VCPUS 4096 /* KVM_MAX_VCPUS where configured; slots grow to 8192 */
 #define SWEEP_MAX_REPEAT 1000
 #define SWEEP_MAX_COLS 6 /* a scenario's own table columns */
 
@@ -57,6 +57,7 @@ struct sweep_opts {
 	unsigned repeat;                      /* --repeat */
 	unsigned levels;                      /* --levels 4|5 */
 	bool payload;                         /* --payload */
+	enum tdpmmu_preempt preempt;          /* --preempt: every VM's model */
 	const char *json_path, *plot_path;
 	/* The configuration being run: set by the driver before each run. */
 	unsigned vcpus;
@@ -64,7 +65,7 @@ struct sweep_opts {
 	bool kvm;                      /* a kvm row: run_kvm runs it */
 };
 
-/* One vCPU count, rcu, one round, 4 levels, no payload, no outputs. */
+/* One vCPU count, rcu, one round, 4 levels, no payload, voluntary, no outputs. */
 void sweep_opts_init(struct sweep_opts *o, unsigned repeat);
 /* cli_option setters; @ctx points at a struct that starts with struct sweep_opts. */
 void sweep_set_vcpus(void *ctx, const char *opt, const char *arg);
@@ -74,17 +75,21 @@ void sweep_set_levels(void *ctx, const char *opt, const char *arg);
 void sweep_set_payload(void *ctx, const char *opt, const char *arg);
 void sweep_set_json(void *ctx, const char *opt, const char *arg);
 void sweep_set_plot(void *ctx, const char *opt, const char *arg);
+void sweep_set_preempt(void *ctx, const char *opt, const char *arg);
 /* The sweep's entries of a scenario's cli_option table (cli.h). */
 /* clang-format off */
 #define SWEEP_CLI_OPTIONS                                                                          \
 	{ 'v', NULL, true, sweep_set_vcpus }, { 0, "strategy", true, sweep_set_strategies },       \
 		{ 0, "repeat", true, sweep_set_repeat }, { 0, "levels", true, sweep_set_levels },  \
 		{ 0, "payload", false, sweep_set_payload }, { 0, "json", true, sweep_set_json },   \
-		{ 0, "plot", true, sweep_set_plot }
+		{ 0, "plot", true, sweep_set_plot }, { 0, "preempt", true, sweep_set_preempt }
 /* clang-format on */
 /* After parsing: --plot needs gnuplot and a .svg or .png name (usage errors). */
 void sweep_opts_check(const struct sweep_opts *o);
-/* " -v 1,2 --strategy rcu,global --repeat 3 --levels 4" (plus --payload): for the command line. */
+/*
+ * " -v 1,2 --strategy rcu,global --repeat 3 --levels 4" (plus --preempt
+ * when not the default, and --payload): for the command line.
+ */
 void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len);
 int sweep_nr_strategies(const struct sweep_opts *o);
 /*

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/bench_common.h"
+#include "common/host_preempt.h"
 #include "sweep/sweep.h"
 
 #define SWEEP_JSON_SCHEMA 2
@@ -20,6 +21,7 @@
 static void write_sweep(const struct sweep_opts *o, FILE *f)
 {
 	bool first = true;
+	char host[160];
 
 	fputs("  \"sweep\": {\"vcpus\": [", f);
 	for (int i = 0; i < o->nr_counts; i++)
@@ -31,10 +33,14 @@ static void write_sweep(const struct sweep_opts *o, FILE *f)
 		fprintf(f, "%s\"%s\"", first ? "" : ", ", sweep_strategy_name(s));
 		first = false;
 	}
-	fprintf(f,
-		"], \"repeat\": %u, \"levels\": %u, \"payload\": %s, "
-		"\"statistic\": \"best of interleaved rounds\"},\n",
-		o->repeat, o->levels, o->payload ? "true" : "false");
+	fprintf(f, "], \"repeat\": %u, \"levels\": %u, \"payload\": %s, \"preempt\": \"%s\", ",
+		o->repeat, o->levels, o->payload ? "true" : "false",
+		tdpmmu_preempt_name(o->preempt));
+	/* The kvm rows' model: the host kernel's own, whatever --preempt says. */
+	host_preempt_model(host, sizeof(host));
+	fputs("\"host_preempt\": ", f);
+	json_string(f, host);
+	fputs(", \"statistic\": \"best of interleaved rounds\"},\n", f);
 }
 
 static void write_metric(const struct sweep_report *rep, const struct sweep_row *row, FILE *f)

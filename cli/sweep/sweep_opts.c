@@ -1,7 +1,8 @@
 /*
  * sweep_opts.c - the flags every benchmark scenario shares: the vCPU
  * list (-v), the strategies (--strategy), rounds (--repeat), page-table
- * levels, payload, and the outputs (--json, --plot); and the same flags
+ * levels, payload, the host kernel's preemption model (--preempt), and the
+ * outputs (--json, --plot); and the same flags
  * written back out for the report's command line.  Main thread only,
  * before anything runs: every problem is a usage error.
  */
@@ -21,6 +22,7 @@ void sweep_opts_init(struct sweep_opts *o, unsigned repeat)
 	o->strategies[TDPMMU_STRATEGY_RCU] = true;
 	o->repeat = repeat;
 	o->levels = 4;
+	o->preempt = TDPMMU_PREEMPT_VOLUNTARY;
 	o->vcpus = 1;
 }
 
@@ -132,6 +134,12 @@ void sweep_set_payload(void *ctx, const char *opt, const char *arg)
 	((struct sweep_opts *)ctx)->payload = true;
 }
 
+void sweep_set_preempt(void *ctx, const char *opt, const char *arg)
+{
+	if (tdpmmu_preempt_parse(arg, &((struct sweep_opts *)ctx)->preempt))
+		usage_error("%s: '%s' is not none, voluntary or full", opt, arg);
+}
+
 void sweep_set_json(void *ctx, const char *opt, const char *arg)
 {
 	if (!*arg)
@@ -177,7 +185,7 @@ bool sweep_single_run(const struct sweep_opts *o)
 void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, " -v ");
-	bool first = true;
+	bool first = true, dflt = o->preempt == TDPMMU_PREEMPT_VOLUNTARY; /* --preempt left out */
 
 	for (int i = 0; i < o->nr_counts && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? "," : "", o->counts[i]);
@@ -196,6 +204,8 @@ void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len)
 		}
 	}
 	if (n < len)
-		n += (size_t)snprintf(buf + n, len - n, " --repeat %u --levels %u%s", o->repeat,
-				      o->levels, o->payload ? " --payload" : "");
+		n += (size_t)snprintf(buf + n, len - n, " --repeat %u --levels %u%s%s%s", o->repeat,
+				      o->levels, dflt ? "" : " --preempt ",
+				      dflt ? "" : tdpmmu_preempt_name(o->preempt),
+				      o->payload ? " --payload" : "");
 }

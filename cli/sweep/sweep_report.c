@@ -9,12 +9,19 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/host_preempt.h"
 #include "sweep/sweep.h"
 
 void sweep_print_header(const struct sweep_report *rep, FILE *f)
 {
+	char host[160];
+
 	fprintf(f, "tdpmmu %s: %s\ncommand: %s\n\n", TDPMMU_VERSION, rep->sc->title, rep->command);
 	machine_info_print(&rep->machine, rep->opts->levels, f);
+	host_preempt_model(host, sizeof(host));
+	/* --preempt is ours only: the kvm rows run under the host's own model. */
+	fprintf(f, "preempt: %s (the simulated rows' MMU lock); this host's kernel: %s%s\n",
+		tdpmmu_preempt_name(rep->opts->preempt), host, rep->kvm_rows ? " (kvm rows)" : "");
 	fputc('\n', f);
 }
 

@@ -193,7 +193,7 @@ static void slots_start(struct round *r, uint64_t seed)
 	r->slots = torture_slots_start(&env);
 }
 
-static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
+static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s, enum tdpmmu_preempt p)
 {
 	struct tdpmmu_memslot thp = { 0, 0, THP_PAGES, TDPMMU_BACKING_THP, 0 };
 	struct tdpmmu_memslot anon = { 1, ANON_BASE, ANON_PAGES, TDPMMU_BACKING_ANON, 0 };
@@ -205,6 +205,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s)
 
 	tdpmmu_vm_config_init(&cfg);
 	cfg.strategy = s;
+	cfg.preempt = p;
 	/* A small fan-out (tdpmmu_pt_bits()) needs the fifth level to cover the slots. */
 	cfg.levels = 4 * tdpmmu_pt_bits() >= 20 ? 4 : 5;
 	cfg.max_tables = 1 << 16;
@@ -262,6 +263,10 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 		   uint64_t seed, struct torture_result *res)
 {
 	struct round *r = calloc(1, sizeof(*r));
+	enum tdpmmu_preempt preempt = o->preempt != TORTURE_PREEMPT_ROTATE
+					      ? (enum tdpmmu_preempt)o->preempt
+				      : seed & 1 ? TDPMMU_PREEMPT_FULL
+						 : TDPMMU_PREEMPT_VOLUNTARY;
 	uint64_t end, next_check;
 	int64_t c[TDPMMU_NR_COUNTERS];
 
@@ -275,7 +280,8 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	memset(r->g, 0, sizeof(*r->g) * r->n);
 	pthread_mutex_init(&r->m, NULL);
 	pthread_cond_init(&r->c, NULL);
-	r->vm = make_vm(s);
+	r->vm = make_vm(s, preempt);
+	res->preempt_rounds[preempt]++;
 	r->churn.discard_old = true;
 	r->chaos_rnd = seed | 1;
 	place_words(r, seed);

@@ -69,6 +69,18 @@ static void set_alloc_fail(void *ctx, const char *opt, const char *arg)
 		(unsigned)bench_number_arg(opt, arg, 0, 1u << 30);
 }
 
+static void set_preempt(void *ctx, const char *opt, const char *arg)
+{
+	enum tdpmmu_preempt p;
+
+	if (!strcmp(arg, "rotate"))
+		((struct torture_opts *)ctx)->preempt = TORTURE_PREEMPT_ROTATE;
+	else if (!tdpmmu_preempt_parse(arg, &p))
+		((struct torture_opts *)ctx)->preempt = (int)p;
+	else
+		usage_error("%s: '%s' is not none, voluntary, full or rotate", opt, arg);
+}
+
 static void set_no_quarantine(void *ctx, const char *opt, const char *arg)
 {
 	((struct torture_opts *)ctx)->no_quarantine = true;
@@ -89,6 +101,7 @@ static const struct cli_option torture_options[] = {
 	{ 0, "inject", true, set_inject },
 	{ 0, "alloc-fail", true, set_alloc_fail },
 	{ 0, "no-quarantine", false, set_no_quarantine },
+	{ 0, "preempt", true, set_preempt },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -173,6 +186,10 @@ static void print_result(enum tdpmmu_strategy s, double secs, const struct tortu
 	       (unsigned long long)rs->drains, (unsigned long long)rs->drain_flushes,
 	       (unsigned long long)rs->trylock_failures, (unsigned long long)rs->worker_drains,
 	       (unsigned long long)rs->holdoff_waits, (unsigned long long)rs->write_retries);
+	printf("  preemption: rounds under none %llu, voluntary %llu, full %llu\n",
+	       (unsigned long long)r->preempt_rounds[TDPMMU_PREEMPT_NONE],
+	       (unsigned long long)r->preempt_rounds[TDPMMU_PREEMPT_VOLUNTARY],
+	       (unsigned long long)r->preempt_rounds[TDPMMU_PREEMPT_FULL]);
 	printf("  violations: %llu\n", (unsigned long long)r->violations);
 }
 
@@ -208,7 +225,8 @@ int torture_main(int argc, char **argv)
 				  .vcpus = 3,
 				  .check_ms = 250,
 				  .inject = 64,
-				  .alloc_fail = 512 };
+				  .alloc_fail = 512,
+				  .preempt = TORTURE_PREEMPT_ROTATE };
 	uint64_t total = 0, delays, alloc_failures;
 
 	memset(o.strategies, 1, sizeof(o.strategies));
@@ -219,9 +237,12 @@ int torture_main(int argc, char **argv)
 	}
 	printf("tdpmmu %s torture: %.1f s per strategy, %u vCPUs, seed %llu, checks every %u ms, "
 	       "delays at 1 in %u race windows, 1 in %u table allocations failing, "
-	       "quarantine %s\n",
+	       "quarantine %s, preemption %s\n",
 	       TDPMMU_VERSION, o.duration, o.vcpus, (unsigned long long)o.seed, o.check_ms,
-	       o.inject, o.alloc_fail, o.no_quarantine ? "off" : "on");
+	       o.inject, o.alloc_fail, o.no_quarantine ? "off" : "on",
+	       o.preempt == TORTURE_PREEMPT_ROTATE
+		       ? "rotate (voluntary and full, round by round)"
+		       : tdpmmu_preempt_name((enum tdpmmu_preempt)o.preempt));
 	tdpmmu_inject(o.inject, o.alloc_fail);
 	tdpmmu_quarantine(!o.no_quarantine);
 	fflush(stdout);

@@ -13,6 +13,12 @@
 #include "tdpmmu/tdpmmu.h"
 
 #define TORTURE_MAX_VCPUS 16
+/*
+ * --preempt rotate (the default): each round runs voluntary or full, by
+ * its seed's parity, so that a run covers both ways a long operation lets
+ * go of the MMU lock (none takes voluntary's path in the library).
+ */
+#define TORTURE_PREEMPT_ROTATE (-1)
 
 struct torture_opts {
 	bool strategies[TDPMMU_NR_STRATEGIES];
@@ -23,6 +29,7 @@ struct torture_opts {
 	unsigned inject;     /* delay at 1 in N race windows (0: off) */
 	unsigned alloc_fail; /* fail 1 in N table allocations (0: off) */
 	bool no_quarantine;  /* freed tables stay accessible (poisoned only) */
+	int preempt;         /* an enum tdpmmu_preempt, or TORTURE_PREEMPT_ROTATE */
 	bool verbose;
 };
 
@@ -48,7 +55,8 @@ struct torture_result {
 	/* partial invalidations held, and those during which a neighbour was faulted in */
 	uint64_t migr_holds, migr_hold_faults;
 	int64_t counters[TDPMMU_NR_COUNTERS];
-	struct tdpmmu_reclaim_stats reclaim; /* of the last round */
+	uint64_t preempt_rounds[TDPMMU_NR_PREEMPT]; /* rounds run under each model */
+	struct tdpmmu_reclaim_stats reclaim;        /* of the last round */
 };
 
 /* round.c (round.h lists its files): run one VM for @seconds, adding to @res. */

@@ -108,6 +108,16 @@ unsigned tdpmmu_vcpu_cache_tables(void);
  * first call (which takes a mutex once): call it before a timed region.
  * Returns 0 (also when the thread has its slot already), or -EAGAIN when
  * 8192 threads hold one.  The slot is given back when the thread exits.
+ *
+ * Running out of slots.  Every call below that returns int and may take
+ * the MMU lock or walk the tables (memslots, vCPU runs, faults, lookups,
+ * zaps, write protection and tracking, aging, huge-page and NX recovery,
+ * dirty logging, invalidations, remaps, the audits of tdpmmu/testing.h)
+ * returns -EAGAIN, having changed nothing, when its thread has no slot
+ * and none is free.  The calls that cannot fail (tdpmmu_vm_destroy,
+ * tdpmmu_vcpu_destroy, tdpmmu_flush_tlbs, tdpmmu_write_tracked,
+ * tdpmmu_nx_listed, tdpmmu_root_stats_read) wait until a thread gives
+ * one back.  The lockless host and statistics calls need no slot.
  */
 int tdpmmu_thread_attach(void);
 
@@ -120,9 +130,9 @@ bool tdpmmu_rcu_membarrier_active(void);
  * write lock.
  *   RCU            upstream: walks are RCU read-side sections (liburcu memb),
  *                  tables are freed by call_rcu after a grace period.
- *   RCU_QSBR       the same with liburcu's QSBR flavour: vCPU threads are
- *                  offline in guest mode and announce a quiescent state on
- *                  every guest entry; walks cost nothing.
+ *   RCU_QSBR       the same with liburcu's QSBR flavour: vCPU threads stay
+ *                  online through tdpmmu_vcpu_run and announce a quiescent
+ *                  state at every guest entry; walks cost nothing.
  *   LLIST          no RCU: the read lock protects walks; disconnected tables
  *                  go on a lock-free list that the end of a read-side
  *                  section drains by taking the write lock briefly.
@@ -159,6 +169,28 @@ typedef void (*tdpmmu_flush_fn)(void *ctx, uint64_t gfn, int level);
 
 #define TDPMMU_MAX_HOST_FAULT_US 1000000u
 
+/*
+ * The host kernel's preemption model (CONFIG_PREEMPT_NONE/VOLUNTARY/
+ * full, or preempt= with PREEMPT_DYNAMIC), as it decides when a holder of
+ * the MMU lock lets go inside a long operation (zaps, NX and huge-page
+ * recovery, dirty-log clear, root teardown).  Since Linux 6.8 a waiter
+ * makes the holder yield (rwlock_needbreak) only under FULL; under NONE
+ * and VOLUNTARY it yields only when its time slice is used up
+ * (need_resched), 3 ms here.  NONE and VOLUNTARY differ only in
+ * might_sleep() points, of which there are none under the MMU lock: here
+ * they behave alike.
+ */
+enum tdpmmu_preempt {
+	TDPMMU_PREEMPT_NONE = 0,
+	TDPMMU_PREEMPT_VOLUNTARY,
+	TDPMMU_PREEMPT_FULL,
+	TDPMMU_NR_PREEMPT,
+};
+/* "none", "voluntary", "full"; NULL if out of range. */
+const char *tdpmmu_preempt_name(enum tdpmmu_preempt p);
+/* Parses a name above (the program's --preempt); -EINVAL otherwise, @out untouched. */
+int tdpmmu_preempt_parse(const char *s, enum tdpmmu_preempt *out);
+
 struct tdpmmu_vm_config {
 	unsigned levels;     /* 4 (48-bit guest physical) or 5 (57-bit) */
 	uint64_t max_tables; /* page-table arena size in tables (4 KiB each) */
@@ -187,6 +219,8 @@ struct tdpmmu_vm_config {
 	enum tdpmmu_strategy strategy;
 	/* llist-trylock: how long the drain worker waits before it drains, in ms.  Default 1000. */
 	unsigned drain_delay_ms;
+	/* When a long operation lets go of the MMU lock (above).  Default TDPMMU_PREEMPT_VOLUNTARY. */
+	enum tdpmmu_preempt preempt;
 	/*
 	 * Demand paging: the host's cost of a guest's first touch of a host
 	 * page, in microseconds (0, the default: none; at most
@@ -201,11 +235,19 @@ struct tdpmmu_vm_config {
 	 * with none.  Counted in host_faults and host_fault_waits.
 	 */
 	unsigned host_fault_us;
+	/*
+	 * The userfaultfd handler pool: at most this many host faults of one
+	 * memslot are served at once (a VMM with one userfaultfd per memslot
+	 * and this many reader threads on it, demand_paging_test's -r); a
+	 * first touch that finds them all busy waits for one, holding no lock
+	 * (quiescent under rcu-qsbr).  0, the default: unlimited.
+	 */
+	unsigned host_fault_handlers;
 };
 
 /*
  * Defaults: 4 levels, 1 Mi tables (4 GiB reserved, touched on demand), no
- * payload, NX off, strategy rcu.
+ * payload, NX off, strategy rcu, preemption voluntary.
  */
 void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg);
 /*
@@ -263,9 +305,16 @@ struct tdpmmu_memslot {
 	uint32_t flags; /* TDPMMU_MEMSLOT_* */
 };
 
-#define TDPMMU_MAX_MEMSLOTS 512
+/*
+ * Memslots per VM (x86 KVM allows 32764: SHRT_MAX less 3 internal slots).
+ * Lookups by gfn are a binary search, but an add, delete or move copies
+ * the slot array (about 90 bytes a slot) and waits for a grace period, as
+ * KVM's array memslots did before 5.17, so filling the table costs n^2:
+ * 4096 (one per vCPU at the program's most) fill in a fraction of a second.
+ */
+#define TDPMMU_MAX_MEMSLOTS 4096
 
-/* Add a memslot (slots lock).  -EEXIST, -EINVAL, -ERANGE, -ENOSPC as above. */
+/* Add a memslot (slots lock).  -EEXIST, -EINVAL, -ERANGE, -ENOSPC as above; -EAGAIN (no slot). */
 int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot);
 
 /*
@@ -279,7 +328,8 @@ int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot);
  * once nothing maps it any more.  -ENOENT: no slot @id;
  * -EEXIST/-EINVAL/-ERANGE as for tdpmmu_memslot_add for the new place;
  * -EINVAL also for a move that changes the slot's offset within 2 MiB
- * after the host remapped part of it.
+ * after the host remapped part of it; -EAGAIN: no thread slot free
+ * (tdpmmu_thread_attach).
  */
 int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id);
 int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn);
@@ -301,9 +351,12 @@ int tdpmmu_backing_parse(const char *s, enum tdpmmu_backing *out);
 
 /* ==== 4. vCPUs and guest access ========================================== */
 
-/* Create a vCPU (takes the vCPU-list mutex).  At most 1024 per VM. */
+/* Create a vCPU (takes the vCPU-list mutex).  At most 8192 per VM (-ENOSPC). */
 int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out);
-/* Destroy a vCPU no thread uses any more (MMU read lock, vCPU-list mutex). */
+/*
+ * Destroy a vCPU no thread uses any more (MMU read lock, vCPU-list mutex;
+ * waits for a thread slot if none is free, as tdpmmu_vm_destroy does).
+ */
 void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu);
 
 /*
@@ -394,7 +447,10 @@ struct tdpmmu_mapping {
 	tdpmmu_spte_t spte; /* the leaf entry (tdpmmu/spte.h) */
 };
 
-/* @gfn's translation in the normal root.  Lockless (walk protection only), any thread. */
+/*
+ * @gfn's translation in the normal root.  Lockless (walk protection only),
+ * any thread; -EAGAIN when the thread has no slot and none is free.
+ */
 int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out);
 
 /* ==== 6. Operations ====================================================== */
@@ -408,7 +464,8 @@ int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out
  * mutex, invalidates every root under the write lock, has every vCPU
  * reload a new root (waiting for vCPUs in guest mode), and then zaps the
  * invalidated roots under the read lock, bottom level first; every mapping
- * is gone when it returns.  Not from a tdpmmu_guest_fn.
+ * is gone when it returns.  Not from a tdpmmu_guest_fn.  All three:
+ * -EAGAIN when no thread slot is free (tdpmmu_thread_attach).
  */
 int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
 int tdpmmu_zap_all(struct tdpmmu_vm *vm);
@@ -421,6 +478,7 @@ int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm);
  * lock is released.  The fast path cannot undo it; a later write fault
  * maps the page writable again through the slow path.  Returns 1 if some
  * leaf was protected, else 0.  To keep it protected, track it (below).
+ * -EAGAIN: no thread slot free (tdpmmu_thread_attach).
  */
 int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn);
 
@@ -435,7 +493,8 @@ int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn);
  * lock before it returns; remove and tracked take the read lock.  Tracking
  * belongs to the memslot: deleting or moving the slot forgets it.
  * Errors: -ERANGE, -ENOENT (no memslot), -ENOMEM, -EOVERFLOW (added
- * 2^32 - 1 times), -EINVAL (remove of an untracked gfn).
+ * 2^32 - 1 times), -EINVAL (remove of an untracked gfn), -EAGAIN (no
+ * thread slot free; tdpmmu_write_tracked waits for one instead).
  */
 int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn);
 int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn);
@@ -448,7 +507,8 @@ bool tdpmmu_write_tracked(struct tdpmmu_vm *vm, uint64_t gfn);
  * lock); Accessed is cleared atomically.  test_young returns 1 if some
  * leaf is young, else 0; the others return how many leaves were young (and
  * cleared).  clear_flush_young flushes TLBs when it cleared any, so the
- * next access sets Accessed again (not from a tdpmmu_guest_fn).
+ * next access sets Accessed again (not from a tdpmmu_guest_fn).  -EAGAIN:
+ * no thread slot free (tdpmmu_thread_attach).
  */
 int tdpmmu_test_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
 int tdpmmu_clear_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
@@ -472,7 +532,8 @@ enum tdpmmu_huge_recovery {
 /*
  * Recover huge pages in memslot @slot_id, which must not be logging
  * (slots lock, then the MMU read lock: parallel with faults).  Returns
- * tables collapsed or zapped; -ENOENT, -EINVAL (logging, or bad @how).
+ * tables collapsed or zapped; -ENOENT, -EINVAL (logging, or bad @how),
+ * -EAGAIN (no thread slot free).
  */
 int tdpmmu_recover_huge_pages(struct tdpmmu_vm *vm, uint32_t slot_id,
 			      enum tdpmmu_huge_recovery how);
@@ -480,10 +541,12 @@ int tdpmmu_recover_huge_pages(struct tdpmmu_vm *vm, uint32_t slot_id,
 /*
  * NX recovery pass (what the recovery thread runs each period): zap
  * ceil(listed / @ratio) tables from the possible-NX list under the MMU
- * read lock (@ratio 0: the VM's ratio).  Returns tables zapped.
+ * read lock (@ratio 0: the VM's ratio).  Returns tables zapped, or
+ * -EAGAIN when no thread slot is free (the recovery thread then skips
+ * its pass).
  */
 int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio);
-/* Tables on the possible-NX list now (MMU read lock). */
+/* Tables on the possible-NX list now (MMU read lock; waits for a thread slot if none is free). */
 uint64_t tdpmmu_nx_listed(struct tdpmmu_vm *vm);
 
 /* ==== 7. Dirty logging =================================================== */
@@ -510,7 +573,8 @@ uint64_t tdpmmu_nx_listed(struct tdpmmu_vm *vm);
  *                                    leaves over its pages, as KVM does
  * Returns the number of leaves write-protected (0 with INITIALLY_SET), or
  * an error: -ENOENT no such slot, -EBUSY already logging, -EINVAL bad
- * flags, -EROFS read-only slot.
+ * flags, -EROFS read-only slot.  Every dirty-log call: -EAGAIN when no
+ * thread slot is free (tdpmmu_thread_attach).
  */
 #define TDPMMU_DIRTY_LOG_EAGER_SPLIT (1u << 0)
 #define TDPMMU_DIRTY_LOG_MANUAL_PROTECT (1u << 1)
@@ -652,7 +716,8 @@ int tdpmmu_host_writeback(struct tdpmmu_vm *vm, uint64_t gfn);
  * -EINVAL.  At most 64 invalidations may be in progress at once (-EBUSY).
  * Until end, no mapping covers any gfn of [start, end): a fault nearby
  * maps below the huge page that would cover it.  Not from a
- * tdpmmu_guest_fn.
+ * tdpmmu_guest_fn.  Both: -EAGAIN when no thread slot is free
+ * (tdpmmu_thread_attach).
  */
 int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
 int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
@@ -668,7 +733,7 @@ int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end);
  * (-EBUSY otherwise); hugetlb slots are never remapped (-EINVAL); -ENOSPC
  * when host frames run out.  It holds the slots lock (and the MMU read
  * lock for its check), so it sees one memslot layout from its check to its
- * new frames (a concurrent move waits).
+ * new frames (a concurrent move waits).  -EAGAIN: no thread slot free.
  */
 #define TDPMMU_REMAP_HUGE (1u << 0)
 int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsigned flags);

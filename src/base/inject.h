@@ -47,7 +47,8 @@ extern void (*tdp_inject_fault_hook)(uint64_t gfn);
 extern void (*tdp_inject_store_hook)(_Atomic uint64_t *sptep);
 
 /*
- * Tests only: consulted by tdp_mmu_iter_cond_yield at each chance to yield,
+ * Tests only: consulted by tdp_mmu_iter_cond_yield and the NX recovery pass
+ * at each chance to yield,
  * MMU lock held (@locked true): returning true makes the walk yield now;
  * called again with @locked false while the walk has dropped the lock and
  * walk protection (its return value is then ignored).  A test sets it to

@@ -4,8 +4,9 @@
  *
  * Concurrency: the free map and the cap are protected by slot_mutex; slot
  * numbers are read by their owner only (thread-local), and the high-water
- * mark is an atomic that only grows (seq_cst, see
- * tdp_thread_slot_try_assign).  A per-slot array is one mapping made at its
+ * mark is an atomic that only grows (seq_cst, see slot_take_locked).
+ * A thread that must have a slot (tdp_thread_slot_wait) sleeps on
+ * slot_freed, which every release and cap change broadcasts.  A per-slot array is one mapping made at its
  * owner's init and unmapped at its destroy: between the two, every element
  * has a fixed address, so a thread that takes a new slot while others scan
  * the array only writes memory the scanners may read as zero until then
@@ -29,6 +30,8 @@
 __thread int tdp_self_slot; /* slot + 1; 0 = none yet */
 
 static pthread_mutex_t slot_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slot_freed = PTHREAD_COND_INITIALIZER; /* slot_mutex */
+static int slot_waiters;                                     /* slot_mutex */
 static bool slot_used[TDP_MAX_THREADS];
 static int slot_cap = TDP_MAX_THREADS; /* slot_mutex */
 static _Atomic int slot_limit;
@@ -41,6 +44,8 @@ static void slot_release(void *arg)
 
 	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	slot_used[s] = false;
+	if (slot_waiters)
+		pthread_cond_broadcast(&slot_freed);
 	tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 }
 
@@ -49,20 +54,15 @@ static void slot_key_create(void)
 	pthread_key_create(&slot_key, slot_release);
 }
 
-int tdp_thread_slot_try_assign(void)
+/* The lowest free slot under the cap, taken by this thread; -EAGAIN if none.  slot_mutex held. */
+static int slot_take_locked(void)
 {
 	int s;
 
-	if (tdp_self_slot > 0)
-		return tdp_self_slot - 1;
-	pthread_once(&slot_once, slot_key_create);
-	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	for (s = 0; s < slot_cap && slot_used[s]; s++)
 		;
-	if (s == slot_cap) {
-		tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
+	if (s == slot_cap)
 		return -EAGAIN;
-	}
 	slot_used[s] = true;
 	/*
 	 * seq_cst: a writer of the MMU lock that stores its flag and then reads
@@ -71,10 +71,41 @@ int tdp_thread_slot_try_assign(void)
 	 */
 	if (s + 1 > atomic_load_explicit(&slot_limit, memory_order_relaxed))
 		atomic_store(&slot_limit, s + 1);
+	return s;
+}
+
+/* Take a slot; with @wait, sleep on slot_freed until one is given back. */
+static int slot_take(bool wait)
+{
+	int s;
+
+	if (tdp_self_slot > 0)
+		return tdp_self_slot - 1;
+	pthread_once(&slot_once, slot_key_create);
+	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
+	s = slot_take_locked();
+	if (s < 0 && wait) {
+		slot_waiters++;
+		while ((s = slot_take_locked()) < 0)
+			pthread_cond_wait(&slot_freed, &slot_mutex);
+		slot_waiters--;
+	}
 	tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
+	if (s < 0)
+		return s;
 	tdp_self_slot = s + 1;
 	pthread_setspecific(slot_key, (void *)(intptr_t)(s + 1));
 	return s;
+}
+
+int tdp_thread_slot_try_assign(void)
+{
+	return slot_take(false);
+}
+
+int tdp_thread_slot_wait(void)
+{
+	return slot_take(true);
 }
 
 int tdp_thread_slot_assign(void)
@@ -82,10 +113,20 @@ int tdp_thread_slot_assign(void)
 	int s = tdp_thread_slot_try_assign();
 
 	if (s < 0)
-		tdp_bug("more than %d threads use tdpmmu at once (a thread's first call "
-			"should be tdpmmu_thread_attach, which returns -EAGAIN)",
+		tdp_bug("no thread slot free (%d threads use tdpmmu) and a public call "
+			"did not check for one first (thread_slot.h)",
 			TDP_MAX_THREADS);
 	return s;
+}
+
+int tdp_thread_slot_waiting(void)
+{
+	int n;
+
+	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
+	n = slot_waiters;
+	tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
+	return n;
 }
 
 int tdp_thread_slot_limit(void)
@@ -102,6 +143,7 @@ int tdp_thread_slot_set_cap(int max)
 	tdp_mutex_lock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	old = slot_cap;
 	slot_cap = max;
+	pthread_cond_broadcast(&slot_freed);
 	tdp_mutex_unlock(&slot_mutex, TDP_RANK_THREAD_SLOT);
 	return old;
 }

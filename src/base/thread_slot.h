@@ -17,16 +17,30 @@
  * at tdp_thread_slot_limit(), the high-water mark; the slots above it
  * were never touched.
  *
- * Running out.  The calls that can be a thread's first (tdpmmu_thread_attach,
- * tdpmmu_vcpu_run, tdpmmu_fault) take the slot with tdp_thread_slot_get and
- * return -EAGAIN when none is free.  tdp_thread_slot() takes one lazily
- * and BUGs if none is free: only for threads that cannot be a first
- * caller, or with 8192 threads in the library at once.
+ * Running out.  Every public call that can take the MMU lock, enter a
+ * lockless walk or count (all of them but the lockless host, statistics
+ * and constant calls) takes the slot at its top (tdp_thread_slot_enter)
+ * and returns -EAGAIN when none is free, before it touches anything.  The
+ * calls that cannot fail (tdpmmu_vm_destroy, tdpmmu_vcpu_destroy,
+ * tdpmmu_flush_tlbs, and the bool/count readers tdpmmu_write_tracked,
+ * tdpmmu_nx_listed, tdpmmu_root_stats_read) wait in tdp_thread_slot_wait
+ * until a thread exits instead.  Library threads: NX recovery goes
+ * through tdpmmu_nx_recover and skips the pass; the llist-trylock drain
+ * worker checks first and skips its pass (read unlocks and the barrier
+ * drain instead); liburcu's call_rcu thread, which counts each free in
+ * its shard, waits in tdp_thread_slot_wait.  tdp_thread_slot() takes a
+ * slot lazily and BUGs if none is free: every path to it starts at one
+ * of the calls above, so it only BUGs if one of them lacks its check
+ * (tests/whitebox/test_thread_slots.c calls each from a thread with no
+ * slot left; the broken build slot-no-check drops every check).
  */
 #ifndef TDP_THREAD_SLOT_H
 #define TDP_THREAD_SLOT_H
 
+#include <errno.h>
 #include <stddef.h>
+
+#include "base/mutant.h"
 
 #define TDP_MAX_THREADS 8192
 
@@ -56,6 +70,26 @@ static inline int tdp_thread_slot_get(void)
 		return s - 1;
 	return tdp_thread_slot_try_assign();
 }
+
+/*
+ * At the top of a public call that may need the slot, before it touches
+ * anything: 0, or -EAGAIN when the thread has none and none is free.
+ */
+static inline int tdp_thread_slot_enter(void)
+{
+	if (TDP_MUTANT(SLOT_NO_CHECK))
+		return 0;
+	return tdp_thread_slot_get() < 0 ? -EAGAIN : 0;
+}
+
+/*
+ * This thread's slot, waiting (no lock held, not in guest mode) until a
+ * thread gives one back if none is free: for the calls that cannot return
+ * -EAGAIN.  Never fails.
+ */
+int tdp_thread_slot_wait(void);
+/* Test-only: how many threads wait in tdp_thread_slot_wait now. */
+int tdp_thread_slot_waiting(void);
 
 /* One past the highest slot ever handed out: scans stop here. */
 int tdp_thread_slot_limit(void);

@@ -86,12 +86,19 @@ int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes)
 	if (payload_bytes) {
 		if (payload_bytes % 4096 || payload_bytes / 4096 > TDP_HOST_PFN_LIMIT)
 			return -EINVAL;
-		h->payload = mmap(NULL, payload_bytes, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (h->payload == MAP_FAILED) {
-			h->payload = NULL;
+		/* 2 MiB aligned, so shared_hugetlb slots can map huge pages (host_shared.c). */
+		const uint64_t align = 2ull << 20;
+		uint8_t *raw = mmap(NULL, payload_bytes + align, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		uint64_t head;
+
+		if (raw == MAP_FAILED)
 			return -ENOMEM;
-		}
+		head = (align - (uintptr_t)raw % align) % align;
+		if (head)
+			munmap(raw, head);
+		munmap(raw + head + payload_bytes, align - head);
+		h->payload = raw + head;
 		h->pfn_limit = payload_bytes / 4096;
 		h->dirty = calloc((h->pfn_limit + 63) / 64, sizeof(*h->dirty));
 		if (!h->dirty) {

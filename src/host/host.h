@@ -98,6 +98,17 @@ struct tdp_host {
 	pthread_mutex_t fault_mutex;
 	pthread_cond_t fault_cond;
 	_Atomic unsigned fault_waiters;
+	/*
+	 * The handler pool (the VM's host_fault_handlers, 0: unlimited): a
+	 * payer holds one of its slot's handlers while it sleeps; the payers
+	 * holding one are on @handling, the ones waiting for one counted in
+	 * @handler_waiters, both under fault_mutex.  @handlers_max: the most
+	 * handlers one slot ever had busy at once (tests read it).
+	 */
+	unsigned fault_handlers;
+	struct tdp_fault_handler *handling;
+	unsigned handler_waiters;
+	unsigned handlers_max;
 };
 
 #define TDP_BLOCK_PAGES tdp_pages_per_level(TDP_LEVEL_2M)
@@ -119,9 +130,14 @@ static inline uint64_t tdp_slot_pfn(const struct tdp_memslot *m, uint64_t gfn)
 	       (gfn & (TDP_BLOCK_PAGES - 1));
 }
 
-/* Index of slot @id in @s, or -1. */
+/*
+ * Index of slot @id in @s, or -1.  Where ids are the slots' positions (a
+ * VMM numbering its slots in gfn order) the first guess finds it.
+ */
 static inline int tdp_slot_index(const struct tdp_memslots *s, uint32_t id)
 {
+	if (id < (uint32_t)s->nr && s->slots[id].desc.id == id)
+		return (int)id;
 	for (int i = 0; i < s->nr; i++)
 		if (s->slots[i].desc.id == id)
 			return i;
@@ -268,7 +284,12 @@ enum tdp_host_fault {
  * exactly that bitmap, wherever the slot has moved since (a gfn may name
  * another page by then, or none).
  */
+struct tdp_fault_handler {
+	uint32_t slot_id;
+	struct tdp_fault_handler *next;
+};
 struct tdp_host_claim {
+	struct tdp_fault_handler handler; /* on h->handling while the payer holds it */
 	uint32_t slot_id;
 	uint64_t gen;  /* the slot's faulted_gen */
 	uint64_t page; /* host page index in the bitmap */
@@ -284,11 +305,18 @@ uint64_t tdp_host_faulted_page(const struct tdpmmu_memslot *d, uint64_t gfn);
  * (host_slots.c, building the move).  NULL: -ENOMEM.
  */
 _Atomic uint64_t *tdp_host_faulted_relayout(const struct tdp_memslot *m, uint64_t new_base);
+/*
+ * host_shared.c: with a payload, make the frames [@pfn, @pfn + @npages) of
+ * a shmem or shared_hugetlb slot a MAP_SHARED memfd (0 for other backings
+ * or without a payload; -ENOMEM without free huge pages).  slots_lock.
+ */
+int tdp_host_share_frames(struct tdp_host *h, uint64_t pfn, uint64_t npages, enum tdpmmu_backing b);
 /* The fault path calls these only when h->fault_ns is set (host_fault.c). */
 enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn,
 					 struct tdp_host_claim *c);
-void tdp_host_fault_sleep(const struct tdp_host *h);
-void tdp_host_fault_end(struct tdp_host *h, const struct tdp_host_claim *c);
+/* Takes a handler of @c's slot (waiting for one if all are busy), then sleeps; _end frees it. */
+void tdp_host_fault_sleep(struct tdp_host *h, struct tdp_host_claim *c);
+void tdp_host_fault_end(struct tdp_host *h, struct tdp_host_claim *c);
 void tdp_host_fault_wait(struct tdp_host *h, const struct tdp_host_claim *c);
 
 #endif

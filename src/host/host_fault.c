@@ -35,6 +35,17 @@
  * fault_mutex and broadcasts.  Either the payer sees the waiter or the
  * waiter sees IN, so no wakeup is lost; the wait is also timed, so a
  * waiter whose page vanished with its bitmap re-checks on its own.
+ *
+ * The handler pool (host_fault_handlers, demand_paging_test's readers per
+ * userfaultfd, one userfaultfd per memslot): a payer takes one of its
+ * slot's handlers before it sleeps and gives it back after it set IN, so
+ * at most that many pages of a slot are being faulted in at once and the
+ * rest queue, as uffd events wait for a free reader.  The slot is named
+ * by id, so a handler outlives a delete or move of its slot.  Takers and
+ * givers hold fault_mutex; a giver broadcasts fault_cond when anyone waits
+ * for a handler, and a taker re-counts under the mutex before it sleeps,
+ * so no wakeup is lost.  Waiting is a quiescent state like the sleep
+ * (the caller is offline under rcu-qsbr, vcpu_fault.c).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -171,15 +182,61 @@ enum tdp_host_fault tdp_host_fault_begin(struct tdp_host *h, uint64_t gfn, struc
 	return st;
 }
 
-void tdp_host_fault_sleep(const struct tdp_host *h)
+/* Handlers of slot @id busy now (fault_mutex held). */
+static unsigned handlers_busy(const struct tdp_host *h, uint32_t id)
 {
-	struct timespec end = tdp_clock_after_ns(CLOCK_MONOTONIC, h->fault_ns);
+	unsigned n = 0;
 
+	for (const struct tdp_fault_handler *f = h->handling; f; f = f->next)
+		n += f->slot_id == id;
+	return n;
+}
+
+static void handler_take(struct tdp_host *h, struct tdp_fault_handler *f)
+{
+	unsigned busy;
+
+	tdp_mutex_lock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
+	while ((busy = handlers_busy(h, f->slot_id)) >= h->fault_handlers) {
+		h->handler_waiters++;
+		pthread_cond_wait(&h->fault_cond, &h->fault_mutex);
+		h->handler_waiters--;
+	}
+	f->next = h->handling;
+	h->handling = f;
+	if (busy + 1 > h->handlers_max)
+		h->handlers_max = busy + 1;
+	tdp_mutex_unlock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
+}
+
+static void handler_give(struct tdp_host *h, struct tdp_fault_handler *f)
+{
+	struct tdp_fault_handler **p;
+
+	tdp_mutex_lock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
+	for (p = &h->handling; *p != f; p = &(*p)->next)
+		;
+	*p = f->next;
+	if (h->handler_waiters)
+		pthread_cond_broadcast(&h->fault_cond);
+	tdp_mutex_unlock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
+}
+
+void tdp_host_fault_sleep(struct tdp_host *h, struct tdp_host_claim *c)
+{
+	struct timespec end;
+
+	if (h->fault_handlers) {
+		/* The claim is the payer's own: its handler node lives in it. */
+		c->handler.slot_id = c->slot_id;
+		handler_take(h, &c->handler);
+	}
+	end = tdp_clock_after_ns(CLOCK_MONOTONIC, h->fault_ns);
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) == EINTR)
 		;
 }
 
-void tdp_host_fault_end(struct tdp_host *h, const struct tdp_host_claim *c)
+void tdp_host_fault_end(struct tdp_host *h, struct tdp_host_claim *c)
 {
 	_Atomic uint64_t *w;
 	unsigned shift;
@@ -189,6 +246,8 @@ void tdp_host_fault_end(struct tdp_host *h, const struct tdp_host_claim *c)
 	if (w)
 		atomic_fetch_or(w, IN << shift);
 	tdp_rcu_read_unlock();
+	if (h->fault_handlers)
+		handler_give(h, &c->handler);
 	if (atomic_load(&h->fault_waiters)) {
 		tdp_mutex_lock(&h->fault_mutex, TDP_RANK_HOST_FAULT);
 		pthread_cond_broadcast(&h->fault_cond);

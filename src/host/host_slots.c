@@ -118,6 +118,9 @@ int tdp_host_add_slot(struct tdp_host *h, const struct tdpmmu_memslot *d)
 	/* pfn_limit is at most TDP_HOST_PFN_LIMIT, below every table frame. */
 	if (host_pfn + d->npages > h->pfn_limit || host_pfn + d->npages < host_pfn)
 		return -ENOSPC;
+	r = tdp_host_share_frames(h, host_pfn, d->npages, d->backing);
+	if (r)
+		return r;
 	memset(&slot, 0, sizeof(slot));
 	slot.desc = *d;
 	slot.first_block_gfn = tdp_align_gfn(d->base_gfn, TDP_LEVEL_2M);

@@ -31,12 +31,15 @@
 
 #include "base/inject.h"
 #include "base/mutant.h"
+#include "base/thread_slot.h"
 #include "vm/vm_internal.h"
 
 int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot)
 {
 	int r;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	tdp_host_lock(&vm->host);
@@ -92,11 +95,15 @@ static int memslot_delete_or_move(struct tdpmmu_vm *vm, uint32_t id, bool move, 
 
 int tdpmmu_memslot_delete(struct tdpmmu_vm *vm, uint32_t id)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	return memslot_delete_or_move(vm, id, false, 0);
 }
 
 int tdpmmu_memslot_move(struct tdpmmu_vm *vm, uint32_t id, uint64_t new_base_gfn)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	return memslot_delete_or_move(vm, id, true, new_base_gfn);
 }
 
@@ -111,6 +118,8 @@ int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsign
 	uint64_t lo = start, hi = end;
 	int r;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm || start >= end || (flags & ~TDPMMU_REMAP_HUGE))
 		return -EINVAL;
 	if (end > vm->mmu.max_gfn)

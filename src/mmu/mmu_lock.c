@@ -71,6 +71,8 @@ int mmu_lock_init(struct mmu_lock *l, bool single)
 		return -ENOMEM;
 	atomic_init(&l->writer_slot, -1);
 	l->single = single;
+	l->preempt = TDPMMU_PREEMPT_FULL;
+	l->slice_ns = MMU_LOCK_SLICE_NS;
 	{
 		/* Spin a little before sleeping: write sections are short. */
 		pthread_mutexattr_t attr;
@@ -82,6 +84,15 @@ int mmu_lock_init(struct mmu_lock *l, bool single)
 	}
 	l->born_ticks = tdp_ticks();
 	l->born_ns = tdp_now_ns();
+	return 0;
+}
+
+int mmu_lock_set_preempt(struct mmu_lock *l, enum tdpmmu_preempt p, uint64_t slice_ns)
+{
+	if ((unsigned)p >= TDPMMU_NR_PREEMPT || !slice_ns)
+		return -EINVAL;
+	l->preempt = p;
+	l->slice_ns = slice_ns;
 	return 0;
 }
 

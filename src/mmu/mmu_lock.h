@@ -54,6 +54,30 @@
  *
  * Statistics: each acquisition says whether the vCPU layer makes it
  * (@vcpu of the *_as calls); those are also counted in the vcpu_* fields.
+ *
+ * Yielding (the kernel's cond_resched_rwlock_read/write): a holder inside
+ * a long operation breaks its hold when mmu_lock_needbreak says so, or
+ * when its time slice (slice_ns from the start of its hold, the kernel's
+ * need_resched) is used up.  Which of the two count depends on the host
+ * kernel's preemption model (enum tdpmmu_preempt, fixed before the lock
+ * is shared: mmu_lock_set_preempt):
+ *
+ *   model       contention (rwlock_needbreak)   slice (need_resched)
+ *   none        no                              yes
+ *   voluntary   no                              yes
+ *   full        yes                             yes
+ *
+ * Since Linux 6.8 rwlock_needbreak() reports a waiter only when the kernel
+ * is preemptible (preempt_model_preemptible(): full or RT).  Under none
+ * and voluntary a write holder keeps the lock for its whole slice however
+ * many vCPUs wait; cond_resched_rwlock_*() still yields on need_resched
+ * under every model.  What tells none from voluntary in the kernel is
+ * might_resched() in might_sleep(), a yield point under voluntary only,
+ * and nothing under the MMU lock (a spinning lock) may sleep: for the
+ * lock's holders the two are the same, and so they are here.  The read
+ * side follows the same rule (a reader that walks yields to a waiting
+ * writer only under full); vCPU faults have no yield point under any
+ * model, as in KVM.
  */
 #ifndef TDP_MMU_LOCK_H
 #define TDP_MMU_LOCK_H
@@ -65,6 +89,7 @@
 
 #include "base/compiler.h"
 #include "base/lock_rank.h"
+#include "base/mutant.h"
 #include "base/thread_slot.h"
 #include "tdpmmu/tdpmmu.h"
 
@@ -96,13 +121,34 @@ struct mmu_lock {
 	_Atomic uint32_t writer_sleeping;  /* on reader_seq */
 	_Atomic int writer_slot;           /* holder's thread slot, -1 if none */
 	bool single; /* one mode only: every acquisition excludes all others */
+	/* Fixed before the lock is shared (mmu_lock_set_preempt). */
+	enum tdpmmu_preempt preempt;
+	uint64_t slice_ns; /* the need_resched stand-in: a hold this long yields */
 	pthread_mutex_t writer_mutex;
 	struct mmu_lock_reader *readers; /* a tdp_slot_array: never moves */
 	uint64_t born_ticks, born_ns;    /* to convert ticks to ns */
 };
 
-/* @single: a plain exclusive lock (see above); false: the reader-writer lock. */
+/*
+ * The scheduler's time slice, the need_resched stand-in: EEVDF's base
+ * slice (sysctl_sched_base_slice, 0.75 ms scaled by 1 + log2 of the CPUs,
+ * at most 8 of them: 3 ms from 8 CPUs up), which the tick then notices.
+ * It matches the kernel's published worst fault latency with NX recovery
+ * under the write lock, 8.5 M cycles (about 3 ms at 2.8 GHz).  The kernel
+ * sets need_resched only when another task is runnable on the holder's
+ * CPU; the stand-in assumes one always is (a busy host), so on an idle
+ * host CPU a kernel holder may keep the lock longer than this.
+ */
+#define MMU_LOCK_SLICE_NS 3000000ull
+
+/*
+ * @single: a plain exclusive lock (see above); false: the reader-writer
+ * lock.  A new lock is preemptible (full, MMU_LOCK_SLICE_NS), so that a
+ * bare lock reports contention; the VM sets its own model.
+ */
 int mmu_lock_init(struct mmu_lock *l, bool single);
+/* Before the lock is shared.  -EINVAL if @p is out of range. */
+int mmu_lock_set_preempt(struct mmu_lock *l, enum tdpmmu_preempt p, uint64_t slice_ns);
 void mmu_lock_destroy(struct mmu_lock *l);
 void mmu_lock_read_slow(struct mmu_lock *l, struct mmu_lock_reader *me, bool vcpu);
 void mmu_lock_wake_writer(struct mmu_lock *l);
@@ -226,16 +272,36 @@ static inline bool mmu_lock_write_trylock(struct mmu_lock *l)
 }
 
 /*
- * Should the holder yield?  A reader yields to a waiting writer; a writer
- * yields to anyone waiting.  On a single lock a shared-mode holder holds
- * the writer mutex and yields as a writer.
+ * Does someone wait for the lock (the kernel's rwlock_is_contended)?  A
+ * reader is waited for by a waiting writer; a writer by anyone waiting.
+ * On a single lock a shared-mode holder holds the writer mutex and is
+ * waited for as a writer.
  */
-static inline bool mmu_lock_needbreak(struct mmu_lock *l, enum tdp_lock_mode mode)
+static inline bool mmu_lock_is_contended(struct mmu_lock *l, enum tdp_lock_mode mode)
 {
 	if (mode == TDP_SHARED && !mmu_lock_is_single(l))
 		return atomic_load_explicit(&l->writers_waiting, memory_order_relaxed) != 0;
 	return atomic_load_explicit(&l->readers_waiting, memory_order_relaxed) != 0 ||
 	       atomic_load_explicit(&l->writers_waiting, memory_order_relaxed) != 0;
+}
+
+/*
+ * Should the holder yield because someone waits (the kernel's
+ * rwlock_needbreak)?  Only under a preemptible model (see the top).  The
+ * mutant preempt-ignored (docs/testing.md) yields to waiters under every
+ * model, as before Linux 6.8.
+ */
+static inline bool mmu_lock_needbreak(struct mmu_lock *l, enum tdp_lock_mode mode)
+{
+	if (l->preempt != TDPMMU_PREEMPT_FULL && !TDP_MUTANT(PREEMPT_IGNORED))
+		return false;
+	return mmu_lock_is_contended(l, mode);
+}
+
+/* Has a holder that started its slice at @start_ns (tdp_now_ns) used it up at @now_ns? */
+static inline bool mmu_lock_slice_used(const struct mmu_lock *l, uint64_t start_ns, uint64_t now_ns)
+{
+	return now_ns - start_ns >= l->slice_ns;
 }
 
 static inline void mmu_lock_acquire_as(struct mmu_lock *l, enum tdp_lock_mode mode, bool vcpu)

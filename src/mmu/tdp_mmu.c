@@ -9,7 +9,8 @@
  *   and the flush is issued before the walk (and the lock) is released.
  * - tdp_mmu_iter_cond_yield flushes first when the caller has unflushed
  *   zaps, then leaves the walk and the lock; the iterator restarts at the
- *   root afterwards.  It only yields after forward progress.
+ *   root afterwards.  It only yields after forward progress, and only
+ *   when the preemption model says so (mmu_lock.h).
  * - lookup takes no lock at all, only walk protection: it reads entries
  *   with atomic loads and treats FROZEN like non-present.
  * - audit takes the write lock, so the tree is still apart from hardware
@@ -28,8 +29,7 @@
 #include "mmu/tdp_root.h"
 #include "base/lock_rank.h"
 
-#define TDP_YIELD_SLICE_NS 1000000ull /* 1 ms of walking, then offer the lock */
-#define TDP_YIELD_CHECK_STEPS 64
+#define TDP_YIELD_CHECK_STEPS 64 /* entries between two reads of the clock */
 
 /* Reclamation's view of the MMU (reclaim.h): all it may ask of it. */
 static void reclaim_flush_all(void *ctx)
@@ -147,30 +147,24 @@ void tdp_flush_remote_tlbs(struct tdp_mmu *mmu, uint64_t gfn, int level)
 	reclaim_flush_end(&mmu->reclaim, started);
 }
 
-/* Checked every TDP_YIELD_CHECK_STEPS entries; the slice starts at the first check. */
-static bool slice_used(struct tdp_iter *it)
+/*
+ * Yield points (the kernel's cond_resched_rwlock_read/write): a long
+ * operation breaks its hold when mmu_lock_needbreak says a waiter counts
+ * (only under a preemptible model, mmu_lock.h) or when its slice is used
+ * up (the need_resched stand-in, under every model); tests can force a
+ * break through tdp_inject_yield_hook.
+ */
+bool tdp_mmu_need_resched(struct tdp_mmu *mmu, enum tdp_lock_mode mode, uint64_t slice_start)
 {
-	uint64_t now;
-
-	if (++it->steps % TDP_YIELD_CHECK_STEPS)
-		return false;
-	now = tdp_now_ns();
-	if (!it->slice_start)
-		it->slice_start = now;
-	return now - it->slice_start >= TDP_YIELD_SLICE_NS;
+	if (mmu_lock_needbreak(&mmu->lock, mode) ||
+	    mmu_lock_slice_used(&mmu->lock, slice_start, tdp_now_ns()))
+		return true;
+	return unlikely(tdp_inject_yield_hook) && tdp_inject_yield_hook(true);
 }
 
-bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flush,
-			     enum tdp_lock_mode mode)
+void tdp_mmu_resched(struct tdp_mmu *mmu, enum tdp_lock_mode mode, bool flush)
 {
 	mmu_lock_assert_held(&mmu->lock, mode);
-	/* Forward progress: never yield twice at the same place. */
-	if (it->next_last_level_gfn == it->yielded_gfn)
-		return false;
-	if (!mmu_lock_needbreak(&mmu->lock, mode) && !slice_used(it) &&
-	    !(unlikely(tdp_inject_yield_hook) && tdp_inject_yield_hook(true)))
-		return false;
-
 	if (flush)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 	reclaim_walk_end(&mmu->reclaim);
@@ -180,7 +174,33 @@ bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flus
 	sched_yield();
 	tdp_mmu_lock(mmu, mode);
 	reclaim_walk_begin(&mmu->reclaim);
+}
 
+/* Checked every TDP_YIELD_CHECK_STEPS entries; the slice starts at the first check. */
+static bool slice_used(struct tdp_mmu *mmu, struct tdp_iter *it)
+{
+	uint64_t now;
+
+	if (++it->steps % TDP_YIELD_CHECK_STEPS)
+		return false;
+	now = tdp_now_ns();
+	if (!it->slice_start)
+		it->slice_start = now;
+	return mmu_lock_slice_used(&mmu->lock, it->slice_start, now);
+}
+
+bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flush,
+			     enum tdp_lock_mode mode)
+{
+	mmu_lock_assert_held(&mmu->lock, mode);
+	/* Forward progress: never yield twice at the same place. */
+	if (it->next_last_level_gfn == it->yielded_gfn)
+		return false;
+	if (!mmu_lock_needbreak(&mmu->lock, mode) && !slice_used(mmu, it) &&
+	    !(unlikely(tdp_inject_yield_hook) && tdp_inject_yield_hook(true)))
+		return false;
+
+	tdp_mmu_resched(mmu, mode, flush);
 	if (unlikely(it->gfn > it->next_last_level_gfn))
 		tdp_bug("yield at gfn 0x%llx past the resume point 0x%llx",
 			(unsigned long long)it->gfn, (unsigned long long)it->next_last_level_gfn);

@@ -184,13 +184,21 @@ bool tdp_mmu_zap_leafs(struct tdp_mmu *mmu, uint64_t start, uint64_t end, bool c
 void tdp_mmu_zap_all(struct tdp_mmu *mmu);
 
 /*
- * Yield the MMU lock and walk protection when someone waits for the lock
- * or the time slice is used up, flushing first if @flush.  Returns true
- * if it yielded: the caller must `continue` so the walk restarts at the
- * root.
+ * Yield the MMU lock and walk protection when the preemption model says
+ * so (mmu_lock.h: a waiter counts under full only, the used-up time slice
+ * under every model), flushing first if @flush.  Returns true if it
+ * yielded: the caller must `continue` so the walk restarts at the root.
  */
 bool tdp_mmu_iter_cond_yield(struct tdp_mmu *mmu, struct tdp_iter *it, bool flush,
 			     enum tdp_lock_mode mode);
+/*
+ * The same decision and break for a long operation that is not a walk
+ * (NX recovery): should a holder in @mode whose slice started at
+ * @slice_start (tdp_now_ns) yield now?  And yield: flush if @flush, leave
+ * walk protection and the lock, let others run, take both back.
+ */
+bool tdp_mmu_need_resched(struct tdp_mmu *mmu, enum tdp_lock_mode mode, uint64_t slice_start);
+void tdp_mmu_resched(struct tdp_mmu *mmu, enum tdp_lock_mode mode, bool flush);
 
 /*
  * Lockless lookup of the leaf mapping @gfn in the valid root of @role;

@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <limits.h>
 
+#include "base/thread_slot.h"
 #include "mmu/tdp_root.h"
 #include "vm/vm_internal.h"
 
@@ -109,6 +110,8 @@ int tdpmmu_test_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 {
 	int r = check_range(vm, start, end);
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (r)
 		return r;
 	return age_range(&vm->mmu, start, end, true) ? 1 : 0;
@@ -118,6 +121,8 @@ int tdpmmu_clear_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 {
 	int r = check_range(vm, start, end);
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (r)
 		return r;
 	return clamp_count(age_range(&vm->mmu, start, end, false));
@@ -128,6 +133,8 @@ int tdpmmu_clear_flush_young(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 	uint64_t young;
 	int r = check_range(vm, start, end);
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (r)
 		return r;
 	young = age_range(&vm->mmu, start, end, false);

@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "base/mutant.h"
+#include "base/thread_slot.h"
 #include "ops/huge_recovery.h"
 #include "mmu/tdp_root.h"
 #include "vm/vm_internal.h"
@@ -488,6 +489,8 @@ int tdpmmu_dirty_log_enable(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned fla
 {
 	int r;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	tdp_host_lock(&vm->host);
@@ -500,6 +503,8 @@ int tdpmmu_dirty_log_get(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitma
 {
 	int r;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	tdp_host_lock(&vm->host);
@@ -513,6 +518,8 @@ int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t firs
 {
 	int r;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	tdp_host_lock(&vm->host);
@@ -525,6 +532,8 @@ int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu
 {
 	int r;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	tdp_host_lock(&vm->host);

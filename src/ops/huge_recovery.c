@@ -58,6 +58,7 @@
  */
 #include <errno.h>
 
+#include "base/thread_slot.h"
 #include "ops/huge_recovery.h"
 #include "mmu/tdp_mmu_internal.h"
 #include "mmu/tdp_root.h"
@@ -226,6 +227,8 @@ int tdpmmu_recover_huge_pages(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmm
 	unsigned log_flags;
 	int r;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm || (how != TDPMMU_RECOVER_ZAP && how != TDPMMU_RECOVER_INPLACE))
 		return -EINVAL;
 	/* slots_lock: the range recovered is where the slot is (no move in between). */

@@ -16,8 +16,10 @@
  *   A lost CAS with the entry still pointing at the table is a bug: no
  *   one changes a non-leaf entry except by replacing it.
  * - The flush covering every table zapped is issued before walk
- *   protection ends, at the end and at every periodic break (every 64
- *   tables, or earlier when a writer waits).
+ *   protection ends, at the end and at every break.  A pass breaks its
+ *   hold as KVM's does (need_resched() || rwlock_needbreak()): when its
+ *   time slice is used up, or, under the full preemption model only,
+ *   when someone waits for the lock (tdp_mmu_need_resched, mmu_lock.h).
  * - The worker sleeps on nx_cond under nx_mutex for its period; stop sets
  *   nx_stop under the mutex and signals, so it wakes at once.  The thread
  *   registers with liburcu and takes a thread slot lazily on its first MMU
@@ -27,7 +29,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -35,8 +36,6 @@
 #include "ops/nx_recovery.h"
 #include "mmu/tdp_mmu_internal.h"
 #include "base/lock_rank.h"
-
-#define NX_ZAP_BATCH 64 /* tables popped between lock breaks */
 
 /* Does @s, an entry at @level, link the table in frame @table_pfn? */
 static bool links_table(tdp_spte_t s, int level, uint64_t table_pfn)
@@ -95,10 +94,12 @@ int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio)
 {
 	enum tdp_lock_mode mode;
 	struct tdp_mmu *mmu;
-	uint64_t to_zap, popped = 0, since_break = 0;
+	uint64_t to_zap, popped = 0, since_break = 0, slice_start;
 	bool flush = false;
 	int zapped = 0;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	mmu = &vm->mmu;
@@ -112,20 +113,16 @@ int tdpmmu_nx_recover(struct tdpmmu_vm *vm, unsigned ratio)
 	to_zap = (nx_listed_locked(mmu, mode) + ratio - 1) / ratio;
 	/* Before popping: what we pop cannot be freed until this walk ends. */
 	reclaim_walk_begin(&mmu->reclaim);
+	slice_start = tdp_now_ns();
 	for (; popped < to_zap; popped++) {
 		struct tdp_page *p;
 
-		if (since_break &&
-		    (since_break >= NX_ZAP_BATCH || mmu_lock_needbreak(&mmu->lock, mode))) {
-			if (flush)
-				tdp_flush_remote_tlbs(mmu, 0, 0);
+		/* After progress only, as the iterator. */
+		if (since_break && tdp_mmu_need_resched(mmu, mode, slice_start)) {
+			tdp_mmu_resched(mmu, mode, flush);
 			flush = false;
 			since_break = 0;
-			reclaim_walk_end(&mmu->reclaim);
-			tdp_mmu_unlock(mmu, mode);
-			sched_yield();
-			tdp_mmu_lock(mmu, mode);
-			reclaim_walk_begin(&mmu->reclaim);
+			slice_start = tdp_now_ns();
 		}
 		p = tdp_nx_pop(mmu, mode);
 		if (!p)
@@ -150,6 +147,8 @@ uint64_t tdpmmu_nx_listed(struct tdpmmu_vm *vm)
 
 	if (!vm)
 		return 0;
+	/* Cannot fail: wait for a thread slot if none is free (thread_slot.h). */
+	tdp_thread_slot_wait();
 	tdp_mmu_lock(&vm->mmu, TDP_SHARED);
 	nr = nx_listed_locked(&vm->mmu, TDP_SHARED);
 	tdp_mmu_unlock(&vm->mmu, TDP_SHARED);

@@ -98,6 +98,8 @@ int tdpmmu_write_protect_gfn(struct tdpmmu_vm *vm, uint64_t gfn)
 {
 	int r = check_gfn(vm, gfn);
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (r)
 		return r;
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
@@ -148,11 +150,15 @@ static int track_change(struct tdpmmu_vm *vm, uint64_t gfn, bool add)
 
 int tdpmmu_write_track_add(struct tdpmmu_vm *vm, uint64_t gfn)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	return track_change(vm, gfn, true);
 }
 
 int tdpmmu_write_track_remove(struct tdpmmu_vm *vm, uint64_t gfn)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	return track_change(vm, gfn, false);
 }
 
@@ -162,6 +168,8 @@ bool tdpmmu_write_tracked(struct tdpmmu_vm *vm, uint64_t gfn)
 
 	if (!vm)
 		return false;
+	/* Cannot fail: wait for a thread slot if none is free (thread_slot.h). */
+	tdp_thread_slot_wait();
 	tdp_mmu_lock(&vm->mmu, TDP_SHARED);
 	tracked = tdp_write_tracked(&vm->track, gfn);
 	tdp_mmu_unlock(&vm->mmu, TDP_SHARED);

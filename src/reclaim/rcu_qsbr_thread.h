@@ -4,21 +4,37 @@
  * A QSBR reader costs nothing: no store, no fence.  The price is that every
  * registered thread must say when it holds no reference (a quiescent
  * state), or be "offline"; a registered thread that is online and never
- * announces one stalls every grace period.  tdpmmu keeps a thread offline
- * except while it uses the tables:
+ * announces one stalls every grace period.  Going offline and online again
+ * costs three full fences; announcing a quiescent state costs one load and
+ * a compare unless a grace period is waiting for this thread (then it is
+ * the same three fences, once per grace period).  tdpmmu keeps a thread
+ * offline except while it uses the tables:
  *
  *   tdp_qsbr_enter / tdp_qsbr_exit  nest; the outermost enter brings the
  *                                   thread online, the outermost exit takes
  *                                   it offline again, which is a quiescent
  *                                   state.
  *
- * A software walk brackets itself with them.  A vCPU thread enters when it
- * leaves guest mode for a violation and exits when it goes back in
- * (tdp_qsbr_enter_bare/exit_bare, below), so its
- * walks on the fault path only touch a thread-local counter, it is offline
- * while in guest mode, and every guest entry announces a quiescent state.
- * A thread that blocks outside tdpmmu, or idles between tdpmmu_vcpu_run
- * calls, is offline and never holds up a grace period.
+ * A software walk brackets itself with them.  A vCPU thread instead stays
+ * online for the whole of tdpmmu_vcpu_run from its first guest entry
+ * (tdp_qsbr_enter_bare/exit_bare, below), announces a quiescent state at
+ * every guest entry (tdp_qsbr_quiescent), and goes offline only where it
+ * waits (tdp_qsbr_quiescent_begin/end, tdp_wait_yield) and when
+ * tdpmmu_vcpu_run returns.  Its walks then touch only a thread-local
+ * counter and an EPT violation costs no fence.  This is the kernel's guest
+ * entry without context tracking (rcu_virt_note_context_switch: a
+ * quiescent state at entry, guest mode bounded by the tick) rather than
+ * the extended quiescent state that context tracking makes of guest mode
+ * (ct_guest_enter, nohz_full).  Our bound for guest mode: a vCPU leaves
+ * it, and enters again, at least every TDPMMU_GUEST_BURST accesses, and
+ * the guest function between two accesses must not block (tdpmmu.h: the
+ * same rule that lets a TLB flush wait for guest mode to end).  So a grace
+ * period waits at most for one burst of a vCPU spinning in guest mode
+ * (test_qsbr_guest), and, unlike the kernel's, for the OS to run again a
+ * vCPU thread it preempted inside tdpmmu_vcpu_run (more vCPU threads than
+ * cores: a scheduling round).  A thread that blocks outside tdpmmu, or idles
+ * between tdpmmu_vcpu_run calls, is offline and never holds up a grace
+ * period.
  *
  * Threads register on first use and unregister at exit (a pthread key).
  */
@@ -58,11 +74,11 @@ static inline void tdp_qsbr_exit(void)
 }
 
 /*
- * The vCPU bracket: a vCPU thread is online from the violation to the
- * next guest entry (reclaim_vcpu_exit/enter) although it holds no
- * reference between its walks.  tdp_qsbr_bare counts these enters, so
- * "no walk open" is tdp_qsbr_depth == tdp_qsbr_bare: the thread may go
- * quiescent there, and only there.
+ * The vCPU bracket: a vCPU thread is online from its first guest entry
+ * until tdpmmu_vcpu_run returns (reclaim_vcpu_run_begin/end) although it
+ * holds no reference between its walks.  tdp_qsbr_bare counts these
+ * enters, so "no walk open" is tdp_qsbr_depth == tdp_qsbr_bare: the thread
+ * may go quiescent there, and only there.
  */
 extern __thread unsigned tdp_qsbr_bare;
 
@@ -76,6 +92,26 @@ static inline void tdp_qsbr_exit_bare(void)
 {
 	tdp_qsbr_bare--;
 	tdp_qsbr_exit();
+}
+
+/*
+ * A quiescent state inside the vCPU bracket, at guest entry: everything
+ * this thread read from the tables before it may be freed once every
+ * other online thread has announced one too.  Only with no walk open
+ * (debug builds check).  The mutant never announces one, so only the
+ * return from tdpmmu_vcpu_run ends a grace period (test_qsbr_guest).
+ */
+static inline void tdp_qsbr_quiescent(void)
+{
+#ifdef TDP_DEBUG
+	if (tdp_qsbr_depth != tdp_qsbr_bare || !tdp_qsbr_depth)
+		tdp_bug("rcu-qsbr: quiescent state outside the vCPU bracket or inside a walk");
+#endif
+	if (TDP_MUTANT(GUEST_NO_QS))
+		return;
+	/* TSan: what this thread did is ordered before later frees. */
+	tdp_tsan_release(&tdp_qsbr_tsan_clock);
+	urcu_qsbr_quiescent_state();
 }
 
 /*

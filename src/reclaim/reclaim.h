@@ -179,21 +179,27 @@ static inline void reclaim_lockless_end(struct tdp_reclaim *r)
 void reclaim_retire(struct tdp_reclaim *r, struct tdp_page *p);
 
 /*
- * A vCPU leaves guest mode to handle a violation / goes back in.  rcu-qsbr:
- * online in between (its walks nest inside at no cost), offline in guest
- * mode, and every entry is a quiescent state.  Online but holding nothing
- * between its walks: every wait there goes offline (tdp_wait_yield).
+ * A vCPU thread in tdpmmu_vcpu_run.  rcu-qsbr: online from its first guest
+ * entry until the run returns (its walks nest inside at no cost), a
+ * quiescent state at every guest entry, offline wherever it waits
+ * (tdp_wait_yield); see rcu_qsbr_thread.h for why guest mode is bounded.
  */
-static inline void reclaim_vcpu_exit(struct tdp_reclaim *r)
+static inline void reclaim_vcpu_run_begin(struct tdp_reclaim *r)
 {
 	if (r->pol.qsbr)
 		tdp_qsbr_enter_bare();
 }
 
-static inline void reclaim_vcpu_enter(struct tdp_reclaim *r)
+static inline void reclaim_vcpu_run_end(struct tdp_reclaim *r)
 {
 	if (r->pol.qsbr)
 		tdp_qsbr_exit_bare();
+}
+
+static inline void reclaim_vcpu_guest_entry(struct tdp_reclaim *r)
+{
+	if (r->pol.qsbr)
+		tdp_qsbr_quiescent();
 }
 
 /* Returns the flush's start number (list policies), for reclaim_flush_end. */

@@ -181,6 +181,9 @@ static void *drain_worker(void *arg)
 			break;
 		/* Kicks from now on ask for another pass after this one. */
 		r->worker_kicked = false;
+		/* No thread slot free: skip the pass (read unlocks and the barrier drain). */
+		if (tdp_thread_slot_get() < 0)
+			continue;
 		tdp_mutex_unlock(&r->worker_mutex, TDP_RANK_RECLAIM_WORKER);
 		atomic_fetch_add_explicit(&r->worker_drains, drain_until_empty(r),
 					  memory_order_relaxed);

@@ -30,6 +30,8 @@ static void rcu_free_table(struct rcu_head *head)
 	tdp_tsan_acquire(&tdp_qsbr_tsan_clock);
 	tdp_tsan_acquire(p);
 	r = p->rcu_owner;
+	/* liburcu's thread counts the free in its shard: wait for a slot, never BUG. */
+	tdp_thread_slot_wait();
 	reclaim_free_table(r, p);
 	atomic_fetch_add_explicit(&r->rcu_callbacks, 1, memory_order_relaxed);
 	tdp_tsan_release(&callbacks_done_clock);

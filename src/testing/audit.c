@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "base/thread_slot.h"
 #include "ops/huge_recovery.h"
 #include "ops/nx_recovery.h"
 #include "vm/vm_internal.h"
@@ -14,6 +15,8 @@
 
 int tdpmmu_audit(struct tdpmmu_vm *vm)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	return tdp_audit(vm);
@@ -21,11 +24,15 @@ int tdpmmu_audit(struct tdpmmu_vm *vm)
 
 int tdpmmu_audit_tlbs(struct tdpmmu_vm *vm)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	return tdp_audit_tlbs(vm);
 }
 
 int tdpmmu_nx_audit(struct tdpmmu_vm *vm)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	return tdp_nx_audit(vm);
@@ -33,12 +40,16 @@ int tdpmmu_nx_audit(struct tdpmmu_vm *vm)
 
 int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	return tdp_hold_walk(vm, ns);
 }
 
 int tdpmmu_test_recover_range(struct tdpmmu_vm *vm, uint64_t start_gfn, uint64_t end_gfn,
 			      enum tdpmmu_huge_recovery how)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!vm)
 		return -EINVAL;
 	return tdp_recover_huge_pages(vm, start_gfn, end_gfn, how);

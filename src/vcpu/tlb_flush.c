@@ -94,5 +94,7 @@ void tdp_vm_flush_remote_tlbs(void *ctx, uint64_t gfn, int level)
 
 void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm)
 {
+	/* Cannot fail: wait for a thread slot if none is free (thread_slot.h). */
+	tdp_thread_slot_wait();
 	tdp_flush_remote_tlbs(&vm->mmu, 0, 0);
 }

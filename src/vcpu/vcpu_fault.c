@@ -206,7 +206,7 @@ static void host_fault_in(struct tdpmmu_vcpu *v, uint64_t gfn)
 
 		if (st == TDP_HOST_CLAIMED) {
 			tdp_count(&v->vm->mmu.counters, TDPMMU_C_HOST_FAULTS);
-			tdp_host_fault_sleep(h);
+			tdp_host_fault_sleep(h, &claim);
 			tdp_inject_site(TDP_SITE_HOST_FAULT_PAID, gfn);
 			tdp_host_fault_end(h, &claim);
 		} else {

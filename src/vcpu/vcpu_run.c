@@ -12,10 +12,12 @@
  *
  * The walker.  A guest-mode vCPU holds no lock and is in no RCU read-side
  * section: guest mode is a quiescent state, as in the kernel.  Under
- * rcu-qsbr the thread is offline in guest mode and online while it handles
- * a violation (reclaim_vcpu_exit/enter), so every entry is a quiescent
- * state and the walks of its fault path cost nothing; every wait of the
- * fault path between those walks takes it offline (vcpu_fault.c).  The walker
+ * rcu-qsbr the thread is online from its first guest entry until
+ * tdpmmu_vcpu_run returns (reclaim_vcpu_run_begin/end) and announces a
+ * quiescent state at every entry (reclaim_vcpu_guest_entry), so neither a
+ * violation nor the walks of its fault path cost a fence; every wait of
+ * the fault path takes it offline (vcpu_fault.c), and guest mode is
+ * bounded by TDPMMU_GUEST_BURST (rcu_qsbr_thread.h).  The walker
  * reads entries with atomic loads from the vCPU's root down; the vCPU's
  * reference keeps the root table itself alive, and a vCPU never enters
  * guest mode on an invalidated root (the fast zap's reload request kicks
@@ -72,6 +74,8 @@ static void handle_requests(struct tdpmmu_vcpu *v)
 
 static int enter_guest_mode(struct tdpmmu_vcpu *v)
 {
+	/* No walk is open here: what the fault path read may be freed. */
+	reclaim_vcpu_guest_entry(&v->vm->mmu.reclaim);
 	for (;;) {
 		/* Load a root if there is none or it was invalidated (fast zap). */
 		int r = tdp_vcpu_load_root(v);
@@ -201,7 +205,6 @@ static int handle_violation(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a
 	int r;
 
 	VCPU_STAT_ADD(v, ept_violations, 1);
-	reclaim_vcpu_exit(&v->vm->mmu.reclaim);
 	r = tdp_vcpu_handle_fault(v, a->gpa >> TDP_PAGE_SHIFT, a->type, 0,
 				  why == VIOLATION_PERMISSION, NULL);
 	if (r == TDPMMU_FAULT_EMULATE) {
@@ -209,7 +212,6 @@ static int handle_violation(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a
 		if (!r)
 			r = TDPMMU_FAULT_EMULATE; /* the access is done */
 	}
-	reclaim_vcpu_enter(&v->vm->mmu.reclaim);
 	if (t0)
 		record_latency(v, tdp_now_ns() - t0);
 	return r;
@@ -222,22 +224,17 @@ static bool valid_access(const struct tdpmmu_vcpu *v, const struct tdpmmu_access
 	       !(a->gpa & 7) && (a->gpa >> TDP_PAGE_SHIFT) < v->vm->mmu.max_gfn;
 }
 
-int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsigned flags)
+/* Guest mode and its exits, from the first valid access in @a. */
+static int run_guest(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx,
+		     struct tdpmmu_access *a, unsigned flags)
 {
-	struct tdpmmu_access a = { 0 };
-	bool more;
+	bool more = true;
 
-	if (!v || !next || (flags & ~TDPMMU_RUN_LATENCY))
-		return -EINVAL;
-	/* The thread's slot now: running out is an error, not a BUG later. */
-	if (tdp_thread_slot_get() < 0)
-		return -EAGAIN;
-	more = next(ctx, &a);
 	while (more) {
 		unsigned burst = 0;
 		int r = 0;
 
-		if (!valid_access(v, &a))
+		if (!valid_access(v, a))
 			return -EINVAL;
 		r = enter_guest_mode(v);
 		if (r)
@@ -248,13 +245,13 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 				VCPU_STAT_ADD(v, kicks, 1);
 				break;
 			}
-			enum access_result why = guest_access(v, &a);
+			enum access_result why = guest_access(v, a);
 
 			if (why != ACCESS_DONE) {
 				bool emulated;
 
 				leave_guest_mode(v);
-				r = handle_violation(v, &a, why, flags);
+				r = handle_violation(v, a, why, flags);
 				emulated = r == TDPMMU_FAULT_EMULATE;
 				if (r >= 0)
 					r = enter_guest_mode(v);
@@ -263,13 +260,32 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 				if (!emulated)
 					continue; /* retry the same access */
 			}
-			more = next(ctx, &a);
-			if (more && !valid_access(v, &a))
+			more = next(ctx, a);
+			if (more && !valid_access(v, a))
 				break;
 		}
 		leave_guest_mode(v);
 	}
 	return 0;
+}
+
+int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsigned flags)
+{
+	struct tdpmmu_access a = { 0 };
+	int r;
+
+	if (!v || !next || (flags & ~TDPMMU_RUN_LATENCY))
+		return -EINVAL;
+	/* The thread's slot now: running out is an error, not a BUG later. */
+	if (tdp_thread_slot_get() < 0)
+		return -EAGAIN;
+	/* The first call comes before guest mode: it may still block. */
+	if (!next(ctx, &a))
+		return 0;
+	reclaim_vcpu_run_begin(&v->vm->mmu.reclaim);
+	r = run_guest(v, next, ctx, &a, flags);
+	reclaim_vcpu_run_end(&v->vm->mmu.reclaim);
+	return r;
 }
 
 void tdpmmu_vcpu_stats_read(const struct tdpmmu_vcpu *v, struct tdpmmu_vcpu_stats *out)

@@ -42,6 +42,7 @@ void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg)
 	cfg->nx_recovery_ratio = 60;
 	cfg->strategy = TDPMMU_STRATEGY_RCU;
 	cfg->drain_delay_ms = 1000;
+	cfg->preempt = TDPMMU_PREEMPT_VOLUNTARY;
 }
 
 uint64_t tdpmmu_payload_bytes_for(uint64_t npages, unsigned nslots)
@@ -57,6 +58,7 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 
 	if (!cfg || !out || (cfg->levels != 4 && cfg->levels != 5) || cfg->max_tables < 2 ||
 	    (unsigned)cfg->strategy >= TDPMMU_NR_STRATEGIES ||
+	    (unsigned)cfg->preempt >= TDPMMU_NR_PREEMPT ||
 	    cfg->host_fault_us > TDPMMU_MAX_HOST_FAULT_US)
 		return -EINVAL;
 	vm = zalloc_aligned(sizeof(*vm));
@@ -66,10 +68,14 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 			 cfg->drain_delay_ms, tdp_vm_flush_remote_tlbs, vm);
 	if (r)
 		goto err_free;
+	r = mmu_lock_set_preempt(&vm->mmu.lock, cfg->preempt, MMU_LOCK_SLICE_NS);
+	if (r)
+		goto err_mmu;
 	r = tdp_host_init(&vm->host, vm->mmu.max_gfn, cfg->payload_bytes);
 	if (r)
 		goto err_mmu;
 	vm->host.fault_ns = (uint64_t)cfg->host_fault_us * 1000; /* before any memslot */
+	vm->host.fault_handlers = cfg->host_fault_handlers;
 	tdp_notifier_init(&vm->notifier);
 	vm->mmu.dirty = tdp_host_mark_dirty;
 	vm->mmu.dirty_ctx = &vm->host;
@@ -102,6 +108,8 @@ void tdpmmu_vm_destroy(struct tdpmmu_vm *vm)
 {
 	if (!vm)
 		return;
+	/* Cannot fail: wait for a thread slot if none is free (thread_slot.h). */
+	tdp_thread_slot_wait();
 	tdp_nx_worker_stop(vm);
 	while (vm->nr_vcpus)
 		tdpmmu_vcpu_destroy(vm->vcpus[vm->nr_vcpus - 1]);
@@ -164,6 +172,8 @@ void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu)
 
 	if (!vcpu)
 		return;
+	/* Cannot fail: wait for a thread slot if none is free (thread_slot.h). */
+	tdp_thread_slot_wait();
 	vm = vcpu->vm;
 	/* Under vcpus_mutex: no flusher is looking at this vCPU any more. */
 	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
@@ -183,6 +193,8 @@ int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 {
 	struct tdp_mmu *mmu = &vm->mmu;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (start >= end)
 		return -EINVAL;
 	if (end > mmu->max_gfn)
@@ -196,6 +208,8 @@ int tdpmmu_zap_range(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 
 int tdpmmu_zap_all(struct tdpmmu_vm *vm)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
 	tdp_mmu_zap_all(&vm->mmu);
 	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
@@ -215,6 +229,8 @@ int tdpmmu_zap_all_fast(struct tdpmmu_vm *vm)
 	struct tdp_mmu *mmu = &vm->mmu;
 	enum tdp_lock_mode unlink = tdp_mmu_unlink_mode(mmu);
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	tdp_mutex_lock(&mmu->fast_zap_mutex, TDP_RANK_FAST_ZAP);
 	tdp_mmu_lock(mmu, TDP_EXCLUSIVE);
 	tdp_roots_invalidate_all(mmu);
@@ -242,6 +258,8 @@ void tdpmmu_root_stats_read(struct tdpmmu_vm *vm, struct tdpmmu_root_stats *out)
 	struct tdp_mmu *mmu = &vm->mmu;
 	struct tdp_page *root;
 
+	/* Cannot fail: wait for a thread slot if none is free (thread_slot.h). */
+	tdp_thread_slot_wait();
 	memset(out, 0, sizeof(*out));
 	reclaim_lockless_begin(&mmu->reclaim);
 	for_each_tdp_root_lockless(mmu, root) {
@@ -259,6 +277,8 @@ int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out
 	tdp_spte_t leaf = 0;
 	int level;
 
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	if (!out)
 		return -EINVAL;
 	if (gfn >= vm->mmu.max_gfn)
@@ -336,11 +356,15 @@ bool tdpmmu_rcu_membarrier_active(void)
 
 int tdpmmu_invalidate_begin(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	return tdp_notifier_begin(&vm->notifier, &vm->mmu, start, end);
 }
 
 int tdpmmu_invalidate_end(struct tdpmmu_vm *vm, uint64_t start, uint64_t end)
 {
+	if (tdp_thread_slot_enter())
+		return -EAGAIN;
 	return tdp_notifier_end(&vm->notifier, &vm->mmu, start, end);
 }
 

@@ -129,7 +129,7 @@ expect_usage "empty entry in vCPU list" bench populate -v 1,,2
 expect_usage "trailing comma in vCPU list" bench populate -v 1,
 expect_usage "zero vCPUs" bench populate -v 0
 expect_usage "zero vCPUs in a list" bench populate -v 1,0
-expect_usage "more than 1000 vCPUs" bench populate -v 1001
+expect_usage "more than 4096 vCPUs" bench populate -v 4097
 expect_usage "duplicate vCPU count" bench populate -v 2,2
 expect_usage "bad size" bench populate -b 12Q
 expect_usage "size with trailing junk" bench populate -b 1GB
@@ -271,7 +271,7 @@ for scenario in dirty-log access-tracking nx-recovery; do
 	expect_usage "$scenario: unknown flag" bench $scenario --frobnicate
 	expect_usage "$scenario: positional argument" bench $scenario 12
 	expect_usage "$scenario: zero vCPUs" bench $scenario -v 0
-	expect_usage "$scenario: more than 1000 vCPUs" bench $scenario -v 1001
+	expect_usage "$scenario: more than 4096 vCPUs" bench $scenario -v 4097
 	expect_usage "$scenario: bad size" bench $scenario -b 1GB
 	expect_usage "$scenario: size not a multiple of 4K" bench $scenario -b 5000
 	expect_usage "$scenario: unknown backing" bench $scenario -s anonymous_hugetlb_16kb

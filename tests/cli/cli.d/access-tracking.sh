@@ -42,12 +42,13 @@ done
 # with --flush every access walks again and sets Accessed.
 expect_ok "access-tracking in the TLB warns" "WARNING: vCPU0: Too many pages still idle" \
 	bench access-tracking -b 1M
-# -w: >0 warns, 0 fails (exit 1, naming the vCPU), <0 and the default auto
-# (simulated rows: warn).
+# -w: >0 warns, 0 fails (exit 1, naming the vCPU), negative refused as
+# upstream's atoi_non_negative does; without -w auto (simulated rows: warn).
 expect_ok "access-tracking -w 1 warns" "WARNING: vCPU0: Too many pages still idle" \
 	bench access-tracking -b 1M -w 1
-expect_ok "access-tracking -w -1 warns" "WARNING: vCPU0: Too many pages still idle" \
-	bench access-tracking -b 1M -w -1
+expect_usage "access-tracking -w -1 refused" bench access-tracking -b 1M -w -1
+grep -q "^tdpmmu: -w: '-1' is negative" "$tmp/err" ||
+	fail "access-tracking -w -1: no clear line"
 run bench access-tracking -b 1M -w 0
 [ "$rc" -eq 1 ] && grep -q "^tdpmmu: vCPU0: Too many pages still idle (256 out of 256)" "$tmp/err" ||
 	fail "access-tracking -w 0: idle pages did not fail the run"

@@ -2,7 +2,7 @@
 # tests/cli/cli_test.sh, which defines run, expect_ok, expect_usage, fail, $prog and $tmp).
 
 expect_ok "bench demand-paging -h" "usage: tdpmmu bench demand-paging" bench demand-paging -h
-for pattern in "-v LIST" "-b SIZE" "-s BACKING" "-u MODE" "-d USEC" "-o " "-a " "--random " \
+for pattern in "-v LIST" "-b SIZE" "-s BACKING" "-u MODE" "-d USEC" "-o " "-a " "-r N " "--random " \
 	"--strategy LIST" "--repeat N" "--levels N" "--payload" "--json FILE" "--plot FILE" \
 	"userfaultfd" "only with -u"; do
 	expect_ok "bench demand-paging --help names $pattern" "$pattern" bench demand-paging --help
@@ -13,7 +13,8 @@ never=$tmp/never-demand.json
 for bad in "-u MISSING -d -1" "-u MISSING -d 1000001" "-u MISSING -d 1e3" "-u MISSING -d 10us" \
 	"-d 10" "-d 0" "-a" "-u" "-u missed" "-u MINOR --strategy rcu,kvm" "-u MINOR" "-u MINOR -s anonymous_thp" "-v 0" "-v 1,1" \
 	"-b 5000" "-b 0" "--strategy rcu,epoch" "-s anonymous_hugetlb_16kb" \
-	"--levels 3" "--repeat 0" "--plot $tmp/demand.txt" "-v 1000 -b 1T" "-x" "--random=1"; do
+	"--levels 3" "--repeat 0" "--plot $tmp/demand.txt" "-v 1000 -b 1T" "-x" "--random=1" \
+	"-r 2" "-u MISSING -r 0" "-u MISSING -r 1001" "-u MISSING -r" "-u MISSING -r 1x"; do
 	# shellcheck disable=SC2086 # the flags split on purpose
 	expect_usage "demand-paging: bad input" bench demand-paging $bad --json "$never"
 	[ -e "$never" ] && fail "demand-paging $bad: bad input still created --json file"
@@ -27,6 +28,23 @@ run bench demand-paging -u MINOR --strategy kvm
 grep -q "^tdpmmu: -u MINOR: .*shmem or hugetlbfs" "$tmp/err" ||
 	fail "demand-paging -u MINOR with kvm: no clear line"
 expect_usage "demand-paging: positional argument" bench demand-paging 12
+run bench demand-paging -r 4
+grep -q "^tdpmmu: -r: .*give -u MISSING" "$tmp/err" ||
+	fail "demand-paging -r without -u: no clear line"
+
+# -r: the readers per userfaultfd reach the library (host_fault_handlers,
+# tests/whitebox/test_fault_handlers.c proves the bound) and the JSON; one
+# userfaultfd per vCPU region is one memslot each, every host page still
+# faulted in once.
+json=$tmp/demand-r.json
+expect_ok "demand-paging -r 3" "per vCPU region, 3 readers each (-r)" \
+	bench demand-paging -v 2 -u MISSING -d 10 -r 3 -b 64K --json "$json"
+grep -q '"single_uffd": false, "readers_per_uffd": 3,' "$json" &&
+	grep -q '"host_faults": 32, "host_fault_waits": 0,' "$json" &&
+	grep -q 'demand-paging -v 2 .* -u MISSING -d 10 -r 3' "$json" ||
+	fail "demand-paging -r 3: JSON lacks the readers, the 32 host faults or the command"
+expect_ok "demand-paging -a -r 2" "(32 host faults, 0 waits)" \
+	bench demand-paging -v 2 -a -u MISSING -d 10 -r 2 -b 64K
 
 # A tiny sweep: 2 strategies x 2 counts, a row each, every host page faulted in once.
 json=$tmp/demand.json
@@ -106,6 +124,11 @@ else
 	run bench demand-paging -v 2 -b 1M -u MISSING -o --strategy kvm --repeat 1 --json "$json"
 	grep -q '"uffds": 1, ' "$json" && grep -q "^kvm  *2  *[0-9.]*  *[0-9.]*  *256 " "$tmp/out" ||
 		fail "demand-paging kvm -o: not one userfaultfd copying the 256 shared pages"
+	# -r 3: three reader threads on the one userfaultfd, every page copied once.
+	run bench demand-paging -v 2 -b 4M -u MISSING -a -r 3 --strategy kvm --repeat 1 --json "$json"
+	grep -q '"uffds": 1, ' "$json" && grep -q '"readers_per_uffd": 3' "$json" &&
+		grep -q "^kvm  *2  *[0-9.]*  *[0-9.]*  *2048 " "$tmp/out" ||
+		fail "demand-paging kvm -a -r 3: not one userfaultfd with 3 readers copying 2048 pages"
 	# A handler that fails, or holds its fault: one clear line, exit 1, no hang.
 	export TDPMMU_UFFD_INJECT=fail
 	run bench demand-paging -v 2 -b 1M -u MISSING --strategy kvm

@@ -14,7 +14,16 @@ expect_usage "dirty-log: iterations not a number" bench dirty-log -i two
 expect_usage "dirty-log: too many iterations" bench dirty-log -i 1000001
 expect_usage "dirty-log: write percentage over 100" bench dirty-log -w 101
 expect_usage "dirty-log: zero memslots" bench dirty-log -x 0
-expect_usage "dirty-log: more memslots than allowed" bench dirty-log -x 513
+expect_usage "dirty-log: more memslots than allowed" bench dirty-log -x 4097
+# -a: memstress's draws with replacement: the same pages every pass, fewer
+# than the region's; the run checks the log holds exactly those written.
+expect_ok "dirty-log -a draws" \
+	"pages dirty per iteration: 2048 \([0-9]*\) \1 (of 2048; the guest writes \1 per pass)" \
+	bench dirty-log -v 2 -b 4M -a -i 3
+n=$(sed -n 's/^pages dirty per iteration: 2048 \([0-9]*\) .*/\1/p' "$tmp/out")
+[ -n "$n" ] && [ "$n" -gt 1024 ] && [ "$n" -lt 2048 ] ||
+	fail "dirty-log -a: '$n' pages dirty of 2048 drawn with replacement"
+expect_ok "dirty-log: more memslots than the old 512" "^rcu  *1 " bench dirty-log -b 2400K -x 600
 expect_usage "dirty-log: memslots that do not split the memory" bench dirty-log -b 8M -x 3
 # Slots smaller than the backing's huge page map with the largest pages that
 # fit, as KVM does (issue 20): here 4K.
@@ -39,7 +48,7 @@ dl_usage -m -m 0
 dl_usage -m -m x
 dl_usage -m -m 9 --levels 5
 dl_usage -n -n
-dl_usage -x -x 513
+dl_usage -x -x 4097
 # A CPU this process may not run on.
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc --all 2>/dev/null || echo 1)" -gt 1 ]; then
 	checks=$((checks + 1))

@@ -12,7 +12,7 @@ done
 never=$tmp/never-notifier.json
 for bad in "--seconds 0" "--seconds 1s" "--seconds 3601" "--rate -1" "--rate fast" \
 	"--rate 10000001" "--range 0" "--range 5000" "--range 2MB" "--remap 101" "--remap x" \
-	"-w 101" "-v 0" "-v 1,1" "-v 1001" "-b 0" "-s anonymous_hugetlb_16kb" "--strategy rcu,epoch" \
+	"-w 101" "-v 0" "-v 1,1" "-v 4097" "-b 0" "-s anonymous_hugetlb_16kb" "--strategy rcu,epoch" \
 	"--levels 3" "--repeat 0" "--frobnicate" \
 	"-s hugetlb-2m -b 2M --remap 50" "--plot $tmp/notifier.txt"; do
 	# shellcheck disable=SC2086

@@ -3,7 +3,7 @@
 
 for pattern in "-v LIST" "--strategy LIST" "--repeat N" "--levels N" \
 	"--payload" "--plot FILE" "-p, --period MS" "default 2G" "default anonymous" "--ratio N" "--seconds S" "baseline" "p99.9" \
-	"anonymous_hugetlb_2mb (2M)" "rec max us" "10x lower than"; do
+	"anonymous_hugetlb_2mb (2M)" "rec max us" "50x lower than"; do
 	expect_ok "bench nx-recovery --help names $pattern" "$pattern" bench nx-recovery --help
 done
 
