@@ -205,8 +205,6 @@ check:
 	+$(MAKE) -j1 check-run
 check-run: test-unit sanitize fuzz-replay torture-short broken-check
 	@echo "make check: all tests passed"
-check-build: $(TEST_UNIT_DEPS) $(ASAN_DEPS) $(TSAN_DEPS) $(TORTURE_DEPS) $(BROKEN_DEPS) \
-	build/asan/tests/fuzz_api
 
 TEST_UNIT_DEPS = $(DEBUG_TESTS) build/release/tdpmmu all build/api_c99 build/api_cxx build/api_c11
 test-unit: $(TEST_UNIT_DEPS)
@@ -318,6 +316,12 @@ broken-check: $(BROKEN_DEPS)
 			"$$(grep -m1 -E "VIOLATION|BUG|FAILED|failed" build/broken-$$b.log)"; \
 	}; \
 	$(foreach b,$(BROKEN),catch $(b) $(CATCH_$(b));) true
+
+# Everything make check's steps run, built CHECK_JOBS at a time.  After
+# the *_DEPS definitions above: make expands a rule's prerequisites when
+# it reads the rule, so a variable defined later would be empty here.
+check-build: $(TEST_UNIT_DEPS) $(ASAN_DEPS) $(TSAN_DEPS) $(TORTURE_DEPS) $(BROKEN_DEPS) \
+	build/asan/tests/fuzz_api
 
 # Long torture: every strategy for DURATION seconds each (default 60),
 # in the debug build, with 8 entries per table, and under ASan+UBSan; first,
