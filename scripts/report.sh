@@ -59,7 +59,7 @@ echo "report: tdpmmu run" >&2
 echo '```' >>"$out.new"
 
 section populate "populate: fault throughput against vCPUs" \
-	"KVM's dirty_log_perf_test populate phase: every vCPU faults in its own memory once." \
+	"KVM's dirty_log_perf_test populate phase: every vCPU faults in its own memory once. The scaling table sets each strategy's scaling beside the parallel floor's (every vCPU's bare walk + CAS over its own tables, at once, in the same rounds). What the vCPUs share: this VM has no hardware counters (perf c2c: memory events not supported), but CPU samples per fault in the MMU's own functions are the same at 1 and 2 vCPUs (1830 and 1808 per M faults, perf record), so no cache line of the fault path is written by both; what grows is the host kernel's first touch of the page-table arena (a THP fault and 2 MiB of zeroing, 1.6x per fault at 2 vCPUs, 0.3-20 ms per 2 MiB here), which the floor, walking warm tables, never pays. A direct fault costs about 13x the floor (half of it the map: the leaf CAS on a cold line and its bookkeeping, then the walk; 13% the arena's first touch, 11% the host lookup, 9.5% the MMU lock), a vCPU fault about 16x (the fault path plus two hardware walks)." \
 	populate -v 1,2,4 -b 512M --repeat 3 --strategy all
 section populate-many "populate: hundreds of vCPUs on few cores" \
 	"Oversubscribed: vCPU threads far beyond the cores, as on a packed host." \
