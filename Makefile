@@ -49,7 +49,7 @@ CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
 BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen \
 	downgrade-no-flush flush-only-changed yield-no-flush claim-by-gfn slot-no-invalid \
 	remap-two-holds mark-by-gfn huge-over-invalidation online-wait preempt-ignored guest-no-qs \
-	slot-no-check
+	slot-no-check pre-fault-no-retry pages-no-lock
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
 # The harvest's flush is the second defence of the downgrade: alone, no
@@ -225,7 +225,8 @@ sanitize: asan tsan
 # prove its races happened).
 CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency test_roots \
 	test_recover test_nx test_dirty_log \
-	test_aging test_write_track test_dirty_race test_memslot_race test_fault_wait test_qsbr_guest
+	test_aging test_write_track test_dirty_race test_memslot_race test_fault_wait test_qsbr_guest \
+	test_pre_fault test_pages
 ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 # gcc 12's TSan needs a smaller mmap range than recent kernels give: turn
 # address randomisation off for its runs where the system allows it.
@@ -299,6 +300,8 @@ CATCH_online-wait         := tests/test_fault_wait --seconds 1 --strategy rcu-qs
 CATCH_guest-no-qs         := tests/test_qsbr_guest --seconds 0.2 --strategy rcu-qsbr
 CATCH_preempt-ignored     := tests/test_preempt
 CATCH_slot-no-check       := tests/test_thread_slots
+CATCH_pre-fault-no-retry  := tests/test_pre_fault
+CATCH_pages-no-lock       := tests/test_pages --seconds 10
 BROKEN_DEPS = $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 broken-check: $(BROKEN_DEPS)
 	@in_src="$$(grep -rhoE 'TDP_MUTANT\([A-Z0-9_]+\)' src --exclude=mutant.h | \

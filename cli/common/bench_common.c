@@ -210,6 +210,7 @@ struct tdpmmu_vm *bench_vm_create(struct tdpmmu_vm_config *cfg, const struct ben
 	cfg->levels = b->sw.levels;
 	cfg->strategy = b->sw.strategy;
 	cfg->preempt = b->sw.preempt;
+	cfg->pages = b->sw.pages;
 	if (cfg->max_tables < tables)
 		cfg->max_tables = tables;
 	if (b->sw.payload && cfg->payload_bytes < tdpmmu_payload_bytes_for(pages, slots))

@@ -39,6 +39,10 @@
 	"               its 3 ms slice is used up, however many vCPUs wait), full\n"               \
 	"               (it also lets go when one waits); kvm rows run under this\n"               \
 	"               host's own model, printed in the header (default voluntary)\n"             \
+	"  --pages M    how the MMU tracks its page-table pages: count (an atomic\n"               \
+	"               count, upstream today) or list (the seed thread's list\n"                  \
+	"               under a pages lock that every table link and unlink takes\n"               \
+	"               under the read lock) (default count)\n"                                    \
 	"  --json FILE  also write the results as JSON to FILE\n"                                  \
 	"  --plot FILE  also draw the metric against vCPUs and the fault latency\n"                \
 	"               with gnuplot, into FILE.svg or FILE.png\n"

@@ -160,6 +160,7 @@ static struct tdpmmu_vm *make_vm(const struct reclaim_opts *o)
 	tdpmmu_vm_config_init(&cfg);
 	cfg.strategy = o->b.sw.strategy;
 	cfg.preempt = o->b.sw.preempt;
+	cfg.pages = o->b.sw.pages;
 	cfg.levels = o->b.sw.levels;
 	/* Reserved and touched on demand: every small page, plus room to pile up. */
 	cfg.max_tables = anon.npages / BLOCK_PAGES * 2 + huge * HUGE_BLOCKS * 4 + (1u << 20);

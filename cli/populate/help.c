@@ -34,7 +34,13 @@ void populate_help(FILE *f)
 	      "               so about 63% of the pages are touched and mapped\n"
 	      "               (default: ascending, every page)\n"
 	      "  --prefault   kvm rows: populate the host memory before the guest runs\n"
-	      "               (refused without kvm in --strategy)\n",
+	      "               (refused without kvm in --strategy)\n"
+	      "  --pre-fault  map the guest memory before the guest runs: each vCPU\n"
+	      "               thread calls tdpmmu_pre_fault (KVM_PRE_FAULT_MEMORY) on\n"
+	      "               its own region, all at once; the metric and columns are\n"
+	      "               then the pre-fault's (its faults per second, its time),\n"
+	      "               a table shows it beside the guest pass that follows,\n"
+	      "               which must take no EPT violation (refused with kvm rows)\n",
 	      f);
 	fputs(SWEEP_KVM_GUEST_PAGE_HELP, f);
 	fputs(SWEEP_FLAGS_HELP("rcu", "5", KVM_STRATEGY_HELP), f);

@@ -28,6 +28,7 @@ struct populate_opts {
 	bool random_order;  /* -a: each vCPU walks its pages in its own random order */
 	enum tdpmmu_backing backing;
 	bool prefault;       /* --prefault: kvm rows' host memory populated first */
+	bool pre_fault;      /* --pre-fault: each vCPU maps its region first (tdpmmu_pre_fault) */
 	uint64_t guest_page; /* --guest-page: kvm rows' guest page size (0: 2M) */
 	/* Measured along the way (report.c). */
 	double floor_ns_per_page;             /* best floor; NAN when not measured */
@@ -76,8 +77,10 @@ struct populate_vcpu_totals {
 struct populate_result {
 	unsigned vcpus;
 	uint64_t pages;           /* pages in the memslot */
-	uint64_t faults;          /* EPT violations, summed over the vCPUs */
+	uint64_t faults;          /* EPT violations and pre-fault steps, summed over the vCPUs */
 	uint64_t elapsed_ns;      /* start barrier to the last vCPU finishing */
+	uint64_t pre_fault_ns;    /* --pre-fault: first vCPU starting to the last one done */
+	uint64_t pre_fault_steps; /* --pre-fault: its slow-path faults, all vCPUs */
 	uint64_t floor_ns;        /* bare walk + CAS over vCPU 0's region... */
 	uint64_t floor_pages;     /* ...of this many pages; 0 if the floor was not run */
 	uint64_t par_floor_ns;    /* the parallel floor: barrier to last finish... */
@@ -131,7 +134,10 @@ void populate_check(struct tdpmmu_vm *vm, const struct populate_opts *o,
 struct populate_extra {
 	uint64_t pages;
 	struct populate_vcpu_totals vcpu;
-	bool kvm; /* a kvm row: no simulated vCPUs */
+	bool pre_fault; /* --pre-fault: the next three are set */
+	uint64_t pre_fault_ns, pre_fault_steps;
+	uint64_t guest_ns; /* the guest pass after it (no EPT violations) */
+	bool kvm;          /* a kvm row: no simulated vCPUs */
 };
 
 /* kvm.c: a kvm row's run (the sweep's run_kvm). */

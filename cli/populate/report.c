@@ -9,7 +9,10 @@
  * (machine_ref.c) at that count, and on the smallest count the floor; the
  * report ends with them: scaling of each strategy beside the parallel
  * floor's and the machine's, each strategy's scaling over the parallel
- * floor's, and fault cost over the floor.  Main thread only.
+ * floor's, and fault cost over the floor.  With --pre-fault the metric
+ * and columns are the pre-fault's (its slow-path faults over its time),
+ * and a table puts it beside the guest pass that follows.  Main thread
+ * only.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -56,11 +59,27 @@ static void populate_sweep_run(void *opts, bool lat_round, struct sweep_run *out
 	if (!x)
 		fatal("out of memory");
 	populate_run(o, o->sw.vcpus, lat_round, floors, lat_round, &res);
-	secs = (double)res.elapsed_ns / 1e9;
-	bench_phase_add(&out->phases, "populate", res.elapsed_ns, res.faults);
-	out->metric = res.faults ? (double)res.faults / secs : NAN;
-	out->col[0] = secs;
-	out->col[1] = res.faults ? (double)res.elapsed_ns * res.vcpus / (double)res.faults : NAN;
+	if (o->pre_fault) {
+		secs = (double)res.pre_fault_ns / 1e9;
+		bench_phase_add(&out->phases, "pre-fault", res.pre_fault_ns, res.pre_fault_steps);
+		bench_phase_add(&out->phases, "populate", res.elapsed_ns, res.vcpu.ept_violations);
+		out->metric = res.pre_fault_steps ? (double)res.pre_fault_steps / secs : NAN;
+		out->col[0] = secs;
+		out->col[1] = res.pre_fault_steps ? (double)res.pre_fault_ns * res.vcpus /
+							    (double)res.pre_fault_steps
+						  : NAN;
+		x->pre_fault = true;
+		x->pre_fault_ns = res.pre_fault_ns;
+		x->pre_fault_steps = res.pre_fault_steps;
+		x->guest_ns = res.elapsed_ns;
+	} else {
+		secs = (double)res.elapsed_ns / 1e9;
+		bench_phase_add(&out->phases, "populate", res.elapsed_ns, res.faults);
+		out->metric = res.faults ? (double)res.faults / secs : NAN;
+		out->col[0] = secs;
+		out->col[1] = res.faults ? (double)res.elapsed_ns * res.vcpus / (double)res.faults
+					 : NAN;
+	}
 	out->has_latency = lat_round;
 	out->latency = res.latency;
 	out->lock = res.lock;
@@ -119,6 +138,11 @@ static void print_settings(const void *opts, FILE *f)
 		o->overlap ? "all vCPUs share one region (-o)" : "each vCPU its own region",
 		o->random_order ? "random (-a)" : "ascending",
 		o->sw.payload ? "real host memory (--payload)" : "no payload");
+	if (o->pre_fault)
+		fputs("          --pre-fault: each vCPU maps its region with tdpmmu_pre_fault first\n"
+		      "          (KVM_PRE_FAULT_MEMORY); the metric and columns are the pre-fault's,\n"
+		      "          and the guest pass after it must take no EPT violation\n",
+		      f);
 	if (o->sw.strategies[SWEEP_KVM])
 		fprintf(f, "          kvm rows: host memory %s\n",
 			o->prefault ? "pre-faulted (--prefault)"
@@ -219,12 +243,36 @@ static void print_scaling(const struct populate_opts *o, const struct sweep_repo
 	}
 }
 
+/* --pre-fault: the pre-fault beside the guest pass that followed it. */
+static void print_pre_fault(const struct sweep_report *rep, FILE *f)
+{
+	fprintf(f,
+		"\npre-fault, then the guest pass (best round):\n%-14s %5s %12s %14s %12s %12s\n",
+		"strategy", "vCPUs", "pre-fault s", "pre-fault Mp/s", "steps", "guest pass s");
+	for (int i = 0; i < rep->nr_rows; i++) {
+		const struct sweep_row *row = &rep->rows[i];
+		const struct populate_extra *x = row->best ? row->best->extra : NULL;
+
+		if (!x || !x->pre_fault)
+			continue;
+		fprintf(f, "%-14s %5u %12.6f %14.2f %12llu %12.6f\n",
+			sweep_strategy_name(row->strategy), row->vcpus, x->pre_fault_ns / 1e9,
+			(double)x->pages / ((double)x->pre_fault_ns / 1e9) / 1e6,
+			(unsigned long long)x->pre_fault_steps, x->guest_ns / 1e9);
+	}
+	fputs("(Mp/s: pages mapped per second; steps: the pre-fault's slow-path faults, one\n"
+	      " per leaf it installed or found)\n",
+	      f);
+}
+
 static void print_extra(const void *opts, const struct sweep_report *rep, FILE *f)
 {
 	const struct populate_opts *o = opts;
 	const struct sweep_row *base = &rep->rows[0];
 
 	print_mappings(rep, f);
+	if (o->pre_fault)
+		print_pre_fault(rep, f);
 	print_scaling(o, rep, f);
 	if (isnan(o->floor_ns_per_page))
 		return;
@@ -245,9 +293,10 @@ static void json_config(const void *opts, FILE *f)
 	fprintf(f, "{\"bytes_per_vcpu\": %" PRIu64 ", \"backing\": ", o->bytes_per_vcpu);
 	json_string(f, backing_kvm_name(o->backing));
 	fprintf(f,
-		", \"write_pct\": %u, \"overlap\": %s, \"random_access\": %s,\n"
+		", \"write_pct\": %u, \"overlap\": %s, \"random_access\": %s, \"pre_fault\": %s,\n"
 		"    \"floor_ns_per_page\": ",
-		o->write_pct, o->overlap ? "true" : "false", o->random_order ? "true" : "false");
+		o->write_pct, o->overlap ? "true" : "false", o->random_order ? "true" : "false",
+		o->pre_fault ? "true" : "false");
 	json_number(f, o->floor_ns_per_page, 2);
 	fputs(", \"parallel_floor_pages_per_sec\": [", f);
 	for (int i = 0; i < o->sw.nr_counts; i++) {
@@ -272,6 +321,12 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 	json_number(f, run->col[1], 2);
 	if (x->kvm)
 		return; /* the simulated vCPUs' totals: kvm_stats has the kernel's */
+	if (x->pre_fault)
+		fprintf(f,
+			",\n      \"pre_fault\": {\"ns\": %" PRIu64 ", \"steps\": %" PRIu64
+			", \"pages_per_sec\": %.1f, \"guest_pass_ns\": %" PRIu64 "}",
+			x->pre_fault_ns, x->pre_fault_steps,
+			(double)x->pages / ((double)x->pre_fault_ns / 1e9), x->guest_ns);
 	fprintf(f,
 		",\n      \"vcpu\": {\"accesses\": %" PRIu64 ", \"tlb_misses\": %" PRIu64
 		", \"ept_violations\": %" PRIu64 ", \"faults_fast\": %" PRIu64

@@ -7,6 +7,11 @@
  * statistics are read, the VM checked (check.c), the floor and the
  * parallel floor (par_floor.c) measured if asked, and the VM destroyed.
  *
+ * With --pre-fault, each vCPU thread first maps its own region with
+ * tdpmmu_pre_fault (KVM_PRE_FAULT_MEMORY), all at once after the barrier,
+ * timed from the first start to the last finish; then a second barrier,
+ * and the guest pass as above, which must take no EPT violation.
+ *
  * Hundreds of vCPU threads must fit on a small machine: they run on small
  * stacks (the guest program and the fault path need a few KiB).
  */
@@ -27,7 +32,9 @@ struct vcpu_thread {
 	struct page_guest guest;
 	uint64_t start_ns, end_ns;
 	unsigned run_flags; /* TDPMMU_RUN_LATENCY or 0 */
-	int err;
+	bool pre_fault;
+	uint64_t pf_start_ns, pf_end_ns, pf_steps;
+	int err, pf_err;
 	pthread_t tid;
 } __attribute__((aligned(64))); /* each thread writes only its own lines */
 
@@ -37,6 +44,23 @@ void populate_guest_init(struct page_guest *g, const struct populate_opts *o, un
 
 	page_guest_init(g, o->overlap ? 0 : (uint64_t)vcpu * n, n, vcpu, o->random_order,
 			o->write_pct);
+}
+
+/* --pre-fault: map the vCPU's region, resuming until it is all done. */
+static void pre_fault_region(struct vcpu_thread *t)
+{
+	uint64_t gpa = t->guest.base_gfn * GUEST_PAGE_BYTES;
+	uint64_t size = t->guest.npages * GUEST_PAGE_BYTES;
+	struct tdpmmu_vcpu_stats st;
+	int r = 0;
+
+	t->pf_start_ns = now_ns();
+	while (size && !r)
+		r = tdpmmu_pre_fault(t->vcpu, &gpa, &size, NULL, NULL);
+	t->pf_end_ns = now_ns();
+	t->pf_err = r;
+	tdpmmu_vcpu_stats_read(t->vcpu, &st);
+	t->pf_steps = st.faults_slow;
 }
 
 static void *vcpu_thread_fn(void *arg)
@@ -54,6 +78,10 @@ static void *vcpu_thread_fn(void *arg)
 		cli_bug("no per-thread slot left for a vCPU thread (the -v limit keeps one)");
 
 	pthread_barrier_wait(t->barrier);
+	if (t->pre_fault) {
+		pre_fault_region(t);
+		pthread_barrier_wait(t->barrier);
+	}
 	t->start_ns = now_ns();
 	t->err = tdpmmu_vcpu_run(t->vcpu, page_guest_next, &t->guest, t->run_flags);
 	t->end_ns = now_ns();
@@ -94,9 +122,14 @@ static void add_vcpu_stats(struct populate_vcpu_totals *sum, const struct tdpmmu
 static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned vcpus,
 		    const struct tdpmmu_lock_stats *lock_before, struct populate_result *res)
 {
-	uint64_t start = UINT64_MAX, end = 0;
+	uint64_t start = UINT64_MAX, end = 0, pf_start = UINT64_MAX, pf_end = 0;
 
 	for (unsigned i = 0; i < vcpus; i++) {
+		if (t[i].pf_err)
+			fatal("vCPU %u: pre-fault of gfns 0x%llx..0x%llx: %s", i,
+			      (unsigned long long)t[i].guest.base_gfn,
+			      (unsigned long long)(t[i].guest.base_gfn + t[i].guest.npages - 1),
+			      strerror(-t[i].pf_err));
 		if (t[i].err)
 			fatal("vCPU %u: the guest stopped after %llu of %llu pages: %s", i,
 			      (unsigned long long)t[i].guest.next,
@@ -106,9 +139,22 @@ static void collect(struct tdpmmu_vm *vm, const struct vcpu_thread *t, unsigned 
 		if (t[i].end_ns > end)
 			end = t[i].end_ns;
 		add_vcpu_stats(&res->vcpu, t[i].vcpu);
+		if (!t[i].pre_fault)
+			continue;
+		pf_start = t[i].pf_start_ns < pf_start ? t[i].pf_start_ns : pf_start;
+		pf_end = t[i].pf_end_ns > pf_end ? t[i].pf_end_ns : pf_end;
+		res->pre_fault_steps += t[i].pf_steps;
 	}
 	res->elapsed_ns = end > start ? end - start : 1;
-	res->faults = res->vcpu.ept_violations;
+	res->faults = res->vcpu.ept_violations + res->pre_fault_steps;
+	if (pf_end) {
+		res->pre_fault_ns = pf_end > pf_start ? pf_end - pf_start : 1;
+		/* Everything was mapped before the guest ran: it may not fault. */
+		if (res->vcpu.ept_violations)
+			fatal("check failed: the guest pass after --pre-fault took %llu EPT "
+			      "violations",
+			      (unsigned long long)res->vcpu.ept_violations);
+	}
 	tdpmmu_counters_read(vm, res->counters);
 	tdpmmu_lock_stats_read(vm, &res->lock);
 	sweep_lock_since(&res->lock, lock_before);
@@ -140,6 +186,7 @@ void populate_run(const struct populate_opts *o, unsigned vcpus, bool audit, uns
 		t[i].vm = vm;
 		t[i].barrier = &barrier;
 		t[i].run_flags = latency ? TDPMMU_RUN_LATENCY : 0;
+		t[i].pre_fault = o->pre_fault;
 		populate_guest_init(&t[i].guest, o, i);
 	}
 	tdpmmu_lock_stats_read(vm, &lock_before);

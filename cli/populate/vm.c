@@ -51,6 +51,7 @@ struct tdpmmu_vm *populate_vm_create(const struct populate_opts *o, unsigned vcp
 	cfg.levels = o->sw.levels;
 	cfg.strategy = o->sw.strategy;
 	cfg.preempt = o->sw.preempt;
+	cfg.pages = o->sw.pages;
 	cfg.max_tables = populate_tables_needed(o, vcpus);
 	cfg.payload_bytes = populate_payload_bytes(o, vcpus);
 	r = tdpmmu_vm_create(&cfg, &vm);

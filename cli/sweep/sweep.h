@@ -58,6 +58,7 @@ struct sweep_opts {
 	unsigned levels;                      /* --levels 4|5 */
 	bool payload;                         /* --payload */
 	enum tdpmmu_preempt preempt;          /* --preempt: every VM's model */
+	enum tdpmmu_pages_mode pages;         /* --pages: every VM's table accounting */
 	const char *json_path, *plot_path;
 	/* The configuration being run: set by the driver before each run. */
 	unsigned vcpus;
@@ -76,19 +77,21 @@ void sweep_set_payload(void *ctx, const char *opt, const char *arg);
 void sweep_set_json(void *ctx, const char *opt, const char *arg);
 void sweep_set_plot(void *ctx, const char *opt, const char *arg);
 void sweep_set_preempt(void *ctx, const char *opt, const char *arg);
+void sweep_set_pages(void *ctx, const char *opt, const char *arg);
 /* The sweep's entries of a scenario's cli_option table (cli.h). */
 /* clang-format off */
 #define SWEEP_CLI_OPTIONS                                                                          \
 	{ 'v', NULL, true, sweep_set_vcpus }, { 0, "strategy", true, sweep_set_strategies },       \
 		{ 0, "repeat", true, sweep_set_repeat }, { 0, "levels", true, sweep_set_levels },  \
 		{ 0, "payload", false, sweep_set_payload }, { 0, "json", true, sweep_set_json },   \
-		{ 0, "plot", true, sweep_set_plot }, { 0, "preempt", true, sweep_set_preempt }
+		{ 0, "plot", true, sweep_set_plot }, { 0, "preempt", true, sweep_set_preempt },    \
+		{ 0, "pages", true, sweep_set_pages }
 /* clang-format on */
 /* After parsing: --plot needs gnuplot and a .svg or .png name (usage errors). */
 void sweep_opts_check(const struct sweep_opts *o);
 /*
  * " -v 1,2 --strategy rcu,global --repeat 3 --levels 4" (plus --preempt
- * when not the default, and --payload): for the command line.
+ * and --pages when not the default, and --payload): for the command line.
  */
 void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len);
 int sweep_nr_strategies(const struct sweep_opts *o);

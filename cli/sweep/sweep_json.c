@@ -40,6 +40,7 @@ static void write_sweep(const struct sweep_opts *o, FILE *f)
 	host_preempt_model(host, sizeof(host));
 	fputs("\"host_preempt\": ", f);
 	json_string(f, host);
+	fprintf(f, ", \"pages\": \"%s\"", tdpmmu_pages_name(o->pages));
 	fputs(", \"statistic\": \"best of interleaved rounds\"},\n", f);
 }
 

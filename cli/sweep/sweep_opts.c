@@ -23,6 +23,7 @@ void sweep_opts_init(struct sweep_opts *o, unsigned repeat)
 	o->repeat = repeat;
 	o->levels = 4;
 	o->preempt = TDPMMU_PREEMPT_VOLUNTARY;
+	o->pages = TDPMMU_PAGES_COUNT;
 	o->vcpus = 1;
 }
 
@@ -140,6 +141,12 @@ void sweep_set_preempt(void *ctx, const char *opt, const char *arg)
 		usage_error("%s: '%s' is not none, voluntary or full", opt, arg);
 }
 
+void sweep_set_pages(void *ctx, const char *opt, const char *arg)
+{
+	if (tdpmmu_pages_parse(arg, &((struct sweep_opts *)ctx)->pages))
+		usage_error("%s: '%s' is not list or count", opt, arg);
+}
+
 void sweep_set_json(void *ctx, const char *opt, const char *arg)
 {
 	if (!*arg)
@@ -186,6 +193,7 @@ void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, " -v ");
 	bool first = true, dflt = o->preempt == TDPMMU_PREEMPT_VOLUNTARY; /* --preempt left out */
+	bool pages_dflt = o->pages == TDPMMU_PAGES_COUNT;                 /* --pages left out */
 
 	for (int i = 0; i < o->nr_counts && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, "%s%u", i ? "," : "", o->counts[i]);
@@ -204,8 +212,10 @@ void sweep_opts_format(const struct sweep_opts *o, char *buf, size_t len)
 		}
 	}
 	if (n < len)
-		n += (size_t)snprintf(buf + n, len - n, " --repeat %u --levels %u%s%s%s", o->repeat,
-				      o->levels, dflt ? "" : " --preempt ",
+		n += (size_t)snprintf(buf + n, len - n, " --repeat %u --levels %u%s%s%s%s%s",
+				      o->repeat, o->levels, dflt ? "" : " --preempt ",
 				      dflt ? "" : tdpmmu_preempt_name(o->preempt),
+				      pages_dflt ? "" : " --pages ",
+				      pages_dflt ? "" : tdpmmu_pages_name(o->pages),
 				      o->payload ? " --payload" : "");
 }

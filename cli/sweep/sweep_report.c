@@ -22,6 +22,8 @@ void sweep_print_header(const struct sweep_report *rep, FILE *f)
 	/* --preempt is ours only: the kvm rows run under the host's own model. */
 	fprintf(f, "preempt: %s (the simulated rows' MMU lock); this host's kernel: %s%s\n",
 		tdpmmu_preempt_name(rep->opts->preempt), host, rep->kvm_rows ? " (kvm rows)" : "");
+	fprintf(f, "pages: %s (how the simulated rows' MMU tracks its page-table pages)\n",
+		tdpmmu_pages_name(rep->opts->pages));
 	fputc('\n', f);
 }
 

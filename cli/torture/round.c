@@ -17,7 +17,8 @@
  *                 mode: splits and huge-over-table faults, small zaps,
  *                 huge-page recovery both ways, aging, write protection,
  *                 dirty logging with eager splitting on the THP slot (which
- *                 then recovers on disable), fast zaps;
+ *                 then recovers on disable), fast zaps, pre-faults of random
+ *                 ranges (stopped by a round's pause, then resumed);
  *   racers        two threads fault the same few blocks of a third slot,
  *                 one capped at 4K and one uncapped, so tables are replaced
  *                 under walkers all the time (the seed thread's case);
@@ -193,7 +194,8 @@ static void slots_start(struct round *r, uint64_t seed)
 	r->slots = torture_slots_start(&env);
 }
 
-static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s, enum tdpmmu_preempt p)
+static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s, enum tdpmmu_preempt p,
+				 enum tdpmmu_pages_mode pages)
 {
 	struct tdpmmu_memslot thp = { 0, 0, THP_PAGES, TDPMMU_BACKING_THP, 0 };
 	struct tdpmmu_memslot anon = { 1, ANON_BASE, ANON_PAGES, TDPMMU_BACKING_ANON, 0 };
@@ -206,6 +208,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s, enum tdpmmu_preempt p)
 	tdpmmu_vm_config_init(&cfg);
 	cfg.strategy = s;
 	cfg.preempt = p;
+	cfg.pages = pages;
 	/* A small fan-out (tdpmmu_pt_bits()) needs the fifth level to cover the slots. */
 	cfg.levels = 4 * tdpmmu_pt_bits() >= 20 ? 4 : 5;
 	cfg.max_tables = 1 << 16;
@@ -267,6 +270,10 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 					      ? (enum tdpmmu_preempt)o->preempt
 				      : seed & 1 ? TDPMMU_PREEMPT_FULL
 						 : TDPMMU_PREEMPT_VOLUNTARY;
+	enum tdpmmu_pages_mode pages = o->pages != TORTURE_PAGES_ROTATE
+					       ? (enum tdpmmu_pages_mode)o->pages
+				       : seed & 2 ? TDPMMU_PAGES_LIST
+						  : TDPMMU_PAGES_COUNT;
 	uint64_t end, next_check;
 	int64_t c[TDPMMU_NR_COUNTERS];
 
@@ -280,8 +287,9 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	memset(r->g, 0, sizeof(*r->g) * r->n);
 	pthread_mutex_init(&r->m, NULL);
 	pthread_cond_init(&r->c, NULL);
-	r->vm = make_vm(s, preempt);
+	r->vm = make_vm(s, preempt, pages);
 	res->preempt_rounds[preempt]++;
+	res->pages_rounds[pages]++;
 	r->churn.discard_old = true;
 	r->chaos_rnd = seed | 1;
 	place_words(r, seed);

@@ -81,6 +81,18 @@ static void set_preempt(void *ctx, const char *opt, const char *arg)
 		usage_error("%s: '%s' is not none, voluntary, full or rotate", opt, arg);
 }
 
+static void set_pages(void *ctx, const char *opt, const char *arg)
+{
+	enum tdpmmu_pages_mode m;
+
+	if (!strcmp(arg, "rotate"))
+		((struct torture_opts *)ctx)->pages = TORTURE_PAGES_ROTATE;
+	else if (!tdpmmu_pages_parse(arg, &m))
+		((struct torture_opts *)ctx)->pages = (int)m;
+	else
+		usage_error("%s: '%s' is not list, count or rotate", opt, arg);
+}
+
 static void set_no_quarantine(void *ctx, const char *opt, const char *arg)
 {
 	((struct torture_opts *)ctx)->no_quarantine = true;
@@ -102,6 +114,7 @@ static const struct cli_option torture_options[] = {
 	{ 0, "alloc-fail", true, set_alloc_fail },
 	{ 0, "no-quarantine", false, set_no_quarantine },
 	{ 0, "preempt", true, set_preempt },
+	{ 0, "pages", true, set_pages },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -190,6 +203,9 @@ static void print_result(enum tdpmmu_strategy s, double secs, const struct tortu
 	       (unsigned long long)r->preempt_rounds[TDPMMU_PREEMPT_NONE],
 	       (unsigned long long)r->preempt_rounds[TDPMMU_PREEMPT_VOLUNTARY],
 	       (unsigned long long)r->preempt_rounds[TDPMMU_PREEMPT_FULL]);
+	printf("  pages: rounds under count %llu, list %llu\n",
+	       (unsigned long long)r->pages_rounds[TDPMMU_PAGES_COUNT],
+	       (unsigned long long)r->pages_rounds[TDPMMU_PAGES_LIST]);
 	printf("  violations: %llu\n", (unsigned long long)r->violations);
 }
 
@@ -226,7 +242,8 @@ int torture_main(int argc, char **argv)
 				  .check_ms = 250,
 				  .inject = 64,
 				  .alloc_fail = 512,
-				  .preempt = TORTURE_PREEMPT_ROTATE };
+				  .preempt = TORTURE_PREEMPT_ROTATE,
+				  .pages = TORTURE_PAGES_ROTATE };
 	uint64_t total = 0, delays, alloc_failures;
 
 	memset(o.strategies, 1, sizeof(o.strategies));
@@ -237,12 +254,15 @@ int torture_main(int argc, char **argv)
 	}
 	printf("tdpmmu %s torture: %.1f s per strategy, %u vCPUs, seed %llu, checks every %u ms, "
 	       "delays at 1 in %u race windows, 1 in %u table allocations failing, "
-	       "quarantine %s, preemption %s\n",
+	       "quarantine %s, preemption %s, pages %s\n",
 	       TDPMMU_VERSION, o.duration, o.vcpus, (unsigned long long)o.seed, o.check_ms,
 	       o.inject, o.alloc_fail, o.no_quarantine ? "off" : "on",
 	       o.preempt == TORTURE_PREEMPT_ROTATE
 		       ? "rotate (voluntary and full, round by round)"
-		       : tdpmmu_preempt_name((enum tdpmmu_preempt)o.preempt));
+		       : tdpmmu_preempt_name((enum tdpmmu_preempt)o.preempt),
+	       o.pages == TORTURE_PAGES_ROTATE
+		       ? "rotate (count and list, round by round)"
+		       : tdpmmu_pages_name((enum tdpmmu_pages_mode)o.pages));
 	tdpmmu_inject(o.inject, o.alloc_fail);
 	tdpmmu_quarantine(!o.no_quarantine);
 	fflush(stdout);

@@ -19,6 +19,8 @@
  * go of the MMU lock (none takes voluntary's path in the library).
  */
 #define TORTURE_PREEMPT_ROTATE (-1)
+/* --pages rotate (the default): each round count or list, by bit 1 of its seed. */
+#define TORTURE_PAGES_ROTATE (-1)
 
 struct torture_opts {
 	bool strategies[TDPMMU_NR_STRATEGIES];
@@ -30,6 +32,7 @@ struct torture_opts {
 	unsigned alloc_fail; /* fail 1 in N table allocations (0: off) */
 	bool no_quarantine;  /* freed tables stay accessible (poisoned only) */
 	int preempt;         /* an enum tdpmmu_preempt, or TORTURE_PREEMPT_ROTATE */
+	int pages;           /* an enum tdpmmu_pages_mode, or TORTURE_PAGES_ROTATE */
 	bool verbose;
 };
 
@@ -55,8 +58,9 @@ struct torture_result {
 	/* partial invalidations held, and those during which a neighbour was faulted in */
 	uint64_t migr_holds, migr_hold_faults;
 	int64_t counters[TDPMMU_NR_COUNTERS];
-	uint64_t preempt_rounds[TDPMMU_NR_PREEMPT]; /* rounds run under each model */
-	struct tdpmmu_reclaim_stats reclaim;        /* of the last round */
+	uint64_t preempt_rounds[TDPMMU_NR_PREEMPT];   /* rounds run under each model */
+	uint64_t pages_rounds[TDPMMU_NR_PAGES_MODES]; /* rounds run in each pages mode */
+	struct tdpmmu_reclaim_stats reclaim;          /* of the last round */
 };
 
 /* round.c (round.h lists its files): run one VM for @seconds, adding to @res. */

@@ -7,7 +7,8 @@
  *   racers       faults capped at 4K against uncapped ones on the same
  *                few 2 MiB blocks of slot 2;
  *   tracker      write tracking added and removed on the shared pages;
- *   chaos        one random MMU operation after another.
+ *   chaos        one random MMU operation after another (with its own vCPU:
+ *                faults, pre-faults; zaps, aging, dirty logging, ...).
  *
  * Each parks at round_checkpoint() between units of work; what it counts
  * is its own until the main thread reads it while it is parked.
@@ -185,6 +186,48 @@ static uint64_t chaos_gfn(struct round *r)
 	return g->w[next_rnd(&r->chaos_rnd) % WORDS].gpa >> 12;
 }
 
+/* The chaos pre-fault's signal: the round wants to pause or stop. */
+static bool chaos_stop(void *ctx)
+{
+	struct round *r = ctx;
+	bool stop;
+
+	pthread_mutex_lock(&r->m);
+	stop = r->pause || r->stop;
+	pthread_mutex_unlock(&r->m);
+	return stop;
+}
+
+/*
+ * Pre-fault 1..64 pages from @gfn (inside slots 0 and 1) with the chaos
+ * vCPU (tdpmmu_pre_fault, KVM_PRE_FAULT_MEMORY), while everything else
+ * races it.  A pause interrupts it; it resumes where it stopped once the
+ * quiescent check is done.  A call that returns 0 must have made progress.
+ */
+static int chaos_pre_fault(struct round *r, uint64_t gfn, uint64_t x)
+{
+	uint64_t end = gfn + 1 + x % 64 < ALL_PAGES ? gfn + 1 + x % 64 : ALL_PAGES;
+	uint64_t gpa = gfn << 12, size = (end - gfn) << 12;
+
+	while (size) {
+		uint64_t before = size;
+		int e = tdpmmu_pre_fault(r->cv, &gpa, &size, chaos_stop, r);
+
+		if (e == -EINTR)
+			return 0; /* stopped before its first step: the loop parks next */
+		if (e)
+			return e;
+		if (size >= before) {
+			VIOLATION(r, "chaos: pre-fault at gpa 0x%llx returned 0 and mapped nothing",
+				  (unsigned long long)gpa);
+			return 0;
+		}
+		if (size && !round_checkpoint(r))
+			return 0;
+	}
+	return 0;
+}
+
 /* One random MMU operation; any error is a violation. */
 static void chaos_op(struct round *r)
 {
@@ -252,6 +295,9 @@ static void chaos_op(struct round *r)
 		if ((x >> 8) % 8 == 0) {
 			what = "fast zap";
 			e = tdpmmu_zap_all_fast(vm);
+		} else if ((x >> 8) % 8 == 1) {
+			what = "pre-fault";
+			e = chaos_pre_fault(r, gfn, x >> 11);
 		}
 		break;
 	default:

@@ -191,6 +191,24 @@ const char *tdpmmu_preempt_name(enum tdpmmu_preempt p);
 /* Parses a name above (the program's --preempt); -EINVAL otherwise, @out untouched. */
 int tdpmmu_preempt_parse(const char *s, enum tdpmmu_preempt *out);
 
+/*
+ * How the MMU keeps track of its page-table pages.  COUNT (upstream KVM
+ * today): linking or unlinking a table adjusts an atomic count, nothing
+ * else.  LIST (the seed thread's patch): every table in use is on a list,
+ * changed under the pages lock when faults hold the MMU lock for read.
+ * The roots list and the possible-NX list are under the pages lock in
+ * both modes, as upstream.
+ */
+enum tdpmmu_pages_mode {
+	TDPMMU_PAGES_COUNT = 0,
+	TDPMMU_PAGES_LIST,
+	TDPMMU_NR_PAGES_MODES,
+};
+/* "count", "list"; NULL if out of range. */
+const char *tdpmmu_pages_name(enum tdpmmu_pages_mode m);
+/* Parses a name above (the program's --pages); -EINVAL otherwise, @out untouched. */
+int tdpmmu_pages_parse(const char *s, enum tdpmmu_pages_mode *out);
+
 struct tdpmmu_vm_config {
 	unsigned levels;     /* 4 (48-bit guest physical) or 5 (57-bit) */
 	uint64_t max_tables; /* page-table arena size in tables (4 KiB each) */
@@ -221,6 +239,8 @@ struct tdpmmu_vm_config {
 	unsigned drain_delay_ms;
 	/* When a long operation lets go of the MMU lock (above).  Default TDPMMU_PREEMPT_VOLUNTARY. */
 	enum tdpmmu_preempt preempt;
+	/* How page-table pages are tracked (above).  Default TDPMMU_PAGES_COUNT. */
+	enum tdpmmu_pages_mode pages;
 	/*
 	 * Demand paging: the host's cost of a guest's first touch of a host
 	 * page, in microseconds (0, the default: none; at most
@@ -439,6 +459,30 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 		 struct tdpmmu_fault_result *res);
 /* tdpmmu_fault's answer to a write to a write-tracked gfn: mapped read-only, emulate the write. */
 #define TDPMMU_FAULT_EMULATE 1
+
+/*
+ * Pre-fault (KVM_PRE_FAULT_MEMORY, KVM's kvm_tdp_map_page): map the gpa
+ * range [*gpa, *gpa + *size) (bytes, both 4 KiB aligned, size > 0) into
+ * @vcpu's root before the guest runs, on the thread that owns @vcpu, page
+ * by page through the slow path of tdpmmu_fault as a read that is not a
+ * write (no host page is dirtied), at the largest size the memslot allows
+ * (so the notifier retry, memslot lookup, huge-page and dirty-logging
+ * rules are a fault's): MMU read lock per step (write lock under global,
+ * and for a retry under wrlock); a host fault may sleep between steps, no
+ * lock held.  Each step advances *gpa and lowers *size by what it mapped,
+ * up to the end of the leaf it mapped.  Before each step @stop (may be
+ * NULL) is asked with @ctx whether to stop: it plays KVM's pending
+ * signal.  Returns 0 once some of the range was mapped, with *gpa and
+ * *size describing what is left (call again to resume; *size 0 when
+ * done); otherwise the error that stopped the first step, nothing mapped
+ * and *gpa, *size untouched: -EINTR (@stop said so), -EINVAL (NULL
+ * argument, unaligned or empty range, or one that wraps), -ERANGE (range
+ * beyond the guest address width), -ENOENT (the first page is in no
+ * memslot), -ENOMEM, -EAGAIN (no thread slot free).
+ */
+typedef bool (*tdpmmu_stop_fn)(void *ctx);
+int tdpmmu_pre_fault(struct tdpmmu_vcpu *vcpu, uint64_t *gpa, uint64_t *size, tdpmmu_stop_fn stop,
+		     void *ctx);
 
 struct tdpmmu_mapping {
 	bool present;

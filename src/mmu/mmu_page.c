@@ -1,14 +1,16 @@
 /*
- * mmu_page.c - the table arena and the in-use list (concurrency rules in
- * mmu_page.h).
+ * mmu_page.c - the table arena and the accounting of tables in use
+ * (concurrency rules in mmu_page.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/inject.h"
+#include "base/mutant.h"
 #include "mmu/mmu_page.h"
 #include "base/lock_rank.h"
 
@@ -217,8 +219,8 @@ void tdp_page_free(struct tdp_arena *a, struct tdp_page *p)
 	uint64_t i = tdp_page_index(a, p);
 	bool protect_failed = false, quarantined = false;
 
-	if (p->on_list)
-		tdp_bug("freeing table %llu (level %d, gfn 0x%llx) still on the in-use list",
+	if (p->accounted)
+		tdp_bug("freeing table %llu (level %d, gfn 0x%llx) still accounted in use",
 			(unsigned long long)i, p->level, (unsigned long long)p->gfn);
 	for (unsigned e = 0; e < TDP_PTES_PER_TABLE; e++)
 		atomic_store_explicit(&pt[e], SPTE_POISON, memory_order_relaxed);
@@ -261,11 +263,21 @@ void tdp_arena_quarantine_stats(struct tdp_arena *a, struct tdp_quarantine_stats
 	tdp_mutex_unlock(&a->lock, TDP_RANK_ARENA);
 }
 
-void tdp_pages_init(struct tdp_pages *pl)
+void tdp_pages_init(struct tdp_pages *pl, enum tdpmmu_pages_mode mode)
 {
 	pthread_mutex_init(&pl->lock, NULL);
+	pl->list = mode == TDPMMU_PAGES_LIST;
 	pl->head.next = pl->head.prev = &pl->head;
 	pl->nr = 0;
+	atomic_init(&pl->count, 0);
+}
+
+int tdp_pages_set_mode(struct tdp_pages *pl, enum tdpmmu_pages_mode mode)
+{
+	if (pl->nr || atomic_load(&pl->count))
+		return -EBUSY;
+	pl->list = mode == TDPMMU_PAGES_LIST;
+	return 0;
 }
 
 void tdp_pages_destroy(struct tdp_pages *pl)
@@ -287,43 +299,106 @@ void tdp_pages_unlock(struct tdp_pages *pl, enum tdp_lock_mode mode)
 		tdp_mutex_unlock(&pl->lock, TDP_RANK_PAGES);
 }
 
-void tdp_pages_link_locked(struct tdp_pages *pl, struct tdp_page *p)
+void tdp_pages_account_locked(struct tdp_pages *pl, struct tdp_page *p)
 {
-	if (p->on_list)
+	struct tdp_page *first;
+
+	if (p->accounted)
 		tdp_bug("table at level %d gfn 0x%llx linked twice", p->level,
 			(unsigned long long)p->gfn);
-	p->next = pl->head.next;
+	p->accounted = true;
+	if (!pl->list) {
+		atomic_fetch_add_explicit(&pl->count, 1, memory_order_relaxed);
+		return;
+	}
+	first = pl->head.next;
+	tdp_inject_delay(); /* tests: the read and the writes of the link stay apart */
+	p->next = first;
 	p->prev = &pl->head;
-	pl->head.next->prev = p;
+	first->prev = p;
 	pl->head.next = p;
-	p->on_list = true;
 	pl->nr++;
 }
 
-void tdp_pages_unlink_locked(struct tdp_pages *pl, struct tdp_page *p)
+void tdp_pages_unaccount_locked(struct tdp_pages *pl, struct tdp_page *p)
 {
-	if (!p->on_list)
-		tdp_bug("table at level %d gfn 0x%llx unlinked but not on the list", p->level,
+	if (!p->accounted)
+		tdp_bug("table at level %d gfn 0x%llx unlinked but not accounted", p->level,
 			(unsigned long long)p->gfn);
+	p->accounted = false;
+	if (!pl->list) {
+		atomic_fetch_sub_explicit(&pl->count, 1, memory_order_relaxed);
+		return;
+	}
 	p->prev->next = p->next;
 	p->next->prev = p->prev;
 	p->next = p->prev = NULL;
-	p->on_list = false;
 	pl->nr--;
 }
 
-void tdp_pages_link(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
-		    enum tdp_lock_mode mode)
+/*
+ * The mutant pages-no-lock (docs/testing.md) restores the race the seed's
+ * spinlock closes: LIST mode's list changes under the read lock alone.
+ */
+void tdp_pages_account(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
+		       enum tdp_lock_mode mode)
 {
+	if (!pl->list || TDP_MUTANT(PAGES_NO_LOCK)) {
+		mmu_lock_assert_held(lock, mode);
+		tdp_pages_account_locked(pl, p);
+		return;
+	}
 	tdp_pages_lock(pl, lock, mode);
-	tdp_pages_link_locked(pl, p);
+	tdp_pages_account_locked(pl, p);
 	tdp_pages_unlock(pl, mode);
 }
 
-void tdp_pages_unlink(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
-		      enum tdp_lock_mode mode)
+void tdp_pages_unaccount(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
+			 enum tdp_lock_mode mode)
 {
+	if (!pl->list || TDP_MUTANT(PAGES_NO_LOCK)) {
+		mmu_lock_assert_held(lock, mode);
+		tdp_pages_unaccount_locked(pl, p);
+		return;
+	}
 	tdp_pages_lock(pl, lock, mode);
-	tdp_pages_unlink_locked(pl, p);
+	tdp_pages_unaccount_locked(pl, p);
 	tdp_pages_unlock(pl, mode);
+}
+
+static void list_report(int *violations, const char *what, const struct tdp_page *p)
+{
+	if ((*violations)++ < 20)
+		fprintf(stderr, "audit: in-use list: %s (table level %d gfn 0x%llx)\n", what,
+			p ? p->level : 0, p ? (unsigned long long)p->gfn : 0ull);
+}
+
+int64_t tdp_pages_check_list(struct tdp_pages *pl, const struct tdp_arena *a, int *violations)
+{
+	int64_t n = 0;
+
+	if (!pl->list)
+		return 0;
+	for (struct tdp_page *p = pl->head.next; p != &pl->head; p = p->next) {
+		if ((uint64_t)n++ >= a->capacity) {
+			list_report(violations, "longer than the arena (a cycle?)", NULL);
+			break;
+		}
+		if (p < a->meta || p >= a->meta + a->capacity) {
+			list_report(violations, "entry outside the arena", NULL);
+			break;
+		}
+		if (!p->next || p->next->prev != p) {
+			list_report(violations, "broken links", p);
+			break;
+		}
+		if (!p->accounted || atomic_load(&p->retired))
+			list_report(violations, "listed table not accounted, or retired", p);
+	}
+	if ((uint64_t)n != pl->nr) {
+		if ((*violations)++ < 20)
+			fprintf(stderr, "audit: in-use list: %lld tables on it, length says %llu\n",
+				(long long)n, (unsigned long long)pl->nr);
+	}
+	return n;
 }

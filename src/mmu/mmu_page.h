@@ -1,6 +1,7 @@
 /*
- * mmu_page.h - page-table pages: the arena, their metadata, the list of
- * pages in use and the pages lock.
+ * mmu_page.h - page-table pages: the arena, their metadata, the
+ * accounting of pages in use (a count, or the seed's list) and the pages
+ * lock.
  *
  * A table is one 4 KiB frame of the arena.  Its frame number (what a
  * non-leaf entry holds) is TDP_TABLE_PFN_BASE + its index, so entry ->
@@ -12,7 +13,8 @@
  *   takes the lock); freeing runs from reclamation callbacks.
  * - Metadata of a live table is written only before the table is published
  *   (linked with a CAS, which orders the writes before it) and is
- *   read-only afterwards, except for the list links and the retire flag,
+ *   read-only afterwards, except for the accounting (accounted flag, list
+ *   links) and the retire flag,
  *   the NX flags and links (nx_list.h) and a root's reference count,
  *   invalid flag and list link (tdp_root.h).
  * - Quarantine: the free rings and the quarantine counters are under the
@@ -25,10 +27,11 @@
  *   when it may be PROT_NONE, so one that was protected, or whose state a
  *   failed call left unknown, is never handed out before an mprotect to
  *   read-write has succeeded on it.
- * - The in-use list is protected by the MMU lock held for write, or by the
- *   pages lock when the MMU lock is held for read.  The pages lock is only
- *   ever taken inside the MMU lock (asserted), because a writer does not
- *   take it.
+ * - Accounting (struct tdp_pages below): in COUNT mode an atomic count,
+ *   no lock; in LIST mode the in-use list, protected by the MMU lock held
+ *   for write, or by the pages lock when the MMU lock is held for read.
+ *   The pages lock is only ever taken inside the MMU lock (asserted),
+ *   because a writer does not take it.
  */
 #ifndef TDP_MMU_PAGE_H
 #define TDP_MMU_PAGE_H
@@ -57,9 +60,9 @@ struct tdp_mmu;
 struct tdp_reclaim;
 
 struct tdp_page {
-	uint64_t gfn; /* first gfn this table covers */
-	int level;    /* level of the entries in this table */
-	bool on_list; /* in the in-use list */
+	uint64_t gfn;   /* first gfn this table covers */
+	int level;      /* level of the entries in this table */
+	bool accounted; /* counted in use (and, LIST mode, on the in-use list) */
 	bool is_root;
 	_Atomic uint32_t retired; /* set once, by the thread that unlinked it */
 	struct tdp_page *prev, *next;
@@ -209,14 +212,33 @@ static inline _Atomic(tdp_spte_t) *tdp_pfn_table(const struct tdp_arena *a, uint
 	return a->mem + tdp_pfn_index(a, pfn) * (TDP_TABLE_BYTES / sizeof(tdp_spte_t));
 }
 
-/* The list of every page-table page in use, and its lock. */
+/*
+ * The page-table pages in use (roots included), as the VM's pages mode
+ * says (enum tdpmmu_pages_mode), and the pages lock.
+ * - COUNT (upstream's tdp_account_mmu_page today): accounting a table adds
+ *   1 to @count, an atomic, and sets its accounted flag; no lock, no list.
+ *   The flag is written by the thread that links the table, before the
+ *   CAS (or store) that publishes it, and by the one whose change
+ *   disconnected it, after that change: the parent entry's CAS chain (or
+ *   the write lock) orders them.  It is read by audits under the write
+ *   lock and by tdp_page_free after reclamation.
+ * - LIST (the seed thread's patch): every table in use is also on the list
+ *   at @head, with its length in @nr, changed under the pages lock when
+ *   the MMU lock is held for read and under the write lock alone.
+ * The pages lock also protects the roots list and the possible-NX list in
+ * both modes (tdp_root.h, nx_list.h), as upstream's tdp_mmu_pages_lock.
+ */
 struct tdp_pages {
-	pthread_mutex_t lock __cacheline_aligned; /* written on every link: own line */
+	pthread_mutex_t lock __cacheline_aligned; /* written on every LIST link: own line */
+	bool list;                                /* LIST mode; set at init */
 	struct tdp_page head;
 	uint64_t nr;
+	_Atomic int64_t count __cacheline_aligned; /* COUNT: written on every link */
 };
 
-void tdp_pages_init(struct tdp_pages *pl);
+void tdp_pages_init(struct tdp_pages *pl, enum tdpmmu_pages_mode mode);
+/* Change the mode while no table is accounted (VM creation); -EBUSY otherwise. */
+int tdp_pages_set_mode(struct tdp_pages *pl, enum tdpmmu_pages_mode mode);
 void tdp_pages_destroy(struct tdp_pages *pl);
 /*
  * The pages lock for a caller holding the MMU lock (@lock) in @mode: a
@@ -225,13 +247,39 @@ void tdp_pages_destroy(struct tdp_pages *pl);
  */
 void tdp_pages_lock(struct tdp_pages *pl, struct mmu_lock *lock, enum tdp_lock_mode mode);
 void tdp_pages_unlock(struct tdp_pages *pl, enum tdp_lock_mode mode);
-/* Add or remove @p; @mode is how the caller holds @lock. */
-void tdp_pages_link(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
-		    enum tdp_lock_mode mode);
-void tdp_pages_unlink(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
-		      enum tdp_lock_mode mode);
+/*
+ * Account @p as in use, or no longer; @mode is how the caller holds
+ * @lock.  COUNT: an atomic add.  LIST: the list change under the pages
+ * lock (taken here in shared mode).
+ */
+void tdp_pages_account(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
+		       enum tdp_lock_mode mode);
+void tdp_pages_unaccount(struct tdp_pages *pl, struct mmu_lock *lock, struct tdp_page *p,
+			 enum tdp_lock_mode mode);
 /* The same with the pages lock (or the write lock) already held. */
-void tdp_pages_link_locked(struct tdp_pages *pl, struct tdp_page *p);
-void tdp_pages_unlink_locked(struct tdp_pages *pl, struct tdp_page *p);
+void tdp_pages_account_locked(struct tdp_pages *pl, struct tdp_page *p);
+void tdp_pages_unaccount_locked(struct tdp_pages *pl, struct tdp_page *p);
+
+static inline bool tdp_pages_is_list(const struct tdp_pages *pl)
+{
+	return pl->list;
+}
+
+/*
+ * Tables accounted in use.  COUNT: any time (a snapshot).  LIST: the list's
+ * length, with the write lock or the pages lock held.
+ */
+static inline int64_t tdp_pages_nr(struct tdp_pages *pl)
+{
+	return pl->list ? (int64_t)pl->nr : atomic_load_explicit(&pl->count, memory_order_relaxed);
+}
+
+/*
+ * LIST mode, write lock held: walk the list and check its links, each
+ * table's flags and its length against @nr.  Returns the tables found on
+ * it (at most the arena's capacity: a cycle stops there) and adds the
+ * problems found to *@violations (printed to stderr).  COUNT mode: 0.
+ */
+int64_t tdp_pages_check_list(struct tdp_pages *pl, const struct tdp_arena *a, int *violations);
 
 #endif

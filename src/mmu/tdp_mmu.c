@@ -73,7 +73,7 @@ int tdp_mmu_init(struct tdp_mmu *mmu, int levels, uint64_t max_tables,
 	r = tdp_arena_init(&mmu->arena, max_tables);
 	if (r)
 		goto err_reclaim;
-	tdp_pages_init(&mmu->pages);
+	tdp_pages_init(&mmu->pages, TDPMMU_PAGES_COUNT); /* tdp_pages_set_mode may change it */
 	mmu->root_level = levels;
 	mmu->max_gfn = 1ull << (levels * TDP_PT_BITS);
 	mmu->flush = flush;
@@ -118,10 +118,14 @@ void tdp_mmu_destroy(struct tdp_mmu *mmu)
 	/* Every table retired above or earlier is freed once this returns. */
 	reclaim_barrier(&mmu->reclaim);
 
+	/* Upstream's check: no table accounted, no root left (and ours: none allocated). */
 	left = tdp_arena_in_use(&mmu->arena);
-	if (left || mmu->pages.nr)
-		tdp_bug("teardown: %llu tables still allocated, %llu on the in-use list",
-			(unsigned long long)left, (unsigned long long)mmu->pages.nr);
+	if (left || tdp_pages_nr(&mmu->pages) || atomic_load(&mmu->roots))
+		tdp_bug("teardown: %llu tables still allocated, %lld accounted in use (%s), "
+			"roots %s",
+			(unsigned long long)left, (long long)tdp_pages_nr(&mmu->pages),
+			tdp_pages_is_list(&mmu->pages) ? "list" : "count",
+			atomic_load(&mmu->roots) ? "left" : "none");
 	for (int i = TDPMMU_C_TABLES_L1; i <= TDPMMU_C_LEAVES_1G; i++)
 		if (tdp_counter_read(&mmu->counters, (enum tdpmmu_counter)i))
 			tdp_bug("teardown: counter %s is %lld, not 0",
@@ -315,8 +319,8 @@ static void audit_table(struct audit_ctx *a, struct tdp_page *p)
 	uint64_t step = tdp_pages_per_level(p->level);
 
 	a->t->tables[p->level]++;
-	if (!p->on_list || atomic_load(&p->retired))
-		audit_report(a, "reachable table is retired or off the in-use list", p->gfn,
+	if (!p->accounted || atomic_load(&p->retired))
+		audit_report(a, "reachable table is retired or not accounted in use", p->gfn,
 			     p->level, 0);
 	for (unsigned i = 0; i < TDP_PTES_PER_TABLE; i++) {
 		tdp_spte_t s = tdp_read_spte(&pt[i]);
@@ -391,9 +395,19 @@ int tdp_mmu_audit(struct tdp_mmu *mmu, tdp_leaf_check_fn check, void *ctx,
 	audit_compare(&a, "leaves_4k", t.leaves[TDP_LEVEL_4K], TDPMMU_C_LEAVES_4K);
 	audit_compare(&a, "leaves_2m", t.leaves[TDP_LEVEL_2M], TDPMMU_C_LEAVES_2M);
 	audit_compare(&a, "leaves_1g", t.leaves[TDP_LEVEL_1G], TDPMMU_C_LEAVES_1G);
-	if ((uint64_t)nr_tables != mmu->pages.nr && a.violations++ < 20)
-		fprintf(stderr, "audit: in-use list holds %llu tables, walk found %lld\n",
-			(unsigned long long)mmu->pages.nr, (long long)nr_tables);
+	/*
+	 * Both modes: the tables accounted in use are those a walk of the
+	 * roots reaches (at a quiescent point nothing is half linked).  LIST:
+	 * the list itself is whole and as long as that too.
+	 */
+	if (nr_tables != tdp_pages_nr(&mmu->pages) && a.violations++ < 20)
+		fprintf(stderr, "audit: %s says %lld tables in use, walk found %lld\n",
+			tdp_pages_is_list(&mmu->pages) ? "in-use list" : "page count",
+			(long long)tdp_pages_nr(&mmu->pages), (long long)nr_tables);
+	if (tdp_pages_is_list(&mmu->pages) &&
+	    tdp_pages_check_list(&mmu->pages, &mmu->arena, &a.violations) != nr_tables &&
+	    a.violations++ < 20)
+		fprintf(stderr, "audit: in-use list and walk disagree\n");
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);
 	if (totals)
 		*totals = t;

@@ -47,7 +47,8 @@ typedef void (*tdp_dirty_fn)(void *ctx, uint64_t pfn, uint64_t npages);
 /*
  * Layout: every fault reads the lock's writer flag and the read-mostly
  * fields up to the arena's table pointers; the arena allocator and the
- * in-use list are written by table allocation and linking, so each sits on
+ * page accounting (the count, or the seed's in-use list under --pages
+ * list) are written by table allocation and linking, so each sits on
  * cache lines of its own and never invalidates what walkers read.
  */
 struct tdp_mmu {

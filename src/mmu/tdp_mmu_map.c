@@ -66,11 +66,11 @@ static int link_table(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_page 
 	tdp_spte_t new = spte_make_nonleaf(tdp_page_pfn(&mmu->arena, p));
 
 	p->ptep = it->sptep;
-	/* On the list before it is reachable, so an unlink never precedes the link. */
-	tdp_pages_link(&mmu->pages, &mmu->lock, p, mode);
+	/* Accounted before it is reachable, so an unaccount never precedes it. */
+	tdp_pages_account(&mmu->pages, &mmu->lock, p, mode);
 	tdp_account_table(mmu, p, 1);
 	if (tdp_set_spte_mode(mmu, it, new, mode)) {
-		tdp_pages_unlink(&mmu->pages, &mmu->lock, p, mode);
+		tdp_pages_unaccount(&mmu->pages, &mmu->lock, p, mode);
 		tdp_account_table(mmu, p, -1);
 		return -EBUSY;
 	}

@@ -51,7 +51,7 @@ void tdp_root_put(struct tdp_mmu *mmu, struct tdp_page *root, enum tdp_lock_mode
 
 	tdp_pages_lock(&mmu->pages, &mmu->lock, mode);
 	roots_list_del(mmu, root);
-	tdp_pages_unlink_locked(&mmu->pages, root);
+	tdp_pages_unaccount_locked(&mmu->pages, root);
 	tdp_pages_unlock(&mmu->pages, mode);
 	tdp_account_table(mmu, root, -1);
 	tdp_count_add(&mmu->counters, TDPMMU_C_ROOTS_LIVE, -1);
@@ -118,7 +118,7 @@ struct tdp_page *tdp_root_get_or_alloc(struct tdp_mmu *mmu, unsigned role, struc
 	atomic_store_explicit(&root->root_next,
 			      atomic_load_explicit(&mmu->roots, memory_order_relaxed),
 			      memory_order_relaxed);
-	tdp_pages_link_locked(&mmu->pages, root);
+	tdp_pages_account_locked(&mmu->pages, root);
 	tdp_account_table(mmu, root, 1);
 	tdp_count(&mmu->counters, TDPMMU_C_ROOTS_LIVE);
 	tdp_count(&mmu->counters, TDPMMU_C_ROOTS_ALLOCATED);

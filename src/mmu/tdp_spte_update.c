@@ -55,10 +55,20 @@ static void handle_removed_table(struct tdp_mmu *mmu, struct tdp_page *p, enum t
 	_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, p);
 	uint64_t step = tdp_pages_per_level(p->level);
 
-	tdp_pages_lock(&mmu->pages, &mmu->lock, mode);
-	tdp_pages_unlink_locked(&mmu->pages, p);
-	tdp_nx_untrack_locked(mmu, p);
-	tdp_pages_unlock(&mmu->pages, mode);
+	/*
+	 * LIST: one hold of the pages lock for the list and the NX list, as
+	 * the seed's patch.  COUNT: the count is atomic; the lock only if the
+	 * table may be on the NX list (set before it was published, cleared
+	 * under the lock: a table read as not NX-disallowed is on no list).
+	 */
+	if (tdp_pages_is_list(&mmu->pages) || atomic_load(&p->nx_disallowed)) {
+		tdp_pages_lock(&mmu->pages, &mmu->lock, mode);
+		tdp_pages_unaccount_locked(&mmu->pages, p);
+		tdp_nx_untrack_locked(mmu, p);
+		tdp_pages_unlock(&mmu->pages, mode);
+	} else {
+		tdp_pages_unaccount_locked(&mmu->pages, p);
+	}
 	tdp_account_table(mmu, p, -1);
 	/* CAS-based operations (recovery) may hold the write lock and say TDP_SHARED. */
 	if (unlikely(!tdp_mmu_may_unlink(mmu, mode) && !mmu_lock_held_write(&mmu->lock)))

@@ -204,6 +204,21 @@ void tdp_nx_worker_stop(struct tdpmmu_vm *vm)
 	vm->nx_thread_running = false;
 }
 
+/* Tables flagged NX-listed under @p, @p included; write lock held. */
+static uint64_t count_nx_flagged(struct tdp_mmu *mmu, struct tdp_page *p)
+{
+	_Atomic(tdp_spte_t) *pt = tdp_page_table(&mmu->arena, p);
+	uint64_t n = p->nx_listed;
+
+	for (unsigned i = 0; p->level > TDP_LEVEL_4K && i < TDP_PTES_PER_TABLE; i++) {
+		tdp_spte_t s = tdp_read_spte(&pt[i]);
+
+		if (spte_is_present(s) && !spte_is_last(s, p->level))
+			n += count_nx_flagged(mmu, tdp_page_from_pfn(&mmu->arena, spte_pfn(s)));
+	}
+	return n;
+}
+
 static void nx_report(int *violations, const char *what, const struct tdp_page *p, tdp_spte_t s)
 {
 	if ((*violations)++ < 20)
@@ -226,7 +241,7 @@ int tdp_nx_audit(struct tdpmmu_vm *vm)
 	for (p = mmu->nx_head.nx_next; p != &mmu->nx_head; p = p->nx_next) {
 		tdp_spte_t s = 0;
 
-		if (++listed > mmu->pages.nr) {
+		if (++listed > (uint64_t)tdp_pages_nr(&mmu->pages)) {
 			nx_report(&violations, "list longer than the in-use list (a cycle?)", p, 0);
 			break;
 		}
@@ -237,8 +252,9 @@ int tdp_nx_audit(struct tdpmmu_vm *vm)
 		if (!p->nx_listed || !p->nx_disallowed)
 			nx_report(&violations, "listed table not flagged listed and NX-disallowed",
 				  p, 0);
-		if (!p->on_list || atomic_load(&p->retired)) {
-			nx_report(&violations, "listed table retired or off the in-use list", p, 0);
+		if (!p->accounted || atomic_load(&p->retired)) {
+			nx_report(&violations, "listed table retired or not accounted in use", p,
+				  0);
 			continue; /* its parent may be gone: do not read ptep */
 		}
 		if (p->is_root || !p->ptep) {
@@ -251,8 +267,10 @@ int tdp_nx_audit(struct tdpmmu_vm *vm)
 	}
 	if (listed != mmu->nx_nr)
 		nx_report(&violations, "list length differs from the count", NULL, 0);
-	for (p = mmu->pages.head.next; p != &mmu->pages.head; p = p->next)
-		flagged += p->nx_listed;
+	/* Every table in use is reachable from a root: walk them (no list needed). */
+	for (p = atomic_load_explicit(&mmu->roots, memory_order_relaxed); p;
+	     p = atomic_load_explicit(&p->root_next, memory_order_relaxed))
+		flagged += count_nx_flagged(mmu, p);
 	if (flagged != listed)
 		nx_report(&violations, "tables flagged listed differ from tables on the list", NULL,
 			  0);

@@ -45,6 +45,7 @@
 #include "base/mutant.h"
 #include "base/rcu_thread.h"
 #include "mmu/tdp_root.h"
+#include "vcpu/pre_fault.h"
 #include "vm/vm_internal.h"
 
 #define FAST_FAULT_TRIES 4
@@ -308,13 +309,16 @@ static int prepare_map(struct tdpmmu_vcpu *v, uint64_t gfn)
  */
 static enum tdp_map_result map_locked(struct tdpmmu_vcpu *v, uint64_t seq, struct tdp_fault *f,
 				      const struct tdp_host_frame *hf, unsigned access,
-				      int max_level, enum tdp_lock_mode mode, bool *emulate)
+				      int max_level, enum tdp_lock_mode mode, bool prefetch,
+				      bool *emulate)
 {
 	struct tdpmmu_vm *vm = v->vm;
 	struct tdp_mmu *mmu = &vm->mmu;
+	/* The mutant pre-fault-no-retry trusts a pre-fault's snapshot (docs/testing.md). */
+	bool check = !(prefetch && TDP_MUTANT(PRE_FAULT_NO_RETRY));
 
 	mmu_lock_assert_held(&mmu->lock, mode);
-	if (tdp_notifier_retry(&vm->notifier, seq, f->gfn)) {
+	if (check && tdp_notifier_retry(&vm->notifier, seq, f->gfn)) {
 		tdp_count(&mmu->counters, TDPMMU_C_NOTIFIER_RETRIES);
 		VCPU_STAT_ADD(v, notifier_retries, 1);
 		return TDP_MAP_RETRY;
@@ -323,6 +327,9 @@ static enum tdp_map_result map_locked(struct tdpmmu_vcpu *v, uint64_t seq, struc
 	if (!tdp_root_is_valid(f->root))
 		return TDP_MAP_RETRY;
 	*emulate = shape_fault(vm, f, hf, access, max_level, mode);
+	/* A pre-fault is no access: the leaf starts old, as KVM's prefetched SPTEs. */
+	if (prefetch)
+		f->spte_flags &= ~SPTE_MAKE_ACCESSED;
 	/*
 	 * Mark before the writable leaf can exist, under the MMU lock: a
 	 * harvester that clears the bit and then takes the write lock to
@@ -336,13 +343,13 @@ static enum tdp_map_result map_locked(struct tdpmmu_vcpu *v, uint64_t seq, struc
 /* One locked attempt: lock in @mode, map, unlock. */
 static enum tdp_map_result map_once(struct tdpmmu_vcpu *v, uint64_t seq, struct tdp_fault *f,
 				    const struct tdp_host_frame *hf, unsigned access, int max_level,
-				    enum tdp_lock_mode mode, bool *emulate)
+				    enum tdp_lock_mode mode, bool prefetch, bool *emulate)
 {
 	struct tdp_mmu *mmu = &v->vm->mmu;
 	enum tdp_map_result ret;
 
 	tdp_mmu_lock_vcpu(mmu, mode);
-	ret = map_locked(v, seq, f, hf, access, max_level, mode, emulate);
+	ret = map_locked(v, seq, f, hf, access, max_level, mode, prefetch, emulate);
 	tdp_mmu_unlock_vcpu(mmu, mode);
 	return ret;
 }
@@ -372,10 +379,11 @@ static void report_slow_fault(struct tdp_mmu *mmu, enum tdp_map_result ret,
 /*
  * The slow path: retry until a try maps (or finds the fault spurious).
  * Each try starts in the fault-lock policy's fault mode, or in its unlink
- * mode once a try found it must replace a table (wrlock).
+ * mode once a try found it must replace a table (wrlock).  @prefetch: a
+ * pre-fault (pre_fault.c), which takes exactly this path.
  */
 static int slow_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, int max_level,
-			   struct tdpmmu_fault_result *res)
+			   bool prefetch, struct tdpmmu_fault_result *res)
 {
 	struct tdp_mmu *mmu = &v->vm->mmu;
 	enum tdp_lock_mode mode = tdp_mmu_fault_mode(mmu);
@@ -405,7 +413,7 @@ static int slow_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access,
 		f.root = v->root;
 		f.gfn = gfn;
 		f.pfn = hf.pfn;
-		ret = map_once(v, seq, &f, &hf, access, max_level, mode, &emulate);
+		ret = map_once(v, seq, &f, &hf, access, max_level, mode, prefetch, &emulate);
 		if (ret == TDP_MAP_NEED_WRITE) {
 			mode = unlink_retry_mode(mmu);
 			ret = TDP_MAP_RETRY;
@@ -430,7 +438,14 @@ int tdp_vcpu_handle_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access, 
 		report_fast_fault(v, gfn, level, res);
 		return 0;
 	}
-	return slow_page_fault(v, gfn, access, max_level, res);
+	return slow_page_fault(v, gfn, access, max_level, false, res);
+}
+
+int tdp_vcpu_pre_fault_page(struct tdpmmu_vcpu *v, uint64_t gfn, struct tdpmmu_fault_result *res)
+{
+	int r = prepare_fault(v);
+
+	return r ? r : slow_page_fault(v, gfn, TDPMMU_ACCESS_READ, 0, true, res);
 }
 
 int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)

@@ -43,6 +43,7 @@ void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg)
 	cfg->strategy = TDPMMU_STRATEGY_RCU;
 	cfg->drain_delay_ms = 1000;
 	cfg->preempt = TDPMMU_PREEMPT_VOLUNTARY;
+	cfg->pages = TDPMMU_PAGES_COUNT;
 }
 
 uint64_t tdpmmu_payload_bytes_for(uint64_t npages, unsigned nslots)
@@ -59,6 +60,7 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	if (!cfg || !out || (cfg->levels != 4 && cfg->levels != 5) || cfg->max_tables < 2 ||
 	    (unsigned)cfg->strategy >= TDPMMU_NR_STRATEGIES ||
 	    (unsigned)cfg->preempt >= TDPMMU_NR_PREEMPT ||
+	    (unsigned)cfg->pages >= TDPMMU_NR_PAGES_MODES ||
 	    cfg->host_fault_us > TDPMMU_MAX_HOST_FAULT_US)
 		return -EINVAL;
 	vm = zalloc_aligned(sizeof(*vm));
@@ -69,6 +71,8 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	if (r)
 		goto err_free;
 	r = mmu_lock_set_preempt(&vm->mmu.lock, cfg->preempt, MMU_LOCK_SLICE_NS);
+	if (!r)
+		r = tdp_pages_set_mode(&vm->mmu.pages, cfg->pages);
 	if (r)
 		goto err_mmu;
 	r = tdp_host_init(&vm->host, vm->mmu.max_gfn, cfg->payload_bytes);
