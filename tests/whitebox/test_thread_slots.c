@@ -81,7 +81,7 @@ static bool one_read(void *ctx, struct tdpmmu_access *a)
 }
 
 /* The thread past the cap: every call that can need a slot says -EAGAIN. */
-#define NR_CALLS 30
+#define NR_CALLS 31
 static const char *const call_names[NR_CALLS] = {
 	"thread_attach",
 	"fault",
@@ -113,6 +113,7 @@ static const char *const call_names[NR_CALLS] = {
 	"nx_audit",
 	"hold_walk",
 	"test_recover_range",
+	"pre_fault",
 };
 
 static void *extra(void *arg)
@@ -120,6 +121,7 @@ static void *extra(void *arg)
 	struct tdpmmu_memslot slot2 = { 2, 8192, 512, TDPMMU_BACKING_ANON, 0 };
 	static uint64_t bitmap[PAGES / 64];
 	struct tdpmmu_mapping m;
+	uint64_t pf_gpa = 0, pf_size = 4 * 4096;
 	int *r = arg, i = 0;
 
 	r[i++] = tdpmmu_thread_attach();
@@ -152,6 +154,7 @@ static void *extra(void *arg)
 	r[i++] = tdpmmu_nx_audit(vm);
 	r[i++] = tdpmmu_hold_walk(vm, 1000);
 	r[i++] = tdpmmu_test_recover_range(vm, 0, PAGES, TDPMMU_RECOVER_INPLACE);
+	r[i++] = tdpmmu_pre_fault(extra_vcpu, &pf_gpa, &pf_size, NULL, NULL);
 	return NULL;
 }
 
