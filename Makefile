@@ -325,9 +325,17 @@ broken-check: $(BROKEN_DEPS)
 
 # Everything make check's steps run, built CHECK_JOBS at a time.  After
 # the *_DEPS definitions above: make expands a rule's prerequisites when
-# it reads the rule, so a variable defined later would be empty here.
-check-build: $(TEST_UNIT_DEPS) $(ASAN_DEPS) $(TSAN_DEPS) $(TORTURE_DEPS) $(BROKEN_DEPS) \
+# it reads the rule, so a variable defined later would be empty here.  The
+# recipe is expanded only when it runs, with every variable defined: it
+# fails if the prerequisites make read are fewer than the list names now
+# (what happened before cad31b1, when check-build built fuzz_api alone).
+CHECK_BUILD_DEPS = $(TEST_UNIT_DEPS) $(ASAN_DEPS) $(TSAN_DEPS) $(TORTURE_DEPS) $(BROKEN_DEPS) \
 	build/asan/tests/fuzz_api
+check-build: $(CHECK_BUILD_DEPS)
+	@test $(words $(sort $^)) -eq $(words $(sort $(CHECK_BUILD_DEPS))) || { \
+		echo "check-build: make read $(words $(sort $^)) prerequisites, the list names" \
+			"$(words $(sort $(CHECK_BUILD_DEPS))): a *_DEPS variable is defined after" \
+			"the rule"; exit 1; }
 
 # Long torture: every strategy for DURATION seconds each (default 60),
 # in the debug build, with 8 entries per table, and under ASan+UBSan; first,

@@ -501,7 +501,7 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 	if (gfn >= vcpu->vm->mmu.max_gfn)
 		return -ERANGE;
 	/* The thread's slot now: running out is an error, not a BUG later. */
-	if (tdp_thread_slot_get() < 0)
+	if (tdp_thread_slot_enter())
 		return -EAGAIN;
 	return tdp_vcpu_handle_fault(vcpu, gfn, access & kinds, max_level,
 				     access & TDPMMU_ACCESS_PRESENT, res);

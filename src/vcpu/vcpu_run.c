@@ -277,7 +277,7 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 	if (!v || !next || (flags & ~TDPMMU_RUN_LATENCY))
 		return -EINVAL;
 	/* The thread's slot now: running out is an error, not a BUG later. */
-	if (tdp_thread_slot_get() < 0)
+	if (tdp_thread_slot_enter())
 		return -EAGAIN;
 	/* The first call comes before guest mode: it may still block. */
 	if (!next(ctx, &a))
