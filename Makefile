@@ -49,7 +49,8 @@ CFLAGS_tsan    := -O1 -g -DTDP_DEBUG -fsanitize=thread -U_LGPL_SOURCE
 BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-frozen \
 	downgrade-no-flush flush-only-changed yield-no-flush claim-by-gfn slot-no-invalid \
 	remap-two-holds mark-by-gfn huge-over-invalidation online-wait preempt-ignored guest-no-qs \
-	slot-no-check pre-fault-no-retry pages-no-lock
+	slot-no-check pre-fault-no-retry pages-no-lock ring-reset-no-flush dbit-no-flush
+BROKEN += mmio-no-wrap-zap mmio-gen-after-lookup mmio-no-recheck
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
 # The harvest's flush is the second defence of the downgrade: alone, no
@@ -115,11 +116,24 @@ $(DEPS_OK): scripts/deps.sh
 	@touch $@
 
 # $(1) = variant
-define VARIANT_RULES
+define OBJ_RULE
 $(B)/$(1)/obj/%.o: %.c $(DEPS_OK) Makefile
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(BASE_CFLAGS) $$(call inc_for,$$<) $$(CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
-
+endef
+# A broken build compiles only the files whose code (source or headers)
+# names its mutants, and copies the debug build's object for the rest
+# (scripts/broken_obj.sh): the same flags but the one -D, so the same code.
+space := $(subst ,, )
+mutants_of = $(subst $(space),|,$(strip $(patsubst -DTDP_BREAK_%,%,\
+	$(filter -DTDP_BREAK_%,$(CFLAGS_$(1))))))
+define BROKEN_OBJ_RULE
+$(B)/$(1)/obj/%.o: %.c $(B)/debug/obj/%.o $(DEPS_OK) Makefile
+	@mkdir -p $$(dir $$@)
+	@sh scripts/broken_obj.sh '$(call mutants_of,$(1))' $(B)/debug/obj/$$*.o $$@ $$< -- \
+		$$(CC) $$(BASE_CFLAGS) $$(call inc_for,$$<) $$(CFLAGS_$(1)) -MMD -MP -c $$< -o $$@
+endef
+define VARIANT_RULES
 $(B)/$(1)/libtdpmmu.a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(LIB_SRCS))
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
@@ -141,6 +155,8 @@ $(B)/$(1)/tests/$(notdir $(basename $(2))): $(patsubst %.c,$(B)/$(1)/obj/%.o,$(2
 		$$(LDLIBS) -lm
 endef
 $(foreach v,$(VARIANTS),$(eval $(call VARIANT_RULES,$(v))))
+$(foreach v,$(filter-out broken-%,$(VARIANTS)),$(eval $(call OBJ_RULE,$(v))))
+$(foreach v,$(filter broken-%,$(VARIANTS)),$(eval $(call BROKEN_OBJ_RULE,$(v))))
 # The model programs also link the reference model they share: the sources
 # of tests/model/ other than the programs (the recipe puts objects before
 # the libraries).
@@ -226,7 +242,8 @@ sanitize: asan tsan
 CONC_TESTS := test_stress test_vcpu_tlb test_vcpu_ad test_notifier test_consistency test_roots \
 	test_recover test_nx test_dirty_log \
 	test_aging test_write_track test_dirty_race test_memslot_race test_fault_wait test_qsbr_guest \
-	test_pre_fault test_pages
+	test_pre_fault test_pages test_dirty_ring
+CONC_TESTS += test_mmio
 ASAN_RUN := ASAN_OPTIONS=detect_leaks=0
 # gcc 12's TSan needs a smaller mmap range than recent kernels give: turn
 # address randomisation off for its runs where the system allows it.  TSan
@@ -305,6 +322,11 @@ CATCH_preempt-ignored     := tests/test_preempt
 CATCH_slot-no-check       := tests/test_thread_slots
 CATCH_pre-fault-no-retry  := tests/test_pre_fault
 CATCH_pages-no-lock       := tests/test_pages --seconds 10
+CATCH_ring-reset-no-flush := tests/test_dirty_ring
+CATCH_mmio-no-wrap-zap    := tests/test_mmio
+CATCH_mmio-gen-after-lookup := tests/test_mmio
+CATCH_mmio-no-recheck     := tests/test_mmio
+CATCH_dbit-no-flush       := tests/test_dirty_log --dirty-mode dbit --seconds 0.5
 BROKEN_DEPS = $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 broken-check: $(BROKEN_DEPS)
 	@in_src="$$(grep -rhoE 'TDP_MUTANT\([A-Z0-9_]+\)' src --exclude=mutant.h | \

@@ -67,6 +67,12 @@ section populate-many "populate: hundreds of vCPUs on few cores" \
 section dirty-log "dirty-log: KVM's dirty_log_perf_test" \
 	"Populate, enable dirty logging, dirty/get/clear iterations, disable with huge-page recovery." \
 	dirty-log -v 1,2 -b 256M -i 3 --strategy all
+section dirty-log-dbit "dirty-log: logging by the Dirty bit (PML)" \
+	"The same with --dirty-mode dbit: 4K leaves keep W and lose D, and the simulated CPU logs each write that sets D in its vCPU's PML log, flushed at every exit, so the dirty passes take no write-protection faults. @DBIT@" \
+	dirty-log -v 1,2 -b 256M -i 3 --strategy all --dirty-mode dbit
+section dirty-log-ring "dirty-log: the dirty ring" \
+	"The same with --ring 4096 (KVM_CAP_DIRTY_LOG_RING): each vCPU pushes the pages it dirties into its own ring and stops when 4096 - 576 entries are in use; a harvester thread harvests and resets the rings (each reset re-protects 64-page masks under the write lock, as KVM_RESET_DIRTY_RINGS). @RING@" \
+	dirty-log -v 1,2 -b 256M -i 3 --strategy all --ring 4096
 section access-tracking "access-tracking: KVM's access_tracking_perf_test" \
 	"Aging (clear young) against vCPUs that write and read their memory." \
 	access-tracking -v 1,2 -b 256M --strategy all

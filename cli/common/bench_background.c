@@ -187,6 +187,9 @@ static void check_log(const struct bg_check *c, uint64_t gfn, const struct tdpmm
 		return;
 	if (m->level != TDPMMU_LEVEL_4K)
 		CHECK_FAIL(gfn, "is writable at level %d in a dirty-logging memslot", m->level);
+	/* D-bit logging re-arms by D: only a leaf written since (Dirty) must be logged. */
+	if (c->log_dbit && !tdpmmu_spte_dirty(m->spte))
+		return;
 	if (!(c->log_bitmap[i / 64] & (1ull << (i % 64))))
 		CHECK_FAIL(gfn, "is mapped writable but not in the dirty log: a write could be "
 				"lost to the migration");

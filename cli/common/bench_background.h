@@ -128,6 +128,7 @@ struct bg_check {
 	/* A dirty-logging memslot [log_base, log_base + log_pages) and its final bitmap. */
 	const uint64_t *log_bitmap;
 	uint64_t log_base, log_pages;
+	bool log_dbit; /* --dirty-mode dbit: a 4K leaf there may be writable; written = Dirty */
 };
 
 /*

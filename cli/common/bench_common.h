@@ -100,6 +100,8 @@ static inline uint64_t bench_pool_pass(struct bench_pool *p)
 	bench_pool_start(p);
 	return bench_pool_wait(p);
 }
+/* vCPU @i of the pool (dirty-log --ring harvests its ring). */
+struct tdpmmu_vcpu *bench_pool_vcpu(const struct bench_pool *p, unsigned i);
 /*
  * Stop and join the threads (no pass running).  The vCPUs stay attached
  * to the VM, so their statistics and fault latency can still be read;

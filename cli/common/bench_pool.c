@@ -16,6 +16,7 @@
  * because they run on small stacks.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,11 @@ static void *vcpu_thread(void *arg)
 		pthread_mutex_unlock(&p->lock);
 
 		r = tdpmmu_vcpu_run(v->vcpu, p->fn, v->ctx, p->run_flags);
+		/* A soft-full dirty ring (dirty-log --ring): resumes once the VMM reset it. */
+		while (r == TDPMMU_EXIT_DIRTY_RING_FULL) {
+			sched_yield();
+			r = tdpmmu_vcpu_run(v->vcpu, p->fn, v->ctx, p->run_flags);
+		}
 		if (r && !v->err)
 			v->err = r;
 
@@ -156,6 +162,11 @@ uint64_t bench_pool_wait(struct bench_pool *p)
 			fatal("vCPU %u stopped in pass %llu: %s", i, (unsigned long long)p->pass,
 			      strerror(-p->v[i].err));
 	return ns ? ns : 1;
+}
+
+struct tdpmmu_vcpu *bench_pool_vcpu(const struct bench_pool *p, unsigned i)
+{
+	return p->v[i].vcpu;
 }
 
 void bench_pool_destroy(struct bench_pool *p)

@@ -38,6 +38,9 @@ struct dirty_opts {
 	/* -c: vCPU i runs on CPU pcpus[i]; one more entry pins the main thread. */
 	int pcpus[SWEEP_MAX_VCPUS + 1];
 	unsigned npcpus; /* 0: unpinned */
+	/* --ring: dirty ring entries per vCPU; 0: the bitmap */
+	uint32_t ring;
+	enum tdpmmu_dirty_mode dirty_mode; /* --dirty-mode: wrprot (default) or dbit */
 };
 
 /* What one run measured beyond struct sweep_run: its extra (flat: free()d whole). */
@@ -48,6 +51,8 @@ struct dirty_extra {
 	uint64_t dirty_faults, dirty_fast; /* EPT violations of the dirty passes, fast path */
 	uint64_t enable_wrprot;            /* leaves enable write-protected */
 	uint64_t disable_pass_faults;      /* -e */
+	/* --ring: entries harvested, reset calls */
+	uint64_t ring_entries, ring_resets;
 	unsigned iterations;
 	/*
 	 * Per iteration 0..iterations: the bits set in the log, then the pages
@@ -84,6 +89,21 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out);
 /* Pages a dirty pass writes: -w's draw over the pages -a's draws touch (all without -a). */
 uint64_t dirty_log_written(const struct dirty_opts *o, uint64_t pages);
 void dirty_log_fill_result(struct sweep_run *out, const struct dirty_extra *x, unsigned iterations);
+/* ring.c: --ring's VMM, a harvester thread around each vCPU pass. */
+struct bench_pool;
+struct dirty_ring_vmm;
+struct dirty_ring_pass {
+	uint64_t pages;   /* distinct pages collected */
+	uint64_t entries; /* entries harvested (a page reset mid-pass and written again: twice) */
+	uint64_t resets;  /* tdpmmu_dirty_ring_reset calls */
+	uint64_t ns;      /* harvesting and resetting */
+};
+struct dirty_ring_vmm *dirty_ring_vmm_create(struct tdpmmu_vm *vm, struct bench_pool *pool,
+					     unsigned nvcpus, uint64_t pages, uint64_t slot_pages);
+void dirty_ring_vmm_destroy(struct dirty_ring_vmm *r);
+/* Start harvesting (a fresh map of collected pages); stop: join, take the rest. */
+void dirty_ring_start(struct dirty_ring_vmm *r);
+void dirty_ring_stop(struct dirty_ring_vmm *r, struct dirty_ring_pass *out);
 /* kvm.c: a kvm row's run (the sweep's run_kvm). */
 void dirty_log_kvm_run(void *opts, struct sweep_run *out);
 

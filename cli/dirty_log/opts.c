@@ -136,6 +136,29 @@ static void set_guest_page(void *ctx, const char *opt, const char *arg)
 	((struct dirty_opts *)ctx)->guest_page = sweep_kvm_guest_page_arg(opt, arg);
 }
 
+/* --ring N: KVM_CAP_DIRTY_LOG_RING with N entries per vCPU (tdpmmu_dirty_ring_enable's rules). */
+static void set_ring(void *ctx, const char *opt, const char *arg)
+{
+	uint64_t n = bench_number_arg(opt, arg, 1, UINT32_MAX);
+
+	if (n & (n - 1))
+		usage_error("%s: %s entries: the ring size must be a power of two", opt, arg);
+	if (n <= TDPMMU_DIRTY_RING_RSVD)
+		usage_error("%s: %s entries: too small, the ring must hold more than its %u "
+			    "reserved entries (1024 or more)",
+			    opt, arg, TDPMMU_DIRTY_RING_RSVD);
+	if (n > 65536)
+		usage_error("%s: %s entries: too large, at most 65536 (KVM's maximum)", opt, arg);
+	((struct dirty_opts *)ctx)->ring = (uint32_t)n;
+}
+
+/* --dirty-mode wrprot|dbit: how logging re-arms pages (enum tdpmmu_dirty_mode). */
+static void set_dirty_mode(void *ctx, const char *opt, const char *arg)
+{
+	if (tdpmmu_dirty_mode_parse(arg, &((struct dirty_opts *)ctx)->dirty_mode))
+		usage_error("%s: '%s' is not a dirty-logging mode (wrprot, dbit)", opt, arg);
+}
+
 static void set_eager_split(void *ctx, const char *opt, const char *arg)
 {
 	((struct dirty_opts *)ctx)->eager_split = true;
@@ -183,6 +206,8 @@ static const struct cli_option dirty_options[] = {
 	{ 'a', NULL, false, set_random },
 	{ 'x', NULL, true, set_slots },
 	{ 0, "eager-split", false, set_eager_split },
+	{ 0, "dirty-mode", true, set_dirty_mode },
+	{ 0, "ring", true, set_ring },
 	{ 0, "recover", true, set_recover },
 	{ 0, "guest-page", true, set_guest_page },
 	SWEEP_CLI_OPTIONS,
@@ -220,6 +245,12 @@ void dirty_opts_parse(struct dirty_opts *o, int argc, char **argv)
 		if (o->npcpus == need + 1)
 			pin_thread(o->pcpus[need]);
 	}
+	if (o->dirty_mode != TDPMMU_DIRTY_WRPROT && o->b.sw.strategies[SWEEP_KVM])
+		usage_error("--dirty-mode: the kvm row logs as the host's KVM does (PML where it "
+			    "has it); leave kvm out of --strategy");
+	if (o->ring && o->b.sw.strategies[SWEEP_KVM])
+		usage_error(
+			"--ring: the kvm row runs the bitmap only; leave kvm out of --strategy");
 	page_write_seed_set(o->seed);
 	/* The metric is pages written per second: none without writes. */
 	if (!o->write_pct && o->b.sw.plot_path)
@@ -233,25 +264,31 @@ void dirty_opts_parse(struct dirty_opts *o, int argc, char **argv)
 
 void dirty_opts_command(const struct dirty_opts *o, char *buf, size_t len)
 {
-	char size[32], common[512];
+	char size[32], common[512], ring[32] = "", mode[32] = "";
 
+	if (o->ring)
+		snprintf(ring, sizeof(ring), " --ring %u", o->ring);
+	if (o->dirty_mode != TDPMMU_DIRTY_WRPROT)
+		snprintf(mode, sizeof(mode), " --dirty-mode %s",
+			 tdpmmu_dirty_mode_name(o->dirty_mode));
 	format_size(o->b.bytes_per_vcpu, size, sizeof(size));
 	sweep_opts_format(&o->b.sw, common, sizeof(common));
 	snprintf(buf, len,
 		 "tdpmmu bench dirty-log%s -b %s -s %s -i %u -w %u -r %llu -x %u%s%s%s%s "
-		 "--recover %s%s",
+		 "--recover %s%s%s%s",
 		 common, size, backing_kvm_name(o->b.backing), o->iterations, o->write_pct,
 		 (unsigned long long)o->seed, o->slots, o->no_manual ? " -g" : "",
 		 o->run_while_disabling ? " -e" : "", o->random_order ? " -a" : "",
 		 o->eager_split ? " --eager-split" : "", recover_names[o->recover],
-		 o->guest_page == 4096 ? " --guest-page 4K" : "");
+		 o->guest_page == 4096 ? " --guest-page 4K" : "", ring, mode);
 }
 
 unsigned dirty_log_flags(const struct dirty_opts *o)
 {
 	unsigned f = o->eager_split ? TDPMMU_DIRTY_LOG_EAGER_SPLIT : 0;
 
-	if (!o->no_manual)
+	/* The ring has no bitmap to clear: KVM's ring VMMs enable plain logging. */
+	if (!o->no_manual && !o->ring)
 		f |= TDPMMU_DIRTY_LOG_MANUAL_PROTECT | TDPMMU_DIRTY_LOG_INITIALLY_SET;
 	return f;
 }

@@ -26,11 +26,48 @@ static void print_settings(const void *opts, FILE *f)
 		o->iterations, o->write_pct, (unsigned long long)o->seed,
 		o->random_order ? "random draws with replacement (-a)" : "ascending");
 	fprintf(f, "           %s; %s; recover %s on disable; vCPUs %s while disabling\n",
-		o->no_manual ? "-g: get clears and re-protects" : "MANUAL_PROTECT | INITIALLY_SET",
+		o->ring ? "--ring: per-vCPU dirty rings, harvested and reset during each pass"
+		: o->no_manual ? "-g: get clears and re-protects"
+			       : "MANUAL_PROTECT | INITIALLY_SET",
 		o->eager_split ? "eager split" : "no eager split", dirty_recover_name(o->recover),
 		o->run_while_disabling ? "run (-e)" : "wait");
+	fprintf(f, "           --dirty-mode %s: %s\n", tdpmmu_dirty_mode_name(o->dirty_mode),
+		o->dirty_mode == TDPMMU_DIRTY_DBIT
+			? "4K leaves keep W, D cleared; the CPU's PML log records writes"
+			: "W cleared; the first write to a page faults and logs it");
 	fputs("           a latency round (every fault timed), then the throughput rounds;\n"
 	      "           every run's dirty log checked\n",
+	      f);
+}
+
+/*
+ * What each logging mode costs the guest, per dirty pass: write-protection
+ * faults (wrprot) against PML log entries and the exits that flushed them
+ * (dbit), whole-run counters of the best round divided by the iterations.
+ */
+static void print_pml(const struct dirty_opts *o, const struct sweep_report *rep, FILE *f)
+{
+	double n = o->iterations;
+
+	fprintf(f, "\nper dirty pass (--dirty-mode %s; whole-run counters / %u iterations):\n",
+		tdpmmu_dirty_mode_name(o->dirty_mode), o->iterations);
+	fprintf(f, "%-14s %5s %12s %12s %12s %12s %12s\n", "strategy", "vCPUs", "dirty faults",
+		"D cleared", "PML entries", "PML flushes", "PML full");
+	for (int i = 0; i < rep->nr_rows; i++) {
+		const struct sweep_row *row = &rep->rows[i];
+		const struct sweep_run *r = row->best;
+		const struct dirty_extra *x = r->extra;
+
+		fprintf(f, "%-14s %5u %12.0f %12.0f %12.0f %12.0f %12.0f\n",
+			sweep_strategy_name(row->strategy), row->vcpus, (double)x->dirty_faults / n,
+			(double)r->counters[TDPMMU_C_DBIT_CLEARED] / n,
+			(double)r->counters[TDPMMU_C_PML_LOGGED] / n,
+			(double)r->counters[TDPMMU_C_PML_FLUSHES] / n,
+			(double)r->counters[TDPMMU_C_PML_FULL_EXITS] / n);
+	}
+	fputs("dirty faults: EPT violations of the dirty passes (the write-protection faults\n"
+	      "that wrprot takes and dbit avoids); D cleared by enable, get and clear; PML\n"
+	      "flushes: exits that found entries in the log; PML full: exits it forced\n",
 	      f);
 }
 
@@ -41,7 +78,7 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 	fprintf(f,
 		"\ndisabling and the dirty log (best round; every run checked: each iteration's "
 		"log\nheld exactly the pages the guest wrote%s):\n",
-		o->no_manual ? "" : ", every page in iteration 1 (INITIALLY_SET)");
+		o->no_manual || o->ring ? "" : ", every page in iteration 1 (INITIALLY_SET)");
 	fprintf(f, "%-14s %5s %10s %10s %10s %12s %12s %10s %10s\n", "strategy", "vCPUs",
 		"disable s", "pages", "dirty last", "re-protected", "dirty faults", "fast path",
 		o->run_while_disabling ? "-e faults" : "enable wp");
@@ -68,6 +105,7 @@ static void print_extra(const void *opts, const struct sweep_report *rep, FILE *
 		dirty_recover_name(o->recover),
 		o->run_while_disabling ? "-e faults: of the pass while disabling"
 				       : "enable wp: leaves enable write-protected");
+	print_pml(o, rep, f);
 }
 
 static void json_config(const void *opts, FILE *f)
@@ -80,11 +118,11 @@ static void json_config(const void *opts, FILE *f)
 		", \"iterations\": %u, \"manual_protect\": %s, \"initially_set\": %s,\n"
 		"    \"run_vcpus_while_disabling\": %s, \"write_pct\": %u, "
 		"\"seed\": %" PRIu64 ", \"random_access\": %s, \"memslots\": %u, "
-		"\"eager_split\": %s, \"recover\": \"%s\"}",
+		"\"eager_split\": %s, \"recover\": \"%s\", \"dirty_mode\": \"%s\"}",
 		o->iterations, o->no_manual ? "false" : "true", o->no_manual ? "false" : "true",
 		o->run_while_disabling ? "true" : "false", o->write_pct, o->seed,
 		o->random_order ? "true" : "false", o->slots, o->eager_split ? "true" : "false",
-		dirty_recover_name(o->recover));
+		dirty_recover_name(o->recover), tdpmmu_dirty_mode_name(o->dirty_mode));
 }
 
 static void json_list(FILE *f, const uint64_t *v, unsigned n)
@@ -114,6 +152,11 @@ static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)
 		", \"disable_pass_faults\": %" PRIu64,
 		(double)x->dirty_ns / 1e9, (double)x->get_ns / 1e9, (double)x->clear_ns / 1e9,
 		x->dirty_faults, x->dirty_fast, x->enable_wrprot, x->disable_pass_faults);
+	fprintf(f,
+		",\n      \"dirty_bits_cleared\": %" PRId64 ", \"pml_entries_logged\": %" PRId64
+		", \"pml_flushes\": %" PRId64 ", \"pml_full_exits\": %" PRId64,
+		run->counters[TDPMMU_C_DBIT_CLEARED], run->counters[TDPMMU_C_PML_LOGGED],
+		run->counters[TDPMMU_C_PML_FLUSHES], run->counters[TDPMMU_C_PML_FULL_EXITS]);
 }
 
 const struct sweep_scenario dirty_log_sweep = {

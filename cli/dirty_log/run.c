@@ -71,6 +71,7 @@ struct dirty_run {
 	uint64_t slot_pages;
 	struct sweep_run *out;
 	struct dirty_extra *x;
+	struct dirty_ring_vmm *ring; /* --ring: harvests the rings instead of get and clear */
 };
 
 static void phase(struct dirty_run *d, const char *name, uint64_t ns, uint64_t faults)
@@ -173,23 +174,61 @@ static void get_and_clear(struct dirty_run *d, unsigned it)
 	d->x->clear_ns += clear_ns;
 }
 
+static int64_t ring_full_exits(struct dirty_run *d)
+{
+	int64_t c[TDPMMU_NR_COUNTERS];
+
+	tdpmmu_counters_read(d->vm, c);
+	return c[TDPMMU_C_RING_SOFT_FULL_EXITS];
+}
+
+/* --ring: one dirty pass with the harvester running; the pages it collected. */
+static uint64_t ring_pass(struct dirty_run *d, unsigned it, uint64_t *faults)
+{
+	struct dirty_ring_pass rp;
+	int64_t exits = ring_full_exits(d);
+	uint64_t ns;
+	char name[64];
+
+	dirty_ring_start(d->ring);
+	ns = vcpu_pass(d, d->o->write_pct, d->o->random_order, faults);
+	dirty_ring_stop(d->ring, &rp);
+	exits = ring_full_exits(d) - exits;
+	dirty_counts(d->x)[it] = rp.pages;
+	d->x->ring_entries += rp.entries;
+	d->x->ring_resets += rp.resets;
+	d->x->get_ns += rp.ns;
+	snprintf(name, sizeof(name), "Iteration %u harvest and reset dirty rings", it);
+	phase(d, name, rp.ns, 0);
+	if (d->verbose)
+		printf("Iteration %u: %llu pages collected from the rings (%llu entries, %llu "
+		       "resets), %lld soft-full exits\n",
+		       it, (unsigned long long)rp.pages, (unsigned long long)rp.entries,
+		       (unsigned long long)rp.resets, (long long)exits);
+	return ns;
+}
+
 static void iteration(struct dirty_run *d, unsigned it)
 {
 	const struct sweep_opts *sw = &d->o->b.sw;
-	bool all = it == 1 && !d->o->no_manual; /* INITIALLY_SET */
+	bool all = it == 1 && !d->o->no_manual && !d->ring; /* INITIALLY_SET */
 	uint64_t faults, fast, fast_before, ns, want = all ? d->x->pages : d->x->written;
 	char name[64];
 
 	vcpu_faults(d, &fast_before);
-	ns = vcpu_pass(d, d->o->write_pct, d->o->random_order, &faults);
+	if (d->ring)
+		ns = ring_pass(d, it, &faults);
+	else
+		ns = vcpu_pass(d, d->o->write_pct, d->o->random_order, &faults);
 	vcpu_faults(d, &fast);
 	d->x->dirty_ns += ns;
 	d->x->dirty_faults += faults;
 	d->x->dirty_fast += fast - fast_before;
 	snprintf(name, sizeof(name), "Iteration %u dirty memory", it);
 	phase(d, name, ns, faults);
-	get_and_clear(d, it);
-	if (d->verbose) {
+	if (!d->ring)
+		get_and_clear(d, it);
+	if (d->verbose && !d->ring) {
 		printf("Iteration %u: %llu of %llu pages dirty in the log; %llu faults (%llu fast "
 		       "path)",
 		       it, (unsigned long long)dirty_counts(d->x)[it],
@@ -214,6 +253,8 @@ static void disable_logging(struct dirty_run *d)
 
 	if (d->o->run_while_disabling) {
 		setup_pass(d, d->o->write_pct, d->o->random_order);
+		if (d->ring) /* what the pass pushes before logging goes off */
+			dirty_ring_start(d->ring);
 		bench_pool_start(d->pool);
 	}
 	t0 = now_ns();
@@ -225,6 +266,11 @@ static void disable_logging(struct dirty_run *d)
 	if (!d->o->run_while_disabling)
 		return;
 	pass_ns = bench_pool_wait(d->pool);
+	if (d->ring) {
+		struct dirty_ring_pass rp;
+
+		dirty_ring_stop(d->ring, &rp);
+	}
 	d->x->disable_pass_faults = vcpu_faults(d, NULL) - before;
 	bench_phase_add(&d->out->phases, "vCPU pass while disabling (-e)", pass_ns,
 			d->x->disable_pass_faults);
@@ -247,8 +293,21 @@ static void print_summary(const struct dirty_run *d)
 
 	bench_format_secs(x->get_ns, total, sizeof(total));
 	bench_format_secs(x->get_ns / n, avg, sizeof(avg));
-	printf("\nGet dirty log over %u iterations took %s. (Avg %s/iteration)\n", n, total, avg);
-	if (!d->o->no_manual) {
+	if (d->ring) {
+		printf("\nHarvest and reset dirty rings over %u iterations took %s. (Avg "
+		       "%s/iteration)\n",
+		       n, total, avg);
+		printf("dirty ring: %llu entries harvested, %llu resets; ring_pushes %lld, "
+		       "ring_soft_full_exits %lld, ring_entries_reset %lld\n",
+		       (unsigned long long)x->ring_entries, (unsigned long long)x->ring_resets,
+		       (long long)d->out->counters[TDPMMU_C_RING_PUSHES],
+		       (long long)d->out->counters[TDPMMU_C_RING_SOFT_FULL_EXITS],
+		       (long long)d->out->counters[TDPMMU_C_RING_RESETS]);
+	} else {
+		printf("\nGet dirty log over %u iterations took %s. (Avg %s/iteration)\n", n, total,
+		       avg);
+	}
+	if (!d->o->no_manual && !d->ring) {
 		bench_format_secs(x->clear_ns, total, sizeof(total));
 		bench_format_secs(x->clear_ns / n, avg, sizeof(avg));
 		printf("Clear dirty log over %u iterations took %s. (Avg %s/iteration)\n", n, total,
@@ -302,6 +361,7 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 	d.x = dirty_extra_alloc(o->iterations);
 	out->extra = d.x;
 	tdpmmu_vm_config_init(&cfg);
+	cfg.dirty_mode = o->dirty_mode;
 	d.vm = bench_vm_create(&cfg, &o->b, false, o->slots);
 	d.x->pages = n * o->b.sw.vcpus;
 	d.slot_pages = d.x->pages / o->slots;
@@ -316,9 +376,19 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 		d.guests[i].vcpu = i;
 		ctx[i] = &d.guests[i];
 	}
+	/* KVM_CAP_DIRTY_LOG_RING: before the first vCPU. */
+	if (o->ring) {
+		int r = tdpmmu_dirty_ring_enable(d.vm, o->ring);
+
+		if (r)
+			fatal("--ring %u: enabling the dirty ring: %s", o->ring, strerror(-r));
+	}
 	d.pool = bench_pool_create(d.vm, o->b.sw.vcpus,
 				   o->npcpus ? dirty_guest_next : page_guest_next, ctx,
 				   latency_round ? TDPMMU_RUN_LATENCY : 0);
+	if (o->ring)
+		d.ring = dirty_ring_vmm_create(d.vm, d.pool, o->b.sw.vcpus, d.x->pages,
+					       d.slot_pages);
 	if (d.verbose) {
 		progress_clear();
 		printf("\n");
@@ -340,6 +410,8 @@ void dirty_log_run(void *opts, bool latency_round, struct sweep_run *out)
 	tdpmmu_lock_stats_read(d.vm, &out->lock);
 	sweep_lock_since(&out->lock, &lock_before);
 	bench_pool_destroy(d.pool);
+	if (d.ring)
+		dirty_ring_vmm_destroy(d.ring);
 	tdpmmu_counters_read(d.vm, out->counters);
 	tdpmmu_reclaim_stats_read(d.vm, &out->reclaim);
 	out->has_latency = latency_round;

@@ -31,6 +31,9 @@ void mixed_help(FILE *f)
 	      f);
 	fputs("  --dirty-rate N  dirty-log rounds (get, clear) per second, 0..100000;\n"
 	      "               0: no dirty logging (default 20)\n"
+	      "  --dirty-mode M  how logging re-arms pages: wrprot (write protection,\n"
+	      "               the next write faults) or dbit (D cleared, the CPU's PML\n"
+	      "               log records the write) (default wrprot)\n"
 	      "  --age-rate N   aging passes over all memory per second, 0: none\n"
 	      "               (default 20)\n"
 	      "  --nx-rate N    NX recovery passes per second, each zapping 1/10 of the\n"

@@ -22,8 +22,9 @@
 enum mixed_act { ACT_DIRTY, ACT_AGE, ACT_NX, ACT_INVAL, NR_ACTS };
 
 struct mixed_opts {
-	BG_OPTS_FIELDS          /* first: the shared setters take the struct as theirs */
-	unsigned rate[NR_ACTS]; /* per second, 0: off */
+	BG_OPTS_FIELDS                     /* first: the shared setters take the struct as theirs */
+	unsigned rate[NR_ACTS];            /* per second, 0: off */
+	enum tdpmmu_dirty_mode dirty_mode; /* --dirty-mode: how logging re-arms pages */
 };
 
 /* What one run did beyond struct sweep_run, for the JSON. */

@@ -38,6 +38,13 @@ static void set_inval_rate(void *ctx, const char *opt, const char *arg)
 	set_rate(ctx, ACT_INVAL, opt, arg);
 }
 
+/* --dirty-mode wrprot|dbit (enum tdpmmu_dirty_mode). */
+static void set_dirty_mode(void *ctx, const char *opt, const char *arg)
+{
+	if (tdpmmu_dirty_mode_parse(arg, &((struct mixed_opts *)ctx)->dirty_mode))
+		usage_error("%s: '%s' is not a dirty-logging mode (wrprot, dbit)", opt, arg);
+}
+
 static void show_help(void *ctx, const char *opt, const char *arg)
 {
 	mixed_help(stdout);
@@ -49,6 +56,7 @@ static const struct cli_option mixed_options[] = {
 	{ 's', NULL, true, bench_set_backing },
 	BG_CLI_OPTIONS,
 	{ 0, "dirty-rate", true, set_dirty_rate },
+	{ 0, "dirty-mode", true, set_dirty_mode },
 	{ 0, "age-rate", true, set_age_rate },
 	{ 0, "nx-rate", true, set_nx_rate },
 	{ 0, "inval-rate", true, set_inval_rate },
@@ -97,9 +105,9 @@ void mixed_opts_command(const struct mixed_opts *o, const char *name, char *buf,
 	format_size(o->range_bytes, range, sizeof(range));
 	snprintf(buf, len,
 		 "tdpmmu bench %s%s -b %s -s %s -w %u --seconds %g %s %u %s %u %s %u %s %u "
-		 "--range %s --remap %u",
+		 "--range %s --remap %u --dirty-mode %s",
 		 name, common, size, backing_kvm_name(o->b.backing), o->write_pct, o->seconds,
 		 act_flag[ACT_DIRTY], o->rate[ACT_DIRTY], act_flag[ACT_AGE], o->rate[ACT_AGE],
 		 act_flag[ACT_NX], o->rate[ACT_NX], act_flag[ACT_INVAL], o->rate[ACT_INVAL], range,
-		 o->remap_pct);
+		 o->remap_pct, tdpmmu_dirty_mode_name(o->dirty_mode));
 }

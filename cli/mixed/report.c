@@ -35,12 +35,16 @@ static void print_settings(const void *opts, FILE *f)
 		o->b.sw.payload ? "real host memory (--payload)" : "no payload");
 	fprintf(f,
 		"       memslot 0 (lower half) %s, memslot 1 (upper half) keeps huge pages%s\n"
+		"       dirty logging by %s (--dirty-mode)\n"
 		"       host, on the main thread: dirty log get+clear %s, aging %s,\n"
 		"       NX recovery (1/%d of the list) %s, invalidations of %s %s\n"
 		"       (%u%% remapping); every fault timed; then the check\n",
 		o->rate[ACT_DIRTY] ? "logs dirty pages" : "does not log",
-		o->rate[ACT_NX] ? " (NX on)" : " (NX off)", r[ACT_DIRTY], r[ACT_AGE],
-		MIXED_NX_RATIO, r[ACT_NX], range, r[ACT_INVAL], o->remap_pct);
+		o->rate[ACT_NX] ? " (NX on)" : " (NX off)",
+		o->dirty_mode == TDPMMU_DIRTY_DBIT ? "Dirty bits and PML logs (dbit)"
+						   : "write protection (wrprot)",
+		r[ACT_DIRTY], r[ACT_AGE], MIXED_NX_RATIO, r[ACT_NX], range, r[ACT_INVAL],
+		o->remap_pct);
 }
 
 static void json_config(const void *opts, FILE *f)
@@ -55,9 +59,10 @@ static void json_config(const void *opts, FILE *f)
 	fprintf(f,
 		",\n    \"dirty_rate\": %u, \"age_rate\": %u, \"nx_rate\": %u, "
 		"\"nx_ratio\": %d, \"inval_rate\": %u, \"range_bytes\": %" PRIu64
-		", \"remap_pct\": %u}",
+		", \"remap_pct\": %u, \"dirty_mode\": \"%s\"}",
 		o->rate[ACT_DIRTY], o->rate[ACT_AGE], o->rate[ACT_NX], MIXED_NX_RATIO,
-		o->rate[ACT_INVAL], o->range_bytes, o->remap_pct);
+		o->rate[ACT_INVAL], o->range_bytes, o->remap_pct,
+		tdpmmu_dirty_mode_name(o->dirty_mode));
 }
 
 static void json_extra(const void *opts, const struct sweep_run *run, FILE *f)

@@ -173,6 +173,7 @@ static uint64_t mixed_check(struct mixed_host *h, const struct bg_guest *g)
 		.log_bitmap = logging ? h->bitmap : NULL,
 		.log_base = 0,
 		.log_pages = h->log_pages,
+		.log_dbit = o->dirty_mode == TDPMMU_DIRTY_DBIT,
 	});
 }
 
@@ -216,6 +217,7 @@ void mixed_run(void *opts, bool lat_round, struct sweep_run *out)
 	tdpmmu_vm_config_init(&cfg);
 	cfg.nx_huge_pages = o->rate[ACT_NX] > 0;
 	cfg.nx_recovery_period_ms = 0; /* the main thread recovers, at --nx-rate */
+	cfg.dirty_mode = o->dirty_mode;
 	cfg.payload_bytes = bg_payload_bytes(&o->b, h.total, 2);
 	h.vm = bench_vm_create(&cfg, &o->b, false, 2);
 	if (o->rate[ACT_DIRTY])

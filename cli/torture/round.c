@@ -186,6 +186,7 @@ static void slots_start(struct round *r, uint64_t seed)
 		.ctx = r,
 		.violations = &r->violations,
 		.seed = seed * 0x2545f4914f6cdd1dull + 3,
+		.mmio_caching = !r->o->no_mmio_caching,
 	};
 
 	/* shared_gfn(x): x % 16 picks the block, bit 5 of x the page in it. */
@@ -195,7 +196,8 @@ static void slots_start(struct round *r, uint64_t seed)
 }
 
 static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s, enum tdpmmu_preempt p,
-				 enum tdpmmu_pages_mode pages)
+				 enum tdpmmu_pages_mode pages, enum tdpmmu_dirty_mode dirty,
+				 bool mmio_caching)
 {
 	struct tdpmmu_memslot thp = { 0, 0, THP_PAGES, TDPMMU_BACKING_THP, 0 };
 	struct tdpmmu_memslot anon = { 1, ANON_BASE, ANON_PAGES, TDPMMU_BACKING_ANON, 0 };
@@ -209,6 +211,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s, enum tdpmmu_preempt p,
 	cfg.strategy = s;
 	cfg.preempt = p;
 	cfg.pages = pages;
+	cfg.dirty_mode = dirty;
 	/* A small fan-out (tdpmmu_pt_bits()) needs the fifth level to cover the slots. */
 	cfg.levels = 4 * tdpmmu_pt_bits() >= 20 ? 4 : 5;
 	cfg.max_tables = 1 << 16;
@@ -217,6 +220,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_strategy s, enum tdpmmu_preempt p,
 	cfg.nx_recovery_period_ms = 10;
 	cfg.nx_recovery_ratio = 4;
 	cfg.host_fault_us = HOST_FAULT_US;
+	cfg.mmio_caching = mmio_caching;
 	e = tdpmmu_vm_create(&cfg, &vm);
 	if (!e)
 		e = tdpmmu_memslot_add(vm, &thp);
@@ -274,8 +278,13 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 					       ? (enum tdpmmu_pages_mode)o->pages
 				       : seed & 2 ? TDPMMU_PAGES_LIST
 						  : TDPMMU_PAGES_COUNT;
+	enum tdpmmu_dirty_mode dirty = o->dirty_mode != TORTURE_DIRTY_ROTATE
+					       ? (enum tdpmmu_dirty_mode)o->dirty_mode
+				       : seed & 4 ? TDPMMU_DIRTY_DBIT
+						  : TDPMMU_DIRTY_WRPROT;
 	uint64_t end, next_check;
 	int64_t c[TDPMMU_NR_COUNTERS];
+	struct torture_ring *ring = NULL;
 
 	if (!r)
 		fatal("out of memory");
@@ -287,9 +296,10 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	memset(r->g, 0, sizeof(*r->g) * r->n);
 	pthread_mutex_init(&r->m, NULL);
 	pthread_cond_init(&r->c, NULL);
-	r->vm = make_vm(s, preempt, pages);
+	r->vm = make_vm(s, preempt, pages, dirty, !o->no_mmio_caching);
 	res->preempt_rounds[preempt]++;
 	res->pages_rounds[pages]++;
+	res->dirty_rounds[dirty]++;
 	r->churn.discard_old = true;
 	r->chaos_rnd = seed | 1;
 	place_words(r, seed);
@@ -317,6 +327,9 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 		fatal("torture: cannot start the tracker");
 	slots_start(r, seed);
 	churn_start(r, seed * 31 + 7);
+	/* Some rounds also run a VM with dirty rings beside this one (ring.c). */
+	if (TORTURE_RING_ROUND(seed))
+		ring = torture_ring_start(s, preempt, pages, dirty, seed);
 
 	end = now_ns() + (uint64_t)(seconds * 1e9);
 	next_check = now_ns() + o->check_ms * 1000000ull;
@@ -350,6 +363,8 @@ void torture_round(const struct torture_opts *o, enum tdpmmu_strategy s, double 
 	lr_stop(r);
 	pthread_join(r->tracker, NULL);
 	torture_slots_stop(r->slots, res);
+	if (ring)
+		torture_ring_stop(ring, res);
 	res->track_changes += r->track_changes;
 	res->log_races += r->lr.races;
 	res->log_checked += r->lr.checked;

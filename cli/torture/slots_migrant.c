@@ -25,6 +25,19 @@ static void migrant_done(struct migrant *mg, const struct tdpmmu_access *a)
 	bool sure = now == mg->seq0 && !(now & 1);
 	struct mword *w = &mg->w[mg->pu][mg->pw];
 
+	/*
+	 * The MMIO oracle: an MMIO exit (no memslot there) is right only for an
+	 * access that raced a move; it reached no memory, so nothing to record.
+	 */
+	if (a->type & TDPMMU_ACCESS_MMIO) {
+		if (sure && !mg->mismatches++)
+			torture_violation("migrant: MMIO exit at gpa 0x%llx (page %llu of the "
+					  "moving slot) with no move meanwhile",
+					  (unsigned long long)a->gpa,
+					  (unsigned long long)mg->s->page[mg->pu]);
+		mg->skips += !sure;
+		return;
+	}
 	if (mg->pending == MA_WRITE) {
 		if (sure) {
 			w->last = mg->val;

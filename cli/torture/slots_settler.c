@@ -3,7 +3,8 @@
  * the mover which place M leaves, it adds a temporary slot T there as soon
  * as the move lets go of it, writes and reads T with a vCPU of its own,
  * checks T and M through the host once the move returned, deletes T and
- * checks that the range faults with -ENOENT.  The handshake with the mover
+ * checks that a read there is an MMIO exit (-ENOENT with --mmio-caching
+ * off), and that no access to T while it was there was one.  The handshake with the mover
  * is under the settler's mutex (st->m).
  */
 #include <errno.h>
@@ -23,6 +24,7 @@ struct script {
 	struct tdpmmu_access acc[2 * TEMP_TOUCH * TEMP_WORDS];
 	unsigned n, i;
 	bool pending;
+	unsigned mmio; /* accesses that came back as MMIO exits */
 };
 
 static bool script_next(void *ctx, struct tdpmmu_access *a)
@@ -31,6 +33,7 @@ static bool script_next(void *ctx, struct tdpmmu_access *a)
 
 	if (sc->pending) {
 		sc->acc[sc->i].value = a->value; /* the value read, or the one written */
+		sc->mmio += (a->type & TDPMMU_ACCESS_MMIO) != 0;
 		sc->i++;
 		sc->pending = false;
 	}
@@ -131,6 +134,9 @@ static void temp_slot(struct torture_slots *s, uint64_t gfn)
 	if (e)
 		SLOT_VIOLATION(s, "temporary slot: access to gpa 0x%llx returned %d",
 			       (unsigned long long)sc.acc[sc.i].gpa, e);
+	if (sc.mmio)
+		SLOT_VIOLATION(s, "temporary slot: %u accesses were MMIO exits while it was there",
+			       sc.mmio);
 	/* M's words are checked where the move put it: wait for it to return. */
 	while (atomic_load(&st->move) == MOVE_RUNNING)
 		nanosleep(&(struct timespec){ 0, SETTLE_GAP_NS }, NULL);
@@ -175,16 +181,23 @@ static void temp_slot(struct torture_slots *s, uint64_t gfn)
 		SLOT_VIOLATION(s, "memslot churn: deleting the temporary slot returned %d", e);
 		return;
 	}
-	/* Nothing maps the deleted range any more: a read faults and finds no slot. */
-	sc.n = 1;
+	/*
+	 * Nothing maps the deleted range any more: a read finds no slot, an MMIO
+	 * exit (twice: the second on the MMIO entry the first left), or -ENOENT
+	 * without MMIO caching.
+	 */
+	sc.n = s->env.mmio_caching ? 2 : 1;
 	sc.acc[0] = (struct tdpmmu_access){ .gpa = sc.acc[0].gpa, .type = TDPMMU_ACCESS_READ };
+	sc.acc[1] = sc.acc[0];
+	sc.mmio = 0;
 	e = run_script(s, &sc);
-	if (e != -ENOENT)
+	if (s->env.mmio_caching ? e || sc.mmio != 2 : e != -ENOENT)
 		SLOT_VIOLATION(s,
-			       "deleted slot: a read of gpa 0x%llx returned %d (value 0x%llx), "
-			       "not -ENOENT",
+			       "deleted slot: a read of gpa 0x%llx returned %d (value 0x%llx, "
+			       "%u MMIO exits), not %s",
 			       (unsigned long long)sc.acc[0].gpa, e,
-			       (unsigned long long)sc.acc[0].value);
+			       (unsigned long long)sc.acc[0].value, sc.mmio,
+			       s->env.mmio_caching ? "two MMIO exits" : "-ENOENT");
 }
 
 void *settler_thread(void *arg)

@@ -93,6 +93,25 @@ static void set_pages(void *ctx, const char *opt, const char *arg)
 		usage_error("%s: '%s' is not list, count or rotate", opt, arg);
 }
 
+static void set_dirty_mode(void *ctx, const char *opt, const char *arg)
+{
+	enum tdpmmu_dirty_mode m;
+
+	if (!strcmp(arg, "rotate"))
+		((struct torture_opts *)ctx)->dirty_mode = TORTURE_DIRTY_ROTATE;
+	else if (!tdpmmu_dirty_mode_parse(arg, &m))
+		((struct torture_opts *)ctx)->dirty_mode = (int)m;
+	else
+		usage_error("%s: '%s' is not wrprot, dbit or rotate", opt, arg);
+}
+
+static void set_mmio_caching(void *ctx, const char *opt, const char *arg)
+{
+	if (strcmp(arg, "on") && strcmp(arg, "off"))
+		usage_error("%s: '%s' is not on or off", opt, arg);
+	((struct torture_opts *)ctx)->no_mmio_caching = !strcmp(arg, "off");
+}
+
 static void set_no_quarantine(void *ctx, const char *opt, const char *arg)
 {
 	((struct torture_opts *)ctx)->no_quarantine = true;
@@ -115,6 +134,8 @@ static const struct cli_option torture_options[] = {
 	{ 0, "no-quarantine", false, set_no_quarantine },
 	{ 0, "preempt", true, set_preempt },
 	{ 0, "pages", true, set_pages },
+	{ 0, "dirty-mode", true, set_dirty_mode },
+	{ 0, "mmio-caching", true, set_mmio_caching },
 	{ 'h', "help", false, show_help },
 	{ 0 },
 };
@@ -206,6 +227,20 @@ static void print_result(enum tdpmmu_strategy s, double secs, const struct tortu
 	printf("  pages: rounds under count %llu, list %llu\n",
 	       (unsigned long long)r->pages_rounds[TDPMMU_PAGES_COUNT],
 	       (unsigned long long)r->pages_rounds[TDPMMU_PAGES_LIST]);
+	printf("  dirty log: rounds under wrprot %llu, dbit %llu; dirty_bits_cleared %lld, "
+	       "pml_entries_logged %lld, pml_flushes %lld, pml_full_exits %lld\n",
+	       (unsigned long long)r->dirty_rounds[TDPMMU_DIRTY_WRPROT],
+	       (unsigned long long)r->dirty_rounds[TDPMMU_DIRTY_DBIT],
+	       (long long)r->counters[TDPMMU_C_DBIT_CLEARED],
+	       (long long)r->counters[TDPMMU_C_PML_LOGGED],
+	       (long long)r->counters[TDPMMU_C_PML_FLUSHES],
+	       (long long)r->counters[TDPMMU_C_PML_FULL_EXITS]);
+	printf("  dirty ring: %llu rounds, %llu oracle passes, %llu pages checked, %llu entries "
+	       "harvested, %llu soft-full exits, %llu entries reset, %llu blocks zapped\n",
+	       (unsigned long long)r->ring_rounds, (unsigned long long)r->ring_passes,
+	       (unsigned long long)r->ring_checked, (unsigned long long)r->ring_harvested,
+	       (unsigned long long)r->ring_full_exits, (unsigned long long)r->ring_resets,
+	       (unsigned long long)r->ring_zaps);
 	printf("  violations: %llu\n", (unsigned long long)r->violations);
 }
 
@@ -243,7 +278,8 @@ int torture_main(int argc, char **argv)
 				  .inject = 64,
 				  .alloc_fail = 512,
 				  .preempt = TORTURE_PREEMPT_ROTATE,
-				  .pages = TORTURE_PAGES_ROTATE };
+				  .pages = TORTURE_PAGES_ROTATE,
+				  .dirty_mode = TORTURE_DIRTY_ROTATE };
 	uint64_t total = 0, delays, alloc_failures;
 
 	memset(o.strategies, 1, sizeof(o.strategies));
@@ -254,15 +290,17 @@ int torture_main(int argc, char **argv)
 	}
 	printf("tdpmmu %s torture: %.1f s per strategy, %u vCPUs, seed %llu, checks every %u ms, "
 	       "delays at 1 in %u race windows, 1 in %u table allocations failing, "
-	       "quarantine %s, preemption %s, pages %s\n",
+	       "quarantine %s, preemption %s, pages %s, dirty log %s\n",
 	       TDPMMU_VERSION, o.duration, o.vcpus, (unsigned long long)o.seed, o.check_ms,
 	       o.inject, o.alloc_fail, o.no_quarantine ? "off" : "on",
 	       o.preempt == TORTURE_PREEMPT_ROTATE
 		       ? "rotate (voluntary and full, round by round)"
 		       : tdpmmu_preempt_name((enum tdpmmu_preempt)o.preempt),
-	       o.pages == TORTURE_PAGES_ROTATE
-		       ? "rotate (count and list, round by round)"
-		       : tdpmmu_pages_name((enum tdpmmu_pages_mode)o.pages));
+	       o.pages == TORTURE_PAGES_ROTATE ? "rotate (count and list, round by round)"
+					       : tdpmmu_pages_name((enum tdpmmu_pages_mode)o.pages),
+	       o.dirty_mode == TORTURE_DIRTY_ROTATE
+		       ? "rotate (wrprot and dbit, round by round)"
+		       : tdpmmu_dirty_mode_name((enum tdpmmu_dirty_mode)o.dirty_mode));
 	tdpmmu_inject(o.inject, o.alloc_fail);
 	tdpmmu_quarantine(!o.no_quarantine);
 	fflush(stdout);

@@ -21,6 +21,8 @@
 #define TORTURE_PREEMPT_ROTATE (-1)
 /* --pages rotate (the default): each round count or list, by bit 1 of its seed. */
 #define TORTURE_PAGES_ROTATE (-1)
+/* --dirty-mode rotate (the default): each round wrprot or dbit, by bit 2 of its seed. */
+#define TORTURE_DIRTY_ROTATE (-1)
 
 struct torture_opts {
 	bool strategies[TDPMMU_NR_STRATEGIES];
@@ -33,6 +35,9 @@ struct torture_opts {
 	bool no_quarantine;  /* freed tables stay accessible (poisoned only) */
 	int preempt;         /* an enum tdpmmu_preempt, or TORTURE_PREEMPT_ROTATE */
 	int pages;           /* an enum tdpmmu_pages_mode, or TORTURE_PAGES_ROTATE */
+	/* an enum tdpmmu_dirty_mode, or TORTURE_DIRTY_ROTATE */
+	int dirty_mode;
+	bool no_mmio_caching; /* --mmio-caching off: no-slot accesses fail with -ENOENT */
 	bool verbose;
 };
 
@@ -60,7 +65,12 @@ struct torture_result {
 	int64_t counters[TDPMMU_NR_COUNTERS];
 	uint64_t preempt_rounds[TDPMMU_NR_PREEMPT];   /* rounds run under each model */
 	uint64_t pages_rounds[TDPMMU_NR_PAGES_MODES]; /* rounds run in each pages mode */
+	uint64_t dirty_rounds[TDPMMU_NR_DIRTY_MODES]; /* rounds run in each dirty-log mode */
 	struct tdpmmu_reclaim_stats reclaim;          /* of the last round */
+	/* dirty-ring rounds (ring.c): oracle passes, pages checked, entries harvested,
+	   blocks zapped, soft-full exits and entries reset (the ring VM's counters) */
+	uint64_t ring_rounds, ring_passes, ring_checked, ring_harvested, ring_zaps;
+	uint64_t ring_full_exits, ring_resets;
 };
 
 /* round.c (round.h lists its files): run one VM for @seconds, adding to @res. */
@@ -86,6 +96,7 @@ struct torture_slots_env {
 	void *ctx;
 	_Atomic uint64_t *violations;
 	uint64_t seed;
+	bool mmio_caching; /* the VM's: an access to an absent slot is an MMIO exit */
 };
 
 #define TORTURE_SLOTS_THREADS 2 /* threads that call env->checkpoint (of three) */
@@ -100,6 +111,19 @@ void torture_slots_check(struct torture_slots *s);
 void torture_slots_report_stuck(struct torture_slots *s);
 /* After the round's end was signalled: join, add the counts to @res, free. */
 void torture_slots_stop(struct torture_slots *s, struct torture_result *res);
+
+/*
+ * ring.c: in about half the rounds (the top bit of a hash of the seed, so
+ * that consecutive seeds mix), a second VM with dirty
+ * rings beside the round's: vCPUs write, a harvester runs the ring oracle
+ * (see ring.c).  Start it with the round's modes; stop adds to @res.
+ */
+#define TORTURE_RING_ROUND(seed) (0x9e3779b97f4a7c15ull * (seed) >> 63 == 1)
+struct torture_ring;
+struct torture_ring *torture_ring_start(enum tdpmmu_strategy s, enum tdpmmu_preempt p,
+					enum tdpmmu_pages_mode pages, enum tdpmmu_dirty_mode dirty,
+					uint64_t seed);
+void torture_ring_stop(struct torture_ring *t, struct torture_result *res);
 
 /* Report a violation (printed at once, counted by the caller's result). */
 __attribute__((format(printf, 1, 2))) void torture_violation(const char *fmt, ...);

@@ -17,6 +17,9 @@
  *   bit 63      set in the non-present value ("suppress #VE")
  * FROZEN is a non-present value that an updater holds while it owns the
  * entry; it is recognised by exact equality.
+ * An MMIO entry (tdpmmu_spte_mmio) is a non-present 4K entry for a gfn in
+ * no memslot: W|X without R and MMU-present, the memslot generation it was
+ * made with in bits 10:3 (generation bits 7:0) and 62:52 (bits 18:8).
  *
  * Everything here is a constant or a pure function of a value the caller
  * already has (no entry is read, no lock is taken): safe from any thread.
@@ -55,6 +58,10 @@ typedef uint64_t tdpmmu_spte_t;
 #define TDPMMU_SPTE_MMU_WRITABLE (1ull << 58)
 #define TDPMMU_SPTE_NONPRESENT (1ull << 63)
 #define TDPMMU_SPTE_FROZEN (TDPMMU_SPTE_NONPRESENT | 0x5a0ull)
+/* An MMIO entry: (s & TDPMMU_SPTE_MMIO_MASK) == TDPMMU_SPTE_MMIO_VALUE. */
+#define TDPMMU_SPTE_MMIO_VALUE (TDPMMU_SPTE_NONPRESENT | TDPMMU_SPTE_W | TDPMMU_SPTE_X)
+#define TDPMMU_SPTE_MMIO_MASK                                                                      \
+	(TDPMMU_SPTE_NONPRESENT | TDPMMU_SPTE_RWX | TDPMMU_SPTE_MMU_PRESENT | TDPMMU_SPTE_PFN_MASK)
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +77,12 @@ static inline bool tdpmmu_spte_present(tdpmmu_spte_t s)
 static inline bool tdpmmu_spte_frozen(tdpmmu_spte_t s)
 {
 	return s == TDPMMU_SPTE_FROZEN;
+}
+
+/* A cached "no memslot here" entry (MMIO); not present. */
+static inline bool tdpmmu_spte_mmio(tdpmmu_spte_t s)
+{
+	return (s & TDPMMU_SPTE_MMIO_MASK) == TDPMMU_SPTE_MMIO_VALUE;
 }
 
 /* PS: a leaf above 4K. */

@@ -65,7 +65,22 @@
 	X(WRITES_EMULATED, "writes_emulated")                                                      \
 	/* host faults (host_fault_us): delays paid, faults that waited for another's */           \
 	X(HOST_FAULTS, "host_faults")                                                              \
-	X(HOST_FAULT_WAITS, "host_fault_waits")
+	X(HOST_FAULT_WAITS, "host_fault_waits")                                                    \
+	/* MMIO entries: installed, exits on a current one, stale ones met, wraparound zaps */     \
+	X(MMIO_INSTALLED, "mmio_entries_installed")                                                \
+	X(MMIO_EXITS, "mmio_exits")                                                                \
+	X(MMIO_EXITS_FAST, "mmio_exits_fast")                                                      \
+	X(MMIO_STALE, "mmio_entries_stale")                                                        \
+	X(MMIO_GEN_WRAPS, "mmio_gen_wrap_zaps")                                                    \
+	/* D-bit (PML-style) dirty logging: D cleared to re-arm, log entries, full-log exits */    \
+	X(DBIT_CLEARED, "dirty_bits_cleared")                                                      \
+	X(PML_LOGGED, "pml_entries_logged")                                                        \
+	X(PML_FULL_EXITS, "pml_full_exits")                                                        \
+	X(PML_FLUSHES, "pml_flushes")                                                              \
+	/* dirty ring: entries pushed, soft-full exits, entries reset */                           \
+	X(RING_PUSHES, "ring_pushes")                                                              \
+	X(RING_SOFT_FULL_EXITS, "ring_soft_full_exits")                                            \
+	X(RING_RESETS, "ring_entries_reset")
 
 enum tdpmmu_counter {
 #define TDPMMU_COUNTER_ENUM(name, str) TDPMMU_C_##name,

@@ -209,6 +209,26 @@ const char *tdpmmu_pages_name(enum tdpmmu_pages_mode m);
 /* Parses a name above (the program's --pages); -EINVAL otherwise, @out untouched. */
 int tdpmmu_pages_parse(const char *s, enum tdpmmu_pages_mode *out);
 
+/*
+ * How dirty logging re-arms a page (KVM with and without PML).  WRPROT
+ * (the default, no PML): enable and each harvest take W away, so the
+ * next write faults and the fault marks the page.  DBIT (PML): 4K leaves
+ * keep W; enable and each harvest clear their Dirty bit instead, and the
+ * simulated CPU, setting D on a write, appends the gfn to the vCPU's
+ * 512-entry log, flushed into the bitmap at every exit from guest mode
+ * (a full log forces an exit; get and clear kick every vCPU out first).
+ * Huge leaves in a logging slot are write-protected in both modes.
+ */
+enum tdpmmu_dirty_mode {
+	TDPMMU_DIRTY_WRPROT = 0,
+	TDPMMU_DIRTY_DBIT,
+	TDPMMU_NR_DIRTY_MODES,
+};
+/* "wrprot", "dbit"; NULL if out of range. */
+const char *tdpmmu_dirty_mode_name(enum tdpmmu_dirty_mode m);
+/* Parses a name above (the program's --dirty-mode); -EINVAL otherwise, @out untouched. */
+int tdpmmu_dirty_mode_parse(const char *s, enum tdpmmu_dirty_mode *out);
+
 struct tdpmmu_vm_config {
 	unsigned levels;     /* 4 (48-bit guest physical) or 5 (57-bit) */
 	uint64_t max_tables; /* page-table arena size in tables (4 KiB each) */
@@ -263,6 +283,22 @@ struct tdpmmu_vm_config {
 	 * (quiescent under rcu-qsbr).  0, the default: unlimited.
 	 */
 	unsigned host_fault_handlers;
+	/* How dirty logging re-arms pages (above).  Default TDPMMU_DIRTY_WRPROT. */
+	enum tdpmmu_dirty_mode dirty_mode;
+	/*
+	 * MMIO caching (KVM's enable_mmio_caching, default true): a fault on a
+	 * gfn in no memslot installs an MMIO entry (tdpmmu/spte.h) tagged with
+	 * the memslot generation and returns TDPMMU_FAULT_MMIO; the next guest
+	 * access there is an MMIO exit without a fault while the generation
+	 * holds.  false: such a fault returns -ENOENT and maps nothing (and
+	 * tdpmmu_vcpu_run returns it).  @mmio_gen_bits: how many generation
+	 * bits an entry keeps (0, the default: 19, as upstream; else 1..19).
+	 * Every 2^bits memslot updates the masked generation wraps to 0, and
+	 * that update zaps every root (as tdpmmu_zap_all_fast) so that no old
+	 * entry can match a reused generation; tests shrink it to reach that.
+	 */
+	bool mmio_caching;
+	unsigned mmio_gen_bits;
 };
 
 /*
@@ -334,6 +370,19 @@ struct tdpmmu_memslot {
  */
 #define TDPMMU_MAX_MEMSLOTS 4096
 
+/*
+ * The memslot generation (KVM's memslots generation): every publication of
+ * the memslot array (an add; a delete or move publishes twice; dirty
+ * logging on and off) sets TDPMMU_MEMSLOT_GEN_UPDATE_IN_PROGRESS when the
+ * new array becomes visible and, after the grace period that follows,
+ * clears it and adds one.  MMIO entries keep its low mmio_gen_bits bits; an
+ * entry whose bits differ from the current generation's, or any entry
+ * while an update is in progress, is stale and sends the access through
+ * the fault path again.  Lockless, any thread.
+ */
+#define TDPMMU_MEMSLOT_GEN_UPDATE_IN_PROGRESS (1ull << 63)
+uint64_t tdpmmu_memslots_generation(const struct tdpmmu_vm *vm);
+
 /* Add a memslot (slots lock).  -EEXIST, -EINVAL, -ERANGE, -ENOSPC as above; -EAGAIN (no slot). */
 int tdpmmu_memslot_add(struct tdpmmu_vm *vm, const struct tdpmmu_memslot *slot);
 
@@ -401,8 +450,9 @@ void tdpmmu_flush_tlbs(struct tdpmmu_vm *vm);
  * accesses.  @next receives the previous access back (with the value
  * read, for a read) and fills in the next one; it returns false to stop.
  * Accesses are 8 bytes at an 8-byte aligned gpa (a guest-physical
- * address in bytes, not a gfn).  Returns 0, the fault's error, or -EAGAIN
- * when the thread has no per-thread slot and none is free.
+ * address in bytes, not a gfn).  Returns 0, the fault's error, -EAGAIN
+ * when the thread has no per-thread slot and none is free, or
+ * TDPMMU_EXIT_DIRTY_RING_FULL (section 7, the dirty ring).
  *
  * @next runs in guest mode, like guest code: it must not block, wait for
  * another thread, or call anything that takes the MMU lock or flushes TLBs
@@ -426,6 +476,26 @@ typedef bool (*tdpmmu_guest_fn)(void *ctx, struct tdpmmu_access *a);
 /* Record each fault's latency (costs two clock reads per fault). */
 #define TDPMMU_RUN_LATENCY (1u << 0)
 int tdpmmu_vcpu_run(struct tdpmmu_vcpu *vcpu, tdpmmu_guest_fn next, void *ctx, unsigned flags);
+
+/*
+ * MMIO exits.  An access to a gfn in no memslot (with the VM's
+ * mmio_caching on) leaves guest mode: on a current MMIO entry straight
+ * away (KVM's EPT misconfiguration with a matching generation: no fault,
+ * no memslot lookup, counted in mmio_exits_fast), otherwise through the
+ * fault path, which either maps the gfn (a slot is there now: the access
+ * is retried as memory) or installs a fresh MMIO entry.  The exit calls
+ * the vCPU's MMIO handler (the VMM's device model) outside guest mode, on
+ * the vCPU's thread, with no lock held: it may block, but must not call
+ * tdpmmu_vcpu_run; for a read its return value is the value read (0
+ * without a handler), for a write it is ignored.  Then the vCPU goes back
+ * to the guest and hands the access to @next with TDPMMU_ACCESS_MMIO added
+ * to a->type (a read's a->value holds what the handler returned); the flag
+ * is taken off again after @next returns.
+ */
+#define TDPMMU_ACCESS_MMIO (1u << 4)
+typedef uint64_t (*tdpmmu_mmio_fn)(void *ctx, const struct tdpmmu_access *a);
+/* Set (or with NULL clear) @vcpu's MMIO handler.  The vCPU's own thread, outside tdpmmu_vcpu_run. */
+int tdpmmu_vcpu_set_mmio_handler(struct tdpmmu_vcpu *vcpu, tdpmmu_mmio_fn fn, void *ctx);
 
 /* ==== 5. Faults and lookups ============================================== */
 
@@ -459,6 +529,13 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 		 struct tdpmmu_fault_result *res);
 /* tdpmmu_fault's answer to a write to a write-tracked gfn: mapped read-only, emulate the write. */
 #define TDPMMU_FAULT_EMULATE 1
+/*
+ * tdpmmu_fault's answer for a gfn in no memslot with the VM's mmio_caching
+ * on: an MMIO entry tagged with the memslot generation read before the
+ * lookup is installed (by CAS, under the read lock), nothing is mapped.
+ * With mmio_caching off: -ENOENT.
+ */
+#define TDPMMU_FAULT_MMIO 2
 
 /*
  * Pre-fault (KVM_PRE_FAULT_MEMORY, KVM's kvm_tdp_map_page): map the gpa
@@ -615,8 +692,11 @@ uint64_t tdpmmu_nx_listed(struct tdpmmu_vm *vm);
  *                                    each clear protects (and, with
  *                                    EAGER_SPLIT, first splits) the huge
  *                                    leaves over its pages, as KVM does
- * Returns the number of leaves write-protected (0 with INITIALLY_SET), or
- * an error: -ENOENT no such slot, -EBUSY already logging, -EINVAL bad
+ * In D-bit mode (tdpmmu_vm_config.dirty_mode) "protect" means: clear D
+ * on 4K leaves (they keep W), write-protect huge ones; get and clear
+ * first make every vCPU flush its PML log (kick and wait).
+ * Returns the number of leaves write-protected or re-armed (0 with
+ * INITIALLY_SET), or an error: -ENOENT no such slot, -EBUSY already logging, -EINVAL bad
  * flags, -EROFS read-only slot.  Every dirty-log call: -EAGAIN when no
  * thread slot is free (tdpmmu_thread_attach).
  */
@@ -651,6 +731,61 @@ int tdpmmu_dirty_log_clear(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t firs
  * tdpmmu_recover_huge_pages: MMU read lock).  -ENOENT, -EINVAL (not logging).
  */
 int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu_huge_recovery how);
+
+/*
+ * The dirty ring (KVM_CAP_DIRTY_LOG_RING).  With rings on, each vCPU has
+ * a ring of @nr_entries entries, and a page a vCPU dirties in a slot
+ * that logs (tdpmmu_dirty_log_enable, which still write-protects) is
+ * pushed into that vCPU's ring instead of the slot's bitmap.  A page
+ * dirtied with no vCPU goes to the bitmap (KVM's ring-with-bitmap), which
+ * tdpmmu_dirty_log_get and _clear still harvest.
+ *
+ * enable: before the first vCPU (tdpmmu_vcpu_create), once.  @nr_entries
+ * is a power of two above TDPMMU_DIRTY_RING_RSVD and at most 65536.
+ * -EINVAL bad size, -E2BIG too large, -EBUSY a vCPU exists or rings are
+ * on already.  vCPU-list mutex.
+ *
+ * harvest: user space reading @vcpu's ring (KVM: the mmap'd entries from
+ * its fetch index): copies up to @max DIRTY entries in push order to
+ * @out and marks each RESET.  Any thread, lockless against the vCPU
+ * (acquire on each entry's flags, release when it marks it); harvests of
+ * one vCPU are serialised by its ring's mutex.  Returns the entries
+ * copied; -EINVAL without a ring or bad arguments.
+ *
+ * reset (KVM_RESET_DIRTY_RINGS): slots lock; for each vCPU, frees its
+ * RESET entries in order, write-protecting their pages again (MMU write
+ * lock per run of entries within 64 pages of one slot), then flushes
+ * remote TLBs if any entry was freed.  Returns the entries freed;
+ * -EINVAL without rings, -EAGAIN no thread slot.  Must not run
+ * concurrently with tdpmmu_vcpu_destroy of the same VM.  Read a
+ * harvested page's contents after the reset that freed its entry: a
+ * write between harvest and reset is not pushed again.
+ *
+ * Soft full: once a vCPU's ring holds nr_entries - TDPMMU_DIRTY_RING_RSVD
+ * entries not yet reset, tdpmmu_vcpu_run returns
+ * TDPMMU_EXIT_DIRTY_RING_FULL before its next guest entry (at once if the
+ * ring is soft full when called), and tdpmmu_fault on that vCPU returns
+ * -ENOSPC without doing anything.  After a reset made room, call
+ * tdpmmu_vcpu_run again with the same @next and @ctx: it resumes the
+ * guest where it stopped, first performing the access it had not done
+ * (or, if that access was completed, asking @next for the following
+ * one), so no access is lost or repeated.  A call that finds the ring
+ * still soft full returns TDPMMU_EXIT_DIRTY_RING_FULL again.
+ */
+#define TDPMMU_DIRTY_RING_RSVD 576 /* 64 + a PML buffer of 512 */
+#define TDPMMU_DIRTY_GFN_F_DIRTY (1u << 0)
+#define TDPMMU_DIRTY_GFN_F_RESET (1u << 1)
+#define TDPMMU_EXIT_DIRTY_RING_FULL 1
+
+struct tdpmmu_dirty_gfn {
+	uint32_t flags;  /* TDPMMU_DIRTY_GFN_F_DIRTY as harvested */
+	uint32_t slot;   /* the memslot id the page was dirtied through */
+	uint64_t offset; /* page index within that slot (gfn - base_gfn) */
+};
+
+int tdpmmu_dirty_ring_enable(struct tdpmmu_vm *vm, uint32_t nr_entries);
+int tdpmmu_dirty_ring_harvest(struct tdpmmu_vcpu *vcpu, struct tdpmmu_dirty_gfn *out, int max);
+int tdpmmu_dirty_ring_reset(struct tdpmmu_vm *vm);
 
 /* ==== 8. Statistics ====================================================== */
 

@@ -89,6 +89,13 @@ int tdpmmu_hold_walk(struct tdpmmu_vm *vm, uint64_t ns);
 int tdpmmu_test_recover_range(struct tdpmmu_vm *vm, uint64_t start_gfn, uint64_t end_gfn,
 			      enum tdpmmu_huge_recovery how);
 
+/*
+ * D-bit dirty logging: shrink every vCPU's PML log to @n entries (1..512,
+ * default 512) so a test can fill it (a guest burst of TDPMMU_GUEST_BURST
+ * accesses never fills 512).  Call before any vCPU runs.  -EINVAL.
+ */
+int tdpmmu_test_pml_entries(struct tdpmmu_vm *vm, unsigned n);
+
 /* --- hooks at race windows (process-wide; NULL removes) --------------------- */
 
 /*

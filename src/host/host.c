@@ -116,6 +116,8 @@ int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes)
 	pthread_cond_init(&h->fault_cond, NULL);
 	h->max_gfn = max_gfn;
 	h->next_host_pfn = 1; /* frame 0 is never handed out */
+	atomic_init(&h->generation, 0);
+	h->mmio_gen_mask = TDP_MMIO_GEN_MASK; /* the VM may narrow it (mmio_gen_bits) */
 	return 0;
 }
 

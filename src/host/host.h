@@ -80,9 +80,35 @@ struct tdp_memslots {
 	struct tdp_memslot slots[]; /* sorted by base_gfn, non-overlapping */
 };
 
+/*
+ * The memslot generation (KVM's slots->generation): counts publications of
+ * the slot array.  Each publication sets TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS
+ * before the new array is visible and, after the grace period that follows
+ * it, clears the bit and adds one (KVM's kvm_swap_active_memslots).  So a
+ * reader that reads the generation G (bit clear) and then looks a gfn up
+ * sees an array at least as new as the one G names, and any update that
+ * completes after the read leaves a generation other than G.  MMIO
+ * entries carry it (masked to h->mmio_gen_mask): one whose generation is
+ * not the current one may predate a slot over its gfn and is not trusted.
+ */
+#define TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS (1ull << 63)
+
 struct tdp_host {
-	struct tdp_memslots *slots; /* RCU-protected */
-	pthread_mutex_t slots_lock; /* see the top of this file */
+	struct tdp_memslots *slots;  /* RCU-protected */
+	pthread_mutex_t slots_lock;  /* see the top of this file */
+	_Atomic uint64_t generation; /* above; written under slots_lock, read lockless */
+	/*
+	 * MMIO entries (the VM's config, fixed at creation): whether a fault on
+	 * a gfn in no memslot caches that as an MMIO entry, and the generation
+	 * bits an entry keeps.  @gen_updated (may be NULL) runs after every
+	 * publication's grace period with the new generation, before it is
+	 * stored, slots_lock held and no other lock: the VM zaps every root
+	 * there when the masked generation wraps to 0 (memslot.c).
+	 */
+	bool mmio_caching;
+	uint64_t mmio_gen_mask;
+	void (*gen_updated)(void *ctx, uint64_t gen);
+	void *gen_ctx;
 	uint64_t next_host_pfn;
 	uint64_t next_faulted_gen;
 	uint64_t pfn_limit; /* frames at or above this cannot be handed out */
@@ -159,6 +185,29 @@ struct tdp_host_frame {
 	bool dirty_logging; /* the slot logs dirty pages: mark before making writable */
 	bool invalid;       /* the slot is being deleted or moved: a fault must retry */
 };
+
+/*
+ * The memslot generation now (acquire: a lookup after this sees an array at
+ * least as new as the generation says).  Lockless, any thread.
+ */
+static inline uint64_t tdp_host_generation(const struct tdp_host *h)
+{
+	return atomic_load_explicit(&((struct tdp_host *)h)->generation, memory_order_seq_cst);
+}
+
+/*
+ * Whether an MMIO entry made with masked generation @spte_gen is current
+ * (KVM's check_mmio_spte): no update in progress and the same masked
+ * generation.  Read the entry first, then call this.
+ */
+static inline bool tdp_host_mmio_gen_current(const struct tdp_host *h, uint64_t spte_gen)
+{
+	uint64_t gen = tdp_host_generation(h);
+
+	if (gen & TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS)
+		return false;
+	return (gen & h->mmio_gen_mask) == spte_gen;
+}
 
 /* @payload_bytes: 0 for no real backing, else the host memory to reserve. */
 int tdp_host_init(struct tdp_host *h, uint64_t max_gfn, uint64_t payload_bytes);

@@ -88,15 +88,26 @@ static void slots_remove(struct tdp_memslots *s, int i)
 
 /*
  * Publish @new (slots_lock held), wait until no reader can still see the
- * old array, then free it.
+ * old array, then free it.  The generation (host.h) is marked in progress
+ * before the array is visible and moves on only after the grace period,
+ * so a fault that read the old generation and then found no slot in
+ * either array made an MMIO entry that the new generation declares stale.
  */
 static void publish(struct tdp_host *h, struct tdp_memslots *new)
 {
 	struct tdp_memslots *old = h->slots;
+	uint64_t gen = atomic_load_explicit(&h->generation, memory_order_relaxed);
 
+	TDP_ASSERT(!(gen & TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS));
+	atomic_store(&h->generation, gen | TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS);
 	tdp_tsan_release(new);
 	rcu_assign_pointer(h->slots, new);
 	tdp_synchronize_rcu(); /* no reader still sees the old array */
+	gen++;
+	/* Still in progress: a wraparound zap runs before the generation is reused. */
+	if (h->gen_updated)
+		h->gen_updated(h->gen_ctx, gen);
+	atomic_store(&h->generation, gen);
 	free(old);
 }
 

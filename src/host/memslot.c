@@ -142,3 +142,57 @@ int tdpmmu_host_remap(struct tdpmmu_vm *vm, uint64_t start, uint64_t end, unsign
 	tdp_host_unlock(&vm->host);
 	return r;
 }
+
+/*
+ * MMIO entries and the memslot generation (host.h).  KVM's
+ * kvm_mmu_invalidate_mmio_sptes: when an update brings the masked
+ * generation back to 0, entries made 2^bits updates ago would match the
+ * generation again, so every root is zapped (tdpmmu_zap_all_fast) before
+ * the generation is stored; the update is still in progress meanwhile, so
+ * no vCPU trusts any MMIO entry.  Called by the host's publication with
+ * slots_lock held and no other lock, as the fast zap wants.
+ */
+static void memslots_updated(void *ctx, uint64_t gen)
+{
+	struct tdpmmu_vm *vm = ctx;
+
+	if (gen & vm->host.mmio_gen_mask)
+		return;
+	/* The mutant mmio-no-wrap-zap keeps the old entries (docs/testing.md). */
+	if (TDP_MUTANT(MMIO_NO_WRAP_ZAP))
+		return;
+	tdp_count(&vm->mmu.counters, TDPMMU_C_MMIO_GEN_WRAPS);
+	tdpmmu_zap_all_fast(vm);
+}
+
+void tdp_vm_mmio_init(struct tdpmmu_vm *vm, bool caching, unsigned gen_bits)
+{
+	if (!gen_bits)
+		gen_bits = TDP_MMIO_GEN_BITS_MAX;
+	vm->host.mmio_caching = caching;
+	vm->host.mmio_gen_mask = (1ull << gen_bits) - 1;
+	vm->host.gen_updated = memslots_updated;
+	vm->host.gen_ctx = vm;
+}
+
+/*
+ * The audit (MMU write lock, quiescent): an MMIO entry is a 4K entry with
+ * a generation inside the VM's mask, made with caching on, and it is right
+ * only where no memslot maps its gfn, or where it is stale (a slot came
+ * after it: the next access re-faults).
+ */
+bool tdp_vm_mmio_entry_ok(struct tdpmmu_vm *vm, uint64_t gfn, int level, tdp_spte_t s)
+{
+	struct tdp_host_frame hf;
+	uint64_t gen = spte_mmio_gen(s);
+
+	if (level != TDP_LEVEL_4K || !vm->host.mmio_caching || (gen & ~vm->host.mmio_gen_mask))
+		return false;
+	return tdp_host_lookup(&vm->host, gfn, &hf) == -ENOENT ||
+	       !tdp_host_mmio_gen_current(&vm->host, gen);
+}
+
+uint64_t tdpmmu_memslots_generation(const struct tdpmmu_vm *vm)
+{
+	return vm ? tdp_host_generation(&vm->host) : 0;
+}

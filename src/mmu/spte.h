@@ -23,6 +23,17 @@
  * FROZEN is a non-present value that carries no frame and no RWX bit.  A
  * thread that holds an entry FROZEN owns it; every other thread must back
  * off.  It is recognised by exact equality only.
+ *
+ * MMIO entries (KVM's MMIO SPTEs, spte.c make_mmio_spte): a 4K entry for
+ * a gfn that no memslot mapped when it was made.  Not MMU-present and
+ * W|X without R, which EPT reports as a misconfiguration, not a
+ * violation: the walker exits to the MMIO path.  It carries the masked
+ * memslot generation of when it was made, split as upstream splits it:
+ *   bits 10:3   generation bits 7:0
+ *   bits 62:52  generation bits 18:8
+ * and no frame; bit 63 is set as in every non-present value.  Bits 57/58
+ * (host-/MMU-writable) are part of the generation here: they mean
+ * something only in a present leaf.
  */
 #ifndef TDP_MMU_SPTE_H
 #define TDP_MMU_SPTE_H
@@ -70,6 +81,19 @@ enum tdp_level {
 
 #define TDP_PFN_MAX (SPTE_PFN_MASK >> SPTE_PFN_SHIFT) /* largest frame */
 
+/* MMIO entries (above): the marker, and the generation's two fields. */
+#define SPTE_MMIO_VALUE (SPTE_NONPRESENT | SPTE_W | SPTE_X)
+#define SPTE_MMIO_MASK (SPTE_NONPRESENT | SPTE_RWX | SPTE_MMU_PRESENT | SPTE_PFN_MASK)
+#define SPTE_MMIO_GEN_LOW_SHIFT 3
+#define SPTE_MMIO_GEN_LOW_BITS 8
+#define SPTE_MMIO_GEN_HIGH_SHIFT 52
+#define SPTE_MMIO_GEN_HIGH_BITS 11
+#define TDP_MMIO_GEN_BITS_MAX (SPTE_MMIO_GEN_LOW_BITS + SPTE_MMIO_GEN_HIGH_BITS) /* 19 */
+#define TDP_MMIO_GEN_MASK ((1ull << TDP_MMIO_GEN_BITS_MAX) - 1)
+#define SPTE_MMIO_GEN_LOW_MASK (((1ull << SPTE_MMIO_GEN_LOW_BITS) - 1) << SPTE_MMIO_GEN_LOW_SHIFT)
+#define SPTE_MMIO_GEN_HIGH_MASK                                                                    \
+	(((1ull << SPTE_MMIO_GEN_HIGH_BITS) - 1) << SPTE_MMIO_GEN_HIGH_SHIFT)
+
 /*
  * The layout's consistency, checked at compile time: only the library and
  * its white-box tests include this header, and they are built as C11.
@@ -85,6 +109,19 @@ static_assert(!((SPTE_HOST_WRITABLE | SPTE_MMU_WRITABLE | SPTE_MMU_PRESENT) &
 		(SPTE_PFN_MASK | SPTE_RWX | SPTE_ACCESSED | SPTE_DIRTY | SPTE_LARGE)),
 	      "software bits overlap hardware fields");
 static_assert(SPTE_PFN_MASK == 0x000ffffffffff000ull, "frame is bits 51:12");
+static_assert(!(SPTE_MMIO_VALUE & SPTE_MMU_PRESENT) && !(SPTE_MMIO_VALUE & SPTE_R),
+	      "an MMIO entry must not be present, to the MMU or to hardware");
+static_assert((SPTE_MMIO_VALUE & SPTE_MMIO_MASK) == SPTE_MMIO_VALUE, "MMIO marker in its mask");
+static_assert((SPTE_FROZEN & SPTE_MMIO_MASK) != SPTE_MMIO_VALUE, "FROZEN is not MMIO");
+static_assert((SPTE_NONPRESENT & SPTE_MMIO_MASK) != SPTE_MMIO_VALUE, "empty is not MMIO");
+static_assert(!((SPTE_MMIO_GEN_LOW_MASK | SPTE_MMIO_GEN_HIGH_MASK) & SPTE_MMIO_MASK),
+	      "the generation overlaps the MMIO marker, present bit or frame");
+static_assert(!(SPTE_MMIO_GEN_LOW_MASK & SPTE_MMIO_GEN_HIGH_MASK), "generation fields overlap");
+static_assert(SPTE_MMIO_GEN_HIGH_SHIFT + SPTE_MMIO_GEN_HIGH_BITS == 63,
+	      "the high generation field ends below bit 63");
+static_assert(SPTE_MMIO_GEN_LOW_SHIFT + SPTE_MMIO_GEN_LOW_BITS == 11,
+	      "the low generation field ends below the MMU-present bit");
+static_assert(TDP_MMIO_GEN_BITS_MAX == 19, "19 generation bits, as upstream");
 /* The public view (tdpmmu/spte.h) names the same bits. */
 static_assert(TDPMMU_SPTE_R == SPTE_R && TDPMMU_SPTE_W == SPTE_W && TDPMMU_SPTE_X == SPTE_X &&
 		      TDPMMU_SPTE_RWX == SPTE_RWX && TDPMMU_SPTE_LARGE == SPTE_LARGE,
@@ -103,6 +140,8 @@ static_assert(TDPMMU_LEVEL_4K == TDP_LEVEL_4K && TDPMMU_LEVEL_2M == TDP_LEVEL_2M
 		      TDPMMU_LEVEL_1G == TDP_LEVEL_1G && TDPMMU_PAGE_SHIFT == TDP_PAGE_SHIFT,
 	      "public levels");
 static_assert(sizeof(tdpmmu_spte_t) == sizeof(tdp_spte_t), "public entry type");
+static_assert(TDPMMU_SPTE_MMIO_VALUE == SPTE_MMIO_VALUE && TDPMMU_SPTE_MMIO_MASK == SPTE_MMIO_MASK,
+	      "public MMIO marker");
 
 #ifdef __cplusplus
 extern "C" {
@@ -133,6 +172,31 @@ static inline bool spte_is_frozen(tdp_spte_t s)
 static inline bool spte_is_present(tdp_spte_t s)
 {
 	return (s & SPTE_MMU_PRESENT) != 0;
+}
+
+/* An MMIO entry (not present; see the top of this file). */
+static inline bool spte_is_mmio(tdp_spte_t s)
+{
+	return (s & SPTE_MMIO_MASK) == SPTE_MMIO_VALUE;
+}
+
+/* The MMIO entry for memslot generation @gen (only its low 19 bits are kept). */
+static inline tdp_spte_t spte_make_mmio(uint64_t gen)
+{
+	uint64_t low = gen & ((1ull << SPTE_MMIO_GEN_LOW_BITS) - 1);
+	uint64_t high = (gen >> SPTE_MMIO_GEN_LOW_BITS) & ((1ull << SPTE_MMIO_GEN_HIGH_BITS) - 1);
+
+	return SPTE_MMIO_VALUE | (low << SPTE_MMIO_GEN_LOW_SHIFT) |
+	       (high << SPTE_MMIO_GEN_HIGH_SHIFT);
+}
+
+/* The generation an MMIO entry was made with (19 bits). */
+static inline uint64_t spte_mmio_gen(tdp_spte_t s)
+{
+	uint64_t low = (s & SPTE_MMIO_GEN_LOW_MASK) >> SPTE_MMIO_GEN_LOW_SHIFT;
+	uint64_t high = (s & SPTE_MMIO_GEN_HIGH_MASK) >> SPTE_MMIO_GEN_HIGH_SHIFT;
+
+	return low | (high << SPTE_MMIO_GEN_LOW_BITS);
 }
 
 static inline bool spte_is_large(tdp_spte_t s)

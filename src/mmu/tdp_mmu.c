@@ -330,6 +330,11 @@ static void audit_table(struct audit_ctx *a, struct tdp_page *p)
 			a->t->frozen++;
 			audit_report(a, "FROZEN entry in a live table at a quiescent point", gfn,
 				     p->level, s);
+		} else if (spte_is_mmio(s)) {
+			/* Not a leaf: the VM's check says where one may stand. */
+			if (!a->check || !a->check(a->check_ctx, gfn, p->level, s))
+				audit_report(a, "MMIO entry where a memslot maps the gfn", gfn,
+					     p->level, s);
 		} else if (!spte_is_present(s)) {
 			if (s != SPTE_NONPRESENT)
 				audit_report(a, "unexpected non-present value", gfn, p->level, s);

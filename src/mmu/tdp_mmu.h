@@ -152,6 +152,7 @@ struct tdp_fault {
 	int req_level;        /* largest level the host allows, before NX */
 	int mapped_level;     /* out: level of the leaf that now maps gfn */
 	tdp_spte_t mapped;    /* out: the leaf that now maps gfn */
+	tdp_spte_t mmio;      /* not 0: install this MMIO entry at 4K instead (no memslot) */
 };
 
 /* Does leaf @s allow @access (one TDPMMU_ACCESS_* kind, or several)? */

@@ -16,7 +16,12 @@
  *   @mode disconnect tables (wrlock in TDP_SHARED), the fault backs off
  *   instead (TDP_MAP_NEED_WRITE) and comes back in tdp_mmu_unlink_mode();
  * - FROZEN anywhere on the path, or a lost CAS, ends the attempt with
- *   TDP_MAP_RETRY and the vCPU faults again.
+ *   TDP_MAP_RETRY and the vCPU faults again;
+ * - a fault on a gfn in no memslot (f->mmio set) links tables down to 4K
+ *   as any fault does and installs the MMIO entry there by CAS (KVM's
+ *   tdp_mmu_map_handle_target_level with a no-slot pfn).  A present leaf
+ *   on the way means a slot came after the fault's lookup: it stays, and
+ *   the fault is spurious (the access is retried and finds it).
  */
 #include "base/inject.h"
 #include "base/mutant.h"
@@ -155,6 +160,27 @@ static enum tdp_map_result map_target_level(struct tdp_mmu *mmu, struct tdp_iter
 }
 
 /*
+ * The MMIO entry at 4K.  Replacing an older MMIO entry renews its
+ * generation; replacing an empty one makes it.  Either way nothing was
+ * mapped, so no flush.
+ */
+static enum tdp_map_result map_mmio(struct tdp_mmu *mmu, struct tdp_iter *it, struct tdp_fault *f,
+				    enum tdp_lock_mode mode)
+{
+	tdp_spte_t old = it->old_spte;
+
+	f->mapped_level = it->level;
+	f->mapped = old;
+	if (spte_is_present(old) || old == f->mmio)
+		return TDP_MAP_SPURIOUS;
+	if (tdp_set_spte_mode(mmu, it, f->mmio, mode))
+		return TDP_MAP_RETRY;
+	f->mapped = f->mmio;
+	tdp_count(&mmu->counters, TDPMMU_C_MMIO_INSTALLED);
+	return TDP_MAP_FIXED;
+}
+
+/*
  * NX: an entry at the goal level points at a table that exists because an
  * execute fault could not map huge here.  Mapping huge over it would only
  * be undone by the next execute fault: go one level down instead.
@@ -188,8 +214,16 @@ enum tdp_map_result tdp_mmu_map(struct tdp_mmu *mmu, struct tdp_page_cache *c, s
 		}
 		if (mmu->nx_huge_pages)
 			nx_adjust_goal(mmu, &it, f);
+		if (f->mmio && spte_is_leaf(it.old_spte, it.level)) {
+			/* Mapped since the lookup found no slot: leave it. */
+			f->mapped_level = it.level;
+			f->mapped = it.old_spte;
+			ret = TDP_MAP_SPURIOUS;
+			goto out;
+		}
 		if (it.level == f->goal_level) {
-			ret = map_target_level(mmu, &it, f, mode);
+			ret = f->mmio ? map_mmio(mmu, &it, f, mode)
+				      : map_target_level(mmu, &it, f, mode);
 			goto out;
 		}
 		if (spte_is_present(it.old_spte) && !spte_is_large(it.old_spte))

@@ -138,7 +138,9 @@ static void handle_changed_spte(struct tdp_mmu *mmu, uint64_t gfn, tdp_spte_t ol
 		tdp_bug("leaf 0x%016llx at level %d gfn 0x%llx breaks W => MMU-writable => "
 			"host-writable",
 			(unsigned long long)new, level, (unsigned long long)gfn);
-	if (unlikely(!was_present && !is_present && !spte_is_frozen(new)))
+	/* An MMIO entry is made, renewed or dropped: nothing to account. */
+	if (unlikely(!was_present && !is_present && !spte_is_frozen(new) && !spte_is_mmio(new) &&
+		     !spte_is_mmio(old)))
 		tdp_bug("non-present to non-present change 0x%016llx -> 0x%016llx at level %d "
 			"gfn 0x%llx",
 			(unsigned long long)old, (unsigned long long)new, level,

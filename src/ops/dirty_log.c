@@ -42,6 +42,47 @@
  *   a bit was harvested, as KVM does, not only when a leaf changed here.
  * - disable publishes "not logging", bumps the notifier, and lets huge
  *   pages come back (huge_recovery.c) if asked.
+ *
+ * D-bit mode (TDPMMU_DIRTY_DBIT, KVM with PML).  The contract becomes:
+ * while a slot logs, a writable 4K leaf in it has D clear, or its page is
+ * marked, or its gfn sits in the PML log of the vCPU that set D (vcpu/
+ * pml.h), or a harvester that took the page's bit is about to clear D.
+ * enable counts the slot in vm->pml_slots and kicks every vCPU (so every
+ * later D update is logged), then, under the READ lock, clears D on 4K
+ * leaves by CAS from the snapshot (retried from the fresh value, FROZEN
+ * skipped) and write-protects leaves of 2M and up as above; it flushes.
+ * get and clear first kick every vCPU and wait (each exit flushes its
+ * log into the bitmap), take the bits, then under the WRITE lock clear D
+ * on the taken 4K pages with an atomic fetch-and, and flush after the
+ * unlock whenever a bit was taken.  Faults still mark before they make a
+ * leaf writable (vcpu_fault.c), and a read still maps without W.
+ *
+ * The race the mode adds: the simulated CPU sets D with a CAS from the
+ * value its walk read (or from its TLB's copy, through the cached
+ * pointer), while the MMU clears D.  Both are read-modify-writes of the
+ * one 64-bit word, so they are totally ordered:
+ * - the CPU's CAS first: it logged the gfn (the gate was up: enable's kick
+ *   came before its pass), so the page is marked at the vCPU's next exit,
+ *   which get's kick forces before the bits are taken, whatever the clear
+ *   does to D afterwards (a page reported one harvest late at worst,
+ *   never lost);
+ * - the MMU's first: the CPU's CAS fails (its expected value has D clear
+ *   but differs), or succeeds on the now clean word and logs; enable's
+ *   CAS, failing against a CPU's, retries from the word that has D set
+ *   and clears it again; the write lock's AND cannot fail and keeps the
+ *   A (and W) the CPU set.
+ * What the word cannot tell is a TLB entry that caches D: a vCPU holding
+ * one writes without touching the leaf, unlogged.  So D cleared means a
+ * flush before the call returns, always (enable, get, clear); after it a
+ * write walks again, finds D clear and logs.  tests/concurrency/
+ * test_dirty_log.c proves both orders happened (D cleared while vCPUs
+ * wrote, dirty_bits_cleared with pml_entries_logged) under the oracle;
+ * the broken build dbit-no-flush (no flush after a harvest cleared D)
+ * loses a page in its part 1.  The kick before the harvest is not what
+ * keeps pages (a gfn still in a log is marked at that vCPU's next exit
+ * and reported one harvest later, as with KVM, whose kick does not wait);
+ * waiting for it makes get report every D set before the call.
+ *
  * Each public call holds the host's slots_lock from start to end (KVM's
  * dirty-log ioctls hold slots_lock): no memslot change comes between the
  * slot it reads and the range it protects.  Every walk sits inside reclaim_walk_begin/end; internal passes assert
@@ -55,6 +96,27 @@
 #include "ops/huge_recovery.h"
 #include "mmu/tdp_root.h"
 #include "vm/vm_internal.h"
+
+static const char *const dirty_mode_names[TDPMMU_NR_DIRTY_MODES] = {
+	[TDPMMU_DIRTY_WRPROT] = "wrprot",
+	[TDPMMU_DIRTY_DBIT] = "dbit",
+};
+
+const char *tdpmmu_dirty_mode_name(enum tdpmmu_dirty_mode m)
+{
+	return (unsigned)m < TDPMMU_NR_DIRTY_MODES ? dirty_mode_names[m] : NULL;
+}
+
+int tdpmmu_dirty_mode_parse(const char *s, enum tdpmmu_dirty_mode *out)
+{
+	for (int i = 0; s && i < TDPMMU_NR_DIRTY_MODES; i++) {
+		if (!strcmp(s, dirty_mode_names[i])) {
+			*out = (enum tdpmmu_dirty_mode)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
 
 #define LOG_FLAGS_KNOWN                                                                            \
 	(TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT |                          \
@@ -180,9 +242,20 @@ static tdp_spte_t wrprot_bits(int level)
  * of the call, before it returns.
  */
 struct wrprot_pass {
-	int64_t leaves;        /* leaves protected */
+	int64_t leaves;        /* leaves protected or re-armed (D cleared) */
 	bool unflushed_mmu_wr; /* MMU-writable taken away since the last flush */
+	bool dbit;             /* D-bit mode: 4K leaves lose D, not W (rearm_bits) */
 };
+
+/*
+ * What re-arming a leaf for logging clears: in D-bit mode a 4K leaf keeps
+ * W and loses D (the CPU logs the next write when it sets D again);
+ * otherwise, and for every huge leaf, write protection (wrprot_bits).
+ */
+static tdp_spte_t rearm_bits(int level, bool dbit)
+{
+	return dbit && level == TDP_LEVEL_4K ? SPTE_DIRTY : wrprot_bits(level);
+}
 
 /* The mutant yield-no-flush yields and unlocks with MMU-writable gone, unflushed. */
 #define FLUSH_MMU_WR_IN_LOCK (!TDP_MUTANT(YIELD_NO_FLUSH))
@@ -190,7 +263,15 @@ struct wrprot_pass {
 static void wrprot_pass_count(struct tdp_mmu *mmu, struct wrprot_pass *p, tdp_spte_t old,
 			      tdp_spte_t cleared)
 {
-	tdp_count(&mmu->counters, TDPMMU_C_LEAVES_WRPROT);
+	tdp_count(&mmu->counters,
+		  cleared == SPTE_DIRTY ? TDPMMU_C_DBIT_CLEARED : TDPMMU_C_LEAVES_WRPROT);
+	/*
+	 * The leaf's Dirty was the host's only record that the frame was
+	 * written (it reaches the host when a dirty leaf goes, tdp_dirty_fn):
+	 * hand it over now, as KVM's kvm_set_pfn_dirty here did up to 6.10.
+	 */
+	if ((old & cleared & SPTE_DIRTY) && mmu->dirty)
+		mmu->dirty(mmu->dirty_ctx, spte_pfn(old), 1);
 	p->leaves++;
 	if (old & cleared & SPTE_MMU_WRITABLE)
 		p->unflushed_mmu_wr = true;
@@ -206,8 +287,9 @@ static void wrprot_pass_flush_locked(struct tdp_mmu *mmu, struct wrprot_pass *p)
 }
 
 /*
- * Write-protect every present leaf of @root in [start, end) at @min_level
- * or above (wrprot_bits), read lock held.
+ * Re-arm every present leaf of @root in [start, end) at @min_level or
+ * above (rearm_bits: write protection, or D cleared on 4K leaves in D-bit
+ * mode), read lock held, by CAS beside faults and CPUs setting A/D.
  */
 static void wrprot_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t start, uint64_t end,
 			int min_level, struct wrprot_pass *p)
@@ -224,11 +306,16 @@ static void wrprot_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t sta
 			p->unflushed_mmu_wr &= !flush;
 			continue;
 		}
-		/* A failed CAS hands back the fresh value: go again from it. */
-		while (spte_is_leaf(old, it.level) && (old & wrprot_bits(it.level))) {
-			if (atomic_compare_exchange_weak(it.sptep, &old,
-							 old & ~wrprot_bits(it.level))) {
-				wrprot_pass_count(mmu, p, old, wrprot_bits(it.level));
+		/*
+		 * A failed CAS hands back the fresh value: go again from it (a CPU
+		 * may just have set D or A, a fast fault W).  FROZEN is no leaf:
+		 * its owner is zapping it.
+		 */
+		while (spte_is_leaf(old, it.level) && (old & rearm_bits(it.level, p->dbit))) {
+			tdp_spte_t bits = rearm_bits(it.level, p->dbit);
+
+			if (atomic_compare_exchange_weak(it.sptep, &old, old & ~bits)) {
+				wrprot_pass_count(mmu, p, old, bits);
 				break;
 			}
 		}
@@ -237,9 +324,10 @@ static void wrprot_root(struct tdp_mmu *mmu, struct tdp_page *root, uint64_t sta
 }
 
 /* Enable's pass, under the read lock; a flush follows it before enable returns. */
-static int64_t wrprot_slot(struct tdp_mmu *mmu, uint64_t start, uint64_t end, int min_level)
+static int64_t wrprot_slot(struct tdp_mmu *mmu, uint64_t start, uint64_t end, int min_level,
+			   bool dbit)
 {
-	struct wrprot_pass p = { 0 };
+	struct wrprot_pass p = { .dbit = dbit };
 	struct tdp_page *root;
 
 	tdp_mmu_lock(mmu, TDP_SHARED);
@@ -257,8 +345,9 @@ static int64_t wrprot_slot(struct tdp_mmu *mmu, uint64_t start, uint64_t end, in
 }
 
 /*
- * Clear W on the 4K leaves of @root that map gfn + i for each bit i of
- * @mask, write lock held.  A huge leaf that maps one of those pages loses
+ * Re-arm the 4K leaves of @root that map gfn + i for each bit i of @mask
+ * (clear W, or D in D-bit mode: KVM's kvm_tdp_mmu_clear_dirty_pt_masked),
+ * write lock held.  A huge leaf that maps one of those pages loses
  * W and MMU-writable (wrprot_bits): with INITIALLY_SET it was left
  * writable at enable and this is the first clear of its range; without,
  * an enable of this slot is still running its own pass (a harvest that
@@ -273,7 +362,7 @@ static void wrprot_masked_root(struct tdp_mmu *mmu, struct tdp_page *root, uint6
 	reclaim_walk_begin(&mmu->reclaim);
 	for_each_tdp_pte(it, &mmu->arena, root, gfn + (uint64_t)__builtin_ctzll(mask), gfn + 64) {
 		uint64_t covered, lo, hi;
-		tdp_spte_t old;
+		tdp_spte_t old, bits;
 
 		if (!spte_is_leaf(it.old_spte, it.level))
 			continue;
@@ -286,17 +375,21 @@ static void wrprot_masked_root(struct tdp_mmu *mmu, struct tdp_page *root, uint6
 		if (!(mask & covered))
 			continue;
 		mask &= ~covered;
-		if (it.old_spte & wrprot_bits(it.level)) {
-			/* Keep A/D that hardware or the fast path set since our read. */
-			old = atomic_fetch_and(it.sptep, ~wrprot_bits(it.level));
+		bits = rearm_bits(it.level, p->dbit);
+		if (it.old_spte & bits) {
+			/*
+			 * Keep A/D that hardware or the fast path set since our read
+			 * (and, in D-bit mode, W): one atomic AND, never a store.
+			 */
+			old = atomic_fetch_and(it.sptep, ~bits);
 			if (unlikely(!spte_is_leaf(old, it.level) ||
 				     spte_pfn(old) != spte_pfn(it.old_spte)))
 				tdp_bug("dirty log: leaf at gfn 0x%llx level %d became 0x%016llx "
 					"(frame 0x%llx) under the write lock",
 					(unsigned long long)it.gfn, it.level,
 					(unsigned long long)old, (unsigned long long)spte_pfn(old));
-			if (old & wrprot_bits(it.level))
-				wrprot_pass_count(mmu, p, old, wrprot_bits(it.level));
+			if (old & bits)
+				wrprot_pass_count(mmu, p, old, bits);
 		}
 		if (!mask)
 			break;
@@ -330,12 +423,16 @@ static void harvest_flush(struct tdp_mmu *mmu, const struct wrprot_pass *p, bool
 {
 	if (TDP_MUTANT(FLUSH_ONLY_CHANGED)) /* the mutant trusts the walk */
 		harvested = p->leaves > 0;
+	/* The mutant dbit-no-flush leaves stale Dirty in the TLBs (docs/testing.md). */
+	if (TDP_MUTANT(DBIT_NO_FLUSH) && p->dbit)
+		harvested = false;
 	if (harvested)
 		tdp_flush_remote_tlbs(mmu, 0, 0);
 }
 
 static int dirty_log_enable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, unsigned flags)
 {
+	bool dbit = vm->dirty_mode == TDPMMU_DIRTY_DBIT;
 	struct tdp_mmu *mmu;
 	struct tdpmmu_memslot d;
 	int64_t n;
@@ -351,8 +448,18 @@ static int dirty_log_enable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, unsig
 	r = tdp_host_set_logging(&vm->host, slot_id, true, flags);
 	if (r)
 		return r;
+	/* D-bit mode: vCPUs log from their next D update (vcpu/pml.c). */
+	if (dbit)
+		atomic_fetch_add(&vm->pml_slots, 1);
 	/* Faults that looked up the slot before this point start over. */
 	tdp_notifier_bump(&vm->notifier, mmu);
+	/*
+	 * Every vCPU leaves guest mode once, so each D it sets from now on is
+	 * logged, and each it set before is cleared by the pass below
+	 * (KVM_REQ_UPDATE_CPU_DIRTY_LOGGING, but waited for; see the top).
+	 */
+	if (dbit)
+		tdp_pml_sync_all(vm);
 
 	/*
 	 * Initially-all-set: every page is reported already, so nothing is
@@ -369,7 +476,8 @@ static int dirty_log_enable_locked(struct tdpmmu_vm *vm, uint32_t slot_id, unsig
 		tdp_mmu_unlock(mmu, TDP_SHARED);
 		stash_free(mmu, &st);
 	}
-	n = wrprot_slot(mmu, d.base_gfn, d.base_gfn + d.npages, TDP_LEVEL_4K);
+	/* D-bit mode: D off the 4K leaves, W off the huge ones, in one walk. */
+	n = wrprot_slot(mmu, d.base_gfn, d.base_gfn + d.npages, TDP_LEVEL_4K, dbit);
 	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
@@ -384,7 +492,7 @@ static int popcount_words(const uint64_t *w, uint64_t n)
 
 static int dirty_log_get_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t *bitmap)
 {
-	struct wrprot_pass p = { 0 };
+	struct wrprot_pass p = { .dbit = vm->dirty_mode == TDPMMU_DIRTY_DBIT };
 	struct tdpmmu_memslot d;
 	unsigned log_flags;
 	uint64_t nwords;
@@ -400,6 +508,9 @@ static int dirty_log_get_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t
 		return -EINVAL;
 	nwords = (d.npages + 63) / 64;
 	manual = log_flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT;
+	/* Every D set so far reaches the bitmap first (kvm_arch_sync_dirty_log). */
+	if (p.dbit)
+		tdp_pml_sync_all(vm);
 	/* -EINVAL if logging went off (or the slot changed size) in between. */
 	r = tdp_host_dirty_words(&vm->host, slot_id, 0, nwords, !manual, bitmap);
 	if (r)
@@ -419,7 +530,7 @@ static int dirty_log_get_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t
 static int dirty_log_clear_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
 				  uint64_t mask)
 {
-	struct wrprot_pass p = { 0 };
+	struct wrprot_pass p = { .dbit = vm->dirty_mode == TDPMMU_DIRTY_DBIT };
 	struct split_stash st = { .nr = 0 };
 	struct tdpmmu_memslot d;
 	unsigned log_flags;
@@ -433,6 +544,9 @@ static int dirty_log_clear_locked(struct tdpmmu_vm *vm, uint32_t slot_id, uint64
 		return r;
 	if (!(log_flags & TDP_SLOT_LOGGING) || !(log_flags & TDPMMU_DIRTY_LOG_MANUAL_PROTECT))
 		return -EINVAL;
+	/* As get: the logs first (KVM's clear syncs too). */
+	if (p.dbit)
+		tdp_pml_sync_all(vm);
 	/* Range checks (first_page < npages, no bit past the end) are in here too. */
 	r = tdp_host_dirty_clear_mask(&vm->host, slot_id, first_page, mask, &was_set);
 	if (r)
@@ -477,6 +591,9 @@ static int dirty_log_disable_locked(struct tdpmmu_vm *vm, uint32_t slot_id,
 	r = tdp_host_set_logging(&vm->host, slot_id, false, 0);
 	if (r)
 		return r == -EBUSY ? -EINVAL : r; /* someone else turned it off first */
+	/* A log entry still buffered for the slot marks nothing now (no bitmap). */
+	if (vm->dirty_mode == TDPMMU_DIRTY_DBIT)
+		atomic_fetch_sub(&vm->pml_slots, 1);
 	/* Faults that looked up "logging, 4K only" start over and may map huge. */
 	tdp_notifier_bump(&vm->notifier, &vm->mmu);
 	if (how == TDPMMU_RECOVER_NONE)
@@ -540,4 +657,37 @@ int tdpmmu_dirty_log_disable(struct tdpmmu_vm *vm, uint32_t slot_id, enum tdpmmu
 	r = dirty_log_disable_locked(vm, slot_id, how);
 	tdp_host_unlock(&vm->host);
 	return r;
+}
+
+/* ---- the dirty ring's re-protection (dirty_ring.c; ops/dirty_ring.h) ---- */
+
+/*
+ * Write-protect pages first_page + i of slot @slot_id for each bit i of
+ * @mask (KVM's kvm_arch_mmu_enable_log_dirty_pt_masked from the ring's
+ * reset), MMU write lock, slots_lock held by the caller.  Bits past the
+ * slot's end, or a slot gone, protect nothing.  The caller flushes.
+ */
+int tdp_dirty_log_reprotect_mask(struct tdpmmu_vm *vm, uint32_t slot_id, uint64_t first_page,
+				 uint64_t mask)
+{
+	struct wrprot_pass p = { .dbit = vm->dirty_mode == TDPMMU_DIRTY_DBIT };
+	struct tdpmmu_memslot d;
+	struct tdp_page *root;
+	int r;
+
+	r = tdp_host_get_slot(&vm->host, slot_id, &d, NULL);
+	if (r)
+		return r;
+	if (first_page >= d.npages)
+		return 0;
+	if (d.npages - first_page < 64)
+		mask &= (1ull << (d.npages - first_page)) - 1;
+	if (!mask)
+		return 0;
+	tdp_mmu_lock(&vm->mmu, TDP_EXCLUSIVE);
+	for_each_tdp_root(&vm->mmu, root, true, TDP_EXCLUSIVE)
+		wrprot_masked_root(&vm->mmu, root, d.base_gfn + first_page, mask, &p);
+	wrprot_pass_flush_locked(&vm->mmu, &p);
+	tdp_mmu_unlock(&vm->mmu, TDP_EXCLUSIVE);
+	return p.leaves > INT32_MAX ? INT32_MAX : (int)p.leaves;
 }

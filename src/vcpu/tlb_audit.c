@@ -9,7 +9,8 @@
  * returns (dirty-log harvest and enable).  So at a point where no such
  * call is in flight, every translation a vCPU has cached must be allowed
  * by the leaves that map its range now: same frame, W only where the leaf
- * has W, X only where it has X.  Splitting a huge leaf keeps its frames
+ * has W, X only where it has X, and (D-bit logging) a writable entry
+ * caches Dirty over a 4K leaf only where the leaf has it.  Splitting a huge leaf keeps its frames
  * and bits, so a 2M entry may stand over 4K leaves; each is checked.
  *
  * Concurrency: the caller guarantees no thread runs one of this VM's
@@ -43,7 +44,7 @@ static int report(const struct tdpmmu_vcpu *v, uint64_t gfn, int level, tdp_spte
 
 /* Check one cached translation against the leaves of @v's root over its range. */
 static int audit_entry(struct tdp_mmu *mmu, const struct tdpmmu_vcpu *v, uint64_t gfn, int level,
-		       tdp_spte_t cached)
+		       tdp_spte_t cached, bool dbit)
 {
 	uint64_t end = gfn + tdp_pages_per_level(level), covered = 0, hole = UINT64_MAX;
 	struct tdp_iter it;
@@ -70,6 +71,14 @@ static int audit_entry(struct tdp_mmu *mmu, const struct tdpmmu_vcpu *v, uint64_
 			bad += report(v, gfn, level, cached, "grants W", it.gfn, it.level, leaf);
 		else if ((cached & SPTE_X) && !(leaf & SPTE_X))
 			bad += report(v, gfn, level, cached, "grants X", it.gfn, it.level, leaf);
+		/*
+		 * D-bit logging: a writable entry caching D over a 4K leaf whose D
+		 * was cleared lets writes through unlogged; the clear must flush.
+		 */
+		else if (dbit && it.level == TDP_LEVEL_4K && (cached & SPTE_W) &&
+			 (cached & SPTE_DIRTY) && !(leaf & SPTE_DIRTY))
+			bad += report(v, gfn, level, cached, "caches Dirty over a clean leaf",
+				      it.gfn, it.level, leaf);
 	}
 	if (covered != end - gfn)
 		bad += report(v, gfn, level, cached, "maps pages that no leaf maps", hole,
@@ -77,7 +86,7 @@ static int audit_entry(struct tdp_mmu *mmu, const struct tdpmmu_vcpu *v, uint64_
 	return bad;
 }
 
-static int audit_tlb(struct tdp_mmu *mmu, const struct tdpmmu_vcpu *v)
+static int audit_tlb(struct tdp_mmu *mmu, const struct tdpmmu_vcpu *v, bool dbit)
 {
 	static const struct {
 		int level, n;
@@ -104,8 +113,8 @@ static int audit_tlb(struct tdp_mmu *mmu, const struct tdpmmu_vcpu *v)
 
 		for (int i = 0; i < arrays[a].n; i++)
 			if (e[i].tag)
-				bad += audit_entry(mmu, v, e[i].tag - 1, arrays[a].level,
-						   e[i].spte);
+				bad += audit_entry(mmu, v, e[i].tag - 1, arrays[a].level, e[i].spte,
+						   dbit);
 	}
 	return bad;
 }
@@ -122,7 +131,7 @@ int tdp_audit_tlbs(struct tdpmmu_vm *vm)
 	reclaim_walk_begin(&mmu->reclaim);
 	tdp_mutex_lock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	for (int i = 0; i < vm->nr_vcpus; i++)
-		bad += audit_tlb(mmu, vm->vcpus[i]);
+		bad += audit_tlb(mmu, vm->vcpus[i], vm->dirty_mode == TDPMMU_DIRTY_DBIT);
 	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
 	reclaim_walk_end(&mmu->reclaim);
 	tdp_mmu_unlock(mmu, TDP_EXCLUSIVE);

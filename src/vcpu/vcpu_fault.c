@@ -50,10 +50,15 @@
 
 #define FAST_FAULT_TRIES 4
 
-static void mark_dirty(struct tdpmmu_vm *vm, uint64_t gfn)
+/*
+ * Log @gfn for vCPU @v: into its dirty ring when the VM has rings, else
+ * the slot's bitmap (ops/dirty_ring.h).  By gfn, in the array of the
+ * moment: see the rules of tdp_host_mark_gfn_dirty.
+ */
+static void mark_dirty(struct tdpmmu_vcpu *v, uint64_t gfn)
 {
-	if (tdp_host_mark_gfn_dirty(&vm->host, gfn))
-		tdp_count(&vm->mmu.counters, TDPMMU_C_PAGES_LOGGED_DIRTY);
+	if (tdp_dirty_ring_mark_gfn(v, v->vm, gfn))
+		tdp_count(&v->vm->mmu.counters, TDPMMU_C_PAGES_LOGGED_DIRTY);
 }
 
 /*
@@ -114,8 +119,8 @@ static bool fast_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access
 			tdp_inject_site(TDP_SITE_FAST_FIXED, gfn);
 			/* W went 0 -> 1: a logging slot must report the page. */
 			if (TDP_MUTANT(MARK_BY_GFN))
-				mark_dirty(v->vm, gfn); /* in whatever the array holds by now */
-			else if (tdp_host_slot_mark_dirty(slot, gfn))
+				mark_dirty(v, gfn); /* in whatever the array holds by now */
+			else if (tdp_dirty_ring_mark_slot(v, slot, gfn))
 				tdp_count(&mmu->counters, TDPMMU_C_PAGES_LOGGED_DIRTY);
 			fixed = true;
 		}
@@ -336,7 +341,7 @@ static enum tdp_map_result map_locked(struct tdpmmu_vcpu *v, uint64_t seq, struc
 	 * re-protect is sure to see the leaf.
 	 */
 	if (hf->dirty_logging && (f->spte_flags & SPTE_MAKE_WRITABLE))
-		mark_dirty(vm, f->gfn);
+		mark_dirty(v, f->gfn);
 	return tdp_mmu_map(mmu, &v->cache, f, mode);
 }
 
@@ -377,6 +382,80 @@ static void report_slow_fault(struct tdp_mmu *mmu, enum tdp_map_result ret,
 }
 
 /*
+ * No memslot maps @gfn and MMIO caching is on (KVM's
+ * kvm_handle_noslot_fault, then the map's MMIO SPTE): install an MMIO
+ * entry at 4K tagged with @gen, the generation read before the lookup
+ * that found nothing (host.h), and only if, under the MMU lock, the
+ * generation is still exactly @gen with no update in progress.  Every
+ * publication sets the in-progress bit before its array is visible, so
+ * then the lookup saw @gen's array, the entry is true when installed, and
+ * a later update's wraparound zap (write lock, after this hold) finds it
+ * in a root it invalidates.  KVM gets the same from one SRCU section over
+ * the lookup and the install, which a wrapping update waits out before
+ * it zaps; here the memslot RCU section ends with the lookup, and an
+ * entry tagged before a wraparound could otherwise be installed into a
+ * root made after its zap and match the generation 2^bits updates later.
+ * Otherwise the fault starts over (yielding first while an update is in
+ * progress).  Under the lock in @mode like a map; no notifier check, since
+ * no host frame is involved (KVM's is_page_fault_stale checks the
+ * invalidation sequence only with a slot); an invalidated root gets
+ * nothing.  *ret: FIXED, SPURIOUS (the same entry, or a leaf: a slot came
+ * since) or RETRY.  -ENOMEM when no table can be had.
+ */
+static int mmio_fault(struct tdpmmu_vcpu *v, struct tdp_fault *f, uint64_t gfn, uint64_t gen,
+		      enum tdp_lock_mode mode, enum tdp_map_result *ret)
+{
+	struct tdp_mmu *mmu = &v->vm->mmu;
+	struct tdp_host *h = &v->vm->host;
+	int r = tdp_page_cache_topup(mmu, &v->cache);
+
+	if (r)
+		return r;
+	*ret = TDP_MAP_RETRY;
+	if (gen & TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS) {
+		tdp_wait_yield(); /* the update publishes, then moves the generation on */
+		return 0;
+	}
+	/* A memslot update may complete here; the thread is "preempted" (prepare_map). */
+	tdp_qsbr_preempt_begin();
+	tdp_inject_delay();
+	tdp_qsbr_preempt_end();
+	if (unlikely(tdp_inject_fault_hook))
+		tdp_inject_fault_hook(gfn); /* between the lookup and the lock, as a map's */
+	/* The mutant mmio-gen-after-lookup reads it now (docs/testing.md). */
+	if (TDP_MUTANT(MMIO_GEN_AFTER_LOOKUP))
+		gen = tdp_host_generation(h);
+	memset(f, 0, sizeof(*f));
+	f->root = v->root;
+	f->gfn = gfn;
+	f->goal_level = f->req_level = TDP_LEVEL_4K;
+	f->mmio = spte_make_mmio(gen & h->mmio_gen_mask);
+	tdp_mmu_lock_vcpu(mmu, mode);
+	/* The mutant mmio-no-recheck trusts a lookup an update overtook (docs/testing.md). */
+	if (tdp_root_is_valid(f->root) &&
+	    (tdp_host_generation(h) == gen || TDP_MUTANT(MMIO_NO_RECHECK)))
+		*ret = tdp_mmu_map(mmu, &v->cache, f, mode);
+	tdp_mmu_unlock_vcpu(mmu, mode);
+	f->mmio = 0; /* a retry that finds a slot maps memory with @f */
+	return 0;
+}
+
+/* TDPMMU_FAULT_MMIO when an MMIO entry stands, 0 when a leaf was found (retry the access). */
+static int mmio_fault_done(const struct tdp_fault *f, unsigned retries,
+			   struct tdpmmu_fault_result *res)
+{
+	bool leaf = spte_is_present(f->mapped);
+
+	if (res) {
+		memset(res, 0, sizeof(*res));
+		res->retries = retries;
+		res->spurious = leaf;
+		res->level = leaf ? f->mapped_level : 0;
+	}
+	return leaf ? 0 : TDPMMU_FAULT_MMIO;
+}
+
+/*
  * The slow path: retry until a try maps (or finds the fault spurious).
  * Each try starts in the fault-lock policy's fault mode, or in its unlink
  * mode once a try found it must replace a table (wrlock).  @prefetch: a
@@ -397,6 +476,8 @@ static int slow_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access,
 	VCPU_STAT_ADD(v, faults_slow, 1);
 	for (;; retries++) {
 		uint64_t seq = tdp_notifier_snapshot(&v->vm->notifier);
+		/* Before the lookup: an MMIO entry carries it (mmio_fault). */
+		uint64_t gen = tdp_host_generation(&v->vm->host);
 
 		if (retries)
 			VCPU_STAT_ADD(v, fault_retries, 1);
@@ -405,6 +486,13 @@ static int slow_page_fault(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access,
 		r = find_host_frame(v, gfn, access, &hf);
 		if (r == FAULT_TRY_AGAIN)
 			continue;
+		if (r == -ENOENT && v->vm->host.mmio_caching && !prefetch) {
+			r = mmio_fault(v, &f, gfn, gen, mode, &ret);
+			if (r || ret != TDP_MAP_RETRY)
+				return r ? r : mmio_fault_done(&f, retries, res);
+			tdp_count(&mmu->counters, TDPMMU_C_FAULT_RETRIES);
+			continue;
+		}
 		if (r)
 			return r;
 		r = prepare_map(v, gfn);
@@ -481,7 +569,7 @@ int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value)
 				tdp_host_mark_dirty(&vm->host, hf.pfn, 1);
 			}
 			if (hf.dirty_logging)
-				mark_dirty(vm, gfn);
+				mark_dirty(v, gfn);
 			done = true;
 		}
 		tdp_mmu_unlock_vcpu(&vm->mmu, TDP_SHARED);
@@ -503,6 +591,9 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 	/* The thread's slot now: running out is an error, not a BUG later. */
 	if (tdp_thread_slot_enter())
 		return -EAGAIN;
+	/* A soft-full dirty ring: no fault (no push) until a reset made room. */
+	if (tdp_dirty_ring_soft_full_exit(vcpu))
+		return -ENOSPC;
 	return tdp_vcpu_handle_fault(vcpu, gfn, access & kinds, max_level,
 				     access & TDPMMU_ACCESS_PRESENT, res);
 }

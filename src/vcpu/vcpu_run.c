@@ -32,6 +32,9 @@
  * write through a TLB entry whose cached leaf is clean sets D through the
  * cached entry pointer (as hardware does with paging-structure caches);
  * if that CAS fails, the TLB entry is dropped and the access walks again.
+ * Either way, D set on a 4K leaf while the VM logs by D bit appends the
+ * gfn to the vCPU's PML log, which every exit from guest mode flushes
+ * (pml.h).
  *
  * A write to a write-tracked gfn faults every time; the fault path maps
  * the page read-only and the write is emulated outside guest mode
@@ -51,10 +54,13 @@ enum access_result {
 	ACCESS_DONE,
 	VIOLATION_NOT_PRESENT, /* EPT violation: nothing mapped */
 	VIOLATION_PERMISSION,  /* EPT violation: mapped, but not for this access */
+	MISCONFIG_MMIO,        /* EPT misconfiguration: an MMIO entry (vcpu_mmio.c) */
 };
 
 static void leave_guest_mode(struct tdpmmu_vcpu *v)
 {
+	/* The exit flushes the PML log, before a kicker can see us out (pml.h). */
+	tdp_pml_flush(v);
 	/* seq_cst store, then read the waiters: pairs with wait_for_exit(). */
 	atomic_store(&v->mode, OUTSIDE_GUEST_MODE);
 	if (atomic_load(&v->ack_waiters))
@@ -119,7 +125,7 @@ static enum access_result hw_walk(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned 
 			sptep = &pt[tdp_index(gfn, level)];
 			s = tdp_read_spte(sptep);
 			if (!spte_is_present(s))
-				return VIOLATION_NOT_PRESENT;
+				return spte_is_mmio(s) ? MISCONFIG_MMIO : VIOLATION_NOT_PRESENT;
 			if (spte_is_last(s, level))
 				break;
 			pt = tdp_pfn_table(&mmu->arena, spte_pfn(s));
@@ -134,6 +140,9 @@ static enum access_result hw_walk(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned 
 				continue;
 			}
 			VCPU_STAT_ADD(v, ad_updates, 1);
+			/* D went 0 -> 1 on a 4K leaf: the PML log records the gfn. */
+			if ((want & ~s & SPTE_DIRTY) && level == TDP_LEVEL_4K)
+				tdp_pml_log(v, gfn);
 		}
 		*filled = tlb_fill(&v->tlb, gfn, level, want, sptep);
 		*filled_level = level;
@@ -161,6 +170,8 @@ static enum access_result guest_access(struct tdpmmu_vcpu *v, struct tdpmmu_acce
 			if (atomic_compare_exchange_strong(e->sptep, &old, old | SPTE_DIRTY)) {
 				e->spte = old | SPTE_DIRTY;
 				VCPU_STAT_ADD(v, ad_updates, 1);
+				if (level == TDP_LEVEL_4K)
+					tdp_pml_log(v, gfn); /* as the walk's D update */
 			} else {
 				e->tag = 0;
 				e = NULL;
@@ -224,6 +235,21 @@ static bool valid_access(const struct tdpmmu_vcpu *v, const struct tdpmmu_access
 	       !(a->gpa & 7) && (a->gpa >> TDP_PAGE_SHIFT) < v->vm->mmu.max_gfn;
 }
 
+/*
+ * A soft-full dirty ring stops the vCPU before guest entry (KVM's
+ * KVM_EXIT_DIRTY_RING_FULL); the access in @a is kept for the next
+ * tdpmmu_vcpu_run: to be performed, or already @done (emulated; @mmio:
+ * the MMIO bit @next is to see with it).
+ */
+static int ring_full_exit(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a, bool done,
+			  unsigned mmio)
+{
+	v->ring_access = *a;
+	v->ring_access.type |= mmio;
+	v->ring_pending = done ? 2 : 1;
+	return TDPMMU_EXIT_DIRTY_RING_FULL;
+}
+
 /* Guest mode and its exits, from the first valid access in @a. */
 static int run_guest(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx,
 		     struct tdpmmu_access *a, unsigned flags)
@@ -236,6 +262,8 @@ static int run_guest(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx,
 
 		if (!valid_access(v, a))
 			return -EINVAL;
+		if (tdp_dirty_ring_soft_full_exit(v))
+			return ring_full_exit(v, a, false, 0);
 		r = enter_guest_mode(v);
 		if (r)
 			return r;
@@ -246,13 +274,23 @@ static int run_guest(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx,
 				break;
 			}
 			enum access_result why = guest_access(v, a);
+			unsigned mmio = 0;
 
 			if (why != ACCESS_DONE) {
 				bool emulated;
 
 				leave_guest_mode(v);
-				r = handle_violation(v, a, why, flags);
-				emulated = r == TDPMMU_FAULT_EMULATE;
+				/* An MMIO entry, or a fault that found no memslot: an MMIO exit. */
+				r = why == MISCONFIG_MMIO
+					    ? tdp_vcpu_mmio_exit(v, a, SPTE_MMIO_VALUE)
+					    : handle_violation(v, a, why, flags);
+				if (r == TDPMMU_FAULT_MMIO && why != MISCONFIG_MMIO)
+					r = tdp_vcpu_mmio_exit(v, a, 0);
+				if (r == TDPMMU_FAULT_MMIO)
+					mmio = TDPMMU_ACCESS_MMIO;
+				emulated = r == TDPMMU_FAULT_EMULATE || mmio;
+				if (r >= 0 && tdp_dirty_ring_soft_full_exit(v))
+					return ring_full_exit(v, a, emulated, mmio);
 				if (r >= 0)
 					r = enter_guest_mode(v);
 				if (r)
@@ -260,7 +298,9 @@ static int run_guest(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx,
 				if (!emulated)
 					continue; /* retry the same access */
 			}
+			a->type |= mmio; /* the guest may tell an MMIO access (tdpmmu.h) */
 			more = next(ctx, a);
+			a->type &= ~TDPMMU_ACCESS_MMIO;
 			if (more && !valid_access(v, a))
 				break;
 		}
@@ -279,9 +319,26 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 	/* The thread's slot now: running out is an error, not a BUG later. */
 	if (tdp_thread_slot_enter())
 		return -EAGAIN;
-	/* The first call comes before guest mode: it may still block. */
-	if (!next(ctx, &a))
+	/* Dirty ring soft full: no entry until a reset made room. */
+	if (tdp_dirty_ring_soft_full_exit(v))
+		return TDPMMU_EXIT_DIRTY_RING_FULL;
+	if (v->ring_pending) {
+		/* Resume where the soft-full exit stopped (tdpmmu.h). */
+		bool done = v->ring_pending == 2;
+
+		a = v->ring_access;
+		v->ring_pending = 0;
+		if (done) {
+			bool more = next(ctx, &a);
+
+			a.type &= ~TDPMMU_ACCESS_MMIO;
+			if (!more)
+				return 0;
+		}
+	} else if (!next(ctx, &a)) {
+		/* The first call comes before guest mode: it may still block. */
 		return 0;
+	}
 	reclaim_vcpu_run_begin(&v->vm->mmu.reclaim);
 	r = run_guest(v, next, ctx, &a, flags);
 	reclaim_vcpu_run_end(&v->vm->mmu.reclaim);

@@ -44,6 +44,8 @@ void tdpmmu_vm_config_init(struct tdpmmu_vm_config *cfg)
 	cfg->drain_delay_ms = 1000;
 	cfg->preempt = TDPMMU_PREEMPT_VOLUNTARY;
 	cfg->pages = TDPMMU_PAGES_COUNT;
+	cfg->mmio_caching = true; /* KVM's enable_mmio_caching */
+	cfg->dirty_mode = TDPMMU_DIRTY_WRPROT;
 }
 
 uint64_t tdpmmu_payload_bytes_for(uint64_t npages, unsigned nslots)
@@ -61,7 +63,9 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 	    (unsigned)cfg->strategy >= TDPMMU_NR_STRATEGIES ||
 	    (unsigned)cfg->preempt >= TDPMMU_NR_PREEMPT ||
 	    (unsigned)cfg->pages >= TDPMMU_NR_PAGES_MODES ||
-	    cfg->host_fault_us > TDPMMU_MAX_HOST_FAULT_US)
+	    (unsigned)cfg->dirty_mode >= TDPMMU_NR_DIRTY_MODES ||
+	    cfg->host_fault_us > TDPMMU_MAX_HOST_FAULT_US ||
+	    cfg->mmio_gen_bits > TDP_MMIO_GEN_BITS_MAX)
 		return -EINVAL;
 	vm = zalloc_aligned(sizeof(*vm));
 	if (!vm)
@@ -80,11 +84,14 @@ int tdpmmu_vm_create(const struct tdpmmu_vm_config *cfg, struct tdpmmu_vm **out)
 		goto err_mmu;
 	vm->host.fault_ns = (uint64_t)cfg->host_fault_us * 1000; /* before any memslot */
 	vm->host.fault_handlers = cfg->host_fault_handlers;
+	tdp_vm_mmio_init(vm, cfg->mmio_caching, cfg->mmio_gen_bits); /* memslot.c */
 	tdp_notifier_init(&vm->notifier);
 	vm->mmu.dirty = tdp_host_mark_dirty;
 	vm->mmu.dirty_ctx = &vm->host;
 	vm->user_flush = cfg->flush_tlbs;
 	vm->user_flush_ctx = cfg->flush_ctx;
+	vm->dirty_mode = cfg->dirty_mode;
+	vm->pml_cap = TDP_PML_ENTRIES;
 	pthread_mutex_init(&vm->vcpus_mutex, NULL);
 	vm->mmu.nx_huge_pages = cfg->nx_huge_pages;
 	vm->nx_period_ms = cfg->nx_recovery_period_ms;
@@ -163,6 +170,12 @@ int tdpmmu_vcpu_create(struct tdpmmu_vm *vm, struct tdpmmu_vcpu **out)
 		free(v);
 		return -ENOSPC;
 	}
+	/* Under vcpus_mutex: the ring size is fixed before the first vCPU (dirty_ring.c). */
+	if (tdp_dirty_ring_vcpu_init(v)) {
+		tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
+		free(v);
+		return -ENOMEM;
+	}
 	v->index = vm->nr_vcpus;
 	vm->vcpus[vm->nr_vcpus++] = v;
 	tdp_mutex_unlock(&vm->vcpus_mutex, TDP_RANK_VCPUS);
@@ -190,6 +203,7 @@ void tdpmmu_vcpu_destroy(struct tdpmmu_vcpu *vcpu)
 		tdp_mmu_unlock(&vm->mmu, TDP_SHARED);
 	}
 	tdp_page_cache_release(&vm->mmu, &vcpu->cache);
+	tdp_dirty_ring_vcpu_free(vcpu);
 	free(vcpu);
 }
 
@@ -302,6 +316,9 @@ int tdpmmu_lookup(struct tdpmmu_vm *vm, uint64_t gfn, struct tdpmmu_mapping *out
 static bool leaf_matches_host(void *ctx, uint64_t gfn, int level, tdp_spte_t leaf)
 {
 	struct tdpmmu_vm *vm = ctx;
+
+	if (spte_is_mmio(leaf))
+		return tdp_vm_mmio_entry_ok(vm, gfn, level, leaf); /* memslot.c */
 	uint64_t last = gfn + tdp_pages_per_level(level) - 1, pfn_first, pfn_last;
 
 	if (tdpmmu_host_pfn(vm, gfn, &pfn_first) || tdpmmu_host_pfn(vm, last, &pfn_last))

@@ -13,7 +13,9 @@
 #include "host/mmu_notifier.h"
 #include "mmu/tdp_mmu.h"
 #include "vcpu/tlb.h"
+#include "vcpu/pml.h"
 #include "ops/write_track.h"
+#include "ops/dirty_ring.h"
 #include "tdpmmu/tdpmmu.h"
 
 #define TDP_MAX_VCPUS TDP_MAX_THREADS
@@ -36,6 +38,16 @@ struct tdpmmu_vm {
 	pthread_mutex_t nx_mutex; /* guards nx_stop, with nx_cond for the period sleep */
 	pthread_cond_t nx_cond;
 	bool nx_stop;
+	/*
+	 * D-bit dirty logging (ops/dirty_log.c, vcpu/pml.c): the mode, fixed at
+	 * creation, and how many slots log in it; vCPUs log D-bit writes
+	 * while it is above 0 (read seq_cst, after the mode store of entry).
+	 */
+	enum tdpmmu_dirty_mode dirty_mode;
+	_Atomic int pml_slots;
+	unsigned pml_cap; /* log entries before the full exit (TDP_PML_ENTRIES; tests lower it) */
+	/* Dirty ring (dirty_ring.c): entries per vCPU ring, 0 = none; set once before any vCPU. */
+	_Atomic uint32_t dirty_ring_size;
 };
 
 /* KVM's vCPU modes. */
@@ -62,7 +74,18 @@ struct tdpmmu_vcpu {
 	struct tdp_page *root; /* with a reference; NULL until first loaded */
 	bool smm;              /* address-space role wanted (tdpmmu_vcpu_set_smm) */
 	struct tdp_tlb tlb;
+	struct tdp_pml pml;             /* the page-modification log (vcpu/pml.h) */
 	struct tdpmmu_vcpu_stats stats; /* written by this thread, read by anyone */
+	/* The VMM's device model for MMIO exits (vcpu_mmio.c), NULL: reads give 0. */
+	tdpmmu_mmio_fn mmio_fn;
+	void *mmio_ctx;
+	/*
+	 * Dirty ring (dirty_ring.c), NULL without; and the access a soft-full
+	 * exit left (vcpu_run.c): 0 none, 1 to perform, 2 done (call @next).
+	 */
+	struct tdp_dirty_ring *ring;
+	int ring_pending;
+	struct tdpmmu_access ring_access;
 };
 
 struct tdp_mmu *tdp_vm_mmu(struct tdpmmu_vm *vm);
@@ -118,6 +141,21 @@ int tdp_vcpu_emulate_write(struct tdpmmu_vcpu *v, uint64_t gpa, uint64_t value);
 int tdp_audit(struct tdpmmu_vm *vm);
 int tdp_hold_walk(struct tdpmmu_vm *vm, uint64_t ns);
 int tdp_audit_tlbs(struct tdpmmu_vm *vm);
+
+/*
+ * MMIO entries (memslot.c): set the VM's MMIO config and the host's
+ * wraparound hook at creation; the audit's verdict on an MMIO entry at
+ * @gfn (no memslot maps @gfn, or the entry is stale).  vcpu_mmio.c: the
+ * MMIO exit of an access that met an MMIO entry @spte (or, @spte 0, that
+ * the fault path answered with TDPMMU_FAULT_MMIO), outside guest mode:
+ * TDPMMU_FAULT_MMIO when the exit was made (the access is done),
+ * TDPMMU_FAULT_EMULATE when a slot came and the write was emulated, 0
+ * when the access must be retried (memory is mapped now, or the entry
+ * changed), or a negative error.
+ */
+void tdp_vm_mmio_init(struct tdpmmu_vm *vm, bool caching, unsigned gen_bits);
+bool tdp_vm_mmio_entry_ok(struct tdpmmu_vm *vm, uint64_t gfn, int level, tdp_spte_t s);
+int tdp_vcpu_mmio_exit(struct tdpmmu_vcpu *v, struct tdpmmu_access *a, tdp_spte_t spte);
 
 /* Add to a vCPU statistic (owner thread only; readers may race harmlessly). */
 #define VCPU_STAT_ADD(v, field, n) tdp_stat_add(&(v)->stats.field, (n))

@@ -31,7 +31,9 @@
  *    adds write tracking for G as soon as the enable has begun; every
  *    write V starts after write_track_add returned must be emulated.
  *    Each round counts as lost what the bug would lose; the torture runs
- *    race 3 too (its log racers).
+ *    race 3 too (its log racers).  Race 3 runs again with D-bit logging
+ *    (TDPMMU_DIRTY_DBIT), where A's second write is lost if the harvest
+ *    that cleared D does not flush A's TLB (broken build dbit-no-flush).
  *
  *   test_dirty_race [--rounds N] [--race-rounds M] [--seconds S]
  *   N rounds of each forced sequence (default 64), M of each free race
@@ -61,6 +63,9 @@ static void access_once(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned type, uint
 	REQUIRE(guest_access(v, gfn << 12, type, value) == 0);
 }
 
+/* How the VMs of the next sequence log (race 3 runs in both modes). */
+static enum tdpmmu_dirty_mode dirty_mode = TDPMMU_DIRTY_WRPROT;
+
 static struct tdpmmu_vm *make_vm(enum tdpmmu_backing backing, uint64_t npages, unsigned fault_us)
 {
 	struct tdpmmu_memslot slot = { 1, 0, npages, backing, 0 };
@@ -71,6 +76,7 @@ static struct tdpmmu_vm *make_vm(enum tdpmmu_backing backing, uint64_t npages, u
 	cfg.max_tables = 4096;
 	cfg.payload_bytes = tdpmmu_payload_bytes_for(npages, 1);
 	cfg.host_fault_us = fault_us;
+	cfg.dirty_mode = dirty_mode;
 	REQUIRE(tdpmmu_vm_create(&cfg, &vm) == 0);
 	test_add_slots(vm, &slot, 1);
 	return vm;
@@ -352,9 +358,9 @@ static void race3_free(unsigned rounds)
 	}
 	pthread_barrier_destroy(&r3.go);
 	pthread_barrier_destroy(&r3.done);
-	printf("test_dirty_race: 3 (free): %u rounds, %u writes lost, %u TLB audits failed, "
+	printf("test_dirty_race: 3 (free, %s): %u rounds, %u writes lost, %u TLB audits failed, "
 	       "host faults 2 ms\n",
-	       rounds, lost, audits_bad);
+	       tdpmmu_dirty_mode_name(dirty_mode), rounds, lost, audits_bad);
 	CHECK_EQ(lost, 0);
 	CHECK_EQ(audits_bad, 0);
 }
@@ -459,6 +465,13 @@ int main(int argc, char **argv)
 	race1_forced(rounds);
 	race2_forced(rounds);
 	race3_free(race_rounds);
+	/*
+	 * D-bit logging: A's second write goes through its TLB, which cached
+	 * D from the first; only the harvest's flush makes it set D (and log).
+	 */
+	dirty_mode = TDPMMU_DIRTY_DBIT;
+	race3_free(race_rounds / 4 + 1); /* a quarter: each round costs host-fault sleeps */
+	dirty_mode = TDPMMU_DIRTY_WRPROT;
 	race4_free(race_rounds);
 	return check_report("test_dirty_race");
 }

@@ -542,6 +542,16 @@ static void do_fault(int vi, uint64_t g, unsigned access, int maxl, bool want_re
 	trace("tdpmmu_fault(vcpu%d%s, 0x%" PRIx64 ", 0x%x, %d, %s) = %d level %d", vi,
 	      F.smm[vi] ? " smm" : "", g, access, maxl, want_res ? "&res" : "NULL", r,
 	      want_res && r >= 0 ? res.level : 0);
+	if ((!t1 && t2 == REF_E_ENOENT) || r == TDPMMU_FAULT_MMIO) {
+		/* No memslot (MMIO caching is on): an MMIO entry, nothing mapped. */
+		if (t1 || t2 != REF_E_ENOENT || (r != TDPMMU_FAULT_MMIO && r != -ENOMEM))
+			fail("tdpmmu_fault(0x%" PRIx64 ", 0x%x) = %d: TDPMMU_FAULT_MMIO is the "
+			     "answer for a gfn in no memslot, and only for that",
+			     g, access, r);
+		unchanged("an MMIO fault");
+		after_call();
+		return;
+	}
 	if (r == TDPMMU_FAULT_EMULATE) {
 		if (t1 || t2 || !write || !tracked)
 			fail("tdpmmu_fault(0x%" PRIx64 ", 0x%x) = TDPMMU_FAULT_EMULATE: not a "

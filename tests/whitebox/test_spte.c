@@ -21,6 +21,19 @@ static void test_layout(void)
 	CHECK_EQ(spte_pfn(SPTE_FROZEN), 0);
 	CHECK_EQ(spte_pfn(SPTE_POISON), 0);
 	CHECK(!spte_is_present(SPTE_POISON));
+	/* MMIO entries: not present, not FROZEN or POISON, and the generation round-trips. */
+	CHECK(!spte_is_mmio(SPTE_FROZEN) && !spte_is_mmio(SPTE_POISON));
+	CHECK(!spte_is_mmio(SPTE_NONPRESENT));
+	for (uint64_t gen = 0; gen <= TDP_MMIO_GEN_MASK; gen += 0x1235) {
+		tdp_spte_t s = spte_make_mmio(gen);
+
+		CHECK(spte_is_mmio(s) && !spte_is_present(s) && !spte_is_frozen(s));
+		CHECK(!spte_is_leaf(s, TDP_LEVEL_4K) && s != SPTE_POISON);
+		CHECK_EQ(spte_mmio_gen(s), gen);
+		CHECK_EQ(spte_pfn(s), 0);
+	}
+	CHECK_EQ(spte_mmio_gen(spte_make_mmio(TDP_MMIO_GEN_MASK + 1)), 0); /* 19 bits kept */
+	CHECK_EQ(spte_mmio_gen(spte_make_mmio(TDP_MMIO_GEN_MASK)), TDP_MMIO_GEN_MASK);
 }
 
 static void test_leaf(void)

@@ -81,7 +81,7 @@ static bool one_read(void *ctx, struct tdpmmu_access *a)
 }
 
 /* The thread past the cap: every call that can need a slot says -EAGAIN. */
-#define NR_CALLS 31
+#define NR_CALLS 32
 static const char *const call_names[NR_CALLS] = {
 	"thread_attach",
 	"fault",
@@ -114,6 +114,7 @@ static const char *const call_names[NR_CALLS] = {
 	"hold_walk",
 	"test_recover_range",
 	"pre_fault",
+	"dirty_ring_reset",
 };
 
 static void *extra(void *arg)
@@ -155,6 +156,7 @@ static void *extra(void *arg)
 	r[i++] = tdpmmu_hold_walk(vm, 1000);
 	r[i++] = tdpmmu_test_recover_range(vm, 0, PAGES, TDPMMU_RECOVER_INPLACE);
 	r[i++] = tdpmmu_pre_fault(extra_vcpu, &pf_gpa, &pf_size, NULL, NULL);
+	r[i++] = tdpmmu_dirty_ring_reset(vm);
 	return NULL;
 }
 
