@@ -76,12 +76,13 @@ static int memslot_delete_or_move(struct tdpmmu_vm *vm, uint32_t id, bool move, 
 {
 	struct tdpmmu_memslot old;
 	struct tdp_slot_change c;
+	unsigned log_flags = 0;
 	int r;
 
 	if (!vm)
 		return -EINVAL;
 	tdp_host_lock(&vm->host);
-	r = tdp_host_get_slot(&vm->host, id, &old, NULL);
+	r = tdp_host_get_slot(&vm->host, id, &old, &log_flags);
 	if (!r)
 		r = move ? tdp_host_prepare_move(&vm->host, id, new_base, &c)
 			 : tdp_host_prepare_delete(&vm->host, id, &c);
@@ -89,6 +90,9 @@ static int memslot_delete_or_move(struct tdpmmu_vm *vm, uint32_t id, bool move, 
 		tdp_host_unlock(&vm->host);
 		return r;
 	}
+	/* A slot deleted while it logs by D bit no longer needs the PML logs (pml.h). */
+	if (!move && (log_flags & TDP_SLOT_LOGGING) && vm->dirty_mode == TDPMMU_DIRTY_DBIT)
+		atomic_fetch_sub(&vm->pml_slots, 1);
 	memslot_change(vm, &old, &c);
 	return 0;
 }
