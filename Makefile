@@ -50,7 +50,7 @@ BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-froze
 	downgrade-no-flush flush-only-changed yield-no-flush claim-by-gfn slot-no-invalid \
 	remap-two-holds mark-by-gfn huge-over-invalidation online-wait preempt-ignored guest-no-qs \
 	slot-no-check pre-fault-no-retry pages-no-lock ring-reset-no-flush dbit-no-flush
-BROKEN += mmio-no-wrap-zap mmio-gen-after-lookup mmio-no-recheck
+BROKEN += mmio-no-wrap-zap mmio-gen-after-lookup mmio-no-recheck mmio-wait-update
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
 # The harvest's flush is the second defence of the downgrade: alone, no
@@ -326,6 +326,7 @@ CATCH_ring-reset-no-flush := tests/test_dirty_ring
 CATCH_mmio-no-wrap-zap    := tests/test_mmio
 CATCH_mmio-gen-after-lookup := tests/test_mmio
 CATCH_mmio-no-recheck     := tests/test_mmio
+CATCH_mmio-wait-update    := tests/test_mmio
 CATCH_dbit-no-flush       := tests/test_dirty_log --dirty-mode dbit --seconds 0.5
 BROKEN_DEPS = $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 broken-check: $(BROKEN_DEPS)

@@ -10,6 +10,7 @@
 #include "dirty_log/dirty_log.h"
 #include "huge_over_table/huge_over_table.h"
 #include "mixed/mixed.h"
+#include "mmio/mmio.h"
 #include "notifier/notifier.h"
 #include "nx/nx.h"
 #include "populate/populate.h"
@@ -51,6 +52,8 @@ const struct scenario scenarios[] = {
 	  huge_over_table_main, stalled_reader_help, &stalled_reader_sweep },
 	{ "notifier", "MMU-notifier invalidation storms during faults", NULL, notifier_main,
 	  notifier_help, &notifier_sweep },
+	{ "mmio", "MMIO exits while the host updates memslots", NULL, mmio_main, mmio_help,
+	  &mmio_sweep },
 	{ "mixed",
 	  "faults, dirty logging, aging, NX recovery and\n"
 	  "invalidations all at once",

@@ -395,8 +395,14 @@ static void report_slow_fault(struct tdp_mmu *mmu, enum tdp_map_result ret,
  * it zaps; here the memslot RCU section ends with the lookup, and an
  * entry tagged before a wraparound could otherwise be installed into a
  * root made after its zap and match the generation 2^bits updates later.
- * Otherwise the fault starts over (yielding first while an update is in
- * progress).  Under the lock in @mode like a map; no notifier check, since
+ * If the generation changed by then, the fault starts over.  While an
+ * update is in progress (the bit in @gen) nothing is cached: the lookup's
+ * answer stands, since the array it read was the current one at that
+ * moment, so the access exits as MMIO at once (KVM installs an entry
+ * there tagged with the old generation, stale on arrival, and emulates).
+ * Waiting for the update instead would hold the vCPU for the update's
+ * grace period, which guest-mode readers stretch.  Under the lock in
+ * @mode like a map; no notifier check, since
  * no host frame is involved (KVM's is_page_fault_stale checks the
  * invalidation sequence only with a slot); an invalidated root gets
  * nothing.  *ret: FIXED, SPURIOUS (the same entry, or a leaf: a slot came
@@ -411,9 +417,15 @@ static int mmio_fault(struct tdpmmu_vcpu *v, struct tdp_fault *f, uint64_t gfn, 
 
 	if (r)
 		return r;
+	memset(f, 0, sizeof(*f));
+	/* The mutant mmio-wait-update waits the update out (docs/testing.md). */
+	if ((gen & TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS) && !TDP_MUTANT(MMIO_WAIT_UPDATE)) {
+		*ret = TDP_MAP_SPURIOUS; /* nothing mapped: an MMIO exit, no entry */
+		return 0;
+	}
 	*ret = TDP_MAP_RETRY;
 	if (gen & TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS) {
-		tdp_wait_yield(); /* the update publishes, then moves the generation on */
+		tdp_wait_yield();
 		return 0;
 	}
 	/* A memslot update may complete here; the thread is "preempted" (prepare_map). */
@@ -425,7 +437,6 @@ static int mmio_fault(struct tdpmmu_vcpu *v, struct tdp_fault *f, uint64_t gfn, 
 	/* The mutant mmio-gen-after-lookup reads it now (docs/testing.md). */
 	if (TDP_MUTANT(MMIO_GEN_AFTER_LOOKUP))
 		gen = tdp_host_generation(h);
-	memset(f, 0, sizeof(*f));
 	f->root = v->root;
 	f->gfn = gfn;
 	f->goal_level = f->req_level = TDP_LEVEL_4K;

@@ -25,5 +25,8 @@ run nx-recovery -v 1,2 -b 4M --seconds 0.05 --strategy all
 run huge-over-table -v 2,3 --seconds 0.05 --strategy all
 run stalled-reader -v 2 --seconds 0.1 --stall-ms 20 --strategy all
 run notifier -v 1,2 -b 1M --seconds 0.05 --strategy all
+run mmio -v 1,2 -b 1M --seconds 0.05 --mmio-gen-bits 3 --strategy all
+run mmio -v 2 -b 1M --seconds 0.05 --slot-op dirty-log --strategy rcu,global
+run mmio -v 2 -b 1M --seconds 0.05 --mmio-caching off
 run mixed -v 1,2 -b 4M --seconds 0.05 --strategy all
 echo "bench_smoke: every scenario ran under every strategy"

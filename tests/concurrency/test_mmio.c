@@ -39,7 +39,9 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -267,6 +269,87 @@ static void test_gen_before_lookup(void)
 	CHECK_EQ(tdpmmu_audit(vm), 0);
 	CHECK_EQ(access1(v, HOLE_GFN, TDPMMU_ACCESS_READ, 0, &got), 0);
 	CHECK(!is_mmio(&got));
+	tdpmmu_vm_destroy(vm);
+}
+
+/*
+ * A fault on a hole while a memslot update is in progress exits as MMIO at
+ * once and caches nothing: it does not wait for the update's grace period.
+ * Under rcu a held walk (memslot lookups share its RCU flavour) keeps an
+ * add's grace period open, so the update stays in progress while the
+ * fault runs; the mutant mmio-wait-update spins until the hold ends.
+ */
+#define HOLD_NS 1000000000ull
+
+static void *hold_thread(void *arg)
+{
+	REQUIRE(tdpmmu_hold_walk(arg, HOLD_NS) == 0);
+	return NULL;
+}
+
+static void *add_thread(void *arg)
+{
+	struct tdpmmu_memslot other = { 2, 2 * HOLE_GFN, 16, TDPMMU_BACKING_ANON, 0 };
+
+	REQUIRE(tdpmmu_memslot_add(arg, &other) == 0);
+	return NULL;
+}
+
+static double mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void test_update_in_progress(void)
+{
+	const char *s = getenv("TDPMMU_STRATEGY");
+	struct tdpmmu_vm *vm;
+	struct tdpmmu_vcpu *v;
+	bool seen = false;
+
+	if (s && *s && strcmp(s, "rcu"))
+		return; /* only rcu's walk holds the memslot grace period */
+	vm = new_vm(true, 0);
+	REQUIRE(tdpmmu_vcpu_create(vm, &v) == 0);
+	/* A round whose hold ended before the update began proves nothing: again. */
+	for (int round = 0; round < 3 && !seen; round++) {
+		struct tdpmmu_lock_stats l0, l;
+		pthread_t hold, add;
+		uint64_t gen = 0;
+		double t0;
+
+		tdpmmu_lock_stats_read(vm, &l0);
+		REQUIRE(pthread_create(&hold, NULL, hold_thread, vm) == 0);
+		t0 = mono_s();
+		do /* until the holder has the read lock, so its walk is open */
+			tdpmmu_lock_stats_read(vm, &l);
+		while (l.reads == l0.reads && mono_s() - t0 < 5);
+		REQUIRE(pthread_create(&add, NULL, add_thread, vm) == 0);
+		while (!((gen = tdpmmu_memslots_generation(vm)) &
+			 TDPMMU_MEMSLOT_GEN_UPDATE_IN_PROGRESS) &&
+		       mono_s() - t0 < 1.0)
+			sched_yield(); /* the add publishes, then waits for the held walk */
+		if (gen & TDPMMU_MEMSLOT_GEN_UPDATE_IN_PROGRESS) {
+			int64_t installed = test_counter(vm, TDPMMU_C_MMIO_INSTALLED);
+
+			seen = true;
+			CHECK_EQ(tdpmmu_fault(v, HOLE_GFN, TDPMMU_ACCESS_READ, 0, NULL),
+				 TDPMMU_FAULT_MMIO);
+			/* Still the same update: the fault did not wait for it. */
+			CHECK_EQ(tdpmmu_memslots_generation(vm), gen);
+			CHECK_EQ(test_counter(vm, TDPMMU_C_MMIO_INSTALLED), installed);
+		}
+		REQUIRE(pthread_join(add, NULL) == 0);
+		REQUIRE(pthread_join(hold, NULL) == 0);
+		REQUIRE(tdpmmu_memslot_delete(vm, 2) == 0);
+	}
+	CHECK(seen);
+	/* Once the update is done the next fault caches its entry. */
+	CHECK_EQ(tdpmmu_fault(v, HOLE_GFN, TDPMMU_ACCESS_READ, 0, NULL), TDPMMU_FAULT_MMIO);
+	CHECK_EQ(tdpmmu_audit(vm), 0);
 	tdpmmu_vm_destroy(vm);
 }
 
@@ -500,6 +583,7 @@ int main(int argc, char **argv)
 	test_basic();
 	test_wraparound();
 	test_gen_before_lookup();
+	test_update_in_progress();
 	test_caching_off_and_bad_input();
 	if (!check_failures) /* a broken build is caught above: no need to race */
 		test_race(&o);
