@@ -532,8 +532,10 @@ int tdpmmu_fault(struct tdpmmu_vcpu *vcpu, uint64_t gfn, unsigned access, int ma
 /*
  * tdpmmu_fault's answer for a gfn in no memslot with the VM's mmio_caching
  * on: an MMIO entry tagged with the memslot generation read before the
- * lookup is installed (by CAS, under the read lock), nothing is mapped.
- * With mmio_caching off: -ENOENT.
+ * lookup is installed (by CAS, under the read lock), nothing is mapped;
+ * while a memslot update is in progress no entry is installed (it would
+ * be stale at once), the answer is the same.  With mmio_caching off:
+ * -ENOENT.
  */
 #define TDPMMU_FAULT_MMIO 2
 

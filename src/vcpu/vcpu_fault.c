@@ -405,8 +405,8 @@ static void report_slow_fault(struct tdp_mmu *mmu, enum tdp_map_result ret,
  * @mode like a map; no notifier check, since
  * no host frame is involved (KVM's is_page_fault_stale checks the
  * invalidation sequence only with a slot); an invalidated root gets
- * nothing.  *ret: FIXED, SPURIOUS (the same entry, or a leaf: a slot came
- * since) or RETRY.  -ENOMEM when no table can be had.
+ * nothing.  *ret: FIXED, SPURIOUS (the same entry, a leaf: a slot came
+ * since, or nothing during an update) or RETRY.  -ENOMEM when no table can be had.
  */
 static int mmio_fault(struct tdpmmu_vcpu *v, struct tdp_fault *f, uint64_t gfn, uint64_t gen,
 		      enum tdp_lock_mode mode, enum tdp_map_result *ret)
