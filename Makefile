@@ -51,6 +51,7 @@ BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-froze
 	remap-two-holds mark-by-gfn huge-over-invalidation online-wait preempt-ignored guest-no-qs \
 	slot-no-check pre-fault-no-retry pages-no-lock ring-reset-no-flush dbit-no-flush
 BROKEN += mmio-no-wrap-zap mmio-gen-after-lookup mmio-no-recheck mmio-wait-update
+BROKEN += handler-pool-per-vm
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
 # The harvest's flush is the second defence of the downgrade: alone, no
@@ -327,6 +328,7 @@ CATCH_mmio-no-wrap-zap    := tests/test_mmio
 CATCH_mmio-gen-after-lookup := tests/test_mmio
 CATCH_mmio-no-recheck     := tests/test_mmio
 CATCH_mmio-wait-update    := tests/test_mmio
+CATCH_handler-pool-per-vm := tests/test_fault_handlers
 CATCH_dbit-no-flush       := tests/test_dirty_log --dirty-mode dbit --seconds 0.5
 BROKEN_DEPS = $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 broken-check: $(BROKEN_DEPS)
