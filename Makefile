@@ -51,7 +51,7 @@ BROKEN := free-no-wait skip-flush plain-store skip-notifier-retry cas-from-froze
 	remap-two-holds mark-by-gfn huge-over-invalidation online-wait preempt-ignored guest-no-qs \
 	slot-no-check pre-fault-no-retry pages-no-lock ring-reset-no-flush dbit-no-flush
 BROKEN += mmio-no-wrap-zap mmio-gen-after-lookup mmio-no-recheck mmio-wait-update
-BROKEN += handler-pool-per-vm
+BROKEN += handler-pool-per-vm pml-slot-leak
 $(foreach b,$(BROKEN),$(eval CFLAGS_broken-$(b) := $(CFLAGS_debug) \
 	-DTDP_BREAK_$(shell echo $(b) | tr a-z- A-Z_)))
 # The harvest's flush is the second defence of the downgrade: alone, no
@@ -309,8 +309,8 @@ CATCH_skip-flush          := tdpmmu torture --strategy llist --duration 30
 CATCH_skip-notifier-retry := tests/test_notifier --seconds 5
 CATCH_plain-store         := tests/test_vcpu_ad --seconds 5
 CATCH_cas-from-frozen     := tests/test_stress --seconds 5
-CATCH_downgrade-no-flush  := tdpmmu torture --strategy rcu --duration 10
-CATCH_flush-only-changed  := tdpmmu torture --strategy llist --duration 10
+CATCH_downgrade-no-flush  := tdpmmu torture --strategy rcu --duration 20
+CATCH_flush-only-changed  := tdpmmu torture --strategy llist --duration 20
 CATCH_yield-no-flush      := tests/test_dirty_race --rounds 16
 CATCH_claim-by-gfn        := tests/test_memslot_race --only 1 --rounds 4
 CATCH_slot-no-invalid     := tests/test_memslot_race --only 2 --rounds 8
@@ -329,6 +329,7 @@ CATCH_mmio-gen-after-lookup := tests/test_mmio
 CATCH_mmio-no-recheck     := tests/test_mmio
 CATCH_mmio-wait-update    := tests/test_mmio
 CATCH_handler-pool-per-vm := tests/test_fault_handlers
+CATCH_pml-slot-leak       := tests/test_dirty_log --dirty-mode dbit --seconds 0.5
 CATCH_dbit-no-flush       := tests/test_dirty_log --dirty-mode dbit --seconds 0.5
 BROKEN_DEPS = $(foreach b,$(BROKEN),build/broken-$(b)/$(word 1,$(CATCH_$(b))))
 broken-check: $(BROKEN_DEPS)

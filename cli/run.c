@@ -131,7 +131,7 @@ static void print_verdict(const struct verdict *v, int n, long cores)
 
 static void judge(struct sweep_report *r, long cores)
 {
-	struct verdict v[9] = {
+	struct verdict v[] = {
 		{ "1 vCPU: faults/s over global's", .target = "rcu >= 0.90x" },
 		{ "2 vCPUs: scaling over the parallel floor's", .target = "rcu >= 0.95x" },
 		{ "2 vCPUs: faults/s over rcu's", .target = "global <= 0.67x" },
@@ -168,7 +168,7 @@ static void judge(struct sweep_report *r, long cores)
 	v[2].met = cores < 2 ? -1 : v[2].v[GLOBAL] <= 1.0 / 1.5;
 	v[3].met = v[3].v[RCU] >= 2.0;
 	v[5].met = v[5].v[TDPMMU_STRATEGY_WRLOCK] >= 50.0;
-	print_verdict(v, 9, cores);
+	print_verdict(v, (int)ARRAY_SIZE(v), cores);
 }
 
 static void print_run_help(FILE *f)

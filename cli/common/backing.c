@@ -39,6 +39,19 @@ uint64_t backing_align_bytes(enum tdpmmu_backing b)
 	}
 }
 
+int backing_max_level(enum tdpmmu_backing b)
+{
+	switch (b) {
+	case TDPMMU_BACKING_ANON:
+	case TDPMMU_BACKING_SHMEM:
+		return TDPMMU_LEVEL_4K;
+	case TDPMMU_BACKING_HUGETLB_1G:
+		return TDPMMU_LEVEL_1G;
+	default:
+		return TDPMMU_LEVEL_2M; /* THP and the 2M hugetlbs */
+	}
+}
+
 bool backing_is_hugetlb(enum tdpmmu_backing b)
 {
 	return b == TDPMMU_BACKING_HUGETLB_2M || b == TDPMMU_BACKING_HUGETLB_1G ||

@@ -18,6 +18,9 @@ const char *backing_kvm_name(enum tdpmmu_backing b);
  */
 uint64_t backing_align_bytes(enum tdpmmu_backing b);
 
+/* The largest leaf the library maps for the backing (TDPMMU_LEVEL_*). */
+int backing_max_level(enum tdpmmu_backing b);
+
 /* hugetlbfs memory, private or shared: never remapped (tdpmmu_host_remap refuses it). */
 bool backing_is_hugetlb(enum tdpmmu_backing b);
 

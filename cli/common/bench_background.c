@@ -169,13 +169,6 @@ void bg_pace(uint64_t *due, unsigned rate, uint64_t now)
 
 /* --- the check ---------------------------------------------------------------- */
 
-static int backing_max_level(enum tdpmmu_backing b)
-{
-	if (b == TDPMMU_BACKING_HUGETLB_1G)
-		return TDPMMU_LEVEL_1G;
-	return b == TDPMMU_BACKING_ANON ? TDPMMU_LEVEL_4K : TDPMMU_LEVEL_2M;
-}
-
 #define CHECK_FAIL(gfn, fmt, ...)                                                                  \
 	fatal("check failed: gfn 0x%llx " fmt, (unsigned long long)(gfn), ##__VA_ARGS__)
 

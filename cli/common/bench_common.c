@@ -74,6 +74,15 @@ void bench_set_backing(void *ctx, const char *opt, const char *arg)
 	((struct bench_opts *)ctx)->backing = bench_backing_arg(opt, arg);
 }
 
+enum tdpmmu_dirty_mode bench_dirty_mode_arg(const char *opt, const char *arg)
+{
+	enum tdpmmu_dirty_mode m;
+
+	if (tdpmmu_dirty_mode_parse(arg, &m))
+		usage_error("%s: '%s' is not a dirty-logging mode (wrprot, dbit)", opt, arg);
+	return m;
+}
+
 double bench_seconds_arg(const char *opt, const char *arg, double min, double max)
 {
 	double v;

@@ -49,6 +49,7 @@ uint64_t bench_number_arg(const char *opt, const char *arg, uint64_t min, uint64
 uint64_t bench_size_arg(const char *opt, const char *arg);
 enum tdpmmu_backing bench_backing_arg(const char *opt, const char *arg);
 enum tdpmmu_strategy bench_strategy_arg(const char *opt, const char *arg);
+enum tdpmmu_dirty_mode bench_dirty_mode_arg(const char *opt, const char *arg);
 /* A number of seconds (fractions allowed) in [min, max]. */
 double bench_seconds_arg(const char *opt, const char *arg, double min, double max);
 /* "rcu,llist" or "all" into @out (one flag per strategy). */

@@ -23,8 +23,6 @@
 #include "common/bench_common.h"
 #include "common/util.h"
 
-#define VCPU_STACK_BYTES CLI_VCPU_STACK_BYTES
-
 struct bench_vcpu {
 	struct bench_pool *pool;
 	struct tdpmmu_vcpu *vcpu;
@@ -121,7 +119,7 @@ struct bench_pool *bench_pool_create(struct tdpmmu_vm *vm, unsigned nr, tdpmmu_g
 		p->v[i].idx = i;
 	}
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, VCPU_STACK_BYTES);
+	pthread_attr_setstacksize(&attr, CLI_VCPU_STACK_BYTES);
 	for (unsigned i = 0; i < nr; i++) {
 		r = pthread_create(&p->v[i].tid, &attr, vcpu_thread, &p->v[i]);
 		if (r)

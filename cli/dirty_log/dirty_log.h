@@ -104,6 +104,8 @@ void dirty_ring_vmm_destroy(struct dirty_ring_vmm *r);
 /* Start harvesting (a fresh map of collected pages); stop: join, take the rest. */
 void dirty_ring_start(struct dirty_ring_vmm *r);
 void dirty_ring_stop(struct dirty_ring_vmm *r, struct dirty_ring_pass *out);
+/* vCPU exits on soft-full rings so far (the ring_soft_full_exits counter). */
+int64_t dirty_ring_full_exits(struct tdpmmu_vm *vm);
 /* kvm.c: a kvm row's run (the sweep's run_kvm). */
 void dirty_log_kvm_run(void *opts, struct sweep_run *out);
 

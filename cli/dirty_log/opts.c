@@ -155,8 +155,7 @@ static void set_ring(void *ctx, const char *opt, const char *arg)
 /* --dirty-mode wrprot|dbit: how logging re-arms pages (enum tdpmmu_dirty_mode). */
 static void set_dirty_mode(void *ctx, const char *opt, const char *arg)
 {
-	if (tdpmmu_dirty_mode_parse(arg, &((struct dirty_opts *)ctx)->dirty_mode))
-		usage_error("%s: '%s' is not a dirty-logging mode (wrprot, dbit)", opt, arg);
+	((struct dirty_opts *)ctx)->dirty_mode = bench_dirty_mode_arg(opt, arg);
 }
 
 static void set_eager_split(void *ctx, const char *opt, const char *arg)

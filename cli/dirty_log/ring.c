@@ -100,23 +100,23 @@ static uint64_t collect_once(struct dirty_ring_vmm *r)
 	return n;
 }
 
-static int64_t full_exits(struct dirty_ring_vmm *r)
+int64_t dirty_ring_full_exits(struct tdpmmu_vm *vm)
 {
 	int64_t c[TDPMMU_NR_COUNTERS];
 
-	tdpmmu_counters_read(r->vm, c);
+	tdpmmu_counters_read(vm, c);
 	return c[TDPMMU_C_RING_SOFT_FULL_EXITS];
 }
 
 static void *harvester(void *arg)
 {
 	struct dirty_ring_vmm *r = arg;
-	int64_t seen = full_exits(r), now;
+	int64_t seen = dirty_ring_full_exits(r->vm), now;
 
 	if (tdpmmu_thread_attach())
 		fatal("no per-thread slot left for the dirty ring's harvester thread");
 	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
-		now = full_exits(r);
+		now = dirty_ring_full_exits(r->vm);
 		if (now == seen) {
 			sched_yield();
 			continue;

@@ -174,26 +174,18 @@ static void get_and_clear(struct dirty_run *d, unsigned it)
 	d->x->clear_ns += clear_ns;
 }
 
-static int64_t ring_full_exits(struct dirty_run *d)
-{
-	int64_t c[TDPMMU_NR_COUNTERS];
-
-	tdpmmu_counters_read(d->vm, c);
-	return c[TDPMMU_C_RING_SOFT_FULL_EXITS];
-}
-
 /* --ring: one dirty pass with the harvester running; the pages it collected. */
 static uint64_t ring_pass(struct dirty_run *d, unsigned it, uint64_t *faults)
 {
 	struct dirty_ring_pass rp;
-	int64_t exits = ring_full_exits(d);
+	int64_t exits = dirty_ring_full_exits(d->vm);
 	uint64_t ns;
 	char name[64];
 
 	dirty_ring_start(d->ring);
 	ns = vcpu_pass(d, d->o->write_pct, d->o->random_order, faults);
 	dirty_ring_stop(d->ring, &rp);
-	exits = ring_full_exits(d) - exits;
+	exits = dirty_ring_full_exits(d->vm) - exits;
 	dirty_counts(d->x)[it] = rp.pages;
 	d->x->ring_entries += rp.entries;
 	d->x->ring_resets += rp.resets;

@@ -35,7 +35,6 @@
 #include "common/util.h"
 #include "kvm/kvm_vm_internal.h"
 
-#define VCPU_STACK_BYTES CLI_VCPU_STACK_BYTES
 #define KICK_SIGNAL SIGUSR2
 
 static const char *exit_name(uint32_t reason)
@@ -213,7 +212,7 @@ int kvm_vm_start_threads(struct kvm_guest_vm *vm, char *why, size_t len)
 	int r = 0;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, VCPU_STACK_BYTES);
+	pthread_attr_setstacksize(&attr, CLI_VCPU_STACK_BYTES);
 	pthread_mutex_lock(&vm->lock);
 	for (unsigned i = 0; i < vm->o.vcpus; i++) {
 		r = pthread_create(&vm->v[i].tid, &attr, vcpu_thread, &vm->v[i]);

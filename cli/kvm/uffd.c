@@ -477,14 +477,15 @@ int uffd_pager_add(struct uffd_pager *p, void *hva, uint64_t bytes, const char *
 		p->h = a;
 		p->cap = cap;
 	}
-	for (r = 0; !r && h->nreaders < p->o.readers; h->nreaders++) {
+	for (r = 0; !r && h->nreaders < p->o.readers;) {
 		h->readers[h->nreaders].h = h;
 		r = pthread_create(&h->readers[h->nreaders].thread, NULL, handler_main,
 				   &h->readers[h->nreaders]);
+		if (!r)
+			h->nreaders++;
 	}
 	if (r) {
 		/* The readers started so far: stop them through the range's release. */
-		h->nreaders--;
 		pthread_mutex_unlock(&p->lock);
 		snprintf(why, len, "userfaultfd: reader thread for %s: %s", name, strerror(r));
 		handler_stop_readers(h);

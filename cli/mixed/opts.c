@@ -41,8 +41,7 @@ static void set_inval_rate(void *ctx, const char *opt, const char *arg)
 /* --dirty-mode wrprot|dbit (enum tdpmmu_dirty_mode). */
 static void set_dirty_mode(void *ctx, const char *opt, const char *arg)
 {
-	if (tdpmmu_dirty_mode_parse(arg, &((struct mixed_opts *)ctx)->dirty_mode))
-		usage_error("%s: '%s' is not a dirty-logging mode (wrprot, dbit)", opt, arg);
+	((struct mixed_opts *)ctx)->dirty_mode = bench_dirty_mode_arg(opt, arg);
 }
 
 static void show_help(void *ctx, const char *opt, const char *arg)

@@ -16,14 +16,6 @@
 
 #define SAMPLES_PER_REGION 1024
 
-static int max_level(enum tdpmmu_backing b)
-{
-	if (b == TDPMMU_BACKING_HUGETLB_1G)
-		return TDPMMU_LEVEL_1G;
-	return b == TDPMMU_BACKING_ANON || b == TDPMMU_BACKING_SHMEM ? TDPMMU_LEVEL_4K
-								     : TDPMMU_LEVEL_2M;
-}
-
 /*
  * Pages the leaves must map when @touched pages of the memslot [0, @pages)
  * were touched: each touched page's largest block the backing gives that
@@ -39,7 +31,7 @@ static uint64_t pages_mapped_for(const struct populate_opts *o, const uint64_t *
 
 		if (!page_touched(touched, gfn) || gfn < last_end)
 			continue;
-		for (int l = max_level(o->backing); l > TDPMMU_LEVEL_4K; l--) {
+		for (int l = backing_max_level(o->backing); l > TDPMMU_LEVEL_4K; l--) {
 			uint64_t size = tdpmmu_level_pages(l), s = gfn / size * size;
 
 			if (s + size <= pages) {
@@ -96,10 +88,10 @@ static void check_page(struct tdpmmu_vm *vm, const struct populate_opts *o, uint
 	if (r || m.pfn != pfn)
 		fatal("check failed: gfn 0x%llx maps frame 0x%llx, the host frame is 0x%llx",
 		      (unsigned long long)gfn, (unsigned long long)m.pfn, (unsigned long long)pfn);
-	if (m.level > max_level(o->backing))
+	if (m.level > backing_max_level(o->backing))
 		fatal("check failed: gfn 0x%llx is mapped at level %d, -s %s allows %d",
 		      (unsigned long long)gfn, m.level, backing_kvm_name(o->backing),
-		      max_level(o->backing));
+		      backing_max_level(o->backing));
 	if (!tdpmmu_spte_accessed(m.spte))
 		fatal("check failed: gfn 0x%llx was touched but its leaf is not Accessed",
 		      (unsigned long long)gfn);

@@ -35,7 +35,6 @@
 #define REF_BUF_BYTES (8u << 20) /* per core in use */
 #define REF_MIN_BUF_BYTES (64u << 10)
 #define REF_MIN_ITERS (64u << 10)
-#define REF_STACK_BYTES CLI_VCPU_STACK_BYTES
 
 struct ref_worker {
 	pthread_barrier_t *barrier;
@@ -97,7 +96,7 @@ double machine_ref_run(unsigned threads, unsigned cores)
 	memset(w, 0, sizeof(*w) * threads);
 	pthread_barrier_init(&barrier, NULL, threads);
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, REF_STACK_BYTES);
+	pthread_attr_setstacksize(&attr, CLI_VCPU_STACK_BYTES);
 	if (iters < REF_MIN_ITERS)
 		iters = REF_MIN_ITERS;
 	if (buf_bytes < REF_MIN_BUF_BYTES)

@@ -38,7 +38,6 @@
 #include "populate/populate.h"
 #include "tdpmmu/testing.h"
 
-#define PAR_FLOOR_STACK_BYTES CLI_VCPU_STACK_BYTES
 #define PAR_FLOOR_PAGES (2ull << 20)      /* walks per core in use: 10-20 ms */
 #define PAR_FLOOR_MIN_WALKS (16ull << 10) /* per thread: 0.1 ms, well over a wake-up */
 
@@ -87,7 +86,7 @@ void populate_par_floor(struct tdpmmu_vm *vm, const struct populate_opts *o, uns
 	memset(t, 0, sizeof(*t) * vcpus);
 	pthread_barrier_init(&barrier, NULL, vcpus);
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, PAR_FLOOR_STACK_BYTES);
+	pthread_attr_setstacksize(&attr, CLI_VCPU_STACK_BYTES);
 	for (unsigned i = 0; i < vcpus; i++) {
 		t[i].vm = vm;
 		t[i].barrier = &barrier;

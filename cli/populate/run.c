@@ -23,8 +23,6 @@
 #include "populate/populate.h"
 #include "tdpmmu/testing.h"
 
-#define VCPU_STACK_BYTES CLI_VCPU_STACK_BYTES
-
 struct vcpu_thread {
 	struct tdpmmu_vm *vm;
 	struct tdpmmu_vcpu *vcpu;
@@ -94,7 +92,7 @@ static void start_threads(struct vcpu_thread *t, unsigned vcpus)
 	int r;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, VCPU_STACK_BYTES);
+	pthread_attr_setstacksize(&attr, CLI_VCPU_STACK_BYTES);
 	for (unsigned i = 0; i < vcpus; i++) {
 		r = pthread_create(&t[i].tid, &attr, vcpu_thread_fn, &t[i]);
 		if (r)

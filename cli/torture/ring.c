@@ -54,6 +54,10 @@ struct torture_ring {
 	struct ring_vcpu c[RING_VCPUS];
 	_Atomic uint64_t iteration;
 	atomic_bool stop;
+	/* A vCPU stopped on a full ring sleeps until the next reset (or stop). */
+	pthread_mutex_t reset_mutex;
+	pthread_cond_t reset_cond;
+	uint64_t resets; /* under reset_mutex */
 	pthread_t harvester;
 	uint64_t rnd;
 	uint64_t shadow[RING_PAGES];
@@ -63,14 +67,6 @@ struct torture_ring {
 	uint64_t passes, checked, harvested, zaps;
 	_Atomic uint64_t violations; /* the harvester's and the vCPUs' */
 };
-
-static uint64_t ring_rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 static bool ring_next(void *ctx, struct tdpmmu_access *a)
 {
@@ -85,7 +81,7 @@ static bool ring_next(void *ctx, struct tdpmmu_access *a)
 		atomic_store(&c->inflight, NO_GFN);
 		return false;
 	}
-	gfn = ring_rnd(&c->rnd) % RING_PAGES;
+	gfn = next_rnd(&c->rnd) % RING_PAGES;
 	atomic_store(&c->inflight, gfn); /* before the fault that pushes it */
 	a->gpa = gfn << 12;
 	a->type = TDPMMU_ACCESS_WRITE;
@@ -102,8 +98,16 @@ static void *ring_vcpu_thread(void *arg)
 		int r = tdpmmu_vcpu_run(c->v, ring_next, c, 0);
 
 		if (r == TDPMMU_EXIT_DIRTY_RING_FULL) {
-			atomic_store(&c->blocked, true); /* until the harvester resets */
-			sched_yield();
+			struct torture_ring *t = c->t;
+			uint64_t seen;
+
+			/* Asleep until the harvester resets: no CPU taken from the round. */
+			pthread_mutex_lock(&t->reset_mutex);
+			seen = t->resets;
+			atomic_store(&c->blocked, true);
+			while (t->resets == seen && !atomic_load(&t->stop))
+				pthread_cond_wait(&t->reset_cond, &t->reset_mutex);
+			pthread_mutex_unlock(&t->reset_mutex);
 		} else if (r && r != -ENOMEM) {
 			torture_violation("dirty ring round: tdpmmu_vcpu_run returned %d", r);
 			atomic_fetch_add(&c->t->violations, 1);
@@ -150,6 +154,15 @@ static void ring_bad(struct torture_ring *t, const char *why, uint64_t page, uin
 			  (unsigned long long)t->shadow[page], (unsigned long long)it);
 }
 
+/* A reset (or the stop) happened: vCPUs asleep on full rings go on. */
+static void ring_wake(struct torture_ring *t)
+{
+	pthread_mutex_lock(&t->reset_mutex);
+	t->resets++;
+	pthread_cond_broadcast(&t->reset_cond);
+	pthread_mutex_unlock(&t->reset_mutex);
+}
+
 /* One pass of the oracle; false once the round is stopping. */
 static bool ring_pass(struct torture_ring *t)
 {
@@ -165,7 +178,7 @@ static bool ring_pass(struct torture_ring *t)
 		else
 			sched_yield();
 	if (++t->passes % 8 == 0) {
-		uint64_t b = ring_rnd(&t->rnd) % (RING_PAGES / 512) * 512;
+		uint64_t b = next_rnd(&t->rnd) % (RING_PAGES / 512) * 512;
 
 		if (tdpmmu_zap_range(t->vm, b, b + 512) == 0)
 			t->zaps++;
@@ -208,6 +221,7 @@ static bool ring_pass(struct torture_ring *t)
 	r = tdpmmu_dirty_ring_reset(t->vm);
 	if (r < 0 && r != -EAGAIN)
 		ring_bad(t, "reset failed", 0, (uint64_t)-r, it);
+	ring_wake(t);
 	for (uint64_t p = 0; p < RING_PAGES; p++) {
 		uint64_t v = 0;
 
@@ -248,6 +262,8 @@ struct torture_ring *torture_ring_start(enum tdpmmu_strategy s, enum tdpmmu_pree
 
 	if (!t)
 		fatal("out of memory");
+	pthread_mutex_init(&t->reset_mutex, NULL);
+	pthread_cond_init(&t->reset_cond, NULL);
 	tdpmmu_vm_config_init(&cfg);
 	cfg.strategy = s;
 	cfg.preempt = p;
@@ -267,9 +283,18 @@ struct torture_ring *torture_ring_start(enum tdpmmu_strategy s, enum tdpmmu_pree
 		atomic_store(&t->c[i].inflight, NO_GFN);
 		e = tdpmmu_vcpu_create(t->vm, &t->c[i].v);
 	}
-	/* Mapped huge first, so eager splitting has leaves to split under the vCPUs. */
-	for (uint64_t b = 0; !e && b < RING_PAGES; b += 512)
-		e = tdpmmu_fault(t->c[0].v, b, TDPMMU_ACCESS_READ, 0, NULL);
+	/*
+	 * Mapped huge first, so eager splitting has leaves to split under the
+	 * vCPUs.  The round's injected allocation failures reach these faults
+	 * too: a fault that failed with -ENOMEM is made again.
+	 */
+	for (uint64_t b = 0; !e && b < RING_PAGES; b += 512) {
+		int tries = 0;
+
+		do
+			e = tdpmmu_fault(t->c[0].v, b, TDPMMU_ACCESS_READ, 0, NULL);
+		while (e == -ENOMEM && ++tries < 64);
+	}
 	if (!e && tdpmmu_dirty_log_enable(t->vm, RING_SLOT, TDPMMU_DIRTY_LOG_EAGER_SPLIT) < 0)
 		e = -EIO;
 	if (e)
@@ -289,6 +314,7 @@ void torture_ring_stop(struct torture_ring *t, struct torture_result *res)
 	int64_t c[TDPMMU_NR_COUNTERS];
 
 	atomic_store(&t->stop, true);
+	ring_wake(t);
 	pthread_join(t->harvester, NULL);
 	for (int i = 0; i < RING_VCPUS; i++)
 		pthread_join(t->c[i].thread, NULL);
@@ -308,5 +334,7 @@ void torture_ring_stop(struct torture_ring *t, struct torture_result *res)
 	for (int i = 0; i < RING_VCPUS; i++)
 		tdpmmu_vcpu_destroy(t->c[i].v);
 	tdpmmu_vm_destroy(t->vm);
+	pthread_cond_destroy(&t->reset_cond);
+	pthread_mutex_destroy(&t->reset_mutex);
 	free(t);
 }

@@ -135,14 +135,6 @@ struct round {
 	struct torture_slots *slots;
 };
 
-static inline uint64_t next_rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 #define VIOLATION(r, ...)                                                                          \
 	do {                                                                                       \
 		atomic_fetch_add(&(r)->violations, 1);                                             \

@@ -119,14 +119,6 @@ struct torture_slots {
 			torture_violation(__VA_ARGS__);                                            \
 	} while (0)
 
-static inline uint64_t next_rnd(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
 static inline unsigned word_off(unsigned j)
 {
 	return j < MIGRANT_WORDS ? 8 * j : TEMP_OFF + 8 * (j - MIGRANT_WORDS);

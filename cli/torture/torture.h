@@ -128,4 +128,13 @@ void torture_ring_stop(struct torture_ring *t, struct torture_result *res);
 /* Report a violation (printed at once, counted by the caller's result). */
 __attribute__((format(printf, 1, 2))) void torture_violation(const char *fmt, ...);
 
+/* The torture's pseudo-random stream (xorshift64): @s is the state, never 0. */
+static inline uint64_t next_rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
 #endif

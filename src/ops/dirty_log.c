@@ -97,27 +97,6 @@
 #include "mmu/tdp_root.h"
 #include "vm/vm_internal.h"
 
-static const char *const dirty_mode_names[TDPMMU_NR_DIRTY_MODES] = {
-	[TDPMMU_DIRTY_WRPROT] = "wrprot",
-	[TDPMMU_DIRTY_DBIT] = "dbit",
-};
-
-const char *tdpmmu_dirty_mode_name(enum tdpmmu_dirty_mode m)
-{
-	return (unsigned)m < TDPMMU_NR_DIRTY_MODES ? dirty_mode_names[m] : NULL;
-}
-
-int tdpmmu_dirty_mode_parse(const char *s, enum tdpmmu_dirty_mode *out)
-{
-	for (int i = 0; s && i < TDPMMU_NR_DIRTY_MODES; i++) {
-		if (!strcmp(s, dirty_mode_names[i])) {
-			*out = (enum tdpmmu_dirty_mode)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 #define LOG_FLAGS_KNOWN                                                                            \
 	(TDPMMU_DIRTY_LOG_EAGER_SPLIT | TDPMMU_DIRTY_LOG_MANUAL_PROTECT |                          \
 	 TDPMMU_DIRTY_LOG_INITIALLY_SET)

@@ -288,23 +288,31 @@ static int find_host_frame(struct tdpmmu_vcpu *v, uint64_t gfn, unsigned access,
 	return 0;
 }
 
-/* Everything that may sleep or allocate, before the lock. */
-static int prepare_map(struct tdpmmu_vcpu *v, uint64_t gfn)
+/*
+ * The tables a map may need, then the window between the lookup and the
+ * lock that tests widen: what was looked up (a frame, or no memslot) may
+ * change meanwhile; the thread is "preempted".
+ */
+static int prepare_lock(struct tdpmmu_vcpu *v, uint64_t gfn)
 {
-	int r;
+	int r = tdp_page_cache_topup(&v->vm->mmu, &v->cache);
 
-	if (unlikely(v->vm->host.fault_ns))
-		host_fault_in(v, gfn);
-	r = tdp_page_cache_topup(&v->vm->mmu, &v->cache);
 	if (r)
 		return r;
-	/* The frame looked up may be remapped meanwhile; the thread is "preempted". */
 	tdp_qsbr_preempt_begin();
 	tdp_inject_delay();
 	tdp_qsbr_preempt_end();
 	if (unlikely(tdp_inject_fault_hook))
 		tdp_inject_fault_hook(gfn);
 	return 0;
+}
+
+/* Everything that may sleep or allocate, before the lock. */
+static int prepare_map(struct tdpmmu_vcpu *v, uint64_t gfn)
+{
+	if (unlikely(v->vm->host.fault_ns))
+		host_fault_in(v, gfn);
+	return prepare_lock(v, gfn);
 }
 
 /*
@@ -413,27 +421,23 @@ static int mmio_fault(struct tdpmmu_vcpu *v, struct tdp_fault *f, uint64_t gfn, 
 {
 	struct tdp_mmu *mmu = &v->vm->mmu;
 	struct tdp_host *h = &v->vm->host;
-	int r = tdp_page_cache_topup(mmu, &v->cache);
+	int r;
 
-	if (r)
-		return r;
 	memset(f, 0, sizeof(*f));
-	/* The mutant mmio-wait-update waits the update out (docs/testing.md). */
-	if ((gen & TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS) && !TDP_MUTANT(MMIO_WAIT_UPDATE)) {
+	if (gen & TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS) {
+		/* The mutant mmio-wait-update waits the update out (docs/testing.md). */
+		if (TDP_MUTANT(MMIO_WAIT_UPDATE)) {
+			*ret = TDP_MAP_RETRY;
+			tdp_wait_yield();
+			return 0;
+		}
 		*ret = TDP_MAP_SPURIOUS; /* nothing mapped: an MMIO exit, no entry */
 		return 0;
 	}
 	*ret = TDP_MAP_RETRY;
-	if (gen & TDP_MEMSLOT_GEN_UPDATE_IN_PROGRESS) {
-		tdp_wait_yield();
-		return 0;
-	}
-	/* A memslot update may complete here; the thread is "preempted" (prepare_map). */
-	tdp_qsbr_preempt_begin();
-	tdp_inject_delay();
-	tdp_qsbr_preempt_end();
-	if (unlikely(tdp_inject_fault_hook))
-		tdp_inject_fault_hook(gfn); /* between the lookup and the lock, as a map's */
+	r = prepare_lock(v, gfn); /* a memslot update may complete in its window */
+	if (r)
+		return r;
 	/* The mutant mmio-gen-after-lookup reads it now (docs/testing.md). */
 	if (TDP_MUTANT(MMIO_GEN_AFTER_LOOKUP))
 		gen = tdp_host_generation(h);

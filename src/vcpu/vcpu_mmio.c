@@ -84,13 +84,14 @@ static tdp_spte_t mmio_walk(struct tdpmmu_vcpu *v, uint64_t gfn)
 	return found;
 }
 
-int tdp_vcpu_mmio_exit(struct tdpmmu_vcpu *v, struct tdpmmu_access *a, tdp_spte_t spte)
+int tdp_vcpu_mmio_exit(struct tdpmmu_vcpu *v, struct tdpmmu_access *a, bool misconfig)
 {
 	struct tdp_mmu *mmu = &v->vm->mmu;
 	uint64_t gfn = a->gpa >> TDP_PAGE_SHIFT;
+	tdp_spte_t spte;
 	int r;
 
-	if (spte) {
+	if (misconfig) {
 		spte = mmio_walk(v, gfn);
 		if (!spte)
 			return 0; /* changed since the walker saw it: retry */

@@ -246,7 +246,7 @@ static int ring_full_exit(struct tdpmmu_vcpu *v, const struct tdpmmu_access *a, 
 {
 	v->ring_access = *a;
 	v->ring_access.type |= mmio;
-	v->ring_pending = done ? 2 : 1;
+	v->ring_pending = done ? RING_DONE : RING_PERFORM;
 	return TDPMMU_EXIT_DIRTY_RING_FULL;
 }
 
@@ -281,11 +281,11 @@ static int run_guest(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx,
 
 				leave_guest_mode(v);
 				/* An MMIO entry, or a fault that found no memslot: an MMIO exit. */
-				r = why == MISCONFIG_MMIO
-					    ? tdp_vcpu_mmio_exit(v, a, SPTE_MMIO_VALUE)
-					    : handle_violation(v, a, why, flags);
-				if (r == TDPMMU_FAULT_MMIO && why != MISCONFIG_MMIO)
-					r = tdp_vcpu_mmio_exit(v, a, 0);
+				if (why == MISCONFIG_MMIO)
+					r = tdp_vcpu_mmio_exit(v, a, true);
+				else if ((r = handle_violation(v, a, why, flags)) ==
+					 TDPMMU_FAULT_MMIO)
+					r = tdp_vcpu_mmio_exit(v, a, false);
 				if (r == TDPMMU_FAULT_MMIO)
 					mmio = TDPMMU_ACCESS_MMIO;
 				emulated = r == TDPMMU_FAULT_EMULATE || mmio;
@@ -324,10 +324,10 @@ int tdpmmu_vcpu_run(struct tdpmmu_vcpu *v, tdpmmu_guest_fn next, void *ctx, unsi
 		return TDPMMU_EXIT_DIRTY_RING_FULL;
 	if (v->ring_pending) {
 		/* Resume where the soft-full exit stopped (tdpmmu.h). */
-		bool done = v->ring_pending == 2;
+		bool done = v->ring_pending == RING_DONE;
 
 		a = v->ring_access;
-		v->ring_pending = 0;
+		v->ring_pending = RING_NONE;
 		if (done) {
 			bool more = next(ctx, &a);
 

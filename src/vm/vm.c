@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -326,9 +327,36 @@ static bool leaf_matches_host(void *ctx, uint64_t gfn, int level, tdp_spte_t lea
 	return pfn_first == spte_pfn(leaf) && pfn_last == spte_pfn(leaf) + (last - gfn);
 }
 
+/*
+ * The PML gate (vcpu/pml.h) counts exactly the slots that log in D-bit
+ * mode: enable, disable and a delete change both under slots_lock, so
+ * under it they agree.  Taken alone, after the MMU audit (no MMU lock).
+ */
+static int audit_pml_slots(struct tdpmmu_vm *vm)
+{
+	const struct tdp_memslots *s;
+	int logging = 0, counted;
+
+	tdp_host_lock(&vm->host);
+	s = vm->host.slots;
+	for (int i = 0; i < s->nr; i++)
+		logging += (s->slots[i].log_flags & TDP_SLOT_LOGGING) != 0;
+	counted = atomic_load(&vm->pml_slots);
+	tdp_host_unlock(&vm->host);
+	if (vm->dirty_mode != TDPMMU_DIRTY_DBIT)
+		logging = 0;
+	if (counted == logging)
+		return 0;
+	fprintf(stderr, "audit: the PML gate counts %d slots logging by D bit, the memslots %d\n",
+		counted, logging);
+	return 1;
+}
+
 int tdp_audit(struct tdpmmu_vm *vm)
 {
-	return tdp_mmu_audit(&vm->mmu, leaf_matches_host, vm, NULL);
+	int bad = tdp_mmu_audit(&vm->mmu, leaf_matches_host, vm, NULL);
+
+	return bad + audit_pml_slots(vm);
 }
 
 void tdpmmu_counters_read(const struct tdpmmu_vm *vm, int64_t out[TDPMMU_NR_COUNTERS])

@@ -81,10 +81,10 @@ struct tdpmmu_vcpu {
 	void *mmio_ctx;
 	/*
 	 * Dirty ring (dirty_ring.c), NULL without; and the access a soft-full
-	 * exit left (vcpu_run.c): 0 none, 1 to perform, 2 done (call @next).
+	 * exit left (vcpu_run.c): none, to perform, or done (call @next).
 	 */
 	struct tdp_dirty_ring *ring;
-	int ring_pending;
+	enum { RING_NONE, RING_PERFORM, RING_DONE } ring_pending;
 	struct tdpmmu_access ring_access;
 };
 
@@ -146,8 +146,8 @@ int tdp_audit_tlbs(struct tdpmmu_vm *vm);
  * MMIO entries (memslot.c): set the VM's MMIO config and the host's
  * wraparound hook at creation; the audit's verdict on an MMIO entry at
  * @gfn (no memslot maps @gfn, or the entry is stale).  vcpu_mmio.c: the
- * MMIO exit of an access that met an MMIO entry @spte (or, @spte 0, that
- * the fault path answered with TDPMMU_FAULT_MMIO), outside guest mode:
+ * MMIO exit of an access that met an MMIO entry (@misconfig), or that the
+ * fault path answered with TDPMMU_FAULT_MMIO, outside guest mode:
  * TDPMMU_FAULT_MMIO when the exit was made (the access is done),
  * TDPMMU_FAULT_EMULATE when a slot came and the write was emulated, 0
  * when the access must be retried (memory is mapped now, or the entry
@@ -155,7 +155,7 @@ int tdp_audit_tlbs(struct tdpmmu_vm *vm);
  */
 void tdp_vm_mmio_init(struct tdpmmu_vm *vm, bool caching, unsigned gen_bits);
 bool tdp_vm_mmio_entry_ok(struct tdpmmu_vm *vm, uint64_t gfn, int level, tdp_spte_t s);
-int tdp_vcpu_mmio_exit(struct tdpmmu_vcpu *v, struct tdpmmu_access *a, tdp_spte_t spte);
+int tdp_vcpu_mmio_exit(struct tdpmmu_vcpu *v, struct tdpmmu_access *a, bool misconfig);
 
 /* Add to a vCPU statistic (owner thread only; readers may race harmlessly). */
 #define VCPU_STAT_ADD(v, field, n) tdp_stat_add(&(v)->stats.field, (n))
